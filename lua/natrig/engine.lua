@@ -1,0 +1,226 @@
+-- natrig.engine: Engine operations on top of the raw C client (natrig.core.engine_open).
+-- Every method waits through natrig.task, so called from tasks they run concurrently.
+-- Errors are natrig.Error tables: { code, status, op, message }.
+local core = require "natrig.core"
+local task = require "natrig.task"
+
+local M = {}
+local Engine = {}
+Engine.__index = Engine
+Engine.__name = "natrig.EngineClient"
+
+-- What to do about common engine answers, appended to the engine's own message.
+local hints = {
+  [404] = "",
+  [409] = " (a leftover from an earlier run? `natrig clean` removes stale natrig resources)",
+}
+
+local function raise(op, what, ev)
+  local msg = ev.error or "failed"
+  local hint = hints[ev.status] or ""
+  error(core.error { code = ev.status ~= 0 and "engine" or "transport", status = ev.status,
+    op = what and (op .. " " .. what) or op, message = msg .. hint }, 2)
+end
+
+function M.open(host)
+  local raw = core.engine_open(host)
+  task.add_engine(raw)
+  return setmetatable({ raw = raw }, Engine)
+end
+
+function Engine:close()
+  if self.raw then
+    task.remove_engine(self.raw)
+    self.raw:close()
+    self.raw = nil
+  end
+end
+Engine.__close = Engine.close
+Engine.__gc = Engine.close
+
+function Engine:__tostring() return tostring(self.raw) end
+
+function Engine:info() return self.raw:info() end
+
+-- Submit one operation and wait for it. Returns the completion event
+-- ({status, body, out, err}); raises on error. `what` names the object for messages.
+function Engine:call(op, params, body, opts, what)
+  local id = self.raw:submit(op, params, body, opts)
+  local ev = task.await(id)
+  if ev.error then raise(op:gsub("_", " "), what, ev) end
+  return ev
+end
+
+-- Like call, returning the decoded JSON body (or nil for an empty body).
+function Engine:json(op, params, body, what)
+  local ev = self:call(op, params, body, nil, what)
+  if ev.body == "" then return nil end
+  return (core.json_decode(ev.body))
+end
+
+------------------------------------------------------------------- system
+function Engine:ping() return self:call("ping").body end
+function Engine:version() return self:json("version") end
+function Engine:system_info() return self:json("info") end
+
+------------------------------------------------------------------- networks
+-- spec: Docker's NetworkCreate JSON ({Name=, Driver=, Internal=, IPAM=, Labels=, Options=})
+function Engine:network_create(spec)
+  return self:json("network_create", nil, spec, spec.Name).Id
+end
+function Engine:network_connect(net, container, ipv4, aliases)
+  local ep = { Container = container }
+  if ipv4 or aliases then
+    ep.EndpointConfig = { IPAMConfig = ipv4 and { IPv4Address = ipv4 } or nil, Aliases = aliases }
+  end
+  self:call("network_connect", { id = net }, ep, nil, net)
+end
+function Engine:network_disconnect(net, container, force)
+  self:call("network_disconnect", { id = net }, { Container = container, Force = force or false }, nil, net)
+end
+function Engine:network_inspect(id) return self:json("network_inspect", { id = id }, nil, id) end
+function Engine:network_list(filters)
+  return self:json("network_list", filters and { filters = filters } or nil) or {}
+end
+function Engine:network_remove(id) self:call("network_remove", { id = id }, nil, nil, id) end
+
+------------------------------------------------------------------- containers
+-- spec: Docker's ContainerCreate JSON. Returns the id.
+function Engine:container_create(name, spec)
+  return self:json("container_create", name and { name = name } or nil, spec, name or spec.Image).Id
+end
+function Engine:container_start(id) self:call("container_start", { id = id }, nil, nil, id) end
+function Engine:container_stop(id, t)
+  self:call("container_stop", { id = id, t = t or 10 }, nil, nil, id)
+end
+function Engine:container_kill(id, signal)
+  self:call("container_kill", { id = id, signal = signal or "KILL" }, nil, nil, id)
+end
+function Engine:container_pause(id) self:call("container_pause", { id = id }, nil, nil, id) end
+function Engine:container_unpause(id) self:call("container_unpause", { id = id }, nil, nil, id) end
+function Engine:container_restart(id, t)
+  self:call("container_restart", { id = id, t = t or 10 }, nil, nil, id)
+end
+-- Returns the exit code once the container is not running.
+function Engine:container_wait(id, condition)
+  local r = self:json("container_wait", { id = id, condition = condition or "not-running" }, nil, id)
+  return r and r.StatusCode
+end
+function Engine:container_inspect(id) return self:json("container_inspect", { id = id }, nil, id) end
+function Engine:container_remove(id, force)
+  self:call("container_remove", { id = id, force = force ~= false, v = true }, nil, nil, id)
+end
+function Engine:container_list(filters, all)
+  return self:json("container_list", { all = all ~= false, filters = filters }) or {}
+end
+
+-- Upload a tar (a string from natrig.core.tar) and unpack it at `path` in the container.
+function Engine:upload(id, tar, path)
+  self:call("container_put_archive", { id = id, path = path or "/" }, tar, nil, id)
+end
+-- Build the tar from entries ({path=, data=|file=, mode=}) and upload it.
+function Engine:put_files(id, entries, path)
+  self:upload(id, core.tar(entries), path)
+end
+
+-- Run argv in the container. Returns { code, stdout, stderr }.
+-- opts: env = { "K=V" }, user, workdir, privileged, timeout (seconds), check (raise on non-zero).
+function Engine:exec(id, argv, opts)
+  opts = opts or {}
+  if type(argv) ~= "table" or #argv == 0 then
+    error(core.error { code = "einval", op = "exec", status = 0,
+      message = "argv must be a non-empty list of strings (natrig never runs shell strings)" }, 2)
+  end
+  local spec = { Cmd = core.json_array(argv), AttachStdout = true, AttachStderr = true,
+    Env = opts.env and core.json_array(opts.env) or nil, User = opts.user,
+    WorkingDir = opts.workdir, Privileged = opts.privileged }
+  local ex = self:json("exec_create", { id = id }, spec, id).Id
+  local ev = self:call("exec_start", { id = ex }, { Detach = false, Tty = false },
+    opts.timeout and { timeout = opts.timeout } or nil, id)
+  local info = self:json("exec_inspect", { id = ex })
+  local r = { code = info.ExitCode, stdout = ev.out, stderr = ev.err }
+  if opts.check and r.code ~= 0 then
+    error(core.error { code = "engine", op = "exec in " .. tostring(opts.name or id:sub(1, 12)),
+      status = 0, message = ("%s exited %s: %s"):format(table.concat(argv, " "), tostring(r.code),
+        (r.stderr ~= "" and r.stderr or r.stdout):sub(1, 400)) }, 2)
+  end
+  return r
+end
+
+-- Logs so far: stdout, stderr (demultiplexed). opts: since (unix seconds, fractional ok),
+-- ["until"], timestamps (default true), tail.
+function Engine:logs(id, opts)
+  opts = opts or {}
+  local p = { id = id, stdout = true, stderr = true, timestamps = opts.timestamps ~= false }
+  if opts.since then p.since = string.format("%.9f", opts.since) end
+  if opts["until"] then p["until"] = string.format("%.9f", opts["until"]) end
+  if opts.tail then p.tail = tostring(opts.tail) end
+  local ev = self:call("container_logs", p, nil, nil, id)
+  return ev.out, ev.err
+end
+
+-- Follow logs: on_data(stdout_piece, stderr_piece) for each piece as it arrives,
+-- on_end(err_or_nil) when the stream ends. Returns a function that stops following.
+function Engine:follow_logs(id, opts, on_data, on_end)
+  opts = opts or {}
+  local p = { id = id, stdout = true, stderr = true, follow = true,
+    timestamps = opts.timestamps ~= false }
+  if opts.since then p.since = string.format("%.9f", opts.since) end
+  if opts.tail then p.tail = tostring(opts.tail) end
+  local rid = self.raw:submit("container_logs", p, nil, { mode = "stream" })
+  local raw = self.raw
+  task.on_events(rid, function(ev)
+    if ev.out ~= "" or ev.err ~= "" then on_data(ev.out, ev.err) end
+    if ev.done and on_end then on_end(ev.error) end
+  end)
+  return function() task.forget(rid); if raw and self.raw then raw:cancel(rid) end end
+end
+
+------------------------------------------------------------------- images
+-- The engine reports build/import failures inside a 200 stream of JSON lines.
+local function stream_errors(text)
+  for line in text:gmatch("[^\r\n]+") do
+    local j = core.json_decode(line)
+    if type(j) == "table" and (j.error or j.errorDetail) then
+      return j.error or (j.errorDetail and j.errorDetail.message) or line
+    end
+  end
+end
+
+-- Import a rootfs tar as repo:tag (what `docker import` does; no registry needed).
+function Engine:image_import(tar, repo, tag, changes)
+  local p = { fromSrc = "-", repo = repo, tag = tag }
+  if changes then p.changes = changes end
+  local ev = self:call("image_import", p, tar, nil, repo .. ":" .. tag)
+  local e = stream_errors(ev.out)
+  if e then error(core.error { code = "engine", op = "image import " .. repo .. ":" .. tag,
+    status = ev.status, message = e }, 2) end
+end
+
+-- Build from a tar context holding a Dockerfile. labels: table.
+function Engine:image_build(context_tar, tag, labels)
+  local p = { t = tag, rm = true, forcerm = true, version = "1" }
+  if labels then p.labels = labels end
+  local ev = self:call("image_build", p, context_tar, nil, tag)
+  local e = stream_errors(ev.out)
+  if e then error(core.error { code = "engine", op = "image build " .. tag, status = ev.status,
+    message = e }, 2) end
+  return ev.out
+end
+
+-- Returns the inspect JSON, or nil when the image does not exist.
+function Engine:image_inspect(ref)
+  local id = self.raw:submit("image_inspect", { id = ref })
+  local ev = task.await(id)
+  if ev.status == 404 then return nil end
+  if ev.error then raise("image inspect", ref, ev) end
+  return core.json_decode(ev.body)
+end
+function Engine:image_remove(ref, force)
+  self:call("image_remove", { id = ref, force = force or false }, nil, nil, ref)
+end
+function Engine:image_list(filters)
+  return self:json("image_list", filters and { filters = filters } or nil) or {}
+end
+
+return M

@@ -1,0 +1,971 @@
+/* impair.c - impairment spec, parsers, presets, tc/iptables argv lists and the userspace
+ * shaper's per-packet decision. Pure: no I/O, no clock, no global state. Uses base/err and
+ * base/xalloc, and libm for the jitter distributions. */
+#include "core/impair.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/xalloc.h"
+
+#define OP "impair"
+
+/* netem's own default limit is 1000 packets, which a 200 ms delay overflows at 5000 packets/s
+ * and then drops silently; the userspace shaper raises its queue for the same reason. */
+#define NETEM_LIMIT 32768
+
+/* --- spec ----------------------------------------------------------------------------------- */
+
+void impair_spec_init(struct impair_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->dist = IMPAIR_DIST_UNIFORM;
+    s->dir = IMPAIR_DIR_EGRESS;
+}
+
+int impair_spec_is_empty(const struct impair_spec *s)
+{
+    return s->delay_us == 0 && s->jitter_us == 0 && s->loss_pct == 0 && s->duplicate_pct == 0 &&
+           s->reorder_pct == 0 && s->corrupt_pct == 0 && s->rate_bps == 0;
+}
+
+/* --- number parsing --------------------------------------------------------------------------- */
+
+/* A plain non-negative decimal ("12", "1.5", ".5"): no sign, exponent, hex, inf or nan, which
+ * strtod would all accept, and no locale dependence (strtod follows LC_NUMERIC, and Lua's
+ * os.setlocale can change it under us). *end points at the unit. */
+static int parse_decimal(const char *s, double *out, const char **end)
+{
+    uint64_t mant = 0;
+    int sig = 0, frac = 0, any = 0, dot = 0;
+    const char *p;
+
+    for (p = s;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            any = 1;
+            if (mant == 0 && *p == '0' && !dot)
+                continue; /* leading zeros are not significant */
+            if (sig < 18) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                sig++;
+                frac += dot;
+            } else if (!dot) {
+                return -1; /* too many integer digits to be a sensible value */
+            }
+            /* fraction digits past 18 significant ones are below any resolution we use */
+        } else if (*p == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (!any)
+        return -1;
+    *out = (double)mant / pow(10.0, frac);
+    *end = p;
+    return 0;
+}
+
+int impair_parse_time_us(const char *key, const char *val, uint32_t *out, struct nt_err *err)
+{
+    static const struct {
+        const char *unit;
+        double us;
+    } units[] = {{"us", 1}, {"usec", 1}, {"ms", 1e3}, {"msec", 1e3}, {"s", 1e6}, {"sec", 1e6}};
+    const char *unit;
+    double v, us = -1;
+    size_t i;
+
+    if (!val || !*val)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: empty time (use e.g. 100ms, 1.5s, 250us)", key);
+    if (*val == '-')
+        return nt_err_set(err, NT_EINVAL, OP, "%s: time '%s' must not be negative", key, val);
+    if (parse_decimal(val, &v, &unit) < 0)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: bad time '%s' (use e.g. 100ms, 1.5s, 250us)",
+                          key, val);
+    if (!*unit) {
+        if (v != 0)
+            return nt_err_set(err, NT_EINVAL, OP,
+                              "%s: time '%s' needs a unit (us, ms or s), e.g. %sms", key, val, val);
+        us = 0;
+    }
+    for (i = 0; us < 0 && i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(unit, units[i].unit) == 0)
+            us = v * units[i].us;
+    if (us < 0)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: bad time unit in '%s' (use us, ms or s)", key,
+                          val);
+    if (us > (double)IMPAIR_MAX_TIME_US)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: time '%s' is out of range (at most 60s)", key,
+                          val);
+    *out = (uint32_t)llround(us);
+    return 0;
+}
+
+int impair_parse_pct(const char *key, const char *val, double *out, struct nt_err *err)
+{
+    const char *rest;
+    double v;
+
+    if (!val || !*val)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: empty percentage (use e.g. 30%% or 0.5%%)",
+                          key);
+    if (*val == '-')
+        return nt_err_set(err, NT_EINVAL, OP, "%s: percentage '%s' must not be negative", key,
+                          val);
+    if (parse_decimal(val, &v, &rest) < 0 || (*rest && strcmp(rest, "%") != 0))
+        return nt_err_set(err, NT_EINVAL, OP, "%s: bad percentage '%s' (use e.g. 30%% or 0.5%%)",
+                          key, val);
+    if (v > 100)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: percentage '%s' is above 100%%", key, val);
+    *out = v;
+    return 0;
+}
+
+int impair_parse_rate(const char *key, const char *val, uint64_t *out, struct nt_err *err)
+{
+    static const struct {
+        const char *unit;
+        double bps;
+    } units[] = {{"bit", 1},           {"kbit", 1e3},          {"mbit", 1e6},
+                 {"gbit", 1e9},        {"kibit", 1024.0},      {"mibit", 1048576.0},
+                 {"gibit", 1073741824.0}};
+    const char *unit;
+    double v, bps = -1;
+    size_t i, ul;
+
+    if (!val || !*val)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: empty rate (use e.g. 1mbit or 500kbit)", key);
+    if (*val == '-')
+        return nt_err_set(err, NT_EINVAL, OP, "%s: rate '%s' must not be negative", key, val);
+    if (parse_decimal(val, &v, &unit) < 0)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: bad rate '%s' (use e.g. 1mbit or 500kbit)",
+                          key, val);
+    if (!*unit) {
+        if (v != 0)
+            return nt_err_set(err, NT_EINVAL, OP,
+                              "%s: rate '%s' needs a unit (bit, kbit, mbit, gbit)", key, val);
+        bps = 0;
+    }
+    ul = strlen(unit);
+    if (bps < 0 && ul >= 3 && strcasecmp(unit + ul - 3, "bps") == 0)
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "%s: rate '%s' is ambiguous: tc reads 'bps' as bytes per second; write "
+                          "mbit/kbit for bits (10mbit), or multiply bytes by 8",
+                          key, val);
+    for (i = 0; bps < 0 && i < sizeof units / sizeof units[0]; i++)
+        if (strcasecmp(unit, units[i].unit) == 0)
+            bps = v * units[i].bps;
+    if (bps < 0)
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "%s: bad rate unit in '%s' (use bit, kbit, mbit, gbit, kibit, mibit, "
+                          "gibit)",
+                          key, val);
+    if (bps > (double)IMPAIR_MAX_RATE_BPS)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: rate '%s' is out of range (at most 100gbit)",
+                          key, val);
+    *out = (uint64_t)llround(bps);
+    if (*out == 0 && v != 0)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: rate '%s' rounds to 0 bit/s", key, val);
+    return 0;
+}
+
+static const char *const dist_names[] = {"uniform", "normal", "pareto", "paretonormal"};
+
+int impair_parse_dist(const char *key, const char *val, enum impair_dist *out, struct nt_err *err)
+{
+    size_t i;
+
+    for (i = 0; val && i < sizeof dist_names / sizeof dist_names[0]; i++)
+        if (strcasecmp(val, dist_names[i]) == 0) {
+            *out = (enum impair_dist)i;
+            return 0;
+        }
+    return nt_err_set(err, NT_EINVAL, OP,
+                      "%s: unknown distribution '%s' (valid: uniform, normal, pareto, "
+                      "paretonormal)",
+                      key, val ? val : "");
+}
+
+static const char *dir_name(enum impair_dir d)
+{
+    return d == IMPAIR_DIR_INGRESS ? "ingress" : d == IMPAIR_DIR_BOTH ? "both" : "egress";
+}
+
+int impair_parse_dir(const char *key, const char *val, enum impair_dir *out, struct nt_err *err)
+{
+    if (val && strcasecmp(val, "egress") == 0)
+        *out = IMPAIR_DIR_EGRESS;
+    else if (val && strcasecmp(val, "ingress") == 0)
+        *out = IMPAIR_DIR_INGRESS;
+    else if (val && strcasecmp(val, "both") == 0)
+        *out = IMPAIR_DIR_BOTH;
+    else
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "%s: unknown direction '%s' (valid: egress, ingress, both)", key,
+                          val ? val : "");
+    return 0;
+}
+
+static int parse_gap(const char *key, const char *val, uint32_t *out, struct nt_err *err)
+{
+    unsigned long v = 0;
+    const char *p = val;
+
+    if (!val || !*val)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: empty packet count", key);
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > 1000000)
+            return nt_err_set(err, NT_EINVAL, OP,
+                              "%s: bad packet count '%s' (a whole number up to 1000000)", key, val);
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v > 1000000)
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "%s: bad packet count '%s' (a whole number up to 1000000)", key, val);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static const char valid_keys[] = "delay, jitter, distribution, loss, loss_corr, duplicate, "
+                                 "reorder, reorder_corr, reorder_gap, corrupt, rate, direction, "
+                                 "preset";
+
+int impair_spec_set(struct impair_spec *s, const char *key, const char *val, struct nt_err *err)
+{
+    if (!key)
+        key = "";
+    if (strcmp(key, "delay") == 0)
+        return impair_parse_time_us(key, val, &s->delay_us, err);
+    if (strcmp(key, "jitter") == 0)
+        return impair_parse_time_us(key, val, &s->jitter_us, err);
+    if (strcmp(key, "distribution") == 0)
+        return impair_parse_dist(key, val, &s->dist, err);
+    if (strcmp(key, "loss") == 0)
+        return impair_parse_pct(key, val, &s->loss_pct, err);
+    if (strcmp(key, "loss_corr") == 0)
+        return impair_parse_pct(key, val, &s->loss_corr_pct, err);
+    if (strcmp(key, "duplicate") == 0)
+        return impair_parse_pct(key, val, &s->duplicate_pct, err);
+    if (strcmp(key, "reorder") == 0)
+        return impair_parse_pct(key, val, &s->reorder_pct, err);
+    if (strcmp(key, "reorder_corr") == 0)
+        return impair_parse_pct(key, val, &s->reorder_corr_pct, err);
+    if (strcmp(key, "reorder_gap") == 0)
+        return parse_gap(key, val, &s->reorder_gap, err);
+    if (strcmp(key, "corrupt") == 0)
+        return impair_parse_pct(key, val, &s->corrupt_pct, err);
+    if (strcmp(key, "rate") == 0)
+        return impair_parse_rate(key, val, &s->rate_bps, err);
+    if (strcmp(key, "direction") == 0)
+        return impair_parse_dir(key, val, &s->dir, err);
+    if (strcmp(key, "preset") == 0) {
+        struct impair_spec p;
+        if (impair_preset(val, &p, err) < 0)
+            return -1;
+        p.dir = s->dir;
+        *s = p;
+        return 0;
+    }
+    return nt_err_set(err, NT_EINVAL, OP, "unknown impairment key '%s' (valid: %s)", key,
+                      valid_keys);
+}
+
+int impair_spec_parse_kv(struct impair_spec *s, const char *const *tokens, size_t n,
+                         struct nt_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const char *eq = strchr(tokens[i], '=');
+        char key[32];
+        size_t kl;
+
+        if (!eq || eq == tokens[i])
+            return nt_err_set(err, NT_EINVAL, OP, "expected key=value, got '%s'", tokens[i]);
+        kl = (size_t)(eq - tokens[i]);
+        if (kl >= sizeof key)
+            return nt_err_set(err, NT_EINVAL, OP, "unknown impairment key '%.*s' (valid: %s)",
+                              (int)kl, tokens[i], valid_keys);
+        memcpy(key, tokens[i], kl);
+        key[kl] = '\0';
+        if (impair_spec_set(s, key, eq + 1, err) < 0)
+            return -1;
+    }
+    return impair_spec_check(s, err);
+}
+
+int impair_spec_check(const struct impair_spec *s, struct nt_err *err)
+{
+    if (s->reorder_pct > 0 && s->delay_us == 0)
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "reorder needs a delay: reordered packets overtake delayed ones "
+                          "(add e.g. delay=10ms)");
+    return 0;
+}
+
+/* --- formatting ------------------------------------------------------------------------------ */
+
+/* Fixed-point, trailing zeros trimmed: "%g" would write 1e-05, which our parser (and the
+ * reader) should not have to accept. */
+static void fmt_num(char *out, size_t n, double v)
+{
+    size_t l;
+
+    snprintf(out, n, "%.6f", v);
+    l = strlen(out);
+    while (l > 0 && out[l - 1] == '0')
+        out[--l] = '\0';
+    if (l > 0 && out[l - 1] == '.')
+        out[--l] = '\0';
+}
+
+static void fmt_time(char *out, size_t n, uint32_t us)
+{
+    if (us % 1000 == 0)
+        snprintf(out, n, "%ums", us / 1000);
+    else
+        snprintf(out, n, "%uus", us);
+}
+
+static void fmt_pct(char *out, size_t n, double v)
+{
+    char num[48];
+
+    fmt_num(num, sizeof num, v);
+    snprintf(out, n, "%s%%", num);
+}
+
+static void fmt_rate(char *out, size_t n, uint64_t bps)
+{
+    if (bps && bps % 1000000000ull == 0)
+        snprintf(out, n, "%llugbit", (unsigned long long)(bps / 1000000000ull));
+    else if (bps && bps % 1000000ull == 0)
+        snprintf(out, n, "%llumbit", (unsigned long long)(bps / 1000000ull));
+    else if (bps && bps % 1000ull == 0)
+        snprintf(out, n, "%llukbit", (unsigned long long)(bps / 1000ull));
+    else
+        snprintf(out, n, "%llubit", (unsigned long long)bps);
+}
+
+/* snprintf-style appender: keeps counting past the end so the caller learns the size. */
+struct fmtbuf {
+    char *buf;
+    size_t n, len;
+};
+
+static void fb_add(struct fmtbuf *f, const char *key, const char *val)
+{
+    int w = snprintf(f->buf && f->len < f->n ? f->buf + f->len : NULL,
+                     f->buf && f->len < f->n ? f->n - f->len : 0, "%s%s=%s", f->len ? " " : "",
+                     key, val);
+    if (w > 0)
+        f->len += (size_t)w;
+}
+
+size_t impair_spec_format(const struct impair_spec *s, char *buf, size_t n)
+{
+    struct fmtbuf f = {buf, n, 0};
+    char v[64];
+
+    if (buf && n)
+        buf[0] = '\0';
+    if (s->delay_us)
+        fmt_time(v, sizeof v, s->delay_us), fb_add(&f, "delay", v);
+    if (s->jitter_us)
+        fmt_time(v, sizeof v, s->jitter_us), fb_add(&f, "jitter", v);
+    if (s->dist != IMPAIR_DIST_UNIFORM)
+        fb_add(&f, "distribution", dist_names[s->dist]);
+    if (s->loss_pct > 0)
+        fmt_pct(v, sizeof v, s->loss_pct), fb_add(&f, "loss", v);
+    if (s->loss_corr_pct > 0)
+        fmt_pct(v, sizeof v, s->loss_corr_pct), fb_add(&f, "loss_corr", v);
+    if (s->duplicate_pct > 0)
+        fmt_pct(v, sizeof v, s->duplicate_pct), fb_add(&f, "duplicate", v);
+    if (s->reorder_pct > 0)
+        fmt_pct(v, sizeof v, s->reorder_pct), fb_add(&f, "reorder", v);
+    if (s->reorder_corr_pct > 0)
+        fmt_pct(v, sizeof v, s->reorder_corr_pct), fb_add(&f, "reorder_corr", v);
+    if (s->reorder_gap) {
+        snprintf(v, sizeof v, "%u", s->reorder_gap);
+        fb_add(&f, "reorder_gap", v);
+    }
+    if (s->corrupt_pct > 0)
+        fmt_pct(v, sizeof v, s->corrupt_pct), fb_add(&f, "corrupt", v);
+    if (s->rate_bps)
+        fmt_rate(v, sizeof v, s->rate_bps), fb_add(&f, "rate", v);
+    if (s->dir != IMPAIR_DIR_EGRESS)
+        fb_add(&f, "direction", dir_name(s->dir));
+    return f.len;
+}
+
+/* --- presets --------------------------------------------------------------------------------- */
+
+/* The seed's NetworkEmulation presets (seed-docker.rs): delay and jitter in ms, loss with its
+ * default 25% correlation, challenging with 50%. */
+static const struct {
+    const char *name;
+    uint32_t delay_ms, jitter_ms;
+    double loss, corr;
+} presets[] = {
+    {"lan", 1, 1, 0.0, 25.0},
+    {"regional", 40, 10, 0.1, 25.0},
+    {"intercontinental", 125, 25, 0.5, 25.0},
+    {"high_latency", 200, 30, 1.0, 25.0},
+    {"challenging", 150, 50, 3.0, 50.0},
+};
+#define NPRESETS (sizeof presets / sizeof presets[0])
+
+const char *impair_preset_name(size_t i)
+{
+    return i < NPRESETS ? presets[i].name : NULL;
+}
+
+static const char preset_list[] = "lan, regional, intercontinental, high_latency, challenging";
+
+int impair_preset(const char *name, struct impair_spec *out, struct nt_err *err)
+{
+    size_t i;
+
+    for (i = 0; name && i < NPRESETS; i++) {
+        if (strcasecmp(name, presets[i].name) != 0)
+            continue;
+        impair_spec_init(out);
+        out->delay_us = presets[i].delay_ms * 1000;
+        out->jitter_us = presets[i].jitter_ms * 1000;
+        out->loss_pct = presets[i].loss;
+        out->loss_corr_pct = presets[i].corr;
+        return 0;
+    }
+    return nt_err_set(err, NT_EINVAL, OP, "unknown preset '%s' (valid: %s)", name ? name : "",
+                      preset_list);
+}
+
+int impair_preset_from_env(const char *natrig_env, const char *freenet_env,
+                           struct impair_spec *out, struct nt_err *err)
+{
+    const char *var = "NATRIG_EMULATION", *val = natrig_env;
+
+    if (!val || !*val) {
+        var = "FREENET_TEST_NETWORK_EMULATION";
+        val = freenet_env;
+    }
+    if (!val || !*val)
+        return 0;
+    if (strcasecmp(val, "none") == 0 || strcasecmp(val, "off") == 0)
+        return 0;
+    if (impair_preset(val, out, NULL) == 0)
+        return 1;
+    return nt_err_set(err, NT_EINVAL, "network emulation",
+                      "%s: unknown preset '%s' (valid: %s, none)", var, val, preset_list);
+}
+
+/* --- argv lists ------------------------------------------------------------------------------ */
+
+static void argv_push(struct impair_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = xstrdup(s);
+    a->v[a->n] = NULL;
+}
+
+static void argv_pushv(struct impair_argv *a, const char *const *v)
+{
+    for (; *v; v++)
+        argv_push(a, *v);
+}
+
+void impair_argv_free(struct impair_argv *a)
+{
+    size_t i;
+
+    for (i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+void impair_cmds_free(struct impair_cmds *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n; i++)
+        impair_argv_free(&c->v[i].argv);
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
+}
+
+size_t impair_argv_join(const struct impair_argv *a, char *buf, size_t n)
+{
+    struct fmtbuf f = {buf, n, 0};
+    size_t i;
+
+    if (buf && n)
+        buf[0] = '\0';
+    for (i = 0; i < a->n; i++) {
+        int w = snprintf(f.buf && f.len < f.n ? f.buf + f.len : NULL,
+                         f.buf && f.len < f.n ? f.n - f.len : 0, "%s%s", i ? " " : "", a->v[i]);
+        if (w > 0)
+            f.len += (size_t)w;
+    }
+    return f.len;
+}
+
+static int check_dev(const char *dev, struct nt_err *err)
+{
+    size_t i, l = dev ? strlen(dev) : 0;
+
+    /* IFNAMSIZ is 16 with the NUL; '/' and blanks cannot appear in a Linux interface name */
+    if (l == 0 || l > 15)
+        return nt_err_set(err, NT_EINVAL, OP, "bad device name '%s' (1 to 15 characters)",
+                          dev ? dev : "");
+    for (i = 0; i < l; i++)
+        if (dev[i] == '/' || dev[i] == ' ' || dev[i] == '\t' || dev[i] == '\n' ||
+            dev[i] == ':')
+            return nt_err_set(err, NT_EINVAL, OP, "bad device name '%s'", dev);
+    return 0;
+}
+
+int impair_netem_argv(const struct impair_spec *s, const char *dev, struct impair_argv *out,
+                      struct nt_err *err)
+{
+    static const char *const head[] = {"tc", "qdisc", "replace", "dev", NULL};
+    char v[64], lim[16];
+
+    memset(out, 0, sizeof *out);
+    if (check_dev(dev, err) < 0 || impair_spec_check(s, err) < 0)
+        return -1;
+    argv_pushv(out, head);
+    argv_push(out, dev);
+    argv_push(out, "root");
+    argv_push(out, "netem");
+    argv_push(out, "limit");
+    snprintf(lim, sizeof lim, "%d", NETEM_LIMIT);
+    argv_push(out, lim);
+    if (s->delay_us || s->jitter_us) {
+        argv_push(out, "delay");
+        fmt_time(v, sizeof v, s->delay_us);
+        argv_push(out, v);
+        if (s->jitter_us) {
+            fmt_time(v, sizeof v, s->jitter_us);
+            argv_push(out, v);
+            /* no table means uniform in netem, and there is no uniform.dist for tc to load */
+            if (s->dist != IMPAIR_DIST_UNIFORM) {
+                argv_push(out, "distribution");
+                argv_push(out, dist_names[s->dist]);
+            }
+        }
+    }
+    if (s->loss_pct > 0) {
+        argv_push(out, "loss");
+        if (s->loss_corr_pct > 0 && s->loss_pct < 100) {
+            /* Gilbert chain with p = P(good->bad), r = P(bad->good): stationary loss p/(p+r) is
+             * the requested rate and P(lost | lost) is corr + (1-corr)rate, as impair_decide */
+            double c = s->loss_corr_pct / 100;
+            argv_push(out, "gemodel");
+            fmt_pct(v, sizeof v, (1 - c) * s->loss_pct);
+            argv_push(out, v);
+            fmt_pct(v, sizeof v, (1 - c) * (100 - s->loss_pct));
+            argv_push(out, v);
+        } else {
+            fmt_pct(v, sizeof v, s->loss_pct);
+            argv_push(out, v);
+        }
+    }
+    if (s->duplicate_pct > 0) {
+        argv_push(out, "duplicate");
+        fmt_pct(v, sizeof v, s->duplicate_pct);
+        argv_push(out, v);
+    }
+    if (s->reorder_pct > 0) {
+        argv_push(out, "reorder");
+        fmt_pct(v, sizeof v, s->reorder_pct);
+        argv_push(out, v);
+        if (s->reorder_corr_pct > 0) {
+            fmt_pct(v, sizeof v, s->reorder_corr_pct);
+            argv_push(out, v);
+        }
+        if (s->reorder_gap > 1) {
+            argv_push(out, "gap");
+            snprintf(v, sizeof v, "%u", s->reorder_gap);
+            argv_push(out, v);
+        }
+    }
+    if (s->corrupt_pct > 0) {
+        argv_push(out, "corrupt");
+        fmt_pct(v, sizeof v, s->corrupt_pct);
+        argv_push(out, v);
+    }
+    if (s->rate_bps) {
+        argv_push(out, "rate");
+        fmt_rate(v, sizeof v, s->rate_bps);
+        argv_push(out, v);
+    }
+    return 0;
+}
+
+int impair_netem_clear_argv(const char *dev, struct impair_argv *out, struct nt_err *err)
+{
+    static const char *const head[] = {"tc", "qdisc", "del", "dev", NULL};
+
+    memset(out, 0, sizeof *out);
+    if (check_dev(dev, err) < 0)
+        return -1;
+    argv_pushv(out, head);
+    argv_push(out, dev);
+    argv_push(out, "root");
+    return 0;
+}
+
+int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_argv *out,
+                    struct nt_err *err)
+{
+    static const char *const head[] = {"tc", "qdisc", "replace", "dev", NULL};
+    uint64_t burst;
+    char v[64];
+
+    memset(out, 0, sizeof *out);
+    if (check_dev(dev, err) < 0)
+        return -1;
+    if (!s->rate_bps)
+        return nt_err_set(err, NT_EINVAL, OP, "tbf needs a rate (rate=0 means unlimited)");
+    /* tbf drops any packet larger than its bucket, so at least a few MTUs; and at least 10 ms
+     * of traffic, else a timer tick of 4 ms (HZ=250) empties the bucket before it refills */
+    burst = s->rate_bps / 800;
+    if (burst < 4096)
+        burst = 4096;
+    argv_pushv(out, head);
+    argv_push(out, dev);
+    argv_push(out, "root");
+    argv_push(out, "tbf");
+    argv_push(out, "rate");
+    fmt_rate(v, sizeof v, s->rate_bps);
+    argv_push(out, v);
+    argv_push(out, "burst");
+    snprintf(v, sizeof v, "%llu", (unsigned long long)burst);
+    argv_push(out, v);
+    argv_push(out, "latency");
+    argv_push(out, "50ms");
+    return 0;
+}
+
+/* --- iptables -------------------------------------------------------------------------------- */
+
+static struct impair_argv *cmd_new(struct impair_cmds *c, const char *ipt, int may_fail)
+{
+    struct impair_cmd *cmd;
+
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    cmd = &c->v[c->n++];
+    memset(cmd, 0, sizeof *cmd);
+    cmd->may_fail = may_fail;
+    argv_push(&cmd->argv, ipt ? ipt : "iptables");
+    /* -w: wait for the xtables lock instead of failing when Docker holds it */
+    argv_push(&cmd->argv, "-w");
+    argv_push(&cmd->argv, "-t");
+    argv_push(&cmd->argv, "mangle");
+    return &cmd->argv;
+}
+
+static int check_dir(enum impair_dir dir, struct nt_err *err)
+{
+    if (dir != IMPAIR_DIR_EGRESS && dir != IMPAIR_DIR_INGRESS && dir != IMPAIR_DIR_BOTH)
+        return nt_err_set(err, NT_EINVAL, OP, "bad direction %d", (int)dir);
+    return 0;
+}
+
+static int check_ipt(const char *ipt, struct nt_err *err)
+{
+    if (ipt && (!*ipt || strchr(ipt, ' ')))
+        return nt_err_set(err, NT_EINVAL, OP, "bad iptables program name '%s'", ipt);
+    return 0;
+}
+
+int impair_nfq_setup_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
+                          struct nt_err *err)
+{
+    int k;
+
+    if (check_dir(dir, err) < 0 || check_ipt(iptables, err) < 0)
+        return -1;
+    for (k = 0; k < 2; k++) {
+        const char *chain = k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN;
+        const char *hook = k == 0 ? "POSTROUTING" : "PREROUTING";
+        char mark[16];
+        struct impair_argv *a;
+
+        if (!(dir & (k == 0 ? IMPAIR_DIR_EGRESS : IMPAIR_DIR_INGRESS)))
+            continue;
+        a = cmd_new(out, iptables, 1);
+        argv_pushv(a, (const char *const[]){"-N", chain, NULL});
+        a = cmd_new(out, iptables, 0);
+        argv_pushv(a, (const char *const[]){"-F", chain, NULL});
+        /* the shaper's own injected duplicates must not be queued (and delayed) again */
+        snprintf(mark, sizeof mark, "0x%x", IMPAIR_SHAPER_MARK);
+        a = cmd_new(out, iptables, 0);
+        argv_pushv(a, (const char *const[]){"-A", chain, "-m", "mark", "--mark", mark, "-j",
+                                            "RETURN", NULL});
+        /* delete-then-insert keeps exactly one jump however often setup runs */
+        a = cmd_new(out, iptables, 1);
+        argv_pushv(a, (const char *const[]){"-D", hook, "-j", chain, NULL});
+        a = cmd_new(out, iptables, 0);
+        argv_pushv(a, (const char *const[]){"-I", hook, "1", "-j", chain, NULL});
+    }
+    return 0;
+}
+
+/* IPv4 address with an optional /0..32; writes "a.b.c.d/len". */
+static int norm_addr(const char *addr, char *out, size_t n, struct nt_err *err)
+{
+    unsigned oct[4], plen = 32;
+    const char *p = addr;
+    int i;
+
+    if (!addr || !*addr)
+        return nt_err_set(err, NT_EINVAL, OP, "empty link address");
+    if (strchr(addr, ':'))
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "link address '%s': only IPv4 is supported (no ip6tables rules)", addr);
+    for (i = 0; i < 4; i++) {
+        unsigned v = 0;
+        int d = 0;
+        for (; *p >= '0' && *p <= '9' && d < 4; p++, d++)
+            v = v * 10 + (unsigned)(*p - '0');
+        if (d == 0 || d > 3 || v > 255 || (i < 3 && *p != '.'))
+            return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
+                              addr);
+        oct[i] = v;
+        if (i < 3)
+            p++;
+    }
+    if (*p == '/') {
+        int d = 0;
+        plen = 0;
+        for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
+            plen = plen * 10 + (unsigned)(*p - '0');
+        if (d == 0 || plen > 32)
+            return nt_err_set(err, NT_EINVAL, OP, "bad prefix length in link address '%s'",
+                              addr);
+    }
+    if (*p)
+        return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
+                          addr);
+    snprintf(out, n, "%u.%u.%u.%u/%u", oct[0], oct[1], oct[2], oct[3], plen);
+    return 0;
+}
+
+static int link_cmds(const char *iptables, const struct impair_nfq_link *l, const char *op,
+                     struct impair_cmds *out, struct nt_err *err)
+{
+    char addr[32], q[8];
+    int k;
+
+    if (check_dir(l->dir, err) < 0 || check_ipt(iptables, err) < 0)
+        return -1;
+    if (l->addr && norm_addr(l->addr, addr, sizeof addr, err) < 0)
+        return -1;
+    snprintf(q, sizeof q, "%u", (unsigned)l->queue);
+    for (k = 0; k < 2; k++) {
+        struct impair_argv *a;
+
+        if (!(l->dir & (k == 0 ? IMPAIR_DIR_EGRESS : IMPAIR_DIR_INGRESS)))
+            continue;
+        a = cmd_new(out, iptables, 0);
+        argv_push(a, op);
+        argv_push(a, k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN);
+        if (l->addr) {
+            argv_push(a, k == 0 ? "-d" : "-s");
+            argv_push(a, addr);
+        }
+        /* --queue-bypass: with no shaper bound to the queue, traffic flows unshaped instead of
+         * being dropped, so a crashed shaper cannot partition the test network */
+        argv_pushv(a, (const char *const[]){"-j", "NFQUEUE", "--queue-num", q, "--queue-bypass",
+                                            NULL});
+    }
+    return 0;
+}
+
+int impair_nfq_link_add_cmds(const char *iptables, const struct impair_nfq_link *link,
+                             struct impair_cmds *out, struct nt_err *err)
+{
+    return link_cmds(iptables, link, "-A", out, err);
+}
+
+int impair_nfq_link_del_cmds(const char *iptables, const struct impair_nfq_link *link,
+                             struct impair_cmds *out, struct nt_err *err)
+{
+    return link_cmds(iptables, link, "-D", out, err);
+}
+
+int impair_nfq_teardown_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
+                             struct nt_err *err)
+{
+    int k;
+
+    if (check_dir(dir, err) < 0 || check_ipt(iptables, err) < 0)
+        return -1;
+    for (k = 0; k < 2; k++) {
+        const char *chain = k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN;
+        const char *hook = k == 0 ? "POSTROUTING" : "PREROUTING";
+        struct impair_argv *a;
+
+        if (!(dir & (k == 0 ? IMPAIR_DIR_EGRESS : IMPAIR_DIR_INGRESS)))
+            continue;
+        a = cmd_new(out, iptables, 1);
+        argv_pushv(a, (const char *const[]){"-D", hook, "-j", chain, NULL});
+        a = cmd_new(out, iptables, 1);
+        argv_pushv(a, (const char *const[]){"-F", chain, NULL});
+        a = cmd_new(out, iptables, 1);
+        argv_pushv(a, (const char *const[]){"-X", chain, NULL});
+    }
+    return 0;
+}
+
+/* --- decision -------------------------------------------------------------------------------- */
+
+void impair_rng_seed(struct impair_rng *r, uint64_t seed)
+{
+    r->s = seed;
+}
+
+uint64_t impair_rng_next(struct impair_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double impair_rng_unit(struct impair_rng *r)
+{
+    /* the top 53 bits fill a double's mantissa exactly */
+    return (double)(impair_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+void impair_state_init(struct impair_state *st, uint64_t seed)
+{
+    memset(st, 0, sizeof *st);
+    impair_rng_seed(&st->rng, seed);
+}
+
+static double sample_normal(struct impair_rng *r)
+{
+    /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1] */
+    double u1 = 1.0 - impair_rng_unit(r), u2 = impair_rng_unit(r);
+
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static double sample_pareto(struct impair_rng *r)
+{
+    /* Pareto with shape 3 and scale 1 has mean 1.5 and variance 3/4: shift and scale to zero
+     * mean, unit deviation. u is floored at 2^-14 so one sample stays below about 27 sigma,
+     * like netem's finite table instead of an unbounded tail. */
+    double u = 1.0 - impair_rng_unit(r);
+
+    if (u < 1.0 / 16384)
+        u = 1.0 / 16384;
+    return (pow(u, -1.0 / 3.0) - 1.5) / sqrt(0.75);
+}
+
+static double sample_dist(enum impair_dist d, struct impair_rng *r)
+{
+    switch (d) {
+    case IMPAIR_DIST_NORMAL:
+        return sample_normal(r);
+    case IMPAIR_DIST_PARETO:
+        return sample_pareto(r);
+    case IMPAIR_DIST_PARETONORMAL:
+        /* netem's paretonormal mixes a quarter normal with three quarters pareto; rescale so
+         * jitter stays the standard deviation */
+        return (0.25 * sample_normal(r) + 0.75 * sample_pareto(r)) / sqrt(0.625);
+    case IMPAIR_DIST_UNIFORM:
+    default:
+        return 2.0 * impair_rng_unit(r) - 1.0;
+    }
+}
+
+static int loss_event(const struct impair_spec *s, struct impair_state *st)
+{
+    double p = s->loss_pct / 100, c = s->loss_corr_pct / 100, thr;
+    int lost;
+
+    if (p <= 0) {
+        st->loss_bad = 0;
+        return 0;
+    }
+    thr = st->loss_bad ? c + (1 - c) * p : (1 - c) * p;
+    lost = impair_rng_unit(&st->rng) < thr;
+    st->loss_bad = lost;
+    return lost;
+}
+
+void impair_decide(const struct impair_spec *s, struct impair_state *st, size_t len,
+                   struct impair_verdict *v)
+{
+    int count = 1;
+    double d;
+
+    memset(v, 0, sizeof *v);
+    v->corrupt_at = -1;
+    if (s->duplicate_pct > 0 && impair_rng_unit(&st->rng) * 100 < s->duplicate_pct)
+        count++;
+    if (loss_event(s, st))
+        count--;
+    if (count == 0) {
+        v->drop = 1;
+        return;
+    }
+    v->duplicate = count == 2;
+    if (s->corrupt_pct > 0 && len > 0 && impair_rng_unit(&st->rng) * 100 < s->corrupt_pct) {
+        uint64_t r = impair_rng_next(&st->rng);
+        v->corrupt_at = (long)(r % len);
+        v->corrupt_mask = (uint8_t)(1u << ((r >> 32) % 8));
+    }
+    if (s->reorder_pct > 0) {
+        uint32_t gap = s->reorder_gap ? s->reorder_gap : 1;
+        if (st->since_reorder + 1 >= gap) {
+            double c = s->reorder_corr_pct / 100;
+            double x = c * st->reorder_last + (1 - c) * impair_rng_unit(&st->rng);
+            st->reorder_last = x;
+            if (x * 100 < s->reorder_pct) {
+                st->since_reorder = 0;
+                v->reordered = 1;
+                return;
+            }
+        }
+        st->since_reorder++;
+    }
+    d = (double)s->delay_us;
+    if (s->jitter_us)
+        d += (double)s->jitter_us * sample_dist(s->dist, &st->rng);
+    v->delay_us = d > 0 ? (uint64_t)llround(d) : 0;
+}
+
+uint64_t impair_rate_due(const struct impair_spec *s, struct impair_state *st, uint64_t now_us,
+                         uint64_t delay_us, size_t len)
+{
+    uint64_t due = now_us + delay_us;
+
+    if (!s->rate_bps)
+        return due;
+    if (st->rate_next_us > due)
+        due = st->rate_next_us;
+    /* serialisation time, rounded up so a saturated link never runs faster than the rate */
+    due += ((uint64_t)len * 8 * 1000000 + s->rate_bps - 1) / s->rate_bps;
+    st->rate_next_us = due;
+    return due;
+}

@@ -1,0 +1,205 @@
+/* natrule.h - the NAT router's rules: from a NAT spec (RFC 4787 mapping and filtering,
+ * hairpinning, UDP mapping timeout, port preservation, the "racy" plain-masquerade flag, the
+ * WAN address and the LAN subnets) to one nftables ruleset text for `nft -f`, the argv lists
+ * that apply, verify, flush and inspect it, and a checker for `nft list table ip natrig`.
+ * Pure: no I/O. Uses base/err.h for errors and base/buf.h for the ruleset text.
+ *
+ * Ownership: functions borrow their inputs. argv vectors point at string literals or at the
+ * path the caller passed in, so they live as long as that path.
+ *
+ * How each behaviour is built (UDP; everything lives in `table ip natrig`, the only table this
+ * module creates, flushes or deletes, so Docker's own nat chains stay untouched; rules match
+ * on addresses only, never on interface names, which are not stable in containers):
+ *  - Mapping is chosen in `snat_out` (nat postrouting, priority 100) for packets from a LAN
+ *    subnet to a non-LAN address. EIM: the first flow of an inside endpoint gets its own port
+ *    (port preservation on) or a random one; `learn` (postrouting, priority 300, after NAT)
+ *    records inside endpoint -> public address.port in map eim_out, and every later flow of
+ *    that endpoint is SNATed to exactly that port, so the mapping stays endpoint independent
+ *    even when conntrack would have picked another port. A preserved port that another inside
+ *    endpoint already owns (map pub_to_inside) is not reused: that flow gets a random port
+ *    instead, so two LAN hosts on the same source port never share one public port.
+ *    ADM: the first flow to a remote address gets a random port, recorded in adm_out under
+ *    (inside address, inside port, remote address) and reused for that remote address.
+ *    APDM: `snat ... random` per flow (what `MASQUERADE --random` does).
+ *  - Filtering happens in `guard` (filter prerouting, priority -300, before conntrack at -200)
+ *    on UDP from outside to wan_ip: a packet dropped there leaves no conntrack entry, which is
+ *    what removes the conntrack race (see racy below). `learn` records, for every outbound
+ *    UDP packet after NAT, (remote address, remote port, public port) in set seen_ap and, for
+ *    ADF, (remote address, public port) in seen_a. The guard accepts: APDF a seen_ap triple;
+ *    ADF a seen_a pair; EIF any public port that is a live mapping (pub_to_inside); every mode
+ *    also a seen_ap triple (the router's own flows, e.g. Docker's DNS forwarder). Accepted
+ *    packets with no conntrack entry are DNATed by `dnat_in` (nat prerouting, -100) through
+ *    pub_to_inside (public port -> inside endpoint).
+ *  - Mapping timeout: every set and map has `timeout <udp_timeout>s` and is refreshed only by
+ *    outbound packets (RFC 4787 REQ-6). A `ct timeout` policy (chain ct_policy, priority -150:
+ *    it must see the unconfirmed conntrack entry, so after -200) gives UDP conntrack entries
+ *    the same timeout in both states, so an idle mapping dies at one time everywhere.
+ *  - Hairpin on: LAN packets to wan_ip:P where P is a live mapping are DNATed to the inside
+ *    endpoint and SNATed to wan_ip (to the sender's own EIM mapping when it has one), so the
+ *    replies come back through the router. Hairpinned packets are not filtered.
+ *  - `isolate` (filter forward, 0) drops new flows from outside to a LAN address that were not
+ *    DNATed by a mapping: a NAT does not route unsolicited packets into its LAN. Established
+ *    traffic in both directions is never touched.
+ *  - racy = plain Linux masquerade: only `snat ip to <wan_ip>` (same port choice as
+ *    MASQUERADE), no guard, no learned sets. An unsolicited packet from a peer to the public
+ *    port creates a conntrack entry first; the peer's own outbound packet then clashes with
+ *    it and conntrack moves it to another port, which breaks simultaneous hole punching (the
+ *    conntrack race). It still classifies as EIM + APDF. With hairpin on it adds only the map
+ *    and DNAT for LAN senders.
+ *
+ * Not offered, and why:
+ *  - port preservation with ADM or APDM: a mapping that must differ per remote cannot keep
+ *    the inside port for every remote; rejected.
+ *  - racy with ADM or with EIF/ADF filtering: plain masquerade only has conntrack filtering
+ *    (address and port dependent) and port-preserving or random ports. Racy EIM needs port
+ *    preservation on, racy APDM needs it off; other combinations are rejected.
+ *  - RFC 4787 behaviour is built for UDP only. TCP and other protocols from the LAN are
+ *    SNATed to wan_ip as plain Linux masquerade does (conntrack filtering); IPv6 is not NATed.
+ *  - the random fallback port is only checked against conntrack tuples, so with many busy LAN
+ *    endpoints it can land on a port another endpoint owns (about k/64512 for k live
+ *    mappings); the later one then wins that port's inbound (EIF/ADF) DNAT.
+ */
+#ifndef NT_NATRULE_H
+#define NT_NATRULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+enum natrule_mapping {
+    NATRULE_EIM = 0, /* endpoint independent */
+    NATRULE_ADM,     /* address dependent */
+    NATRULE_APDM,    /* address and port dependent */
+};
+
+enum natrule_filtering {
+    NATRULE_EIF = 0, /* endpoint independent */
+    NATRULE_ADF,     /* address dependent */
+    NATRULE_APDF,    /* address and port dependent */
+};
+
+#define NATRULE_MAX_LAN 8
+#define NATRULE_TIMEOUT_DEFAULT 120u
+#define NATRULE_TIMEOUT_MAX 86400u
+#define NATRULE_DEFAULT_PRESET "port_restricted"
+#define NATRULE_RULESET_PATH "/etc/natrig/nat.nft"
+#define NATRULE_TABLE "natrig" /* always family ip */
+
+/* An IPv4 subnet; addr in host byte order, host bits zero. */
+struct natrule_cidr {
+    uint32_t addr;
+    unsigned prefix;
+};
+
+struct natrule_spec {
+    enum natrule_mapping mapping;
+    enum natrule_filtering filtering;
+    int hairpin;           /* 1: LAN -> wan_ip:mapped port reaches the mapped inside endpoint */
+    int port_preservation; /* 1: a new mapping keeps the inside port when it is free */
+    int racy;              /* 1: plain masquerade, no guard (the conntrack race) */
+    unsigned udp_timeout;  /* seconds a mapping lives after its last outbound packet */
+    uint32_t wan_ip;       /* host byte order; 0 = not set */
+    size_t n_lan;
+    struct natrule_cidr lan[NATRULE_MAX_LAN];
+};
+
+/* --- spec ------------------------------------------------------------------------------- */
+
+/* Fill out with the named preset's behaviour (wan_ip unset, no LAN). Presets:
+ *   full_cone        EIM + EIF,  hairpin on
+ *   restricted_cone  EIM + ADF,  hairpin on
+ *   port_restricted  EIM + APDF, hairpin on (the default)
+ *   symmetric        APDM + APDF, hairpin on
+ *   address_dependent ADM + ADF, hairpin on
+ *   linux_masquerade EIM + APDF by classification, racy, hairpin off
+ * All with udp_timeout 120 s; port preservation on for EIM. NULL or "" gives the default.
+ * Returns 0, or -1 with err (NT_EINVAL) naming the valid presets. */
+int natrule_preset(const char *name, struct natrule_spec *out, struct nt_err *err);
+
+/* NULL-terminated list of preset names, in the order above. */
+const char *const *natrule_preset_names(void);
+
+/* Parse "a.b.c.d" into wan_ip. Rejects 0.0.0.0, 255.255.255.255, 127/8, 224/4 and anything
+ * that is not a dotted quad. Returns 0 or -1 with err. */
+int natrule_set_wan(struct natrule_spec *s, const char *ip, struct nt_err *err);
+
+/* Append a LAN subnet "a.b.c.d/len" (len 8..32, no host bits set, at most NATRULE_MAX_LAN,
+ * no overlap with an earlier one). Returns 0 or -1 with err. */
+int natrule_add_lan(struct natrule_spec *s, const char *cidr, struct nt_err *err);
+
+/* Set one option by name: mapping (EIM|ADM|APDM), filtering (EIF|ADF|APDF), hairpin,
+ * port_preservation, racy (on|off|true|false|1|0|yes|no), udp_timeout (seconds), wan_ip,
+ * lan (adds a subnet). Case-insensitive values. Unknown keys are an error listing the valid
+ * ones. Returns 0 or -1 with err. */
+int natrule_set_option(struct natrule_spec *s, const char *key, const char *value,
+                       struct nt_err *err);
+
+/* Check that the spec can be built correctly (see "Not offered" above), that wan_ip is set
+ * and outside every LAN subnet, and that there is at least one LAN subnet.
+ * Returns 0 or -1 with err (NT_EINVAL) saying what is wrong. */
+int natrule_validate(const struct natrule_spec *s, struct nt_err *err);
+
+/* Short names: "EIM", "ADM", "APDM" / "EIF", "ADF", "APDF"; "?" when out of range. */
+const char *natrule_mapping_name(enum natrule_mapping m);
+const char *natrule_filtering_name(enum natrule_filtering f);
+
+/* One line describing the spec: "mapping=EIM filtering=APDF hairpin=on port_preservation=on
+ * racy=off udp_timeout=120". Appends to out; returns 0, or -1 when out is full. */
+int natrule_describe(const struct natrule_spec *s, struct buf *out);
+
+/* --- ruleset ---------------------------------------------------------------------------- */
+
+/* Append the whole ruleset for `nft -f` to out. It starts with `table ip natrig {}` and
+ * `delete table ip natrig`, so loading it again replaces the table atomically (one nft
+ * transaction) whether or not it existed. Validates s first.
+ * Returns 0, or -1 with err (NT_EINVAL from validation, NT_LIMIT when out is full). */
+int natrule_ruleset(const struct natrule_spec *s, struct buf *out, struct nt_err *err);
+
+/* An object the ruleset defines: kind is "chain", "set", "map" or "ct timeout"; hook is the
+ * netfilter hook of a chain ("prerouting", ...), NULL otherwise. */
+struct natrule_object {
+    const char *kind;
+    const char *name;
+    const char *hook;
+};
+
+#define NATRULE_MAX_OBJECTS 16
+
+/* The objects the ruleset for s defines, in ruleset order. Fills up to max entries and
+ * returns how many there are (may exceed max). */
+size_t natrule_objects(const struct natrule_spec *s, struct natrule_object *out, size_t max);
+
+/* Readiness check on the text of `nft list table ip natrig` (natrule_verify_argv): every
+ * object of natrule_objects is present (a chain also with its hook), wan_ip appears and every
+ * LAN subnet is an element of set lan_nets. Returns 0 when ready, or -1 with err
+ * (NT_PARSE) naming the first thing missing. */
+int natrule_check_listing(const struct natrule_spec *s, const char *listing, struct nt_err *err);
+
+/* --- argv ------------------------------------------------------------------------------- */
+
+#define NATRULE_ARGV_MAX 8
+
+/* A NULL-terminated argv: v[0] is the program ("nft", "conntrack"). */
+struct natrule_argv {
+    const char *v[NATRULE_ARGV_MAX + 1];
+};
+
+/* {"nft", "-f", path}; path NULL means NATRULE_RULESET_PATH. */
+void natrule_apply_argv(const char *path, struct natrule_argv *out);
+
+/* {"nft", "list", "table", "ip", "natrig"}: its output goes to natrule_check_listing. */
+void natrule_verify_argv(struct natrule_argv *out);
+
+/* Forget every mapping: one `nft flush set|map ip natrig NAME` per learned set or map of s
+ * (so the guard closes first), then {"conntrack", "-F"}. Fills up to max and returns how many
+ * argvs there are (may exceed max). */
+size_t natrule_flush_argvs(const struct natrule_spec *s, struct natrule_argv *out, size_t max);
+
+/* Diagnostics: {"nft", "list", "table", "ip", "natrig"} (rules carry counters and the
+ * listing shows learned elements with their expiry) and {"conntrack", "-L", "-p", "udp"}.
+ * Fills up to max and returns how many there are. */
+size_t natrule_diag_argvs(struct natrule_argv *out, size_t max);
+
+#endif

@@ -1,0 +1,49 @@
+/* l_aux.h - shared pieces of the C<->Lua seam (src/lua/ is the only place that includes
+ * lua.h). Functions here may raise Lua errors; none holds C heap memory when it does. */
+#ifndef NT_L_AUX_H
+#define NT_L_AUX_H
+#include <cJSON.h>
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "base/err.h"
+
+#define NT_ERROR_MT "natrig.Error"
+#define NT_ENGINE_MT "natrig.Engine"
+
+/* Raise err as a natrig.Error table {code, status, op, message}. Never returns. */
+int nt_raise(lua_State *L, const struct nt_err *err);
+/* Raise a natrig.Error built from code, op and a message. Never returns. */
+int nt_raisef(lua_State *L, enum nt_err_code code, const char *op, const char *fmt, ...);
+
+/* Push a Lua value for j (objects -> tables, arrays -> tables marked as arrays, null ->
+ * natrig.core.null). Raises beyond a nesting depth of 64. */
+void ljson_push(lua_State *L, const cJSON *j);
+/* Like ljson_push, then deletes j (takes ownership), also when pushing raises. */
+void ljson_push_owned(lua_State *L, cJSON *j);
+/* Convert the value at idx to a new cJSON tree (the caller deletes it). Raises on values
+ * JSON cannot hold; the partial tree is freed first. */
+cJSON *ljson_check(lua_State *L, int idx);
+/* Push the JSON text of the value at idx. */
+void ljson_encode(lua_State *L, int idx);
+
+/* Registration of each bound area into the module table at the top of the stack. */
+void l_error_open(lua_State *L);
+void l_json_open(lua_State *L);
+void l_engine_open(lua_State *L);
+void l_tar_open(lua_State *L);
+void l_sys_open(lua_State *L);
+void l_pure_open(lua_State *L);
+void l_nat_open(lua_State *L);
+void l_log_open(lua_State *L);
+void l_impair_open(lua_State *L);
+
+/* Check that every key of the option table at idx is one of names (NULL-terminated);
+ * raise "what: unknown option 'x'" otherwise. */
+void l_check_options(lua_State *L, int idx, const char *what, const char *const *names);
+
+/* Embedded lua/natrig/ files, registered in package.preload (generated file). */
+void nt_embed_preload(lua_State *L);
+int luaopen_natrig_core(lua_State *L);
+int luaopen_natrig(lua_State *L);
+#endif

@@ -1,0 +1,279 @@
+/* l_engine.c - natrig.Engine: the Engine client as a Lua handle. Requests are submitted
+ * (returning an id at once) and completions collected with poll(); the scheduler in
+ * lua/natrig/task.lua turns that into sequential-looking coroutines. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/sig.h"
+#include "engine/engine.h"
+#include "engine/ops.h"
+#include "lua/l_aux.h"
+
+#define MAX_PARAMS 16
+
+struct l_engine {
+    struct engine *e;
+};
+
+static struct l_engine *check_engine(lua_State *L, int idx)
+{
+    struct l_engine *le = luaL_checkudata(L, idx, NT_ENGINE_MT);
+    if (!le->e)
+        luaL_error(L, "attempt to use a closed engine");
+    return le;
+}
+
+/* natrig.core.engine_open([host]) -> Engine */
+static int l_engine_new(lua_State *L)
+{
+    const char *host = luaL_optstring(L, 1, NULL);
+    struct nt_err err = {0};
+    /* Create the userdata closed first, then acquire (a raise leaks nothing). */
+    struct l_engine *le = lua_newuserdatauv(L, sizeof *le, 0);
+    le->e = NULL;
+    luaL_setmetatable(L, NT_ENGINE_MT);
+    le->e = engine_open(host, &err);
+    if (!le->e)
+        return nt_raise(L, &err);
+    return 1;
+}
+
+static int l_engine_close(lua_State *L)
+{
+    struct l_engine *le = luaL_checkudata(L, 1, NT_ENGINE_MT);
+    engine_close(le->e);
+    le->e = NULL;
+    return 0;
+}
+
+static int l_engine_tostring(lua_State *L)
+{
+    struct l_engine *le = luaL_checkudata(L, 1, NT_ENGINE_MT);
+    if (le->e)
+        lua_pushfstring(L, "natrig.Engine (%s, API %s)", engine_host(le->e),
+                        engine_api_version(le->e));
+    else
+        lua_pushliteral(L, "natrig.Engine (closed)");
+    return 1;
+}
+
+static int l_engine_info(lua_State *L)
+{
+    struct l_engine *le = check_engine(L, 1);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, engine_host(le->e));
+    lua_setfield(L, -2, "host");
+    lua_pushstring(L, engine_api_version(le->e));
+    lua_setfield(L, -2, "api_version");
+    lua_pushstring(L, engine_version(le->e));
+    lua_setfield(L, -2, "engine_version");
+    lua_pushinteger(L, engine_pending(le->e));
+    lua_setfield(L, -2, "pending");
+    return 1;
+}
+
+static int mode_from(lua_State *L, const char *s)
+{
+    static const char *const names[] = {"buffer", "demux", "stream", "lines", NULL};
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return nt_raisef(L, NT_EINVAL, "engine submit",
+                     "unknown mode '%s' (valid: buffer, demux, stream, lines)", s);
+}
+
+/* Push a string form of the value at idx for a query parameter; tables become JSON
+ * (the engine's "filters" parameter is JSON). */
+static const char *param_string(lua_State *L, int idx)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");
+        break;
+    case LUA_TTABLE:
+        ljson_encode(L, idx);
+        break;
+    case LUA_TNUMBER:
+    case LUA_TSTRING:
+        lua_pushstring(L, lua_tostring(L, idx));
+        break;
+    default:
+        nt_raisef(L, NT_EINVAL, "engine submit", "parameter of type %s",
+                  luaL_typename(L, idx));
+    }
+    return lua_tostring(L, -1);
+}
+
+/* engine:submit(op, [params], [body], [opts]) -> id
+ * op: a name from the op table; params: {id=, key=value...}; body: string or table (JSON);
+ * opts: {mode="buffer"|"demux"|"stream"|"lines", timeout=seconds} */
+static int l_engine_submit(lua_State *L)
+{
+    static const char *const opt_names[] = {"mode", "timeout", NULL};
+    struct l_engine *le = check_engine(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    const struct engine_op *op = engine_op_find(name);
+    const char *keys[MAX_PARAMS], *vals[MAX_PARAMS];
+    size_t n = 0, body_len = 0;
+    const char *body = NULL;
+    int mode = -1;
+    long timeout_ms = -1;
+    struct nt_err err = {0};
+    int id;
+
+    if (!op)
+        return nt_raisef(L, NT_EINVAL, "engine submit", "unknown engine operation '%s'", name);
+    l_check_options(L, 5, name, opt_names);
+    lua_settop(L, 5);
+    if (!lua_isnil(L, 5)) {
+        lua_getfield(L, 5, "mode");
+        if (!lua_isnil(L, -1))
+            mode = mode_from(L, luaL_checkstring(L, -1));
+        lua_getfield(L, 5, "timeout");
+        if (!lua_isnil(L, -1))
+            timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
+        lua_pop(L, 2);
+    }
+    /* stack: eng op params body opts */
+    if (lua_istable(L, 4)) {
+        ljson_encode(L, 4);
+        lua_replace(L, 4);
+    }
+    if (!lua_isnil(L, 4))
+        body = luaL_checklstring(L, 4, &body_len);
+    if (!lua_isnil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        /* Converted values are kept alive in a table of their own; keys stay alive in
+         * params itself (Lua never moves strings). */
+        lua_newtable(L);
+        int keep = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            /* stack: ... keep key value */
+            if (n == MAX_PARAMS)
+                return nt_raisef(L, NT_EINVAL, name, "too many parameters");
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return nt_raisef(L, NT_EINVAL, name, "parameter names must be strings");
+            keys[n] = lua_tostring(L, -2);
+            vals[n] = param_string(L, -1);
+            lua_rawseti(L, keep, (lua_Integer)n + 1);
+            lua_pop(L, 1);
+            n++;
+        }
+    }
+    id = engine_op_submit(le->e, op, keys, vals, n, body, body_len, mode, timeout_ms, &err);
+    if (id < 0)
+        return nt_raise(L, &err);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+struct poll_ctx {
+    lua_State *L;
+    int tidx;
+    int n;
+};
+
+static void push_buf(lua_State *L, const struct buf *b, const char *field)
+{
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    lua_setfield(L, -2, field);
+}
+
+static void poll_cb(void *ud, const struct engine_event *ev)
+{
+    struct poll_ctx *c = ud;
+    lua_State *L = c->L;
+
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, ev->id);
+    lua_setfield(L, -2, "id");
+    lua_pushboolean(L, ev->done);
+    lua_setfield(L, -2, "done");
+    lua_pushinteger(L, ev->status);
+    lua_setfield(L, -2, "status");
+    push_buf(L, &ev->body, "body");
+    push_buf(L, &ev->out, "out");
+    push_buf(L, &ev->errout, "err");
+    if (ev->error) {
+        lua_pushstring(L, ev->error);
+        lua_setfield(L, -2, "error");
+    }
+    lua_rawseti(L, c->tidx, ++c->n);
+}
+
+/* engine:poll(timeout_seconds) -> { events } ; raises "interrupted" on SIGINT/SIGTERM */
+static int l_engine_poll(lua_State *L)
+{
+    struct l_engine *le = check_engine(L, 1);
+    double t = luaL_optnumber(L, 2, 0);
+    struct poll_ctx c = {L, 0, 0};
+    int rc;
+
+    lua_newtable(L);
+    c.tidx = lua_gettop(L);
+    rc = engine_poll(le->e, (long)(t * 1000.0), poll_cb, &c);
+    if (rc < 0) {
+        int sig = nt_interrupted;
+        /* Clear it so teardown after the raise can talk to the engine again. */
+        nt_interrupted = 0;
+        return nt_raisef(L, NT_SYS, "interrupted", "interrupted by signal %d", sig);
+    }
+    return 1;
+}
+
+static int l_engine_cancel(lua_State *L)
+{
+    struct l_engine *le = check_engine(L, 1);
+    engine_cancel(le->e, (int)luaL_checkinteger(L, 2));
+    return 0;
+}
+
+static int l_engine_pending(lua_State *L)
+{
+    struct l_engine *le = check_engine(L, 1);
+    lua_pushinteger(L, engine_pending(le->e));
+    return 1;
+}
+
+/* engine:ops() -> { name = {method=, path=, query=} } for documentation and the REPL */
+static int l_engine_ops(lua_State *L)
+{
+    lua_newtable(L);
+    for (const struct engine_op *op = engine_op_table(); op->name; op++) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, op->method);
+        lua_setfield(L, -2, "method");
+        lua_pushstring(L, op->path);
+        lua_setfield(L, -2, "path");
+        lua_pushstring(L, op->query);
+        lua_setfield(L, -2, "query");
+        lua_setfield(L, -2, op->name);
+    }
+    return 1;
+}
+
+static const luaL_Reg engine_methods[] = {
+    {"submit", l_engine_submit}, {"poll", l_engine_poll},       {"cancel", l_engine_cancel},
+    {"pending", l_engine_pending}, {"info", l_engine_info},     {"close", l_engine_close},
+    {"ops", l_engine_ops},       {NULL, NULL},
+};
+
+static const luaL_Reg engine_meta[] = {
+    {"__gc", l_engine_close},
+    {"__close", l_engine_close},
+    {"__tostring", l_engine_tostring},
+    {NULL, NULL},
+};
+
+void l_engine_open(lua_State *L)
+{
+    /* stack: mod */
+    luaL_newmetatable(L, NT_ENGINE_MT);
+    luaL_setfuncs(L, engine_meta, 0);
+    luaL_newlib(L, engine_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_engine_new);
+    lua_setfield(L, -2, "engine_open");
+}

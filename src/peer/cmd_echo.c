@@ -1,0 +1,96 @@
+/* cmd_echo.c - `natrig-peer echo`: a STUN-lite UDP server. Every datagram is answered with
+ * the text "seen IP:PORT", the source it arrived from, so a client behind a NAT learns its
+ * mapping. Uses peernet, peerlog. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "peer/peercmd.h"
+#include "peer/peerlog.h"
+#include "peer/peernet.h"
+
+#define T_ECHO "natrig_peer::echo"
+
+enum { OPT_PORT = 256, OPT_BIND };
+
+struct echo_opts {
+    struct peerproto_addr local;
+};
+
+static int echo_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
+{
+    struct echo_opts *o = ctx;
+
+    if (opt == OPT_PORT)
+        return peercmd_port(arg, 0, &o->local.port, "--port", err);
+    if (opt == OPT_BIND)
+        return peerproto_parse_ip(arg, &o->local.ip, "--bind", err);
+    return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
+}
+
+static int echo_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, OPT_PORT}, {"bind", required_argument, NULL, OPT_BIND},
+        {"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    static unsigned char buf[65536];
+    struct echo_opts o = {{0, 0}};
+    struct peerproto_addr from;
+    struct nt_err err = {0};
+    struct peerlog_line l;
+    unsigned long seen = 0;
+    int rc, fd, k;
+    long n;
+
+    rc = peercmd_getopt(&cmd_echo, argc, argv, opts, echo_opt, &o);
+    if (rc < 0 && o.local.port == 0)
+        rc = peercmd_usage_error(&cmd_echo, "missing --port PORT");
+    if (rc >= 0)
+        return rc;
+    peernet_signals_init();
+    fd = peernet_udp_bind(o.local.ip, o.local.port, &err);
+    if (fd < 0) {
+        peerlog_begin(&l, PEERLOG_ERROR, T_ECHO, "cannot listen");
+        peerlog_str(&l, "error", err.msg);
+        peerlog_end(&l);
+        return 1;
+    }
+    peerlog_begin(&l, PEERLOG_INFO, T_ECHO, "echo listening");
+    peerlog_addr(&l, "addr", &o.local);
+    peerlog_end(&l);
+    for (;;) {
+        rc = peernet_wait(fd, -1);
+        if (rc < 0)
+            break;
+        for (k = 0; rc > 0 && k < 256; k++) {
+            n = peernet_recv(fd, buf, sizeof buf, &from);
+            if (n < 0)
+                break;
+            seen++;
+            rc = peercmd_reply_seen(fd, &from, &err);
+            peerlog_begin(&l, rc < 0 ? PEERLOG_WARN : PEERLOG_INFO, T_ECHO,
+                          rc < 0 ? "echo failed" : "datagram echoed");
+            peerlog_addr(&l, "from", &from);
+            peerlog_int(&l, "len", n);
+            peerlog_int(&l, "seen", (long long)seen);
+            if (rc < 0)
+                peerlog_str(&l, "error", err.msg);
+            peerlog_end(&l);
+            rc = 1;
+        }
+    }
+    peerlog_begin(&l, PEERLOG_INFO, T_ECHO, "shutting down");
+    peerlog_str(&l, "signal", peernet_signal_name(peernet_stop_signal()));
+    peerlog_int(&l, "seen", (long long)seen);
+    peerlog_end(&l);
+    close(fd);
+    return 0;
+}
+
+const struct peer_cmd cmd_echo = {
+    "echo",
+    "  --port PORT [--bind IPv4 (0.0.0.0)] [-v]\n"
+    "  Answers every datagram with \"seen IP:PORT\" (its observed source); logs each.\n",
+    "STUN-lite: reply \"seen IP:PORT\" to every datagram",
+    echo_run,
+};

@@ -1,0 +1,600 @@
+/* cmd_peer.c - `natrig-peer peer`: registers with the gateway (retrying until answered, then
+ * as a keepalive), punches a hole to every remote the gateway introduces (PUNCH every
+ * --punch-interval from both sides until a PUNCH or PUNCH_ACK arrives), then exchanges
+ * PING/PONG and logs the RTTs. Runs until SIGINT/SIGTERM (or --exit-when-done), answering
+ * punches and pings. The per-remote logic is core/peerproto's state machine; this file
+ * does the I/O and the logging. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/xalloc.h"
+#include "core/peerproto.h"
+#include "peer/peercmd.h"
+#include "peer/peerlog.h"
+#include "peer/peernet.h"
+
+#define T_PEER "natrig_peer::peer"
+#define T_PUNCH "natrig_peer::punch"
+#define T_PING "natrig_peer::ping"
+
+#define PEER_REGISTER_RETRY_US 500000 /* until the gateway first answers */
+#define PEER_MAX_EXPECT 64
+
+enum {
+    OPT_GATEWAY = 256,
+    OPT_NAME,
+    OPT_PORT,
+    OPT_BIND,
+    OPT_PUNCH_TIMEOUT,
+    OPT_PUNCH_INTERVAL,
+    OPT_PINGS,
+    OPT_PING_INTERVAL,
+    OPT_KEEPALIVE,
+    OPT_EXPECT,
+    OPT_EXIT_WHEN_DONE,
+};
+
+struct peer {
+    /* options */
+    struct peerproto_addr gateway, local;
+    int has_gateway;
+    char name[PEERPROTO_NAME_MAX + 1];
+    struct peerproto_timing t;
+    int64_t keepalive_us;
+    char expect[PEER_MAX_EXPECT][PEERPROTO_NAME_MAX + 1];
+    int nexpect;
+    int exit_when_done;
+    /* state */
+    int fd;
+    struct peerproto_table tb;
+    struct peerproto_stats st;
+    unsigned long unexpected, send_errors;
+    int registered;
+    struct peerproto_addr public_addr;
+    uint32_t reg_seq;
+    unsigned reg_unanswered;
+    int64_t next_register_us;
+    int expect_reported, expect_failed;
+};
+
+static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
+{
+    struct peer *p = ctx;
+    long v;
+
+    switch (opt) {
+    case OPT_GATEWAY:
+        p->has_gateway = 1;
+        return peerproto_parse_endpoint(arg, &p->gateway, "--gateway", err);
+    case OPT_NAME:
+        if (!peerproto_name_valid(arg))
+            return nt_err_set(err, NT_EINVAL, "--name",
+                              "invalid --name '%s': 1..%d of [A-Za-z0-9._-]", arg,
+                              PEERPROTO_NAME_MAX);
+        snprintf(p->name, sizeof p->name, "%s", arg);
+        return 0;
+    case OPT_PORT:
+        return peercmd_port(arg, 1, &p->local.port, "--port", err);
+    case OPT_BIND:
+        return peerproto_parse_ip(arg, &p->local.ip, "--bind", err);
+    case OPT_PUNCH_TIMEOUT:
+        if (peercmd_long(arg, 1, 86400, &v, "--punch-timeout", err) < 0)
+            return -1;
+        p->t.punch_timeout_us = (int64_t)v * 1000000;
+        return 0;
+    case OPT_PUNCH_INTERVAL:
+        if (peercmd_long(arg, 1, 60000, &v, "--punch-interval", err) < 0)
+            return -1;
+        p->t.punch_interval_us = (int64_t)v * 1000;
+        return 0;
+    case OPT_PINGS:
+        if (peercmd_long(arg, 0, PEERPROTO_MAX_PINGS, &v, "--pings", err) < 0)
+            return -1;
+        p->t.pings = (unsigned)v;
+        return 0;
+    case OPT_PING_INTERVAL:
+        if (peercmd_long(arg, 1, 600000, &v, "--ping-interval", err) < 0)
+            return -1;
+        p->t.ping_interval_us = (int64_t)v * 1000;
+        return 0;
+    case OPT_KEEPALIVE:
+        if (peercmd_long(arg, 1, 3600, &v, "--keepalive", err) < 0)
+            return -1;
+        p->keepalive_us = (int64_t)v * 1000000;
+        return 0;
+    case OPT_EXPECT:
+        v = peerproto_parse_names(arg, p->expect, PEER_MAX_EXPECT, "--expect", err);
+        if (v < 0)
+            return -1;
+        p->nexpect = (int)v;
+        return 0;
+    case OPT_EXIT_WHEN_DONE:
+        p->exit_when_done = 1;
+        return 0;
+    }
+    return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
+}
+
+static int is_expected(const struct peer *p, const char *name)
+{
+    int i;
+
+    for (i = 0; i < p->nexpect; i++)
+        if (strcmp(p->expect[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void peer_send(struct peer *p, const struct peerproto_msg *m,
+                      const struct peerproto_addr *to)
+{
+    unsigned char out[PEERPROTO_MAX_DGRAM];
+    struct nt_err err = {0};
+    struct peerlog_line l;
+    long n = peerproto_encode(m, out, sizeof out, &err);
+
+    if (n >= 0 && peernet_send(p->fd, out, (size_t)n, to, &err) == 0)
+        return;
+    /* a NAT test may well make sends fail (EPERM from a DROP rule): say so, never quit */
+    p->send_errors++;
+    peerlog_begin(&l, p->send_errors <= 10 ? PEERLOG_WARN : PEERLOG_DEBUG, T_PEER, "send failed");
+    peerlog_addr(&l, "to", to);
+    peerlog_str(&l, "type", peerproto_type_name((int)m->type));
+    peerlog_str(&l, "error", err.msg);
+    peerlog_int(&l, "send_errors", (long long)p->send_errors);
+    peerlog_end(&l);
+}
+
+static void send_named(struct peer *p, enum peerproto_type type, uint32_t seq, const char *to_name,
+                       uint64_t ts, const struct peerproto_addr *to)
+{
+    struct peerproto_msg m;
+
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.seq = seq;
+    snprintf(m.name, sizeof m.name, "%s", p->name);
+    if (to_name)
+        snprintf(m.to, sizeof m.to, "%s", to_name);
+    m.ts = ts;
+    peer_send(p, &m, to);
+}
+
+static void send_register(struct peer *p, int64_t now)
+{
+    struct peerproto_msg m;
+    struct peerlog_line l;
+
+    memset(&m, 0, sizeof m);
+    m.type = PEERPROTO_REGISTER;
+    m.seq = ++p->reg_seq;
+    snprintf(m.name, sizeof m.name, "%s", p->name);
+    peer_send(p, &m, &p->gateway);
+    p->reg_unanswered++;
+    p->next_register_us = now + (p->registered ? p->keepalive_us : PEER_REGISTER_RETRY_US);
+    /* every 10th unanswered try before the first answer, every 3rd keepalive after it */
+    if (p->reg_unanswered % (p->registered ? 3u : 10u) == 0 && p->reg_unanswered > 1) {
+        peerlog_begin(&l, PEERLOG_WARN, T_PEER, "gateway not answering");
+        peerlog_addr(&l, "gateway", &p->gateway);
+        peerlog_int(&l, "attempts", (long long)p->reg_unanswered);
+        peerlog_end(&l);
+    }
+}
+
+static void log_punch_failed(const struct peerproto_remote *r, const char *reason)
+{
+    struct peerlog_line l;
+
+    peerlog_begin(&l, PEERLOG_WARN, T_PUNCH, "hole punch failed");
+    peerlog_str(&l, "remote", r->name);
+    peerlog_int(&l, "attempts", (long long)r->attempts);
+    peerlog_str(&l, "reason", reason);
+    if (r->has_public)
+        peerlog_addr(&l, "public_addr", &r->public_addr);
+    peerlog_end(&l);
+}
+
+static void log_pings_done(const struct peerproto_remote *r, unsigned pings)
+{
+    struct peerlog_line l;
+
+    peerlog_begin(&l, r->pongs == pings ? PEERLOG_INFO : PEERLOG_WARN, T_PING, "pings done");
+    peerlog_str(&l, "remote", r->name);
+    peerlog_addr(&l, "addr", &r->actual_addr);
+    peerlog_int(&l, "sent", (long long)pings);
+    peerlog_int(&l, "received", (long long)r->pongs);
+    if (r->pongs > 0) {
+        peerlog_fmt(&l, "rtt_min_ms", "%.3f", (double)r->rtt_min_us / 1000.0);
+        peerlog_fmt(&l, "rtt_avg_ms", "%.3f", (double)r->rtt_sum_us / 1000.0 / r->pongs);
+        peerlog_fmt(&l, "rtt_max_ms", "%.3f", (double)r->rtt_max_us / 1000.0);
+    }
+    peerlog_end(&l);
+}
+
+static void do_action(struct peer *p, struct peerproto_remote *r,
+                      const struct peerproto_action *a, int64_t now)
+{
+    struct peerlog_line l;
+
+    switch (a->kind) {
+    case PEERPROTO_ACT_PUNCH:
+        send_named(p, PEERPROTO_PUNCH, a->seq, r->name, 0, &a->to);
+        peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "punch sent");
+        peerlog_str(&l, "remote", r->name);
+        peerlog_addr(&l, "to", &a->to);
+        peerlog_int(&l, "attempt", (long long)a->seq);
+        peerlog_end(&l);
+        break;
+    case PEERPROTO_ACT_PUNCH_FAILED:
+        log_punch_failed(r, a->reason);
+        break;
+    case PEERPROTO_ACT_PING:
+    case PEERPROTO_ACT_KEEPALIVE:
+        send_named(p, PEERPROTO_PING, a->seq, NULL, (uint64_t)now, &a->to);
+        break;
+    case PEERPROTO_ACT_PINGS_DONE:
+        log_pings_done(r, p->t.pings);
+        break;
+    case PEERPROTO_ACT_NONE:
+        break;
+    }
+}
+
+static void on_registered(struct peer *p, const struct peerproto_msg *m, int64_t now)
+{
+    struct peerproto_remote *r;
+    struct peerlog_line l;
+    int i;
+
+    p->reg_unanswered = 0;
+    if (!p->registered) {
+        p->registered = 1;
+        p->public_addr = m->addr;
+        p->next_register_us = now + p->keepalive_us;
+        peerlog_begin(&l, PEERLOG_INFO, T_PEER, "registered with gateway");
+        peerlog_str(&l, "name", p->name);
+        peerlog_addr(&l, "public_addr", &m->addr);
+        peerlog_addr(&l, "gateway", &p->gateway);
+        peerlog_end(&l);
+        /* the punch timeout of an expected remote runs from here, introduced or not */
+        for (i = 0; i < p->nexpect; i++) {
+            r = peerproto_table_get(&p->tb, p->expect[i]);
+            if (r)
+                peerproto_remote_expect(r, now, &p->t);
+        }
+    } else if (!peerproto_addr_eq(&p->public_addr, &m->addr)) {
+        peerlog_begin(&l, PEERLOG_INFO, T_PEER, "public address changed");
+        peerlog_addr(&l, "public_addr", &m->addr);
+        peerlog_addr(&l, "previous", &p->public_addr);
+        peerlog_end(&l);
+        p->public_addr = m->addr;
+    }
+}
+
+static void on_peers(struct peer *p, const struct peerproto_msg *m, int64_t now)
+{
+    struct peerproto_remote *r;
+    struct peerlog_line l;
+    size_t i;
+
+    for (i = 0; i < m->npeers; i++) {
+        const struct peerproto_peer *e = &m->peers[i];
+
+        if (strcmp(e->name, p->name) == 0)
+            continue;
+        if (p->nexpect > 0 && !is_expected(p, e->name)) {
+            peerlog_begin(&l, PEERLOG_DEBUG, T_PEER, "not punching peer outside --expect");
+            peerlog_str(&l, "remote", e->name);
+            peerlog_end(&l);
+            continue;
+        }
+        r = peerproto_table_get(&p->tb, e->name);
+        if (!r) {
+            peerlog_begin(&l, PEERLOG_WARN, T_PEER, "peer table full");
+            peerlog_str(&l, "remote", e->name);
+            peerlog_int(&l, "max", PEERPROTO_MAX_PEERS);
+            peerlog_end(&l);
+            continue;
+        }
+        if (peerproto_remote_introduce(r, &e->addr, now, &p->t)) {
+            peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punch started");
+            peerlog_str(&l, "remote", r->name);
+            peerlog_addr(&l, "addr", &e->addr);
+            peerlog_end(&l);
+        }
+    }
+}
+
+static void on_punch(struct peer *p, const struct peerproto_msg *m,
+                     const struct peerproto_addr *from, int64_t now)
+{
+    struct peerproto_remote *r;
+    struct peerlog_line l;
+    struct peerproto_addr prev;
+
+    if (strcmp(m->to, p->name) != 0) {
+        /* a stale mapping can hand us another peer's traffic: not ours to answer */
+        p->unexpected++;
+        peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "ignored misdirected punch");
+        peerlog_str(&l, "remote", m->name);
+        peerlog_str(&l, "to", m->to);
+        peerlog_addr(&l, "from", from);
+        peerlog_end(&l);
+        return;
+    }
+    /* always answer a PUNCH where it came from: for a remote behind a symmetric NAT that
+     * is the only way through */
+    if (m->type == PEERPROTO_PUNCH)
+        send_named(p, PEERPROTO_PUNCH_ACK, m->seq, m->name, 0, from);
+    if (p->nexpect > 0 && !is_expected(p, m->name))
+        return;
+    r = peerproto_table_get(&p->tb, m->name);
+    if (!r)
+        return;
+    prev = r->actual_addr;
+    switch (peerproto_remote_on_punch(r, from, now, &p->t)) {
+    case PEERPROTO_EV_PUNCHED:
+        peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punched");
+        peerlog_str(&l, "remote", r->name);
+        peerlog_addr(&l, "addr", from);
+        peerlog_int(&l, "attempts", (long long)r->attempts);
+        peerlog_str(&l, "via", peerproto_type_name((int)m->type));
+        if (r->has_public)
+            peerlog_addr(&l, "public_addr", &r->public_addr);
+        peerlog_end(&l);
+        break;
+    case PEERPROTO_EV_ADDR_MOVED:
+        peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "remote address changed");
+        peerlog_str(&l, "remote", r->name);
+        peerlog_addr(&l, "addr", from);
+        peerlog_addr(&l, "previous", &prev);
+        peerlog_end(&l);
+        break;
+    case PEERPROTO_EV_NONE:
+        break;
+    }
+}
+
+static void on_pong(struct peer *p, const struct peerproto_msg *m,
+                    const struct peerproto_addr *from, int64_t now)
+{
+    struct peerproto_remote *r = peerproto_table_find(&p->tb, m->name);
+    int64_t rtt = now - (int64_t)m->ts;
+    struct peerlog_line l;
+    int res;
+
+    if (!r)
+        return;
+    res = peerproto_remote_on_pong(r, m->seq, rtt);
+    if (res == 0)
+        return;
+    peerlog_begin(&l, res == 1 ? PEERLOG_INFO : PEERLOG_DEBUG, T_PING,
+                  res == 1 ? "rtt" : "keepalive rtt");
+    peerlog_str(&l, "remote", r->name);
+    peerlog_addr(&l, "addr", from);
+    if (res == 1)
+        peerlog_int(&l, "seq", (long long)m->seq);
+    peerlog_fmt(&l, "rtt_ms", "%.3f", (double)rtt / 1000.0);
+    peerlog_end(&l);
+}
+
+static void on_datagram(struct peer *p, const unsigned char *buf, size_t n, size_t cap,
+                        const struct peerproto_addr *from, int64_t now)
+{
+    struct peerproto_msg m;
+    struct peerlog_line l;
+    int from_gateway = peerproto_addr_eq(from, &p->gateway);
+    enum peerproto_bad why = peerproto_decode(buf, n < cap ? n : cap, &m, &p->st);
+
+    if (why != PEERPROTO_OK) {
+        peerlog_bad_datagram("natrig_peer::proto", &p->st, why, from, n);
+        return;
+    }
+    switch (m.type) {
+    case PEERPROTO_REGISTERED:
+        if (!from_gateway)
+            break;
+        on_registered(p, &m, now);
+        return;
+    case PEERPROTO_PEERS:
+        if (!from_gateway)
+            break;
+        on_peers(p, &m, now);
+        return;
+    case PEERPROTO_PUNCH:
+    case PEERPROTO_PUNCH_ACK:
+        on_punch(p, &m, from, now);
+        return;
+    case PEERPROTO_PING:
+        /* anyone who can reach us gets an answer: that is what a test peer is for */
+        send_named(p, PEERPROTO_PONG, m.seq, NULL, m.ts, from);
+        return;
+    case PEERPROTO_PONG:
+        on_pong(p, &m, from, now);
+        return;
+    case PEERPROTO_REGISTER:
+        break;
+    }
+    p->unexpected++;
+    peerlog_begin(&l, PEERLOG_DEBUG, T_PEER, "ignored unexpected message");
+    peerlog_addr(&l, "from", from);
+    peerlog_str(&l, "type", peerproto_type_name((int)m.type));
+    peerlog_int(&l, "unexpected", (long long)p->unexpected);
+    peerlog_end(&l);
+}
+
+/* Append name to a comma list in buf. */
+static void list_add(char *buf, size_t cap, const char *name)
+{
+    size_t len = strlen(buf);
+
+    snprintf(buf + len, cap - len, "%s%s", len ? "," : "", name);
+}
+
+/* Once every expected remote is connected or failed, say so in one line scenarios can wait
+ * on. Returns 1 when --exit-when-done may exit now (settled, and pings of connected remotes
+ * reported). */
+static int check_expected(struct peer *p)
+{
+    char ok[PEER_MAX_EXPECT * (PEERPROTO_NAME_MAX + 1) + 1] = "";
+    char bad[sizeof ok] = "";
+    struct peerproto_remote *r;
+    struct peerlog_line l;
+    int i, pinging = 0;
+
+    if (p->nexpect == 0 || !p->registered)
+        return 0;
+    for (i = 0; i < p->nexpect; i++) {
+        r = peerproto_table_find(&p->tb, p->expect[i]);
+        if (!r)
+            return 0;
+        if (r->state == PEERPROTO_ST_CONNECTED) {
+            list_add(ok, sizeof ok, r->name);
+            if (p->t.pings > 0 && !r->pings_reported)
+                pinging = 1;
+        } else if (r->state == PEERPROTO_ST_FAILED) {
+            list_add(bad, sizeof bad, r->name);
+        } else {
+            return 0;
+        }
+    }
+    if (!p->expect_reported) {
+        p->expect_reported = 1;
+        p->expect_failed = bad[0] != '\0';
+        if (!p->expect_failed) {
+            peerlog_begin(&l, PEERLOG_INFO, T_PEER, "all expected peers connected");
+            peerlog_str(&l, "peers", ok);
+        } else {
+            peerlog_begin(&l, PEERLOG_WARN, T_PEER, "expected peers missing");
+            peerlog_str(&l, "connected", ok);
+            peerlog_str(&l, "failed", bad);
+        }
+        peerlog_end(&l);
+    }
+    return !pinging;
+}
+
+static int peer_loop(struct peer *p)
+{
+    unsigned char buf[PEERPROTO_MAX_DGRAM + 1];
+    struct peerproto_action act;
+    struct peerproto_addr from;
+    int64_t now, wake, w;
+    size_t i;
+    int rc, k;
+    long n;
+
+    p->next_register_us = peernet_now_us();
+    for (;;) {
+        now = peernet_now_us();
+        if (now >= p->next_register_us)
+            send_register(p, now);
+        wake = p->next_register_us;
+        for (i = 0; i < p->tb.n; i++) {
+            while (peerproto_remote_next(&p->tb.r[i], now, &p->t, &act))
+                do_action(p, &p->tb.r[i], &act, now);
+            w = peerproto_remote_wakeup(&p->tb.r[i], &p->t);
+            if (w < wake)
+                wake = w;
+        }
+        if (check_expected(p) && p->exit_when_done)
+            return p->expect_failed ? 1 : 0;
+        rc = peernet_wait(p->fd, wake > now ? wake - now : 0);
+        if (rc < 0)
+            return 0;
+        for (k = 0; rc > 0 && k < 256; k++) {
+            n = peernet_recv(p->fd, buf, sizeof buf, &from);
+            if (n < 0)
+                break;
+            on_datagram(p, buf, (size_t)n, sizeof buf, &from, peernet_now_us());
+        }
+    }
+}
+
+static int peer_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, OPT_GATEWAY},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"punch-timeout", required_argument, NULL, OPT_PUNCH_TIMEOUT},
+        {"punch-interval", required_argument, NULL, OPT_PUNCH_INTERVAL},
+        {"pings", required_argument, NULL, OPT_PINGS},
+        {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
+        {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+        {"expect", required_argument, NULL, OPT_EXPECT},
+        {"exit-when-done", no_argument, NULL, OPT_EXIT_WHEN_DONE},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct peerlog_line l;
+    struct nt_err err = {0};
+    struct peer *p = xcalloc(1, sizeof *p);
+    int rc;
+
+    p->local.port = 31337;
+    p->t.punch_interval_us = 100000;
+    p->t.punch_timeout_us = 20 * 1000000LL;
+    p->t.pings = 5;
+    p->t.ping_interval_us = 200000;
+    p->t.ping_wait_us = 2000000;
+    p->keepalive_us = 5 * 1000000LL;
+    rc = peercmd_getopt(&cmd_peer, argc, argv, opts, peer_opt, p);
+    if (rc < 0 && !p->has_gateway)
+        rc = peercmd_usage_error(&cmd_peer, "missing --gateway IP:PORT");
+    if (rc < 0 && !p->name[0])
+        rc = peercmd_usage_error(&cmd_peer, "missing --name NAME");
+    if (rc < 0 && p->exit_when_done && p->nexpect == 0)
+        rc = peercmd_usage_error(&cmd_peer, "--exit-when-done needs --expect");
+    if (rc < 0 && p->nexpect > 0 && is_expected(p, p->name))
+        rc = peercmd_usage_error(&cmd_peer, "--expect names this peer itself ('%s')", p->name);
+    if (rc >= 0) {
+        free(p);
+        return rc;
+    }
+    p->t.keepalive_us = p->keepalive_us;
+    peernet_signals_init();
+    p->fd = peernet_udp_bind(p->local.ip, p->local.port, &err);
+    if (p->fd < 0) {
+        peerlog_begin(&l, PEERLOG_ERROR, T_PEER, "cannot listen");
+        peerlog_str(&l, "error", err.msg);
+        peerlog_end(&l);
+        free(p);
+        return 1;
+    }
+    peerlog_begin(&l, PEERLOG_INFO, T_PEER, "peer listening");
+    peerlog_str(&l, "name", p->name);
+    peerlog_addr(&l, "addr", &p->local);
+    peerlog_addr(&l, "gateway", &p->gateway);
+    peerlog_end(&l);
+    rc = peer_loop(p);
+    peerlog_begin(&l, PEERLOG_INFO, T_PEER, "shutting down");
+    if (peernet_stop_signal())
+        peerlog_str(&l, "signal", peernet_signal_name(peernet_stop_signal()));
+    else
+        peerlog_str(&l, "reason", "done");
+    peerlog_int(&l, "status", rc);
+    peerlog_int(&l, "datagrams_ok", (long long)p->st.ok);
+    peerlog_int(&l, "bad_total", (long long)p->st.bad_total);
+    peerlog_end(&l);
+    close(p->fd);
+    free(p);
+    return rc;
+}
+
+const struct peer_cmd cmd_peer = {
+    "peer",
+    "  --gateway IPv4:PORT --name NAME [--port PORT (31337)] [--bind IPv4 (0.0.0.0)]\n"
+    "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--pings N (5)]\n"
+    "  [--ping-interval MS (200)] [--keepalive SECS (5)] [--expect NAME,NAME...]\n"
+    "  [--exit-when-done] [-v]\n"
+    "  Registers with the gateway, punches a UDP hole to each peer it introduces (only the\n"
+    "  --expect ones when given), then exchanges N pings with each and logs the RTTs.\n"
+    "  Runs until SIGINT/SIGTERM; --exit-when-done exits once every --expect peer is\n"
+    "  connected (status 0) or failed (status 1) and its pings are done.\n",
+    "hole-punching test peer",
+    peer_run,
+};

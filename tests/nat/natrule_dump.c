@@ -1,0 +1,110 @@
+/* natrule_dump.c - test driver for core/natrule and core/natclass, used by the netns proofs
+ * in tests/nat/.
+ *   natrule_dump ruleset PRESET WAN_IP LAN_CIDR [key=value ...]   print the nft ruleset
+ *   natrule_dump expect  PRESET WAN_IP LAN_CIDR [key=value ...]   print the claimed class
+ *   natrule_dump check   PRESET WAN_IP LAN_CIDR [key=value ...] < `nft list table ip natrig`
+ *   natrule_dump classify < turnutils_natdiscovery output          print the measured class
+ * key=value options are those of natrule_set_option (mapping, filtering, hairpin, ...).
+ * "expect" and "classify" print the same format so the scripts can compare them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "core/natclass.h"
+#include "core/natrule.h"
+
+static int die(const struct nt_err *err)
+{
+    fprintf(stderr, "natrule_dump: %s: %s\n", err->op, err->msg);
+    return 2;
+}
+
+static int read_stdin(struct buf *b)
+{
+    char chunk[4096];
+    size_t n;
+
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (buf_append(b, chunk, n) < 0)
+            return -1;
+    if (!b->data)
+        buf_append(b, "", 0);
+    return 0;
+}
+
+static int build_spec(int argc, char **argv, struct natrule_spec *s, struct nt_err *err)
+{
+    int i;
+
+    if (natrule_preset(argv[2], s, err) < 0 || natrule_set_wan(s, argv[3], err) < 0 ||
+        natrule_add_lan(s, argv[4], err) < 0)
+        return -1;
+    for (i = 5; i < argc; i++) {
+        char key[64];
+        const char *eq = strchr(argv[i], '=');
+        size_t kl = eq ? (size_t)(eq - argv[i]) : 0;
+
+        if (!eq || kl >= sizeof key)
+            return nt_err_set(err, NT_EINVAL, "natrule_dump", "bad option '%s' (want key=value)",
+                              argv[i]);
+        memcpy(key, argv[i], kl);
+        key[kl] = '\0';
+        if (natrule_set_option(s, key, eq + 1, err) < 0)
+            return -1;
+    }
+    return natrule_validate(s, err);
+}
+
+int main(int argc, char **argv)
+{
+    struct nt_err err = {0};
+    struct natrule_spec spec;
+    struct buf b;
+    int rc = 0;
+
+    buf_init(&b, 1 << 20);
+    if (argc == 2 && strcmp(argv[1], "classify") == 0) {
+        struct natclass c;
+
+        if (read_stdin(&b) < 0 || natclass_parse(b.data, b.len, &c, &err) < 0) {
+            buf_free(&b);
+            return die(&err);
+        }
+        buf_reset(&b);
+        natclass_describe(&c, &b);
+        printf("%s\n", b.data);
+        buf_free(&b);
+        return 0;
+    }
+    if (argc < 5) {
+        fprintf(stderr, "usage: natrule_dump ruleset|expect|check PRESET WAN_IP LAN_CIDR "
+                        "[key=value ...]\n       natrule_dump classify < natdiscovery.txt\n");
+        return 2;
+    }
+    if (build_spec(argc, argv, &spec, &err) < 0)
+        return die(&err);
+    if (strcmp(argv[1], "ruleset") == 0) {
+        if (natrule_ruleset(&spec, &b, &err) < 0)
+            rc = die(&err);
+        else
+            fputs(b.data, stdout);
+    } else if (strcmp(argv[1], "expect") == 0) {
+        struct natclass c;
+
+        natclass_from_spec(&spec, &c);
+        natclass_describe(&c, &b);
+        printf("%s\n", b.data);
+    } else if (strcmp(argv[1], "check") == 0) {
+        if (read_stdin(&b) < 0 || natrule_check_listing(&spec, b.data, &err) < 0)
+            rc = die(&err);
+        else
+            printf("ready\n");
+    } else {
+        fprintf(stderr, "natrule_dump: unknown mode '%s'\n", argv[1]);
+        rc = 2;
+    }
+    buf_free(&b);
+    return rc;
+}
