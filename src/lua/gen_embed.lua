@@ -19,6 +19,10 @@ for i = 2, #arg do
   local cname = "m_" .. name:gsub("[^%w]", "_")
   parts[#parts + 1] = ("static const char %s[] = {%s, 0};"):format(cname, table.concat(bytes, ","))
   mods[#mods + 1] = { name = name, cname = cname, len = #src, path = path }
+  -- natrig/init.lua is also the module "natrig", as package.path's ?/init.lua would make it.
+  if name:match("%.init$") then
+    mods[#mods + 1] = { name = name:gsub("%.init$", ""), cname = cname, len = #src, path = path }
+  end
 end
 parts[#parts + 1] = [[
 static int loader(lua_State *L)
