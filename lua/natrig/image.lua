@@ -28,7 +28,8 @@ M.BUSYBOX_APPLETS = { "sh", "ash", "cat", "ls", "sleep", "echo", "ps", "grep", "
   "xargs", "seq", "timeout", "nc", "ping", "stat", "ln", "chmod", "pidof", "pkill", "pgrep",
   "test", "[", "expr", "basename", "dirname", "readlink", "du", "df", "free", "top", "vi",
   "less", "more", "nslookup", "hexdump", "od", "md5sum", "sha256sum", "base64", "tar",
-  "gzip", "gunzip", "watch", "usleep", "nohup", "mktemp", "realpath", "which" }
+  "gzip", "gunzip", "watch", "usleep", "nohup", "mktemp", "realpath", "which", "printenv",
+  "netstat", "ifconfig", "route", "arp", "traceroute", "nproc", "yes", "diff", "cmp", "sync" }
 M.XTABLES_LINKS = {
   ["xtables-nft-multi"] = { "iptables", "iptables-save", "iptables-restore", "ip6tables",
     "iptables-nft", "iptables-nft-save", "iptables-nft-restore" },
@@ -127,7 +128,9 @@ end
 
 -- The tag: a hash over every input's path, size and mtime plus the dpkg database state.
 function M.tag_for(inp)
-  local h = core.hash(FORMAT)
+  local names = {}
+  for _, p in ipairs(M.PROGRAMS) do names[#names + 1] = p[1] end
+  local h = core.hash(FORMAT .. table.concat(M.BUSYBOX_APPLETS, " ") .. table.concat(names, " "))
   local function add(p)
     local st = core.stat(p)
     h = core.hash(("%s %s %s\n"):format(p, st and st.size or -1, st and st.mtime or -1), h)
@@ -166,9 +169,13 @@ function M.rootfs_entries(inp)
     link(top, target)
   end
   file("/usr/bin/busybox", inp.busybox, 493)
+  -- Link only the applets this busybox build really has.
+  local _, list = core.run({ inp.busybox, "--list" })
+  local has = {}
+  for a in list:gmatch("[^\n]+") do has[a] = true end
   for _, a in ipairs(M.BUSYBOX_APPLETS) do
     local target = "/usr/bin/" .. a
-    if not have[target] then link(target:sub(2), "busybox") end
+    if has[a] and not have[target] then link(target:sub(2), "busybox") end
   end
   local elf = {}
   for _, p in ipairs(inp.programs) do

@@ -128,9 +128,23 @@ function M.wait_for(register)
   return table.unpack(vals, 1, vals.n)
 end
 
--- Wait for engine request id; returns its completion event.
+-- Wait for engine request id; returns its completion event. Pieces of a streamed
+-- response that arrive before the completion are gathered into it.
 function M.await(id)
-  return M.wait_for(function(wake) handlers[id] = wake end)
+  return M.wait_for(function(wake)
+    local outs, errs = {}, {}
+    handlers[id] = function(ev)
+      if not ev.done then
+        outs[#outs + 1], errs[#errs + 1] = ev.out, ev.err
+        return
+      end
+      if #outs > 0 then
+        outs[#outs + 1], errs[#errs + 1] = ev.out, ev.err
+        ev.out, ev.err = table.concat(outs), table.concat(errs)
+      end
+      wake(ev)
+    end
+  end)
 end
 
 -- Route every event of request id (stream pieces and the completion) to fn.

@@ -1025,6 +1025,13 @@ static int js_value(struct json *j, struct jval *v, int depth)
     }
 }
 
+/* Four hex digits already validated by js_string. */
+static unsigned long hex4(const char *s)
+{
+    return (unsigned long)(hex_val((unsigned char)s[0]) << 12 | hex_val((unsigned char)s[1]) << 8 |
+                           hex_val((unsigned char)s[2]) << 4 | hex_val((unsigned char)s[3]));
+}
+
 /* Append the decoded string content [s, e) (already validated by js_string). */
 static void js_append(struct sbuf *sb, const char *s, const char *e)
 {
@@ -1048,13 +1055,10 @@ static void js_append(struct sbuf *sb, const char *s, const char *e)
         case 'u':
             if (e - s < 4)
                 return;
-            cp = (unsigned long)(hex_val((unsigned char)s[0]) << 12 | hex_val((unsigned char)s[1]) << 8 |
-                                 hex_val((unsigned char)s[2]) << 4 | hex_val((unsigned char)s[3]));
+            cp = hex4(s);
             s += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF && e - s >= 6 && s[0] == '\\' && s[1] == 'u') {
-                unsigned long lo = (unsigned long)(
-                    hex_val((unsigned char)s[2]) << 12 | hex_val((unsigned char)s[3]) << 8 |
-                    hex_val((unsigned char)s[4]) << 4 | hex_val((unsigned char)s[5]));
+                unsigned long lo = hex4(s + 2);
                 if (lo >= 0xDC00 && lo <= 0xDFFF) {
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     s += 6;

@@ -122,7 +122,7 @@ static int run_set(int argc, char **argv)
     if (parse_opts(&shaper_cmd_set, argc, argv, &o, 1) < 0 || need_queue(&shaper_cmd_set, &o) < 0)
         return 2;
     impair_spec_init(&s);
-    if (impair_spec_parse_kv(&s, o.kv, o.nkv, &err) < 0) {
+    if (impair_spec_parse_kv(&s, o.kv, o.nkv, &err) < 0 || shaper_check_spec(&s, &err) < 0) {
         fprintf(stderr, "natrig-shaper set: %s\n", err.msg);
         return 2;
     }

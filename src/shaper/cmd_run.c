@@ -386,8 +386,9 @@ static void handle_request(struct daemon *d, char *req, char *out, size_t n)
             snprintf(out, n, "err clear takes no key=value");
             return;
         }
-        if (!clear && impair_spec_parse_kv(&s, (const char *const *)tok + first_kv,
-                                           nt - first_kv, &err) < 0) {
+        if (!clear && (impair_spec_parse_kv(&s, (const char *const *)tok + first_kv,
+                                            nt - first_kv, &err) < 0 ||
+                       shaper_check_spec(&s, &err) < 0)) {
             snprintf(out, n, "err %s", err.msg);
             return;
         }

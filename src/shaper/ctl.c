@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/impair.h"
 #include "shaper/shaper.h"
 
 int shaper_parse_queue(const char *opt, const char *s, uint16_t *out, struct nt_err *err)
@@ -26,6 +27,16 @@ int shaper_parse_queue(const char *opt, const char *s, uint16_t *out, struct nt_
         return nt_err_set(err, NT_EINVAL, "usage", "%s: bad queue number '%s' (0-65535)", opt,
                           s);
     *out = (uint16_t)v;
+    return 0;
+}
+
+int shaper_check_spec(const struct impair_spec *s, struct nt_err *err)
+{
+    if (s->duplicate_pct > 0 && (s->dir & IMPAIR_DIR_INGRESS))
+        return nt_err_set(err, NT_EINVAL, "impair",
+                          "duplicate works on egress only in the userspace shaper (its copy is "
+                          "injected with a raw socket, which would send an ingress packet out "
+                          "again); set it on the other side's egress");
     return 0;
 }
 

@@ -37,6 +37,11 @@ int shaper_parse_queue(const char *opt, const char *s, uint16_t *out, struct nt_
 /* The control socket path: --control, else $NATRIG_SHAPER_CONTROL, else the default. */
 const char *shaper_control_path(const char *opt);
 
+/* What the userspace shaper cannot do, on top of impair_spec_check: duplicate on ingress (its
+ * copy is injected through a raw socket, which sends it out instead of receiving it). */
+struct impair_spec;
+int shaper_check_spec(const struct impair_spec *s, struct nt_err *err);
+
 /* --- pending.c: held packets ordered by due time ------------------------------------------ */
 
 struct pending {

@@ -61,8 +61,10 @@ static void check(const char *line, size_t len, unsigned opts, size_t cap)
     if (e.ts_ns < -1 || e.engine_ts_ns < -1)
         __builtin_trap();
     head = e;
-    sum += (unsigned)logparse_is_continuation(&head, &e) + (unsigned)logparse_is_continuation(NULL, &e);
-    sum += (unsigned)strlen(logparse_level_name(e.level)) + (unsigned)strlen(logparse_format_name(e.format));
+    sum += (unsigned)logparse_is_continuation(&head, &e);
+    sum += (unsigned)logparse_is_continuation(NULL, &e);
+    sum += (unsigned)strlen(logparse_level_name(e.level));
+    sum += (unsigned)strlen(logparse_format_name(e.format));
     sink += sum;
     free(scratch);
 }

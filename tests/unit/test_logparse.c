@@ -173,8 +173,12 @@ static char *read_file(const char *path, size_t *len)
     if (!f)
         return NULL;
     text_put(&t, "", 0);
-    while ((n = fread(b, 1, sizeof b, f)) > 0)
+    for (;;) {
+        n = fread(b, 1, sizeof b, f);
+        if (n == 0)
+            break;
         text_put(&t, b, n);
+    }
     fclose(f);
     *len = t.len;
     return t.p;
@@ -387,8 +391,12 @@ static void run_fixtures(void)
     ok(d != NULL, "fixture directory %s", path);
     if (!d)
         return;
-    while ((de = readdir(d)) && n < sizeof names / sizeof names[0]) {
-        size_t len = strlen(de->d_name);
+    for (;;) {
+        size_t len;
+        de = readdir(d);
+        if (!de || n == sizeof names / sizeof names[0])
+            break;
+        len = strlen(de->d_name);
         if (len > 4 && strcmp(de->d_name + len - 4, ".txt") == 0) {
             names[n] = malloc(len - 3);
             if (!names[n])
@@ -459,7 +467,8 @@ static void test_long_lines(void)
            memcmp(e.fields[31].val.p, "v 31\n", 5) == 0,
        "1 MiB of fields: field 32 unescaped");
     ok(e.message.n == 4 && memcmp(e.message.p, "many", 4) == 0, "1 MiB of fields: message");
-    ok(used <= 2 * n && entry_sane(&e, line, len, scratch, used), "1 MiB of fields: spans in bounds");
+    ok(used <= 2 * n && entry_sane(&e, line, len, scratch, used),
+       "1 MiB of fields: spans in bounds");
 
     /* one 1 MiB quoted value that needs unescaping, into a scratch too small for it */
     len = sizeof head - 1;
