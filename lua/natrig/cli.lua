@@ -8,6 +8,15 @@ local function say(...) io.stdout:write(...) io.stdout:write("\n") io.stdout:flu
 local function warn(...) io.stderr:write("natrig: ", ...) io.stderr:write("\n") io.stderr:flush() end
 local function errstr(e) return type(e) == "table" and tostring(e) or tostring(e) end
 
+-- Every command that reaches the engine first removes what dead runs left behind
+-- (their owner process is gone: SIGKILL, a crash, a killed CI job).
+local function open_engine()
+  local eng = require("natrig.engine").open()
+  local ok, n, runs = pcall(require("natrig.session").reap_dead, eng)
+  if ok and n > 0 then warn(("removed leftovers of %d dead run(s): %s"):format(n, table.concat(runs, ", "))) end
+  return eng
+end
+
 local function parse_kv(args, from)
   local kv = {}
   for i = from, #args do
@@ -26,7 +35,7 @@ function M.run(file, ...)
   if not params then warn(perr) return 2 end
   local ok, def = pcall(scenario.load, file)
   if not ok then warn(errstr(def)) return 2 end
-  local eok, eng = pcall(require("natrig.engine").open)
+  local eok, eng = pcall(open_engine)
   if not eok then warn(errstr(eng)) return 2 end
   say(("== %s"):format(def.name))
   local rok, res = pcall(scenario.run, def, { engine = eng, params = params,
@@ -57,7 +66,7 @@ function M.doctor()
       if fix then say("     fix: " .. fix) end
     end
   end
-  local ok, eng = pcall(require("natrig.engine").open)
+  local ok, eng = pcall(open_engine)
   if not ok then
     line(false, "engine", errstr(eng), "start the Docker Engine (systemctl start docker) or set DOCKER_HOST")
     return 2
@@ -97,7 +106,7 @@ end
 -- natrig clean [--all]
 function M.clean(flag)
   if flag and flag ~= "--all" then warn("usage: natrig clean [--all]") return 2 end
-  local ok, eng = pcall(require("natrig.engine").open)
+  local ok, eng = pcall(open_engine)
   if not ok then warn(errstr(eng)) return 2 end
   local session = require "natrig.session"
   local rok, n, runs = pcall(session.reap_dead, eng, flag == "--all")
@@ -112,7 +121,7 @@ end
 -- natrig image build|ls|prune
 function M.image(sub)
   local image = require "natrig.image"
-  local ok, eng = pcall(require("natrig.engine").open)
+  local ok, eng = pcall(open_engine)
   if not ok then warn(errstr(eng)) return 2 end
   local rc = 0
   local rok, err = pcall(function()
@@ -149,7 +158,7 @@ end
 
 function M.version()
   say("natrig " .. core.version .. " (Lua " .. _VERSION:match("%d.%d") .. ")")
-  local ok, eng = pcall(require("natrig.engine").open)
+  local ok, eng = pcall(open_engine)
   if ok then
     local i = eng:info()
     say(("engine %s, API %s, %s"):format(i.engine_version, i.api_version, i.host))

@@ -86,7 +86,7 @@ function M.new(opts)
     created = math.floor(core.time()),
     torn_down = false,
   }, Session)
-  if opts.watchdog ~= false then
+  if opts.watchdog ~= false and core.getenv("NATRIG_NO_WATCHDOG") ~= "1" then
     s.reaper_pid = core.reaper("natrig.run=" .. s.run_id, core.getenv("DOCKER_HOST"))
   end
   return s

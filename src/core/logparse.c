@@ -730,6 +730,7 @@ static const char *field_at(const char *p, const char *end, struct kv *kv, const
             const char *r = quote_end(q, end);
             if (!r) {
                 q = end;
+                kv->cut = 1;
                 break;
             }
             q = r;

@@ -32,6 +32,9 @@
 
 struct qstats {
     uint64_t seen, passed, dropped, delayed, reordered, duplicated, corrupted, dup_failed, held;
+    /* how late held packets were released after their due time: the shaper's own timing
+     * error, apart from the host's scheduling noise that a ping measurement adds */
+    uint64_t late_sum_us, late_max_us;
 };
 
 struct squeue {
@@ -246,8 +249,13 @@ static void release_due(struct daemon *d, uint64_t now)
         struct squeue *sq;
         pending_pop(&d->heap, &p);
         sq = find_queue(d, p.queue);
-        if (sq && sq->c.held)
-            sq->c.held--;
+        if (sq) {
+            if (sq->c.held)
+                sq->c.held--;
+            sq->c.late_sum_us += now - p.due_us;
+            if (now - p.due_us > sq->c.late_max_us)
+                sq->c.late_max_us = now - p.due_us;
+        }
         release(d, &p);
     }
 }
@@ -284,13 +292,16 @@ static void fmt_stats(struct squeue *sq, char *buf, size_t n)
     snprintf(buf, n,
              "queue=%u seen=%llu passed=%llu dropped=%llu delayed=%llu reordered=%llu "
              "duplicated=%llu corrupted=%llu dup_failed=%llu held=%llu overflow=%llu "
-             "user_dropped=%llu spec=%s",
+             "user_dropped=%llu late_avg_us=%llu late_max_us=%llu spec=%s",
              (unsigned)sq->num, (unsigned long long)sq->c.seen, (unsigned long long)sq->c.passed,
              (unsigned long long)sq->c.dropped, (unsigned long long)sq->c.delayed,
              (unsigned long long)sq->c.reordered, (unsigned long long)sq->c.duplicated,
              (unsigned long long)sq->c.corrupted, (unsigned long long)sq->c.dup_failed,
              (unsigned long long)sq->c.held, (unsigned long long)qd, (unsigned long long)ud,
-             *spec ? spec : "none");
+             (unsigned long long)(sq->c.delayed - sq->c.held
+                                      ? sq->c.late_sum_us / (sq->c.delayed - sq->c.held)
+                                      : 0),
+             (unsigned long long)sq->c.late_max_us, *spec ? spec : "none");
 }
 
 /* Handle one request line; writes the reply ("ok ..." / "err ...") into out. */

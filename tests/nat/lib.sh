@@ -42,7 +42,9 @@ nt_init() {
     gcc $cflags -o "$NT_TMP/natrule_dump" "$NT_ROOT/tests/nat/natrule_dump.c" \
         "$NT_ROOT/src/core/natrule.c" "$NT_ROOT/src/core/natclass.c" \
         "$NT_ROOT"/src/base/*.c || nt_die "cannot build natrule_dump"
+    gcc $cflags -o "$NT_TMP/punch" "$NT_ROOT/tests/nat/punch.c" || nt_die "cannot build punch"
     NT_DUMP=$NT_TMP/natrule_dump
+    NT_PUNCH=$NT_TMP/punch
 }
 
 # nt_ns NAME: create namespace $NT_ID-NAME with lo up.
@@ -138,6 +140,20 @@ nt_load() {
     nt_x "r$n" nft list table ip natrig >"$NT_TMP/r$n.list"
     "$NT_DUMP" check "$preset" "203.0.113.$n" "192.168.$n.0/24" "$@" <"$NT_TMP/r$n.list" \
         >/dev/null || nt_die "ruleset of router $n is not ready"
+}
+
+# nt_flush N PRESET [key=value...]: forget every mapping of router N with the flush argvs
+# natrule.c gives (flush the learned sets and maps, then conntrack -F).
+nt_flush() {
+    local n=$1 preset=$2 what args
+    shift 2
+    "$NT_DUMP" argv "$preset" "203.0.113.$n" "192.168.$n.0/24" "$@" >"$NT_TMP/argv$n" ||
+        nt_die "natrule_dump argv"
+    while read -r what args; do
+        [ "$what" = flush ] || continue
+        # shellcheck disable=SC2086 # argvs have no blanks inside arguments
+        nt_x "r$n" $args >/dev/null 2>&1 || nt_die "router $n: $args failed"
+    done <"$NT_TMP/argv$n"
 }
 
 # nt_diag N: what the router holds (rules with counters and learned elements, conntrack).

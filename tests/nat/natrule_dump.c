@@ -3,6 +3,8 @@
  *   natrule_dump ruleset PRESET WAN_IP LAN_CIDR [key=value ...]   print the nft ruleset
  *   natrule_dump expect  PRESET WAN_IP LAN_CIDR [key=value ...]   print the claimed class
  *   natrule_dump check   PRESET WAN_IP LAN_CIDR [key=value ...] < `nft list table ip natrig`
+ *   natrule_dump argv    PRESET WAN_IP LAN_CIDR [key=value ...]   print the apply, verify,
+ *                        flush and diag argvs, one per line: "<what> <arg> <arg>..."
  *   natrule_dump classify < turnutils_natdiscovery output          print the measured class
  * key=value options are those of natrule_set_option (mapping, filtering, hairpin, ...).
  * "expect" and "classify" print the same format so the scripts can compare them. */
@@ -19,6 +21,16 @@ static int die(const struct nt_err *err)
 {
     fprintf(stderr, "natrule_dump: %s: %s\n", err->op, err->msg);
     return 2;
+}
+
+static void print_argv(const char *what, const struct natrule_argv *a)
+{
+    size_t i;
+
+    printf("%s", what);
+    for (i = 0; a->v[i]; i++)
+        printf(" %s", a->v[i]);
+    printf("\n");
 }
 
 static int read_stdin(struct buf *b)
@@ -79,7 +91,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 5) {
-        fprintf(stderr, "usage: natrule_dump ruleset|expect|check PRESET WAN_IP LAN_CIDR "
+        fprintf(stderr, "usage: natrule_dump ruleset|expect|check|argv PRESET WAN_IP LAN_CIDR "
                         "[key=value ...]\n       natrule_dump classify < natdiscovery.txt\n");
         return 2;
     }
@@ -101,6 +113,20 @@ int main(int argc, char **argv)
             rc = die(&err);
         else
             printf("ready\n");
+    } else if (strcmp(argv[1], "argv") == 0) {
+        struct natrule_argv a[8];
+        size_t n, i;
+
+        natrule_apply_argv(NULL, &a[0]);
+        print_argv("apply", &a[0]);
+        natrule_verify_argv(&a[0]);
+        print_argv("verify", &a[0]);
+        n = natrule_flush_argvs(&spec, a, 8);
+        for (i = 0; i < n && i < 8; i++)
+            print_argv("flush", &a[i]);
+        n = natrule_diag_argvs(a, 8);
+        for (i = 0; i < n && i < 8; i++)
+            print_argv("diag", &a[i]);
     } else {
         fprintf(stderr, "natrule_dump: unknown mode '%s'\n", argv[1]);
         rc = 2;

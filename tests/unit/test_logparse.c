@@ -163,6 +163,29 @@ static void render(struct text *t, const struct logparse_entry *e, int cont)
         t->p[--t->len] = 0; /* records are compared without their last newline */
 }
 
+/* Print a multi-line record as TAP diagnostics, every line behind "#". */
+static void diag_record(const char *label, const char *r)
+{
+    while (*r) {
+        const char *nl = strchr(r, '\n');
+        int n = nl ? (int)(nl - r) : (int)strlen(r);
+        printf("#   %s %.*s\n", label, n, r);
+        r += n + (nl != NULL);
+        label = "     ";
+    }
+}
+
+static void is_record(const char *got, const char *want, const char *file, size_t line)
+{
+    int same = strcmp(got, want) == 0;
+
+    ok(same, "%s:%zu", file, line);
+    if (!same) {
+        diag_record("got: ", got);
+        diag_record("want:", want);
+    }
+}
+
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -333,7 +356,7 @@ static void run_fixture(const char *dir, const char *name)
     if (!rec)
         abort();
     nrec = split_records(exp, rec, elen + 1, &opts, &cap);
-    is_int(nrec, l.count, "%s: one record per input line", name);
+    is_int(nrec, l.count, "%s: as many records (got) as input lines (want)", name);
     for (i = 0; i < l.count && i < nrec; i++) {
         size_t c = cap ? cap : 2 * l.n[i] + 1;
         char *scratch = malloc(c);
@@ -343,7 +366,7 @@ static void run_fixture(const char *dir, const char *name)
         logparse_line(l.p[i], l.n[i], opts, scratch, c, &e);
         cont = logparse_is_continuation(have_head ? &head : NULL, &e);
         render(&t, &e, cont);
-        is_str(t.p, rec[i], "%s:%zu", name, i + 1);
+        is_record(t.p, rec[i], name, i + 1);
         if (!cont) {
             head = e; /* only format and level are read later */
             have_head = 1;

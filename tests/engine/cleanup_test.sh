@@ -1,0 +1,83 @@
+#!/bin/bash
+# Cleanup against the real engine (needs:engine): SIGKILL mid-run, SIGINT, two runs at
+# once, bad input. Uses the docker CLI as an outside judge of what is left.
+cd "$(dirname "$0")/../.."
+NATRIG=${NATRIG_BIN:-build/natrig}
+n=0; failed=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+left() { # containers+networks of a run id
+  local c k
+  c=$(docker ps -aq --filter "label=natrig.run=$1" | wc -l)
+  k=$(docker network ls -q --filter "label=natrig.run=$1" | wc -l)
+  echo $((c + k))
+}
+wait_up() { # file -> run id once the scenario printed UP
+  for _ in $(seq 1 300); do
+    id=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$1" | head -1)
+    [ -n "$id" ] && { echo "$id"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+if ! docker info >/dev/null 2>&1; then
+  if [ "$CI" = true ]; then echo "not ok 1 - engine required under CI=true"; echo "1..1"; exit 1; fi
+  echo "1..0 # SKIP no Docker Engine"; exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# 1. SIGKILL mid-run: the watchdog child removes everything on its own.
+$NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/k1" 2>&1 &
+pid=$!
+run=$(wait_up "$tmp/k1"); ok $? "SIGKILL case: network came up (run $run)"
+[ "$(left "$run")" -gt 0 ]; ok $? "resources exist before the kill ($(left "$run"))"
+kill -9 $pid; wait $pid 2>/dev/null
+for _ in $(seq 1 100); do [ "$(left "$run")" = 0 ] && break; sleep 0.1; done
+[ "$(left "$run")" = 0 ]; ok $? "after SIGKILL the watchdog removed everything"
+
+# 2. SIGKILL with no watchdog (as if the whole process tree died): the next command reaps.
+NATRIG_NO_WATCHDOG=1 $NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/k2" 2>&1 &
+pid=$!
+run=$(wait_up "$tmp/k2"); ok $? "no-watchdog case: network came up (run $run)"
+kill -9 $pid; wait $pid 2>/dev/null
+sleep 0.5
+[ "$(left "$run")" -gt 0 ]; ok $? "without the watchdog the resources outlive the process"
+$NATRIG version >/dev/null 2>&1
+[ "$(left "$run")" = 0 ]; ok $? "the next natrig command (version) reaped the dead run"
+
+# 3. SIGINT: teardown runs in-process before exit.
+NATRIG_NO_WATCHDOG=1 $NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/i" 2>&1 &
+pid=$!
+run=$(wait_up "$tmp/i"); ok $? "SIGINT case: network came up"
+kill -INT $pid; wait $pid; rc=$?
+[ $rc = 1 ]; ok $? "SIGINT ends the run as a failure (exit $rc)"
+grep -q "interrupted" "$tmp/i"; ok $? "the run says it was interrupted"
+[ "$(left "$run")" = 0 ]; ok $? "after SIGINT nothing is left (teardown ran before exit)"
+
+# 4. Two runs at once on one engine do not collide.
+$NATRIG run tests/engine/fixtures/hold.lua hold=0 >"$tmp/a" 2>&1 &
+pa=$!
+$NATRIG run tests/engine/fixtures/hold.lua hold=0 nat=symmetric >"$tmp/b" 2>&1 &
+pb=$!
+wait $pa; ra=$?; wait $pb; rb=$?
+[ $ra = 0 ] && [ $rb = 0 ]; ok $? "two concurrent runs both pass (exit $ra, $rb)"
+[ $ra = 0 ] || sed 's/^/# a: /' "$tmp/a"; [ $rb = 0 ] || sed 's/^/# b: /' "$tmp/b"
+a=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/a"); b=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/b")
+[ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; ok $? "they had distinct run ids ($a, $b)"
+[ "$(left "$a")" = 0 ] && [ "$(left "$b")" = 0 ]; ok $? "both cleaned up"
+
+# 5. Bad input: a clear error naming the valid presets, nothing left behind.
+before=$(docker ps -aq --filter label=natrig | wc -l)
+$NATRIG run tests/engine/fixtures/badnat.lua >"$tmp/bad" 2>&1; rc=$?
+[ $rc = 1 ]; ok $? "an unknown NAT type fails the scenario (exit $rc)"
+grep -q "fully_coned" "$tmp/bad" && grep -q "port_restricted" "$tmp/bad"; ok $? "the error names the bad value and the valid presets"
+[ "$(docker ps -aq --filter label=natrig | wc -l)" = "$before" ] && [ "$(docker network ls -q --filter label=natrig.scenario=badnat | wc -l)" = 0 ]
+ok $? "nothing was created"
+
+# 6. natrig clean --all removes every natrig resource.
+$NATRIG clean --all >/dev/null 2>&1
+[ "$(docker ps -aq --filter label=natrig | wc -l)" = 0 ] && [ "$(docker network ls -q --filter label=natrig | wc -l)" = 0 ]
+ok $? "natrig clean --all leaves no natrig container or network"
+
+echo "1..$n"
+[ $failed = 0 ]
