@@ -1,0 +1,127 @@
+-- Pure pieces reached from stock lua5.4 through build/lua/natrig.so (no engine needed):
+-- JSON conversion, errors, subnets, tar, scheduler, expect, option strictness, NAT specs,
+-- log parsing, image helpers.
+local t = require "tap"
+local natrig = require "natrig"
+local core = natrig.core
+
+-- JSON round trips, arrays vs objects, null, depth limit
+local j = core.json_decode('{"a":[1,2,{"b":null}],"e":[],"o":{},"s":"x\\u00e9","f":1.5,"t":true}')
+t.is(j.a[2], 2, "json: array element")
+t.is(j.a[3].b, core.null, "json: null is natrig.core.null")
+t.is(core.json_encode(j.e), "[]", "json: an empty array stays an array")
+t.is(core.json_encode(j.o), "{}", "json: an empty object stays an object")
+t.is(j.s, "xé", "json: \\u escapes decode to UTF-8")
+t.is(j.f, 1.5, "json: floats")
+t.is(math.type(j.a[1]), "integer", "json: integral numbers become integers")
+t.is(core.json_encode({ 1, 2, 3 }), "[1,2,3]", "json: a sequence encodes as an array")
+t.raises(function() core.json_encode({ [1] = 1, x = 2 }) end, "object keys must be strings", "json: mixed table refused")
+t.raises(function() core.json_encode({ f = print }) end, "cannot encode a function", "json: functions refused")
+local deep = {}
+local cur = deep
+for _ = 1, 100 do cur.x = {}; cur = cur.x end
+t.raises(function() core.json_encode(deep) end, "nesting too deep", "json: depth limit on encode")
+t.raises(function() core.json_decode(string.rep("[", 70) .. string.rep("]", 70)) end, "nesting deeper", "json: depth limit on decode")
+local v, e = core.json_decode("{bad")
+t.ok(v == nil and e:find("invalid JSON"), "json: invalid input gives nil, message")
+
+-- errors are natrig.Error tables with code/op/message/status
+local ok, err = pcall(core.subnet_host, "10.0.0.0/24", 300)
+t.ok(not ok and type(err) == "table" and err.code == "einval", "errors are tables with a code")
+t.like(tostring(err), "^subnet host: host 300 is outside", "errors print as 'op: message'")
+
+-- subnets
+local taken = { "10.128.0.0/24", "10.128.2.0/23", "fe80::/64", "" }
+local got = core.subnet_alloc("10.128.0.0/16", 24, taken, 0, 3)
+t.is(table.concat(got, " "), "10.128.1.0/24 10.128.4.0/24 10.128.5.0/24", "subnet_alloc skips taken blocks, ignores IPv6")
+t.raises(function() core.subnet_alloc("10.0.0.0/30", 24, {}, 0, 1) end, "fit", "subnet_alloc refuses blocks larger than the pool")
+t.raises(function() core.subnet_alloc("10.0.0.0/23", 24, {}, 0, 3) end, "only 2 free", "subnet_alloc says when the pool is full")
+t.is(core.subnet_host("10.1.2.0/24", 254), "10.1.2.254", "subnet_host")
+t.is(core.subnet_contains("10.1.2.0/24", "10.1.2.9"), true, "subnet_contains")
+t.is(core.subnet_overlaps("10.1.0.0/16", "10.1.2.0/24"), true, "subnet_overlaps")
+
+-- tar
+local tar = core.tar { { path = "/a/b.txt", data = "hello", mode = 420 }, { path = "d", dir = true },
+  { path = "l", symlink = "a/b.txt" } }
+t.is(#tar % 512, 0, "tar: whole 512-byte blocks")
+t.is(core.tar { { path = "x", data = "1" } }, core.tar { { path = "x", data = "1" } }, "tar: deterministic bytes")
+t.raises(function() core.tar { { path = "../x", data = "1" } } end, "escapes", "tar: escaping path refused")
+t.raises(function() core.tar { { path = "x" } } end, "needs data, file, symlink or dir", "tar: entry without content refused")
+t.is(core.tarpath("/etc//natrig/./x"), "etc/natrig/x", "tarpath normalises")
+
+-- scheduler: tasks, parallel, sleep, timeouts, errors
+local order = {}
+local a = natrig.spawn(function() natrig.sleep(0.05); order[#order + 1] = "a"; return 1 end)
+local b = natrig.spawn(function() order[#order + 1] = "b"; return 2 end)
+t.is(a:join() + b:join(), 3, "tasks return values through join")
+t.is(table.concat(order), "ba", "a sleeping task lets the others run")
+local t0 = core.now()
+local r = natrig.parallel(function() natrig.sleep(0.1) return "x" end, function() natrig.sleep(0.1) return "y" end)
+local dt = core.now() - t0
+t.ok(r[1] == "x" and r[2] == "y" and dt < 0.18, ("parallel sleeps overlap (%.3fs)"):format(dt))
+t.raises(function()
+  natrig.parallel(function() error("boom") end, function() natrig.sleep(0.01) end)
+end, "boom", "parallel raises the first failure after all finish")
+local v1, why = natrig.task.wait_for_timeout(0.05, function() end)
+t.ok(v1 == nil and why == "timeout", "wait_for_timeout times out")
+t.raises(function() natrig.task.wait_for(function() end) end, "can never happen", "waiting for nothing is an error, not a hang")
+local sq = natrig.map({ 1, 2, 3, 4, 5 }, function(x) natrig.sleep(0.01) return x * x end, 2)
+t.is(table.concat(sq, ","), "1,4,9,16,25", "map keeps order with a concurrency limit")
+
+-- expect
+t.raises(function() natrig.expect(3):eq(4) end, "expected 4, got 3", "expect eq")
+t.raises(function() natrig.expect(350):near(300, 0.1) end, "300 ± 10", "expect near")
+natrig.expect(320):near(300, 0.1)
+t.raises(function() natrig.expect({ { raw = "ERROR x" } }):none() end, "expected none, got 1: first ERROR x", "expect none shows the first offender")
+t.ok(pcall(function() natrig.expect({}):none() end), "expect none passes on empty")
+
+-- scenarios: strict fields, params, strict globals
+local scenario = require "natrig.scenario"
+t.raises(function() natrig.scenario { name = "x", run = function() end, timout = 3 } end, "unknown field 'timout'", "scenario: unknown field refused")
+local def = natrig.scenario { name = "x", params = { n = 1, flag = false, s = "a" }, run = function() end }
+local p = scenario.params(def, { n = "5", flag = "true", s = "b" })
+t.ok(p.n == 5 and p.flag == true and p.s == "b", "scenario params take the defaults' types")
+t.raises(function() scenario.params(def, { m = "1" }) end, "no parameter 'm'.*flag, n, s", "unknown parameter lists the valid ones")
+t.raises(function() scenario.params(def, { n = "five" }) end, "wants a number", "bad number refused")
+local env = scenario.env()
+t.raises(function() return env.undefined_global_name end, "unknown global 'undefined_global_name'", "scenario globals are strict")
+
+-- NAT specs
+local nat = require "natrig.nat"
+local spec = nat.resolve("symmetric")
+t.ok(spec.mapping == "APDM" and spec.filtering == "APDF", "nat: symmetric is APDM + APDF")
+spec = nat.resolve("full_cone", { hairpin = false, timeout = 30 })
+t.ok(spec.mapping == "EIM" and spec.filtering == "EIF" and spec.hairpin == false and spec.udp_timeout == 30, "nat: options apply")
+t.raises(function() nat.resolve("fully_coned") end, "port_restricted", "nat: unknown preset lists the valid ones")
+t.raises(function() nat.resolve({ preset = "symmetric", port_preservation = true }) end, "preserv", "nat: impossible combination refused")
+local text = nat.ruleset(nat.resolve("port_restricted"), "10.128.0.5", { "10.200.1.0/24" })
+t.like(text, "table ip natrig", "nat: ruleset text for nft -f")
+t.like(text, "10%.128%.0%.5", "nat: ruleset names the WAN address")
+
+-- log parsing
+local le = core.log_parse("2026-11-24T13:11:17.123456789Z 2025-06-01T12:00:00.123456Z  INFO freenet::node::network_bridge: connected to gateway peer=v6MWKgqHk addr=\"1.2.3.4:5\"")
+t.is(le.level, "info", "log: level")
+t.is(le.target, "freenet::node::network_bridge", "log: target")
+t.is(le.message, "connected to gateway", "log: message")
+t.is(le.fields.peer, "v6MWKgqHk", "log: bare field")
+t.is(le.fields.addr, "1.2.3.4:5", "log: quoted field")
+t.ok(math.abs(le.engine_time - 1795525877.123456789) < 1e-5, "log: engine timestamp")
+t.ok(math.abs(le.time - 1748779200.123456) < 1e-5, "log: line timestamp")
+local logs = require "natrig.logs"
+t.ok(logs.matches(le, { level = "info", target = "freenet::node", fields = { peer = "v6MWKgqHk" } }), "log query matches")
+t.ok(not logs.matches(le, { level = "warn" }), "log level filter is a minimum severity")
+
+-- image helpers
+local image = require "natrig.image"
+local libs = image.parse_ldd([[
+	linux-vdso.so.1 (0x00007ffd)
+	libmnl.so.0 => /lib/x86_64-linux-gnu/libmnl.so.0 (0x00007f)
+	libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)
+	/lib64/ld-linux-x86-64.so.2 (0x00007f)
+]])
+t.is(table.concat(libs, " "), "/lib/x86_64-linux-gnu/libmnl.so.0 /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2", "ldd parse keeps the loader, drops the vdso")
+
+-- option tables are strict
+local network = require "natrig.network"
+t.raises(function() network.check_opts("net:peer", { natt = "x" }, { nat = true }) end, "unknown option 'natt'", "unknown options refused")
+t.done()
