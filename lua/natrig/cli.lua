@@ -156,6 +156,16 @@ function M.image(sub)
   return rc
 end
 
+-- natrig lua FILE [ARGS]: a plain Lua script with natrig loaded (arg as in lua5.4).
+function M.lua(file, ...)
+  _G.arg = { [0] = file, ... }
+  _G.natrig = require "natrig"
+  local chunk, err = loadfile(file)
+  if not chunk then warn(err) return 2 end
+  chunk(...)
+  return 0
+end
+
 function M.version()
   say("natrig " .. core.version .. " (Lua " .. _VERSION:match("%d.%d") .. ")")
   local ok, eng = pcall(open_engine)

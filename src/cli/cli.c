@@ -87,5 +87,7 @@ const struct cli_cmd cli_cmds[] = {
     {"image", "build|ls|prune", "build natrig's local images, list or prune them", 1, 2,
      run_cmd_lua},
     {"version", "", "print natrig's version and the engine's", 0, 0, run_cmd_lua},
+    {"lua", "FILE [ARGS...]", "run a plain Lua script with natrig loaded (like lua5.4)", 1, -1,
+     run_cmd_lua},
     {NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -367,6 +367,22 @@ static void fb_add(struct fmtbuf *f, const char *key, const char *val)
         f->len += (size_t)w;
 }
 
+static void fb_time(struct fmtbuf *f, const char *key, uint32_t us)
+{
+    char v[32];
+
+    fmt_time(v, sizeof v, us);
+    fb_add(f, key, v);
+}
+
+static void fb_pct(struct fmtbuf *f, const char *key, double pct)
+{
+    char v[64];
+
+    fmt_pct(v, sizeof v, pct);
+    fb_add(f, key, v);
+}
+
 size_t impair_spec_format(const struct impair_spec *s, char *buf, size_t n)
 {
     struct fmtbuf f = {buf, n, 0};
@@ -375,29 +391,31 @@ size_t impair_spec_format(const struct impair_spec *s, char *buf, size_t n)
     if (buf && n)
         buf[0] = '\0';
     if (s->delay_us)
-        fmt_time(v, sizeof v, s->delay_us), fb_add(&f, "delay", v);
+        fb_time(&f, "delay", s->delay_us);
     if (s->jitter_us)
-        fmt_time(v, sizeof v, s->jitter_us), fb_add(&f, "jitter", v);
+        fb_time(&f, "jitter", s->jitter_us);
     if (s->dist != IMPAIR_DIST_UNIFORM)
         fb_add(&f, "distribution", dist_names[s->dist]);
     if (s->loss_pct > 0)
-        fmt_pct(v, sizeof v, s->loss_pct), fb_add(&f, "loss", v);
+        fb_pct(&f, "loss", s->loss_pct);
     if (s->loss_corr_pct > 0)
-        fmt_pct(v, sizeof v, s->loss_corr_pct), fb_add(&f, "loss_corr", v);
+        fb_pct(&f, "loss_corr", s->loss_corr_pct);
     if (s->duplicate_pct > 0)
-        fmt_pct(v, sizeof v, s->duplicate_pct), fb_add(&f, "duplicate", v);
+        fb_pct(&f, "duplicate", s->duplicate_pct);
     if (s->reorder_pct > 0)
-        fmt_pct(v, sizeof v, s->reorder_pct), fb_add(&f, "reorder", v);
+        fb_pct(&f, "reorder", s->reorder_pct);
     if (s->reorder_corr_pct > 0)
-        fmt_pct(v, sizeof v, s->reorder_corr_pct), fb_add(&f, "reorder_corr", v);
+        fb_pct(&f, "reorder_corr", s->reorder_corr_pct);
     if (s->reorder_gap) {
         snprintf(v, sizeof v, "%u", s->reorder_gap);
         fb_add(&f, "reorder_gap", v);
     }
     if (s->corrupt_pct > 0)
-        fmt_pct(v, sizeof v, s->corrupt_pct), fb_add(&f, "corrupt", v);
-    if (s->rate_bps)
-        fmt_rate(v, sizeof v, s->rate_bps), fb_add(&f, "rate", v);
+        fb_pct(&f, "corrupt", s->corrupt_pct);
+    if (s->rate_bps) {
+        fmt_rate(v, sizeof v, s->rate_bps);
+        fb_add(&f, "rate", v);
+    }
     if (s->dir != IMPAIR_DIR_EGRESS)
         fb_add(&f, "direction", dir_name(s->dir));
     return f.len;

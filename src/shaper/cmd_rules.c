@@ -47,10 +47,12 @@ static int run_rules(int argc, char **argv)
     int print = 0, have_queue = 0, rc = 0, i;
     size_t k;
 
-    for (i = 2; i < argc; i++) {
+    i = 2;
+    while (i < argc) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--print") == 0) {
             print = 1;
+            i++;
             continue;
         }
         if (!val) {
@@ -72,7 +74,7 @@ static int run_rules(int argc, char **argv)
             nt_err_set(&err, NT_EINVAL, "usage", "unexpected argument '%s'", argv[i]);
             goto usage;
         }
-        i++;
+        i += 2;
     }
     if (strcmp(action, "up") == 0) {
         rc = impair_nfq_setup_cmds(ipt, link.dir, &cmds, &err);

@@ -611,8 +611,13 @@ static int run_run(int argc, char **argv)
     d.ctl_fd = -1;
     d.raw_fd = -1;
     d.maxlen = SHAPER_DEFAULT_MAXLEN;
-    for (i = 1; i < (size_t)argc; i++) {
+    /* every option takes a value: step two at a time */
+    for (i = 1; i < (size_t)argc; i += 2) {
         const char *a = argv[i], *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
+        if (!val && a[0] == '-') {
+            nt_err_set(&err, NT_EINVAL, "usage", "%s needs a value", a);
+            goto usage;
+        }
         if (strcmp(a, "--queue") == 0 && val) {
             if (nqueues == sizeof queues / sizeof queues[0] ||
                 shaper_parse_queue("--queue", val, &queues[nqueues], &err) < 0)
@@ -636,7 +641,6 @@ static int run_run(int argc, char **argv)
             nt_err_set(&err, NT_EINVAL, "usage", "unexpected argument '%s'", a);
             goto usage;
         }
-        i++;
     }
     if (!have_seed)
         d.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);

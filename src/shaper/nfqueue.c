@@ -184,8 +184,12 @@ int nfqueue_bind(struct nfqueue *q, uint16_t num, uint32_t maxlen, int full_copy
     nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
     nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
     if (config_send(q, nlh, what, err) < 0) {
-        if (q->wait_errno == EBUSY)
-            nt_err_set(err, NT_SYS, OP, "%s: another process holds it", what);
+        /* the kernel answers EPERM both for a queue bound by another socket and for a
+         * caller without CAP_NET_ADMIN */
+        if (q->wait_errno == EPERM || q->wait_errno == EBUSY)
+            nt_err_set(err, NT_SYS, OP,
+                       "%s: %s (another process holds this queue, or no CAP_NET_ADMIN)", what,
+                       strerror(q->wait_errno));
         return -1;
     }
     nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);

@@ -1,9 +1,11 @@
-/* punch.c - one side of a UDP hole punch, for tests/nat/netns-holepunch.
- *   punch NAME LOCAL_PORT PEER_IP PEER_PORT START_MS STOP_MS INTERVAL_MS
- * Binds 0.0.0.0:LOCAL_PORT, sends "NAME <seq>" to PEER_IP:PEER_PORT every INTERVAL_MS from
- * START_MS to STOP_MS after it started, and prints every datagram it receives until STOP_MS.
- * The socket is unconnected, so ICMP errors from a router that had no mapping (port
- * unreachable) do not end the run. Exit 0 when at least one datagram came from the peer. */
+/* punch.c - one side of a UDP hole punch, for tests/nat/netns-holepunch and netns-portshare.
+ *   punch NAME LOCAL_PORT PEERS START_MS STOP_MS INTERVAL_MS
+ * PEERS is "ip:port[,ip:port...]" (at most 8). Binds 0.0.0.0:LOCAL_PORT, sends "NAME <seq>" to
+ * every peer, in the order given, every INTERVAL_MS from START_MS to STOP_MS after it
+ * started, and prints every datagram it receives until STOP_MS (line-buffered, so a script
+ * can read it while it runs). The socket is unconnected, so ICMP errors from a router that
+ * had no mapping (port unreachable) do not end the run. Exit 0 when at least one datagram
+ * came from a listed peer. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -37,33 +39,66 @@ static long num(const char *s, const char *what)
     return v;
 }
 
+#define MAX_PEERS 8
+
+/* Parse "ip:port[,ip:port...]" into peers; returns how many, exits on a bad list. */
+static int parse_peers(const char *list, struct sockaddr_in *peers)
+{
+    int n = 0;
+
+    while (*list) {
+        char item[64], *colon;
+        size_t len = strcspn(list, ",");
+
+        if (n == MAX_PEERS || len == 0 || len >= sizeof item) {
+            fprintf(stderr, "punch: bad peer list '%s'\n", list);
+            exit(2);
+        }
+        memcpy(item, list, len);
+        item[len] = '\0';
+        colon = strrchr(item, ':');
+        if (!colon) {
+            fprintf(stderr, "punch: peer '%s' needs ip:port\n", item);
+            exit(2);
+        }
+        *colon = '\0';
+        memset(&peers[n], 0, sizeof peers[n]);
+        peers[n].sin_family = AF_INET;
+        peers[n].sin_port = htons((unsigned short)num(colon + 1, "peer port"));
+        if (inet_pton(AF_INET, item, &peers[n].sin_addr) != 1) {
+            fprintf(stderr, "punch: bad peer address '%s'\n", item);
+            exit(2);
+        }
+        n++;
+        list += len;
+        if (*list == ',')
+            list++;
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
-    struct sockaddr_in me, peer, from;
+    struct sockaddr_in me, peers[MAX_PEERS], from;
     struct timespec t0;
     long start, stop, interval, next, t, first_rx = -1;
-    int fd, seq = 0, rx_peer = 0, rx_other = 0;
+    int fd, i, npeers, seq = 0, rx_peer = 0, rx_other = 0;
     const char *name;
 
-    if (argc != 8) {
-        fprintf(stderr, "usage: punch NAME LOCAL_PORT PEER_IP PEER_PORT START_MS STOP_MS "
+    if (argc != 7) {
+        fprintf(stderr, "usage: punch NAME LOCAL_PORT IP:PORT[,IP:PORT...] START_MS STOP_MS "
                         "INTERVAL_MS\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     name = argv[1];
     memset(&me, 0, sizeof me);
     me.sin_family = AF_INET;
     me.sin_port = htons((unsigned short)num(argv[2], "local port"));
-    memset(&peer, 0, sizeof peer);
-    peer.sin_family = AF_INET;
-    peer.sin_port = htons((unsigned short)num(argv[4], "peer port"));
-    if (inet_pton(AF_INET, argv[3], &peer.sin_addr) != 1) {
-        fprintf(stderr, "punch: bad peer address '%s'\n", argv[3]);
-        return 2;
-    }
-    start = num(argv[5], "start");
-    stop = num(argv[6], "stop");
-    interval = num(argv[7], "interval");
+    npeers = parse_peers(argv[3], peers);
+    start = num(argv[4], "start");
+    stop = num(argv[5], "stop");
+    interval = num(argv[6], "interval");
     if (interval < 1)
         interval = 1;
 
@@ -82,8 +117,9 @@ int main(int argc, char **argv)
             char msg[64];
             int n = snprintf(msg, sizeof msg, "%s %d", name, seq);
 
-            if (sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&peer, sizeof peer) >= 0)
-                seq++;
+            for (i = 0; i < npeers; i++)
+                sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&peers[i], sizeof peers[i]);
+            seq++;
             next += interval;
         }
         if (next < stop && next - t < wait)
@@ -93,26 +129,31 @@ int main(int argc, char **argv)
             socklen_t fl = sizeof from;
             ssize_t n = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &fl);
             char ip[INET_ADDRSTRLEN];
+            int known = 0;
 
             if (n < 0)
                 continue;
             buf[n] = '\0';
             inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
-            if (from.sin_addr.s_addr == peer.sin_addr.s_addr && from.sin_port == peer.sin_port) {
+            for (i = 0; i < npeers; i++)
+                if (from.sin_addr.s_addr == peers[i].sin_addr.s_addr &&
+                    from.sin_port == peers[i].sin_port)
+                    known = 1;
+            if (known) {
                 if (rx_peer++ == 0) {
                     first_rx = now_ms(&t0);
-                    printf("%s: first datagram from peer %s:%u at %ld ms: \"%s\"\n", name, ip,
+                    printf("%s: first datagram from %s:%u at %ld ms: \"%s\"\n", name, ip,
                            ntohs(from.sin_port), first_rx, buf);
                 }
             } else {
                 rx_other++;
-                printf("%s: datagram from unexpected %s:%u: \"%s\"\n", name, ip,
+                printf("%s: datagram from other %s:%u: \"%s\"\n", name, ip,
                        ntohs(from.sin_port), buf);
             }
         }
     }
-    printf("%s: sent %d, received %d from peer %s:%s, %d from others\n", name, seq, rx_peer,
-           argv[3], argv[4], rx_other);
+    printf("%s: sent %d rounds, received %d from %s, %d from others\n", name, seq, rx_peer,
+           argv[3], rx_other);
     close(fd);
     return rx_peer > 0 ? 0 : 1;
 }
