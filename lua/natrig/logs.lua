@@ -67,19 +67,24 @@ local function notify(node, e)
   node.waiters = keep
 end
 
+-- Add one line; returns true when it was kept (not a repeat after a re-attach).
 local function add_line(node, line, stream, engine_prefix)
-  if line == "" then return end
+  if line == "" then return false end
   local last = node.entries[#node.entries]
   local e = core.log_parse(line, last and last.stream == stream and last or nil, engine_prefix)
-  -- Continuation lines (backtraces, indented follow-ups) belong to the entry before.
-  if last and e.continuation then
+  -- Continuation lines (backtraces, indented follow-ups) belong to the entry before,
+  -- when they come right after it: a plain line written a while later (another writer,
+  -- a shell echo) starts an entry of its own.
+  local close_in_time = not (e.engine_time and last and last.tail_time) or e.engine_time - last.tail_time < 0.05
+  if last and e.continuation and close_in_time then
+    last.tail_time = e.engine_time or last.tail_time
     last.raw = last.raw .. "\n" .. e.raw
     last.message = last.message .. "\n" .. e.raw
-    return
+    return true
   end
   -- After a re-attach (restart) the engine repeats lines at the `since` boundary.
   if e.engine_time and node.last_engine_time and e.engine_time <= node.last_engine_time then
-    if e.engine_time < node.last_engine_time or node.boundary_lines[e.raw] then return end
+    if e.engine_time < node.last_engine_time or node.boundary_lines[e.raw] then return false end
   end
   if e.engine_time then
     if e.engine_time ~= node.last_engine_time then node.boundary_lines = {} end
@@ -88,10 +93,22 @@ local function add_line(node, line, stream, engine_prefix)
   end
   node.seq = node.seq + 1
   e.seq, e.node, e.stream = node.seq, node.name, stream
+  e.tail_time = e.engine_time
   e.time = e.time or e.engine_time
   e.continuation = nil
   node.entries[#node.entries + 1] = e
   notify(node, e)
+  return true
+end
+
+-- Each node's raw log is also kept on disk: <artifacts>/<run>/<node>.log
+local function disk_path(node)
+  if node.disk_log == nil then
+    local dir = node.net:artifacts_dir()
+    local ok = pcall(core.mkdir_p, dir)
+    node.disk_log = ok and (dir .. "/" .. node.name .. ".log") or false
+  end
+  return node.disk_log
 end
 
 local function feeder(node, stream, engine_prefix)
@@ -100,12 +117,16 @@ local function feeder(node, stream, engine_prefix)
     if piece == "" then return end
     local data = pending .. piece
     local start = 1
+    local kept = {}
     while true do
       local nl = data:find("\n", start, true)
       if not nl then break end
-      add_line(node, (data:sub(start, nl - 1):gsub("\r$", "")), stream, engine_prefix)
+      local line = data:sub(start, nl - 1):gsub("\r$", "")
+      if add_line(node, line, stream, engine_prefix) then kept[#kept + 1] = line end
       start = nl + 1
     end
+    local path = #kept > 0 and disk_path(node)
+    if path then pcall(core.write_file, path, table.concat(kept, "\n") .. "\n", true) end
     pending = data:sub(start)
     if #pending > 1048576 then -- a 1 MiB line without newline: take it as it is
       add_line(node, pending, stream, engine_prefix)
@@ -159,6 +180,15 @@ function M.attach_files(node)
       task.sleep(0.05)
     end
   end, node.name .. " log files")
+end
+
+-- Fetch what is new since the last line seen (also for stopped or killed containers,
+-- whose follow stream has ended).
+function M.fetch(node)
+  local out, err = node.net.eng:logs(node.id, { since = node.last_engine_time or 0 })
+  feeder(node, "stdout", true)(out .. (out ~= "" and out:sub(-1) ~= "\n" and "\n" or ""))
+  feeder(node, "stderr", true)(err .. (err ~= "" and err:sub(-1) ~= "\n" and "\n" or ""))
+  return #out + #err
 end
 
 -- Let queued stream pieces reach the entries before a query.

@@ -339,6 +339,11 @@ function Network:diagnostics()
   return d
 end
 
+-- Where this run's files go: $NATRIG_ARTIFACTS (default ./natrig-artifacts)/<run id>
+function Network:artifacts_dir()
+  return (core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts") .. "/" .. self.session.run_id
+end
+
 -- Write every node's log, the diagnostics and the timeline into dir.
 function Network:write_artifacts(dir, reason)
   if self.state == "declared" or self.state == "down" then return end
@@ -357,11 +362,10 @@ function Network:write_artifacts(dir, reason)
     table.sort(parts)
     core.write_file(dir .. "/diagnostics.txt", table.concat(parts, "\n"))
   end
+  -- Node logs are already on disk there (<node>.log, written as they arrive); catch up
+  -- on what a stopped container printed after its follow stream ended.
   for _, n in ipairs(self.nodes) do
-    if n.id then
-      local lok, text = pcall(n.log_text, n)
-      if lok then core.write_file(dir .. "/" .. n.name .. ".log", text) end
-    end
+    if n.id then pcall(n.fetch_logs, n) end
   end
   local tok, tl = pcall(self.timeline, self)
   if tok then

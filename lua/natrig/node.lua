@@ -237,5 +237,6 @@ function Node:resume() self.net.eng:container_unpause(self.id) end
 function Node:logs(q) return logs.query(self, q) end
 function Node:wait_log(q) return logs.wait(self, q) end
 function Node:log_text() return logs.text(self) end
+function Node:fetch_logs() return logs.fetch(self) end
 
 return M

@@ -115,8 +115,7 @@ function M.run(def, opts)
   res.ok, res.duration = ok, core.now() - t0
   if not ok then
     res.error = errstr(err)
-    local dir = (opts.artifacts or core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts")
-      .. "/" .. net.session.run_id
+    local dir = opts.artifacts and (opts.artifacts .. "/" .. net.session.run_id) or net:artifacts_dir()
     local aok, aerr = pcall(net.write_artifacts, net, dir, res.error)
     res.artifacts = aok and dir or nil
     if not aok then log("could not write artifacts: " .. errstr(aerr)) end

@@ -5,7 +5,6 @@
  * raw IPv4 socket carrying IMPAIR_SHAPER_MARK, which the iptables chains let through, because
  * NFQUEUE itself has no verdict that duplicates (NF_REPEAT only re-runs the hook). */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -186,8 +185,10 @@ static void on_packet(void *ud, const struct nfqueue_pkt *p)
     if (p->caplen >= 20 && (p->data[0] >> 4) == 4) {
         ihl = (size_t)(p->data[0] & 0x0f) * 4;
         tot = ((size_t)p->data[2] << 8) | p->data[3];
-        if (tot < ihl || ihl < 20)
-            ihl = 0, tot = p->caplen;
+        if (tot < ihl || ihl < 20) {
+            ihl = 0;
+            tot = p->caplen;
+        }
     }
     full = p->caplen >= tot && tot > ihl;
     /* a packet copied in header-only mode (the spec changed while it was queued) cannot be

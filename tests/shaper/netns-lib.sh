@@ -15,9 +15,10 @@ SHAPER_PIDS=""
 
 # The shaper binary: $SHAPER, else the build tree's.
 ntsh_find_shaper() {
-    local root
+    local root b="${B:-build}"
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-    SHAPER="${SHAPER:-$root/${B:-build}/natrig-shaper}"
+    case "$b" in /*) ;; *) b="$root/$b" ;; esac
+    SHAPER="${SHAPER:-$b/natrig-shaper}"
     [ -x "$SHAPER" ] || { echo "natrig-shaper not found at $SHAPER (make build/natrig-shaper, or set SHAPER=)"; return 1; }
 }
 
