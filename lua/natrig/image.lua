@@ -219,12 +219,47 @@ function M.ensure_base(eng, opts)
   return ref, true
 end
 
+-- An image of base plus a host binary (and any library of its closure the base lacks),
+-- built once per binary (tag: hash of its path, size and mtime) with a classic build
+-- FROM the local base image: no registry, no upload of the binary per container.
+function M.ensure_with_binary(eng, base, host_path, dest, opts)
+  opts = opts or {}
+  local st = core.stat(core.realpath(host_path) or host_path)
+  if not st or st.type ~= "file" then
+    error(core.error { code = "einval", op = "image with binary", status = 0,
+      message = ("binary '%s' not found"):format(tostring(host_path)) }, 0)
+  end
+  local name = dest:match("[^/]+$"):gsub("[^%w_.-]", "")
+  local tag = core.hash(("%s %s %s %d %d %s"):format(FORMAT, base, host_path, st.size, st.mtime, dest)):sub(1, 12)
+  local ref = "natrig/app-" .. name:lower() .. ":" .. tag
+  if eng:image_inspect(ref) then return ref end
+  local t0 = core.now()
+  local entries = { { path = "Dockerfile", data = ("FROM %s\nCOPY root/ /\n"):format(base) } }
+  for _, e in ipairs(M.binary_entries(host_path, dest)) do
+    e.path = "root/" .. e.path:gsub("^/", "")
+    entries[#entries + 1] = e
+  end
+  eng:image_build(core.tar(entries), ref, { natrig = "1" })
+  if opts.log then opts.log(("built image %s with %s in %.1fs"):format(ref, host_path, core.now() - t0)) end
+  return ref
+end
+
 -- Files to upload so a host binary runs in a natrig/base container: the binary and any
 -- library of its closure (most are in the image already; extra ones are added).
+-- The ELF loader and glibc itself are always in the base image; re-adding them would
+-- only risk replacing the loader under every program there.
+local IN_BASE = { "^ld%-linux", "^libc%.so", "^libm%.so", "^libdl%.so", "^libpthread%.so", "^librt%.so" }
+
 function M.binary_entries(path, dest)
   local e = { { path = dest, file = core.realpath(path) or path, mode = 493 } }
   for _, lib in ipairs(closure({ path })) do
-    e[#e + 1] = { path = lib.path, file = core.realpath(lib.src) or lib.src, mode = 420 }
+    local base = lib.path:match("[^/]+$")
+    local skip = false
+    for _, pat in ipairs(IN_BASE) do if base:match(pat) then skip = true end end
+    if not skip then
+      -- keep the host's mode (shared objects are often 0755)
+      e[#e + 1] = { path = lib.path, file = core.realpath(lib.src) or lib.src }
+    end
   end
   return e
 end

@@ -339,6 +339,18 @@ function Network:diagnostics()
   return d
 end
 
+-- One image per (base, binary), built on first use and shared by the run's tasks.
+function Network:image_with_binary(host, dest)
+  self.app_images = self.app_images or {}
+  local key = host .. "\0" .. dest
+  local job = self.app_images[key]
+  if not job then
+    job = task.spawn(function() return image.ensure_with_binary(self.eng, self.image, host, dest, { log = self.log }) end)
+    self.app_images[key] = job
+  end
+  return job:join()
+end
+
 -- Where this run's files go: $NATRIG_ARTIFACTS (default ./natrig-artifacts)/<run id>
 function Network:artifacts_dir()
   return (core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts") .. "/" .. self.session.run_id

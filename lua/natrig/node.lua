@@ -174,23 +174,35 @@ function Node:bring_up()
     self.api_port = self.ports[tonumber(tostring(ports[1]):match("^(%d+)"))]
   end
   -- The app: the profile's argv in the holder's namespace, any image, no capabilities.
+  -- A profile's binary goes into an image of its own (built once, FROM the base image).
+  local app_image = self.opts.image or prof.image or net.image
+  local bin = self.opts.binary or prof.binary
+  if type(bin) == "function" then bin = bin(self, net) end
+  if bin then
+    local host = type(bin) == "table" and bin.host or bin
+    local dest = type(bin) == "table" and bin.dest or ("/usr/local/bin/" .. host:match("[^/]+$"))
+    app_image = net:image_with_binary(host, dest)
+  end
+  -- Programs that log to files write them into a host directory (bind-mounted).
+  local binds
+  if prof.log_files then
+    self.log_dir = core.realpath(net:artifacts_dir()) or net:artifacts_dir()
+    self.log_dir = self.log_dir .. "/" .. self.name .. "-files"
+    core.mkdir_p(self.log_dir)
+    self.log_dir = core.realpath(self.log_dir)
+    binds = core.json_array { self.log_dir .. ":/natrig/logs" }
+  end
   local argv = profiles.argv(prof, self, net)
   local env = {}
   for _, e in ipairs(prof.env or {}) do env[#env + 1] = e end
   for k, v in pairs(self.opts.env or {}) do env[#env + 1] = k .. "=" .. tostring(v) end
   self.id = eng:container_create(s:name(self.name), {
-    Image = self.opts.image or prof.image or net.image, Hostname = nil,
+    Image = app_image,
     Cmd = core.json_array(argv), Env = core.json_array(env),
     Labels = s:labels(self.kind, { ["natrig.node"] = self.name }),
-    HostConfig = { NetworkMode = "container:" .. self.holder, Init = true },
+    HostConfig = { NetworkMode = "container:" .. self.holder, Init = true, Binds = binds },
   })
   local files = profiles.files(prof, self, net)
-  local bin = self.opts.binary or prof.binary
-  if bin then
-    for _, e in ipairs(image.binary_entries(bin.host or bin, bin.dest or ("/usr/local/bin/" .. (bin.host or bin):match("[^/]+$")))) do
-      files[#files + 1] = e
-    end
-  end
   if #files > 0 then eng:put_files(self.id, files, "/") end
   self.started_at = core.time()
   eng:container_start(self.id)

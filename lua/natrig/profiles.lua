@@ -20,7 +20,7 @@ local task = require "natrig.task"
 local M = {}
 M.builtin = {}
 
-local FIELDS = { name = "string", image = "string", binary = { "string", "table" },
+local FIELDS = { name = "string", image = "string", binary = { "string", "table", "function" },
   gateway = "function", peer = "function", files = "function", env = "table", ports = "table",
   port = "number", ready = { "table", "boolean" }, log_files = "string", description = "string" }
 
@@ -149,5 +149,86 @@ M.builtin["command"] = {
   ready = false,
 }
 M.builtin["command"].gateway = M.builtin["command"].peer
+
+-- freenet: the real Freenet peer (https://freenet.org), built with `cargo install freenet`.
+-- The binary comes from FREENET_BIN (or the node's binary option) and is baked into an
+-- image FROM natrig's base. Gateways get an X25519 transport keypair (64 hex characters
+-- of the secret key, made with the host's openssl); peers are told the gateway as
+-- "ip:port,<hex public key>". Data, config and log dirs are explicit; logs go to files
+-- (freenet prints nothing without a terminal), read from a bind-mounted host directory.
+local function x25519_keypair()
+  local dir = "/tmp/natrig-keys-" .. core.pid()
+  core.mkdir_p(dir)
+  local priv, pub = dir .. "/k.der", dir .. "/p.der"
+  local c1, _, e1 = core.run({ "openssl", "genpkey", "-algorithm", "X25519", "-outform", "DER", "-out", priv })
+  local c2, _, e2 = core.run({ "openssl", "pkey", "-inform", "DER", "-in", priv, "-pubout", "-outform", "DER", "-out", pub })
+  local k, p = core.read_file(priv), core.read_file(pub)
+  core.remove(priv)
+  core.remove(pub)
+  if c1 ~= 0 or c2 ~= 0 or not k or not p or #k < 32 or #p < 32 then
+    bad("freenet: could not make an X25519 keypair with openssl: " .. tostring(e1) .. tostring(e2))
+  end
+  local function hex(s) return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end)) end
+  return hex(k:sub(-32)), hex(p:sub(-32))
+end
+
+local function freenet_keys(node)
+  if not node.freenet_keys then
+    local secret, public = x25519_keypair()
+    node.freenet_keys = { secret = secret, public = public }
+  end
+  return node.freenet_keys
+end
+
+local function freenet_common(node)
+  return { "/usr/local/bin/freenet", "network",
+    "--network-address", "0.0.0.0", "--network-port", "31337",
+    "--skip-load-from-network", "--disable-auto-update",
+    "--data-dir", "/natrig/data", "--config-dir", "/natrig/config", "--log-dir", "/natrig/logs",
+    "--ws-api-address", "0.0.0.0", "--ws-api-port", "7509" }
+end
+
+M.builtin["freenet"] = {
+  name = "freenet",
+  description = "the real Freenet peer; set FREENET_BIN to the binary from `cargo install freenet`",
+  port = 31337,
+  ports = { 7509 },
+  env = { "FREENET_TELEMETRY_ENABLED=false", "HOME=/natrig/home", "RUST_BACKTRACE=1", "RUST_LOG=info" },
+  gateway = function(node)
+    local a = freenet_common(node)
+    for _, x in ipairs({ "--is-gateway", "--public-network-address", node.public_ip,
+      "--public-network-port", "31337", "--transport-keypair", "/natrig/config/transport_keypair" }) do
+      a[#a + 1] = x
+    end
+    return a
+  end,
+  peer = function(node, net)
+    local a = freenet_common(node)
+    local gws = net:gateways()
+    if #gws == 0 then bad(node.name .. " needs a gateway: declare one with net:gateway{ profile = \"freenet\" }") end
+    for _, gw in ipairs(gws) do
+      a[#a + 1] = "--gateway"
+      a[#a + 1] = ("%s:31337,%s"):format(gw.public_ip, freenet_keys(gw).public)
+    end
+    return a
+  end,
+  files = function(node)
+    local f = {
+      { path = "/natrig/data", dir = true }, { path = "/natrig/config", dir = true },
+      { path = "/natrig/home", dir = true },
+    }
+    if node.kind == "gateway" then
+      f[#f + 1] = { path = "/natrig/config/transport_keypair", data = freenet_keys(node).secret, mode = 384 }
+    end
+    return f
+  end,
+  log_files = "^freenet%..*log$",
+  ready = false,
+}
+M.builtin["freenet"].binary = function()
+  local b = core.getenv("FREENET_BIN")
+  if not b or b == "" then bad("profile freenet: set FREENET_BIN to the freenet binary (cargo install freenet)") end
+  return { host = b, dest = "/usr/local/bin/freenet" }
+end
 
 return M

@@ -41,11 +41,19 @@
  *    DNATed by a mapping: a NAT does not route unsolicited packets into its LAN. Established
  *    traffic in both directions is never touched.
  *  - racy = plain Linux masquerade: only `snat ip to <wan_ip>` (same port choice as
- *    MASQUERADE), no guard, no learned sets. An unsolicited packet from a peer to the public
- *    port creates a conntrack entry first; the peer's own outbound packet then clashes with
- *    it and conntrack moves it to another port, which breaks simultaneous hole punching (the
- *    conntrack race). It still classifies as EIM + APDF. With hairpin on it adds only the map
- *    and DNAT for LAN senders.
+ *    MASQUERADE, but pinned to wan_ip rather than whatever address the outgoing interface
+ *    has), no guard, no learned sets. An unsolicited packet from a peer to the public port
+ *    creates a conntrack entry first; the peer's own outbound packet then clashes with it and
+ *    conntrack moves it to another port, which breaks simultaneous hole punching (the
+ *    conntrack race). It still classifies as EIM + APDF with one LAN host; with two LAN hosts
+ *    on one source port it shares that public port between them, and a flow that clashes
+ *    gets another port (not EIM under contention). With hairpin on it adds only the map and
+ *    the DNAT for LAN senders. udp_timeout still applies (through the ct timeout policy).
+ *  - The table carries `comment "natrig <natrule_describe> wan_ip=<ip>"`, so a listing says
+ *    which spec is loaded and natrule_check_listing can tell a stale table from this one.
+ *  - Needs nft >= 1.0 and a kernel with nf_tables, nf_nat, dynamic sets and conntrack timeout
+ *    policies (CONFIG_NF_CONNTRACK_TIMEOUT); all were present and proven on this platform by
+ *    tests/nat/netns-classify, netns-holepunch and netns-portshare.
  *
  * Not offered, and why:
  *  - port preservation with ADM or APDM: a mapping that must differ per remote cannot keep
@@ -171,10 +179,12 @@ struct natrule_object {
  * returns how many there are (may exceed max). */
 size_t natrule_objects(const struct natrule_spec *s, struct natrule_object *out, size_t max);
 
-/* Readiness check on the text of `nft list table ip natrig` (natrule_verify_argv): every
- * object of natrule_objects is present (a chain also with its hook), wan_ip appears and every
- * LAN subnet is an element of set lan_nets. Returns 0 when ready, or -1 with err
- * (NT_PARSE) naming the first thing missing. */
+/* Readiness check on the text of `nft list table ip natrig` (natrule_verify_argv): the table
+ * comment names this very spec (the ruleset tags the table with "natrig <natrule_describe>
+ * wan_ip=<ip>", so a stale table of another spec is caught), every object of natrule_objects
+ * is present (a chain also with its hook), wan_ip appears in the rules and every LAN subnet
+ * is an element of set lan_nets. Returns 0 when ready, or -1 with err (NT_PARSE) naming the
+ * first thing missing. */
 int natrule_check_listing(const struct natrule_spec *s, const char *listing, struct nt_err *err);
 
 /* --- argv ------------------------------------------------------------------------------- */

@@ -38,7 +38,7 @@ static int read_stdin(struct buf *b)
     char chunk[4096];
     size_t n;
 
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+    for (n = fread(chunk, 1, sizeof chunk, stdin); n > 0; n = fread(chunk, 1, sizeof chunk, stdin))
         if (buf_append(b, chunk, n) < 0)
             return -1;
     if (!b->data)

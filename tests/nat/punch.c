@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     next = start;
-    while ((t = now_ms(&t0)) < stop) {
+    for (t = now_ms(&t0); t < stop; t = now_ms(&t0)) {
         struct pollfd p = {fd, POLLIN, 0};
         long wait = stop - t;
 

@@ -164,7 +164,7 @@ static void check_all_cuts(const char *name, const char *data, size_t len, uint3
 {
     struct run r;
     char why[256] = "";
-    size_t *cuts = malloc((len + 1) * sizeof *cuts);
+    size_t *cuts = malloc((len + 2) * sizeof *cuts);
     int good;
 
     if (!cuts)
