@@ -27,7 +27,7 @@ int demux_feed(struct demux *d, const char *p, size_t n, demux_sink_fn sink, voi
     }
     if (d->raw) {
         if (n && sink(ud, 1, p, n))
-            return nt_err_set(err, NT_EINVAL, "demux", "stream consumer refused data");
+            return nt_err_set(err, NT_LIMIT, "demux", "stream consumer refused data");
         return 0;
     }
     while (n > 0) {

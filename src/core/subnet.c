@@ -45,6 +45,9 @@ int subnet_parse(const char *s, struct subnet *out, int loose, struct nt_err *er
     ip[n] = '\0';
     if (subnet_parse_ip(ip, &out->addr, err))
         return nt_err_set(err, NT_EINVAL, "parse subnet", "'%s' is not a.b.c.d/n", s);
+    /* strtol would take " 8" and "+8": demand a digit first. */
+    if (slash[1] < '0' || slash[1] > '9')
+        return nt_err_set(err, NT_EINVAL, "parse subnet", "'%s': bad prefix length", s);
     prefix = strtol(slash + 1, &end, 10);
     if (end == slash + 1 || *end || prefix < 0 || prefix > 32)
         return nt_err_set(err, NT_EINVAL, "parse subnet", "'%s': bad prefix length", s);

@@ -25,7 +25,7 @@ int tarpath_normalize(const char *path, size_t n, char *out, size_t cap, struct 
         if (len == 2 && path[start] == '.' && path[start + 1] == '.')
             return nt_err_set(err, NT_EINVAL, op, "path '%.*s' escapes the target directory",
                               (int)(n > 200 ? 200 : n), path);
-        if (o + len + 2 > cap)
+        if (o + (o ? 1 : 0) + len + 1 > cap)
             return nt_err_set(err, NT_LIMIT, op, "path longer than %zu bytes", cap - 1);
         if (o)
             out[o++] = '/';

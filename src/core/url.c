@@ -56,7 +56,10 @@ int url_parse_docker_host(const char *host, int *is_unix, char *target, size_t c
         *is_unix = 0;
         /* Strip a trailing slash; a bare host gets the engine's plain-HTTP port 2375. */
         size_t len = strcspn(hp, "/");
-        int has_port = memchr(hp, ':', len) != NULL;
+        /* A port follows the last ':' outside IPv6 brackets: tcp://[::1]:2375 */
+        const char *close = hp[0] == '[' ? memchr(hp, ']', len) : NULL;
+        const char *from = close ? close : hp;
+        int has_port = memchr(from, ':', len - (size_t)(from - hp)) != NULL;
         n = snprintf(target, cap, "http://%.*s%s", (int)len, hp, has_port ? "" : ":2375");
     } else {
         return nt_err_set(err, NT_EINVAL, op,

@@ -60,6 +60,8 @@ void engine_error_message(const char *body, size_t n, char *out, size_t cap)
         const char *nl = memchr(body, '\n', n);
         if (nl)
             len = (size_t)(nl - body);
+        if (len && body[len - 1] == '\r')
+            len--;
         snprintf(out, cap, "%.*s", (int)(len > 300 ? 300 : len), body);
     }
     cJSON_Delete(j);

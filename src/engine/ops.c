@@ -90,13 +90,26 @@ int engine_op_path(const struct engine_op *op, const char *const *keys,
         if (strcmp(keys[i], "id") == 0) {
             id = vals[i];
         } else if (!query_allowed(op->query, keys[i])) {
-            return nt_err_set(err, NT_EINVAL, op->name, "unknown parameter '%s'%s%s", keys[i],
-                              op->query[0] ? " (accepted: id, " : "",
-                              op->query[0] ? op->query : "");
+            int has_id = strstr(op->path, "{id}") != NULL;
+            return nt_err_set(err, NT_EINVAL, op->name, "unknown parameter '%s' (accepted: %s%s%s)",
+                              keys[i], has_id ? "id" : "", has_id && op->query[0] ? ", " : "",
+                              op->query[0] ? op->query : (has_id ? "" : "none"));
         }
     }
     if (slot && (!id || !*id))
         return nt_err_set(err, NT_EINVAL, op->name, "parameter 'id' is required");
+    /* A "." or ".." segment would let curl normalise the path into another endpoint. */
+    if (id) {
+        const char *p = id;
+        while (*p) {
+            size_t seg = strcspn(p, "/");
+            if ((seg == 1 && p[0] == '.') || (seg == 2 && p[0] == '.' && p[1] == '.'))
+                return nt_err_set(err, NT_EINVAL, op->name, "parameter 'id' ('%s') has a dot segment", id);
+            p += seg;
+            if (*p == '/')
+                p++;
+        }
+    }
     if (!slot && id)
         return nt_err_set(err, NT_EINVAL, op->name, "takes no 'id' parameter");
     if (slot) {

@@ -37,6 +37,9 @@ struct tar *tar_new(size_t max)
     buf_init(&t->out, max ? max : (size_t)2 << 30);
     t->a = archive_write_new();
     archive_write_set_format_pax_restricted(t->a);
+    /* Names are bytes (UTF-8 in practice) whatever the locale: natrig never calls
+     * setlocale, and in the C locale libarchive would refuse non-ASCII names. */
+    archive_write_set_options(t->a, "hdrcharset=BINARY");
     archive_write_set_bytes_in_last_block(t->a, 1);
     archive_write_open(t->a, t, NULL, tar_write_cb, NULL);
     return t;

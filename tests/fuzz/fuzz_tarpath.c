@@ -76,7 +76,7 @@ static void check(const char *path, size_t n, size_t cap)
         if (rc != -1 || (err.code != NT_EINVAL && err.code != NT_LIMIT) || !err.msg[0])
             __builtin_trap();
         /* a clean path that fits with room to spare must not fail */
-        if (!has_nul && !dotdot && rlen > 0 && rlen + 2 <= cap)
+        if (!has_nul && !dotdot && rlen > 0 && rlen + 1 <= cap)
             __builtin_trap();
     }
     free(out);
