@@ -147,6 +147,14 @@ function Engine:exec(id, argv, opts)
   return r
 end
 
+-- Start argv in the container and return at once (a daemon: natrig-shaper).
+function Engine:exec_detached(id, argv)
+  local ex = self:json("exec_create", { id = id }, { Cmd = core.json_array(argv),
+    AttachStdout = false, AttachStderr = false }, id).Id
+  self:call("exec_start", { id = ex }, { Detach = true, Tty = false }, { mode = "buffer" }, id)
+  return ex
+end
+
 -- Logs so far: stdout, stderr (demultiplexed). opts: since (unix seconds, fractional ok),
 -- ["until"], timestamps (default true), tail.
 function Engine:logs(id, opts)

@@ -303,6 +303,17 @@ function Network:up()
   end
   self.state = "up"
   self.up_seconds = core.now() - t0
+  -- A default impairment for every node from NATRIG_EMULATION (or the seed's
+  -- FREENET_TEST_NETWORK_EMULATION); an unknown value is an error, never ignored.
+  local tokens = core.impair_from_env(core.getenv("NATRIG_EMULATION"), core.getenv("FREENET_TEST_NETWORK_EMULATION"))
+  if tokens then
+    local spec = {}
+    for _, tk in ipairs(tokens) do local k, v = tk:match("^([^=]+)=(.*)$"); spec[k] = v end
+    self.log("impairing every node with " .. table.concat(tokens, " ") .. " (from the environment)")
+    local fns = {}
+    for _, n in ipairs(self.nodes) do fns[#fns + 1] = function() n:impair(spec) end end
+    task.parallel(fns)
+  end
   self.log(("network up in %.2fs: %d nodes, %d routers (run %s)"):format(self.up_seconds,
     #self.nodes, #self.routers, self.session.run_id))
   return self
@@ -313,6 +324,8 @@ function Network:down()
   if self.state == "down" then return end
   for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
   self.session:teardown()
+  for _, d in ipairs(self.ctl_dirs or {}) do core.remove(d .. "/shaper.sock"); core.rmdir(d) end
+  if self.ctl_root then core.rmdir(self.ctl_root) end
   self.state = "down"
   if self.own_engine then self.eng:close() end
 end
@@ -323,6 +336,19 @@ function Network:keep()
   self.session:keep()
   self.state = "down"
 end
+
+-- Impairment and faults (natrig.impair): x is a node or a router.
+function Network:impair(x, spec) return x:impair(spec) end
+function Network:clear_impair(x) return x:clear_impair() end
+function Network:impair_link(a, b, spec) return require("natrig.impair").link(self, a, b, spec) end
+function Network:clear_link(a, b) return require("natrig.impair").clear_link(self, a, b) end
+function Network:partition(g1, g2)
+  if getmetatable(g1) then g1 = { g1 } end
+  if getmetatable(g2) then g2 = { g2 } end
+  return require("natrig.impair").partition(self, g1, g2)
+end
+function Network:heal() return require("natrig.impair").heal(self) end
+function Network:isolate(n) return n:isolate() end
 
 -- Diagnostics: per router the NAT ruleset with counters, FORWARD counters and conntrack
 -- entries; per node its addresses and routes.
@@ -349,6 +375,20 @@ function Network:image_with_binary(host, dest)
     self.app_images[key] = job
   end
   return job:join()
+end
+
+-- A host directory bind-mounted at /run/natrig in a holder or router, where natrig-shaper
+-- puts its control socket so natrig reaches it without an engine round trip. Only with a
+-- local engine (unix socket); nil otherwise (control then goes through exec).
+function Network:ctl_dir(name)
+  if not tostring(self.eng:info().host):match("^unix://") then return nil end
+  local root = (core.getenv("XDG_RUNTIME_DIR") or "/run") .. "/natrig/" .. self.session.run_id
+  local dir = root .. "/" .. name
+  if not pcall(core.mkdir_p, dir) then return nil end
+  self.ctl_dirs = self.ctl_dirs or {}
+  self.ctl_dirs[#self.ctl_dirs + 1] = dir
+  self.ctl_root = root
+  return dir
 end
 
 -- Where this run's files go: $NATRIG_ARTIFACTS (default ./natrig-artifacts)/<run id>

@@ -52,11 +52,13 @@ end
 function Router:bring_up()
   local net, eng, s = self.net, self.net.eng, self.net.session
   local timeout = tostring(self.nat.timeout or 120)
+  self.ctl_dir = net:ctl_dir(self.name)
   self.id = eng:container_create(s:name(self.name), {
     Image = net.image, Hostname = self.name, Cmd = core.json_array(HOLD),
     Labels = s:labels("router", { ["natrig.node"] = self.name, ["natrig.nat"] = nat.describe(self.nat) }),
     HostConfig = {
       NetworkMode = self.wan.name, Init = true,
+      Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" },
       Sysctls = sysctls {
         ["net.ipv4.ip_forward"] = "1",
@@ -108,9 +110,14 @@ function Router:set_nat(preset, opts)
   self:flush()
 end
 
+function Router:impair(spec) return require("natrig.impair").apply(self.net, self, spec) end
+function Router:clear_impair() return require("natrig.impair").clear(self.net, self) end
+function Router:impair_stats() return require("natrig.impair").stats(self.net, self) end
+
 -- Restart the router container; its rules and routes are applied again.
 function Router:restart()
   self.net.eng:container_restart(self.id, 1)
+  self.shaper = nil -- the restart ended natrig-shaper and its rules
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
@@ -146,12 +153,14 @@ function Node:bring_up()
     -- Published on loopback only, with an engine-chosen host port (no race for ports).
     bindings[key] = core.json_array { { HostIp = "127.0.0.1", HostPort = "" } }
   end
+  self.ctl_dir = net:ctl_dir(self.name)
   self.holder = eng:container_create(s:name(self.name .. "-net"), {
     Image = net.image, Hostname = self.name, Cmd = core.json_array(HOLD),
     Labels = s:labels("holder", { ["natrig.node"] = self.name }),
     ExposedPorts = next(exposed) and exposed or nil,
     HostConfig = {
       NetworkMode = self.segment.name, Init = true,
+      Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" },
       PortBindings = next(bindings) and bindings or nil,
       Sysctls = sysctls(),
@@ -244,6 +253,21 @@ function Node:restart(t)
 end
 function Node:pause() self.net.eng:container_pause(self.id) end
 function Node:resume() self.net.eng:container_unpause(self.id) end
+
+-- Impairment and partitions: see natrig.impair.
+function Node:impair(spec, opts)
+  local impair = require "natrig.impair"
+  if opts and opts.to then return impair.link(self.net, self, opts.to, spec) end
+  return impair.apply(self.net, self, spec)
+end
+function Node:clear_impair(other)
+  local impair = require "natrig.impair"
+  if other then return impair.clear_link(self.net, self, other) end
+  return impair.clear(self.net, self)
+end
+function Node:impair_stats() return require("natrig.impair").stats(self.net, self) end
+function Node:isolate() require("natrig.impair").isolate(self.net, self) end
+function Node:rejoin() require("natrig.impair").heal_node(self.net, self) end
 
 -- Logs: see natrig.logs.
 function Node:logs(q) return logs.query(self, q) end

@@ -138,12 +138,16 @@ M.builtin["natrig-peer"] = {
 -- command: any argv (opts.cmd), any image (opts.image), no readiness unless opts.ready.
 M.builtin["command"] = {
   name = "command",
-  peer = function(node)
-    if type(node.opts.cmd) ~= "table" or #node.opts.cmd == 0 then
-      bad(("%s: profile command needs cmd = { argv... }"):format(node.name))
+  -- cmd may be a function(node, net) -> argv, called at bring-up when every address is
+  -- known (e.g. to point at a gateway's IP).
+  peer = function(node, net)
+    local cmd = node.opts.cmd
+    if type(cmd) == "function" then cmd = cmd(node, net) end
+    if type(cmd) ~= "table" or #cmd == 0 then
+      bad(("%s: profile command needs cmd = { argv... } or a function returning one"):format(node.name))
     end
     local a = {}
-    for i, v in ipairs(node.opts.cmd) do a[i] = tostring(v) end
+    for i, v in ipairs(cmd) do a[i] = tostring(v) end
     return a
   end,
   ready = false,

@@ -72,6 +72,7 @@ function M.reap_dead(eng, all)
   task.map(doomed, function(run)
     M.remove_labelled(eng, "natrig.run=" .. run)
     M.unkeep(run)
+    M.remove_ctl_dirs(run)
   end, 4)
   return #doomed, doomed
 end
@@ -90,6 +91,16 @@ function M.new(opts)
     s.reaper_pid = core.reaper("natrig.run=" .. s.run_id, core.getenv("DOCKER_HOST"))
   end
   return s
+end
+
+-- The run's shaper control directories on the host (see Network:ctl_dir).
+function M.remove_ctl_dirs(run)
+  local root = (core.getenv("XDG_RUNTIME_DIR") or "/run") .. "/natrig/" .. run
+  for _, name in ipairs(core.list_dir(root) or {}) do
+    core.remove(root .. "/" .. name .. "/shaper.sock")
+    core.rmdir(root .. "/" .. name)
+  end
+  core.rmdir(root)
 end
 
 function Session:labels(role, extra)

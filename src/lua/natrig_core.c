@@ -15,6 +15,7 @@ int luaopen_natrig_core(lua_State *L)
     l_pure_open(L);
     l_nat_open(L);
     l_log_open(L);
+    l_impair_open(L);
     lua_pushstring(L, NATRIG_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

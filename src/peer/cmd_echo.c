@@ -2,6 +2,7 @@
  * the text "seen IP:PORT", the source it arrived from, so a client behind a NAT learns its
  * mapping. Uses peernet, peerlog. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "peer/peercmd.h"
@@ -10,10 +11,11 @@
 
 #define T_ECHO "natrig_peer::echo"
 
-enum { OPT_PORT = 256, OPT_BIND };
+enum { OPT_PORT = 256, OPT_BIND, OPT_ANNOUNCE };
 
 struct echo_opts {
     struct peerproto_addr local;
+    struct peerproto_addr announce; /* port 0: none */
 };
 
 static int echo_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
@@ -24,6 +26,8 @@ static int echo_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
         return peercmd_port(arg, 0, &o->local.port, "--port", err);
     if (opt == OPT_BIND)
         return peerproto_parse_ip(arg, &o->local.ip, "--bind", err);
+    if (opt == OPT_ANNOUNCE)
+        return peerproto_parse_endpoint(arg, &o->announce, "--announce", err);
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
 }
 
@@ -31,10 +35,11 @@ static int echo_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"port", required_argument, NULL, OPT_PORT}, {"bind", required_argument, NULL, OPT_BIND},
+        {"announce", required_argument, NULL, OPT_ANNOUNCE},
         {"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static unsigned char buf[65536];
-    struct echo_opts o = {{0, 0}};
+    struct echo_opts o = {{0, 0}, {0, 0}};
     struct peerproto_addr from;
     struct nt_err err = {0};
     struct peerlog_line l;
@@ -55,6 +60,13 @@ static int echo_run(int argc, char **argv)
         peerlog_end(&l);
         return 1;
     }
+    /* --announce: one datagram out first, so a NAT in front of us opens a mapping for
+     * this port (a full-cone NAT then lets anyone reach the echo server). */
+    if (o.announce.port && peernet_send(fd, "hello", 5, &o.announce, &err) < 0) {
+        peerlog_begin(&l, PEERLOG_WARN, T_ECHO, "announce failed");
+        peerlog_str(&l, "error", err.msg);
+        peerlog_end(&l);
+    }
     peerlog_begin(&l, PEERLOG_INFO, T_ECHO, "echo listening");
     peerlog_addr(&l, "addr", &o.local);
     peerlog_end(&l);
@@ -66,6 +78,12 @@ static int echo_run(int argc, char **argv)
             n = peernet_recv(fd, buf, sizeof buf, &from);
             if (n < 0)
                 break;
+            /* "rtt <seq>" datagrams (natrig-peer rtt) go back unchanged and unlogged:
+             * they come by the thousand. */
+            if (n >= 4 && memcmp(buf, "rtt ", 4) == 0) {
+                peernet_send(fd, buf, (size_t)n, &from, &err);
+                continue;
+            }
             seen++;
             rc = peercmd_reply_seen(fd, &from, &err);
             peerlog_begin(&l, rc < 0 ? PEERLOG_WARN : PEERLOG_INFO, T_ECHO,
@@ -89,8 +107,10 @@ static int echo_run(int argc, char **argv)
 
 const struct peer_cmd cmd_echo = {
     "echo",
-    "  --port PORT [--bind IPv4 (0.0.0.0)] [-v]\n"
-    "  Answers every datagram with \"seen IP:PORT\" (its observed source); logs each.\n",
+    "  --port PORT [--bind IPv4 (0.0.0.0)] [--announce IPv4:PORT] [-v]\n"
+    "  Answers every datagram with \"seen IP:PORT\" (its observed source); logs each.\n"
+    "  Datagrams starting \"rtt \" (natrig-peer rtt) come back unchanged, unlogged.\n"
+    "  --announce sends one datagram there first, opening a NAT mapping for PORT.\n",
     "STUN-lite: reply \"seen IP:PORT\" to every datagram",
     echo_run,
 };

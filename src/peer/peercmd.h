@@ -19,7 +19,8 @@ struct peer_cmd {
     int (*run)(int argc, char **argv); /* argv[0] is the mode name; returns the exit status */
 };
 
-extern const struct peer_cmd cmd_gateway, cmd_peer, cmd_echo, cmd_probe, cmd_send, cmd_listen;
+extern const struct peer_cmd cmd_gateway, cmd_peer, cmd_echo, cmd_probe, cmd_send, cmd_listen,
+    cmd_rtt;
 
 /* Print "natrig-peer NAME: <message>" and the usage to stderr. Returns PEERCMD_EXIT_USAGE. */
 int peercmd_usage_error(const struct peer_cmd *cmd, const char *fmt, ...)
