@@ -350,6 +350,9 @@ end
 function Network:heal() return require("natrig.impair").heal(self) end
 function Network:isolate(n) return n:isolate() end
 
+-- Classify a node's NAT with coturn (natrig.classify).
+function Network:classify(n, opts) return require("natrig.classify").classify(self, n, opts) end
+
 -- Diagnostics: per router the NAT ruleset with counters, FORWARD counters and conntrack
 -- entries; per node its addresses and routes.
 function Network:diagnostics()

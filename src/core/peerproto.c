@@ -514,8 +514,8 @@ int peerproto_remote_introduce(struct peerproto_remote *r, const struct peerprot
     r->has_public = 1;
     r->state = PEERPROTO_ST_PUNCHING;
     r->attempts = 0;
-    r->deadline_us = now_us + t->punch_timeout_us;
-    r->next_punch_us = now_us;
+    r->deadline_us = now_us + t->punch_delay_us + t->punch_timeout_us;
+    r->next_punch_us = now_us + t->punch_delay_us;
     return 1;
 }
 

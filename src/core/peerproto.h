@@ -168,6 +168,8 @@ size_t peerproto_gw_peers(const struct peerproto_gw *gw, const char *exclude, si
 struct peerproto_timing {
     int64_t punch_interval_us; /* between PUNCH datagrams */
     int64_t punch_timeout_us;  /* give up punching (or waiting for an introduction) */
+    int64_t punch_delay_us;    /* wait this long after an introduction before the first PUNCH
+                                * (tests choose which side's packets reach a NAT first) */
     unsigned pings;            /* PING/PONG exchanges after a punch, <= PEERPROTO_MAX_PINGS */
     int64_t ping_interval_us;
     int64_t ping_wait_us;  /* after the last PING, how long to wait for missing PONGs */

@@ -29,6 +29,7 @@ enum {
     OPT_BIND,
     OPT_PUNCH_TIMEOUT,
     OPT_PUNCH_INTERVAL,
+    OPT_PUNCH_DELAY,
     OPT_PINGS,
     OPT_PING_INTERVAL,
     OPT_KEEPALIVE,
@@ -88,6 +89,11 @@ static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
         if (peercmd_long(arg, 1, 60000, &v, "--punch-interval", err) < 0)
             return -1;
         p->t.punch_interval_us = (int64_t)v * 1000;
+        return 0;
+    case OPT_PUNCH_DELAY:
+        if (peercmd_long(arg, 0, 600000, &v, "--punch-delay", err) < 0)
+            return -1;
+        p->t.punch_delay_us = (int64_t)v * 1000;
         return 0;
     case OPT_PINGS:
         if (peercmd_long(arg, 0, PEERPROTO_MAX_PINGS, &v, "--pings", err) < 0)
@@ -522,6 +528,7 @@ static int peer_run(int argc, char **argv)
         {"bind", required_argument, NULL, OPT_BIND},
         {"punch-timeout", required_argument, NULL, OPT_PUNCH_TIMEOUT},
         {"punch-interval", required_argument, NULL, OPT_PUNCH_INTERVAL},
+        {"punch-delay", required_argument, NULL, OPT_PUNCH_DELAY},
         {"pings", required_argument, NULL, OPT_PINGS},
         {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
         {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
@@ -588,7 +595,8 @@ static int peer_run(int argc, char **argv)
 const struct peer_cmd cmd_peer = {
     "peer",
     "  --gateway IPv4:PORT --name NAME [--port PORT (31337)] [--bind IPv4 (0.0.0.0)]\n"
-    "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--pings N (5)]\n"
+    "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--punch-delay MS (0)]\n"
+    "  [--pings N (5)]\n"
     "  [--ping-interval MS (200)] [--keepalive SECS (5)] [--expect NAME,NAME...]\n"
     "  [--exit-when-done] [-v]\n"
     "  Registers with the gateway, punches a UDP hole to each peer it introduces (only the\n"

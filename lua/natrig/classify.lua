@@ -1,0 +1,109 @@
+-- natrig.classify: what a node's NAT really does, judged by an outside tool. coturn's
+-- turnserver (an RFC 5780 STUN server on two addresses of the public network) and
+-- coturn's turnutils_natdiscovery (run in the node's network holder, so nothing is
+-- installed into the node's own container) measure mapping, filtering and hairpinning;
+-- natrig's parser (src/core/natclass.c) reads the verdicts.
+--
+--   local c = net:classify(peer)     -- { mapping = "EIM", filtering = "APDF", hairpin = true,
+--                                    --   claimed = {...}, matches = true, raw = "..." }
+local core = require "natrig.core"
+local task = require "natrig.task"
+local nat = require "natrig.nat"
+
+local M = {}
+-- The STUN server takes two addresses high in the public /22, which the planner never
+-- hands out (it allocates upwards from .2).
+local STUN_HOSTS = { 1000, 1001 }
+
+local function fail(msg) error(core.error { code = "engine", op = "classify", status = 0, message = msg }, 0) end
+
+function M.server(net)
+  if net.stun then
+    if net.stun.job then net.stun.job:join() end
+    return net.stun
+  end
+  local st = {}
+  net.stun = st
+  st.job = task.spawn(function()
+    local eng, s = net.eng, net.session
+    local pub = net.public.subnet
+    local ip1, ip2 = core.subnet_host(pub, STUN_HOSTS[1]), core.subnet_host(pub, STUN_HOSTS[2])
+    local prefix = pub:match("/(%d+)$")
+    st.id = eng:container_create(s:name("stun"), {
+      Image = net.image, Cmd = core.json_array { "sleep", "2000000000" },
+      Labels = s:labels("stun"),
+      HostConfig = { NetworkMode = net.public.name, Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
+      NetworkingConfig = { EndpointsConfig = { [net.public.name] = { IPAMConfig = { IPv4Address = ip1 } } } },
+    })
+    eng:container_start(st.id)
+    -- the second address goes on the interface that carries the first (names move)
+    local out = eng:exec(st.id, { "ip", "-o", "-4", "addr", "show" }, { check = true }).stdout
+    local dev
+    for line in out:gmatch("[^\n]+") do
+      local d, a = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
+      if a == ip1 then dev = d:gsub("@.*$", "") end
+    end
+    if not dev then fail("no interface carries " .. ip1 .. " in the STUN server") end
+    eng:exec(st.id, { "ip", "addr", "add", ip2 .. "/" .. prefix, "dev", dev }, { check = true })
+    eng:exec_detached(st.id, { "turnserver", "-n", "-L", ip1, "-L", ip2, "--no-auth", "--stun-only",
+      "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute", "--log-file", "stdout", "--simple-log" })
+    -- ready when it listens on both addresses, ports 3478 and 3479
+    local deadline = core.now() + 10
+    while true do
+      local l = eng:exec(st.id, { "netstat", "-uln" }).stdout
+      local n = 0
+      for _, ip in ipairs({ ip1, ip2 }) do
+        for _, port in ipairs({ "3478", "3479" }) do
+          if l:find(ip .. ":" .. port, 1, true) then n = n + 1 end
+        end
+      end
+      if n == 4 then break end
+      if core.now() > deadline then fail("turnserver did not listen on " .. ip1 .. " and " .. ip2) end
+      task.sleep(0.05)
+    end
+    st.ip1, st.ip2 = ip1, ip2
+  end, "stun server")
+  st.job:join()
+  st.job = nil
+  return st
+end
+
+-- opts: lifetime (seconds: also test that a mapping idle that long is still alive)
+function M.classify(net, node, opts)
+  opts = opts or {}
+  if not node.holder then fail(tostring(node.name) .. " is not a node of a running network") end
+  local st = M.server(net)
+  local argv = { "turnutils_natdiscovery", "-m", "-f", "-H", st.ip1 }
+  local r = net.eng:exec(node.holder, argv, { name = node.name })
+  local res = core.nat_classify(r.stdout)
+  res.raw = r.stdout
+  if opts.lifetime then
+    local lt = net.eng:exec(node.holder, { "turnutils_natdiscovery", "-t", "-T", tostring(opts.lifetime), st.ip1 },
+      { name = node.name, timeout = opts.lifetime + 30 })
+    res.lifetime_alive = core.nat_classify(lt.stdout).lifetime_alive
+    res.raw = res.raw .. "\n" .. lt.stdout
+  end
+  -- What natrig claims: the node's router (outermost first for double NAT: the combined
+  -- behaviour is the most restrictive of the chain, which is what coturn sees).
+  if node.router then
+    local claim = nat.claim(node.router.nat)
+    local r2 = node.router.behind
+    if r2 then
+      local outer = nat.claim(r2.nat)
+      local rank = { EIM = 1, ADM = 2, APDM = 3, EIF = 1, ADF = 2, APDF = 3 }
+      if rank[outer.mapping] > rank[claim.mapping] then claim.mapping = outer.mapping end
+      if rank[outer.filtering] > rank[claim.filtering] then claim.filtering = outer.filtering end
+      -- hairpinning back to the same host through two NATs needs the outer one to hairpin
+      claim.hairpin = claim.hairpin and outer.hairpin
+    end
+    res.claimed = claim
+    res.matches = claim.mapping == res.mapping and claim.filtering == res.filtering and
+      (res.hairpin == nil or claim.hairpin == res.hairpin)
+  else
+    res.claimed = { mapping = "none", filtering = "none" }
+    res.matches = res.mapping == "none"
+  end
+  return res
+end
+
+return M
