@@ -93,8 +93,13 @@ function M.classify(net, node, opts)
       local rank = { EIM = 1, ADM = 2, APDM = 3, EIF = 1, ADF = 2, APDF = 3 }
       if rank[outer.mapping] > rank[claim.mapping] then claim.mapping = outer.mapping end
       if rank[outer.filtering] > rank[claim.filtering] then claim.filtering = outer.filtering end
-      -- hairpinning back to the same host through two NATs needs the outer one to hairpin
-      claim.hairpin = claim.hairpin and outer.hairpin
+      -- Hairpinning through two NATs: the client's packet to its own (outer) mapped
+      -- address leaves the inner NAT as any packet does and the outer one turns it
+      -- around. It comes back to the inner NAT from the outer address and from the
+      -- client's own mapped port when the outer NAT maps EIM, from another port
+      -- otherwise; an inner APDF filter accepts only the former.
+      local inner_filter = nat.claim(node.router.nat).filtering
+      claim.hairpin = outer.hairpin and (outer.mapping == "EIM" or inner_filter ~= "APDF")
     end
     res.claimed = claim
     res.matches = claim.mapping == res.mapping and claim.filtering == res.filtering and

@@ -20,7 +20,7 @@ local function level_rank(l) return l and SEVERITY[l:lower()] or 0 end
 
 local function bad(op, msg) error(core.error { code = "einval", op = op, status = 0, message = msg }, 4) end
 
-local QUERY_KEYS = { level = true, target = true, match = true, fields = true, since = true,
+local QUERY_KEYS = { level = true, target = true, match = true, fields = true, since = true, message = true,
   ["until"] = true, timeout = true, plain = true, stream = true, node = true }
 
 local function check_query(op, q)
@@ -29,7 +29,7 @@ local function check_query(op, q)
   if type(q) ~= "table" then bad(op, "expects a query table") end
   for k in pairs(q) do
     if not QUERY_KEYS[k] then
-      bad(op, ("unknown option '%s' (valid: level, target, match, fields, since, until, timeout, plain, stream)"):format(tostring(k)))
+      bad(op, ("unknown option '%s' (valid: level, target, match, message, fields, since, until, timeout, plain, stream)"):format(tostring(k)))
     end
   end
   if q.level and not SEVERITY[tostring(q.level):lower()] then
@@ -45,6 +45,14 @@ function M.matches(e, q)
   if q.stream and e.stream ~= q.stream then return false end
   if q.since and (e.time or 0) < q.since then return false end
   if q["until"] and (e.time or 0) > q["until"] then return false end
+  if q.message then
+    -- the exact message, or any of a list of them
+    local ok = false
+    for _, m in ipairs(type(q.message) == "table" and q.message or { q.message }) do
+      if e.message == m then ok = true end
+    end
+    if not ok then return false end
+  end
   if q.match then
     local hay = e.message ~= "" and (e.message .. " " .. e.raw) or e.raw
     if not hay:find(q.match, 1, q.plain) then return false end

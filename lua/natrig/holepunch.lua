@@ -1,0 +1,41 @@
+-- natrig.holepunch: what RFC 4787 behaviour predicts for simultaneous UDP hole punching
+-- between two NATs (pure; unit-tested), and a runner that measures it with natrig-peer.
+--
+-- Prediction, for peers that learn each other's public endpoint from a rendezvous and then
+-- send to it from the same socket (natrig-peer does):
+--  * both NATs endpoint-independent mapping (EIM), faithful: direct. Each side's packets
+--    come from the port the rendezvous saw, and each side's own sends open its filter.
+--  * one NAT non-EIM (ADM/APDM): its packets to the other come from a port the other never
+--    learned; direct only if the other NAT's filtering ignores the port (EIF or ADF) and
+--    the other is EIM (so replies reach the port the non-EIM side opened). Both non-EIM:
+--    failed.
+--  * a racy NAT (linux_masquerade): a packet that reaches it before its own peer has sent
+--    creates a conntrack entry; its peer's mapping then moves to another port. That is
+--    harmless when the other NAT ignores ports (EIF/ADF), fatal when the other filters
+--    by port (APDF) -- unless the racy side sent first, so no unsolicited packet reached
+--    it. Two racy NATs: the second one to send always loses its port.
+local M = {}
+
+local rank = { EIF = 1, ADF = 2, APDF = 3 }
+
+-- a, b: nat specs {mapping, filtering, racy}; first: "a" or "b", whose packets start first.
+-- Returns "direct" or "failed", and a reason.
+function M.predict(a, b, first)
+  local a_eim, b_eim = a.mapping == "EIM", b.mapping == "EIM"
+  if not a_eim and not b_eim then return "failed", "neither NAT keeps one mapping per socket" end
+  if not a_eim or not b_eim then
+    local eim = a_eim and a or b
+    if rank[eim.filtering] <= 2 and not eim.racy then
+      return "direct", "the EIM side's filter ignores the port the other side's new mapping uses"
+    end
+    return "failed", "the non-EIM side's packets come from a port the other NAT's filter does not accept"
+  end
+  if not a.racy and not b.racy then return "direct", "both NATs keep one mapping per socket and filter faithfully" end
+  if a.racy and b.racy then return "failed", "two racy NATs: the later sender's mapping moves" end
+  local racy, other, racy_is = a.racy and a or b, a.racy and b or a, a.racy and "a" or "b"
+  if rank[other.filtering] <= 2 then return "direct", "the other NAT's filter ignores the port the racy NAT moved to" end
+  if first == racy_is then return "direct", "the racy NAT's peer sent first, so nothing unsolicited reached it" end
+  return "failed", "an unsolicited packet reached the racy NAT first and moved its peer's mapping"
+end
+
+return M

@@ -1,0 +1,75 @@
+-- Hole-punching fidelity matrix: for every pair of NAT presets, two natrig-peers try to
+-- punch through each other's NAT via a rendezvous, in both orders of arrival (one side
+-- starts punching a second before the other, so its first packets reach the other NAT
+-- before that NAT's own peer has sent). Each cell: what happened, and whether it is what
+-- RFC 4787 behaviour predicts (natrig.holepunch). Passes when every cell matches.
+--   natrig run scenarios/holepunch_matrix.lua presets=full_cone,symmetric batch=12
+local holepunch = require "natrig.holepunch"
+local nat = require "natrig.nat"
+
+return natrig.scenario {
+  name = "hole-punching matrix",
+  params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6 },
+  timeout = 900,
+  run = function(_, p)
+    local presets = {}
+    if p.presets ~= "" then for s in p.presets:gmatch("[^,]+") do presets[#presets + 1] = s end
+    else presets = natrig.core.nat_presets() end
+    -- cells: unordered pairs; for different presets both orders of arrival
+    local cells = {}
+    for i = 1, #presets do
+      for j = i, #presets do
+        cells[#cells + 1] = { a = presets[i], b = presets[j], first = "a" }
+        if i ~= j then cells[#cells + 1] = { a = presets[i], b = presets[j], first = "b" } end
+      end
+    end
+    local PEER = "/usr/local/bin/natrig-peer"
+    -- batches, each its own network: one rendezvous, two NATed peers per cell
+    for start = 1, #cells, p.batch do
+      local net = natrig.network { scenario = "holepunch_matrix", quiet = true }
+      local ok, err = pcall(function()
+        net:gateway { name = "rv", profile = "natrig-peer" }
+        for k = start, math.min(start + p.batch - 1, #cells) do
+          local c = cells[k]
+          local na, nb = "c" .. k .. "a", "c" .. k .. "b"
+          local function argv(me, other, delayed)
+            return function(node, n)
+              return { PEER, "peer", "--gateway", n:get("rv").public_ip .. ":31337", "--name", me,
+                "--port", "31337", "--expect", other, "--punch-timeout", tostring(p.punch_timeout),
+                "--punch-delay", delayed and tostring(p.delay_ms) or "0", "--pings", "3" }
+            end
+          end
+          c.na = net:peer { name = na, nat = c.a, cmd = argv(na, nb, c.first == "b") }
+          c.nb = net:peer { name = nb, nat = c.b, cmd = argv(nb, na, c.first == "a") }
+        end
+        net:up()
+        natrig.map((function()
+          local l = {}
+          for k = start, math.min(start + p.batch - 1, #cells) do l[#l + 1] = cells[k] end
+          return l
+        end)(), function(c)
+          local function outcome(node, other)
+            local e = node:wait_log { target = "natrig_peer::punch", fields = { remote = other.name },
+              message = { "hole punched", "hole punch failed" }, timeout = p.punch_timeout + p.delay_ms / 1000 + 10 }
+            return e.message:find("failed") and "failed" or "direct"
+          end
+          local ra, rb = outcome(c.na, c.nb), outcome(c.nb, c.na)
+          c.got = (ra == "direct" and rb == "direct") and "direct" or "failed"
+          c.want, c.why = holepunch.predict(nat.resolve(c.a), nat.resolve(c.b), c.first)
+        end, 64)
+      end)
+      net:down()
+      if not ok then error(err, 0) end
+    end
+    -- the matrix
+    local bad = 0
+    print(("   %-18s %-18s %-6s %-8s %-8s %s"):format("NAT a", "NAT b", "first", "got", "expected", ""))
+    for _, c in ipairs(cells) do
+      local okc = c.got == c.want
+      if not okc then bad = bad + 1 end
+      print(("   %-18s %-18s %-6s %-8s %-8s %s"):format(c.a, c.b, c.a == c.b and "-" or c.first,
+        c.got or "?", c.want or "?", okc and "ok" or ("MISMATCH: " .. tostring(c.why))))
+    end
+    expect(bad, "cells that differ from the RFC 4787 prediction"):eq(0)
+  end,
+}
