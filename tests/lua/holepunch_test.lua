@@ -1,5 +1,6 @@
 -- The RFC 4787 hole-punching prediction (pure).
 local t = require "tap"
+require "natrig" -- registers the embedded modules
 local hp = require "natrig.holepunch"
 local nat = require "natrig.nat"
 local function p(a, b, first) return (hp.predict(nat.resolve(a), nat.resolve(b), first or "a")) end
