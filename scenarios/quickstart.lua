@@ -5,6 +5,7 @@
 return natrig.scenario {
   name = "quickstart",
   params = { nat = "port_restricted" },
+  matrix = { nat = { "port_restricted", "symmetric", "full_cone" } },
   timeout = 120,
   run = function(net, p)
     local gw = net:gateway { name = "echo", cmd = { "/usr/local/bin/natrig-peer", "echo", "--port", "3478" },

@@ -38,13 +38,17 @@ local function check_query(op, q)
   return q
 end
 
+-- When an entry happened, for since/until and ordering: the engine's receive time (ns
+-- precision, one clock for every node) when known, else the line's own timestamp.
+function M.when(e) return e.engine_time or e.time or 0 end
+
 -- Does entry e satisfy query q?
 function M.matches(e, q)
   if q.level and level_rank(e.level) < level_rank(q.level) then return false end
   if q.target and (not e.target or e.target:sub(1, #q.target) ~= q.target) then return false end
   if q.stream and e.stream ~= q.stream then return false end
-  if q.since and (e.time or 0) < q.since then return false end
-  if q["until"] and (e.time or 0) > q["until"] then return false end
+  if q.since and M.when(e) < q.since then return false end
+  if q["until"] and M.when(e) > q["until"] then return false end
   if q.message then
     -- the exact message, or any of a list of them
     local ok = false
@@ -266,12 +270,12 @@ function M.in_order(steps)
       error(core.error { code = "expect", op = "expect order", status = 0,
         message = ("step %d (%s on %s) never happened"):format(i, tostring(st.match), st.node.name) }, 2)
     end
-    if (found.time or 0) < prev_t then
+    if M.when(found) < prev_t then
       error(core.error { code = "expect", op = "expect order", status = 0,
         message = ("step %d (%s on %s) happened before step %d (%s)"):format(i, tostring(st.match),
           st.node.name, i - 1, prev_desc) }, 2)
     end
-    prev_t, prev_desc = found.time or 0, tostring(st.match)
+    prev_t, prev_desc = M.when(found), tostring(st.match)
   end
   return true
 end

@@ -437,8 +437,11 @@ function Network:timeline(q)
   for _, n in ipairs(self.nodes) do
     if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end
   end
+  local when = require("natrig.logs").when
   table.sort(all, function(a, b)
-    if a.time ~= b.time then return (a.time or 0) < (b.time or 0) end
+    local ta, tb = when(a), when(b)
+    if ta ~= tb then return ta < tb end
+    if a.node ~= b.node then return a.node < b.node end
     return a.seq < b.seq
   end)
   return all

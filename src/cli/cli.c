@@ -78,7 +78,7 @@ const struct cli_cmd cli_cmds[] = {
      -1, run_cmd_lua},
     {"repl", "[FILE]", "interactive Lua with natrig loaded (a FILE runs first)", 0, 1,
      cli_repl},
-    {"sweep", "[--junit F] [--json F] [--html F] FILE|DIR ...",
+    {"sweep", "[--junit F] [--json F] [--html F] [--filter P] [--set k=v] FILE|DIR ...",
      "run scenarios x parameter matrices, write reports", 1, -1, run_cmd_lua},
     {"doctor", "", "check the engine, API version, root, iptables, sch_netem", 0, 0,
      run_cmd_lua},

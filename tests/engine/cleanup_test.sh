@@ -74,10 +74,19 @@ grep -q "fully_coned" "$tmp/bad" && grep -q "port_restricted" "$tmp/bad"; ok $? 
 [ "$(docker ps -aq --filter label=natrig | wc -l)" = "$before" ] && [ "$(docker network ls -q --filter label=natrig.scenario=badnat | wc -l)" = 0 ]
 ok $? "nothing was created"
 
-# 6. natrig clean --all removes every natrig resource.
-$NATRIG clean --all >/dev/null 2>&1
-[ "$(docker ps -aq --filter label=natrig | wc -l)" = 0 ] && [ "$(docker network ls -q --filter label=natrig | wc -l)" = 0 ]
-ok $? "natrig clean --all leaves no natrig container or network"
+# 6. natrig clean removes dead runs and leaves live ones alone (never --all here: other
+#    natrig runs may share this engine).
+NATRIG_NO_WATCHDOG=1 $NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/dead" 2>&1 &
+pd=$!
+$NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/live" 2>&1 &
+pl=$!
+dead=$(wait_up "$tmp/dead"); live=$(wait_up "$tmp/live")
+kill -9 $pd; wait $pd 2>/dev/null
+$NATRIG clean >"$tmp/clean" 2>&1
+[ "$(left "$dead")" = 0 ]; ok $? "natrig clean removed the dead run ($dead)"
+[ "$(left "$live")" -gt 0 ]; ok $? "natrig clean left the live run alone ($live)"
+kill -INT $pl; wait $pl
+[ "$(left "$live")" = 0 ]; ok $? "the live run cleaned up after itself"
 
 echo "1..$n"
 [ $failed = 0 ]

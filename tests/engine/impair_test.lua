@@ -10,15 +10,16 @@ local core = natrig.core
 local PEER = "/usr/local/bin/natrig-peer"
 local net = natrig.network { scenario = "impair_test", quiet = true }
 local ok, err = pcall(function()
-  local gw = net:gateway { name = "gw", cmd = { PEER, "echo", "--port", "3478" } }
+  local gw = net:gateway { name = "gw", cmd = { PEER, "echo", "--port", "3478" }, ready = { log = "echo listening", plain = true } }
   -- echo servers behind full-cone NATs that announce themselves to the gateway first, so
   -- anyone can reach them at <public ip>:4000 (EIM with port preservation)
   local function announced(node, n)
     return { PEER, "echo", "--port", "4000", "--announce", n:get("gw").private_ip .. ":3478" }
   end
-  local a = net:peer { name = "a", nat = "port_restricted", cmd = { PEER, "echo", "--port", "4000" } }
-  local b = net:peer { name = "b", nat = "full_cone", cmd = announced }
-  local c = net:peer { name = "c", nat = "full_cone", cmd = announced }
+  local ready = { log = "echo listening", plain = true }
+  local a = net:peer { name = "a", nat = "port_restricted", cmd = { PEER, "echo", "--port", "4000" }, ready = ready }
+  local b = net:peer { name = "b", nat = "full_cone", cmd = announced, ready = ready }
+  local c = net:peer { name = "c", nat = "full_cone", cmd = announced, ready = ready }
   local s = net:peer { name = "s", nat = "symmetric", cmd = { PEER, "echo", "--port", "4000" } }
   net:up()
 

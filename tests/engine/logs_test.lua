@@ -76,7 +76,7 @@ local ok, err = pcall(function()
   -- merged timeline, order across nodes
   local tl = net:timeline()
   local sorted = true
-  for i = 2, #tl do if (tl[i].time or 0) < (tl[i - 1].time or 0) then sorted = false end end
+  for i = 2, #tl do if logs.when(tl[i]) < logs.when(tl[i - 1]) then sorted = false end end
   t.ok(sorted and #tl > 5, ("timeline of %d entries sorted by time"):format(#tl))
   t.ok(logs.in_order { { node = p, match = "starting" }, { node = a, match = "marker%-5" } }, "in_order accepts a true order")
   t.raises(function() logs.in_order { { node = a, match = "marker%-5" }, { node = a, match = "marker%-1" } } end,
