@@ -46,8 +46,19 @@ function M.remove_labelled(eng, label)
   end, 16)
   local nets = eng:network_list(filters)
   task.map(nets, function(n)
-    local ok, e = pcall(eng.network_remove, eng, n.Id)
-    if not ok and not (type(e) == "table" and e.status == 404) then error(e, 0) end
+    for attempt = 1, 5 do
+      local ok, e = pcall(eng.network_remove, eng, n.Id)
+      if ok or (type(e) == "table" and e.status == 404) then return end
+      -- The engine can still hold an endpoint of a container it has just removed (or one
+      -- created after our listing): detach and remove what is attached, then again.
+      if not (type(e) == "table" and e.status == 403 and attempt < 5) then error(e, 0) end
+      local info = eng:network_inspect(n.Id)
+      for cid in pairs(info and info.Containers or {}) do
+        pcall(eng.network_disconnect, eng, n.Id, cid, true)
+        pcall(eng.container_remove, eng, cid, true)
+      end
+      task.sleep(0.1 * attempt)
+    end
   end, 16)
   return #ctrs, #nets
 end
