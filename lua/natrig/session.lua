@@ -80,11 +80,24 @@ function M.reap_dead(eng, all)
   for run, owner in pairs(runs) do
     if all or (M.owner_dead(owner) and not M.is_kept(run)) then doomed[#doomed + 1] = run end
   end
+  local failures = {}
   task.map(doomed, function(run)
-    M.remove_labelled(eng, "natrig.run=" .. run)
-    M.unkeep(run)
-    M.remove_ctl_dirs(run)
+    local ok, err = pcall(M.remove_labelled, eng, "natrig.run=" .. run)
+    if ok then
+      M.unkeep(run)
+      M.remove_ctl_dirs(run)
+    else
+      failures[#failures + 1] = ("run %s: %s"):format(run, tostring(err))
+    end
   end, 4)
+  -- Leftovers that cannot be removed must not stop a new run: say so and go on.
+  if #failures > 0 and not all then
+    io.stderr:write("natrig: could not remove all leftovers (the new run goes on):\n  ",
+      table.concat(failures, "\n  "), "\n  (a network the engine still reports as having ",
+      "endpoints after its containers are gone clears with an engine restart)\n")
+  elseif #failures > 0 then
+    error(core.error { code = "engine", op = "clean", status = 0, message = table.concat(failures, "; ") }, 0)
+  end
   return #doomed, doomed
 end
 
