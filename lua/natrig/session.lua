@@ -40,10 +40,20 @@ end
 function M.remove_labelled(eng, label)
   local filters = { label = core.json_array { label } }
   local ctrs = eng:container_list(filters, true)
-  task.map(ctrs, function(c)
-    local ok, e = pcall(eng.container_remove, eng, c.Id, true)
-    if not ok and not (type(e) == "table" and e.status == 404) then error(e, 0) end
-  end, 16)
+  -- Apps (joined to a holder's namespace) go before the holders and routers that own
+  -- the namespaces and endpoints: removing both at once has left the engine (20.10)
+  -- counting an endpoint of a network that no container holds any more.
+  local first, second = {}, {}
+  for _, c in ipairs(ctrs) do
+    local role = (c.Labels or {})["natrig.role"]
+    table.insert((role == "holder" or role == "router") and second or first, c)
+  end
+  for _, batch in ipairs({ first, second }) do
+    task.map(batch, function(c)
+      local ok, e = pcall(eng.container_remove, eng, c.Id, true)
+      if not ok and not (type(e) == "table" and e.status == 404) then error(e, 0) end
+    end, 16)
+  end
   local nets = eng:network_list(filters)
   task.map(nets, function(n)
     for attempt = 1, 5 do
@@ -80,10 +90,11 @@ function M.reap_dead(eng, all)
   for run, owner in pairs(runs) do
     if all or (M.owner_dead(owner) and not M.is_kept(run)) then doomed[#doomed + 1] = run end
   end
-  local failures = {}
+  local failures, removed = {}, {}
   task.map(doomed, function(run)
     local ok, err = pcall(M.remove_labelled, eng, "natrig.run=" .. run)
     if ok then
+      removed[#removed + 1] = run
       M.unkeep(run)
       M.remove_ctl_dirs(run)
     else
@@ -98,7 +109,7 @@ function M.reap_dead(eng, all)
   elseif #failures > 0 then
     error(core.error { code = "engine", op = "clean", status = 0, message = table.concat(failures, "; ") }, 0)
   end
-  return #doomed, doomed
+  return #removed, removed
 end
 
 -- opts: engine (a natrig.engine client), scenario (name), watchdog (default true)
