@@ -276,14 +276,23 @@ function Network:up()
     end
     create_segments(self)
     local jobs = {}
+    local total, ready = #self.routers + #self.nodes, 0
     for _, r in ipairs(self.routers) do
-      r.job = task.spawn(function() r:bring_up() end, r.name)
+      r.job = task.spawn(function() r:bring_up(); ready = ready + 1 end, r.name)
       jobs[#jobs + 1] = r.job
     end
     for _, n in ipairs(self.nodes) do
-      n.job = task.spawn(function() n:bring_up() end, n.name)
+      n.job = task.spawn(function() n:bring_up(); ready = ready + 1 end, n.name)
       jobs[#jobs + 1] = n.job
     end
+    -- Long bring-ups say how far they are, every 2 s.
+    task.spawn(function()
+      while true do
+        task.sleep(2)
+        if self.state ~= "starting" then return end
+        self.log(("bring-up: %d of %d routers and nodes ready (%.0fs)"):format(ready, total, core.now() - t0))
+      end
+    end, "progress")
     local first, nerr = nil, 0
     for _, j in ipairs(jobs) do
       local jok, jerr = j:wait()

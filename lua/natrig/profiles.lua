@@ -227,7 +227,8 @@ M.builtin["freenet"] = {
     return f
   end,
   log_files = "^freenet%..*log$",
-  ready = false,
+  -- the node has its sockets up and its event loop running (seen in 0.2.154's log)
+  ready = { log = "Peer startup event emitted", plain = true, timeout = 60 },
 }
 M.builtin["freenet"].binary = function()
   local b = core.getenv("FREENET_BIN")

@@ -1,0 +1,71 @@
+#!/bin/bash
+# The command line (needs:engine): help, version, doctor, the REPL, run's exit codes,
+# artifacts of a failed run, keep, DOCKER_HOST=tcp://.
+cd "$(dirname "$0")/../.."
+NATRIG=${NATRIG_BIN:-build/natrig}
+n=0; failed=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+if ! docker info >/dev/null 2>&1; then
+  if [ "$CI" = true ]; then echo "not ok 1 - engine required under CI=true"; echo "1..1"; exit 1; fi
+  echo "1..0 # SKIP no Docker Engine"; exit 0
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"; [ -n "${sp:-}" ] && kill $sp 2>/dev/null' EXIT
+
+$NATRIG --help >"$tmp/o" 2>&1; ok $? "natrig --help exits 0"
+for c in run repl sweep doctor clean image version lua; do
+  $NATRIG $c --help 2>&1 | grep -q "usage: natrig $c"; ok $? "natrig $c --help"
+done
+$NATRIG >/dev/null 2>&1; [ $? = 2 ]; ok $? "no command: exit 2"
+$NATRIG frobnicate >/dev/null 2>&1; [ $? = 2 ]; ok $? "unknown command: exit 2"
+$NATRIG run >/dev/null 2>&1; [ $? = 2 ]; ok $? "run without a file: exit 2"
+$NATRIG run /nonexistent.lua >"$tmp/o" 2>&1; [ $? = 2 ] && grep -q "nonexistent" "$tmp/o"; ok $? "run of a missing file: exit 2, names it"
+$NATRIG run scenarios/quickstart.lua natt=x >"$tmp/o" 2>&1; [ $? = 2 ] && grep -q "no parameter 'natt'" "$tmp/o"; ok $? "unknown scenario parameter: exit 2, named"
+$NATRIG version >"$tmp/o" 2>&1 && grep -q "engine .*API 1\.4" "$tmp/o"; ok $? "version shows the engine and API version"
+$NATRIG doctor >"$tmp/o" 2>&1; rc=$?
+sed 's/^/# /' "$tmp/o"
+grep -qE "^ok +engine +[0-9]" "$tmp/o"; ok $? "doctor reports the engine version"
+grep -qE "sch_netem" "$tmp/o" && grep -qE "impairment engine" "$tmp/o"; ok $? "doctor says whether sch_netem exists and which impairment engine is used"
+[ $rc = 0 ]; ok $? "doctor finds nothing missing on this machine (exit $rc)"
+
+# the REPL: expressions print, errors do not end it, Ctrl-D quits and removes the network
+printf 'return 1+1\nerror("boom")\nlocal x = 3\nx\nnet:gateway{name="g", cmd={"sleep","60"}}\nnet:up()\nprint("RUN " .. net.session.run_id)\n' \
+  | $NATRIG repl >"$tmp/repl" 2>&1; rc=$?
+sed 's/^/# /' "$tmp/repl"
+grep -q "^natrig> 2" "$tmp/repl"; ok $? "repl prints the value of an expression"
+grep -q "boom" "$tmp/repl"; ok $? "repl reports an error and goes on"
+run=$(sed -n 's/.*RUN \([0-9a-f]*\).*/\1/p' "$tmp/repl")
+[ $rc = 0 ] && [ -n "$run" ]; ok $? "repl built a live network ($run) and exited 0"
+[ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" = 0 ]; ok $? "Ctrl-D tore the REPL's network down"
+
+# a failed run: exit 1, artifacts written and printed
+NATRIG_ARTIFACTS="$tmp/art" $NATRIG run tests/engine/fixtures/fails.lua >"$tmp/f" 2>&1; rc=$?
+[ $rc = 1 ]; ok $? "a failed expectation: exit 1"
+grep -q "expected 2, got 1" "$tmp/f"; ok $? "the failure says what was expected and what was seen"
+run=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/f")
+d="$tmp/art/$run"
+grep -q "artifacts: $d" "$tmp/f"; ok $? "the artifact directory is printed"
+[ -s "$d/gw.log" ] && grep -q "datagram echoed" "$d/gw.log"; ok $? "each node's log is in the artifacts"
+grep -q "table ip natrig" "$d/diagnostics.txt" && grep -q "default via" "$d/diagnostics.txt"; ok $? "diagnostics (NAT rules, conntrack, routes) in the artifacts"
+grep -q "echo listening" "$d/timeline.txt"; ok $? "the merged timeline in the artifacts"
+[ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" = 0 ]; ok $? "the failed run was torn down"
+
+# keep: a failed network stays up, with the command to remove it
+NATRIG_KEEP=1 NATRIG_ARTIFACTS="$tmp/art" $NATRIG run tests/engine/fixtures/fails.lua >"$tmp/k" 2>&1
+run=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/k")
+grep -q "keeping the network up" "$tmp/k" && grep -q "natrig clean --all" "$tmp/k"; ok $? "keep says the network stays and how to remove it"
+[ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" -gt 0 ]; ok $? "a kept network survives the process"
+$NATRIG version >/dev/null 2>&1
+[ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" -gt 0 ]; ok $? "the next command does not reap a kept run"
+docker rm -f $(docker ps -aq --filter label=natrig.run=$run) >/dev/null
+docker network rm $(docker network ls -q --filter label=natrig.run=$run) >/dev/null
+rm -f "${XDG_STATE_HOME:-$HOME/.local/state}/natrig/kept/$run"
+
+# DOCKER_HOST=tcp:// (the socket forwarded to loopback by socat)
+port=$((23000 + RANDOM % 2000))
+socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:/var/run/docker.sock & sp=$!
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG version >"$tmp/t" 2>&1 && grep -q "tcp://127.0.0.1:$port" "$tmp/t"; ok $? "DOCKER_HOST=tcp:// is honoured"
+DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG run scenarios/quickstart.lua >"$tmp/t" 2>&1; ok $? "a scenario runs over tcp:// (shaper control then goes through exec)"
+DOCKER_HOST=ssh://x $NATRIG version >"$tmp/t" 2>&1; grep -q "unsupported DOCKER_HOST" "$tmp/t"; ok $? "an unsupported DOCKER_HOST is a clear error"
+echo "1..$n"
+[ $failed = 0 ]
