@@ -65,7 +65,10 @@ port=$((23000 + RANDOM % 2000))
 socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:/var/run/docker.sock & sp=$!
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
 DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG version >"$tmp/t" 2>&1 && grep -q "tcp://127.0.0.1:$port" "$tmp/t"; ok $? "DOCKER_HOST=tcp:// is honoured"
-DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG run scenarios/quickstart.lua >"$tmp/t" 2>&1; ok $? "a scenario runs over tcp:// (shaper control then goes through exec)"
+DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG run scenarios/quickstart.lua >"$tmp/t" 2>&1; ok $? "a scenario runs over tcp://"
+DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG run tests/engine/fixtures/impair_small.lua >"$tmp/t" 2>&1; rc=$?
+sed 's/^/# /' "$tmp/t"
+[ $rc = 0 ]; ok $? "over tcp:// impairment is applied and changed through exec (no local control socket)"
 DOCKER_HOST=ssh://x $NATRIG version >"$tmp/t" 2>&1; grep -q "unsupported DOCKER_HOST" "$tmp/t"; ok $? "an unsupported DOCKER_HOST is a clear error"
 echo "1..$n"
 [ $failed = 0 ]
