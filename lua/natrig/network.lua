@@ -201,11 +201,14 @@ function Network:plan(taken)
     r.lan_ip = core.subnet_host(lans[i], 254)
     r.next_host = 1
   end
+  local function next_lan_host(r)
+    r.next_host = r.next_host + 1
+    return core.subnet_host(r.lan.subnet, r.next_host)
+  end
   for _, r in ipairs(self.routers) do
     if r.behind then
-      r.behind.next_host = r.behind.next_host + 1
       r.wan = r.behind.lan
-      r.wan_ip = core.subnet_host(r.behind.lan.subnet, r.behind.next_host)
+      r.wan_ip = next_lan_host(r.behind)
       r.gateway_ip = r.behind.lan_ip
     else
       r.wan = self.public
@@ -214,9 +217,8 @@ function Network:plan(taken)
   end
   for _, n in ipairs(self.nodes) do
     if n.router then
-      n.router.next_host = n.router.next_host + 1
       n.segment = n.router.lan
-      n.private_ip = core.subnet_host(n.router.lan.subnet, n.router.next_host)
+      n.private_ip = next_lan_host(n.router)
       local outer = n.router
       while outer.behind do outer = outer.behind end
       n.public_ip = outer.wan_ip
