@@ -2,6 +2,7 @@
 #ifndef TAP_H
 #define TAP_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_fail;
@@ -35,6 +36,39 @@ static int tap_n, tap_fail;
         if (g_ != w_)                                                                   \
             printf("#   got:  %lld\n#   want: %lld\n", g_, w_);                         \
     } while (0)
+
+/* Read a whole file (fixtures); returns a malloc'd NUL-terminated copy or NULL. len may be
+ * NULL. */
+static inline char *tap_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        data = malloc((size_t)n + 1);
+        if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+            free(data);
+            data = NULL;
+        } else if (data) {
+            data[n] = '\0';
+            if (len)
+                *len = (size_t)n;
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+/* Where fixture files live: $NATRIG_FIXTURES, default tests/fixtures. */
+static inline const char *tap_fixture_dir(void)
+{
+    const char *d = getenv("NATRIG_FIXTURES");
+    return d && *d ? d : "tests/fixtures";
+}
 
 static inline int tap_done(void)
 {

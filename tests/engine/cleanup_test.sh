@@ -1,10 +1,7 @@
 #!/bin/bash
 # Cleanup against the real engine (needs:engine): SIGKILL mid-run, SIGINT, two runs at
 # once, bad input. Uses the docker CLI as an outside judge of what is left.
-cd "$(dirname "$0")/../.."
-NATRIG=${NATRIG_BIN:-build/natrig}
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
+. "$(dirname "$0")/lib.sh"
 left() { # containers+networks of a run id
   local c k
   c=$(docker ps -aq --filter "label=natrig.run=$1" | wc -l)
@@ -19,10 +16,6 @@ wait_up() { # file -> run id once the scenario printed UP
   done
   return 1
 }
-if ! docker info >/dev/null 2>&1; then
-  if [ "$CI" = true ]; then echo "not ok 1 - engine required under CI=true"; echo "1..1"; exit 1; fi
-  echo "1..0 # SKIP no Docker Engine"; exit 0
-fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -88,5 +81,4 @@ $NATRIG clean >"$tmp/clean" 2>&1
 kill -INT $pl; wait $pl
 [ "$(left "$live")" = 0 ]; ok $? "the live run cleaned up after itself"
 
-echo "1..$n"
-[ $failed = 0 ]
+done_tap

@@ -1,14 +1,7 @@
 #!/bin/bash
 # The command line (needs:engine): help, version, doctor, the REPL, run's exit codes,
 # artifacts of a failed run, keep, DOCKER_HOST=tcp://.
-cd "$(dirname "$0")/../.."
-NATRIG=${NATRIG_BIN:-build/natrig}
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
-if ! docker info >/dev/null 2>&1; then
-  if [ "$CI" = true ]; then echo "not ok 1 - engine required under CI=true"; echo "1..1"; exit 1; fi
-  echo "1..0 # SKIP no Docker Engine"; exit 0
-fi
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"; [ -n "${sp:-}" ] && kill $sp 2>/dev/null' EXIT
 
 $NATRIG --help >"$tmp/o" 2>&1; ok $? "natrig --help exits 0"
@@ -70,5 +63,4 @@ DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG run tests/engine/fixtures/impair_small
 sed 's/^/# /' "$tmp/t"
 [ $rc = 0 ]; ok $? "over tcp:// impairment is applied and changed through exec (no local control socket)"
 DOCKER_HOST=ssh://x $NATRIG version >"$tmp/t" 2>&1; grep -q "unsupported DOCKER_HOST" "$tmp/t"; ok $? "an unsupported DOCKER_HOST is a clear error"
-echo "1..$n"
-[ $failed = 0 ]
+done_tap

@@ -2,14 +2,7 @@
 # The shipped scenarios, run by the natrig binary against the real engine (needs:engine):
 # quickstart, every NAT preset judged by coturn, the hole-punching matrix (both orders of
 # arrival), and the real Freenet when FREENET_BIN points at a binary.
-cd "$(dirname "$0")/../.."
-NATRIG=${NATRIG_BIN:-build/natrig}
-n=0; failed=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed+1)); fi; }
-if ! docker info >/dev/null 2>&1; then
-  if [ "$CI" = true ]; then echo "not ok 1 - engine required under CI=true"; echo "1..1"; exit 1; fi
-  echo "1..0 # SKIP no Docker Engine"; exit 0
-fi
+. "$(dirname "$0")/lib.sh"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 run() { # name, file, args...
@@ -31,5 +24,4 @@ if [ -n "${FREENET_BIN:-}" ]; then
 else
   echo "# FREENET_BIN not set: the real-Freenet test does not run (cargo install freenet, then FREENET_BIN=...)"
 fi
-echo "1..$n"
-[ $failed = 0 ]
+done_tap

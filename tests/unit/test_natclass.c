@@ -11,35 +11,6 @@
 
 #include "tap.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)n + 1);
-        if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
-            free(data);
-            data = NULL;
-        } else if (data) {
-            data[n] = '\0';
-            *len = (size_t)n;
-        }
-    }
-    fclose(f);
-    return data;
-}
-
-static const char *fixture_dir(void)
-{
-    const char *d = getenv("NT_FIXTURES");
-
-    return d && *d ? d : "tests/fixtures";
-}
 
 static void describe(const struct natclass *c, char *dst, size_t n)
 {
@@ -64,7 +35,7 @@ static void test_fixtures(void)
     DIR *d;
     struct dirent *e;
 
-    snprintf(dir, sizeof dir, "%s/natdiscovery", fixture_dir());
+    snprintf(dir, sizeof dir, "%s/natdiscovery", tap_fixture_dir());
     d = opendir(dir);
     ok(d != NULL, "open %s", dir);
     if (!d)
@@ -87,9 +58,9 @@ static void test_fixtures(void)
         struct nt_err err = {0};
 
         snprintf(path, sizeof path, "%s/%s.txt", dir, names[i]);
-        text = slurp(path, &len);
+        text = tap_slurp(path, &len);
         snprintf(path, sizeof path, "%s/%s.expected", dir, names[i]);
-        exp = slurp(path, &elen);
+        exp = tap_slurp(path, &elen);
         ok(text && exp, "%s: fixture and expectation read", names[i]);
         if (text && exp) {
             snprintf(want, sizeof want, "%.*s", (int)strcspn(exp, "\n"), exp);
@@ -145,8 +116,8 @@ static void test_details(void)
     struct natclass c;
     struct nt_err err = {0};
 
-    snprintf(path, sizeof path, "%s/natdiscovery/port_restricted-hairpin_on.txt", fixture_dir());
-    text = slurp(path, &len);
+    snprintf(path, sizeof path, "%s/natdiscovery/port_restricted-hairpin_on.txt", tap_fixture_dir());
+    text = tap_slurp(path, &len);
     ok(text && natclass_parse(text, len, &c, &err) == 0, "port_restricted-hairpin_on parsed");
     if (text) {
         ok(strncmp(c.public_addr, "203.0.113.1:", 12) == 0, "public address %s", c.public_addr);
@@ -155,8 +126,8 @@ static void test_details(void)
     }
     free(text);
 
-    snprintf(path, sizeof path, "%s/natdiscovery/no_server.txt", fixture_dir());
-    text = slurp(path, &len);
+    snprintf(path, sizeof path, "%s/natdiscovery/no_server.txt", tap_fixture_dir());
+    text = tap_slurp(path, &len);
     ok(text && natclass_parse(text, len, &c, &err) == 0, "no_server parsed");
     if (text) {
         is_str(c.note, "hairpin: no response from the STUN server", "no_server note");
@@ -164,8 +135,8 @@ static void test_details(void)
     }
     free(text);
 
-    snprintf(path, sizeof path, "%s/natdiscovery/no_nat.txt", fixture_dir());
-    text = slurp(path, &len);
+    snprintf(path, sizeof path, "%s/natdiscovery/no_nat.txt", tap_fixture_dir());
+    text = tap_slurp(path, &len);
     ok(text && natclass_parse(text, len, &c, &err) == 0 && c.mapping == NATCLASS_NO_NAT &&
            c.filtering == NATCLASS_NO_NAT,
        "no_nat: 'No NAT!' wins over the EIM/EIF line the tool prints after it");

@@ -13,34 +13,6 @@
 #define WAN "203.0.113.1"
 #define LAN "192.168.1.0/24"
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)n + 1);
-        if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
-            free(data);
-            data = NULL;
-        } else if (data) {
-            data[n] = '\0';
-        }
-    }
-    fclose(f);
-    return data;
-}
-
-static const char *fixture_dir(void)
-{
-    const char *d = getenv("NT_FIXTURES");
-
-    return d && *d ? d : "tests/fixtures";
-}
 
 /* Build a spec from a preset, WAN, LAN and "key=value" options; 0 or -1 with err. */
 static int make_spec(struct natrule_spec *s, const char *preset, const char *const *opts,
@@ -645,8 +617,8 @@ static void test_checker(void)
         struct nt_err err = {0};
         char *text;
 
-        snprintf(path, sizeof path, "%s/nft/%s", fixture_dir(), r->file);
-        text = slurp(path);
+        snprintf(path, sizeof path, "%s/nft/%s", tap_fixture_dir(), r->file);
+        text = tap_slurp(path, NULL);
         ok(text != NULL, "read %s", path);
         if (!text)
             continue;
@@ -655,9 +627,9 @@ static void test_checker(void)
         free(text);
     }
 
-    snprintf(path, sizeof path, "%s/nft/restricted_cone-live.txt", fixture_dir());
+    snprintf(path, sizeof path, "%s/nft/restricted_cone-live.txt", tap_fixture_dir());
     {
-        char *text = slurp(path), *bad;
+        char *text = tap_slurp(path, NULL), *bad;
         struct natrule_spec s, other;
         struct nt_err err = {0};
 
