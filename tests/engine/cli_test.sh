@@ -20,6 +20,20 @@ grep -qE "^ok +engine +[0-9]" "$tmp/o"; ok $? "doctor reports the engine version
 grep -qE "sch_netem" "$tmp/o" && grep -qE "impairment engine" "$tmp/o"; ok $? "doctor says whether sch_netem exists and which impairment engine is used"
 [ $rc = 0 ]; ok $? "doctor finds nothing missing on this machine (exit $rc)"
 
+# images: build is a no-op when up to date, ls lists natrig's, prune keeps the current one
+$NATRIG image build >"$tmp/o" 2>&1 && grep -q "up to date\|built" "$tmp/o"; ok $? "image build"
+$NATRIG image ls >"$tmp/o" 2>&1 && grep -q "natrig/base:" "$tmp/o"; ok $? "image ls lists the base image"
+$NATRIG image prune >"$tmp/o" 2>&1 && grep -q "current: natrig/base:" "$tmp/o"; ok $? "image prune keeps the current image"
+docker image inspect "$(sed -n 's/.*current: //p' "$tmp/o")" >/dev/null 2>&1; ok $? "the current base image is still there after prune"
+
+# sweep: one case of quickstart's matrix, with all three reports
+$NATRIG sweep --filter "nat=symmetric" --junit "$tmp/j.xml" --json "$tmp/r.json" --html "$tmp/r.html" scenarios/ >"$tmp/s" 2>&1; rc=$?
+sed 's/^/# /' "$tmp/s"
+[ $rc = 0 ] && grep -q "1 case(s), 0 failed" "$tmp/s"; ok $? "sweep runs the selected matrix case (exit $rc)"
+grep -q '<testcase classname="quickstart" name="nat=symmetric"' "$tmp/j.xml"; ok $? "sweep writes a JUnit report"
+grep -q '"case":"nat=symmetric"' "$tmp/r.json" && grep -q '"ok":true' "$tmp/r.json"; ok $? "sweep writes a JSON report"
+grep -q "1 of 1 cases passed" "$tmp/r.html"; ok $? "sweep writes an HTML report"
+
 # the REPL: expressions print, errors do not end it, Ctrl-D quits and removes the network
 printf 'return 1+1\nerror("boom")\nlocal x = 3\nx\nnet:gateway{name="g", cmd={"sleep","60"}}\nnet:up()\nprint("RUN " .. net.session.run_id)\n' \
   | $NATRIG repl >"$tmp/repl" 2>&1; rc=$?
