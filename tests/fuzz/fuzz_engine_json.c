@@ -31,13 +31,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     engine_error_message(body, size, out, cap);
     if (!memchr(out, 0, cap))
         __builtin_trap();
-    /* Plain text (no '{' anywhere) comes back as its first line, cut at 300 and at cap. */
+    /* Plain text (no '{' anywhere) comes back as its first line (without a final CR), cut
+     * at 300 and at cap. */
     if (!memchr(body, '{', size) && !memchr(body, '"', size)) {
         size_t line = size;
         const char *nl = memchr(body, '\n', size);
         const char *nul = memchr(body, 0, size);
         if (nl)
             line = (size_t)(nl - body);
+        /* a CR ending the line (CRLF bodies) is dropped too */
+        if (line && body[line - 1] == '\r')
+            line--;
         if (nul && (size_t)(nul - body) < line)
             line = (size_t)(nul - body);
         if (line > 300)
