@@ -129,6 +129,10 @@ local ok, err = pcall(function()
   t.like(eng:exec(id2, { "ip", "-4", "-o", "addr" }).stdout, ip2:gsub("%.", "%%."), "connected with a static IP")
   eng:network_disconnect(n2, id2, true)
   t.ok(not eng:exec(id2, { "ip", "-4", "-o", "addr" }).stdout:find(ip2, 1, true), "disconnected")
+  eng:container_stop(id2, 1)
+  t.is(eng:container_inspect(id2).State.Running, false, "stopped")
+  eng:container_start(id2)
+  t.is(eng:container_inspect(id2).State.Running, true, "started again after a stop")
 
   -- engine errors carry the engine's message and status
   local eok, e = pcall(eng.container_inspect, eng, "natrig-no-such-container")
