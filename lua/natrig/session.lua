@@ -40,21 +40,30 @@ end
 function M.remove_labelled(eng, label)
   local filters = { label = core.json_array { label } }
   local ctrs = eng:container_list(filters, true)
-  -- Apps (joined to a holder's namespace) go before the holders and routers that own
-  -- the namespaces and endpoints: removing both at once has left the engine (20.10)
-  -- counting an endpoint of a network that no container holds any more.
-  local first, second = {}, {}
+  local nets = eng:network_list(filters)
+  local function quietly(fn, ...)
+    local ok, e = pcall(fn, ...)
+    if not ok and not (type(e) == "table" and (e.status == 404 or e.status == 409)) then error(e, 0) end
+  end
+  -- The engine (20.10) loses count of a network's endpoints when several of them are
+  -- deleted at once (seen: a public network with ~25 routers "has active endpoints"
+  -- and no containers, until the engine restarts). So endpoints leave one network at a
+  -- time: apps first (they own no endpoint), then each network's containers are
+  -- disconnected in turn -- networks in parallel, endpoints of one network in a row --
+  -- and only then are the containers removed, all at once.
+  local apps, owners = {}, {}
   for _, c in ipairs(ctrs) do
     local role = (c.Labels or {})["natrig.role"]
-    table.insert((role == "holder" or role == "router") and second or first, c)
+    table.insert((role == "holder" or role == "router") and owners or apps, c)
   end
-  for _, batch in ipairs({ first, second }) do
-    task.map(batch, function(c)
-      local ok, e = pcall(eng.container_remove, eng, c.Id, true)
-      if not ok and not (type(e) == "table" and e.status == 404) then error(e, 0) end
-    end, 16)
-  end
-  local nets = eng:network_list(filters)
+  task.map(apps, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
+  task.map(nets, function(n)
+    local info = eng:network_inspect(n.Id)
+    for cid in pairs(info and info.Containers or {}) do
+      quietly(eng.network_disconnect, eng, n.Id, cid, true)
+    end
+  end, 16)
+  task.map(owners, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
   task.map(nets, function(n)
     for attempt = 1, 5 do
       local ok, e = pcall(eng.network_remove, eng, n.Id)
