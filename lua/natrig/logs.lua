@@ -95,13 +95,17 @@ local function add_line(node, line, stream, engine_prefix)
     return true
   end
   -- After a re-attach (restart) the engine repeats lines at the `since` boundary.
-  if e.engine_time and node.last_engine_time and e.engine_time <= node.last_engine_time then
-    if e.engine_time < node.last_engine_time or node.boundary_lines[e.raw] then return false end
+  -- Per stream: the engine stamps stdout and stderr lines in separate readers, so a
+  -- stderr line may carry an earlier time than a stdout line already seen.
+  local st = node.streams[stream]
+  if not st then st = { boundary = {} }; node.streams[stream] = st end
+  if e.engine_time and st.last and e.engine_time <= st.last then
+    if e.engine_time < st.last or st.boundary[e.raw] then return false end
   end
   if e.engine_time then
-    if e.engine_time ~= node.last_engine_time then node.boundary_lines = {} end
-    node.last_engine_time = e.engine_time
-    node.boundary_lines[e.raw] = true
+    if e.engine_time ~= st.last then st.boundary = {} end
+    st.last = e.engine_time
+    st.boundary[e.raw] = true
   end
   node.seq = node.seq + 1
   e.seq, e.node, e.stream = node.seq, node.name, stream
@@ -147,13 +151,23 @@ local function feeder(node, stream, engine_prefix)
   end
 end
 
+-- Where to resume fetching: the earliest of the streams' last times (the engine's
+-- `since` is inclusive; lines already seen are dropped per stream).
+function M.resume_time(node)
+  local t
+  for _, st in pairs(node.streams or {}) do
+    if st.last and (not t or st.last < t) then t = st.last end
+  end
+  return t or 0
+end
+
 -- Start following the node's app container (again after a restart).
 function M.attach(node, again)
   if node.stop_follow and not again then return end
   if node.stop_follow then node.stop_follow() end
-  node.boundary_lines = node.boundary_lines or {}
+  node.streams = node.streams or {}
   local out, err = feeder(node, "stdout", true), feeder(node, "stderr", true)
-  local since = node.last_engine_time or 0
+  local since = M.resume_time(node)
   node.following = true
   node.stop_follow = node.net.eng:follow_logs(node.id, { since = since }, function(o, e)
     out(o)
@@ -197,7 +211,8 @@ end
 -- Fetch what is new since the last line seen (also for stopped or killed containers,
 -- whose follow stream has ended).
 function M.fetch(node)
-  local out, err = node.net.eng:logs(node.id, { since = node.last_engine_time or 0 })
+  node.streams = node.streams or {}
+  local out, err = node.net.eng:logs(node.id, { since = M.resume_time(node) })
   feeder(node, "stdout", true)(out .. (out ~= "" and out:sub(-1) ~= "\n" and "\n" or ""))
   feeder(node, "stderr", true)(err .. (err ~= "" and err:sub(-1) ~= "\n" and "\n" or ""))
   return #out + #err
