@@ -38,11 +38,7 @@ function M.server(net)
     eng:container_start(st.id)
     -- the second address goes on the interface that carries the first (names move)
     local out = eng:exec(st.id, { "ip", "-o", "-4", "addr", "show" }, { check = true }).stdout
-    local dev
-    for line in out:gmatch("[^\n]+") do
-      local d, a = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
-      if a == ip1 then dev = d:gsub("@.*$", "") end
-    end
+    local dev = require("natrig.node").iface_for(out, ip1)
     if not dev then fail("no interface carries " .. ip1 .. " in the STUN server") end
     eng:exec(st.id, { "ip", "addr", "add", ip2 .. "/" .. prefix, "dev", dev }, { check = true })
     eng:exec_detached(st.id, { "turnserver", "-n", "-L", ip1, "-L", ip2, "--no-auth", "--stun-only",

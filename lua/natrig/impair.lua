@@ -174,11 +174,7 @@ end
 -- The device carrying an address, from `ip -o -4 addr` (interface names are not stable).
 local function dev_for(net, host, ip)
   local out = exec(net, host, { "ip", "-o", "-4", "addr", "show" }, true).stdout
-  for line in out:gmatch("[^\n]+") do
-    local dev, addr = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
-    if addr == ip then return (dev:gsub("@.*$", "")) end
-  end
-  fail("impair " .. host.name, "no interface carries " .. tostring(ip))
+  return require("natrig.node").iface_for(out, ip) or fail("impair " .. host.name, "no interface carries " .. tostring(ip))
 end
 
 -- Impair everything x sends (and receives, with direction both). x: node or router.

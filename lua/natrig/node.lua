@@ -11,7 +11,6 @@ local task = require "natrig.task"
 local nat = require "natrig.nat"
 local profiles = require "natrig.profiles"
 local logs = require "natrig.logs"
-local image = require "natrig.image"
 
 local M = {}
 local Router = {}
@@ -32,6 +31,15 @@ local function sysctls(extra)
   }
   for k, v in pairs(extra or {}) do s[k] = v end
   return s
+end
+
+-- The interface carrying ip, from the text of `ip -o -4 addr show` (interface names are
+-- not stable in containers: always look them up by address). Pure.
+function M.iface_for(text, ip)
+  for line in text:gmatch("[^\n]+") do
+    local dev, addr = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
+    if addr == ip then return (dev:gsub("@.*$", "")) end
+  end
 end
 
 local function endpoint(seg, ip)

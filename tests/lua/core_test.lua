@@ -121,6 +121,12 @@ local libs = image.parse_ldd([[
 ]])
 t.is(table.concat(libs, " "), "/lib/x86_64-linux-gnu/libmnl.so.0 /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2", "ldd parse keeps the loader, drops the vdso")
 
+-- interfaces are found by address
+local node_mod = require "natrig.node"
+local ipo = "1: lo    inet 127.0.0.1/8 scope host lo\n7: eth2@if8    inet 10.1.2.3/24 brd 10.1.2.255 scope global eth2\n"
+t.is(node_mod.iface_for(ipo, "10.1.2.3"), "eth2", "iface_for finds the interface by address (veth suffix dropped)")
+t.is(node_mod.iface_for(ipo, "10.9.9.9"), nil, "iface_for: no interface carries an unknown address")
+
 -- option tables are strict
 local network = require "natrig.network"
 t.raises(function() network.check_opts("net:peer", { natt = "x" }, { nat = true }) end, "unknown option 'natt'", "unknown options refused")
