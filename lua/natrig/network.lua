@@ -335,8 +335,7 @@ function Network:down()
   if self.state == "down" then return end
   for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
   self.session:teardown()
-  for _, d in ipairs(self.ctl_dirs or {}) do core.remove(d .. "/shaper.sock"); core.rmdir(d) end
-  if self.ctl_root then core.rmdir(self.ctl_root) end
+  if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
   self.state = "down"
   if self.own_engine then self.eng:close() end
 end
@@ -396,9 +395,10 @@ end
 -- local engine (unix socket); nil otherwise (control then goes through exec).
 function Network:ctl_dir(name)
   if not tostring(self.eng:info().host):match("^unix://") then return nil end
-  local root = (core.getenv("XDG_RUNTIME_DIR") or "/run") .. "/natrig/" .. self.session.run_id
+  local root = session.ctl_root() .. "/" .. self.session.run_id
   local dir = root .. "/" .. name
   if not pcall(core.mkdir_p, dir) then return nil end
+  if not self.ctl_root then pcall(core.write_file, root .. "/owner", self.session.owner .. "\n") end
   self.ctl_dirs = self.ctl_dirs or {}
   self.ctl_dirs[#self.ctl_dirs + 1] = dir
   self.ctl_root = root

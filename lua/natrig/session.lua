@@ -110,6 +110,7 @@ function M.reap_dead(eng, all)
       failures[#failures + 1] = ("run %s: %s"):format(run, tostring(err))
     end
   end, 4)
+  M.reap_ctl_dirs(all)
   -- Leftovers that cannot be removed must not stop a new run: say so and go on.
   if #failures > 0 and not all then
     io.stderr:write("natrig: could not remove all leftovers (the new run goes on):\n  ",
@@ -137,14 +138,28 @@ function M.new(opts)
   return s
 end
 
--- The run's shaper control directories on the host (see Network:ctl_dir).
+-- The runs' shaper control directories on the host (see Network:ctl_dir):
+-- <runtime dir>/natrig/<run>/{owner, <node>/shaper.sock}.
+function M.ctl_root() return (core.getenv("XDG_RUNTIME_DIR") or "/run") .. "/natrig" end
+
 function M.remove_ctl_dirs(run)
-  local root = (core.getenv("XDG_RUNTIME_DIR") or "/run") .. "/natrig/" .. run
+  local root = M.ctl_root() .. "/" .. run
+  core.remove(root .. "/owner")
   for _, name in ipairs(core.list_dir(root) or {}) do
     core.remove(root .. "/" .. name .. "/shaper.sock")
     core.rmdir(root .. "/" .. name)
   end
   core.rmdir(root)
+end
+
+-- Control directories of runs whose owner is dead (the watchdog removes a killed run's
+-- containers and networks, not these host directories).
+function M.reap_ctl_dirs(all)
+  for _, run in ipairs(core.list_dir(M.ctl_root()) or {}) do
+    local owner = core.read_file(M.ctl_root() .. "/" .. run .. "/owner")
+    owner = owner and owner:gsub("%s+$", "")
+    if not M.is_kept(run) and (all or not owner or M.owner_dead(owner)) then M.remove_ctl_dirs(run) end
+  end
 end
 
 function Session:labels(role, extra)

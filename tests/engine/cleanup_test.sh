@@ -35,8 +35,10 @@ run=$(wait_up "$tmp/k2"); ok $? "no-watchdog case: network came up (run $run)"
 kill -9 $pid; wait $pid 2>/dev/null
 sleep 0.5
 [ "$(left "$run")" -gt 0 ]; ok $? "without the watchdog the resources outlive the process"
+[ -d "${XDG_RUNTIME_DIR:-/run}/natrig/$run" ]; ok $? "the run's shaper control directory exists on the host"
 $NATRIG version >/dev/null 2>&1
 [ "$(left "$run")" = 0 ]; ok $? "the next natrig command (version) reaped the dead run"
+[ ! -e "${XDG_RUNTIME_DIR:-/run}/natrig/$run" ]; ok $? "and removed its control directory"
 
 # 3. SIGINT: teardown runs in-process before exit.
 NATRIG_NO_WATCHDOG=1 $NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/i" 2>&1 &
