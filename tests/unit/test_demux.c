@@ -303,24 +303,6 @@ static void check_rows(void)
 
 /* --- fixtures ----------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    struct bytes b = {0};
-    char tmp[4096];
-    size_t n;
-
-    *len = 0;
-    if (!f)
-        return NULL;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        bytes_put(&b, tmp, n);
-    fclose(f);
-    bytes_put(&b, "", 1); /* NUL-terminate; not counted */
-    *len = b.len - 1;
-    return b.p;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -350,18 +332,18 @@ static void check_fixtures(void)
     ok(nnames >= 8, "found %zu demux fixtures", nnames);
 
     for (size_t i = 0; i < nnames; i++) {
-        size_t blen, olen, elen, rlen;
+        size_t blen = 0, olen = 0, elen = 0, rlen = 0;
         char *bin, *out, *err, *res;
         struct expect e = {OK_BOUNDARY, "", NULL, NULL, 0, 0, 0};
 
         snprintf(path, sizeof path, "%s/%s.bin", dir, names[i]);
-        bin = slurp(path, &blen);
+        bin = tap_slurp(path, &blen);
         snprintf(path, sizeof path, "%s/%s.out", dir, names[i]);
-        out = slurp(path, &olen);
+        out = tap_slurp(path, &olen);
         snprintf(path, sizeof path, "%s/%s.err", dir, names[i]);
-        err = slurp(path, &elen);
+        err = tap_slurp(path, &elen);
         snprintf(path, sizeof path, "%s/%s.result", dir, names[i]);
-        res = slurp(path, &rlen);
+        res = tap_slurp(path, &rlen);
         ok(bin && out && err, "fixture %s: .bin, .out and .err read", names[i]);
         if (res) {
             res[strcspn(res, "\r\n")] = '\0';

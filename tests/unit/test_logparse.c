@@ -186,27 +186,6 @@ static void is_record(const char *got, const char *want, const char *file, size_
     }
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    struct text t = {NULL, 0, 0};
-    char b[65536];
-    size_t n;
-
-    if (!f)
-        return NULL;
-    text_put(&t, "", 0);
-    for (;;) {
-        n = fread(b, 1, sizeof b, f);
-        if (n == 0)
-            break;
-        text_put(&t, b, n);
-    }
-    fclose(f);
-    *len = t.len;
-    return t.p;
-}
-
 /* Whether span s lies in [a, a+an) or [b, b+bn); empty spans only need a pointer. */
 static int span_in(struct logparse_span s, const char *a, size_t an, const char *b, size_t bn)
 {
@@ -333,7 +312,7 @@ static size_t split_records(char *buf, char **rec, size_t max, unsigned *opts, s
 static void run_fixture(const char *dir, const char *name)
 {
     char path[4096];
-    size_t tlen, elen, nrec, i, cap = 0;
+    size_t tlen = 0, elen = 0, nrec, i, cap = 0;
     unsigned opts = 0;
     char *txt, *exp, **rec;
     struct lines l;
@@ -342,9 +321,9 @@ static void run_fixture(const char *dir, const char *name)
     int have_head = 0;
 
     snprintf(path, sizeof path, "%s/logs/%s.txt", dir, name);
-    txt = read_file(path, &tlen);
+    txt = tap_slurp(path, &tlen);
     snprintf(path, sizeof path, "%s/logs/%s.expected", dir, name);
-    exp = read_file(path, &elen);
+    exp = tap_slurp(path, &elen);
     ok(txt && exp, "%s: .txt and .expected readable", name);
     if (!txt || !exp) {
         free(txt);
