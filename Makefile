@@ -2,9 +2,17 @@
 # Objects go under $(B)/ mirroring src/. SANITIZE=address,undefined builds into build-asan/.
 
 PKGS      := lua5.4 libcurl libcjson libarchive
-APT_PKGS  := lua5.4 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libarchive-dev pkg-config \
-             libnetfilter-queue-dev libmnl-dev busybox-static iptables iproute2 conntrack \
-             nftables coturn socat curl
+# Build dependencies: all that compiling natrig needs (a packager's or an unprivileged user's
+# `make`; tests/run-all's unit stage proves it by building a copy as user nobody).
+BUILD_PKGS:= lua5.4 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libarchive-dev pkg-config \
+             libnetfilter-queue-dev libmnl-dev libedit-dev
+# Runtime and test dependencies: the tools natrig puts into its base image or runs on the
+# host (busybox-static ... coturn, tcpdump), and what the tests, lint, fuzz and doc use. Lint:
+# clang-format, lua-check, and clang-tidy-15 (Debian's clang-tidy, 14, lacks
+# bugprone-assignment-in-if-condition).
+RUN_PKGS  := busybox-static iptables iproute2 conntrack nftables coturn socat curl tcpdump tmux nebula \
+             chromium clang clang-format clang-tidy-15 lua-check lua-ldoc libxml2-utils python3 perl
+APT_PKGS  := $(BUILD_PKGS) $(RUN_PKGS)
 CC        ?= cc
 SANITIZE  ?=
 ifeq ($(SANITIZE),)
@@ -17,6 +25,9 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The REPL's line editor (libedit, BSD editline) is linked into natrig only.
+EDIT_CFLAGS = $(shell pkg-config --cflags libedit 2>/dev/null)
+EDIT_LIBS  = $(shell pkg-config --libs libedit 2>/dev/null)
 # snprintf truncating a message is intended, so that warning is off.
 WARN      := -Wall -Wextra -Werror -Wshadow -Wundef -Wwrite-strings -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-format-truncation
@@ -46,42 +57,62 @@ LUAMOD    := $(B)/lua/natrig.so
 PEER      := $(B)/natrig-peer
 SHAPER    := $(B)/natrig-shaper
 
-.PHONY: all deps test test-unit test-lua test-engine asan valgrind fuzz lint format bench demo \
-        clean help images
+.PHONY: all deps deps-list test test-unit test-lua test-engine test-netns asan valgrind fuzz lint format bench demo \
+        clean help images doc
 all: $(NATRIG) $(LUAMOD) $(PEER) $(SHAPER) $(UNIT_BIN)
 
 help:
 	@echo "make            build natrig, the Lua module, natrig-peer, natrig-shaper"
 	@echo "make demo       install what is missing, build, run scenarios/quickstart.lua"
-	@echo "make test       unit + Lua + engine tests (CI=true: engine tests never skip)"
+	@echo "make test       unit + Lua + engine + netns tests + lint (CI=true: nothing skips)"
+	@echo "make test-unit | test-lua | test-engine | test-netns   one stage of make test"
+	@echo "make deps       install build and runtime packages (deps-list shows them)"
 	@echo "make asan       the whole suite under AddressSanitizer + UBSan"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make bench      benchmarks (ratios against a floor measured in the same run)"
-	@echo "make lint       layer include rules, banned functions"
+	@echo "make lint       layer include rules, banned functions, clang-format, luacheck, clang-tidy"
+	@echo "make format     clang-format -i every C file under src/ and tests/ (what lint checks)"
+	@echo "make doc        the Lua API reference (LDoc, config.ld) in $(B)/doc/index.html"
 
 # --- set-up: install what is missing (apt-get as root, else print the command) -------------
-$(B)/.deps-ok:
-	$(Q)missing=""; for p in $(APT_PKGS); do \
+# $(call need_pkgs,WHAT,PACKAGES): check with dpkg-query; install as root, else say how.
+define need_pkgs
+	$(Q)missing=""; for p in $(2); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "deps: installing$$missing"; \
+	    echo "deps ($(1)): installing$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
-	      || { echo "deps: apt-get install failed"; exit 1; }; \
+	      || { echo "deps ($(1)): apt-get install failed"; exit 1; }; \
 	  else \
-	    echo "deps: missing packages:$$missing"; \
-	    echo "deps: run: sudo apt-get install -y$$missing"; exit 1; \
+	    echo "deps ($(1)): missing packages:$$missing"; \
+	    echo "deps ($(1)): run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+endef
+
+# Compiling needs only the build packages; tests, demo, lint, fuzz and doc need the rest.
+$(B)/.deps-ok:
+	$(call need_pkgs,build,$(BUILD_PKGS))
 	$(Q)mkdir -p $(B) && touch $@
-deps: $(B)/.deps-ok
+# Checked again when the Makefile changes, so a package added to RUN_PKGS gets installed
+# where an older list was already satisfied.
+$(B)/.deps-run-ok: Makefile
+	$(call need_pkgs,runtime and tests,$(RUN_PKGS))
+	$(Q)mkdir -p $(B) && touch $@
+deps: $(B)/.deps-ok $(B)/.deps-run-ok
+deps-list:
+	@echo "build: $(BUILD_PKGS)"
+	@echo "run: $(RUN_PKGS)"
 
 # --- compile ---------------------------------------------------------------------------------
 $(B)/%.o: %.c | $(B)/.deps-ok
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/src/cli/cmd_repl.o: ALL_CFLAGS += $(EDIT_CFLAGS)
 
 $(B)/libnatrig.a: $(LIB_OBJ)
 	@[ "$(V)" = 1 ] || echo "  AR      $@"
@@ -98,7 +129,7 @@ $(B)/gen/lua_embed.o: $(B)/gen/lua_embed.c
 
 $(NATRIG): $(CLI_OBJ) $(B)/libnatrig.a
 	@[ "$(V)" = 1 ] || echo "  LINK    $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libnatrig.a $(PKG_LIBS) -lm -ldl
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libnatrig.a $(PKG_LIBS) $(EDIT_LIBS) -lm -ldl
 
 # The same core as a Lua C module: LUA_CPATH='build/lua/?.so' lua5.4 -e 'require "natrig"'
 $(LUAMOD): $(B)/libnatrig.a $(B)/gen/lua_embed.o
@@ -119,20 +150,31 @@ $(SHAPER): $(SHAPER_SRC:%.c=$(B)/%.o) $(B)/libnatrig.a
 $(B)/tests/%: tests/unit/%.c $(B)/libnatrig.a tests/tap.h
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  TEST-CC $<"
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LDFLAGS) $(B)/libnatrig.a $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(B)/libnatrig.a \
+	  $(PKG_LIBS) -lm
+
+# The failing-allocator test opens natrig.core with its embedded Lua modules.
+$(B)/tests/test_lua_alloc: $(B)/gen/lua_embed.o
 
 # --- tests -----------------------------------------------------------------------------------
-test: all
-	$(Q)B=$(B) tests/run-all
+# Every target runs tests/run-all, so each stage gets the environment `make test` gives it.
+# Stages: unit (C, and the unprivileged build), lua (pure Lua, the fake engine), engine (the
+# real Docker Engine), netns (tests/nat and tests/shaper: root), lint.
+RUN_ALL   = B=$(B) SANITIZE=$(SANITIZE) tests/run-all
+test: all | $(B)/.deps-run-ok
+	$(Q)$(RUN_ALL)
 
-test-unit: $(UNIT_BIN)
-	$(Q)prove -e '' $(UNIT_BIN)
+test-unit: all | $(B)/.deps-run-ok
+	$(Q)$(RUN_ALL) unit
 
-test-lua: $(NATRIG) $(LUAMOD)
-	$(Q)B=$(B) prove -e '' tests/lua/run
+test-lua: all | $(B)/.deps-run-ok
+	$(Q)$(RUN_ALL) lua
 
-test-engine: all
-	$(Q)B=$(B) prove -v -e '' tests/engine/run
+test-engine: all | $(B)/.deps-run-ok
+	$(Q)$(RUN_ALL) engine
+
+test-netns: all | $(B)/.deps-run-ok
+	$(Q)$(RUN_ALL) netns
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined test
@@ -142,18 +184,29 @@ valgrind: all
 	  --suppressions=tests/valgrind.supp $$t >/dev/null || exit 1; done; echo "valgrind: clean"
 
 FUZZ_SECONDS ?= 60
-fuzz: | $(B)/.deps-ok
+fuzz: | $(B)/.deps-ok $(B)/.deps-run-ok
 	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
 
 bench: all
 	$(Q)B=$(B) tests/bench/run
 
-demo: all
+demo: all | $(B)/.deps-run-ok
 	$(Q)$(NATRIG) run scenarios/quickstart.lua
 
-lint:
+lint: | $(B)/.deps-run-ok
 	$(Q)tests/lint
 
+# The Lua API reference from the modules' doc comments (LDoc, config.ld). Debian's ldoc
+# script asks for Lua 5.1/5.2 only, but LDoc runs on lua5.4 (its modules ship for 5.4 too).
+# Any warning fails the target.
+doc: | $(B)/.deps-ok $(B)/.deps-run-ok
+	$(Q)rm -rf $(B)/doc && mkdir -p $(B)/doc
+	$(Q)lua5.4 /usr/bin/ldoc -c config.ld -d $(B)/doc . >$(B)/doc.log 2>&1; rc=$$?; \
+	  warn=$$(grep -v '^reading configuration\|^output written' $(B)/doc.log); \
+	  if [ $$rc != 0 ] || [ -n "$$warn" ]; then cat $(B)/doc.log; echo "doc: LDoc warned (see above)"; exit 1; fi; \
+	  echo "  DOC     $(B)/doc/index.html"
+
+# tests/lint checks this same file set with clang-format --dry-run.
 format:
 	$(Q)clang-format -i $$(find src tests -name '*.[ch]')
 

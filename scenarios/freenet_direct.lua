@@ -16,13 +16,16 @@ return natrig.scenario {
     local MSG = "NAT traversal connection established"
     -- each peer reaches the gateway ...
     for _, peer in ipairs({ a, b }) do
-      local e = peer:wait_log { match = MSG, plain = true, fields = { peer_addr = gw.public_ip .. ":31337" }, timeout = p.timeout }
+      local e = peer:wait_log { match = MSG, plain = true, fields = { peer_addr = gw.public_ip .. ":31337" },
+        timeout = p.timeout }
       print(("   %s -> gateway after %.1fs: %s"):format(peer.name, natrig.now() - t0, e.raw))
     end
     -- ... and each other, through both NATs (their public addresses)
-    local ea = a:wait_log { match = MSG, plain = true, fields = { peer_addr = b.public_ip .. ":31337" }, timeout = p.timeout }
+    local ea = a:wait_log { match = MSG, plain = true, fields = { peer_addr = b.public_ip .. ":31337" },
+      timeout = p.timeout }
     print(("   a -> b after %.1fs: %s"):format(natrig.now() - t0, ea.raw))
-    local eb = b:wait_log { match = MSG, plain = true, fields = { peer_addr = a.public_ip .. ":31337" }, timeout = p.timeout }
+    local eb = b:wait_log { match = MSG, plain = true, fields = { peer_addr = a.public_ip .. ":31337" },
+      timeout = p.timeout }
     print(("   b -> a after %.1fs: %s"):format(natrig.now() - t0, eb.raw))
   end,
 }

@@ -4,12 +4,16 @@
 -- before that NAT's own peer has sent). Each cell: what happened, and whether it is what
 -- RFC 4787 behaviour predicts (natrig.holepunch). Passes when every cell matches.
 --   natrig run scenarios/holepunch_matrix.lua presets=full_cone,symmetric batch=12
+-- As a sweep, one case per cell: `first` x `second` (6 x 6 = the same 36 cells: the peer
+-- behind `first` punches first), each case its own network, a pass-rate grid in the HTML:
+--   natrig sweep scenarios/holepunch_matrix.lua --repeat 3 -j 4 --html r.html
 local holepunch = require "natrig.holepunch"
 local nat = require "natrig.nat"
 
 return natrig.scenario {
   name = "hole-punching matrix",
-  params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6 },
+  params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6, first = "", second = "" },
+  matrix = { first = natrig.core.nat_presets(), second = natrig.core.nat_presets() },
   timeout = 900,
   run = function(_, p)
     local presets = {}
@@ -17,7 +21,8 @@ return natrig.scenario {
     else presets = natrig.core.nat_presets() end
     -- cells: unordered pairs; for different presets both orders of arrival
     local cells = {}
-    for i = 1, #presets do
+    if p.first ~= "" and p.second ~= "" then cells[1] = { a = p.first, b = p.second, first = "a" } end
+    for i = 1, p.first == "" and #presets or 0 do
       for j = i, #presets do
         cells[#cells + 1] = { a = presets[i], b = presets[j], first = "a" }
         if i ~= j then cells[#cells + 1] = { a = presets[i], b = presets[j], first = "b" } end
@@ -33,7 +38,7 @@ return natrig.scenario {
           local c = cells[k]
           local na, nb = "c" .. k .. "a", "c" .. k .. "b"
           local function argv(me, other, delayed)
-            return function(node, n)
+            return function(_, n)
               return { PEER, "peer", "--gateway", n:get("rv").public_ip .. ":31337", "--name", me,
                 "--port", "31337", "--expect", other, "--punch-timeout", tostring(p.punch_timeout),
                 "--punch-delay", delayed and tostring(p.delay_ms) or "0", "--pings", "3" }
@@ -43,6 +48,7 @@ return natrig.scenario {
           c.nb = net:peer { name = nb, nat = c.b, cmd = argv(nb, na, c.first == "a") }
         end
         net:up()
+        local t_up = natrig.now()
         natrig.map((function()
           local l = {}
           for k = start, math.min(start + p.batch - 1, #cells) do l[#l + 1] = cells[k] end
@@ -54,8 +60,17 @@ return natrig.scenario {
             return e.message:find("failed") and "failed" or "direct"
           end
           local ra, rb = outcome(c.na, c.nb), outcome(c.nb, c.na)
+          natrig.metric("time to punch outcome", natrig.now() - t_up, "s") -- after the network is up
           c.got = (ra == "direct" and rb == "direct") and "direct" or "failed"
           c.want, c.why = holepunch.predict(nat.resolve(c.a), nat.resolve(c.b), c.first)
+          if c.got ~= c.want then -- what both peers said, while their logs are at hand
+            local function tail(node)
+              local l = {}
+              for line in node:log_text():gmatch("[^\n]+") do l[#l + 1] = line end
+              return table.concat(l, "\n", math.max(1, #l - 11))
+            end
+            c.evidence = ("%s:\n%s\n%s:\n%s"):format(c.na.name, tail(c.na), c.nb.name, tail(c.nb))
+          end
         end, 64)
       end)
       net:down()
@@ -69,6 +84,7 @@ return natrig.scenario {
       if not okc then bad = bad + 1 end
       print(("   %-18s %-18s %-6s %-8s %-8s %s"):format(c.a, c.b, c.a == c.b and "-" or c.first,
         c.got or "?", c.want or "?", okc and "ok" or ("MISMATCH: " .. tostring(c.why))))
+    if c.evidence then print((c.evidence:gsub("[^\n]+", "     | %0"))) end
     end
     expect(bad, "cells that differ from the RFC 4787 prediction"):eq(0)
   end,

@@ -15,13 +15,17 @@ return natrig.scenario {
     end
     local cg = net:router { name = "cgnat", nat = "symmetric" }
     local home = net:router { name = "home", nat = "port_restricted", behind = cg }
-    rows[#rows + 1] = { label = "port_restricted behind symmetric CGNAT", node = net:peer { name = "double", router = home, cmd = { "sleep", "2000000000" } } }
+    rows[#rows + 1] = { label = "port_restricted behind symmetric CGNAT",
+      node = net:peer { name = "double", router = home, cmd = { "sleep", "2000000000" } } }
     local cg2 = net:router { name = "cgnat2", nat = "full_cone" }
     local home2 = net:router { name = "home2", nat = "full_cone", behind = cg2 }
-    rows[#rows + 1] = { label = "full_cone behind full_cone CGNAT", node = net:peer { name = "double2", router = home2, cmd = { "sleep", "2000000000" } } }
+    rows[#rows + 1] = { label = "full_cone behind full_cone CGNAT",
+      node = net:peer { name = "double2", router = home2, cmd = { "sleep", "2000000000" } } }
     net:up()
     natrig.map(rows, function(r) r.c = net:classify(r.node) end, 4)
-    local function fmt(m, f, h) return ("%-4s %-4s %s"):format(m, f, h == nil and "?" or h and "hairpin" or "no-hairpin") end
+    local function fmt(m, f, h)
+      return ("%-4s %-4s %s"):format(m, f, h == nil and "?" or h and "hairpin" or "no-hairpin")
+    end
     print(("   %-40s %-22s %-22s"):format("preset", "natrig claims", "coturn measured"))
     local bad = 0
     for _, r in ipairs(rows) do

@@ -1,4 +1,4 @@
--- natrig.classify: what a node's NAT really does, judged by an outside tool. coturn's
+--- natrig.classify: what a node's NAT really does, judged by an outside tool. coturn's
 -- turnserver (an RFC 5780 STUN server on two addresses of the public network) and
 -- coturn's turnutils_natdiscovery (run in the node's network holder, so nothing is
 -- installed into the node's own container) measure mapping, filtering and hairpinning;
@@ -6,6 +6,7 @@
 --
 --   local c = net:classify(peer)     -- { mapping = "EIM", filtering = "APDF", hairpin = true,
 --                                    --   claimed = {...}, matches = true, raw = "..." }
+-- @module natrig.classify
 local core = require "natrig.core"
 local task = require "natrig.task"
 local nat = require "natrig.nat"
@@ -13,23 +14,36 @@ local nat = require "natrig.nat"
 local M = {}
 -- The STUN server takes two addresses high in the public /22, which the planner never
 -- hands out (it allocates upwards from .2).
+-- Over several engines there is one STUN server per engine that has a node to classify,
+-- on that engine (hosts 1000+2k, 1001+2k): its second address is added inside the
+-- container, so the overlay's VXLAN forwarding (which knows only the addresses Docker
+-- assigned) does not carry packets to it from another engine. Seen: a symmetric and an
+-- address-dependent NAT on engine 2 measured EIM against a server on engine 1, since
+-- natdiscovery's packets to the second address never arrived.
 local STUN_HOSTS = { 1000, 1001 }
 
-local function fail(msg) error(core.error { code = "engine", op = "classify", status = 0, message = msg }, 0) end
+local function fail(msg) core.fail("engine", "classify", msg) end
 
-function M.server(net)
-  if net.stun then
-    if net.stun.job then net.stun.job:join() end
-    return net.stun
+function M.server(net, eng)
+  eng = eng or net.eng
+  -- the engine's place in the run's host list (1 with one engine)
+  local k = 1
+  for i, e in ipairs(net.engines and net:engines() or { net.eng }) do if e == eng then k = i end end
+  net.stuns = net.stuns or {}
+  if net.stuns[k] then
+    if net.stuns[k].job then net.stuns[k].job:join() end
+    return net.stuns[k]
   end
   local st = {}
-  net.stun = st
+  net.stuns[k] = st
+  if k == 1 then net.stun = st end
   st.job = task.spawn(function()
-    local eng, s = net.eng, net.session
+    local s = net.session
     local pub = net.public.subnet
-    local ip1, ip2 = core.subnet_host(pub, STUN_HOSTS[1]), core.subnet_host(pub, STUN_HOSTS[2])
+    local ip1 = core.subnet_host(pub, STUN_HOSTS[1] + 2 * (k - 1))
+    local ip2 = core.subnet_host(pub, STUN_HOSTS[2] + 2 * (k - 1))
     local prefix = pub:match("/(%d+)$")
-    st.id = eng:container_create(s:name("stun"), {
+    st.id = eng:container_create(s:name(k == 1 and "stun" or ("stun" .. k)), {
       Image = net.image, Cmd = core.json_array { "sleep", "2000000000" },
       Labels = s:labels("stun"),
       HostConfig = { NetworkMode = net.public.name, Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
@@ -38,7 +52,7 @@ function M.server(net)
     eng:container_start(st.id)
     -- the second address goes on the interface that carries the first (names move)
     local out = eng:exec(st.id, { "ip", "-o", "-4", "addr", "show" }, { check = true }).stdout
-    local dev = require("natrig.node").iface_for(out, ip1)
+    local dev = require("natrig.iface").iface_for(out, ip1)
     if not dev then fail("no interface carries " .. ip1 .. " in the STUN server") end
     eng:exec(st.id, { "ip", "addr", "add", ip2 .. "/" .. prefix, "dev", dev }, { check = true })
     eng:exec_detached(st.id, { "turnserver", "-n", "-L", ip1, "-L", ip2, "--no-auth", "--stun-only",
@@ -64,17 +78,18 @@ function M.server(net)
   return st
 end
 
--- opts: lifetime (seconds: also test that a mapping idle that long is still alive)
+--- opts: lifetime (seconds: also test that a mapping idle that long is still alive)
 function M.classify(net, node, opts)
   opts = opts or {}
   if not node.holder then fail(tostring(node.name) .. " is not a node of a running network") end
-  local st = M.server(net)
+  local st = M.server(net, node.eng)
   local argv = { "turnutils_natdiscovery", "-m", "-f", "-H", st.ip1 }
-  local r = net.eng:exec(node.holder, argv, { name = node.name })
+  local r = (node.eng or net.eng):exec(node.holder, argv, { name = node.name })
   local res = core.nat_classify(r.stdout)
   res.raw = r.stdout
   if opts.lifetime then
-    local lt = net.eng:exec(node.holder, { "turnutils_natdiscovery", "-t", "-T", tostring(opts.lifetime), st.ip1 },
+    local lt = (node.eng or net.eng):exec(node.holder,
+      { "turnutils_natdiscovery", "-t", "-T", tostring(opts.lifetime), st.ip1 },
       { name = node.name, timeout = opts.lifetime + 30 })
     res.lifetime_alive = core.nat_classify(lt.stdout).lifetime_alive
     res.raw = res.raw .. "\n" .. lt.stdout

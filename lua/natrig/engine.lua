@@ -1,6 +1,7 @@
--- natrig.engine: Engine operations on top of the raw C client (natrig.core.engine_open).
+--- natrig.engine: Engine operations on top of the raw C client (natrig.core.engine_open).
 -- Every method waits through natrig.task, so called from tasks they run concurrently.
 -- Errors are natrig.Error tables: { code, status, op, message }.
+-- @module natrig.engine
 local core = require "natrig.core"
 local task = require "natrig.task"
 
@@ -18,14 +19,48 @@ local hints = {
 local function raise(op, what, ev)
   local msg = ev.error or "failed"
   local hint = hints[ev.status] or ""
-  error(core.error { code = ev.status ~= 0 and "engine" or "transport", status = ev.status,
-    op = what and (op .. " " .. what) or op, message = msg .. hint }, 2)
+  core.fail(ev.status ~= 0 and "engine" or "transport", what and (op .. " " .. what) or op, msg .. hint, ev.status)
 end
+
+-- Short calls (create, start, inspect, connect, remove...) share a pool of at most
+-- NATRIG_ENGINE_CALLS (default 32) in flight per engine, so a 300-container bring-up
+-- queues here instead of drowning the engine (seen: starts timing out after 30 s with
+-- 300 at once on 2 cores). Calls that may last (exec, stop, restart, wait, uploads,
+-- image builds) and streams (log follows, events) never wait for a slot, so neither can
+-- starve the short ones.
+local LONG = { exec_start = true, container_stop = true, container_restart = true,
+  container_wait = true, container_logs = true, image_build = true, image_import = true,
+  container_put_archive = true, container_get_archive = true }
+M.LONG = LONG
 
 function M.open(host)
   local raw = core.engine_open(host)
   task.add_engine(raw)
-  return setmetatable({ raw = raw }, Engine)
+  return setmetatable({ raw = raw, busy = 0, waiters = {}, epoch = task.epoch,
+    limit = tonumber(core.getenv("NATRIG_ENGINE_CALLS") or "") or 32 }, Engine)
+end
+
+-- The pool is reset when the scheduler recovers from an abort (the calls it counted
+-- were abandoned).
+local function acquire(self, what)
+  if self.epoch ~= task.epoch then self.busy, self.waiters, self.epoch = 0, {}, task.epoch end
+  while self.busy >= self.limit do
+    task.wait_for(function(wake) self.waiters[#self.waiters + 1] = wake end,
+      "a free engine call slot for " .. what)
+    if self.epoch ~= task.epoch then self.busy, self.waiters, self.epoch = 0, {}, task.epoch end
+  end
+  self.busy = self.busy + 1
+  return self.epoch
+end
+
+local function release(self, epoch)
+  if epoch ~= self.epoch then return end
+  self.busy = self.busy - 1
+  -- Wake every waiter: a cancelled one never runs again, so handing the slot to one
+  -- waiter could lose it; they re-check and the losers queue again.
+  local ws = self.waiters
+  self.waiters = {}
+  for _, w in ipairs(ws) do w() end
 end
 
 function Engine:close()
@@ -42,28 +77,39 @@ function Engine:__tostring() return tostring(self.raw) end
 
 function Engine:info() return self.raw:info() end
 
--- Submit one operation and wait for it. Returns the completion event
+--- Submit one operation and wait for it. Returns the completion event
 -- ({status, body, out, err}); raises on error. `what` names the object for messages.
 function Engine:call(op, params, body, opts, what)
-  local id = self.raw:submit(op, params, body, opts)
-  local ev = task.await(id)
+  local desc = what and (op .. " " .. what) or op
+  if LONG[op] then
+    local id = self.raw:submit(op, params, body, opts)
+    local ev = task.await(id, desc, self.raw)
+    if ev.error then raise(op:gsub("_", " "), what, ev) end
+    return ev
+  end
+  local epoch = acquire(self, desc)
+  local ok, id = pcall(self.raw.submit, self.raw, op, params, body, opts)
+  if not ok then release(self, epoch) error(id, 0) end
+  local aok, ev = pcall(task.await, id, desc, self.raw)
+  release(self, epoch)
+  if not aok then error(ev, 0) end
   if ev.error then raise(op:gsub("_", " "), what, ev) end
   return ev
 end
 
--- Like call, returning the decoded JSON body (or nil for an empty body).
+--- Like call, returning the decoded JSON body (or nil for an empty body).
 function Engine:json(op, params, body, what)
   local ev = self:call(op, params, body, nil, what)
   if ev.body == "" then return nil end
   return (core.json_decode(ev.body))
 end
 
-------------------------------------------------------------------- system
+--- system ----------------------------------------------------------------
 function Engine:ping() return self:call("ping").body end
 function Engine:version() return self:json("version") end
 function Engine:system_info() return self:json("info") end
 
-------------------------------------------------------------------- networks
+--- networks ----------------------------------------------------------------
 -- spec: Docker's NetworkCreate JSON ({Name=, Driver=, Internal=, IPAM=, Labels=, Options=})
 function Engine:network_create(spec)
   return self:json("network_create", nil, spec, spec.Name).Id
@@ -84,7 +130,7 @@ function Engine:network_list(filters)
 end
 function Engine:network_remove(id) self:call("network_remove", { id = id }, nil, nil, id) end
 
-------------------------------------------------------------------- containers
+--- containers ----------------------------------------------------------------
 -- spec: Docker's ContainerCreate JSON. Returns the id.
 function Engine:container_create(name, spec)
   return self:json("container_create", name and { name = name } or nil, spec, name or spec.Image).Id
@@ -101,7 +147,7 @@ function Engine:container_unpause(id) self:call("container_unpause", { id = id }
 function Engine:container_restart(id, t)
   self:call("container_restart", { id = id, t = t or 10 }, nil, nil, id)
 end
--- Returns the exit code once the container is not running.
+--- Returns the exit code once the container is not running.
 function Engine:container_wait(id, condition)
   local r = self:json("container_wait", { id = id, condition = condition or "not-running" }, nil, id)
   return r and r.StatusCode
@@ -114,22 +160,24 @@ function Engine:container_list(filters, all)
   return self:json("container_list", { all = all ~= false, filters = filters }) or {}
 end
 
--- Upload a tar (a string from natrig.core.tar) and unpack it at `path` in the container.
+--- Upload a tar (a string from natrig.core.tar) and unpack it at `path` in the container.
 function Engine:upload(id, tar, path)
   self:call("container_put_archive", { id = id, path = path or "/" }, tar, nil, id)
 end
--- Build the tar from entries ({path=, data=|file=, mode=}) and upload it.
+--- Build the tar from entries ({path=, data=|file=, mode=}) and upload it.
 function Engine:put_files(id, entries, path)
   self:upload(id, core.tar(entries), path)
 end
 
--- Run argv in the container. Returns { code, stdout, stderr }.
+--- Run argv in the container. Returns { code, stdout, stderr }.
 -- opts: env = { "K=V" }, user, workdir, privileged, timeout (seconds), check (raise on non-zero).
+local EXEC_OPTS = { env = "table", user = "string", workdir = "string", privileged = "boolean",
+  timeout = "number", check = "boolean", name = "string" }
+
 function Engine:exec(id, argv, opts)
-  opts = opts or {}
+  opts = core.check_options("exec", opts, EXEC_OPTS)
   if type(argv) ~= "table" or #argv == 0 then
-    error(core.error { code = "einval", op = "exec", status = 0,
-      message = "argv must be a non-empty list of strings (natrig never runs shell strings)" }, 2)
+    core.fail("einval", "exec", "argv must be a non-empty list of strings (natrig never runs shell strings)")
   end
   local spec = { Cmd = core.json_array(argv), AttachStdout = true, AttachStderr = true,
     Env = opts.env and core.json_array(opts.env) or nil, User = opts.user,
@@ -140,14 +188,14 @@ function Engine:exec(id, argv, opts)
   local info = self:json("exec_inspect", { id = ex })
   local r = { code = info.ExitCode, stdout = ev.out, stderr = ev.err }
   if opts.check and r.code ~= 0 then
-    error(core.error { code = "engine", op = "exec in " .. tostring(opts.name or id:sub(1, 12)),
-      status = 0, message = ("%s exited %s: %s"):format(table.concat(argv, " "), tostring(r.code),
-        (r.stderr ~= "" and r.stderr or r.stdout):sub(1, 400)) }, 2)
+    core.fail("engine", "exec in " .. tostring(opts.name or id:sub(1, 12)),
+      ("%s exited %s: %s"):format(table.concat(argv, " "), tostring(r.code),
+        (r.stderr ~= "" and r.stderr or r.stdout):sub(1, 400)))
   end
   return r
 end
 
--- Start argv in the container and return at once (a daemon: natrig-shaper).
+--- Start argv in the container and return at once (a daemon: natrig-shaper).
 function Engine:exec_detached(id, argv)
   local ex = self:json("exec_create", { id = id }, { Cmd = core.json_array(argv),
     AttachStdout = false, AttachStderr = false }, id).Id
@@ -155,7 +203,7 @@ function Engine:exec_detached(id, argv)
   return ex
 end
 
--- Logs so far: stdout, stderr (demultiplexed). opts: since (unix seconds, fractional ok),
+--- Logs so far: stdout, stderr (demultiplexed). opts: since (unix seconds, fractional ok),
 -- ["until"], timestamps (default true), tail.
 function Engine:logs(id, opts)
   opts = opts or {}
@@ -167,7 +215,7 @@ function Engine:logs(id, opts)
   return ev.out, ev.err
 end
 
--- Follow logs: on_data(stdout_piece, stderr_piece) for each piece as it arrives,
+--- Follow logs: on_data(stdout_piece, stderr_piece) for each piece as it arrives,
 -- on_end(err_or_nil) when the stream ends. Returns a function that stops following.
 function Engine:follow_logs(id, opts, on_data, on_end)
   opts = opts or {}
@@ -184,7 +232,7 @@ function Engine:follow_logs(id, opts, on_data, on_end)
   return function() task.forget(rid); if raw and self.raw then raw:cancel(rid) end end
 end
 
-------------------------------------------------------------------- images
+-- images ----------------------------------------------------------------
 -- The engine reports build/import failures inside a 200 stream of JSON lines.
 local function stream_errors(text)
   for line in text:gmatch("[^\r\n]+") do
@@ -195,31 +243,32 @@ local function stream_errors(text)
   end
 end
 
--- Import a rootfs tar as repo:tag (what `docker import` does; no registry needed).
+--- Import a rootfs tar as repo:tag (what `docker import` does; no registry needed).
 function Engine:image_import(tar, repo, tag, changes)
   local p = { fromSrc = "-", repo = repo, tag = tag }
   if changes then p.changes = changes end
   local ev = self:call("image_import", p, tar, nil, repo .. ":" .. tag)
   local e = stream_errors(ev.out)
-  if e then error(core.error { code = "engine", op = "image import " .. repo .. ":" .. tag,
-    status = ev.status, message = e }, 2) end
+  if e then core.fail("engine", "image import " .. repo .. ":" .. tag, e, ev.status) end
 end
 
--- Build from a tar context holding a Dockerfile. labels: table.
+--- Build from a tar context holding a Dockerfile. labels: table.
 function Engine:image_build(context_tar, tag, labels)
   local p = { t = tag, rm = true, forcerm = true, version = "1" }
   if labels then p.labels = labels end
   local ev = self:call("image_build", p, context_tar, nil, tag)
   local e = stream_errors(ev.out)
-  if e then error(core.error { code = "engine", op = "image build " .. tag, status = ev.status,
-    message = e }, 2) end
+  if e then core.fail("engine", "image build " .. tag, e, ev.status) end
   return ev.out
 end
 
--- Returns the inspect JSON, or nil when the image does not exist.
+--- Returns the inspect JSON, or nil when the image does not exist.
 function Engine:image_inspect(ref)
+  local epoch = acquire(self, "image_inspect " .. ref)
   local id = self.raw:submit("image_inspect", { id = ref })
-  local ev = task.await(id)
+  local aok, ev = pcall(task.await, id, "image_inspect " .. ref, self.raw)
+  release(self, epoch)
+  if not aok then error(ev, 0) end
   if ev.status == 404 then return nil end
   if ev.error then raise("image inspect", ref, ev) end
   return core.json_decode(ev.body)

@@ -1,6 +1,7 @@
--- natrig.expect: assertions that say what was expected and what was seen.
+--- natrig.expect: assertions that say what was expected and what was seen.
 --   expect(x):eq(3)   expect(rtt):near(300, 0.1)   expect(list):none()
 --   expect(n):ge(1)   expect(s):matches("connected")   expect(t):count(2)
+-- @module natrig.expect
 local core = require "natrig.core"
 
 local Expect = {}
@@ -15,8 +16,7 @@ local function show(v)
 end
 
 local function fail(self, what)
-  error(core.error { code = "expect", op = "expect" .. (self.label and (" " .. self.label) or ""),
-    status = 0, message = what }, 3)
+  core.fail("expect", "expect" .. (self.label and (" " .. self.label) or ""), what)
 end
 
 local function new(v, label) return setmetatable({ v = v, label = label }, Expect) end
@@ -50,7 +50,7 @@ function Expect:le(x)
   return self
 end
 function Expect:between(lo, hi) return self:ge(lo):le(hi) end
--- Within a relative tolerance: near(300, 0.1) accepts 270..330.
+--- Within a relative tolerance: near(300, 0.1) accepts 270..330.
 function Expect:near(x, rel)
   rel = rel or 0.1
   local d = math.abs(x) * rel

@@ -32,8 +32,10 @@ function M.predict(a, b, first)
   end
   if not a.racy and not b.racy then return "direct", "both NATs keep one mapping per socket and filter faithfully" end
   if a.racy and b.racy then return "failed", "two racy NATs: the later sender's mapping moves" end
-  local racy, other, racy_is = a.racy and a or b, a.racy and b or a, a.racy and "a" or "b"
-  if rank[other.filtering] <= 2 then return "direct", "the other NAT's filter ignores the port the racy NAT moved to" end
+  local other, racy_is = a.racy and b or a, a.racy and "a" or "b"
+  if rank[other.filtering] <= 2 then
+    return "direct", "the other NAT's filter ignores the port the racy NAT moved to"
+  end
   if first == racy_is then return "direct", "the racy NAT's peer sent first, so nothing unsolicited reached it" end
   return "failed", "an unsolicited packet reached the racy NAT first and moved its peer's mapping"
 end

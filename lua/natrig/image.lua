@@ -19,6 +19,7 @@ M.PROGRAMS = {
   { "xtables-nft-multi", true }, { "xtables-legacy-multi", true }, { "nft", true },
   { "ip", true }, { "tc", true }, { "conntrack", true }, { "socat", false },
   { "turnserver", false }, { "turnutils_natdiscovery", false }, { "turnutils_uclient", false },
+  { "tcpdump", false },
 }
 M.DIRS = { "/usr/lib/x86_64-linux-gnu/xtables", "/usr/lib/x86_64-linux-gnu/tc" }
 M.ETC = { "/etc/ethertypes", "/etc/protocols", "/etc/services" }

@@ -1,4 +1,4 @@
--- natrig.logs: every node's log, followed from the engine as it is written, parsed by
+--- natrig.logs: every node's log, followed from the engine as it is written, parsed by
 -- the C parser (natrig.core.log_parse: engine timestamp, tracing text, JSON, ANSI), kept
 -- per node, and queried or waited on from Lua.
 --
@@ -10,39 +10,35 @@
 -- stream }. level filters mean "this level or more severe". wait_log returns as soon as
 -- the line arrives on the follow stream (no sleep-and-refetch), and a timeout fails with
 -- the node's last lines.
+-- @module natrig.logs
 local core = require "natrig.core"
 local task = require "natrig.task"
 
 local M = {}
-local SEVERITY = { trace = 1, debug = 2, info = 3, warn = 4, warning = 4, error = 5 }
+local SEVERITY = { trace = 1, debug = 2, info = 3, warn = 4, warning = 4, error = 5, fatal = 6, panic = 7 }
 
 local function level_rank(l) return l and SEVERITY[l:lower()] or 0 end
 
-local function bad(op, msg) error(core.error { code = "einval", op = op, status = 0, message = msg }, 4) end
+local function bad(op, msg) core.fail("einval", op, msg) end
 
-local QUERY_KEYS = { level = true, target = true, match = true, fields = true, since = true, message = true,
-  ["until"] = true, timeout = true, plain = true, stream = true, node = true }
+local QUERY_KEYS = { level = "string", target = "string", match = "string", fields = "table",
+  since = "number", message = "string|table", ["until"] = "number", timeout = "number",
+  plain = "boolean", stream = "string", node = true }
 
 local function check_query(op, q)
-  if q == nil then return {} end
   if type(q) == "string" then return { match = q } end
-  if type(q) ~= "table" then bad(op, "expects a query table") end
-  for k in pairs(q) do
-    if not QUERY_KEYS[k] then
-      bad(op, ("unknown option '%s' (valid: level, target, match, message, fields, since, until, timeout, plain, stream)"):format(tostring(k)))
-    end
-  end
+  q = core.check_options(op, q, QUERY_KEYS)
   if q.level and not SEVERITY[tostring(q.level):lower()] then
-    bad(op, ("unknown level '%s' (valid: trace, debug, info, warn, error)"):format(tostring(q.level)))
+    bad(op, ("unknown level '%s' (valid: trace, debug, info, warn, error, fatal, panic)"):format(tostring(q.level)))
   end
   return q
 end
 
--- When an entry happened, for since/until and ordering: the engine's receive time (ns
+--- When an entry happened, for since/until and ordering: the engine's receive time (ns
 -- precision, one clock for every node) when known, else the line's own timestamp.
 function M.when(e) return e.engine_time or e.time or 0 end
 
--- Does entry e satisfy query q?
+--- Does entry e satisfy query q?
 function M.matches(e, q)
   if q.level and level_rank(e.level) < level_rank(q.level) then return false end
   if q.target and (not e.target or e.target:sub(1, #q.target) ~= q.target) then return false end
@@ -70,6 +66,71 @@ function M.matches(e, q)
   return true
 end
 
+-- Memory: each node keeps its newest entries in memory, up to a share of a run-wide
+-- budget (NATRIG_LOG_MEMORY, default 4 MB, at least 32 KB a node); the
+-- older ones move, whole (JSON, one per line), to <artifacts>/<node>.spill and are read
+-- back by queries. So RSS stays flat however much the apps write.
+local function mem_budget(node)
+  local total = tonumber(core.getenv("NATRIG_LOG_MEMORY") or "") or 4 * 1048576
+  return math.max(32768, total // math.max(1, #node.net.nodes))
+end
+
+-- What an entry costs in the Lua heap: its text, plus the table, its fields and the
+-- parsed copies (measured: about 580 bytes beyond the raw line for a typical entry;
+-- counting the raw bytes alone let 4 MB of "budget" hold 28 MB).
+local ENTRY_OVERHEAD = 600
+local function cost(e) return #e.raw + ENTRY_OVERHEAD end
+
+local function spill_path(node)
+  return node.net:artifacts_dir() .. "/" .. node.name .. ".spill"
+end
+
+local SPILL_KEYS = { "time", "engine_time", "level", "target", "message", "fields", "spans",
+  "raw", "node", "seq", "stream" }
+
+local function spill(node)
+  local entries = node.entries
+  local k = #entries // 2
+  if k == 0 then return end
+  local lines, freed = {}, 0
+  for i = 1, k do
+    local e, o = entries[i], {}
+    for _, key in ipairs(SPILL_KEYS) do o[key] = e[key] end
+    lines[i] = core.json_encode(o)
+    freed = freed + cost(e)
+  end
+  local path = spill_path(node)
+  local ok = pcall(core.mkdir_p, node.net:artifacts_dir())
+  ok = ok and pcall(core.write_file, path, table.concat(lines, "\n") .. "\n", true)
+  if not ok then return end -- no disk: keep them in memory rather than lose them
+  table.move(entries, k + 1, #entries, 1)
+  for i = #entries, #entries - k + 1, -1 do entries[i] = nil end
+  node.spilled = (node.spilled or 0) + k
+  node.mem_bytes = node.mem_bytes - freed
+end
+
+-- Call fn(e) for every entry of the node, oldest first: the spilled ones, then memory.
+-- fn returns true to stop.
+local function each_entry(node, fn)
+  if (node.spilled or 0) > 0 then
+    -- line by line: the spill file may be far larger than the memory budget
+    local f = io.open(spill_path(node), "r")
+    if f then
+      for line in f:lines() do
+        local ok, e = pcall(core.json_decode, line)
+        if ok and type(e) == "table" then
+          if e.fields == core.null then e.fields = nil end
+          if fn(e) then f:close(); return true end
+        end
+      end
+      f:close()
+    end
+  end
+  for _, e in ipairs(node.entries) do if fn(e) then return true end end
+  return false
+end
+M.each_entry = each_entry
+
 local function notify(node, e)
   local keep = {}
   for _, w in ipairs(node.waiters or {}) do
@@ -92,6 +153,8 @@ local function add_line(node, line, stream, engine_prefix)
     last.tail_time = e.engine_time or last.tail_time
     last.raw = last.raw .. "\n" .. e.raw
     last.message = last.message .. "\n" .. e.raw
+    node.mem_bytes = (node.mem_bytes or 0) + #e.raw + 1
+    notify(node, last) -- a wait may match the text just added
     return true
   end
   -- After a re-attach (restart) the engine repeats lines at the `since` boundary.
@@ -113,6 +176,8 @@ local function add_line(node, line, stream, engine_prefix)
   e.time = e.time or e.engine_time
   e.continuation = nil
   node.entries[#node.entries + 1] = e
+  node.mem_bytes = (node.mem_bytes or 0) + cost(e)
+  if node.mem_bytes > mem_budget(node) and #node.entries > 16 then spill(node) end
   notify(node, e)
   return true
 end
@@ -127,10 +192,23 @@ local function disk_path(node)
   return node.disk_log
 end
 
+--- The engine's log settings for app containers: json-file (what follows read) with a
+-- size of natrig's choosing, NATRIG_ENGINE_LOG_SIZE (default 1g), not the daemon's default.
+-- Docker 20.10 stops a follow for good when it rotates the file (a daemon.json with
+-- max-size 10m did so at 8.5 MB of app output); natrig keeps its own copy of every line in
+-- the artifacts, so the engine's file is only a buffer. See also `catch_up`.
+function M.engine_log_config()
+  return { Type = "json-file",
+    Config = { ["max-size"] = M.engine_log_size or core.getenv("NATRIG_ENGINE_LOG_SIZE") or "1g",
+      ["max-file"] = M.engine_log_files or "2" } }
+end
+
 local function feeder(node, stream, engine_prefix)
   local pending = ""
   return function(piece)
     if piece == "" then return end
+    node.log_bytes = (node.log_bytes or 0) + #piece
+    node.log_data_at = core.now()
     local data = pending .. piece
     local start = 1
     local kept = {}
@@ -151,7 +229,7 @@ local function feeder(node, stream, engine_prefix)
   end
 end
 
--- Where to resume fetching: the earliest of the streams' last times (the engine's
+--- Where to resume fetching: the earliest of the streams' last times (the engine's
 -- `since` is inclusive; lines already seen are dropped per stream).
 function M.resume_time(node)
   local t
@@ -161,7 +239,7 @@ function M.resume_time(node)
   return t or 0
 end
 
--- Start following the node's app container (again after a restart).
+--- Start following the node's app container (again after a restart).
 function M.attach(node, again)
   if node.stop_follow and not again then return end
   if node.stop_follow then node.stop_follow() end
@@ -169,7 +247,7 @@ function M.attach(node, again)
   local out, err = feeder(node, "stdout", true), feeder(node, "stderr", true)
   local since = M.resume_time(node)
   node.following = true
-  node.stop_follow = node.net.eng:follow_logs(node.id, { since = since }, function(o, e)
+  node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id, { since = since }, function(o, e)
     out(o)
     err(e)
   end, function(e)
@@ -179,7 +257,7 @@ function M.attach(node, again)
   if node.profile and node.profile.log_files then M.attach_files(node) end
 end
 
--- Profiles whose program writes log files (Freenet): the files live on a host
+--- Profiles whose program writes log files (Freenet): the files live on a host
 -- directory bind-mounted into the container; read what is new every 50 ms.
 function M.attach_files(node)
   if node.file_timer then return end
@@ -190,12 +268,20 @@ function M.attach_files(node)
     if not dir then return end
     for _, name in ipairs(core.list_dir(dir) or {}) do
       if name:match(node.profile.log_files) then
-        local data = core.read_file(dir .. "/" .. name)
+        -- Only what is new: stat, then read from the last offset (cost follows the growth,
+        -- not the file's size).
+        local path = dir .. "/" .. name
         local off = node.file_offsets[name] or 0
-        if data and #data > off then
-          feeders[name] = feeders[name] or feeder(node, "file:" .. name, false)
-          feeders[name](data:sub(off + 1))
-          node.file_offsets[name] = #data
+        local st = core.stat(path)
+        if st and st.size > off then
+          local f = io.open(path, "rb")
+          local data = f and f:seek("set", off) and f:read(st.size - off)
+          if f then f:close() end
+          if data and #data > 0 then
+            feeders[name] = feeders[name] or feeder(node, "file:" .. name, false)
+            feeders[name](data)
+            node.file_offsets[name] = off + #data
+          end
         end
       end
     end
@@ -208,14 +294,33 @@ function M.attach_files(node)
   end, node.name .. " log files")
 end
 
--- Fetch what is new since the last line seen (also for stopped or killed containers,
+--- Fetch what is new since the last line seen (also for stopped or killed containers,
 -- whose follow stream has ended).
 function M.fetch(node)
   node.streams = node.streams or {}
-  local out, err = node.net.eng:logs(node.id, { since = M.resume_time(node) })
+  local out, err = (node.eng or node.net.eng):logs(node.id, { since = M.resume_time(node) })
   feeder(node, "stdout", true)(out .. (out ~= "" and out:sub(-1) ~= "\n" and "\n" or ""))
   feeder(node, "stderr", true)(err .. (err ~= "" and err:sub(-1) ~= "\n" and "\n" or ""))
   return #out + #err
+end
+
+-- A follow that went silent after much output may have stopped at a log rotation (the
+-- engine bug above; a file rotates at NATRIG_ENGINE_LOG_SIZE, or at a daemon's own size for
+-- containers natrig did not create): fetch what the engine has since the last line seen,
+-- and when that brings lines the follow never delivered, follow again from there.
+-- Returns true when it found missed lines. Only for nodes past 1 MB of output, so quiet
+-- nodes cost no calls.
+local CATCH_UP_BYTES = 1048576
+function M.catch_up(node)
+  if not node.running or not node.id or (node.log_bytes or 0) < CATCH_UP_BYTES then return false end
+  -- a follow still delivering is not stalled (and a fetch now would copy its backlog)
+  if core.now() - (node.log_data_at or 0) < 2 then return false end
+  local seq = node.seq
+  local ok = pcall(M.fetch, node)
+  if not ok or node.seq == seq then return false end
+  node.follow_stalls = (node.follow_stalls or 0) + 1
+  M.attach(node, true)
+  return true
 end
 
 -- Let queued stream pieces reach the entries before a query.
@@ -229,14 +334,14 @@ function M.query(node, q)
   q = check_query("node:logs", q)
   pump()
   local r = {}
-  for _, e in ipairs(node.entries) do if M.matches(e, q) then r[#r + 1] = e end end
+  each_entry(node, function(e) if M.matches(e, q) then r[#r + 1] = e end end)
   return r
 end
 
 function M.text(node)
   pump()
   local lines = {}
-  for _, e in ipairs(node.entries) do lines[#lines + 1] = e.raw end
+  each_entry(node, function(e) lines[#lines + 1] = e.raw end)
   return table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
 end
 
@@ -246,33 +351,74 @@ function M.last_lines(node, n)
   return #lines > 0 and table.concat(lines, "\n") or "  (no output)"
 end
 
--- Wait until an entry matching q arrives (or already has); return it.
+local function describe(q)
+  local desc = {}
+  for k, v in pairs(q) do
+    if k ~= "timeout" then desc[#desc + 1] = k .. "=" .. (type(v) == "table" and core.json_encode(v) or tostring(v)) end
+  end
+  table.sort(desc)
+  return "{" .. table.concat(desc, ", ") .. "}"
+end
+
+--- The node's app exited: nothing more will come, so every wait on it fails now (not at
+-- its timeout). Called by the liveness watcher (natrig.watch) once the last lines are in.
+function M.node_exited(node, code)
+  local ws = node.waiters or {}
+  node.waiters = {}
+  for _, w in ipairs(ws) do
+    if not w.done then w.done = true; w.wake(nil, "exited", code) end
+  end
+end
+
+--- Wait until an entry matching q arrives (or already has); return it. Fails at once when
+-- the node's app has exited (or exits while waiting).
 function M.wait(node, q)
   q = check_query("node:wait_log", q)
   local timeout = q.timeout or 30
-  for _, e in ipairs(node.entries) do if M.matches(e, q) then return e end end
-  local w = { q = q }
-  node.waiters = node.waiters or {}
-  local e, why = task.wait_for_timeout(timeout, function(wake)
-    w.wake = wake
-    node.waiters[#node.waiters + 1] = w
-  end)
-  w.done = true
+  local found
+  each_entry(node, function(e) if M.matches(e, q) then found = e return true end end)
+  if found then return found end
+  local function exited(code)
+    core.fail("exited", "wait_log on " .. node.name,
+      ("no entry matching %s: the app of %s exited with code %s; last lines:\n%s")
+        :format(describe(q), node.name, tostring(code), M.last_lines(node, 15)))
+  end
+  if node.exit_code and not node.running then exited(node.exit_code) end
+  -- Waited for in slices: between slices a node with much output is checked for a stalled
+  -- follow (catch_up: silent for 2 s after 1 MB), so a line the engine has is never
+  -- reported missing.
+  local deadline = core.now() + timeout
+  local e, why, code
+  while true do
+    local w = { q = q }
+    node.waiters = node.waiters or {}
+    local left = deadline - core.now()
+    local slice = (node.log_bytes or 0) >= CATCH_UP_BYTES and math.min(left, 2) or left
+    e, why, code = task.wait_for_timeout(math.max(0, slice), function(wake)
+      w.wake = wake
+      node.waiters[#node.waiters + 1] = w
+    end, ("wait_log %s on %s"):format(describe(q), node.name))
+    w.done = true
+    if e or why ~= "timeout" then break end
+    -- lines a catch-up brings are offered to this wait like streamed ones
+    local w2 = { q = q, wake = function(x) e = x end }
+    node.waiters[#node.waiters + 1] = w2
+    M.catch_up(node)
+    w2.done = true
+    if e then break end
+    if core.now() >= deadline then break end
+  end
+  if not e and why == "exited" then exited(code) end
   if not e then
-    local desc = {}
-    for k, v in pairs(q) do
-      if k ~= "timeout" then desc[#desc + 1] = k .. "=" .. (type(v) == "table" and core.json_encode(v) or tostring(v)) end
-    end
-    table.sort(desc)
-    error(core.error { code = "timeout", op = "wait_log on " .. node.name, status = 0,
-      message = ("no entry matching {%s} within %gs%s; last lines:\n%s"):format(table.concat(desc, ", "),
+    core.fail("timeout", "wait_log on " .. node.name,
+      ("no entry matching %s within %gs%s; last lines:\n%s"):format(describe(q),
         timeout, node.following == false and " (the container's output ended)" or "",
-        M.last_lines(node, 15)) }, 2)
+        M.last_lines(node, 15)))
   end
   return e
 end
 
--- Assertions over entries of several nodes.
+--- Assertions over entries of several nodes.
 -- in_order({ {node=a, match=...}, {node=b, match=...} }): each event exists, and each one's
 -- first match comes no earlier than the one before it.
 function M.in_order(steps)
@@ -282,13 +428,13 @@ function M.in_order(steps)
     for k, v in pairs(st) do if k ~= "node" then q[k] = v end end
     local found = M.query(st.node, q)[1]
     if not found then
-      error(core.error { code = "expect", op = "expect order", status = 0,
-        message = ("step %d (%s on %s) never happened"):format(i, tostring(st.match), st.node.name) }, 2)
+      core.fail("expect", "expect order",
+        ("step %d (%s on %s) never happened"):format(i, tostring(st.match), st.node.name))
     end
     if M.when(found) < prev_t then
-      error(core.error { code = "expect", op = "expect order", status = 0,
-        message = ("step %d (%s on %s) happened before step %d (%s)"):format(i, tostring(st.match),
-          st.node.name, i - 1, prev_desc) }, 2)
+      core.fail("expect", "expect order",
+        ("step %d (%s on %s) happened before step %d (%s)"):format(i, tostring(st.match),
+          st.node.name, i - 1, prev_desc))
     end
     prev_t, prev_desc = M.when(found), tostring(st.match)
   end

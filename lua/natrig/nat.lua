@@ -1,4 +1,4 @@
--- natrig.nat: NAT behaviour of a router, from a preset name or a spec table to nftables
+--- natrig.nat: NAT behaviour of a router, from a preset name or a spec table to nftables
 -- rules applied in the router and verified there (no sleeps). The rules come from pure C
 -- (src/core/natrule.c); see its header for how each RFC 4787 behaviour is built.
 --
@@ -7,13 +7,17 @@
 -- (plain MASQUERADE: classifies as EIM+APDF but has the conntrack race that breaks
 -- simultaneous hole punching, as some real Linux routers do).
 -- Options: hairpin (bool), timeout (UDP mapping timeout, seconds), port_preservation.
+-- @module natrig.nat
 local core = require "natrig.core"
 
 local M = {}
 
 function M.presets() return core.nat_presets() end
 
--- preset: a name or a table { preset=, mapping=, filtering=, hairpin=, ... };
+--- The preset a router gets when nothing names one (natrule.h's NATRULE_DEFAULT_PRESET).
+M.DEFAULT_PRESET = core.nat_resolve({}).preset
+
+--- preset: a name or a table { preset=, mapping=, filtering=, hairpin=, ... };
 -- opts may carry hairpin, timeout, port_preservation.
 function M.resolve(preset, opts)
   local spec = {}
@@ -22,8 +26,7 @@ function M.resolve(preset, opts)
   elseif type(preset) == "string" then
     spec.preset = preset
   elseif preset ~= nil then
-    error(core.error { code = "einval", op = "nat", status = 0,
-      message = "nat must be a preset name or a table, got " .. type(preset) }, 2)
+    core.fail("einval", "nat", "nat must be a preset name or a table, got " .. type(preset))
   end
   opts = opts or {}
   if opts.hairpin ~= nil then spec.hairpin = opts.hairpin end
@@ -48,34 +51,33 @@ end
 
 function M.ruleset(spec, wan_ip, lans) return core.nat_ruleset(c_spec(spec), wan_ip, lans) end
 
--- What the router's NAT claims, in RFC 5780 classifier terms.
+--- What the router's NAT claims, in RFC 5780 classifier terms.
 function M.claim(spec) return core.nat_claim(c_spec(spec)) end
 
--- Upload the ruleset, load it in one nft transaction, then check the listing shows
+--- Upload the ruleset, load it in one nft transaction, then check the listing shows
 -- every chain, set and address it should: the router is ready when this returns.
 function M.apply(router)
   local spec = c_spec(router.nat)
   local lans = { router.lan.subnet }
   local text = core.nat_ruleset(spec, router.wan_ip, lans)
-  local eng = router.net.eng
-  eng:put_files(router.id, { { path = "/etc/natrig/nat.nft", data = text, mode = 420 } }, "/")
+  local eng = router.eng or router.net.eng
+  eng:put_files(router.id, { { path = core.nat_ruleset_path, data = text, mode = 420 } }, "/")
   router:exec(core.nat_argvs("apply")[1], { check = true })
   local listing = router:exec(core.nat_argvs("verify")[1], { check = true }).stdout
   local ok, why = core.nat_check(spec, router.wan_ip, lans, listing)
   if not ok then
-    error(core.error { code = "engine", op = "nat on " .. router.name, status = 0,
-      message = "rules did not take effect: " .. why }, 0)
+    core.fail("engine", "nat on " .. router.name, "rules did not take effect: " .. why)
   end
   local fwd = router:exec({ "cat", "/proc/sys/net/ipv4/ip_forward" }, { check = true }).stdout
   if not fwd:match("^1") then
-    error(core.error { code = "engine", op = "nat on " .. router.name, status = 0,
-      message = "IP forwarding is off in the router (sysctl net.ipv4.ip_forward not applied)" }, 0)
+    core.fail("engine", "nat on " .. router.name,
+      "IP forwarding is off in the router (sysctl net.ipv4.ip_forward not applied)")
   end
 end
 
 function M.flush_argvs(router) return core.nat_argvs("flush", c_spec(router.nat)) end
 
--- "ruleset" or "conntrack"
+--- "ruleset" or "conntrack"
 function M.diag_argv(kind)
   local a = core.nat_argvs("diag")
   return kind == "conntrack" and a[2] or a[1]

@@ -1,4 +1,4 @@
--- natrig.network: a test network on the Docker Engine.
+--- natrig.network: a test network on the Docker Engine.
 --
 --   local net = natrig.network{}            -- or the `net` a scenario's run() receives
 --   local gw  = net:gateway{}               -- on the public network, no NAT
@@ -16,6 +16,7 @@
 -- shaping, diagnostics) and an app container sharing that netns (any image, no caps),
 -- so the app can be killed, restarted or swapped without losing the network set-up.
 -- Interfaces are found by address, never by name.
+-- @module natrig.network
 local core = require "natrig.core"
 local task = require "natrig.task"
 local engine = require "natrig.engine"
@@ -23,54 +24,79 @@ local session = require "natrig.session"
 local image = require "natrig.image"
 local nat = require "natrig.nat"
 local node_mod = require "natrig.node"
+local watch = require "natrig.watch"
+local plan = require "natrig.plan"
+local artifacts = require "natrig.artifacts"
+local hosts_mod = require "natrig.hosts"
 
 local M = {}
 local Network = {}
 Network.__index = Network
 Network.__name = "natrig.Network"
+M.Network = Network
 
-local POOL = "10.128.0.0/9" -- where natrig carves its subnets
-local PUBLIC_PREFIX, LAN_PREFIX = 22, 24
+local function bad(op, msg) core.fail("einval", op, msg) end
 
-local function bad(op, msg) error(core.error { code = "einval", op = op, status = 0, message = msg }, 3) end
-
-local function check_opts(op, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then bad(op, "options must be a table") end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for n in pairs(allowed) do names[#names + 1] = n end
-      table.sort(names)
-      bad(op, ("unknown option '%s' (valid: %s)"):format(tostring(k), table.concat(names, ", ")))
-    end
-  end
-  return opts
-end
+-- Every option table goes through the one checker (natrig.core.check_options).
+local function check_opts(op, opts, allowed) return core.check_options(op, opts, allowed) end
 M.check_opts = check_opts
 
--- opts: engine, scenario, log, image (base image ref to use instead of building), nat
--- (default preset), pool
+--- opts: engine, scenario, log, image (base image ref to use instead of building), nat
+-- (default preset), pool, hosts (several engines joined as a Swarm: natrig.hosts; default
+-- NATRIG_HOSTS)
 function M.new(opts)
   check_opts("natrig.network", opts, { engine = true, scenario = true, log = true, image = true,
-    nat = true, pool = true, keep = true, quiet = true })
-  local eng = opts.engine or engine.open()
+    nat = true, pool = true, keep = true, quiet = true, capture = true, case = true, hosts = true })
+  -- Several engines: every one is reached and checked (one Swarm, the first a manager)
+  -- before anything is created or reaped; a problem is an error naming the fix.
+  -- (a caller's engine client is left to the caller: the network opens its own per host)
+  local hl = hosts_mod.from(opts.hosts)
+  local eng
+  if hl and #hl > 1 then
+    hosts_mod.open(hl)
+    eng = hl[1].eng
+    opts.engine = nil
+  else
+    eng = opts.engine or engine.open(hl and hl[1].url or nil)
+    hl = nil
+  end
   local net = setmetatable({
     eng = eng,
+    hosts = hl, -- nil with one engine
     own_engine = opts.engine == nil,
     log = opts.log or (opts.quiet and function() end) or function(m) io.stderr:write("natrig: ", m, "\n") end,
     nodes = {}, routers = {}, by_name = {},
     state = "declared",
     image = opts.image,
     default_nat = opts.nat,
-    pool = opts.pool or POOL,
+    pool = opts.pool or plan.POOL,
+    capture_all = opts.capture == true or core.getenv("NATRIG_CAPTURE") == "1",
+    case = opts.case,
+    keep_on_failure = opts.keep == true,
+    actions = {},
     counters = { peer = 0, gateway = 0, router = 0, node = 0 },
   }, Network)
-  -- Reap what dead runs left before adding our own.
-  local n, runs = session.reap_dead(eng)
-  if n > 0 then net.log(("removed leftovers of %d dead run(s): %s"):format(n, table.concat(runs, ", "))) end
-  net.session = session.new { engine = eng, scenario = opts.scenario }
+  -- Reap what dead runs left before adding our own (on every engine).
+  for _, e in ipairs(net:engines()) do
+    local n, runs = session.reap_dead(e)
+    if n > 0 then net.log(("removed leftovers of %d dead run(s): %s"):format(n, table.concat(runs, ", "))) end
+  end
+  net.session = session.new { engine = eng, scenario = opts.scenario, case = opts.case, hosts = hl }
   return net
+end
+
+--- The engine clients of the run, the first (the Swarm manager) first.
+function Network:engines()
+  if not self.hosts then return { self.eng } end
+  local l = {}
+  for _, h in ipairs(self.hosts) do l[#l + 1] = h.eng end
+  return l
+end
+
+--- The host entry ({ name, url, eng }) an element lives on (nil with one engine).
+function Network:host_of(x)
+  if not self.hosts then return nil end
+  for _, h in ipairs(self.hosts) do if h.eng == x.eng then return h end end
 end
 
 function Network:__tostring()
@@ -93,42 +119,55 @@ local function unique_name(self, kind, want)
   return want
 end
 
+-- Nodes and routers are declared before net:up(), or added to a network that is up (they
+-- are brought up at once: churn, the REPL); not while it starts or after it is down.
 local function declared(self, what)
-  if self.state ~= "declared" then bad(what, "the network is already up: declare nodes before net:up()") end
+  if self.state ~= "declared" and self.state ~= "up" then
+    bad(what, ("the network is %s: nodes can be added before net:up() or while it is up"):format(self.state))
+  end
 end
 
--- The default NAT for peers: scenario option, then NATRIG_NAT, then the seed's switches.
+--- The default NAT for peers: scenario option, then NATRIG_NAT, then the seed's switches.
 function Network:default_nat_preset()
   if self.default_nat then return self.default_nat end
   local env = core.getenv("NATRIG_NAT")
   if env and env ~= "" then return env end
   if core.getenv("FREENET_TEST_SYMMETRIC_NAT") then return "symmetric" end
   if core.getenv("FREENET_TEST_FULL_CONE_NAT") then return "full_cone" end
-  return "port_restricted"
+  return nat.DEFAULT_PRESET
 end
 
--- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
+--- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
 -- double NAT), hairpin, timeout, port_preservation
 function Network:router(opts)
   opts = check_opts("net:router", opts, { name = true, nat = true, behind = true,
-    hairpin = true, timeout = true, port_preservation = true })
+    hairpin = true, timeout = true, port_preservation = true, capture = true, host = true })
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
   end
   local spec = nat.resolve(opts.nat or self:default_nat_preset(), opts)
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
+  r.capture = opts.capture
+  r.host_pin = opts.host
   self.routers[#self.routers + 1] = r
   self.by_name[r.name] = r
+  if self.state == "up" then self:add_live(r) end
   return r
 end
 
-local NODE_OPTS = { name = true, nat = true, router = true, profile = true, cmd = true,
-  image = true, env = true, files = true, ports = true, ready = true, args = true,
-  binary = true, behind = true, hairpin = true, timeout = true, port_preservation = true }
+local NODE_OPTS = { name = "string", nat = "string|table", router = "table",
+  profile = "string|table", cmd = "table|function", image = "string", env = "table|function",
+  files = "table|function", ports = "table", ready = "table|boolean", args = "table",
+  binary = "string|table|function", behind = "table", hairpin = "boolean", timeout = "number",
+  port_preservation = "boolean", may_exit = "boolean", capture = "boolean", cap_add = "table",
+  devices = "table", tun = "boolean", host = "string|number" }
+M.NODE_OPTS = NODE_OPTS
 
 local function add_node(self, kind, opts)
+  local implicit = false
   opts = check_opts("net:" .. kind, opts, NODE_OPTS)
+  node_mod.app_access(opts, "net:" .. kind) -- refused caps/devices fail before a router is made
   declared(self, "net:" .. kind)
   local router = opts.router
   if kind == "gateway" then
@@ -139,91 +178,99 @@ local function add_node(self, kind, opts)
       bad("net:peer", "'router' must be a router made by net:router")
     end
     if not router then
-      router = self:router { nat = opts.nat, behind = opts.behind, hairpin = opts.hairpin,
-        timeout = opts.timeout, port_preservation = opts.port_preservation }
+      -- A peer's own router is part of its capture (both sides of its NAT).
+      implicit = true
+      router = self:router { nat = opts.nat, behind = opts.behind, hairpin = opts.hairpin, capture = opts.capture,
+        timeout = opts.timeout, port_preservation = opts.port_preservation, host = opts.host }
     end
   end
   local n = node_mod.new_node(self, kind, unique_name(self, kind, opts.name), router, opts)
+  n.host_pin = opts.host
   self.nodes[#self.nodes + 1] = n
   self.by_name[n.name] = n
   if router then router.nodes[#router.nodes + 1] = n end
+  if implicit then router.implicit = true end
+  if self.state == "up" then self:add_live(n) end
   return n
 end
 
+--- A node on the public network (no NAT): name, cmd, profile, ....
 function Network:gateway(opts) return add_node(self, "gateway", opts) end
+--- A node behind its own NAT router: nat = preset, or router = r.
 function Network:peer(opts) return add_node(self, "peer", opts) end
--- A plain container on the public network (a STUN server, a tracker, ...).
+--- A plain container on the public network (a STUN server, a tracker, ...).
 function Network:node(opts) return add_node(self, "node", opts) end
 
+--- The node or router of that name.
 function Network:get(name) return self.by_name[name] end
+--- The peers (nodes behind a NAT).
 function Network:peers()
   local l = {}
   for _, n in ipairs(self.nodes) do if n.kind == "peer" then l[#l + 1] = n end end
   return l
 end
+--- The gateways (nodes on the public network).
 function Network:gateways()
   local l = {}
   for _, n in ipairs(self.nodes) do if n.kind == "gateway" then l[#l + 1] = n end end
   return l
 end
 
--- Subnets in use on the engine (every network's IPAM config).
-local function taken_subnets(eng)
-  local taken = {}
-  for _, n in ipairs(eng:network_list()) do
-    for _, c in ipairs((n.IPAM or {}).Config or {}) do
-      if c.Subnet then taken[#taken + 1] = c.Subnet end
+--- Place every router and node on an engine (natrig.hosts.place): each NAT cell whole on
+-- one engine, round-robin unless pinned with host =; gateways and public nodes on the
+-- first engine unless pinned. With one engine everything stays on it.
+function Network:place()
+  if not self.hosts then
+    -- one engine: a pin may name it (engine1, 1) and nothing else
+    local one = { { name = "engine1", index = 1 } }
+    for _, x in ipairs(self.routers) do
+      if x.host_pin ~= nil then hosts_mod.find(one, x.host_pin, "router " .. x.name) end
+    end
+    for _, x in ipairs(self.nodes) do
+      if x.host_pin ~= nil then hosts_mod.find(one, x.host_pin, x.kind .. " " .. x.name) end
+    end
+    return
+  end
+  local cl = hosts_mod.cells(self.routers)
+  local want = {}
+  for i, c in ipairs(cl) do want[i] = { pin = hosts_mod.cell_pin(c), what = "router " .. c.top.name } end
+  local pubs, pwant = {}, {}
+  for _, n in ipairs(self.nodes) do
+    if not n.router then
+      pubs[#pubs + 1] = n
+      pwant[#pwant + 1] = { pin = n.host_pin, what = n.kind .. " " .. n.name }
     end
   end
-  return taken
+  local hc, hp = hosts_mod.place(self.hosts, want, pwant)
+  for i, c in ipairs(cl) do
+    for _, r in ipairs(c.routers) do r.eng = hc[i].eng end
+    for _, n in ipairs(c.nodes) do n.eng = hc[i].eng end
+  end
+  for i, n in ipairs(pubs) do n.eng = hp[i].eng end
+  self.placed = #cl
 end
 
--- Allocate subnets and addresses for every segment and node (pure, from the engine's list
--- of taken subnets). Starting offsets come from the run id, so two runs rarely reach for
--- the same block; when they do, the engine refuses the second and we allocate again.
-function Network:plan(taken)
-  local start = tonumber(core.hash(self.session.run_id):sub(1, 6), 16)
-  local pub = core.subnet_alloc(self.pool, PUBLIC_PREFIX, taken, start % 512, 1)[1]
-  local t2 = { pub }
-  for _, s in ipairs(taken) do t2[#t2 + 1] = s end
-  local lans = #self.routers > 0 and core.subnet_alloc(self.pool, LAN_PREFIX, t2, start % 32768, #self.routers) or {}
-  self.public = { name = self.session:name("public"), subnet = pub, kind = "public" }
-  local host = 1 -- .1 is the bridge (the host)
-  local function next_pub()
-    host = host + 1
-    return core.subnet_host(pub, host)
-  end
-  for _, n in ipairs(self.nodes) do
-    if not n.router then n.private_ip = next_pub(); n.public_ip = n.private_ip; n.segment = self.public end
-  end
-  for i, r in ipairs(self.routers) do
-    r.lan = { name = self.session:name(r.name .. "-lan"), subnet = lans[i], kind = "lan" }
-    r.lan_ip = core.subnet_host(lans[i], 254)
-    r.next_host = 1
-  end
-  local function next_lan_host(r)
-    r.next_host = r.next_host + 1
-    return core.subnet_host(r.lan.subnet, r.next_host)
-  end
-  for _, r in ipairs(self.routers) do
-    if r.behind then
-      r.wan = r.behind.lan
-      r.wan_ip = next_lan_host(r.behind)
-      r.gateway_ip = r.behind.lan_ip
-    else
-      r.wan = self.public
-      r.wan_ip = next_pub()
+-- Where a router or node added while the network is up goes: into its cell's engine, or
+-- (a new cell) the pinned host or the next one round-robin.
+local function place_live(self, x)
+  if not self.hosts then return end
+  local is_router = getmetatable(x) == node_mod.Router
+  local anchor = is_router and x.behind or (not is_router and x.router)
+  if anchor then
+    if x.host_pin ~= nil and hosts_mod.find(self.hosts, x.host_pin, x.name).eng ~= anchor.eng then
+      bad("net:" .. (is_router and "router" or x.kind), ("%s asks for host '%s' but its NAT cell lives on %s")
+        :format(x.name, tostring(x.host_pin), self:host_of(anchor).name))
     end
+    x.eng = anchor.eng
+  elseif x.host_pin ~= nil then
+    x.eng = hosts_mod.find(self.hosts, x.host_pin, x.name).eng
+  elseif is_router then
+    self.placed = (self.placed or 0) + 1
+    x.eng = self.hosts[(self.placed - 1) % #self.hosts + 1].eng
+  else
+    x.eng = self.hosts[1].eng
   end
-  for _, n in ipairs(self.nodes) do
-    if n.router then
-      n.segment = n.router.lan
-      n.private_ip = next_lan_host(n.router)
-      local outer = n.router
-      while outer.behind do outer = outer.behind end
-      n.public_ip = outer.wan_ip
-    end
-  end
+  -- a peer's own router was placed just before it: the peer follows it (above)
 end
 
 local function segments(self)
@@ -232,16 +279,105 @@ local function segments(self)
   return segs
 end
 
+-- A segment on its engine: a bridge, or (the public network over several engines) an
+-- attachable overlay made on the first engine, the Swarm manager, which containers of
+-- every engine join (VXLAN between the engines).
 local function create_segment(self, seg)
   local gw = core.subnet_host(seg.subnet, 1)
-  seg.id = self.eng:network_create {
-    Name = seg.name, Driver = "bridge", CheckDuplicate = true, Internal = false,
-    Attachable = true,
-    IPAM = { Driver = "default", Config = core.json_array { { Subnet = seg.subnet, Gateway = gw } } },
-    Options = { ["com.docker.network.bridge.enable_ip_masquerade"] = "false" },
+  local eng = seg.eng or self.eng
+  seg.id = eng:network_create {
+    -- Attachable only for the overlay (plain containers must join it). A bridge never: that
+    -- flag means nothing to a local bridge, but an engine leaving a Swarm disconnects every
+    -- container from every attachable network (seen on 20.10: a run lost all its
+    -- interfaces when another test's engine left its Swarm).
+    Name = seg.name, Driver = seg.overlay and "overlay" or "bridge", CheckDuplicate = true, Internal = false,
+    Attachable = seg.overlay or nil,
+    IPAM = { Driver = "default", Config = core.json_array { { Subnet = seg.subnet, Gateway = gw,
+      IPRange = seg.overlay and (core.subnet_host(seg.subnet, plan.OVERLAY_DYNAMIC) .. "/26") or nil } } },
+    Options = not seg.overlay and { ["com.docker.network.bridge.enable_ip_masquerade"] = "false" } or nil,
     Labels = self.session:labels("net", { ["natrig.segment"] = seg.kind }),
   }
   self.segs_made[#self.segs_made + 1] = seg
+end
+
+-- Bring up a router or node added while the network is up, with the same steps and
+-- checks as net:up() (a router's LAN gets a fresh subnet; rules verified; routes set;
+-- readiness). On failure what was made for it is removed and the error raised.
+function Network:add_live(x)
+  local is_router = getmetatable(x) == node_mod.Router
+  local t0 = core.now()
+  local ok, err = pcall(function()
+    if is_router then
+      place_live(self, x)
+      for attempt = 1, 4 do
+        plan.place_live_lan(self, x, plan.taken_subnets(self:engines()))
+        local cok, cerr = pcall(create_segment, self, x.lan)
+        if cok then break end
+        local msg = type(cerr) == "table" and tostring(cerr.message) or tostring(cerr)
+        if not msg:find("overlap", 1, true) or attempt == 4 then error(cerr, 0) end
+      end
+      plan.place_wan(self, x)
+    else
+      place_live(self, x)
+      plan.place_node(self, x)
+    end
+    x.job = task.spawn(function() x:bring_up() end, x.name)
+    task.join_all({ x.job }, "adding " .. x.name)
+  end)
+  if not ok then
+    if not task.is_abort(err) then pcall(self.remove, self, x) end
+    error(err, 0)
+  end
+  self:note("add", ("%s %s in %.2fs"):format(is_router and "router" or x.kind, x.name, core.now() - t0))
+  self.log(("added %s %s (%s) in %.2fs"):format(is_router and "router" or x.kind, x.name,
+    is_router and x.wan_ip or x.private_ip, core.now() - t0))
+end
+
+local function drop(list, x)
+  for i, y in ipairs(list) do if y == x then table.remove(list, i) return end end
+end
+
+--- Take a node away (its app and network holder), or a router with every node and router
+-- behind it and its LAN. A peer's own router (made by net:peer{ nat = ... }) goes with
+-- its last peer. Its exit is expected (liveness does not fail the run for it).
+function Network:remove(x)
+  if type(x) == "string" then x = self.by_name[x] end
+  if type(x) ~= "table" or self.by_name[x.name] ~= x then bad("net:remove", "not a node or router of this network") end
+  local eng = x.eng or self.eng
+  local function quiet(fn, ...)
+    local ok, e = pcall(fn, ...)
+    if not ok and type(e) == "table" and (e.status == 404 or e.status == 409
+      or tostring(e.message):find("is not connected", 1, true)) then return end
+    if not ok then error(e, 0) end
+  end
+  if getmetatable(x) == node_mod.Router then
+    for _, n in ipairs({ table.unpack(x.nodes) }) do self:remove(n) end
+    for _, r in ipairs({ table.unpack(self.routers) }) do if r.behind == x then self:remove(r) end end
+    x.removing, x.may_exit = true, true
+    if x.id then
+      if x.lan and x.lan.id then quiet(eng.network_disconnect, eng, x.lan.id, x.id, true) end
+      if x.wan and x.wan.id then quiet(eng.network_disconnect, eng, x.wan.id, x.id, true) end
+      quiet(eng.container_remove, eng, x.id, true)
+    end
+    if x.lan and x.lan.id then quiet(eng.network_remove, eng, x.lan.id) end
+    drop(self.routers, x)
+    if x.behind then drop(x.behind.nodes, x) end
+  else
+    x.removing, x.may_exit = true, true
+    if x.stop_follow then pcall(x.stop_follow) end
+    if x.id then quiet(eng.container_remove, eng, x.id, true) end
+    if x.holder then
+      if x.segment and x.segment.id then quiet(eng.network_disconnect, eng, x.segment.id, x.holder, true) end
+      quiet(eng.container_remove, eng, x.holder, true)
+    end
+    drop(self.nodes, x)
+    if x.router then
+      drop(x.router.nodes, x)
+      if x.router.implicit and #x.router.nodes == 0 and self.by_name[x.router.name] then self:remove(x.router) end
+    end
+  end
+  self.by_name[x.name] = nil
+  self:note("remove", x.name)
 end
 
 -- Create the networks; on a subnet clash with a run that started at the same moment,
@@ -249,7 +385,7 @@ end
 local function create_segments(self)
   self.segs_made = {}
   for attempt = 1, 4 do
-    self:plan(taken_subnets(self.eng))
+    self:plan(plan.taken_subnets(self:engines()))
     local ok, err = pcall(task.parallel, (function()
       local fns = {}
       for _, seg in ipairs(segments(self)) do fns[#fns + 1] = function() create_segment(self, seg) end end
@@ -258,12 +394,12 @@ local function create_segments(self)
     if ok then return end
     local msg = type(err) == "table" and tostring(err.message) or tostring(err)
     if not msg:find("overlap", 1, true) or attempt == 4 then error(err, 0) end
-    for _, seg in ipairs(self.segs_made) do pcall(self.eng.network_remove, self.eng, seg.id) end
+    for _, seg in ipairs(self.segs_made) do pcall((seg.eng or self.eng).network_remove, seg.eng or self.eng, seg.id) end
     self.segs_made = {}
   end
 end
 
--- Bring everything up: image, networks, routers (rules applied and verified), nodes
+--- Bring everything up: image, networks, routers (rules applied and verified), nodes
 -- (routes set, files uploaded, started, ready). Parallel throughout; a failure part-way
 -- removes what was made (unless the scenario keeps it) and raises.
 function Network:up()
@@ -271,11 +407,32 @@ function Network:up()
   self.state = "starting"
   local t0 = core.now()
   local ok, err = pcall(function()
-    if not self.image then
-      local ref, built = image.ensure_base(self.eng, { log = self.log })
-      self.image = ref
-      if built then self.log("base image ready: " .. ref) end
+    self:place()
+    if self.hosts then
+      -- where each element runs, said once (a cell by its top router)
+      local per = {}
+      for _, h in ipairs(self.hosts) do per[h] = {} end
+      for _, r in ipairs(self.routers) do local l = per[self:host_of(r)]; l[#l + 1] = r.name end
+      for _, n in ipairs(self.nodes) do local l = per[self:host_of(n)]; l[#l + 1] = n.name end
+      local parts = {}
+      for _, h in ipairs(self.hosts) do
+        parts[#parts + 1] = ("%s: %s"):format(h.name, #per[h] > 0 and table.concat(per[h], " ") or "-")
+      end
+      self.log("placement over " .. #self.hosts .. " engines: " .. table.concat(parts, "; "))
     end
+    if not self.image then
+      -- the same content hash, so the same tag, on every engine (each imports its own)
+      local refs = task.map(self:engines(), function(e)
+        local ref, built = image.ensure_base(e, { log = self.log })
+        if built then
+          self.log("base image ready: " .. ref .. (self.hosts and (" on " .. tostring(e:info().host)) or ""))
+        end
+        return ref
+      end, 8)
+      self.image = refs[1]
+    end
+    -- Liveness first: an app that dies during bring-up is seen at once.
+    self.stop_watch = watch.start(self)
     create_segments(self)
     local jobs = {}
     local total, ready = #self.routers + #self.nodes, 0
@@ -295,25 +452,22 @@ function Network:up()
         self.log(("bring-up: %d of %d routers and nodes ready (%.0fs)"):format(ready, total, core.now() - t0))
       end
     end, "progress")
-    local first, nerr = nil, 0
-    for _, j in ipairs(jobs) do
-      local jok, jerr = j:wait()
-      if not jok then nerr = nerr + 1; first = first or jerr end
-    end
-    if first then
-      if nerr > 1 and type(first) == "table" and first.message then
-        first.message = first.message .. (" (and %d more failures)"):format(nerr - 1)
-      end
-      error(first, 0)
-    end
+    -- The first failure ends the bring-up at once (the others are cancelled; teardown
+    -- removes what they made by label).
+    task.join_all(jobs, "net:up")
   end)
   if not ok then
     self.state = "failed"
-    if not self.keep_on_failure then pcall(self.down, self) end
+    if task.is_abort(err) then error(err, 0) end -- the scenario's own teardown follows
+    if not self.keep_on_failure then
+      local dok, derr = pcall(self.down, self)
+      if not dok then self.log("teardown after the failed bring-up: " .. tostring(derr)) end
+    end
     error(err, 0)
   end
   self.state = "up"
   self.up_seconds = core.now() - t0
+  self:note("up", ("%d nodes, %d routers in %.2fs"):format(#self.nodes, #self.routers, self.up_seconds))
   -- A default impairment for every node from NATRIG_EMULATION (or the seed's
   -- FREENET_TEST_NETWORK_EMULATION); an unknown value is an error, never ignored.
   local tokens = core.impair_from_env(core.getenv("NATRIG_EMULATION"), core.getenv("FREENET_TEST_NETWORK_EMULATION"))
@@ -330,40 +484,98 @@ function Network:up()
   return self
 end
 
--- Remove everything this run made (by label) and close the log followers.
+--- Remove everything this run made (by label) and close the log followers. Signals
+-- cannot interrupt it (a second Ctrl-C must not leave half a network); every task still
+-- running is cancelled first and requests in flight (creates) are let finish, so what
+-- they make is found by the label too.
 function Network:down()
   if self.state == "down" then return end
+  local was = self.state
+  self.state = "stopping"
+  if was ~= "declared" and #self.nodes > 0 then
+    local s = watch.summary(self)
+    if s ~= "" then self.log("exit codes: " .. s) end
+  end
+  if self.stop_watch then pcall(self.stop_watch) end
   for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
-  self.session:teardown()
-  if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
+  local t0 = core.now()
+  local ok, err = task.shielded(function()
+    if not task.in_task() then task.recover(5) end
+    -- Captures are stopped and copied before anything is removed (also after a failure
+    -- or a signal: this runs shielded).
+    local cok, caps = pcall(require("natrig.capture").finish, self, self:artifacts_dir())
+    if cok and #caps > 0 then
+      self.captured = caps
+      self.log(("packet captures in %s (captures.txt says which link each holds)"):format(self:artifacts_dir()))
+    elseif not cok then
+      self.log("packet captures could not be saved: " .. tostring(caps))
+    end
+    local t1 = core.now()
+    local nc, nn = self.session:teardown()
+    if nc and nc + nn > 0 then
+      self.log(("removed %d containers and %d networks in %.1fs (in-flight requests drained in %.1fs)")
+        :format(nc, nn, core.now() - t0, t1 - t0))
+    end
+    if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
+  end, 120)
   self.state = "down"
-  if self.own_engine then self.eng:close() end
+  if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
+  if not ok then error(err, 0) end
 end
 Network.__close = function(self) self:down() end
 
--- Leave the network up (debugging a failure); prints how to remove it.
+--- Leave the network up (debugging a failure); prints how to remove it.
 function Network:keep()
+  if self.stop_watch then pcall(self.stop_watch) end
+  pcall(require("natrig.capture").finish, self, self:artifacts_dir())
   self.session:keep()
   self.state = "down"
 end
 
--- Impairment and faults (natrig.impair): x is a node or a router.
+local spec_text = require("natrig.iface").spec_text
+M.spec_text = spec_text
+
+local function names(g)
+  local l = {}
+  for _, x in ipairs(g) do l[#l + 1] = x.name end
+  return table.concat(l, ",")
+end
+
+--- Impairment and faults (natrig.impair): x is a node or a router.
 function Network:impair(x, spec) return x:impair(spec) end
+--- Remove a node's or router's impairment.
 function Network:clear_impair(x) return x:clear_impair() end
-function Network:impair_link(a, b, spec) return require("natrig.impair").link(self, a, b, spec) end
-function Network:clear_link(a, b) return require("natrig.impair").clear_link(self, a, b) end
+--- Impair only the traffic between a and b.
+function Network:impair_link(a, b, spec)
+  self:note("impair_link", ("%s->%s %s"):format(a.name, b.name, spec_text(spec)))
+  return require("natrig.impair").link(self, a, b, spec)
+end
+--- Remove the impairment between a and b.
+function Network:clear_link(a, b)
+  self:note("clear_link", ("%s->%s"):format(a.name, b.name))
+  return require("natrig.impair").clear_link(self, a, b)
+end
+--- Cut the groups {a} and {b, c} off each other.
 function Network:partition(g1, g2)
   if getmetatable(g1) then g1 = { g1 } end
   if getmetatable(g2) then g2 = { g2 } end
-  return require("natrig.impair").partition(self, g1, g2)
+  self:note("partition", ("{%s} | {%s}"):format(names(g1), names(g2)))
+  return require("natrig.partition").partition(self, g1, g2)
 end
-function Network:heal() return require("natrig.impair").heal(self) end
+--- Undo every partition and isolation.
+function Network:heal()
+  self:note("heal")
+  return require("natrig.partition").heal(self)
+end
+--- Cut a node off everything.
 function Network:isolate(n) return n:isolate() end
 
--- Classify a node's NAT with coturn (natrig.classify).
+--- Classify a node's NAT with coturn (natrig.classify).
 function Network:classify(n, opts) return require("natrig.classify").classify(self, n, opts) end
+--- Print the topology: segments, routers, nodes, addresses, NAT, impairment.
+function Network:dump() return require("natrig.dump")(self) end
 
--- Diagnostics: per router the NAT ruleset with counters, FORWARD counters and conntrack
+--- Diagnostics: per router the NAT ruleset with counters, FORWARD counters and conntrack
 -- entries; per node its addresses and routes.
 function Network:diagnostics()
   local d = { routers = {}, nodes = {} }
@@ -378,23 +590,28 @@ function Network:diagnostics()
   return d
 end
 
--- One image per (base, binary), built on first use and shared by the run's tasks.
-function Network:image_with_binary(host, dest)
+--- One image per (base, binary), built on first use and shared by the run's tasks.
+function Network:image_with_binary(host, dest, eng)
+  eng = eng or self.eng
   self.app_images = self.app_images or {}
-  local key = host .. "\0" .. dest
+  local key = host .. "\0" .. dest .. "\0" .. tostring(eng:info().host)
   local job = self.app_images[key]
   if not job then
-    job = task.spawn(function() return image.ensure_with_binary(self.eng, self.image, host, dest, { log = self.log }) end)
+    job = task.spawn(function() return image.ensure_with_binary(eng, self.image, host, dest,
+      { log = self.log }) end)
     self.app_images[key] = job
   end
   return job:join()
 end
 
--- A host directory bind-mounted at /run/natrig in a holder or router, where natrig-shaper
+--- A host directory bind-mounted at /run/natrig in a holder or router, where natrig-shaper
 -- puts its control socket so natrig reaches it without an engine round trip. Only with a
 -- local engine (unix socket); nil otherwise (control then goes through exec).
-function Network:ctl_dir(name)
-  if not tostring(self.eng:info().host):match("^unix://") then return nil end
+function Network:ctl_dir(name, eng)
+  eng = eng or self.eng
+  if not tostring(eng:info().host):match("^unix://") then return nil end
+  -- over several engines: only one on this machine shares its file system
+  if self.hosts and not hosts_mod.is_local(eng) then return nil end
   local root = session.ctl_root() .. "/" .. self.session.run_id
   local dir = root .. "/" .. name
   if not pcall(core.mkdir_p, dir) then return nil end
@@ -405,48 +622,33 @@ function Network:ctl_dir(name)
   return dir
 end
 
--- Where this run's files go: $NATRIG_ARTIFACTS (default ./natrig-artifacts)/<run id>
-function Network:artifacts_dir()
-  return (core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts") .. "/" .. self.session.run_id
+-- natrig's own actions go into the timeline beside the nodes' lines, by the same clock
+-- (epoch seconds, as the engine stamps log lines): "natrig kill a", "natrig exec in b: ...".
+function Network:note(what, detail)
+  local t = core.time()
+  local msg = detail and (what .. " " .. detail) or what
+  self.actions[#self.actions + 1] = { time = t, engine_time = t, node = "natrig", level = "info",
+    target = "natrig", message = msg, raw = msg, fields = {}, seq = #self.actions + 1, stream = "natrig" }
 end
 
--- Write every node's log, the diagnostics and the timeline into dir.
-function Network:write_artifacts(dir, reason)
-  if self.state == "declared" or self.state == "down" then return end
-  core.mkdir_p(dir)
-  if reason then core.write_file(dir .. "/failure.txt", reason .. "\n") end
-  local ok, d = pcall(self.diagnostics, self)
-  if ok then
-    local parts = {}
-    for name, r in pairs(d.routers) do
-      parts[#parts + 1] = ("== router %s\n-- nat ruleset\n%s\n-- forward\n%s\n-- conntrack\n%s\n")
-        :format(name, r.nat or "", r.forward or "", r.conntrack or "")
-    end
-    for name, n in pairs(d.nodes) do
-      parts[#parts + 1] = ("== node %s\n-- addresses\n%s\n-- routes\n%s\n"):format(name, n.addresses or "", n.routes or "")
-    end
-    table.sort(parts)
-    core.write_file(dir .. "/diagnostics.txt", table.concat(parts, "\n"))
-  end
-  -- Node logs are already on disk there (<node>.log, written as they arrive); catch up
-  -- on what a stopped container printed after its follow stream ended.
-  for _, n in ipairs(self.nodes) do
-    if n.id then pcall(n.fetch_logs, n) end
-  end
-  local tok, tl = pcall(self.timeline, self)
-  if tok then
-    local lines = {}
-    for _, e in ipairs(tl) do lines[#lines + 1] = ("%s %s"):format(e.node, e.raw) end
-    core.write_file(dir .. "/timeline.txt", table.concat(lines, "\n") .. "\n")
-  end
-  self.log("artifacts written to " .. dir)
-end
+--- Where this run's files go, removing them, writing them, the map (natrig.artifacts).
+function Network:artifacts_dir() return artifacts.dir(self) end
+function Network:remove_artifacts() return artifacts.remove(self) end
+function Network:write_artifacts(dir, reason) return artifacts.write(self, dir, reason) end
+function Network:map_text() return artifacts.map_text(self) end
 
--- Every node's entries merged by time.
+--- Allocate subnets and addresses for every segment and node (natrig.plan).
+function Network:plan(taken) return plan.plan(self, taken) end
+
+--- Every node's entries and natrig's own actions (node "natrig"), merged by time.
 function Network:timeline(q)
   local all = {}
   for _, n in ipairs(self.nodes) do
     if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end
+  end
+  local logs = require "natrig.logs"
+  for _, e in ipairs(self.actions) do
+    if not q or logs.matches(e, type(q) == "string" and { match = q } or q) then all[#all + 1] = e end
   end
   local when = require("natrig.logs").when
   table.sort(all, function(a, b)
@@ -458,7 +660,7 @@ function Network:timeline(q)
   return all
 end
 
--- Log entries of every node matching q (see node:logs).
+--- Log entries of every node matching q (see node:logs).
 function Network:logs(q) return self:timeline(q) end
 
 return M

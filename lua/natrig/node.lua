@@ -1,16 +1,21 @@
--- natrig.node: routers and nodes (gateways, peers, plain nodes) of a natrig.network.
+--- natrig.node: routers and nodes (gateways, peers, plain nodes) of a natrig.network.
 --
 -- node fields: name, kind, private_ip, public_ip, router, id (app container),
---   holder (netns holder container), api_port (host port on 127.0.0.1, when published)
+--   holder (netns holder container), api_port (host port on 127.0.0.1, when published),
+--   eng (the engine client it lives on: net.eng, or its NAT cell's engine over a Swarm)
 -- node methods: exec, netexec, kill, restart, pause, resume, stop, start, logs, wait_log,
---   log_text, diagnostics, addr
--- router fields: name, nat (spec), wan_ip, lan_ip, lan.subnet, behind, nodes, id
+--   log_text, diagnostics, addr, host_port, mark
+-- router fields: name, nat (spec), wan_ip, lan_ip, lan.subnet, behind, nodes, id, eng
 -- router methods: exec, diagnostics, flush, set_nat, restart
+-- @module natrig.node
 local core = require "natrig.core"
 local task = require "natrig.task"
 local nat = require "natrig.nat"
 local profiles = require "natrig.profiles"
 local logs = require "natrig.logs"
+local iface = require "natrig.iface"
+local impair = require "natrig.impair"
+local capture = require "natrig.capture"
 
 local M = {}
 local Router = {}
@@ -33,23 +38,66 @@ local function sysctls(extra)
   return s
 end
 
--- The interface carrying ip, from the text of `ip -o -4 addr show` (interface names are
--- not stable in containers: always look them up by address). Pure.
-function M.iface_for(text, ip)
-  for line in text:gmatch("[^\n]+") do
-    local dev, addr = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
-    if addr == ip then return (dev:gsub("@.*$", "")) end
-  end
-end
+-- Kept here too for callers that know it as node.iface_for.
+M.iface_for = iface.iface_for
 
 local function endpoint(seg, ip)
   return { EndpointsConfig = { [seg.name] = { IPAMConfig = { IPv4Address = ip } } } }
 end
 
------------------------------------------------------------------------------- routers
+-- What an app container may get beyond Docker's default capability set (node options
+-- cap_add, devices, tun). An allow-list: what a P2P program or a userspace VPN needs to
+-- run its own data plane, nothing that hands it the host. Never --privileged.
+M.CAPS_ALLOWED = { NET_ADMIN = true, NET_RAW = true, NET_BIND_SERVICE = true, IPC_LOCK = true }
+M.DEVICES_ALLOWED = { ["/dev/net/tun"] = true }
+local CAPS_REFUSED = {
+  SYS_ADMIN = "it is most of root (mount, namespaces, BPF, device control) and no network program "
+    .. "needs it: NET_ADMIN covers tun devices, routes and firewall rules",
+  SYS_MODULE = "it loads modules into the host's kernel",
+  ALL = "it is --privileged by another name",
+}
+
+--- Check a node's cap_add, devices and tun options; return the CapAdd list and the
+-- Devices list for the app container (both possibly empty). Pure; raises naming the
+-- refused capability or device and why.
+function M.app_access(opts, op)
+  local function refuse(msg) core.fail("einval", op or "node", msg) end
+  local caps, devices, seen = {}, {}, {}
+  local function add_cap(c)
+    local name = tostring(c):upper():gsub("^CAP_", "")
+    if CAPS_REFUSED[name] or not M.CAPS_ALLOWED[name] then
+      local names = {}
+      for n in pairs(M.CAPS_ALLOWED) do names[#names + 1] = n end
+      table.sort(names)
+      refuse(("cap_add: %s is refused: %s (allowed: %s)"):format(name,
+        CAPS_REFUSED[name] or "it is not on natrig's allow-list", table.concat(names, ", ")))
+    end
+    if not seen[name] then seen[name] = true; caps[#caps + 1] = name end
+  end
+  local function add_dev(d)
+    if type(d) ~= "string" or not M.DEVICES_ALLOWED[d] then
+      refuse(("devices: %s is refused: natrig passes only the devices a network program needs "
+        .. "(allowed: /dev/net/tun)"):format(tostring(d)))
+    end
+    if not seen[d] then
+      seen[d] = true
+      devices[#devices + 1] = { PathOnHost = d, PathInContainer = d, CgroupPermissions = "rwm" }
+    end
+  end
+  if opts.cap_add ~= nil and type(opts.cap_add) ~= "table" then refuse("cap_add must be a list of capability names") end
+  if opts.devices ~= nil and type(opts.devices) ~= "table" then refuse("devices must be a list of device paths") end
+  if opts.tun ~= nil and type(opts.tun) ~= "boolean" then refuse("tun must be true or false") end
+  for _, c in ipairs(opts.cap_add or {}) do add_cap(c) end
+  for _, d in ipairs(opts.devices or {}) do add_dev(d) end
+  if opts.tun then add_cap("NET_ADMIN"); add_dev("/dev/net/tun") end
+  return caps, devices
+end
+
+-- routers ---------------------------------------------------------------------------
 
 function M.new_router(net, name, spec, behind)
-  return setmetatable({ net = net, name = name, nat = spec, behind = behind, nodes = {} }, Router)
+  -- eng: the engine it lives on (net:up() places NAT cells when there are several hosts)
+  return setmetatable({ net = net, eng = net.eng, name = name, nat = spec, behind = behind, nodes = {} }, Router)
 end
 
 function Router:__tostring()
@@ -57,10 +105,11 @@ function Router:__tostring()
     tostring(self.wan_ip), self.lan and self.lan.subnet or "?")
 end
 
+--- Create and start the router (done by net:up).
 function Router:bring_up()
-  local net, eng, s = self.net, self.net.eng, self.net.session
+  local net, eng, s = self.net, self.eng, self.net.session
   local timeout = tostring(self.nat.timeout or 120)
-  self.ctl_dir = net:ctl_dir(self.name)
+  self.ctl_dir = net:ctl_dir(self.name, eng)
   self.id = eng:container_create(s:name(self.name), {
     Image = net.image, Hostname = self.name, Cmd = core.json_array(HOLD),
     Labels = s:labels("router", { ["natrig.node"] = self.name, ["natrig.nat"] = nat.describe(self.nat) }),
@@ -79,6 +128,7 @@ function Router:bring_up()
   -- API 1.41 takes one network at create; the LAN is joined before start.
   eng:network_connect(self.lan.name, self.id, self.lan_ip)
   eng:container_start(self.id)
+  if capture.wanted(net, self) then capture.start(net, self, "router") end
   if self.behind then
     self.behind.job:join()
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
@@ -86,45 +136,74 @@ function Router:bring_up()
   nat.apply(self)
 end
 
-function Router:exec(argv, opts)
-  opts = opts or {}
-  opts.name = opts.name or self.name
-  return self.net.eng:exec(self.id, argv, opts)
+-- exec for routers and nodes: the caller's opts table is left as it was; the exec and
+-- its exit code go into the timeline unless opts.quiet (natrig's own diagnostics).
+local function exec_in(x, id, argv, opts, name)
+  local net, eng = x.net, x.eng or x.net.eng
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.name = o.name or name
+  local quiet = o.quiet
+  o.quiet = nil
+  local ok, r = pcall(eng.exec, eng, id, argv, o)
+  if not quiet and type(argv) == "table" then
+    local code = ok and tostring(r.code) or "error"
+    net:note("exec", ("in %s: %s -> %s"):format(o.name, table.concat(argv, " "):sub(1, 200), code))
+  end
+  if not ok then error(r, 0) end
+  return r
 end
 
--- The seed's dumps: NAT ruleset with counters, FORWARD counters, conntrack entries.
+--- Run argv in the router: returns { code, stdout, stderr }.
+function Router:exec(argv, opts) return exec_in(self, self.id, argv, opts, self.name) end
+
+--- The seed's dumps: NAT ruleset with counters, FORWARD counters, conntrack entries.
 function Router:diagnostics()
   local d = {}
   task.parallel(
-    function() d.nat = self:exec(nat.diag_argv("ruleset")).stdout end,
-    function() d.forward = self:exec({ "iptables", "-nvL", "FORWARD" }).stdout end,
+    function() d.nat = self:exec(nat.diag_argv("ruleset"), { quiet = true }).stdout end,
+    function() d.forward = self:exec({ "iptables", "-nvL", "FORWARD" }, { quiet = true }).stdout end,
     function()
-      local r = self:exec(nat.diag_argv("conntrack"))
+      local r = self:exec(nat.diag_argv("conntrack"), { quiet = true })
       d.conntrack = r.stdout ~= "" and r.stdout or r.stderr
     end)
   return d
 end
 
--- Forget every mapping: conntrack entries and natrig's learned sets. Peers behind it see
+--- Forget every mapping: conntrack entries and natrig's learned sets. Peers behind it see
 -- a rebinding (new public ports) on their next packets.
 function Router:flush()
-  for _, argv in ipairs(nat.flush_argvs(self)) do self:exec(argv, { check = true }) end
+  self.net:note("flush", self.name)
+  for _, argv in ipairs(nat.flush_argvs(self)) do self:exec(argv, { check = true, quiet = true }) end
 end
 
--- Change the NAT behaviour mid-run (existing mappings are flushed).
+--- Change the NAT behaviour mid-run (existing mappings are flushed).
 function Router:set_nat(preset, opts)
   self.nat = nat.resolve(preset, opts or {})
+  self.net:note("set_nat", ("%s %s"):format(self.name, nat.describe(self.nat)))
   nat.apply(self)
   self:flush()
 end
 
-function Router:impair(spec) return require("natrig.impair").apply(self.net, self, spec) end
-function Router:clear_impair() return require("natrig.impair").clear(self.net, self) end
-function Router:impair_stats() return require("natrig.impair").stats(self.net, self) end
+--- Impair what the router forwards.
+function Router:impair(spec)
+  self.net:note("impair", self.name .. " " .. iface.spec_text(spec))
+  return impair.apply(self.net, self, spec)
+end
+--- Remove the router's impairment.
+function Router:clear_impair()
+  self.net:note("clear_impair", self.name)
+  return impair.clear(self.net, self)
+end
+--- Natrig-shaper's counters for the router.
+function Router:impair_stats() return impair.stats(self.net, self) end
 
--- Restart the router container; its rules and routes are applied again.
+--- Restart the router container; its rules and routes are applied again.
 function Router:restart()
-  self.net.eng:container_restart(self.id, 1)
+  self.net:note("restart", self.name)
+  self.exit_ok_until = math.huge
+  self.eng:container_restart(self.id, 1)
+  self.exit_ok_until = core.time()
   self.shaper = nil -- the restart ended natrig-shaper and its rules
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
@@ -133,12 +212,13 @@ function Router:restart()
   -- The nodes' default routes survive (they live in the nodes' own namespaces).
 end
 
------------------------------------------------------------------------------- nodes
+-- nodes ---------------------------------------------------------------------------
 
 function M.new_node(net, kind, name, router, opts)
-  local n = setmetatable({ net = net, kind = kind, name = name, router = router, opts = opts,
-    entries = {}, seq = 0 }, Node)
+  local n = setmetatable({ net = net, eng = net.eng, kind = kind, name = name, router = router, opts = opts,
+    entries = {}, seq = 0, may_exit = opts.may_exit == true }, Node)
   n.profile = profiles.resolve(opts, kind)
+  n.cap_add, n.devices = M.app_access(opts, "net:" .. kind)
   return n
 end
 
@@ -148,10 +228,12 @@ function Node:__tostring()
     self.api_port and (", api 127.0.0.1:" .. self.api_port) or "")
 end
 
+--- Public_ip:port, the address others reach the node at.
 function Node:addr(port) return self.public_ip .. ":" .. tostring(port or self.profile.port or 31337) end
 
+--- Create and start the node (done by net:up).
 function Node:bring_up()
-  local net, eng, s = self.net, self.net.eng, self.net.session
+  local net, eng, s = self.net, self.eng, self.net.session
   local prof = self.profile
   local ports = self.opts.ports or prof.ports or {}
   local exposed, bindings = {}, {}
@@ -161,7 +243,7 @@ function Node:bring_up()
     -- Published on loopback only, with an engine-chosen host port (no race for ports).
     bindings[key] = core.json_array { { HostIp = "127.0.0.1", HostPort = "" } }
   end
-  self.ctl_dir = net:ctl_dir(self.name)
+  self.ctl_dir = net:ctl_dir(self.name, eng)
   self.holder = eng:container_create(s:name(self.name .. "-net"), {
     Image = net.image, Hostname = self.name, Cmd = core.json_array(HOLD),
     Labels = s:labels("holder", { ["natrig.node"] = self.name }),
@@ -180,6 +262,8 @@ function Node:bring_up()
     self.router.job:join()
     self:netexec({ "ip", "route", "replace", "default", "via", self.router.lan_ip }, { check = true })
   end
+  -- Before the app starts, so its first packets are in the capture.
+  if capture.wanted(net, self) then capture.start(net, self, "node") end
   if next(bindings) then
     local info = eng:container_inspect(self.holder)
     self.ports = {}
@@ -190,7 +274,8 @@ function Node:bring_up()
     end
     self.api_port = self.ports[tonumber(tostring(ports[1]):match("^(%d+)"))]
   end
-  -- The app: the profile's argv in the holder's namespace, any image, no capabilities.
+  -- The app: the profile's argv in the holder's namespace, any image, Docker's default
+  -- capability set plus only what cap_add / devices / tun asked for (natrig.node.app_access).
   -- A profile's binary goes into an image of its own (built once, FROM the base image).
   local app_image = self.opts.image or prof.image or net.image
   local bin = self.opts.binary or prof.binary
@@ -198,7 +283,7 @@ function Node:bring_up()
   if bin then
     local host = type(bin) == "table" and bin.host or bin
     local dest = type(bin) == "table" and bin.dest or ("/usr/local/bin/" .. host:match("[^/]+$"))
-    app_image = net:image_with_binary(host, dest)
+    app_image = net:image_with_binary(host, dest, eng)
   end
   -- Programs that log to files write them into a host directory (bind-mounted).
   local binds
@@ -212,75 +297,141 @@ function Node:bring_up()
   local argv = profiles.argv(prof, self, net)
   local env = {}
   for _, e in ipairs(prof.env or {}) do env[#env + 1] = e end
-  for k, v in pairs(self.opts.env or {}) do env[#env + 1] = k .. "=" .. tostring(v) end
+  local oenv = self.opts.env
+  if type(oenv) == "function" then oenv = oenv(self, net) end -- built at bring-up
+  -- { K = "v" } (sorted, so the container's Env is the same every run) or { "K=v", ... }
+  local keys = {}
+  for k in pairs(oenv or {}) do if type(k) == "string" then keys[#keys + 1] = k end end
+  table.sort(keys)
+  for _, e in ipairs(oenv or {}) do env[#env + 1] = tostring(e) end
+  for _, k in ipairs(keys) do env[#env + 1] = k .. "=" .. tostring(oenv[k]) end
   self.id = eng:container_create(s:name(self.name), {
     Image = app_image,
     Cmd = core.json_array(argv), Env = core.json_array(env),
     Labels = s:labels(self.kind, { ["natrig.node"] = self.name }),
-    HostConfig = { NetworkMode = "container:" .. self.holder, Init = true, Binds = binds },
+    HostConfig = { NetworkMode = "container:" .. self.holder, Init = true, Binds = binds,
+      CapAdd = #self.cap_add > 0 and core.json_array(self.cap_add) or nil,
+      Devices = #self.devices > 0 and core.json_array(self.devices) or nil,
+      LogConfig = logs.engine_log_config() },
   })
   local files = profiles.files(prof, self, net)
   if #files > 0 then eng:put_files(self.id, files, "/") end
   self.started_at = core.time()
+  self.running = true
   eng:container_start(self.id)
   logs.attach(self)
   profiles.wait_ready(prof, self, net)
+  self.ready = true
 end
 
-function Node:exec(argv, opts)
-  opts = opts or {}
-  opts.name = opts.name or self.name
-  return self.net.eng:exec(self.id, argv, opts)
+--- The loopback host port the engine published for a container port of the node
+-- (`ports = { 2222 }` -> node:host_port(2222)); raises if that port is not published.
+function Node:host_port(port)
+  local p = tonumber((tostring(port):match("^(%d+)")))
+  local hp = p and self.ports and self.ports[p]
+  if not hp then
+    local have = {}
+    for k in pairs(self.ports or {}) do have[#have + 1] = tostring(k) end
+    table.sort(have)
+    core.fail("einval", "node:host_port", ("%s has no published port %s (published: %s)"):format(self.name,
+        tostring(port), #have > 0 and table.concat(have, ", ") or (self.holder and "none" or "none yet, before up()")))
+  end
+  return hp
 end
 
--- Run argv in the node's network holder (natrig's tools, CAP_NET_ADMIN, same netns).
-function Node:netexec(argv, opts)
-  opts = opts or {}
-  opts.name = opts.name or (self.name .. " (net)")
-  return self.net.eng:exec(self.holder, argv, opts)
-end
+--- A point on natrig's clock (epoch seconds, the clock of log entries) to pass as `since`:
+-- `local m = node:mark() ... node:wait_log{ match = ..., since = m }`.
+function Node:mark() return core.time() end -- luacheck: ignore 212 (a method: node:mark())
 
+--- Run argv in the app container: returns { code, stdout, stderr }.
+function Node:exec(argv, opts) return exec_in(self, self.id, argv, opts, self.name) end
+
+--- Run argv in the node's network holder (natrig's tools, CAP_NET_ADMIN, same netns).
+function Node:netexec(argv, opts) return exec_in(self, self.holder, argv, opts, self.name .. " (net)") end
+
+--- The node's addresses and routes.
 function Node:diagnostics()
   local d = {}
   task.parallel(
-    function() d.routes = self:netexec({ "ip", "route", "show" }).stdout end,
-    function() d.addresses = self:netexec({ "ip", "-4", "-o", "addr", "show" }).stdout end)
+    function() d.routes = self:netexec({ "ip", "route", "show" }, { quiet = true }).stdout end,
+    function() d.addresses = self:netexec({ "ip", "-4", "-o", "addr", "show" }, { quiet = true }).stdout end)
   return d
 end
 
--- Faults on the app (the network set-up in the holder is untouched).
-function Node:kill(signal) self.net.eng:container_kill(self.id, signal or "KILL") end
-function Node:stop(t) self.net.eng:container_stop(self.id, t or 5) end
+--- Faults on the app (the network set-up in the holder is untouched). An exit natrig is
+-- asked for is expected (natrig.watch): after kill or stop until the next start, during
+-- a restart until it returns.
+function Node:kill(signal)
+  self.net:note("kill", self.name .. " " .. (signal or "KILL"))
+  self.exit_ok_until = math.huge
+  self.eng:container_kill(self.id, signal or "KILL")
+end
+--- Stop the app.
+function Node:stop(t)
+  self.net:note("stop", self.name)
+  self.exit_ok_until = math.huge
+  self.eng:container_stop(self.id, t or 5)
+end
+--- Start the app again.
 function Node:start()
-  self.net.eng:container_start(self.id)
+  self.net:note("start", self.name)
+  self.eng:container_start(self.id)
+  self.exit_ok_until, self.running = core.time(), true
   logs.attach(self, true)
 end
+--- Restart the app.
 function Node:restart(t)
-  self.net.eng:container_restart(self.id, t or 5)
+  self.net:note("restart", self.name)
+  self.exit_ok_until = math.huge
+  self.eng:container_restart(self.id, t or 5)
+  self.exit_ok_until, self.running = core.time(), true
   logs.attach(self, true)
 end
-function Node:pause() self.net.eng:container_pause(self.id) end
-function Node:resume() self.net.eng:container_unpause(self.id) end
+--- Say whether the app may exit by itself without failing the run (default: no).
+function Node:allow_exit(yes) self.may_exit = yes ~= false end
+--- Freeze the app.
+function Node:pause()
+  self.net:note("pause", self.name)
+  self.eng:container_pause(self.id)
+end
+--- Unfreeze the app.
+function Node:resume()
+  self.net:note("resume", self.name)
+  self.eng:container_unpause(self.id)
+end
 
--- Impairment and partitions: see natrig.impair.
+--- Impairment and partitions: see natrig.impair.
 function Node:impair(spec, opts)
-  local impair = require "natrig.impair"
-  if opts and opts.to then return impair.link(self.net, self, opts.to, spec) end
+  if opts and opts.to then return self.net:impair_link(self, opts.to, spec) end
+  self.net:note("impair", self.name .. " " .. iface.spec_text(spec))
   return impair.apply(self.net, self, spec)
 end
+--- Remove the node's impairment (or only towards another node).
 function Node:clear_impair(other)
-  local impair = require "natrig.impair"
-  if other then return impair.clear_link(self.net, self, other) end
+  if other then return self.net:clear_link(self, other) end
+  self.net:note("clear_impair", self.name)
   return impair.clear(self.net, self)
 end
-function Node:impair_stats() return require("natrig.impair").stats(self.net, self) end
-function Node:isolate() require("natrig.impair").isolate(self.net, self) end
-function Node:rejoin() require("natrig.impair").heal_node(self.net, self) end
+--- Natrig-shaper's counters for the node.
+function Node:impair_stats() return impair.stats(self.net, self) end
+--- Cut the node off everything.
+function Node:isolate()
+  self.net:note("isolate", self.name)
+  require("natrig.partition").isolate(self.net, self)
+end
+--- Undo isolate.
+function Node:rejoin()
+  self.net:note("rejoin", self.name)
+  require("natrig.partition").heal_node(self.net, self)
+end
 
--- Logs: see natrig.logs.
+--- Logs: see natrig.logs.
 function Node:logs(q) return logs.query(self, q) end
+--- Wait for a log line { match, fields, timeout }.
 function Node:wait_log(q) return logs.wait(self, q) end
+--- The node's whole log as text.
 function Node:log_text() return logs.text(self) end
+--- Catch up on the app's log from the engine.
 function Node:fetch_logs() return logs.fetch(self) end
 
 return M

@@ -1,4 +1,4 @@
--- natrig.profiles: how to run a kind of peer. A profile is a table:
+--- natrig.profiles: how to run a kind of peer. A profile is a table:
 --   name      string
 --   image     image ref (nil: natrig's base image)
 --   binary    host path of a binary to copy in (with its library closure), or
@@ -14,6 +14,7 @@
 --   log_files a Lua pattern of log file names in node.log_dir (programs that log to files)
 -- Built in: "natrig-peer", "command", "freenet". A user profile is a table, or the path
 -- of a Lua file returning one (natrig.profiles.load).
+-- @module natrig.profiles
 local core = require "natrig.core"
 local task = require "natrig.task"
 
@@ -26,7 +27,7 @@ local FIELDS = { name = "string", image = "string", binary = { "string", "table"
 
 local function bad(msg) error(core.error { code = "einval", op = "profile", status = 0, message = msg }, 0) end
 
--- Check a profile table; raise naming the first wrong or missing field.
+--- Check a profile table; raise naming the first wrong or missing field.
 function M.check(p, where)
   where = where or (type(p) == "table" and p.name) or "?"
   if type(p) ~= "table" then bad(("profile %s must be a table"):format(where)) end
@@ -54,12 +55,13 @@ function M.check(p, where)
 end
 
 function M.load(path)
-  local chunk, err = loadfile(path, "t", setmetatable({ natrig = require "natrig" }, { __index = _G }))
+  -- The same strict environment as scenario files: unknown globals raise, on read and on write.
+  local chunk, err = loadfile(path, "t", require("natrig.scenario").env())
   if not chunk then bad(err) end
   return M.check(chunk(), path)
 end
 
--- The profile a node uses: opts.profile (name, table or file), else "command" when a
+--- The profile a node uses: opts.profile (name, table or file), else "command" when a
 -- cmd is given, else natrig-peer.
 function M.resolve(opts, kind)
   local p = opts.profile
@@ -88,11 +90,16 @@ end
 function M.files(p, node, net)
   local files = {}
   if p.files then for _, f in ipairs(p.files(node, net)) do files[#files + 1] = f end end
-  for _, f in ipairs(node.opts.files or {}) do files[#files + 1] = f end
+  local own = node.opts.files
+  if type(own) == "function" then own = own(node, net) end -- built at bring-up (addresses known)
+  if own ~= nil and type(own) ~= "table" then
+    bad(("%s: files must be a list of {path=, data=} or a function(node, net) returning one"):format(node.name))
+  end
+  for _, f in ipairs(own or {}) do files[#files + 1] = f end
   return files
 end
 
--- Wait until the node is ready by the profile's rule (log line or probe), never a sleep.
+--- Wait until the node is ready by the profile's rule (log line or probe), never a sleep.
 function M.wait_ready(p, node, net)
   local r = node.opts.ready
   if r == nil then r = p.ready end
@@ -124,7 +131,7 @@ end
 M.builtin["natrig-peer"] = {
   name = "natrig-peer",
   port = 31337,
-  gateway = function(node)
+  gateway = function()
     return { "/usr/local/bin/natrig-peer", "gateway", "--port", "31337" }
   end,
   peer = function(node, net)
@@ -161,11 +168,12 @@ M.builtin["command"].gateway = M.builtin["command"].peer
 -- "ip:port,<hex public key>". Data, config and log dirs are explicit; logs go to files
 -- (freenet prints nothing without a terminal), read from a bind-mounted host directory.
 local function x25519_keypair()
-  local dir = "/tmp/natrig-keys-" .. core.pid()
-  core.mkdir_p(dir)
-  local priv, pub = dir .. "/k.der", dir .. "/p.der"
+  -- Files made by mkstemp (os.tmpname: unique names, mode 0600), never a predictable
+  -- path another user could plant a link at.
+  local priv, pub = os.tmpname(), os.tmpname()
   local c1, _, e1 = core.run({ "openssl", "genpkey", "-algorithm", "X25519", "-outform", "DER", "-out", priv })
-  local c2, _, e2 = core.run({ "openssl", "pkey", "-inform", "DER", "-in", priv, "-pubout", "-outform", "DER", "-out", pub })
+  local c2, _, e2 = core.run({ "openssl", "pkey", "-inform", "DER", "-in", priv, "-pubout", "-outform", "DER",
+    "-out", pub })
   local k, p = core.read_file(priv), core.read_file(pub)
   core.remove(priv)
   core.remove(pub)
@@ -184,7 +192,7 @@ local function freenet_keys(node)
   return node.freenet_keys
 end
 
-local function freenet_common(node)
+local function freenet_common()
   return { "/usr/local/bin/freenet", "network",
     "--network-address", "0.0.0.0", "--network-port", "31337",
     "--skip-load-from-network", "--disable-auto-update",
@@ -199,7 +207,7 @@ M.builtin["freenet"] = {
   ports = { 7509 },
   env = { "FREENET_TELEMETRY_ENABLED=false", "HOME=/natrig/home", "RUST_BACKTRACE=1", "RUST_LOG=info" },
   gateway = function(node)
-    local a = freenet_common(node)
+    local a = freenet_common()
     for _, x in ipairs({ "--is-gateway", "--public-network-address", node.public_ip,
       "--public-network-port", "31337", "--transport-keypair", "/natrig/config/transport_keypair" }) do
       a[#a + 1] = x
@@ -207,7 +215,7 @@ M.builtin["freenet"] = {
     return a
   end,
   peer = function(node, net)
-    local a = freenet_common(node)
+    local a = freenet_common()
     local gws = net:gateways()
     if #gws == 0 then bad(node.name .. " needs a gateway: declare one with net:gateway{ profile = \"freenet\" }") end
     for _, gw in ipairs(gws) do

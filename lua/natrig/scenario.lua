@@ -1,4 +1,4 @@
--- natrig.scenario: declaring, loading and running scenarios.
+--- natrig.scenario: declaring, loading and running scenarios.
 --
 --   return natrig.scenario {
 --     name = "...", params = { nat = "port_restricted" }, timeout = 120,
@@ -10,6 +10,7 @@
 -- error, not a nil). run() gets a fresh network (natrig.network) that is torn down after
 -- it, whatever happens; with keep=true (or NATRIG_KEEP=1) a failed run stays up and the
 -- command to remove it is printed.
+-- @module natrig.scenario
 local core = require "natrig.core"
 local task = require "natrig.task"
 
@@ -38,7 +39,7 @@ function M.define(def)
   return def
 end
 
--- The environment scenario chunks run in: natrig's names, Lua's standard library, and
+--- The environment scenario chunks run in: natrig's names, Lua's standard library, and
 -- an error for any other global read.
 function M.env()
   local natrig = require "natrig"
@@ -48,6 +49,10 @@ function M.env()
       local v = _G[k]
       if v == nil then error(("unknown global '%s'"):format(tostring(k)), 2) end
       return v
+    end,
+    -- A global assignment is almost always a missing `local`: say so.
+    __newindex = function(_, k)
+      error(("assignment to global '%s' (declare it local)"):format(tostring(k)), 2)
     end,
   })
 end
@@ -64,7 +69,7 @@ function M.load(path)
   return def
 end
 
--- Apply "key=value" overrides; values take the type of the default.
+--- Apply "key=value" overrides; values take the type of the default.
 function M.params(def, overrides)
   local p = {}
   for k, v in pairs(def.params) do p[k] = v end
@@ -88,12 +93,22 @@ function M.params(def, overrides)
   return p
 end
 
+-- "k=v,k2=v2" of the parameters (sorted); all = true lists every parameter, else only
+-- the ones given (a sweep case's matrix values, `natrig run FILE k=v`).
+function M.case_text(params, all)
+  local l = {}
+  for k, v in pairs(params or {}) do l[#l + 1] = k .. "=" .. tostring(v) end
+  table.sort(l)
+  if all and #l == 0 then return "(defaults)" end
+  return table.concat(l, ",")
+end
+
 local function errstr(e)
   if type(e) == "table" and getmetatable(e) and getmetatable(e).__tostring then return tostring(e) end
   return tostring(e)
 end
 
--- Run one scenario. opts: engine (client), params (overrides), keep, log (fn),
+--- Run one scenario. opts: engine (client), params (overrides), keep, log (fn),
 -- artifacts (dir root). Returns a result table:
 --   { name, params, ok, error, duration, run_id, artifacts }
 function M.run(def, opts)
@@ -104,23 +119,53 @@ function M.run(def, opts)
   local keep = opts.keep
   if keep == nil then keep = def.keep or core.getenv("NATRIG_KEEP") == "1" end
   local t0 = core.now()
-  local net = network.new { engine = opts.engine, scenario = def.name, log = log }
+  local case = opts.case or M.case_text(opts.params)
+  local net = network.new { engine = opts.engine, scenario = def.name, log = log, case = case,
+    keep = keep }
   local res = { name = def.name, params = params, run_id = net.session.run_id }
-  task.deadline, task.deadline_len = core.now() + def.timeout, def.timeout
-  local ok, err = xpcall(def.run, function(e)
-    if type(e) == "string" then return debug.traceback(e, 2) end
-    return e
-  end, net, params)
-  task.deadline = nil
+  -- The deadline holds whatever the run waits on (natrig.task.guard); an app that exits
+  -- unasked, a signal or the deadline end the run at once.
+  task.where_source = def.file and ("@" .. def.file) or nil
+  local ok, err
+  if task.signal then
+    -- A signal during set-up whose abort a pcall there caught: the run is interrupted
+    -- before it starts (clearing it here once let such a run go on and pass).
+    ok, err = false, core.error { code = "interrupted", op = "interrupted", status = 0,
+      message = ("interrupted by signal %d during set-up"):format(task.signal) }
+  else
+    ok, err = task.guard(def.run, def.timeout, ("scenario %s"):format(def.name), net, params)
+  end
+  task.where_source = nil
+  res.where = not ok and task.last_where or nil
+  if ok and net.failures and #net.failures > 0 then ok, err = false, net.failures[1] end
   res.ok, res.duration = ok, core.now() - t0
+  res.error_code = type(err) == "table" and err.code or nil
+  -- From here to the end of teardown a signal is noted, never raised mid-way; only the
+  -- artifacts step (bounded, skipped after a signal) can be cut short by one.
+  local outer_defer = core.defer_signals(true)
+  task.recover(5)
+  res.signal = task.signal
   if not ok then
     res.error = errstr(err)
+    -- A natrig error says which scenario line asked (a Lua error already does).
+    if res.where and type(err) == "table" then res.error = res.where .. ": " .. res.error end
+    local header = { ("scenario: %s%s"):format(def.name, def.file and (" (" .. def.file .. ")") or ""),
+      ("case: %s"):format(M.case_text(params, true)), ("run: %s"):format(net.session.run_id),
+      ("at: %s"):format(res.where or "?"), "" }
     local dir = opts.artifacts and (opts.artifacts .. "/" .. net.session.run_id) or net:artifacts_dir()
-    local aok, aerr = pcall(net.write_artifacts, net, dir, res.error)
-    res.artifacts = aok and dir or nil
+    local aok, aerr = true, nil
+    if not res.signal then
+      core.defer_signals(false)
+      aok, aerr = task.guard(net.write_artifacts, 60, "writing artifacts", net, dir,
+        table.concat(header, "\n") .. res.error)
+      core.defer_signals(true)
+      task.recover(2)
+      res.signal = task.signal
+    end
+    res.artifacts = aok and core.stat(dir) and dir or nil
     if not aok then log("could not write artifacts: " .. errstr(aerr)) end
   end
-  if not ok and keep then
+  if not ok and keep and not res.signal then
     net:keep()
     log("keeping the network up for debugging; remove it with:\n  " .. net.session:remove_command())
   else
@@ -129,7 +174,11 @@ function M.run(def, opts)
       res.ok = false
       res.error = (res.error and (res.error .. "\n") or "") .. "teardown failed: " .. errstr(derr)
     end
+    if res.ok and not opts.keep_artifacts then net:remove_artifacts() end
   end
+  core.defer_signals(outer_defer)
+  -- A signal during teardown still makes the run "interrupted".
+  res.signal = res.signal or core.interrupted() or nil
   return res
 end
 

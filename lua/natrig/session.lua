@@ -14,6 +14,7 @@ local task = require "natrig.task"
 local M = {}
 local Session = {}
 Session.__index = Session
+M.Session = Session
 
 local function owner_id()
   local pid = core.pid()
@@ -37,13 +38,24 @@ end
 
 -- Remove every container, then every network, matching label (e.g. "natrig.run=x").
 -- Runs the removals in parallel. Returns counts.
-function M.remove_labelled(eng, label)
+-- attempts: how often a network the engine still counts endpoints on is detached and
+-- removed again (default 5, with short pauses: right after a teardown this clears);
+-- reaping an old run tries twice only, so a network the engine will not let go of
+-- (20.10 can keep counting endpoints until it restarts) does not slow every start.
+function M.remove_labelled(eng, label, attempts)
+  attempts = attempts or 5
   local filters = { label = core.json_array { label } }
   local ctrs = eng:container_list(filters, true)
   local nets = eng:network_list(filters)
+  -- Gone (404), going (409) or already detached ("is not connected", a 500 on 20.10)
+  -- is what we wanted anyway.
   local function quietly(fn, ...)
     local ok, e = pcall(fn, ...)
-    if not ok and not (type(e) == "table" and (e.status == 404 or e.status == 409)) then error(e, 0) end
+    if ok or type(e) ~= "table" then if not ok then error(e, 0) end return end
+    if e.status == 404 or e.status == 409 then return end
+    local msg = tostring(e.message)
+    if msg:find("is not connected", 1, true) or msg:find("No such container", 1, true) then return end
+    error(e, 0)
   end
   -- The engine (20.10) loses count of a network's endpoints when several of them are
   -- deleted at once (seen: a public network with ~25 routers "has active endpoints"
@@ -56,27 +68,59 @@ function M.remove_labelled(eng, label)
     local role = (c.Labels or {})["natrig.role"]
     table.insert((role == "holder" or role == "router") and owners or apps, c)
   end
+  -- Another cleaner (a watchdog, `natrig clean`) may remove the same things meanwhile:
+  -- what is already gone (404) or going (409) is fine.
+  local function inspect(id)
+    local ok, info = pcall(eng.network_inspect, eng, id)
+    if ok then return info end
+    if type(info) == "table" and (info.status == 404 or info.status == 409) then return nil end
+    error(info, 0)
+  end
   task.map(apps, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
   task.map(nets, function(n)
-    local info = eng:network_inspect(n.Id)
+    local info = inspect(n.Id)
     for cid in pairs(info and info.Containers or {}) do
       quietly(eng.network_disconnect, eng, n.Id, cid, true)
     end
   end, 16)
   task.map(owners, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
   task.map(nets, function(n)
-    for attempt = 1, 5 do
+    -- An overlay spans engines: its endpoints on the others go when their own cleanup
+    -- removes their containers (another watchdog, in parallel), so wait longer for it.
+    local tries = n.Driver == "overlay" and math.max(attempts, 30) or attempts
+    if n.Driver == "overlay" and n.Scope == "swarm" then
+      -- Only once no other engine has an endpoint on it (the verbose inspect's Tasks name
+      -- each endpoint with its host): removed while a worker still held one, the manager
+      -- answered 404 and kept a copy of the network until it left Swarm mode (seen after
+      -- a SIGKILL, when the watchdogs of both engines race). Bounded: 30 s.
+      local deadline = core.now() + 30
+      while core.now() < deadline do
+        local ok, info = pcall(eng.json, eng, "network_inspect", { id = n.Id, verbose = "true" }, nil, n.Id)
+        if not ok or type(info) ~= "table" then break end
+        local tasks = 0
+        for _, svc in pairs(info.Services or {}) do tasks = tasks + #(svc.Tasks or {}) end
+        if tasks == 0 then break end
+        task.sleep(0.2)
+      end
+    end
+    for attempt = 1, tries do
       local ok, e = pcall(eng.network_remove, eng, n.Id)
       if ok or (type(e) == "table" and e.status == 404) then return end
+      -- A Swarm worker lists the run's overlay once its containers joined it, but only
+      -- the manager can remove it (its own cleanup does).
+      if type(e) == "table" and e.status == 503 and n.Scope == "swarm" then return end
       -- The engine can still hold an endpoint of a container it has just removed (or one
       -- created after our listing): detach and remove what is attached, then again.
-      if not (type(e) == "table" and e.status == 403 and attempt < 5) then error(e, 0) end
-      local info = eng:network_inspect(n.Id)
+      -- An overlay's manager answers otherwise while another engine's containers still
+      -- hold attachments ("network ... is in use by task ..."): retried the same way.
+      local busy = type(e) == "table" and (e.status == 403 or (n.Driver == "overlay" and (e.status or 0) >= 400))
+      if not (busy and attempt < tries) then error(e, 0) end
+      local info = inspect(n.Id)
       for cid in pairs(info and info.Containers or {}) do
         pcall(eng.network_disconnect, eng, n.Id, cid, true)
         pcall(eng.container_remove, eng, cid, true)
       end
-      task.sleep(0.1 * attempt)
+      task.sleep(math.min(0.1 * attempt, 0.5))
     end
   end, 16)
   return #ctrs, #nets
@@ -101,7 +145,7 @@ function M.reap_dead(eng, all)
   end
   local failures, removed = {}, {}
   task.map(doomed, function(run)
-    local ok, err = pcall(M.remove_labelled, eng, "natrig.run=" .. run)
+    local ok, err = pcall(M.remove_labelled, eng, "natrig.run=" .. run, 2)
     if ok then
       removed[#removed + 1] = run
       M.unkeep(run)
@@ -113,27 +157,59 @@ function M.reap_dead(eng, all)
   M.reap_ctl_dirs(all)
   -- Leftovers that cannot be removed must not stop a new run: say so and go on.
   if #failures > 0 and not all then
-    io.stderr:write("natrig: could not remove all leftovers (the new run goes on):\n  ",
-      table.concat(failures, "\n  "), "\n  (a network the engine still reports as having ",
-      "endpoints after its containers are gone clears with an engine restart)\n")
+    io.stderr:write("natrig: could not remove all leftovers (the new run goes on; the next ",
+      "natrig command tries again):\n  ", table.concat(failures, "\n  "), "\n")
   elseif #failures > 0 then
-    error(core.error { code = "engine", op = "clean", status = 0, message = table.concat(failures, "; ") }, 0)
+    core.fail("engine", "clean", table.concat(failures, "; "))
   end
   return #removed, removed
 end
 
--- opts: engine (a natrig.engine client), scenario (name), watchdog (default true)
+-- The watchdog's cleanup (src/lua/l_reap.c calls it in a fresh Lua state in the watchdog
+-- child, once the run's process is gone): the same path as every other teardown, twice
+-- (a container whose create was in flight at the death can appear after the first).
+function M.reap_label(label, host)
+  local eng = require("natrig.engine").open(host)
+  for pass = 1, 2 do
+    local ok, err = pcall(M.remove_labelled, eng, label)
+    if ok then break end
+    -- said on natrig's stderr (inherited), where the run's own output went
+    if pass == 2 then
+      io.stderr:write(("natrig watchdog (%s): %s\n"):format(tostring(host or "DOCKER_HOST"), tostring(err)))
+    end
+  end
+  local run = label:match("^natrig%.run=(.+)$")
+  if run and not M.is_kept(run) then pcall(M.remove_ctl_dirs, run) end
+  eng:close()
+end
+
+-- opts: engine (a natrig.engine client), scenario (name), watchdog (default true), hosts
+-- (natrig.hosts entries with eng, when the run spans several engines: a watchdog and a
+-- teardown on each)
 function M.new(opts)
   local s = setmetatable({
     eng = opts.engine,
+    hosts = opts.hosts,
     scenario = opts.scenario or "adhoc",
+    case = opts.case,
     run_id = opts.run_id or new_run_id(),
     owner = owner_id(),
     created = math.floor(core.time()),
     torn_down = false,
   }, Session)
   if opts.watchdog ~= false and core.getenv("NATRIG_NO_WATCHDOG") ~= "1" then
-    s.reaper_pid = core.reaper("natrig.run=" .. s.run_id, core.getenv("DOCKER_HOST"))
+    if s.hosts then
+      -- One watchdog per engine, the manager's last. The overlay network (on the manager)
+      -- is retried for longer while the other engines' containers still hold endpoints
+      -- on it (remove_labelled).
+      s.reaper_pids = {}
+      for i = #s.hosts, 1, -1 do
+        s.reaper_pids[#s.reaper_pids + 1] = core.reaper("natrig.run=" .. s.run_id, s.hosts[i].url)
+      end
+      s.reaper_pid = s.reaper_pids[1]
+    else
+      s.reaper_pid = core.reaper("natrig.run=" .. s.run_id, core.getenv("DOCKER_HOST"))
+    end
   end
   return s
 end
@@ -170,6 +246,7 @@ function Session:labels(role, extra)
     ["natrig.created"] = tostring(self.created),
     ["natrig.role"] = role,
     ["natrig.scenario"] = self.scenario,
+    ["natrig.case"] = self.case,
   }
   for k, v in pairs(extra or {}) do l[k] = v end
   return l
@@ -181,13 +258,39 @@ function Session:name(what) return ("natrig-%s-%s"):format(self.run_id, what) en
 function Session:teardown()
   if self.torn_down then return 0, 0 end
   self.torn_down = true
-  return M.remove_labelled(self.eng, "natrig.run=" .. self.run_id)
+  if not self.hosts then return M.remove_labelled(self.eng, "natrig.run=" .. self.run_id) end
+  -- Several engines: the others first, in parallel (their containers leave the overlay),
+  -- then the manager, which owns the overlay network. Every engine is tried; the first
+  -- error is raised after.
+  local nc, nn, errs = 0, 0, {}
+  local function one(h)
+    local ok, c, n = pcall(M.remove_labelled, h.eng, "natrig.run=" .. self.run_id)
+    if ok then nc, nn = nc + c, nn + n else errs[#errs + 1] = ("%s: %s"):format(h.name, tostring(c)) end
+  end
+  task.map({ table.unpack(self.hosts, 2) }, one, 8)
+  one(self.hosts[1])
+  if #errs > 0 then core.fail("engine", "teardown", table.concat(errs, "; ")) end
+  -- The Swarm removes an overlay a moment after DELETE answers (its endpoints on the other
+  -- engines go asynchronously): done is when no engine lists anything of the run (10 s).
+  local filters = { label = core.json_array { "natrig.run=" .. self.run_id } }
+  local deadline = core.now() + 10
+  while core.now() < deadline do
+    local left = 0
+    for _, h in ipairs(self.hosts) do
+      local ok, l = pcall(h.eng.network_list, h.eng, filters)
+      left = left + (ok and #l or 0)
+    end
+    if left == 0 then break end
+    task.sleep(0.1)
+  end
+  return nc, nn
 end
 
 -- Leave this run's resources up (keep = true after a failure): stop the watchdog and
 -- mark the run kept, so the next start's reaping leaves it alone too.
 function Session:keep()
-  if self.reaper_pid then core.kill(self.reaper_pid, 9); self.reaper_pid = nil end
+  for _, pid in ipairs(self.reaper_pids or { self.reaper_pid }) do core.kill(pid, 9) end
+  self.reaper_pid, self.reaper_pids = nil, nil
   core.mkdir_p(M.kept_dir())
   core.write_file(M.kept_dir() .. "/" .. self.run_id, self.owner .. "\n")
   self.torn_down = true
@@ -201,10 +304,45 @@ end
 function M.is_kept(run) return core.stat(M.kept_dir() .. "/" .. run) ~= nil end
 function M.unkeep(run) core.remove(M.kept_dir() .. "/" .. run) end
 
-function Session:remove_command()
-  return ("docker rm -f $(docker ps -aq --filter label=natrig.run=%s); " ..
-    "docker network rm $(docker network ls -q --filter label=natrig.run=%s)   # or: natrig clean --all")
-    :format(self.run_id, self.run_id)
+function Session:remove_command() return "natrig clean " .. self.run_id end
+
+-- The runs on this engine, from their labels: { run, scenario, case, created, owner,
+-- alive, kept, nodes, containers, networks }, oldest first.
+function M.runs_on(eng)
+  local filters = { label = core.json_array { "natrig" } }
+  local by, list = {}, {}
+  local function get(l)
+    local id = l["natrig.run"]
+    if not id then return nil end
+    local r = by[id]
+    if not r then
+      r = { run = id, scenario = l["natrig.scenario"] or "?", case = l["natrig.case"] or "",
+        created = tonumber(l["natrig.created"]) or 0, owner = l["natrig.owner"] or "?",
+        nodes = 0, containers = 0, networks = 0 }
+      by[id] = r
+      list[#list + 1] = r
+    end
+    return r
+  end
+  for _, c in ipairs(eng:container_list(filters, true)) do
+    local l = c.Labels or {}
+    local r = get(l)
+    if r then
+      r.containers = r.containers + 1
+      local role = l["natrig.role"]
+      if role == "gateway" or role == "peer" or role == "node" then r.nodes = r.nodes + 1 end
+    end
+  end
+  for _, n in ipairs(eng:network_list(filters)) do
+    local r = get(n.Labels or {})
+    if r then r.networks = r.networks + 1 end
+  end
+  for _, r in ipairs(list) do
+    r.kept = M.is_kept(r.run)
+    r.alive = not M.owner_dead(r.owner)
+  end
+  table.sort(list, function(a, b) return a.created < b.created end)
+  return list
 end
 
 return M

@@ -1,170 +1,252 @@
--- natrig.sweep: many scenarios x their parameter matrices, one case after another, with
--- JUnit XML, JSON and HTML reports (for nightly runs).
+-- natrig.sweep: nightly sweeps. Scenarios x their parameter matrices x repeats, N cases
+-- at once, each case in its own `natrig run` process with its own network; reports as
+-- JUnit XML, JSON and one self-contained HTML page; shards and merges for CI.
 --
---   natrig sweep [--junit F] [--json F] [--html F] [--filter PATTERN] [--set k=v] FILE|DIR ...
+--   natrig sweep [--repeat N] [-j N] [--allow-flaky] [--filter P] [--set k=v]
+--                [--shard I/N] [--baseline OLD.json] [--junit F] [--json F] [--html F] FILE|DIR ...
+--   natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
 --
--- A scenario's `matrix = { nat = { "full_cone", "symmetric" }, delay = { "0ms", "150ms" } }`
--- gives one case per combination (cartesian product), each run with those parameters.
--- --set fixes a parameter for every case. Exit 0 when every case passed, 1 otherwise.
+-- The pieces: natrig.sweep.args (command lines), natrig.sweep.plan (which cases, pure),
+-- natrig.sweep.runner (child processes, -j, load), natrig.sweep.result (the child's side:
+-- `natrig run --result-json`), natrig.sweep.model (verdicts, merge, baseline), and the
+-- writers natrig.report.junit / natrig.report.html (JSON is the model itself).
 local core = require "natrig.core"
+local args_mod = require "natrig.sweep.args"
+local plan = require "natrig.sweep.plan"
+local model = require "natrig.sweep.model"
 
 local M = {}
 
--- The cases of a matrix: a list of parameter tables, in a stable order. Pure.
-function M.cases(matrix)
-  local keys = {}
-  for k in pairs(matrix or {}) do keys[#keys + 1] = k end
-  table.sort(keys)
-  local out = { {} }
-  for _, k in ipairs(keys) do
-    local vals = matrix[k]
-    if type(vals) ~= "table" or #vals == 0 then vals = { vals } end
-    local nxt = {}
-    for _, base in ipairs(out) do
-      for _, v in ipairs(vals) do
-        local c = {}
-        for kk, vv in pairs(base) do c[kk] = vv end
-        c[k] = v
-        nxt[#nxt + 1] = c
-      end
-    end
-    out = nxt
-  end
-  return out
-end
+-- kept for callers of the first version
+M.cases = plan.cases
+M.case_name = plan.case_name
+M.xml_escape = require("natrig.report.junit").escape
+function M.junit(doc) return require("natrig.report.junit").render(doc) end
+function M.html(doc, base_dir) return require("natrig.report.html").render(doc, base_dir) end
+function M.json(doc) return core.json_encode(doc) .. "\n" end
 
-function M.case_name(params)
-  local keys = {}
-  for k in pairs(params) do keys[#keys + 1] = k end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(params[k]) end
-  return #parts > 0 and table.concat(parts, " ") or "default"
-end
-
-local function xml(s)
-  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" })
-    :gsub("[%z\1-\8\11\12\14-\31]", "?"))
-end
-M.xml_escape = xml
-
-function M.junit(results)
-  local by, order = {}, {}
-  for _, r in ipairs(results) do
-    if not by[r.scenario] then by[r.scenario] = {}; order[#order + 1] = r.scenario end
-    table.insert(by[r.scenario], r)
-  end
-  local o = { '<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>" }
-  for _, name in ipairs(order) do
-    local rs, fails, time = by[name], 0, 0
-    for _, r in ipairs(rs) do if not r.ok then fails = fails + 1 end; time = time + (r.duration or 0) end
-    o[#o + 1] = ('  <testsuite name="%s" tests="%d" failures="%d" time="%.3f">'):format(xml(name), #rs, fails, time)
-    for _, r in ipairs(rs) do
-      o[#o + 1] = ('    <testcase classname="%s" name="%s" time="%.3f">'):format(xml(name), xml(r.case), r.duration or 0)
-      if not r.ok then
-        o[#o + 1] = ('      <failure message="%s">%s</failure>'):format(xml((r.error or ""):match("[^\n]*")), xml(r.error or ""))
-      end
-      if r.artifacts then o[#o + 1] = ("      <system-out>artifacts: %s</system-out>"):format(xml(r.artifacts)) end
-      o[#o + 1] = "    </testcase>"
-    end
-    o[#o + 1] = "  </testsuite>"
-  end
-  o[#o + 1] = "</testsuites>"
-  return table.concat(o, "\n") .. "\n"
-end
-
-function M.html(results)
-  local pass = 0
-  for _, r in ipairs(results) do if r.ok then pass = pass + 1 end end
-  local o = { "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>natrig sweep</title>",
-    "<style>body{font-family:sans-serif}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left}" ..
-    ".pass{color:#176f2c}.fail{color:#b00020}pre{white-space:pre-wrap;margin:0}</style></head><body>",
-    ("<h1>natrig sweep</h1><p>%d of %d cases passed, %s</p>"):format(pass, #results, os.date("!%Y-%m-%d %H:%M UTC")),
-    "<table><tr><th>scenario</th><th>case</th><th>result</th><th>time</th><th>details</th></tr>" }
-  for _, r in ipairs(results) do
-    o[#o + 1] = ("<tr><td>%s</td><td>%s</td><td class=\"%s\">%s</td><td>%.1fs</td><td><pre>%s</pre>%s</td></tr>"):format(
-      xml(r.scenario), xml(r.case), r.ok and "pass" or "fail", r.ok and "PASS" or "FAIL", r.duration or 0,
-      xml(r.error or ""), r.artifacts and ("artifacts: " .. xml(r.artifacts)) or "")
-  end
-  o[#o + 1] = "</table></body></html>"
-  return table.concat(o, "\n") .. "\n"
-end
+local function say(...) io.stdout:write(...) io.stdout:write("\n") io.stdout:flush() end
+local function warn(...) io.stderr:write("natrig sweep: ", ...) io.stderr:write("\n") io.stderr:flush() end
 
 local function files_of(paths)
   local out = {}
   for _, p in ipairs(paths) do
     local st = core.stat(p)
     if st and st.type == "dir" then
+      local names = {}
       for _, n in ipairs(core.list_dir(p) or {}) do
-        if n:match("%.lua$") then out[#out + 1] = p .. "/" .. n end
+        if n:match("%.lua$") then names[#names + 1] = n end
       end
+      table.sort(names)
+      for _, n in ipairs(names) do out[#out + 1] = (p:gsub("/+$", "")) .. "/" .. n end
     elseif st then
       out[#out + 1] = p
     else
-      error(core.error { code = "einval", op = "sweep", status = 0, message = "no such file: " .. p }, 0)
+      return nil, "no such file or directory: " .. p
     end
   end
   return out
 end
 
-function M.main(args)
-  local scenario = require "natrig.scenario"
-  local opts, paths, fixed = {}, {}, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--junit" or a == "--json" or a == "--html" or a == "--filter" then
-      opts[a:sub(3)] = args[i + 1]
-      i = i + 2
-    elseif a == "--set" then
-      local k, v = tostring(args[i + 1]):match("^([%w_]+)=(.*)$")
-      if not k then io.stderr:write("natrig sweep: --set wants key=value\n") return 2 end
-      fixed[k] = v
-      i = i + 2
-    elseif a:sub(1, 2) == "--" then
-      io.stderr:write("natrig sweep: unknown option " .. a .. "\n") return 2
-    else
-      paths[#paths + 1] = a
-      i = i + 1
+local function dirname(p)
+  local d = tostring(p):match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  return d == "" and "/" or d
+end
+
+-- Write the reports asked for in opts (junit, json, html); false + message on failure.
+function M.write_reports(doc, opts)
+  local ok, err = pcall(function()
+    for _, k in ipairs({ "json", "junit", "html" }) do
+      if opts[k] then core.mkdir_p(dirname(opts[k])) end
+    end
+    if opts.json then core.write_file(opts.json, M.json(doc)) end
+    if opts.junit then core.write_file(opts.junit, M.junit(doc)) end
+    if opts.html then
+      local base = core.realpath(dirname(opts.html)) or dirname(opts.html)
+      core.write_file(opts.html, M.html(doc, base))
+    end
+  end)
+  return ok, not ok and tostring(err) or nil
+end
+
+local function read_report(path)
+  local raw = core.read_file(path)
+  if not raw then return nil, "cannot read " .. path end
+  local ok, doc = pcall(core.json_decode, raw)
+  if not ok or type(doc) ~= "table" or doc.format ~= model.FORMAT then
+    return nil, path .. " is not a natrig sweep JSON report"
+  end
+  return doc
+end
+
+local function summary_line(doc)
+  local s = doc.summary
+  return ("%d case(s), %d failed, %d flaky, %d error(s): %d of %d runs passed"):format(
+    s.cases, s.fail, s.flaky, s.error, s.runs_passed, s.runs)
+end
+
+local function print_baseline(doc)
+  local b = doc.baseline
+  if not b then return end
+  say(("baseline %s: %d new failure(s), %d fixed, %d newly flaky, %d slower, %d new"):format(
+    b.file or "?", b.new_failure, b.fixed, b.newly_flaky, b.slower, b.new))
+  for _, c in ipairs(doc.cases) do
+    if #c.compare.marks > 0 and not (#c.compare.marks == 1 and c.compare.marks[1] == "new") then
+      say(("  %-12s %s"):format(table.concat(c.compare.marks, ","), c.id))
     end
   end
-  local ok, files = pcall(files_of, paths)
-  if not ok then io.stderr:write("natrig sweep: ", tostring(files), "\n") return 2 end
-  local eng = require("natrig.engine").open()
-  local results = {}
+end
+
+local function first_line(s) return (tostring(s or ""):match("[^\n]*")) end
+
+function M.main(argv)
+  local opts, aerr = args_mod.sweep(argv)
+  if not opts then warn(aerr) io.stderr:write(args_mod.SWEEP_USAGE, "\n") return 2 end
+  if opts.help then say(args_mod.SWEEP_USAGE) return 0 end
+  local files, ferr = files_of(opts.paths)
+  if not files then warn(ferr) return 2 end
+  if #files == 0 then warn("no scenario files (*.lua) in ", table.concat(opts.paths, " ")) return 2 end
+  local base
+  if opts.baseline then
+    local berr
+    base, berr = read_report(opts.baseline)
+    if not base then warn("--baseline: ", berr) return 2 end
+  end
+
+  -- Load every scenario here (names, parameters, matrices); a scenario that does not
+  -- load is printed and counted as an error case, the others still run.
+  local scenario = require "natrig.scenario"
+  local defs, scenarios, load_errors = {}, {}, {}
   for _, f in ipairs(files) do
-    local lok, def = pcall(scenario.load, f)
-    if not lok then
-      results[#results + 1] = { scenario = f, case = "load", ok = false, error = tostring(def), duration = 0 }
+    local ok, def = pcall(scenario.load, f)
+    if ok then
+      defs[#defs + 1] = def
+      scenarios[#scenarios + 1] = { name = def.name, file = f, axes = plan.axes(def.matrix), timeout = def.timeout }
     else
-      for _, c in ipairs(M.cases(def.matrix)) do
-        for k, v in pairs(fixed) do if def.params[k] ~= nil then c[k] = v end end
-        local cname = M.case_name(c)
-        if not opts.filter or (def.name .. " " .. cname):find(opts.filter) then
-          io.stdout:write(("== %s [%s]\n"):format(def.name, cname))
-          io.stdout:flush()
-          local params = {}
-          for k, v in pairs(c) do params[k] = tostring(v) end
-          local rok, res = pcall(scenario.run, def, { engine = eng, params = params,
-            log = function(m) io.stdout:write("   ", m, "\n") end })
-          if not rok then res = { ok = false, error = tostring(res), duration = 0 } end
-          res.scenario, res.case, res.file = def.name, cname, f
-          res.params = nil
-          io.stdout:write(("%s %s [%s] (%.1fs)%s\n"):format(res.ok and "PASS" or "FAIL", def.name, cname,
-            res.duration or 0, res.ok and "" or ("\n" .. tostring(res.error))))
-          results[#results + 1] = res
-        end
+      local msg = tostring(def)
+      warn("cannot load ", f, ": ", msg)
+      scenarios[#scenarios + 1] = { name = f, file = f, axes = {}, load_error = msg }
+      load_errors[#load_errors + 1] = { id = f .. " [load]", order = -(#files - #load_errors), scenario = f, file = f,
+        case = "load", params = {}, load_error = true,
+        repeats = { { index = 1, status = "error", ok = false, duration = 0, error = "scenario does not load: " .. msg,
+          metrics = {} } } }
+    end
+  end
+  local cases, unused = plan.plan(defs,
+    { set = opts.set, filter = opts.filter, shard_i = opts.shard_i, shard_n = opts.shard_n })
+  if #unused > 0 and #defs > 0 then
+    warn(("--set %s: no scenario here has that parameter"):format(table.concat(unused, ", ")))
+    return 2
+  end
+  if #cases == 0 and #load_errors == 0 then
+    if opts.shard_n then
+      local all = plan.plan(defs, { set = opts.set, filter = opts.filter })
+      if #all > 0 then say(("shard %d/%d has no cases (%d in all)"):format(opts.shard_i, opts.shard_n, #all)) end
+      if #all > 0 then
+        local doc = model.new({ started = core.time(), hostname = core.hostname(), wall = 0, jobs = 0,
+          ["repeat"] = opts.repeat_n, shard = ("%d/%d"):format(opts.shard_i, opts.shard_n) }, scenarios, {})
+        local wok, werr = M.write_reports(doc, opts)
+        if not wok then warn(werr) return 2 end
+        return 0
       end
     end
+    if opts.filter then
+      warn(("0 cases: --filter '%s' matches none of the cases in %s"):format(opts.filter,
+        table.concat(opts.paths, " ")))
+    else
+      warn("0 cases to run in ", table.concat(opts.paths, " "))
+    end
+    return 2
   end
-  eng:close()
-  if opts.junit then core.write_file(opts.junit, M.junit(results)) end
-  if opts.json then core.write_file(opts.json, core.json_encode(core.json_array(results)) .. "\n") end
-  if opts.html then core.write_file(opts.html, M.html(results)) end
-  local failed = 0
-  for _, r in ipairs(results) do if not r.ok then failed = failed + 1 end end
-  io.stdout:write(("%d case(s), %d failed\n"):format(#results, failed))
-  return failed == 0 and 0 or 1
+  local by_name = {}
+  for _, s in ipairs(scenarios) do by_name[s.name] = s end
+
+  local jobs_n = opts.jobs or require("natrig.sweep.runner").default_jobs()
+  local jobs = {}
+  for r = 1, opts.repeat_n do
+    for _, c in ipairs(cases) do
+      c.repeats = c.repeats or {}
+      jobs[#jobs + 1] = { case = c, ["repeat"] = r, timeout = (by_name[c.scenario] or {}).timeout }
+    end
+  end
+  say(("sweep: %d case(s) x %d repeat(s) = %d run(s), %d at once%s%s"):format(#cases, opts.repeat_n, #jobs,
+    jobs_n, opts.jobs and "" or " (default for this machine; -j N to change)",
+    opts.shard_n and (", shard %d/%d"):format(opts.shard_i, opts.shard_n) or ""))
+
+  local scratch = ("%s/natrig-sweep-%d-%d"):format(core.getenv("TMPDIR") or "/tmp", core.pid(),
+    math.floor(core.time() * 1000) % 1000000)
+  core.mkdir_p(scratch)
+  local runner = require "natrig.sweep.runner"
+  local t0, started = core.now(), core.time()
+  local done = 0
+  local rok, rerr = pcall(runner.run, jobs, { jobs = jobs_n, dir = scratch, log = function(m) say("   ", m) end,
+    on_done = function(job, r)
+      done = done + 1
+      local c = job.case
+      c.repeats[#c.repeats + 1] = r
+      if r.artifacts then r.artifacts = core.realpath(r.artifacts) or r.artifacts end
+      local tag = r.status == "pass" and "PASS" or r.status == "fail" and "FAIL" or "ERROR"
+      say(("%-5s %s #%d/%d (%.1fs) [%d/%d]"):format(tag, c.id, r.index, opts.repeat_n, r.duration or 0, done, #jobs))
+      if r.status ~= "pass" then
+        say("      ", first_line(r.error))
+        if r.where then say("      at ", r.where) end
+        if r.artifacts then say("      artifacts: ", r.artifacts) end
+      end
+    end })
+  pcall(core.rmdir, scratch)
+  -- Interrupted (Ctrl-C, a CI job's SIGTERM): the children are stopped; the reports
+  -- still get every repeat that finished, marked interrupted, and the exit is 130.
+  if not rok then warn(tostring(rerr)) end
+
+  local all_cases = {}
+  for _, c in ipairs(load_errors) do all_cases[#all_cases + 1] = c end
+  for _, c in ipairs(cases) do
+    if rok or (c.repeats and #c.repeats > 0) then all_cases[#all_cases + 1] = c end
+  end
+  local doc = model.new({ started = started, hostname = core.hostname(), wall = core.now() - t0, jobs = jobs_n,
+    ["repeat"] = opts.repeat_n, filter = opts.filter, interrupted = not rok or nil,
+    shard = opts.shard_n and ("%d/%d"):format(opts.shard_i, opts.shard_n) or nil }, scenarios, all_cases)
+  if not rok then
+    local wok, werr = M.write_reports(doc, opts)
+    if not wok then warn(werr) end
+    say(("interrupted: %d of %d run(s) finished; %s"):format(done, #jobs, summary_line(doc)))
+    return 130
+  end
+  if base then model.compare(doc, base, opts.slower, opts.baseline) end
+  for _, c in ipairs(doc.cases) do
+    if c.verdict ~= "pass" then say(("%-5s %s: %d/%d passed"):format(c.verdict:upper(), c.id, c.passed, c.runs)) end
+  end
+  print_baseline(doc)
+  local wok, werr = M.write_reports(doc, opts)
+  if not wok then warn(werr) return 2 end
+  say(("%s, in %.1fs with -j %d"):format(summary_line(doc), doc.wall, jobs_n))
+  return model.exit_code(doc, opts.allow_flaky)
+end
+
+-- natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
+function M.merge_main(argv)
+  local opts, aerr = args_mod.merge(argv)
+  if not opts then warn(aerr) io.stderr:write(args_mod.MERGE_USAGE, "\n") return 2 end
+  if opts.help then say(args_mod.MERGE_USAGE) return 0 end
+  local docs = {}
+  for _, f in ipairs(opts.inputs) do
+    local d, err = read_report(f)
+    if not d then warn(err) return 2 end
+    docs[#docs + 1] = d
+  end
+  local ok, doc = pcall(model.merge, docs)
+  if not ok then warn(tostring(doc)) return 2 end
+  if opts.baseline then
+    local b, berr = read_report(opts.baseline)
+    if not b then warn("--baseline: ", berr) return 2 end
+    model.compare(doc, b, opts.slower, opts.baseline)
+    print_baseline(doc)
+  end
+  local wok, werr = M.write_reports(doc, opts)
+  if not wok then warn(werr) return 2 end
+  say(("merged %d report(s): %s"):format(#docs, summary_line(doc)))
+  return model.exit_code(doc, opts.allow_flaky)
 end
 
 return M

@@ -1,4 +1,4 @@
--- natrig.task: the scheduler that lets many Engine calls run at once while Lua code stays
+--- natrig.task: the scheduler that lets many Engine calls run at once while Lua code stays
 -- sequential-looking. A task is a coroutine; when it waits (for an engine request, a
 -- timer, another task, a log line) it yields, and the loop resumes it when the awaited
 -- thing happens. Code outside any task (the scenario's main body, the REPL) blocks by
@@ -7,6 +7,7 @@
 --   local t = task.spawn(function() return eng:call(...) end)
 --   task.parallel(f1, f2, f3)      -- run all, wait for all, raise the first error
 --   task.sleep(0.5)
+-- @module natrig.task
 local core = require "natrig.core"
 
 local M = {}
@@ -15,6 +16,15 @@ local ready = {}      -- { co, args } resumed on the next step
 local timers = {}     -- sorted by .at
 local handlers = {}   -- engine request id -> function(event)
 local engines = {}    -- raw engines polled by the loop
+local calls = {}      -- engine request id -> { what, raw } awaited (not streams)
+local main_waiting    -- what code outside any task waits on (for timeout messages)
+
+-- Aborts (a deadline passed, a signal arrived) are errors of the scheduler itself, not
+-- of the task that happened to be waiting: they carry `abort = true`, Task:wait and
+-- parallel re-raise them instead of blaming a task, and inside M.guard they are sticky:
+-- every later step raises the same error again, so a pcall somewhere in between cannot
+-- swallow one. M.recover() ends the abort before teardown.
+M.aborting = nil
 
 local Task = {}
 Task.__index = Task
@@ -22,6 +32,7 @@ Task.__name = "natrig.Task"
 function Task:__tostring()
   return ("natrig.Task(%s, %s)"):format(self.name or "?", self.state)
 end
+M.Task = Task
 
 function M.add_engine(raw) engines[#engines + 1] = raw end
 function M.remove_engine(raw)
@@ -42,6 +53,7 @@ end
 
 local function finish(task, ok, ...)
   task.state = ok and "done" or "failed"
+  task.waiting = nil
   if ok then task.results = table.pack(...) else task.err = ... end
   local joiners = task.joiners
   task.joiners = {}
@@ -50,6 +62,8 @@ end
 
 local function resume(co, ...)
   local task = tasks[co]
+  if task and task.state == "cancelled" then return end
+  task.waiting = nil
   local res = table.pack(coroutine.resume(co, ...))
   if coroutine.status(co) == "dead" then
     if res[1] then
@@ -62,13 +76,62 @@ local function resume(co, ...)
   end
 end
 
--- Run the loop once: ready tasks first, then due timers, then engine events.
-function M.step(max_wait)
-  if M.deadline and core.now() > M.deadline then
-    M.deadline = nil -- teardown after the raise must be able to wait again
-    error(core.error { code = "timeout", op = "scenario", status = 0,
-      message = ("timed out after %.0f s"):format(M.deadline_len or 0) }, 0)
+--- What is still waiting, for a timeout message: "name (what)" for each live task.
+function M.pending_desc(limit)
+  limit = limit or 12
+  local l = {}
+  for _, t in pairs(tasks) do
+    if t.state == "running" and t.name ~= "progress" then
+      l[#l + 1] = ("%s (%s)"):format(t.name or "task", t.waiting or "running")
+    end
   end
+  table.sort(l)
+  if main_waiting then table.insert(l, 1, "main (" .. main_waiting .. ")") end
+  local n = #l
+  if n > limit then
+    for i = n, limit + 1, -1 do l[i] = nil end
+    l[#l + 1] = ("and %d more"):format(n - limit)
+  end
+  return table.concat(l, ", ")
+end
+
+local function abort(code, op, message)
+  local e = core.error { code = code, op = op, status = 0, message = message }
+  e.abort = true
+  if M.guarding then M.aborting = e end
+  error(e, 0)
+end
+
+--- An asynchronous failure (an app that exited unasked): inside M.guard the next step
+-- raises it, whatever the scenario is waiting on. Returns true when it will be raised.
+function M.fail(err)
+  if type(err) == "table" then err.abort = true end
+  if M.guarding and not M.aborting then M.aborting = err return true end
+  return M.guarding == true
+end
+
+--- A signal, seen by the loop (or raised by the CLI's hook in the middle of Lua code).
+function M.interrupt(sig)
+  M.signal = M.signal or sig
+  abort("interrupted", "interrupted", ("interrupted by signal %s (%s)"):format(tostring(sig),
+    sig == 15 and "SIGTERM" or sig == 2 and "SIGINT" or "signal"))
+end
+
+local function check_abort()
+  if M.aborting then error(M.aborting, 0) end
+  if M.deadline and core.now() > M.deadline then
+    local len = M.deadline_len or 0
+    M.deadline = nil
+    abort("timeout", M.deadline_what or "scenario", ("timed out after %g s; still pending: %s")
+      :format(len, M.pending_desc()))
+  end
+  local sig = core.interrupted()
+  if sig then M.interrupt(sig) end
+end
+
+--- Run the loop once: ready tasks first, then due timers, then engine events.
+function M.step(max_wait)
+  check_abort()
   if #ready > 0 then
     local q = ready
     ready = {}
@@ -83,20 +146,26 @@ function M.step(max_wait)
   end
   local wait = max_wait or 0.5
   if timers[1] then wait = math.min(wait, timers[1].at - now) end
+  -- Never sleep past the deadline: it fires within a few ms of its time.
+  if M.deadline then wait = math.min(wait, M.deadline - now + 0.001) end
   local pending = 0
   for _, e in ipairs(engines) do pending = pending + e:pending() end
   if pending == 0 and not timers[1] then return false end
   if pending == 0 then
     core.sleep(math.max(wait, 0))
-    local sig = core.interrupted()
-    if sig then error(core.error { code = "sys", op = "interrupted", status = 0,
-      message = "interrupted by signal " .. sig }, 0) end
+    check_abort()
     return true
   end
-  for i, e in ipairs(engines) do
-    -- With several engines, only the first waits; the others are just drained.
-    local evs = e:poll(i == 1 and math.max(wait, 0) or 0)
+  -- One engine with requests in flight waits for them; with several (a run over a Swarm)
+  -- each waits a short slice in turn, so none waits behind another's idle timeout.
+  local busy = 0
+  for _, e in ipairs(engines) do if e:pending() > 0 then busy = busy + 1 end end
+  local slice = busy > 1 and math.min(math.max(wait, 0), 0.004) or math.max(wait, 0)
+  for _, e in ipairs(engines) do
+    local n = e:pending()
+    local evs = e:poll((n > 0 and slice) or (busy == 0 and slice) or 0)
     for _, ev in ipairs(evs) do
+      if ev.done then calls[ev.id] = nil end
       local h = handlers[ev.id]
       if h then
         if ev.done then handlers[ev.id] = nil end
@@ -104,33 +173,43 @@ function M.step(max_wait)
       end
     end
   end
+  check_abort()
   return true
 end
 
--- Wait until `register(wake)` arranges for wake(...) to be called; returns its arguments.
--- In a task this yields; elsewhere it drives the loop.
-function M.wait_for(register)
+--- Wait until `register(wake)` arranges for wake(...) to be called; returns its arguments.
+-- In a task this yields; elsewhere it drives the loop. `what` says what is awaited (for
+-- the message of a timeout that fires meanwhile).
+function M.wait_for(register, what)
   local co = coroutine.running()
-  if tasks[co] then
+  local t = tasks[co]
+  if t then
+    t.waiting = what
     register(function(...)
       ready[#ready + 1] = { co = co, args = table.pack(...) }
     end)
     return coroutine.yield()
   end
   local done, vals = false, nil
+  local outer = main_waiting
+  main_waiting = what or outer
   register(function(...) done, vals = true, table.pack(...) end)
-  while not done do
-    if not M.step() and not done then
-      error(core.error { code = "einval", op = "wait", status = 0,
-        message = "waiting for something that can never happen (no task, timer or request left)" }, 0)
+  local ok, err = pcall(function()
+    while not done do
+      if not M.step() and not done then
+        core.fail("einval", "wait", "waiting for something that can never happen (no task, timer or request left)")
+      end
     end
-  end
+  end)
+  main_waiting = outer
+  if not ok then error(err, 0) end
   return table.unpack(vals, 1, vals.n)
 end
 
--- Wait for engine request id; returns its completion event. Pieces of a streamed
+--- Wait for engine request id; returns its completion event. Pieces of a streamed
 -- response that arrive before the completion are gathered into it.
-function M.await(id)
+function M.await(id, what, raw)
+  calls[id] = { what = what or "engine request", raw = raw }
   return M.wait_for(function(wake)
     local outs, errs = {}, {}
     handlers[id] = function(ev)
@@ -144,20 +223,20 @@ function M.await(id)
       end
       wake(ev)
     end
-  end)
+  end, what or "engine request")
 end
 
--- Route every event of request id (stream pieces and the completion) to fn.
+--- Route every event of request id (stream pieces and the completion) to fn.
 function M.on_events(id, fn) handlers[id] = fn end
 function M.forget(id) handlers[id] = nil end
 
 function M.sleep(seconds)
   if seconds <= 0 then return end
-  M.wait_for(function(wake) add_timer(core.now() + seconds, wake) end)
+  M.wait_for(function(wake) add_timer(core.now() + seconds, wake) end, ("sleep %g s"):format(seconds))
 end
 
--- Like wait_for, but gives up after `timeout` seconds and returns nil, "timeout".
-function M.wait_for_timeout(timeout, register)
+--- Like wait_for, but gives up after `timeout` seconds and returns nil, "timeout".
+function M.wait_for_timeout(timeout, register, what)
   return M.wait_for(function(wake)
     local fired = false
     local timer
@@ -169,7 +248,7 @@ function M.wait_for_timeout(timeout, register)
     end
     timer = add_timer(core.now() + timeout, function() once(nil, "timeout") end)
     register(once)
-  end)
+  end, what)
 end
 
 function M.spawn(fn, name, ...)
@@ -180,47 +259,75 @@ function M.spawn(fn, name, ...)
   return task
 end
 
--- Wait for the task; return its results or raise its error.
+--- Stop a task: it is never resumed again (what it has in flight at the engine completes
+-- there; teardown finds it by label). Joiners see an error.
+function Task:cancel(why)
+  if self.state ~= "running" then return end
+  finish(self, false, core.error { code = "cancelled", op = self.name or "task", status = 0,
+    message = why or "cancelled" })
+  self.state = "cancelled"
+end
+
+--- Wait for the task; return its results or raise its error.
 function Task:join()
   if self.state == "running" then
     M.wait_for(function(wake)
       if self.state ~= "running" then wake() else self.joiners[#self.joiners + 1] = wake end
-    end)
+    end, "task " .. tostring(self.name or "?"))
   end
-  if self.state == "failed" then error(self.err, 0) end
+  if self.state == "failed" or self.state == "cancelled" then error(self.err, 0) end
   return table.unpack(self.results, 1, self.results.n)
 end
 
--- Wait for the task without raising: ok, results... or false, err.
+local function is_abort(e) return type(e) == "table" and e.abort == true end
+M.is_abort = is_abort
+
+--- Wait for the task without raising: ok, results... or false, err. A scheduler abort
+-- (deadline, signal) is not the task's failure: it is raised.
 function Task:wait()
-  return pcall(self.join, self)
+  local r = table.pack(pcall(self.join, self))
+  if not r[1] and is_abort(r[2]) then error(r[2], 0) end
+  return table.unpack(r, 1, r.n)
 end
 
--- Run every function as its own task, wait for all of them, and return their first
--- results in order. If any failed, raise the first failure (after all have finished, so
--- the caller knows everything that was made is accounted for).
+--- Run every function as its own task and wait for all of them; return their first
+-- results in order. The first failure ends the call at once: the other branches are
+-- cancelled (what they made carries the run's labels, so teardown still finds it).
 function M.parallel(...)
   local fns = select("#", ...) == 1 and type(...) == "table" and ... or table.pack(...)
   local ts = {}
   for i = 1, (fns.n or #fns) do ts[i] = M.spawn(fns[i], "parallel#" .. i) end
-  local out, first_err, nerr = {}, nil, 0
-  for i, t in ipairs(ts) do
-    local r = table.pack(t:wait())
-    if r[1] then out[i] = r[2] else
-      nerr = nerr + 1
-      first_err = first_err or r[2]
-    end
+  return M.join_all(ts, "parallel")
+end
+
+--- Wait for every task of the list; the first failure ends the wait at once, cancels the
+-- others and is raised. Returns the tasks' first results in order.
+function M.join_all(ts, what)
+  local n = #ts
+  local left, failed = n, nil
+  if n > 0 then
+    M.wait_for(function(wake)
+      local woke = false
+      local function check(t)
+        if t.state == "done" then left = left - 1 else failed = failed or t end
+        if not woke and (left == 0 or failed) then woke = true; wake() end
+      end
+      for _, t in ipairs(ts) do
+        if t.state ~= "running" then check(t)
+        else t.joiners[#t.joiners + 1] = function() check(t) end end
+      end
+    end, ("%s (%d tasks)"):format(what or "join", n))
   end
-  if first_err then
-    if nerr > 1 and type(first_err) == "table" and first_err.message then
-      first_err.message = first_err.message .. (" (and %d more failures)"):format(nerr - 1)
-    end
-    error(first_err, 0)
+  if failed then
+    for _, t in ipairs(ts) do t:cancel(("another task of %s failed"):format(what or "the group")) end
+    error(failed.err, 0)
   end
+  local out = {}
+  for i, t in ipairs(ts) do out[i] = t.results[1] end
   return out
 end
 
--- Apply fn to each item of list with at most `limit` in flight; returns results in order.
+--- Apply fn to each item of list with at most `limit` in flight; returns results in order.
 function M.map(list, fn, limit)
   limit = limit or 16
   local fns, results, idx = {}, {}, 0
@@ -238,5 +345,74 @@ function M.map(list, fn, limit)
 end
 
 function M.in_task() return tasks[coroutine.running()] ~= nil end
+
+--- Run fn() (outside any task) with a deadline of `timeout` seconds; `what` names it in
+-- the timeout message. Aborts inside are sticky (see M.aborting). Returns like xpcall
+-- with a traceback for string errors; the caller must call M.recover() afterwards if it
+-- wants to wait on anything again (teardown).
+function M.guard(fn, timeout, what, ...)
+  local outer_g, outer_d, outer_l, outer_w = M.guarding, M.deadline, M.deadline_len, M.deadline_what
+  M.guarding = true
+  if timeout then
+    M.deadline, M.deadline_len, M.deadline_what = core.now() + timeout, timeout, what
+  end
+  M.last_where = nil
+  local r = table.pack(xpcall(fn, function(e)
+    -- The line of the scenario that was running (or waiting) when it failed.
+    if M.where_source then
+      for level = 2, 60 do
+        local info = debug.getinfo(level, "Sl")
+        if not info then break end
+        if info.source == M.where_source and info.currentline > 0 then
+          M.last_where = ("%s:%d"):format(info.short_src, info.currentline)
+          break
+        end
+      end
+    end
+    if type(e) == "string" then return debug.traceback(e, 2) end
+    return e
+  end, ...))
+  M.guarding, M.deadline, M.deadline_len, M.deadline_what = outer_g, outer_d, outer_l, outer_w
+  return table.unpack(r, 1, r.n)
+end
+
+-- End an abort: every task is cancelled (none will run again), timers and handlers are
+-- dropped; creates still in flight are let finish (up to `drain` seconds) so that what
+-- they make exists before teardown lists it, and every other request is abandoned (an
+-- image import or a long exec must not hold up the teardown).
+M.epoch = 0 -- bumped by recover(): what was counted before it was abandoned
+
+function M.recover(drain)
+  M.aborting = nil
+  M.epoch = M.epoch + 1
+  for _, t in pairs(tasks) do t:cancel("the run was aborted") end
+  ready, timers = {}, {}
+  for id in pairs(handlers) do handlers[id] = nil end
+  for id, c in pairs(calls) do
+    if not c.what:match("_create") and not c.what:match("^network_connect") then
+      if c.raw then pcall(c.raw.cancel, c.raw, id) end
+      calls[id] = nil
+    end
+  end
+  local deadline = core.now() + (drain or 5)
+  while next(calls) and core.now() < deadline do
+    for _, e in ipairs(engines) do
+      for _, ev in ipairs((e:poll(0.05))) do
+        if ev.done then calls[ev.id] = nil end
+      end
+    end
+  end
+  calls = {}
+end
+
+--- Run fn() where signals cannot stop it (teardown): they are noted, and the first one
+-- after this returns is seen by the loop as usual. A deadline still bounds it.
+function M.shielded(fn, timeout, ...)
+  local outer = core.defer_signals(true)
+  local r = table.pack(M.guard(fn, timeout or 120, "teardown", ...))
+  core.defer_signals(outer)
+  M.aborting = nil
+  return table.unpack(r, 1, r.n)
+end
 
 return M

@@ -21,8 +21,8 @@ int nt_err_set(struct nt_err *err, enum nt_err_code code, const char *op, const 
 
 const char *nt_err_code_name(enum nt_err_code code)
 {
-    static const char *names[] = {"ok",    "einval", "engine",  "transport",
-                                  "parse", "limit",  "sys",     "timeout"};
+    static const char *names[] = {"ok",    "einval", "engine", "transport",
+                                  "parse", "limit",  "sys",    "timeout"};
 
     if ((unsigned)code < sizeof names / sizeof names[0])
         return names[code];

@@ -8,20 +8,20 @@
 
 enum nt_err_code {
     NT_OK = 0,
-    NT_EINVAL,   /* bad input from the caller (a bad option, a path that escapes) */
-    NT_ENGINE,   /* the engine answered with an error status */
-    NT_TRANSPORT,/* could not talk to the engine at all */
-    NT_PARSE,    /* could not parse what came back */
-    NT_LIMIT,    /* a bounded buffer would overflow */
-    NT_SYS,      /* a system call failed */
+    NT_EINVAL,    /* bad input from the caller (a bad option, a path that escapes) */
+    NT_ENGINE,    /* the engine answered with an error status */
+    NT_TRANSPORT, /* could not talk to the engine at all */
+    NT_PARSE,     /* could not parse what came back */
+    NT_LIMIT,     /* a bounded buffer would overflow */
+    NT_SYS,       /* a system call failed */
     NT_TIMEOUT,
 };
 
 struct nt_err {
     enum nt_err_code code;
-    int status;        /* HTTP status, 0 when none */
-    char op[64];       /* what was being done: "container create", "exec start" */
-    char msg[512];     /* human text, engine's own message when it gave one */
+    int status;    /* HTTP status, 0 when none */
+    char op[64];   /* what was being done: "container create", "exec start" */
+    char msg[512]; /* human text, engine's own message when it gave one */
 };
 
 /* Fill err (may be NULL) with code, op and a printf-style message. Always returns -1. */

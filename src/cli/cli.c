@@ -1,10 +1,12 @@
-/* cli.c - the subcommand table and the bridge into lua/natrig/cli.lua. */
+/* cli.c - signals (a hook that raises in Lua, deferral during teardown), the native REPL
+ * as a Lua function, and the one call into lua/natrig/cli.lua that does the rest. */
 #include "cli/cli.h"
 
 #include <lauxlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/sig.h"
 
@@ -16,36 +18,39 @@ static void lstop(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    nt_interrupted = 0;
+    /* Teardown began between the signal and this hook: it must not be aborted. */
+    int sig = nt_take_signal();
+    if (!sig)
+        return;
+    /* The scheduler raises (and, inside a scenario, keeps raising) the abort. */
     lua_getglobal(L, "require");
-    lua_pushstring(L, "natrig.core");
+    lua_pushstring(L, "natrig.task");
     lua_call(L, 1, 1);
-    lua_getfield(L, -1, "error");
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, "sys");
-    lua_setfield(L, -2, "code");
-    lua_pushstring(L, "interrupted");
-    lua_setfield(L, -2, "op");
-    lua_pushstring(L, "interrupted by signal");
-    lua_setfield(L, -2, "message");
-    lua_pushinteger(L, 0);
-    lua_setfield(L, -2, "status");
-    lua_call(L, 1, 1);
-    lua_error(L);
+    lua_getfield(L, -1, "interrupt");
+    lua_pushinteger(L, sig);
+    lua_call(L, 1, 0);
 }
 
 static void on_signal(int sig)
 {
     int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
+    static const char msg[] = "natrig: teardown in progress, finishing it first "
+                              "(SIGKILL leaves the rest to the watchdog)\n";
     nt_interrupted = sig;
+    nt_last_signal = sig;
+    nt_signal_count++;
+    if (nt_signals_deferred) {
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        return;
+    }
     if (global_L)
         lua_sethook(global_L, lstop, flag, 1);
 }
 
-void cli_signals(lua_State *L)
+void cli_signals_install(void)
 {
     struct sigaction sa;
-    global_L = L;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -54,40 +59,51 @@ void cli_signals(lua_State *L)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int cli_run_lua(lua_State *L, const char *name, int argc, char **argv)
+void cli_signals(lua_State *L)
 {
-    /* stack: traceback */
+    global_L = L;
+    /* A signal that came while the state was being made raises at the first hook. */
+    if (nt_interrupted && !nt_signals_deferred)
+        lua_sethook(L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* natrig.cli.native.repl(args...) -> exit code: the REPL loop (C, lua.c model) as a Lua
+ * function, so natrig.cmd.repl can run it like any other command. */
+static int l_repl(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    char *argv[8];
+    if (argc > 7)
+        argc = 7;
+    for (int i = 0; i < argc; i++)
+        argv[i] = (char *)luaL_checkstring(L, i + 1);
+    argv[argc] = NULL;
+    /* The strings stay alive: they are this call's arguments, kept below its stack. */
+    lua_pushinteger(L, cli_repl(L, argc, argv));
+    return 1;
+}
+
+void cli_open_native(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_newtable(L);
+    lua_pushcfunction(L, l_repl);
+    lua_setfield(L, -2, "repl");
+    lua_setfield(L, -2, "natrig.cli.native");
+    lua_pop(L, 1);
+}
+
+/* natrig.cli.main(argv...) -> exit code: usage, --help and dispatch all live in Lua
+ * (lua/natrig/cli.lua and one module per command, lua/natrig/cmd/). */
+int cli_main(lua_State *L, int argc, char **argv)
+{
     lua_getglobal(L, "require");
     lua_pushstring(L, "natrig.cli");
     lua_call(L, 1, 1);
-    lua_getfield(L, -1, name);
+    lua_getfield(L, -1, "main");
     lua_remove(L, -2);
     for (int i = 0; i < argc; i++)
         lua_pushstring(L, argv[i]);
     lua_call(L, argc, 1);
     return (int)luaL_optinteger(L, -1, 0);
 }
-
-static int run_cmd_lua(lua_State *L, int argc, char **argv)
-{
-    return cli_run_lua(L, argv[-1], argc, argv);
-}
-
-const struct cli_cmd cli_cmds[] = {
-    {"run", "FILE [key=value ...]", "run one scenario; exit 0 pass, 1 fail, 2 usage/setup", 1,
-     -1, run_cmd_lua},
-    {"repl", "[FILE]", "interactive Lua with natrig loaded (a FILE runs first)", 0, 1,
-     cli_repl},
-    {"sweep", "[--junit F] [--json F] [--html F] [--filter P] [--set k=v] FILE|DIR ...",
-     "run scenarios x parameter matrices, write reports", 1, -1, run_cmd_lua},
-    {"doctor", "", "check the engine, API version, root, iptables, sch_netem", 0, 0,
-     run_cmd_lua},
-    {"clean", "[--all]", "remove natrig resources of dead runs (--all: every natrig resource)",
-     0, 1, run_cmd_lua},
-    {"image", "build|ls|prune", "build natrig's local images, list or prune them", 1, 2,
-     run_cmd_lua},
-    {"version", "", "print natrig's version and the engine's", 0, 0, run_cmd_lua},
-    {"lua", "FILE [ARGS...]", "run a plain Lua script with natrig loaded (like lua5.4)", 1, -1,
-     run_cmd_lua},
-    {NULL, NULL, NULL, 0, 0, NULL},
-};

@@ -43,8 +43,8 @@ int demux_feed(struct demux *d, const char *p, size_t n, demux_sink_fn sink, voi
                 return 0;
             if (!header_ok(d->hdr))
                 return nt_err_set(err, NT_PARSE, "demux",
-                                  "garbage stream header (bytes %02x %02x %02x %02x)",
-                                  d->hdr[0], d->hdr[1], d->hdr[2], d->hdr[3]);
+                                  "garbage stream header (bytes %02x %02x %02x %02x)", d->hdr[0],
+                                  d->hdr[1], d->hdr[2], d->hdr[3]);
             d->stream = d->hdr[0];
             d->remaining = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 |
                            (uint32_t)d->hdr[6] << 8 | (uint32_t)d->hdr[7];

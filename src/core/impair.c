@@ -112,11 +112,9 @@ int impair_parse_pct(const char *key, const char *val, double *out, struct nt_er
     double v;
 
     if (!val || !*val)
-        return nt_err_set(err, NT_EINVAL, OP, "%s: empty percentage (use e.g. 30%% or 0.5%%)",
-                          key);
+        return nt_err_set(err, NT_EINVAL, OP, "%s: empty percentage (use e.g. 30%% or 0.5%%)", key);
     if (*val == '-')
-        return nt_err_set(err, NT_EINVAL, OP, "%s: percentage '%s' must not be negative", key,
-                          val);
+        return nt_err_set(err, NT_EINVAL, OP, "%s: percentage '%s' must not be negative", key, val);
     if (parse_decimal(val, &v, &rest) < 0 || (*rest && strcmp(rest, "%") != 0))
         return nt_err_set(err, NT_EINVAL, OP, "%s: bad percentage '%s' (use e.g. 30%% or 0.5%%)",
                           key, val);
@@ -131,9 +129,8 @@ int impair_parse_rate(const char *key, const char *val, uint64_t *out, struct nt
     static const struct {
         const char *unit;
         double bps;
-    } units[] = {{"bit", 1},           {"kbit", 1e3},          {"mbit", 1e6},
-                 {"gbit", 1e9},        {"kibit", 1024.0},      {"mibit", 1048576.0},
-                 {"gibit", 1073741824.0}};
+    } units[] = {{"bit", 1},        {"kbit", 1e3},        {"mbit", 1e6},          {"gbit", 1e9},
+                 {"kibit", 1024.0}, {"mibit", 1048576.0}, {"gibit", 1073741824.0}};
     const char *unit;
     double v, bps = -1;
     size_t i, ul;
@@ -143,8 +140,8 @@ int impair_parse_rate(const char *key, const char *val, uint64_t *out, struct nt
     if (*val == '-')
         return nt_err_set(err, NT_EINVAL, OP, "%s: rate '%s' must not be negative", key, val);
     if (parse_decimal(val, &v, &unit) < 0)
-        return nt_err_set(err, NT_EINVAL, OP, "%s: bad rate '%s' (use e.g. 1mbit or 500kbit)",
-                          key, val);
+        return nt_err_set(err, NT_EINVAL, OP, "%s: bad rate '%s' (use e.g. 1mbit or 500kbit)", key,
+                          val);
     if (!*unit) {
         if (v != 0)
             return nt_err_set(err, NT_EINVAL, OP,
@@ -231,9 +228,28 @@ static int parse_gap(const char *key, const char *val, uint32_t *out, struct nt_
     return 0;
 }
 
+int impair_parse_seed(const char *key, const char *val, uint64_t *out, struct nt_err *err)
+{
+    uint64_t v = 0;
+    const char *p = val;
+
+    if (!val || !*val)
+        return nt_err_set(err, NT_EINVAL, OP, "%s: empty seed", key);
+    for (; *p; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - d) / 10)
+            return nt_err_set(err, NT_EINVAL, OP,
+                              "%s: bad seed '%s' (a whole number, 0 to 18446744073709551615)", key,
+                              val);
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
 static const char valid_keys[] = "delay, jitter, distribution, loss, loss_corr, duplicate, "
                                  "reorder, reorder_corr, reorder_gap, corrupt, rate, direction, "
-                                 "preset";
+                                 "seed, preset";
 
 int impair_spec_set(struct impair_spec *s, const char *key, const char *val, struct nt_err *err)
 {
@@ -263,11 +279,19 @@ int impair_spec_set(struct impair_spec *s, const char *key, const char *val, str
         return impair_parse_rate(key, val, &s->rate_bps, err);
     if (strcmp(key, "direction") == 0)
         return impair_parse_dir(key, val, &s->dir, err);
+    if (strcmp(key, "seed") == 0) {
+        if (impair_parse_seed(key, val, &s->seed, err) < 0)
+            return -1;
+        s->has_seed = 1;
+        return 0;
+    }
     if (strcmp(key, "preset") == 0) {
         struct impair_spec p;
         if (impair_preset(val, &p, err) < 0)
             return -1;
         p.dir = s->dir;
+        p.has_seed = s->has_seed;
+        p.seed = s->seed;
         *s = p;
         return 0;
     }
@@ -361,8 +385,8 @@ struct fmtbuf {
 static void fb_add(struct fmtbuf *f, const char *key, const char *val)
 {
     int w = snprintf(f->buf && f->len < f->n ? f->buf + f->len : NULL,
-                     f->buf && f->len < f->n ? f->n - f->len : 0, "%s%s=%s", f->len ? " " : "",
-                     key, val);
+                     f->buf && f->len < f->n ? f->n - f->len : 0, "%s%s=%s", f->len ? " " : "", key,
+                     val);
     if (w > 0)
         f->len += (size_t)w;
 }
@@ -418,6 +442,10 @@ size_t impair_spec_format(const struct impair_spec *s, char *buf, size_t n)
     }
     if (s->dir != IMPAIR_DIR_EGRESS)
         fb_add(&f, "direction", dir_name(s->dir));
+    if (s->has_seed) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)s->seed);
+        fb_add(&f, "seed", v);
+    }
     return f.len;
 }
 
@@ -463,8 +491,8 @@ int impair_preset(const char *name, struct impair_spec *out, struct nt_err *err)
                       preset_list);
 }
 
-int impair_preset_from_env(const char *natrig_env, const char *freenet_env,
-                           struct impair_spec *out, struct nt_err *err)
+int impair_preset_from_env(const char *natrig_env, const char *freenet_env, struct impair_spec *out,
+                           struct nt_err *err)
 {
     const char *var = "NATRIG_EMULATION", *val = natrig_env;
 
@@ -547,9 +575,18 @@ static int check_dev(const char *dev, struct nt_err *err)
         return nt_err_set(err, NT_EINVAL, OP, "bad device name '%s' (1 to 15 characters)",
                           dev ? dev : "");
     for (i = 0; i < l; i++)
-        if (dev[i] == '/' || dev[i] == ' ' || dev[i] == '\t' || dev[i] == '\n' ||
-            dev[i] == ':')
+        if (dev[i] == '/' || dev[i] == ' ' || dev[i] == '\t' || dev[i] == '\n' || dev[i] == ':')
             return nt_err_set(err, NT_EINVAL, OP, "bad device name '%s'", dev);
+    return 0;
+}
+
+/* A shaped link is never loopback, in either engine (see impair_nfq_link). */
+static int check_link_dev(const char *dev, struct nt_err *err)
+{
+    if (check_dev(dev, err) < 0)
+        return -1;
+    if (strcmp(dev, "lo") == 0)
+        return nt_err_set(err, NT_EINVAL, OP, "loopback is never shaped (dev lo)");
     return 0;
 }
 
@@ -560,7 +597,7 @@ int impair_netem_argv(const struct impair_spec *s, const char *dev, struct impai
     char v[64], lim[16];
 
     memset(out, 0, sizeof *out);
-    if (check_dev(dev, err) < 0 || impair_spec_check(s, err) < 0)
+    if (check_link_dev(dev, err) < 0 || impair_spec_check(s, err) < 0)
         return -1;
     argv_pushv(out, head);
     argv_push(out, dev);
@@ -652,7 +689,7 @@ int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_
     char v[64];
 
     memset(out, 0, sizeof *out);
-    if (check_dev(dev, err) < 0)
+    if (check_link_dev(dev, err) < 0)
         return -1;
     if (!s->rate_bps)
         return nt_err_set(err, NT_EINVAL, OP, "tbf needs a rate (rate=0 means unlimited)");
@@ -678,7 +715,8 @@ int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_
 
 /* --- iptables -------------------------------------------------------------------------------- */
 
-static struct impair_argv *cmd_new(struct impair_cmds *c, const char *ipt, int may_fail)
+static struct impair_argv *cmd_new_t(struct impair_cmds *c, const char *ipt, const char *table,
+                                     int may_fail)
 {
     struct impair_cmd *cmd;
 
@@ -692,9 +730,17 @@ static struct impair_argv *cmd_new(struct impair_cmds *c, const char *ipt, int m
     argv_push(&cmd->argv, ipt ? ipt : "iptables");
     /* -w: wait for the xtables lock instead of failing when Docker holds it */
     argv_push(&cmd->argv, "-w");
-    argv_push(&cmd->argv, "-t");
-    argv_push(&cmd->argv, "mangle");
+    if (table) {
+        argv_push(&cmd->argv, "-t");
+        argv_push(&cmd->argv, table);
+    }
     return &cmd->argv;
+}
+
+/* The NFQUEUE rules live in the mangle table. */
+static struct impair_argv *cmd_new(struct impair_cmds *c, const char *ipt, int may_fail)
+{
+    return cmd_new_t(c, ipt, "mangle", may_fail);
 }
 
 static int check_dir(enum impair_dir dir, struct nt_err *err)
@@ -774,12 +820,10 @@ static int norm_addr(const char *addr, char *out, size_t n, struct nt_err *err)
         for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
             plen = plen * 10 + (unsigned)(*p - '0');
         if (d == 0 || plen > 32)
-            return nt_err_set(err, NT_EINVAL, OP, "bad prefix length in link address '%s'",
-                              addr);
+            return nt_err_set(err, NT_EINVAL, OP, "bad prefix length in link address '%s'", addr);
     }
     if (*p)
-        return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
-                          addr);
+        return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])", addr);
     snprintf(out, n, "%u.%u.%u.%u/%u", oct[0], oct[1], oct[2], oct[3], plen);
     return 0;
 }
@@ -792,6 +836,12 @@ static int link_cmds(const char *iptables, const struct impair_nfq_link *l, cons
 
     if (check_dir(l->dir, err) < 0 || check_ipt(iptables, err) < 0)
         return -1;
+    if (!l->dev)
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "a queue rule needs the interface that carries the node's address "
+                          "(else a packet crossing two interfaces is shaped twice)");
+    if (check_link_dev(l->dev, err) < 0)
+        return -1;
     if (l->addr && norm_addr(l->addr, addr, sizeof addr, err) < 0)
         return -1;
     snprintf(q, sizeof q, "%u", (unsigned)l->queue);
@@ -803,14 +853,16 @@ static int link_cmds(const char *iptables, const struct impair_nfq_link *l, cons
         a = cmd_new(out, iptables, 0);
         argv_push(a, op);
         argv_push(a, k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN);
+        argv_push(a, k == 0 ? "-o" : "-i");
+        argv_push(a, l->dev);
         if (l->addr) {
             argv_push(a, k == 0 ? "-d" : "-s");
             argv_push(a, addr);
         }
         /* --queue-bypass: with no shaper bound to the queue, traffic flows unshaped instead of
          * being dropped, so a crashed shaper cannot partition the test network */
-        argv_pushv(a, (const char *const[]){"-j", "NFQUEUE", "--queue-num", q, "--queue-bypass",
-                                            NULL});
+        argv_pushv(
+            a, (const char *const[]){"-j", "NFQUEUE", "--queue-num", q, "--queue-bypass", NULL});
     }
     return 0;
 }
@@ -849,6 +901,69 @@ int impair_nfq_teardown_cmds(const char *iptables, enum impair_dir dir, struct i
         argv_pushv(a, (const char *const[]){"-X", chain, NULL});
     }
     return 0;
+}
+
+/* --- partitions ----------------------------------------------------------------------------- */
+
+int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *addr,
+                     struct impair_cmds *out, struct nt_err *err)
+{
+    static const char *const chains[2][2] = {{IMPAIR_PART_CHAIN_IN, "INPUT"},
+                                             {IMPAIR_PART_CHAIN_OUT, "OUTPUT"}};
+    char a[32];
+    int k;
+
+    if (check_ipt(iptables, err) < 0)
+        return -1;
+    switch (op) {
+    case IMPAIR_PART_SETUP:
+        for (k = 0; k < 2; k++) {
+            /* -N fails when the chain exists (its rules are kept); delete-then-insert keeps
+             * exactly one jump, first, however often setup runs */
+            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
+                       (const char *const[]){"-N", chains[k][0], NULL});
+            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
+                       (const char *const[]){"-D", chains[k][1], "-j", chains[k][0], NULL});
+            argv_pushv(cmd_new_t(out, iptables, NULL, 0),
+                       (const char *const[]){"-I", chains[k][1], "1", "-j", chains[k][0], NULL});
+        }
+        return 0;
+    case IMPAIR_PART_BLOCK:
+        if (!addr)
+            return nt_err_set(err, NT_EINVAL, OP, "a partition needs the address to cut off");
+        if (norm_addr(addr, a, sizeof a, err) < 0)
+            return -1;
+        argv_pushv(cmd_new_t(out, iptables, NULL, 0),
+                   (const char *const[]){"-A", IMPAIR_PART_CHAIN_OUT, "-d", a, "-j", "DROP", NULL});
+        argv_pushv(cmd_new_t(out, iptables, NULL, 0),
+                   (const char *const[]){"-A", IMPAIR_PART_CHAIN_IN, "-s", a, "-j", "DROP", NULL});
+        return 0;
+    case IMPAIR_PART_ISOLATE:
+        /* everything but loopback: the node's own processes still talk to each other */
+        argv_pushv(cmd_new_t(out, iptables, NULL, 0),
+                   (const char *const[]){"-A", IMPAIR_PART_CHAIN_OUT, "!", "-o", "lo", "-j", "DROP",
+                                         NULL});
+        argv_pushv(
+            cmd_new_t(out, iptables, NULL, 0),
+            (const char *const[]){"-A", IMPAIR_PART_CHAIN_IN, "!", "-i", "lo", "-j", "DROP", NULL});
+        return 0;
+    case IMPAIR_PART_HEAL:
+        for (k = 0; k < 2; k++)
+            argv_pushv(cmd_new_t(out, iptables, NULL, 0),
+                       (const char *const[]){"-F", chains[k][0], NULL});
+        return 0;
+    case IMPAIR_PART_DOWN:
+        for (k = 0; k < 2; k++) {
+            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
+                       (const char *const[]){"-D", chains[k][1], "-j", chains[k][0], NULL});
+            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
+                       (const char *const[]){"-F", chains[k][0], NULL});
+            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
+                       (const char *const[]){"-X", chains[k][0], NULL});
+        }
+        return 0;
+    }
+    return nt_err_set(err, NT_EINVAL, OP, "bad partition operation %d", (int)op);
 }
 
 /* --- decision -------------------------------------------------------------------------------- */

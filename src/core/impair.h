@@ -15,10 +15,10 @@
 #include "base/err.h"
 
 enum impair_dist {
-    IMPAIR_DIST_UNIFORM = 0, /* delay +- jitter, flat (netem's default without a table) */
-    IMPAIR_DIST_NORMAL,      /* jitter is the standard deviation */
-    IMPAIR_DIST_PARETO,      /* heavy right tail, zero mean, jitter is the standard deviation */
-    IMPAIR_DIST_PARETONORMAL,/* 1/4 normal + 3/4 pareto, rescaled to standard deviation jitter */
+    IMPAIR_DIST_UNIFORM = 0,  /* delay +- jitter, flat (netem's default without a table) */
+    IMPAIR_DIST_NORMAL,       /* jitter is the standard deviation */
+    IMPAIR_DIST_PARETO,       /* heavy right tail, zero mean, jitter is the standard deviation */
+    IMPAIR_DIST_PARETONORMAL, /* 1/4 normal + 3/4 pareto, rescaled to standard deviation jitter */
 };
 
 enum impair_dir {
@@ -41,12 +41,17 @@ struct impair_spec {
     double loss_pct;
     double loss_corr_pct;
     double duplicate_pct;
-    double reorder_pct;      /* share of packets sent at once, ahead of the delayed ones */
+    double reorder_pct; /* share of packets sent at once, ahead of the delayed ones */
     double reorder_corr_pct;
-    uint32_t reorder_gap;    /* netem "gap": 0 or 1 = any packet may be reordered */
+    uint32_t reorder_gap; /* netem "gap": 0 or 1 = any packet may be reordered */
     double corrupt_pct;
-    uint64_t rate_bps;       /* bits per second, 0 = unlimited */
+    uint64_t rate_bps; /* bits per second, 0 = unlimited */
     enum impair_dir dir;
+    /* seed=N: the decisions (loss, jitter, duplication, reordering, corruption) restart from
+     * this seed whenever the spec is applied, so the same packet sequence meets the same
+     * fate. Not an impairment by itself: impair_spec_is_empty ignores it. */
+    int has_seed;
+    uint64_t seed;
 };
 
 /* --- spec, parsers --------------------------------------------------------------------- */
@@ -54,7 +59,7 @@ struct impair_spec {
 /* Reset to "no impairment", direction egress. */
 void impair_spec_init(struct impair_spec *s);
 
-/* 1 when the spec changes nothing (direction aside). */
+/* 1 when the spec changes nothing (direction and seed aside). */
 int impair_spec_is_empty(const struct impair_spec *s);
 
 /* Value parsers. key only names the value in the error message ("delay: bad time '10xs' ...").
@@ -66,14 +71,15 @@ int impair_spec_is_empty(const struct impair_spec *s);
 int impair_parse_time_us(const char *key, const char *val, uint32_t *out, struct nt_err *err);
 int impair_parse_pct(const char *key, const char *val, double *out, struct nt_err *err);
 int impair_parse_rate(const char *key, const char *val, uint64_t *out, struct nt_err *err);
-int impair_parse_dist(const char *key, const char *val, enum impair_dist *out,
-                      struct nt_err *err);
+int impair_parse_dist(const char *key, const char *val, enum impair_dist *out, struct nt_err *err);
 int impair_parse_dir(const char *key, const char *val, enum impair_dir *out, struct nt_err *err);
+/* A seed: plain decimal, 0 to 18446744073709551615. */
+int impair_parse_seed(const char *key, const char *val, uint64_t *out, struct nt_err *err);
 
 /* Set one field by name: delay, jitter, distribution, loss, loss_corr, duplicate, reorder,
- * reorder_corr, reorder_gap, corrupt, rate, direction, or preset (which replaces every field
- * but the direction with the preset's, so put it first). An unknown key is an error that
- * lists the valid ones. */
+ * reorder_corr, reorder_gap, corrupt, rate, direction, seed (a decimal 0..2^64-1), or preset
+ * (which replaces every field but the direction and the seed with the preset's, so put it
+ * first). An unknown key is an error that lists the valid ones. */
 int impair_spec_set(struct impair_spec *s, const char *key, const char *val, struct nt_err *err);
 
 /* Apply "key=value" tokens in order onto s (callers start from impair_spec_init to get
@@ -106,8 +112,8 @@ const char *impair_preset_name(size_t i);
  * other is set. Returns 1 with *out filled when a preset applies, 0 when none does, -1 when
  * the value is not a preset (err names the variable and lists the valid names; an unknown
  * value is never ignored). */
-int impair_preset_from_env(const char *natrig_env, const char *freenet_env,
-                           struct impair_spec *out, struct nt_err *err);
+int impair_preset_from_env(const char *natrig_env, const char *freenet_env, struct impair_spec *out,
+                           struct nt_err *err);
 
 /* --- argv lists ------------------------------------------------------------------------- */
 
@@ -141,6 +147,7 @@ size_t impair_argv_join(const struct impair_argv *a, char *buf, size_t n);
  * uses), because netem's "loss P C" correlated random lowers the rate itself (0.1% with 25%
  * correlation drops almost nothing). The direction is not used: a root qdisc shapes egress
  * of DEV, ingress needs an ifb device chosen by the caller. Fills *out (initialised here). */
+/* DEV "lo" is refused, as by the NFQUEUE rules: both engines shape the node's link only. */
 int impair_netem_argv(const struct impair_spec *s, const char *dev, struct impair_argv *out,
                       struct nt_err *err);
 /* tc qdisc del dev DEV root */
@@ -159,9 +166,14 @@ int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_
 #define IMPAIR_CHAIN_IN "NATRIG_SHAPE_IN"
 #define IMPAIR_SHAPER_MARK 0x4e545348u /* "NTSH" */
 
+/* A queue rule always names the interface it shapes: the one that carries the node's own
+ * address on its segment. Without it a packet that crosses two interfaces of the namespace
+ * (a VPN's tun, then its UDP carrier on eth0; or anything on lo) would be queued, and
+ * delayed, once per interface. */
 struct impair_nfq_link {
-    const char *addr;  /* remote IPv4 address or CIDR; NULL = all traffic */
-    uint16_t queue;    /* NFQUEUE number */
+    const char *addr; /* remote IPv4 address or CIDR; NULL = all traffic of dev */
+    const char *dev;  /* the interface: egress -o dev, ingress -i dev; required, never lo */
+    uint16_t queue;   /* NFQUEUE number */
     enum impair_dir dir;
 };
 
@@ -170,8 +182,9 @@ struct impair_nfq_link {
 /* Create (or empty) our chain(s) for dir and hook them in first position. Idempotent. */
 int impair_nfq_setup_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
                           struct nt_err *err);
-/* Append / delete one link's queue rule: egress matches -d ADDR, ingress -s ADDR, both adds
- * one rule to each chain. Rules carry --queue-bypass: with no shaper bound, traffic passes. */
+/* Append / delete one link's queue rule: egress matches -o DEV [-d ADDR], ingress -i DEV
+ * [-s ADDR], both adds one rule to each chain. Rules carry --queue-bypass: with no shaper
+ * bound, traffic passes. A missing, malformed or loopback dev is an error. */
 int impair_nfq_link_add_cmds(const char *iptables, const struct impair_nfq_link *link,
                              struct impair_cmds *out, struct nt_err *err);
 int impair_nfq_link_del_cmds(const char *iptables, const struct impair_nfq_link *link,
@@ -179,6 +192,26 @@ int impair_nfq_link_del_cmds(const char *iptables, const struct impair_nfq_link 
 /* Unhook, flush and delete our chain(s) for dir; every command may fail (already gone). */
 int impair_nfq_teardown_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
                              struct nt_err *err);
+
+/* Partitions: DROP rules in chains of our own in the filter table, NATRIG_PART_IN (jumped
+ * to first from INPUT) and NATRIG_PART_OUT (from OUTPUT), so heal flushes only those and
+ * Docker's rules stay untouched. The holder is the node's own namespace: INPUT/OUTPUT see
+ * all of the node's traffic, the app's and the holder's. */
+#define IMPAIR_PART_CHAIN_IN "NATRIG_PART_IN"
+#define IMPAIR_PART_CHAIN_OUT "NATRIG_PART_OUT"
+
+enum impair_part_op {
+    IMPAIR_PART_SETUP,   /* create both chains, hook each in first position (idempotent) */
+    IMPAIR_PART_BLOCK,   /* drop traffic to and from addr (both ways) */
+    IMPAIR_PART_ISOLATE, /* drop everything but loopback */
+    IMPAIR_PART_HEAL,    /* flush both chains */
+    IMPAIR_PART_DOWN,    /* unhook, flush and delete both chains (every command may fail) */
+};
+
+/* Append op's commands to *out. addr (IPv4 or CIDR) is used by BLOCK only, which requires
+ * it. iptables as for the NFQUEUE lists. Returns 0, or -1 with err and *out unchanged. */
+int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *addr,
+                     struct impair_cmds *out, struct nt_err *err);
 
 /* --- per-packet decision (the userspace shaper) ----------------------------------------- */
 
@@ -194,20 +227,20 @@ double impair_rng_unit(struct impair_rng *r); /* uniform in [0, 1) */
 /* What impair_decide remembers between packets of one link. */
 struct impair_state {
     struct impair_rng rng;
-    int loss_bad;            /* the previous packet was lost (two-state loss chain) */
-    double reorder_last;     /* netem correlated-random memory for reordering */
-    uint32_t since_reorder;  /* packets delayed since the last reordered one (netem gap) */
-    uint64_t rate_next_us;   /* when the rate limiter is free again (impair_rate_due) */
+    int loss_bad;           /* the previous packet was lost (two-state loss chain) */
+    double reorder_last;    /* netem correlated-random memory for reordering */
+    uint32_t since_reorder; /* packets delayed since the last reordered one (netem gap) */
+    uint64_t rate_next_us;  /* when the rate limiter is free again (impair_rate_due) */
 };
 void impair_state_init(struct impair_state *st, uint64_t seed);
 
 struct impair_verdict {
     int drop;
-    int duplicate;           /* deliver one extra copy */
-    long corrupt_at;         /* byte index in [0, len) whose bit corrupt_mask flips, or -1 */
+    int duplicate;   /* deliver one extra copy */
+    long corrupt_at; /* byte index in [0, len) whose bit corrupt_mask flips, or -1 */
     uint8_t corrupt_mask;
-    int reordered;           /* sent at once, overtaking delayed packets */
-    uint64_t delay_us;       /* hold this long (0 for dropped or reordered packets) */
+    int reordered;     /* sent at once, overtaking delayed packets */
+    uint64_t delay_us; /* hold this long (0 for dropped or reordered packets) */
 };
 
 /* Decide the fate of one packet of len bytes (len: the bytes eligible for corruption; the

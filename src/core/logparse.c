@@ -56,7 +56,14 @@ static int is_tok_char(unsigned char c)
     if (is_alpha(c) || is_digit(c))
         return 1;
     switch (c) {
-    case '_': case '-': case '.': case '/': case '\\': case '<': case '>': case '@':
+    case '_':
+    case '-':
+    case '.':
+    case '/':
+    case '\\':
+    case '<':
+    case '>':
+    case '@':
         return 1;
     default:
         return 0;
@@ -71,6 +78,16 @@ static int hex_val(unsigned char c)
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
     return -1;
+}
+
+static int all_digits(const char *s, const char *e)
+{
+    if (s == e)
+        return 0;
+    for (; s < e; s++)
+        if (!is_digit((unsigned char)*s))
+            return 0;
+    return 1;
 }
 
 static const char *skip_blanks(const char *p, const char *end)
@@ -294,9 +311,52 @@ static int epoch_parse(const char *s, const char *e, int64_t *out)
     return 0;
 }
 
+/* epoch_parse, also for a mantissa with an exponent: zap's console encoder prints its epoch
+ * time with Go's %v, "1.7329608001234567e+09". The digits are moved to plain notation. */
+static int epoch_text(const char *s, const char *e, int64_t *out)
+{
+    char d[48], buf[52];
+    const char *x;
+    int nd = 0, point = -1, exp = 0, sign = 1, k, n = 0;
+
+    for (x = s; x < e && *x != 'e' && *x != 'E'; x++)
+        ;
+    if (x == e)
+        return epoch_parse(s, e, out);
+    for (; s < x; s++) {
+        if (*s == '.' && point < 0)
+            point = nd;
+        else if (is_digit((unsigned char)*s) && nd < (int)sizeof d)
+            d[nd++] = *s;
+        else
+            return -1;
+    }
+    if (point < 0)
+        point = nd;
+    if (++x < e && (*x == '+' || *x == '-'))
+        sign = *x++ == '-' ? -1 : 1;
+    if (x == e || e - x > 2 || !all_digits(x, e))
+        return -1;
+    for (; x < e; x++)
+        exp = exp * 10 + (*x - '0');
+    point += sign * exp;
+    if (nd == 0 || point < 1 || point > 19)
+        return -1;
+    for (k = 0; k < point; k++)
+        buf[n++] = k < nd ? d[k] : '0';
+    if (point < nd) {
+        buf[n++] = '.';
+        for (; k < nd; k++)
+            buf[n++] = d[k];
+    }
+    return epoch_parse(buf, buf + n, out);
+}
+
 /* --- levels ------------------------------------------------------------------------------ */
 
-static const char *const level_names[] = {"NONE", "TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
+static const char *const level_names[] = {"NONE", "TRACE", "DEBUG", "INFO",
+                                          "WARN", "ERROR", "FATAL", "PANIC"};
+static const char *const format_names[] = {"plain", "tracing", "json", "logfmt", "zap"};
 
 const char *logparse_level_name(enum logparse_level level)
 {
@@ -307,14 +367,19 @@ const char *logparse_level_name(enum logparse_level level)
 
 const char *logparse_format_name(enum logparse_format format)
 {
-    switch (format) {
-    case LOGPARSE_FMT_TRACING:
-        return "tracing";
-    case LOGPARSE_FMT_JSON:
-        return "json";
-    default:
-        return "plain";
-    }
+    if ((unsigned)format >= sizeof format_names / sizeof format_names[0])
+        return format_names[0];
+    return format_names[format];
+}
+
+enum logparse_format logparse_format_from(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; s && i < sizeof format_names / sizeof format_names[0]; i++)
+        if (strlen(format_names[i]) == n && memcmp(format_names[i], s, n) == 0)
+            return (enum logparse_format)i;
+    return LOGPARSE_FMT_PLAIN;
 }
 
 struct level_alias {
@@ -324,20 +389,25 @@ struct level_alias {
     int strict; /* also accepted as a word in a text header */
 };
 
+/* The names loggers print, most frequent first: logrus, slog, zap, tracing, syslog
+ * (informational, crit, alert, emerg), log15 (dbug, eror), serilog (verbose). */
 static const struct level_alias level_aliases[] = {
-    {"info", 4, LOGPARSE_LEVEL_INFO, 1},     {"warn", 4, LOGPARSE_LEVEL_WARN, 1},
-    {"trace", 5, LOGPARSE_LEVEL_TRACE, 1},   {"debug", 5, LOGPARSE_LEVEL_DEBUG, 1},
-    {"error", 5, LOGPARSE_LEVEL_ERROR, 1},   {"warning", 7, LOGPARSE_LEVEL_WARN, 1},
-    {"notice", 6, LOGPARSE_LEVEL_INFO, 0},   {"err", 3, LOGPARSE_LEVEL_ERROR, 0},
-    {"fatal", 5, LOGPARSE_LEVEL_ERROR, 0},   {"critical", 8, LOGPARSE_LEVEL_ERROR, 0},
-    {"crit", 4, LOGPARSE_LEVEL_ERROR, 0},    {"panic", 5, LOGPARSE_LEVEL_ERROR, 0},
-    {"alert", 5, LOGPARSE_LEVEL_ERROR, 0},   {"emerg", 5, LOGPARSE_LEVEL_ERROR, 0},
-    {"emergency", 9, LOGPARSE_LEVEL_ERROR, 0},
+    {"info", 4, LOGPARSE_LEVEL_INFO, 1},           {"debug", 5, LOGPARSE_LEVEL_DEBUG, 1},
+    {"warn", 4, LOGPARSE_LEVEL_WARN, 1},           {"error", 5, LOGPARSE_LEVEL_ERROR, 1},
+    {"trace", 5, LOGPARSE_LEVEL_TRACE, 1},         {"warning", 7, LOGPARSE_LEVEL_WARN, 1},
+    {"fatal", 5, LOGPARSE_LEVEL_FATAL, 1},         {"panic", 5, LOGPARSE_LEVEL_PANIC, 1},
+    {"err", 3, LOGPARSE_LEVEL_ERROR, 0},           {"dbg", 3, LOGPARSE_LEVEL_DEBUG, 0},
+    {"notice", 6, LOGPARSE_LEVEL_INFO, 0},         {"information", 11, LOGPARSE_LEVEL_INFO, 0},
+    {"informational", 13, LOGPARSE_LEVEL_INFO, 0}, {"critical", 8, LOGPARSE_LEVEL_FATAL, 0},
+    {"crit", 4, LOGPARSE_LEVEL_FATAL, 0},          {"dpanic", 6, LOGPARSE_LEVEL_PANIC, 0},
+    {"alert", 5, LOGPARSE_LEVEL_FATAL, 0},         {"emerg", 5, LOGPARSE_LEVEL_FATAL, 0},
+    {"emergency", 9, LOGPARSE_LEVEL_FATAL, 0},     {"dbug", 4, LOGPARSE_LEVEL_DEBUG, 0},
+    {"eror", 4, LOGPARSE_LEVEL_ERROR, 0},          {"verbose", 7, LOGPARSE_LEVEL_TRACE, 0},
 };
 
 static int level_lookup(const char *s, size_t n, int strict)
 {
-    char w[10];
+    char w[16];
     size_t i;
 
     if (n < 3 || n > sizeof w)
@@ -354,6 +424,22 @@ static int level_lookup(const char *s, size_t n, int strict)
         }
     }
     return -1;
+}
+
+/* A level value from a structured format: any alias, or slog's "ERROR+2"/"DEBUG-4" (a
+ * custom level between the named ones) as its base name. */
+static int level_value(const char *s, size_t n)
+{
+    int l = level_lookup(s, n, 0);
+    size_t k = n;
+
+    if (l >= 0)
+        return l;
+    while (k > 0 && is_digit((unsigned char)s[k - 1]))
+        k--;
+    if (k == n || k < 2 || (s[k - 1] != '+' && s[k - 1] != '-'))
+        return -1;
+    return level_lookup(s, k - 1, 0);
 }
 
 int logparse_level_from(const char *s, size_t n)
@@ -437,11 +523,23 @@ static struct logparse_span unescape_rust(struct sbuf *sb, const char *s, const 
         }
         c = (unsigned char)*s++;
         switch (c) {
-        case 'n': sb_putc(sb, '\n'); break;
-        case 't': sb_putc(sb, '\t'); break;
-        case 'r': sb_putc(sb, '\r'); break;
-        case '0': sb_putc(sb, '\0'); break;
-        case '\\': case '"': case '\'': sb_putc(sb, (char)c); break;
+        case 'n':
+            sb_putc(sb, '\n');
+            break;
+        case 't':
+            sb_putc(sb, '\t');
+            break;
+        case 'r':
+            sb_putc(sb, '\r');
+            break;
+        case '0':
+            sb_putc(sb, '\0');
+            break;
+        case '\\':
+        case '"':
+        case '\'':
+            sb_putc(sb, (char)c);
+            break;
         case 'u': {
             const char *q = s;
             unsigned long cp = 0;
@@ -462,6 +560,109 @@ static struct logparse_span unescape_rust(struct sbuf *sb, const char *s, const 
             sb_putc(sb, '\\');
             sb_putc(sb, (char)c);
         }
+    }
+    return sb_since(sb, start);
+}
+
+/* n (at most 8) hex digits at s into *v; returns 0, or -1 when they are not there. */
+static int hex_n(const char *s, const char *e, int n, unsigned long *v)
+{
+    *v = 0;
+    if (e - s < n)
+        return -1;
+    while (n--) {
+        int h = hex_val((unsigned char)*s++);
+        if (h < 0)
+            return -1;
+        *v = *v * 16 + (unsigned long)h;
+    }
+    return 0;
+}
+
+/* Go's strconv.Quote escapes (logrus, slog and go-kit quote values with it) plus the
+ * JSON-style \/ and surrogate pairs of go-logfmt. \xHH and octal give raw bytes, as in Go.
+ * Unknown or cut escapes stay as written; the output is never longer than the input. */
+static struct logparse_span unescape_go(struct sbuf *sb, const char *s, const char *e)
+{
+    size_t start = sb->len;
+
+    while (s < e) {
+        const char *bs = memchr(s, '\\', (size_t)(e - s));
+        unsigned long cp, lo;
+        if (!bs) {
+            sb_put(sb, s, (size_t)(e - s));
+            break;
+        }
+        sb_put(sb, s, (size_t)(bs - s));
+        s = bs + 1;
+        if (s == e) {
+            sb_putc(sb, '\\');
+            break;
+        }
+        switch (*s) {
+        case 'n':
+            sb_putc(sb, '\n');
+            s++;
+            continue;
+        case 't':
+            sb_putc(sb, '\t');
+            s++;
+            continue;
+        case 'r':
+            sb_putc(sb, '\r');
+            s++;
+            continue;
+        case 'a':
+            sb_putc(sb, '\a');
+            s++;
+            continue;
+        case 'b':
+            sb_putc(sb, '\b');
+            s++;
+            continue;
+        case 'f':
+            sb_putc(sb, '\f');
+            s++;
+            continue;
+        case 'v':
+            sb_putc(sb, '\v');
+            s++;
+            continue;
+        case '\\':
+        case '"':
+        case '\'':
+        case '/':
+            sb_putc(sb, *s++);
+            continue;
+        case 'x':
+            if (hex_n(s + 1, e, 2, &cp) == 0) {
+                sb_putc(sb, (char)cp);
+                s += 3;
+                continue;
+            }
+            break;
+        case 'u':
+        case 'U':
+            if (hex_n(s + 1, e, *s == 'u' ? 4 : 8, &cp) == 0) {
+                s += *s == 'u' ? 5 : 9;
+                if (cp >= 0xD800 && cp <= 0xDBFF && e - s >= 6 && s[0] == '\\' && s[1] == 'u' &&
+                    hex_n(s + 2, e, 4, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    s += 6;
+                }
+                sb_utf8(sb, cp);
+                continue;
+            }
+            break;
+        default:
+            if (e - s >= 3 && *s >= '0' && *s <= '3' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' &&
+                s[2] <= '7') {
+                sb_putc(sb, (char)((s[0] - '0') * 64 + (s[1] - '0') * 8 + (s[2] - '0')));
+                s += 3;
+                continue;
+            }
+        }
+        sb_putc(sb, '\\'); /* not an escape Go writes: keep it as it was */
     }
     return sb_since(sb, start);
 }
@@ -582,16 +783,6 @@ static const char *last_sep(const char *s, const char *e)
 static int ends_rs(const char *s, const char *e)
 {
     return e - s > 3 && memcmp(e - 3, ".rs", 3) == 0;
-}
-
-static int all_digits(const char *s, const char *e)
-{
-    if (s == e)
-        return 0;
-    for (; s < e; s++)
-        if (!is_digit((unsigned char)*s))
-            return 0;
-    return 1;
 }
 
 /* A lone "file.rs:line" or "file.rs" token (full format with_file/with_line_number). */
@@ -790,8 +981,8 @@ struct ts_hint {
 };
 
 /* Returns 0 when [p, end) has a text header, -1 (entry untouched) when it is plain. */
-static int parse_text(const char *p, const char *end, const struct ts_hint *hint,
-                      struct sbuf *sb, struct logparse_entry *e)
+static int parse_text(const char *p, const char *end, const struct ts_hint *hint, struct sbuf *sb,
+                      struct logparse_entry *e)
 {
     struct header h = {{no_text, 0}, {no_text, 0}, {no_text, 0}};
     struct logparse_span thread = {no_text, 0};
@@ -893,7 +1084,14 @@ static int js_string(struct json *j, struct jval *v)
         if (++q >= j->end)
             return -1;
         switch (*q) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
             q++;
             break;
         case 'u':
@@ -1048,11 +1246,21 @@ static void js_append(struct sbuf *sb, const char *s, const char *e)
             return;
         s = bs + 2;
         switch (bs[1]) {
-        case 'b': sb_putc(sb, '\b'); break;
-        case 'f': sb_putc(sb, '\f'); break;
-        case 'n': sb_putc(sb, '\n'); break;
-        case 'r': sb_putc(sb, '\r'); break;
-        case 't': sb_putc(sb, '\t'); break;
+        case 'b':
+            sb_putc(sb, '\b');
+            break;
+        case 'f':
+            sb_putc(sb, '\f');
+            break;
+        case 'n':
+            sb_putc(sb, '\n');
+            break;
+        case 'r':
+            sb_putc(sb, '\r');
+            break;
+        case 't':
+            sb_putc(sb, '\t');
+            break;
         case 'u':
             if (e - s < 4)
                 return;
@@ -1095,26 +1303,38 @@ static void add_field(struct logparse_entry *e, struct logparse_span k, struct l
     e->nfields++;
 }
 
+/* Whether one more field fits; sets the flag when not, so nothing is built for nothing. */
+static int field_room(struct logparse_entry *e)
+{
+    if (e->nfields < LOGPARSE_MAX_FIELDS)
+        return 1;
+    e->flags |= LOGPARSE_F_FIELDS_DROPPED;
+    return 0;
+}
+
 enum jkey { JK_OTHER, JK_TIME, JK_LEVEL, JK_MSG, JK_TARGET, JK_FIELDS, JK_SPAN, JK_SPANS };
 
-static enum jkey js_key_kind(struct logparse_span k)
+/* Key roles shared by JSON and logfmt. */
+static enum jkey key_kind(const char *p, size_t n)
 {
     static const struct {
         const char *name;
         size_t n;
         enum jkey kind;
     } keys[] = {
-        {"timestamp", 9, JK_TIME}, {"time", 4, JK_TIME},     {"ts", 2, JK_TIME},
-        {"@timestamp", 10, JK_TIME}, {"level", 5, JK_LEVEL},  {"lvl", 3, JK_LEVEL},
-        {"severity", 8, JK_LEVEL}, {"levelname", 9, JK_LEVEL}, {"log.level", 9, JK_LEVEL},
-        {"msg", 3, JK_MSG},        {"message", 7, JK_MSG},   {"@message", 8, JK_MSG},
-        {"target", 6, JK_TARGET},  {"logger", 6, JK_TARGET}, {"logger_name", 11, JK_TARGET},
-        {"fields", 6, JK_FIELDS},  {"span", 4, JK_SPAN},     {"spans", 5, JK_SPANS},
+        {"time", 4, JK_TIME},       {"level", 5, JK_LEVEL},      {"msg", 3, JK_MSG},
+        {"ts", 2, JK_TIME},         {"timestamp", 9, JK_TIME},   {"message", 7, JK_MSG},
+        {"lvl", 3, JK_LEVEL},       {"@timestamp", 10, JK_TIME}, {"severity", 8, JK_LEVEL},
+        {"levelname", 9, JK_LEVEL}, {"log.level", 9, JK_LEVEL},  {"@message", 8, JK_MSG},
+        {"target", 6, JK_TARGET},   {"logger", 6, JK_TARGET},    {"logger_name", 11, JK_TARGET},
+        {"fields", 6, JK_FIELDS},   {"span", 4, JK_SPAN},        {"spans", 5, JK_SPANS},
     };
     size_t i;
 
+    if (n < 2 || n > 11)
+        return JK_OTHER;
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (keys[i].n == k.n && memcmp(keys[i].name, k.p, k.n) == 0)
+        if (keys[i].n == n && memcmp(keys[i].name, p, n) == 0)
             return keys[i].kind;
     return JK_OTHER;
 }
@@ -1125,30 +1345,87 @@ static int span_is(struct logparse_span s, const char *lit)
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
+/* A time value: RFC 3339 text or an epoch number, all of [s, e). */
+static int time_value(const char *s, const char *e, int64_t *ns)
+{
+    if (ts_parse(s, e, 0, ns) == e)
+        return 0;
+    return (s < e && is_digit((unsigned char)*s)) ? epoch_text(s, e, ns) : -1;
+}
+
+/* Whose keys a JSON object's members are: the line's (roles apply, also to dotted keys
+ * such as "log.level"), tracing's "fields" (only "message" is special) or plain fields. */
+enum jroles { JR_TOP, JR_FIELDS, JR_NONE };
+
+/* The dotted path of a flattened member: its raw key, under its parent's path. */
+struct jpath {
+    const struct jpath *up;
+    const struct jval *key;
+    size_t n; /* raw bytes of the whole path, dots included */
+};
+
+static void path_put(struct sbuf *sb, const struct jpath *p)
+{
+    if (p->up) {
+        path_put(sb, p->up);
+        sb_putc(sb, '.');
+    }
+    if (p->key->esc)
+        js_append(sb, p->key->s, p->key->e);
+    else
+        sb_put(sb, p->key->s, (size_t)(p->key->e - p->key->s));
+}
+
+/* The role of a dotted key, matched on its raw text; longer than any role name is none. */
+static enum jkey path_kind(const struct jpath *p)
+{
+    char buf[16];
+    struct sbuf tmp;
+    unsigned fl = 0;
+
+    if (p->n > sizeof buf)
+        return JK_OTHER;
+    tmp.p = buf;
+    tmp.len = 0;
+    tmp.cap = sizeof buf;
+    tmp.flags = &fl;
+    path_put(&tmp, p);
+    return key_kind(buf, tmp.len);
+}
+
+/* One member's value when no role took it: a field, its key built now that it is kept. */
+static void js_field(struct sbuf *sb, struct logparse_entry *e, struct logparse_span key,
+                     const struct jpath *path, const struct jval *v)
+{
+    size_t start = sb->len;
+
+    if (!field_room(e))
+        return;
+    if (path->up) {
+        path_put(sb, path);
+        key = sb_since(sb, start);
+    }
+    add_field(e, key, js_text(sb, v));
+}
+
 /* One scalar member; a value the key's role cannot use is kept as a field instead. */
 static void js_member(struct sbuf *sb, struct logparse_entry *e, enum jkey kind,
-                      struct logparse_span key, const struct jval *v)
+                      struct logparse_span key, const struct jpath *path, const struct jval *v)
 {
     int64_t ns;
 
-    if (v->type == J_OBJ || v->type == J_ARR)
-        return;
     switch (kind) {
     case JK_TIME:
-        if (v->type == J_STR && !v->esc) {
-            const char *t = ts_parse(v->s, v->e, 0, &ns);
-            if (t == v->e) {
+        if ((v->type == J_STR && !v->esc) || v->type == J_NUM) {
+            if (time_value(v->s, v->e, &ns) == 0) {
                 e->ts_ns = ns;
                 return;
             }
-        } else if (v->type == J_NUM && epoch_parse(v->s, v->e, &ns) == 0) {
-            e->ts_ns = ns;
-            return;
         }
         break;
     case JK_LEVEL:
         if (v->type == J_STR) {
-            int l = level_lookup(v->s, (size_t)(v->e - v->s), 0);
+            int l = level_value(v->s, (size_t)(v->e - v->s));
             if (l > 0) {
                 e->level = (enum logparse_level)l;
                 return;
@@ -1156,9 +1433,12 @@ static void js_member(struct sbuf *sb, struct logparse_entry *e, enum jkey kind,
         } else if (v->type == J_NUM && v->e - v->s == 2 && all_digits(v->s, v->e)) {
             int n = num_at(v->s, 2); /* pino and bunyan: 10 trace .. 50 error, 60 fatal */
             if (n >= 10 && n <= 60) {
-                e->level = n <= 10 ? LOGPARSE_LEVEL_TRACE : n <= 20 ? LOGPARSE_LEVEL_DEBUG
-                           : n <= 30 ? LOGPARSE_LEVEL_INFO : n <= 40 ? LOGPARSE_LEVEL_WARN
-                           : LOGPARSE_LEVEL_ERROR;
+                e->level = n <= 10   ? LOGPARSE_LEVEL_TRACE
+                           : n <= 20 ? LOGPARSE_LEVEL_DEBUG
+                           : n <= 30 ? LOGPARSE_LEVEL_INFO
+                           : n <= 40 ? LOGPARSE_LEVEL_WARN
+                           : n <= 50 ? LOGPARSE_LEVEL_ERROR
+                                     : LOGPARSE_LEVEL_FATAL;
                 return;
             }
         }
@@ -1175,22 +1455,28 @@ static void js_member(struct sbuf *sb, struct logparse_entry *e, enum jkey kind,
     default:
         break;
     }
-    add_field(e, key, js_text(sb, v));
+    js_field(sb, e, key, path, v);
 }
 
-static struct logparse_span js_key(struct sbuf *sb, const struct jval *k)
+/* Whether the object at p (at '{') is "{}" with any blanks. */
+static int js_empty_object(const char *p, const char *end)
 {
-    return js_text(sb, k);
+    struct json j = {p + 1, end};
+
+    js_ws(&j);
+    return j.p < j.end && *j.p == '}';
 }
 
-/* The members of the object at j->p. top: the line's object; otherwise tracing's "fields",
- * whose "message" is the message and whose other scalars are fields. span_at/spans_at get
- * where "span"/"spans" start so they can be rendered once the line is known to parse. */
-static int js_object(struct json *j, struct sbuf *sb, struct logparse_entry *e, int top,
-                     const char **span_at, const char **spans_at)
+/* The members of the object at j->p, flattened under up (NULL: none). span_at/spans_at get
+ * where the line's "span"/"spans" start so they can be rendered once the line is known to
+ * parse. */
+static int js_object(struct json *j, struct sbuf *sb, struct logparse_entry *e, enum jroles roles,
+                     const struct jpath *up, int depth, const char **span_at, const char **spans_at)
 {
     struct jval k, v;
 
+    if (depth > JSON_MAX_DEPTH)
+        return -1;
     j->p++;
     js_ws(j);
     if (j->p < j->end && *j->p == '}') {
@@ -1198,8 +1484,9 @@ static int js_object(struct json *j, struct sbuf *sb, struct logparse_entry *e, 
         return 0;
     }
     for (;;) {
-        struct logparse_span key;
-        enum jkey kind;
+        struct logparse_span key = {no_text, 0};
+        struct jpath path;
+        enum jkey kind = JK_OTHER;
         if (j->p >= j->end || *j->p != '"' || js_string(j, &k) < 0)
             return -1;
         js_ws(j);
@@ -1207,22 +1494,42 @@ static int js_object(struct json *j, struct sbuf *sb, struct logparse_entry *e, 
             return -1;
         j->p++;
         js_ws(j);
-        key = js_key(sb, &k);
-        if (top)
-            kind = js_key_kind(key);
-        else
-            kind = span_is(key, "message") ? JK_MSG : JK_OTHER;
-        if (kind == JK_FIELDS && j->p < j->end && *j->p == '{') {
-            if (js_object(j, sb, e, 0, span_at, spans_at) < 0)
+        path.up = up;
+        path.key = &k;
+        path.n = (up ? up->n + 1 : 0) + (size_t)(k.e - k.s);
+        if (!up) {
+            key = js_text(sb, &k); /* in place unless escaped */
+            if (roles == JR_TOP)
+                kind = key_kind(key.p, key.n);
+            else if (roles == JR_FIELDS && span_is(key, "message"))
+                kind = JK_MSG;
+        } else if (roles == JR_TOP) {
+            kind = path_kind(&path);
+        }
+        if (j->p >= j->end)
+            return -1;
+        if (kind == JK_FIELDS && !up && *j->p == '{') {
+            if (js_object(j, sb, e, JR_FIELDS, NULL, depth + 1, span_at, spans_at) < 0)
+                return -1;
+        } else if (*j->p == '{' && path.n <= LOGPARSE_PREFIX_MAX && kind != JK_SPAN &&
+                   !js_empty_object(j->p, j->end)) {
+            /* flattened: its members' keys are this path plus theirs */
+            if (js_object(j, sb, e, roles == JR_FIELDS ? JR_NONE : roles, &path, depth + 1, span_at,
+                          spans_at) < 0)
                 return -1;
         } else {
-            if (kind == JK_SPAN && j->p < j->end && *j->p == '{')
+            if (kind == JK_SPAN && !up && *j->p == '{')
                 *span_at = j->p;
-            else if (kind == JK_SPANS && j->p < j->end && *j->p == '[')
+            else if (kind == JK_SPANS && !up && *j->p == '[')
                 *spans_at = j->p;
-            if (js_value(j, &v, 2) < 0)
+            if (js_value(j, &v, depth + 1) < 0)
                 return -1;
-            js_member(sb, e, kind, key, &v);
+            if ((kind == JK_SPAN || kind == JK_SPANS) && (v.type == J_OBJ || v.type == J_ARR))
+                ; /* rendered into spans */
+            else if (v.type == J_OBJ || v.type == J_ARR)
+                js_field(sb, e, key, &path, &v);
+            else
+                js_member(sb, e, kind, key, &path, &v);
         }
         js_ws(j);
         if (j->p >= j->end)
@@ -1320,7 +1627,7 @@ static int parse_json(const char *p, const char *end, struct sbuf *sb, struct lo
     const char *span_at = NULL, *spans_at = NULL;
 
     js_ws(&j);
-    if (js_object(&j, sb, e, 1, &span_at, &spans_at) < 0)
+    if (js_object(&j, sb, e, JR_TOP, NULL, 1, &span_at, &spans_at) < 0)
         return -1;
     js_ws(&j);
     if (j.p != j.end)
@@ -1330,6 +1637,214 @@ static int parse_json(const char *p, const char *end, struct sbuf *sb, struct lo
         e->spans = js_render_spans(sb, spans_at, end);
     else if (span_at)
         e->spans = js_render_spans(sb, span_at, end);
+    return 0;
+}
+
+/* --- logfmt ------------------------------------------------------------------------------ */
+
+/* A logfmt key byte: anything printable but '=' and '"' (go-logfmt's rule; slog's group
+ * keys hold dots, UTF-8 is allowed). */
+static int is_lf_key(unsigned char c)
+{
+    return c > ' ' && c != '=' && c != '"' && c != 0x7f;
+}
+
+struct lf {
+    const char *ks, *ke, *vs, *ve;
+    int eq, quoted, cut;
+};
+
+/* One pair at p (not blank): key=value, key="quoted", key= or a bare key. Returns its end,
+ * or NULL when p holds none (no key, or a closing quote glued to more text). */
+static const char *lf_pair(const char *p, const char *end, struct lf *f)
+{
+    const char *q = p;
+
+    while (q < end && is_lf_key((unsigned char)*q))
+        q++;
+    if (q == p)
+        return NULL;
+    f->ks = p;
+    f->ke = f->vs = f->ve = q;
+    f->eq = f->quoted = f->cut = 0;
+    if (q == end || is_blank((unsigned char)*q))
+        return q;
+    if (*q != '=')
+        return NULL;
+    f->eq = 1;
+    f->vs = ++q;
+    if (q < end && *q == '"') {
+        const char *r = quote_end(q, end);
+        f->quoted = 1;
+        f->vs = q + 1;
+        if (!r) { /* cut inside the quotes: keep what there is, flagged */
+            f->ve = end;
+            f->cut = 1;
+            return end;
+        }
+        f->ve = r;
+        return (r + 1 == end || is_blank((unsigned char)r[1])) ? r + 1 : NULL;
+    }
+    while (q < end && !is_blank((unsigned char)*q))
+        q++;
+    f->ve = q;
+    return q;
+}
+
+/* Returns 0 when [p, end) is a logfmt line (entry filled), -1 (entry to be reset by the
+ * caller) when it is not. */
+static int parse_logfmt(const char *p, const char *end, struct sbuf *sb, struct logparse_entry *e)
+{
+    const char *q = p;
+    int known = 0, have_msg = 0, have_target = 0, cut = 0;
+    struct lf f;
+
+    while (q < end) {
+        struct logparse_span val;
+        enum jkey kind;
+        int64_t ns;
+        const char *next = lf_pair(q, end, &f);
+        if (!next || (q == p && !f.eq)) /* the first token must be key=value */
+            return -1;
+        q = skip_blanks(next, end);
+        cut |= f.cut;
+        kind = key_kind(f.ks, (size_t)(f.ke - f.ks));
+        if (f.eq && (kind == JK_TIME || kind == JK_LEVEL || kind == JK_MSG))
+            known = 1; /* a bare "level" word in free text is no evidence */
+        if (kind == JK_TIME && e->ts_ns < 0 && !f.cut && time_value(f.vs, f.ve, &ns) == 0) {
+            e->ts_ns = ns;
+            continue;
+        }
+        if (kind == JK_LEVEL && e->level == LOGPARSE_LEVEL_NONE) {
+            int l = level_value(f.vs, (size_t)(f.ve - f.vs));
+            if (l > 0) {
+                e->level = (enum logparse_level)l;
+                continue;
+            }
+        }
+        if ((kind == JK_MSG && have_msg) || (kind == JK_TARGET && have_target))
+            kind = JK_OTHER; /* a second one is a field */
+        if (kind != JK_MSG && kind != JK_TARGET && !field_room(e))
+            continue;
+        if (f.quoted && memchr(f.vs, '\\', (size_t)(f.ve - f.vs)))
+            val = unescape_go(sb, f.vs, f.ve);
+        else
+            val = span_between(f.vs, f.ve);
+        if (kind == JK_MSG) {
+            e->message = val;
+            have_msg = 1;
+        } else if (kind == JK_TARGET) {
+            e->target = val;
+            have_target = 1;
+        } else {
+            add_field(e, span_between(f.ks, f.ke), val);
+        }
+    }
+    if (!known)
+        return -1;
+    if (cut)
+        e->flags |= LOGPARSE_F_UNTERMINATED;
+    e->format = LOGPARSE_FMT_LOGFMT;
+    return 0;
+}
+
+/* --- zap console ------------------------------------------------------------------------- */
+
+/* A caller column, "peer/peer.go:42": no blanks, a file name with an extension, ":line". */
+static int is_caller(const char *s, const char *e)
+{
+    const char *colon = e, *dot = NULL, *q;
+
+    while (colon > s && is_digit((unsigned char)colon[-1]))
+        colon--;
+    if (colon == e || colon - s < 4 || colon[-1] != ':')
+        return 0;
+    for (q = s; q < colon - 1; q++) {
+        if (is_blank((unsigned char)*q))
+            return 0;
+        if (*q == '.')
+            dot = q;
+        else if (*q == '/')
+            dot = NULL;
+    }
+    return dot && dot > s && dot + 1 < colon - 1;
+}
+
+static int has_blank(const char *s, const char *e)
+{
+    return memchr(s, ' ', (size_t)(e - s)) != NULL || memchr(s, '\t', (size_t)(e - s)) != NULL;
+}
+
+/* The trailing {json} column of zap: its members become fields (flattened, no roles). */
+static int zap_fields(const char *p, const char *end, struct sbuf *sb, struct logparse_entry *e)
+{
+    struct json j = {p, end};
+    const char *span_at = NULL, *spans_at = NULL;
+
+    if (js_object(&j, sb, e, JR_NONE, NULL, 1, &span_at, &spans_at) < 0)
+        return -1;
+    js_ws(&j);
+    return j.p == j.end ? 0 : -1;
+}
+
+/* Returns 0 when [p, end) is a zap console line (entry filled), -1 (entry untouched but for
+ * scratch the caller drops) when it is not. */
+static int parse_zap(const char *p, const char *end, struct sbuf *sb, struct logparse_entry *e)
+{
+    const char *tab = memchr(p, '\t', (size_t)(end - p)), *q = p, *w, *col, *t2, *body_end;
+    int64_t ts = -1;
+    int level;
+
+    if (!tab)
+        return -1;
+    if (time_value(p, tab, &ts) == 0) {
+        q = tab + 1;
+        tab = memchr(q, '\t', (size_t)(end - q));
+        if (!tab)
+            tab = end; /* "time LEVEL" and nothing more */
+    } else {
+        ts = -1;
+    }
+    for (w = q; w < tab && is_alpha((unsigned char)*w); w++)
+        ;
+    level = w == tab ? level_value(q, (size_t)(w - q)) : -1;
+    if (level <= 0)
+        return -1;
+    e->format = LOGPARSE_FMT_ZAP;
+    e->ts_ns = ts;
+    e->level = (enum logparse_level)level;
+    if (tab == end)
+        return 0;
+    col = tab + 1;
+    body_end = end;
+    /* the context object after the message's tab, when it parses */
+    t2 = memrchr(col, '\t', (size_t)(end - col));
+    if (t2 && t2 + 1 < end && t2[1] == '{') {
+        size_t mark = sb->len;
+        unsigned flags0 = e->flags;
+        if (zap_fields(t2 + 1, end, sb, e) == 0) {
+            body_end = t2;
+        } else { /* not JSON after all: part of the message */
+            sb->len = mark;
+            e->nfields = 0;
+            e->flags = flags0;
+        }
+    }
+    /* logger name and caller columns come before the message, each only when present */
+    t2 = memchr(col, '\t', (size_t)(body_end - col));
+    if (t2 && is_caller(col, t2)) {
+        e->location = span_between(col, t2);
+        col = t2 + 1;
+    } else if (t2 && t2 > col && !has_blank(col, t2)) {
+        const char *t3 = memchr(t2 + 1, '\t', (size_t)(body_end - t2 - 1));
+        e->target = span_between(col, t2);
+        col = t2 + 1;
+        if (t3 && is_caller(col, t3)) {
+            e->location = span_between(col, t3);
+            col = t3 + 1;
+        }
+    }
+    e->message = span_between(col, body_end);
     return 0;
 }
 
@@ -1348,9 +1863,58 @@ static void entry_init(struct logparse_entry *e)
     e->flags = 0;
 }
 
-static int is_panic_head(const char *p, size_t n)
+/* The level of a plain line that opens a crash report, or LOGPARSE_LEVEL_NONE: Rust's panic
+ * message, Go's panic and its runtime's fatal errors (stack traces follow all three). */
+static enum logparse_level panic_level(const char *p, size_t n)
 {
-    return n > 8 && memcmp(p, "thread '", 8) == 0 && memmem(p, n, "' panicked at", 13) != NULL;
+    switch (n > 7 ? *p : 0) { /* the first byte keeps this off the way of every other line */
+    case 't':
+        if (n > 8 && memcmp(p, "thread '", 8) == 0 && memmem(p, n, "' panicked at", 13) != NULL)
+            return LOGPARSE_LEVEL_PANIC;
+        break;
+    case 'p':
+        if (memcmp(p, "panic: ", 7) == 0)
+            return LOGPARSE_LEVEL_PANIC;
+        break;
+    case 'f':
+        if (n > 13 && memcmp(p, "fatal error: ", 13) == 0)
+            return LOGPARSE_LEVEL_FATAL;
+        break;
+    default:
+        break;
+    }
+    return LOGPARSE_LEVEL_NONE;
+}
+
+enum shape { SHAPE_TEXT, SHAPE_LOGFMT, SHAPE_ZAP };
+
+/* Which parser to try, from the first token alone so text lines pay little: "key=" may be
+ * logfmt, a token ended by a tab may be zap. A leading timestamp is parsed once here and
+ * left in *hint for parse_text. */
+static enum shape line_shape(const char *q, const char *end, struct ts_hint *hint)
+{
+    const char *t;
+    int64_t ns;
+
+    if (q < end && is_digit((unsigned char)*q)) {
+        if (hint->at != q) {
+            t = ts_parse(q, end, 0, &ns);
+            if (t) {
+                hint->at = q;
+                hint->end = t;
+                hint->ns = ns;
+            }
+        }
+        if (hint->at == q) /* a timestamp then a tab is zap; then anything else is text */
+            return hint->end < end && *hint->end == '\t' ? SHAPE_ZAP : SHAPE_TEXT;
+    }
+    for (t = q; t < end && is_lf_key((unsigned char)*t); t++)
+        ;
+    if (t > q && t < end && *t == '=')
+        return SHAPE_LOGFMT;
+    while (t < end && !is_blank((unsigned char)*t))
+        t++;
+    return t > q && t < end && *t == '\t' ? SHAPE_ZAP : SHAPE_TEXT;
 }
 
 static const char *skip_escapes(const char *p, const char *end)
@@ -1360,8 +1924,8 @@ static const char *skip_escapes(const char *p, const char *end)
     return p;
 }
 
-size_t logparse_line(const char *line, size_t len, unsigned opts, char *scratch,
-                     size_t scratch_cap, struct logparse_entry *out)
+size_t logparse_line(const char *line, size_t len, unsigned opts, char *scratch, size_t scratch_cap,
+                     struct logparse_entry *out)
 {
     struct sbuf sb = {scratch, 0, scratch ? scratch_cap : 0, &out->flags};
     const char *p = line && len ? line : no_text;
@@ -1404,14 +1968,30 @@ size_t logparse_line(const char *line, size_t len, unsigned opts, char *scratch,
         entry_init(out);
         out->engine_ts_ns = engine_ts;
         out->flags = flags0 | LOGPARSE_F_BAD_JSON;
-    } else if (parse_text(p, end, &hint, &sb, out) == 0) {
-        return sb.len;
+    } else {
+        enum shape shape = line_shape(q, end, &hint);
+        size_t mark = sb.len;
+        unsigned flags0 = out->flags;
+        int64_t engine_ts = out->engine_ts_ns;
+        if (shape == SHAPE_LOGFMT && parse_logfmt(q, end, &sb, out) == 0)
+            return sb.len;
+        if (shape == SHAPE_ZAP && parse_zap(q, end, &sb, out) == 0)
+            return sb.len;
+        if (shape != SHAPE_TEXT) { /* keep nothing from the failed attempt */
+            sb.len = mark;
+            entry_init(out);
+            out->engine_ts_ns = engine_ts;
+            out->flags = flags0;
+        }
     }
+    /* a panic head is checked first: "fatal error: x" would read as level and target */
+    if (panic_level(p, (size_t)(end - p)) == LOGPARSE_LEVEL_NONE &&
+        parse_text(p, end, &hint, &sb, out) == 0)
+        return sb.len;
 
     out->format = LOGPARSE_FMT_PLAIN;
     out->message = span_between(p, end);
-    if (is_panic_head(p, (size_t)(end - p)))
-        out->level = LOGPARSE_LEVEL_ERROR;
+    out->level = panic_level(p, (size_t)(end - p));
     return sb.len;
 }
 
@@ -1421,8 +2001,18 @@ int logparse_is_continuation(const struct logparse_entry *head, const struct log
 
     if (!head || e->format != LOGPARSE_FMT_PLAIN || e->level != LOGPARSE_LEVEL_NONE)
         return 0;
-    if (head->format != LOGPARSE_FMT_PLAIN || head->level != LOGPARSE_LEVEL_NONE)
-        return 1;
+    switch (head->format) {
+    case LOGPARSE_FMT_JSON:
+        return 0; /* the object is the whole entry */
+    case LOGPARSE_FMT_TRACING:
+    case LOGPARSE_FMT_ZAP:
+        return 1; /* raw multi-line messages, backtraces, zap's stack traces */
+    case LOGPARSE_FMT_LOGFMT:
+        break; /* one line by construction: only what looks like a trace joins it */
+    default:
+        if (head->level != LOGPARSE_LEVEL_NONE)
+            return 1; /* a panic head: its message and stack follow */
+    }
     if (p == end)
         return 0;
     return is_blank((unsigned char)*p) || has_prefix(p, end, "stack backtrace:", 16) ||

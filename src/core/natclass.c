@@ -39,9 +39,9 @@ static const struct verdict verdicts[] = {
 /* What one section saw, judged when the section ends. */
 struct sec_state {
     enum section sec;
-    int responses;      /* "UDP reflexive addr" lines */
-    int timeouts;       /* "STUN receive timeout.." lines */
-    int hairpin_req;    /* "Received a request (maybe a successful hairpinning)" */
+    int responses;   /* "UDP reflexive addr" lines */
+    int timeouts;    /* "STUN receive timeout.." lines */
+    int hairpin_req; /* "Received a request (maybe a successful hairpinning)" */
     int no_nat;
     enum natclass_behaviour verdict;
 };

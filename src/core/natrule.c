@@ -50,14 +50,14 @@ static const struct preset presets[] = {
 };
 #define N_PRESETS (sizeof presets / sizeof presets[0])
 
-static const char *const preset_names[N_PRESETS + 1] = {
-    "full_cone", "restricted_cone", "port_restricted", "symmetric", "address_dependent",
-    "linux_masquerade", NULL,
-};
-
+/* The names, from the one table above (filled on first use). */
 const char *const *natrule_preset_names(void)
 {
-    return preset_names;
+    static const char *names[N_PRESETS + 1];
+    if (!names[0])
+        for (size_t i = 0; i < N_PRESETS; i++)
+            names[i] = presets[i].name;
+    return names;
 }
 
 static void spec_clear(struct natrule_spec *s)
@@ -83,35 +83,16 @@ int natrule_preset(const char *name, struct natrule_spec *out, struct nt_err *er
             return 0;
         }
     }
-    return nt_err_set(err, NT_EINVAL, OP,
-                      "unknown nat preset '%s' (valid: full_cone, restricted_cone, "
-                      "port_restricted, symmetric, address_dependent, linux_masquerade)",
-                      name);
+    /* The valid names come from the one table above. */
+    char valid[256] = "";
+    size_t len = 0;
+    for (i = 0; i < N_PRESETS && len < sizeof valid; i++)
+        len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", i ? ", " : "",
+                                presets[i].name);
+    return nt_err_set(err, NT_EINVAL, OP, "unknown nat preset '%s' (valid: %s)", name, valid);
 }
 
 /* --- addresses -------------------------------------------------------------------------- */
-
-static int parse_quad(const char *s, uint32_t *out)
-{
-    struct in_addr a;
-
-    /* inet_pton accepts exactly four decimal octets for AF_INET: no "1.2.3", no octal. */
-    if (!s || inet_pton(AF_INET, s, &a) != 1)
-        return -1;
-    *out = ntohl(a.s_addr);
-    return 0;
-}
-
-static void fmt_quad(uint32_t a, char *dst, size_t n)
-{
-    snprintf(dst, n, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)((a >> 16) & 255),
-             (unsigned)((a >> 8) & 255), (unsigned)(a & 255));
-}
-
-static uint32_t prefix_mask(unsigned prefix)
-{
-    return prefix == 0 ? 0 : (uint32_t)(0xffffffffu << (32 - prefix));
-}
 
 /* The addresses no router can own as its public address. */
 static const char *bad_wan_reason(uint32_t a)
@@ -132,7 +113,7 @@ int natrule_set_wan(struct natrule_spec *s, const char *ip, struct nt_err *err)
     uint32_t a;
     const char *why;
 
-    if (parse_quad(ip, &a) < 0)
+    if (ipv4_parse(ip, &a) < 0)
         return nt_err_set(err, NT_EINVAL, OP, "wan_ip: bad IPv4 address '%s'", ip ? ip : "");
     why = bad_wan_reason(a);
     if (why)
@@ -141,63 +122,46 @@ int natrule_set_wan(struct natrule_spec *s, const char *ip, struct nt_err *err)
     return 0;
 }
 
-static int cidr_overlap(const struct natrule_cidr *a, const struct natrule_cidr *b)
-{
-    unsigned p = a->prefix < b->prefix ? a->prefix : b->prefix;
-
-    return ((a->addr ^ b->addr) & prefix_mask(p)) == 0;
-}
-
 int natrule_add_lan(struct natrule_spec *s, const char *cidr, struct nt_err *err)
 {
-    char addr[INET_ADDRSTRLEN + 1];
-    const char *slash;
-    char *end;
-    unsigned long prefix;
-    struct natrule_cidr c;
-    size_t i, alen;
+    struct ipv4_cidr c;
+    size_t i;
+    int rc;
 
     if (!cidr)
         cidr = "";
-    slash = strchr(cidr, '/');
-    if (!slash)
+    rc = ipv4_parse_cidr(cidr, &c, 0, NULL);
+    if (rc == -IPV4_ENOSLASH)
         return nt_err_set(err, NT_EINVAL, OP,
                           "lan: '%s' is not a subnet (want a.b.c.d/len, e.g. 192.168.1.0/24)",
                           cidr);
-    alen = (size_t)(slash - cidr);
-    if (alen == 0 || alen >= sizeof addr)
+    if (rc == -IPV4_EADDR)
         return nt_err_set(err, NT_EINVAL, OP, "lan: bad subnet address in '%s'", cidr);
-    memcpy(addr, cidr, alen);
-    addr[alen] = '\0';
-    if (parse_quad(addr, &c.addr) < 0)
-        return nt_err_set(err, NT_EINVAL, OP, "lan: bad subnet address in '%s'", cidr);
-    if (slash[1] < '0' || slash[1] > '9')
-        return nt_err_set(err, NT_EINVAL, OP, "lan: bad prefix length in '%s'", cidr);
-    errno = 0;
-    prefix = strtoul(slash + 1, &end, 10);
-    if (errno || *end || end - (slash + 1) > 2)
-        return nt_err_set(err, NT_EINVAL, OP, "lan: bad prefix length in '%s'", cidr);
+    if (rc == -IPV4_EPREFIX) {
+        /* A well-formed number above 32 gets the range message; anything else is malformed. */
+        const char *p = strchr(cidr, '/') + 1;
+        size_t d = strspn(p, "0123456789");
+        if (d == 0 || d > 2 || p[d] || (p[0] == '0' && d > 1))
+            return nt_err_set(err, NT_EINVAL, OP, "lan: bad prefix length in '%s'", cidr);
+    }
     /* A prefix shorter than /8 would make most of the internet "LAN" and disable the NAT. */
-    if (prefix < 8 || prefix > 32)
-        return nt_err_set(err, NT_EINVAL, OP, "lan: prefix length in '%s' must be 8..32",
-                          cidr);
-    c.prefix = (unsigned)prefix;
-    if (c.addr & ~prefix_mask(c.prefix)) {
+    if (rc == -IPV4_EPREFIX || c.prefix < 8)
+        return nt_err_set(err, NT_EINVAL, OP, "lan: prefix length in '%s' must be 8..32", cidr);
+    if (rc == -IPV4_EHOSTBITS) {
         char net[INET_ADDRSTRLEN];
 
-        fmt_quad(c.addr & prefix_mask(c.prefix), net, sizeof net);
-        return nt_err_set(err, NT_EINVAL, OP,
-                          "lan: '%s' has host bits set (did you mean %s/%u?)", cidr, net,
-                          c.prefix);
+        ipv4_format(c.addr & ipv4_mask(c.prefix), net, sizeof net);
+        return nt_err_set(err, NT_EINVAL, OP, "lan: '%s' has host bits set (did you mean %s/%d?)",
+                          cidr, net, c.prefix);
     }
     if (s->n_lan >= NATRULE_MAX_LAN)
         return nt_err_set(err, NT_EINVAL, OP, "lan: at most %d subnets", NATRULE_MAX_LAN);
     for (i = 0; i < s->n_lan; i++) {
-        if (cidr_overlap(&s->lan[i], &c)) {
+        if (ipv4_cidr_overlaps(&s->lan[i], &c)) {
             char other[INET_ADDRSTRLEN];
 
-            fmt_quad(s->lan[i].addr, other, sizeof other);
-            return nt_err_set(err, NT_EINVAL, OP, "lan: '%s' overlaps %s/%u", cidr, other,
+            ipv4_format(s->lan[i].addr, other, sizeof other);
+            return nt_err_set(err, NT_EINVAL, OP, "lan: '%s' overlaps %s/%d", cidr, other,
                               s->lan[i].prefix);
         }
     }
@@ -223,12 +187,11 @@ static int parse_bool(const char *key, const char *v, int *out, struct nt_err *e
             return 0;
         }
     }
-    return nt_err_set(err, NT_EINVAL, OP, "%s: bad value '%s' (want on or off)", key,
-                      v ? v : "");
+    return nt_err_set(err, NT_EINVAL, OP, "%s: bad value '%s' (want on or off)", key, v ? v : "");
 }
 
-static int parse_enum(const char *key, const char *v, const char *const *names, size_t n,
-                      int *out, struct nt_err *err)
+static int parse_enum(const char *key, const char *v, const char *const *names, size_t n, int *out,
+                      struct nt_err *err)
 {
     size_t i;
 
@@ -238,8 +201,8 @@ static int parse_enum(const char *key, const char *v, const char *const *names, 
             return 0;
         }
     }
-    return nt_err_set(err, NT_EINVAL, OP, "%s: bad value '%s' (want %s, %s or %s)", key,
-                      v ? v : "", names[0], names[1], names[2]);
+    return nt_err_set(err, NT_EINVAL, OP, "%s: bad value '%s' (want %s, %s or %s)", key, v ? v : "",
+                      names[0], names[1], names[2]);
 }
 
 int natrule_set_option(struct natrule_spec *s, const char *key, const char *value,
@@ -275,8 +238,8 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
         if (errno || *end)
             return nt_err_set(err, NT_EINVAL, OP, "udp_timeout: bad number '%s'", value);
         if (t < 1 || t > NATRULE_TIMEOUT_MAX)
-            return nt_err_set(err, NT_EINVAL, OP, "udp_timeout: %s is out of range 1..%u",
-                              value, NATRULE_TIMEOUT_MAX);
+            return nt_err_set(err, NT_EINVAL, OP, "udp_timeout: %s is out of range 1..%u", value,
+                              NATRULE_TIMEOUT_MAX);
         s->udp_timeout = (unsigned)t;
     } else if (strcmp(key, "wan_ip") == 0) {
         return natrule_set_wan(s, value, err);
@@ -329,13 +292,13 @@ int natrule_validate(const struct natrule_spec *s, struct nt_err *err)
     if (s->n_lan > NATRULE_MAX_LAN)
         return nt_err_set(err, NT_EINVAL, OP, "too many lan subnets");
     for (i = 0; i < s->n_lan; i++) {
-        if (((s->wan_ip ^ s->lan[i].addr) & prefix_mask(s->lan[i].prefix)) == 0) {
+        if (((s->wan_ip ^ s->lan[i].addr) & ipv4_mask(s->lan[i].prefix)) == 0) {
             char w[INET_ADDRSTRLEN], l[INET_ADDRSTRLEN];
 
-            fmt_quad(s->wan_ip, w, sizeof w);
-            fmt_quad(s->lan[i].addr, l, sizeof l);
-            return nt_err_set(err, NT_EINVAL, OP, "wan_ip %s is inside lan subnet %s/%u", w,
-                              l, s->lan[i].prefix);
+            ipv4_format(s->wan_ip, w, sizeof w);
+            ipv4_format(s->lan[i].addr, l, sizeof l);
+            return nt_err_set(err, NT_EINVAL, OP, "wan_ip %s is inside lan subnet %s/%d", w, l,
+                              s->lan[i].prefix);
         }
     }
     return 0;
@@ -395,15 +358,15 @@ static void spec_tag(const struct natrule_spec *s, char *dst, size_t n)
 
     if (describe(s, d, sizeof d) < 0)
         d[0] = '\0';
-    fmt_quad(s->wan_ip, wan, sizeof wan);
+    ipv4_format(s->wan_ip, wan, sizeof wan);
     snprintf(dst, n, "natrig %s wan_ip=%s", d, wan);
 }
 
 /* Which optional objects a spec needs. The maps exist whenever anything DNATs through them. */
 struct needs {
-    int guard;     /* guard chain, seen_ap */
-    int seen_a;    /* ADF pairs */
-    int inside;    /* pub_to_inside map, dnat_in chain, learn chain */
+    int guard;  /* guard chain, seen_ap */
+    int seen_a; /* ADF pairs */
+    int inside; /* pub_to_inside map, dnat_in chain, learn chain */
     int eim_out;
     int adm_out;
 };
@@ -424,8 +387,8 @@ static void emit_dynset(struct out *o, const char *kind, const char *name, const
                         unsigned timeout, const char *why)
 {
     emit(o, "\t# %s\n", why);
-    emit(o, "\t%s %s {\n\t\ttype %s\n\t\tflags dynamic,timeout\n\t\ttimeout %us\n\t}\n", kind,
-         name, type, timeout);
+    emit(o, "\t%s %s {\n\t\ttype %s\n\t\tflags dynamic,timeout\n\t\ttimeout %us\n\t}\n", kind, name,
+         type, timeout);
 }
 
 /* The mapping choice for a new flow. pre is the match that selects the packets (outbound or
@@ -475,8 +438,8 @@ static void emit_learn_map(struct out *o, const char *pre, enum learn_kind kind)
         emit(o, "\t\t%s ct direction %s ct %s ip saddr @lan_nets ", pre, d, d);
         switch (kind) {
         case LEARN_INSIDE:
-            emit(o, "update @pub_to_inside { udp sport : ct %s ip saddr . ct %s proto-src }\n",
-                 d, d);
+            emit(o, "update @pub_to_inside { udp sport : ct %s ip saddr . ct %s proto-src }\n", d,
+                 d);
             break;
         case LEARN_EIM:
             emit(o, "update @eim_out { ct %s ip saddr . ct %s proto-src : ip saddr . udp sport }\n",
@@ -503,7 +466,7 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
     if (natrule_validate(s, err) < 0)
         return -1;
     n = needs_of(s);
-    fmt_quad(s->wan_ip, wan, sizeof wan);
+    ipv4_format(s->wan_ip, wan, sizeof wan);
 
     spec_tag(s, tag, sizeof tag);
     emit(&o, "# %s (generated by natrule.c)\n", tag);
@@ -514,14 +477,14 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
     emit(&o, "\t# LAN subnets: rules match addresses, never interface names\n");
     emit(&o, "\tset lan_nets {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { ");
     for (i = 0; i < s->n_lan; i++) {
-        fmt_quad(s->lan[i].addr, net, sizeof net);
-        emit(&o, "%s%s/%u", i ? ", " : "", net, s->lan[i].prefix);
+        ipv4_format(s->lan[i].addr, net, sizeof net);
+        emit(&o, "%s%s/%d", i ? ", " : "", net, s->lan[i].prefix);
     }
     emit(&o, " }\n\t}\n");
 
     if (n.guard)
-        emit_dynset(&o, "set", "seen_ap", "ipv4_addr . inet_service . inet_service",
-                    s->udp_timeout, "outbound after NAT: remote address . remote port . public port");
+        emit_dynset(&o, "set", "seen_ap", "ipv4_addr . inet_service . inet_service", s->udp_timeout,
+                    "outbound after NAT: remote address . remote port . public port");
     if (n.seen_a)
         emit_dynset(&o, "set", "seen_a", "ipv4_addr . inet_service", s->udp_timeout,
                     "outbound after NAT: remote address . public port (ADF)");
@@ -532,10 +495,9 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
         emit_dynset(&o, "map", "eim_out", "ipv4_addr . inet_service : ipv4_addr . inet_service",
                     s->udp_timeout, "inside endpoint -> public address . port (EIM)");
     if (n.adm_out)
-        emit_dynset(&o, "map", "adm_out",
-                    "ipv4_addr . inet_service . ipv4_addr : ipv4_addr . inet_service",
-                    s->udp_timeout,
-                    "inside endpoint . remote address -> public address . port (ADM)");
+        emit_dynset(
+            &o, "map", "adm_out", "ipv4_addr . inet_service . ipv4_addr : ipv4_addr . inet_service",
+            s->udp_timeout, "inside endpoint . remote address -> public address . port (ADM)");
 
     emit(&o, "\t# UDP conntrack entries live as long as a mapping\n");
     emit(&o,
@@ -545,7 +507,8 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
 
     if (n.guard) {
         emit(&o, "\t# before conntrack (-200): a dropped packet leaves no conntrack entry\n");
-        emit(&o, "\tchain guard {\n\t\ttype filter hook prerouting priority -300; policy accept;\n");
+        emit(&o,
+             "\tchain guard {\n\t\ttype filter hook prerouting priority -300; policy accept;\n");
         snprintf(pre, sizeof pre, "ip daddr %s ip saddr != @lan_nets", wan);
         if (s->filtering == NATRULE_EIF)
             emit(&o, "\t\t%s udp dport @pub_to_inside counter accept\n", pre);
@@ -557,7 +520,8 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
     }
 
     emit(&o, "\t# after conntrack, before the entry is confirmed: the only place it applies\n");
-    emit(&o, "\tchain ct_policy {\n\t\ttype filter hook prerouting priority -150; policy accept;\n");
+    emit(&o,
+         "\tchain ct_policy {\n\t\ttype filter hook prerouting priority -150; policy accept;\n");
     emit(&o, "\t\tmeta l4proto udp ct timeout set \"udp_map\"\n\t}\n");
 
     if (n.inside) {
@@ -586,7 +550,8 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
 
     if (n.guard || n.inside) {
         emit(&o, "\t# after NAT: learn what outbound packets opened\n");
-        emit(&o, "\tchain learn {\n\t\ttype filter hook postrouting priority 300; policy accept;\n");
+        emit(&o,
+             "\tchain learn {\n\t\ttype filter hook postrouting priority 300; policy accept;\n");
         snprintf(pre, sizeof pre, "ip saddr %s ip daddr != @lan_nets meta l4proto udp", wan);
         if (n.guard)
             emit(&o, "\t\t%s update @seen_ap { ip daddr . udp dport . udp sport }\n", pre);
@@ -603,9 +568,8 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
 
     emit(&o, "\t# a NAT does not route unsolicited packets into its LAN\n");
     emit(&o, "\tchain isolate {\n\t\ttype filter hook forward priority 0; policy accept;\n");
-    emit(&o,
-         "\t\tct state new ip saddr != @lan_nets ip daddr @lan_nets ct status & dnat != dnat "
-         "counter drop\n");
+    emit(&o, "\t\tct state new ip saddr != @lan_nets ip daddr @lan_nets ct status & dnat != dnat "
+             "counter drop\n");
     emit(&o, "\t}\n}\n");
 
     if (o.failed)
@@ -716,8 +680,8 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
             cl = (int)strcspn(c, "\"\n");
         }
         return nt_err_set(err, NT_PARSE, op,
-                          "table ip natrig holds another spec: comment \"%.*s\", want \"%s\"",
-                          cl, c ? c : "", tag);
+                          "table ip natrig holds another spec: comment \"%.*s\", want \"%s\"", cl,
+                          c ? c : "", tag);
     }
     n = natrule_objects(s, obj, NATRULE_MAX_OBJECTS);
     for (i = 0; i < n && i < NATRULE_MAX_OBJECTS; i++) {
@@ -733,19 +697,19 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
                                   obj[i].hook);
         }
     }
-    fmt_quad(s->wan_ip, wan, sizeof wan);
+    ipv4_format(s->wan_ip, wan, sizeof wan);
     if (!contains_word(listing, strlen(listing), wan))
         return nt_err_set(err, NT_PARSE, op, "wan_ip %s does not appear in the rules", wan);
     blk = find_block(listing, "set", "lan_nets");
     for (i = 0; blk && i < s->n_lan; i++) {
         char a[INET_ADDRSTRLEN];
 
-        fmt_quad(s->lan[i].addr, a, sizeof a);
+        ipv4_format(s->lan[i].addr, a, sizeof a);
         /* nft prints a /32 element as the bare address */
         if (s->lan[i].prefix == 32)
             snprintf(net, sizeof net, "%s", a);
         else
-            snprintf(net, sizeof net, "%s/%u", a, s->lan[i].prefix);
+            snprintf(net, sizeof net, "%s/%d", a, s->lan[i].prefix);
         if (!contains_word(blk, block_len(blk), net))
             return nt_err_set(err, NT_PARSE, op, "lan subnet %s is not in set lan_nets", net);
     }

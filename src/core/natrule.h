@@ -75,6 +75,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "core/ipv4.h"
 
 enum natrule_mapping {
     NATRULE_EIM = 0, /* endpoint independent */
@@ -95,12 +96,6 @@ enum natrule_filtering {
 #define NATRULE_RULESET_PATH "/etc/natrig/nat.nft"
 #define NATRULE_TABLE "natrig" /* always family ip */
 
-/* An IPv4 subnet; addr in host byte order, host bits zero. */
-struct natrule_cidr {
-    uint32_t addr;
-    unsigned prefix;
-};
-
 struct natrule_spec {
     enum natrule_mapping mapping;
     enum natrule_filtering filtering;
@@ -110,7 +105,7 @@ struct natrule_spec {
     unsigned udp_timeout;  /* seconds a mapping lives after its last outbound packet */
     uint32_t wan_ip;       /* host byte order; 0 = not set */
     size_t n_lan;
-    struct natrule_cidr lan[NATRULE_MAX_LAN];
+    struct ipv4_cidr lan[NATRULE_MAX_LAN]; /* host bits zero */
 };
 
 /* --- spec ------------------------------------------------------------------------------- */

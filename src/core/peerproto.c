@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ipv4.h"
+
 static const char peerproto_magic[2] = {'N', 'T'};
 
 const char *peerproto_type_name(int type)
 {
-    static const char *names[] = {"unknown", "register", "registered", "peers",
-                                  "punch",   "punch_ack", "ping",      "pong"};
+    static const char *names[] = {"unknown", "register",  "registered", "peers",
+                                  "punch",   "punch_ack", "ping",       "pong"};
 
     if (type > 0 && (size_t)type < sizeof names / sizeof names[0])
         return names[type];
@@ -23,10 +25,9 @@ const char *peerproto_type_name(int type)
 
 const char *peerproto_bad_name(enum peerproto_bad why)
 {
-    static const char *names[] = {"ok",         "truncated",  "oversized",
-                                  "bad_magic",  "bad_version", "unknown_type",
-                                  "bad_name",   "bad_addr",   "bad_count",
-                                  "trailing_bytes"};
+    static const char *names[] = {"ok",          "truncated",     "oversized", "bad_magic",
+                                  "bad_version", "unknown_type",  "bad_name",  "bad_addr",
+                                  "bad_count",   "trailing_bytes"};
 
     if ((unsigned)why < sizeof names / sizeof names[0])
         return names[why];
@@ -35,8 +36,8 @@ const char *peerproto_bad_name(enum peerproto_bad why)
 
 static int name_char_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 /* Names travel unquoted in log fields and inside --expect lists, hence the small charset. */
@@ -145,8 +146,7 @@ long peerproto_encode(const struct peerproto_msg *m, void *out, size_t cap, stru
         wr_u8(&w, (unsigned)m->npeers);
         for (i = 0; i < m->npeers; i++)
             if (wr_name(&w, m->peers[i].name) < 0 || wr_addr(&w, &m->peers[i].addr) < 0)
-                return nt_err_set(err, NT_EINVAL, "peerproto encode",
-                                  "invalid peer entry %zu", i);
+                return nt_err_set(err, NT_EINVAL, "peerproto encode", "invalid peer entry %zu", i);
         break;
     case PEERPROTO_PUNCH:
     case PEERPROTO_PUNCH_ACK:
@@ -347,12 +347,9 @@ bad:
 
 int peerproto_parse_ip(const char *s, uint32_t *ip, const char *what, struct nt_err *err)
 {
-    struct in_addr a;
-
-    if (!s || inet_pton(AF_INET, s, &a) != 1)
-        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': expected an IPv4 address",
-                          what, s ? s : "");
-    *ip = ntohl(a.s_addr);
+    if (ipv4_parse(s, ip) < 0)
+        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': expected an IPv4 address", what,
+                          s ? s : "");
     return 0;
 }
 
@@ -372,8 +369,7 @@ int peerproto_parse_endpoint(const char *s, struct peerproto_addr *out, const ch
     if (peerproto_parse_ip(host, &out->ip, what, err) < 0)
         return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': expected IPv4:PORT", what, s);
     if (peerproto_parse_long(colon + 1, 1, 65535, &port, what, NULL) < 0)
-        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': port must be 1..65535", what,
-                          s);
+        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': port must be 1..65535", what, s);
     out->port = (uint16_t)port;
     return 0;
 }
@@ -495,7 +491,8 @@ void peerproto_remote_expect(struct peerproto_remote *r, int64_t now_us,
 {
     r->expected = 1;
     if (r->state == PEERPROTO_ST_WAITING)
-        r->deadline_us = now_us + t->punch_timeout_us;
+        r->deadline_us =
+            now_us + (t->intro_timeout_us > 0 ? t->intro_timeout_us : t->punch_timeout_us);
 }
 
 int peerproto_remote_introduce(struct peerproto_remote *r, const struct peerproto_addr *pub,

@@ -31,7 +31,7 @@
 #include "base/err.h"
 
 #define PEERPROTO_VERSION 1
-#define PEERPROTO_MAX_DGRAM 1200     /* below any sane path MTU, even tunnelled */
+#define PEERPROTO_MAX_DGRAM 1200 /* below any sane path MTU, even tunnelled */
 #define PEERPROTO_NAME_MAX 32
 #define PEERPROTO_PEERS_PER_DGRAM 24 /* 8 + 1 + 24 * 40 = 969 bytes */
 #define PEERPROTO_MAX_PEERS 256      /* gateway and peer tables are bounded */
@@ -55,10 +55,10 @@ enum peerproto_bad {
     PEERPROTO_BAD_OVERSIZED, /* longer than PEERPROTO_MAX_DGRAM */
     PEERPROTO_BAD_MAGIC,
     PEERPROTO_BAD_VERSION,
-    PEERPROTO_BAD_TYPE, /* a type this version does not know */
-    PEERPROTO_BAD_NAME, /* empty, too long, or outside [A-Za-z0-9._-] */
-    PEERPROTO_BAD_ADDR, /* family not 4, or port 0 */
-    PEERPROTO_BAD_COUNT, /* PEERS count above PEERPROTO_PEERS_PER_DGRAM */
+    PEERPROTO_BAD_TYPE,     /* a type this version does not know */
+    PEERPROTO_BAD_NAME,     /* empty, too long, or outside [A-Za-z0-9._-] */
+    PEERPROTO_BAD_ADDR,     /* family not 4, or port 0 */
+    PEERPROTO_BAD_COUNT,    /* PEERS count above PEERPROTO_PEERS_PER_DGRAM */
     PEERPROTO_BAD_TRAILING, /* bytes after the last field */
     PEERPROTO_BAD_N
 };
@@ -119,7 +119,7 @@ int peerproto_addr_eq(const struct peerproto_addr *a, const struct peerproto_add
  * Returns 0 or -1 (NT_EINVAL, message names what). */
 int peerproto_parse_long(const char *s, long min, long max, long *out, const char *what,
                          struct nt_err *err);
-/* A dotted IPv4 address (inet_pton) into host byte order. Returns 0 or -1. */
+/* A strict dotted IPv4 address (core/ipv4) into host byte order. Returns 0 or -1. */
 int peerproto_parse_ip(const char *s, uint32_t *ip, const char *what, struct nt_err *err);
 /* "IPv4:PORT" with PORT 1..65535. Returns 0 or -1. */
 int peerproto_parse_endpoint(const char *s, struct peerproto_addr *out, const char *what,
@@ -167,13 +167,16 @@ size_t peerproto_gw_peers(const struct peerproto_gw *gw, const char *exclude, si
 
 struct peerproto_timing {
     int64_t punch_interval_us; /* between PUNCH datagrams */
-    int64_t punch_timeout_us;  /* give up punching (or waiting for an introduction) */
+    int64_t punch_timeout_us;  /* give up punching (from the introduction) */
+    int64_t intro_timeout_us;  /* give up waiting for an expected remote's introduction; 0 =
+                                * punch_timeout_us. Longer than a punch: peers of one test
+                                * start seconds apart on a loaded host */
     int64_t punch_delay_us;    /* wait this long after an introduction before the first PUNCH
                                 * (tests choose which side's packets reach a NAT first) */
     unsigned pings;            /* PING/PONG exchanges after a punch, <= PEERPROTO_MAX_PINGS */
     int64_t ping_interval_us;
-    int64_t ping_wait_us;  /* after the last PING, how long to wait for missing PONGs */
-    int64_t keepalive_us;  /* seq-0 PING to keep the NAT mapping open; 0 = never */
+    int64_t ping_wait_us; /* after the last PING, how long to wait for missing PONGs */
+    int64_t keepalive_us; /* seq-0 PING to keep the NAT mapping open; 0 = never */
 };
 
 enum peerproto_punch_state {
@@ -186,7 +189,7 @@ enum peerproto_punch_state {
 struct peerproto_remote {
     char name[PEERPROTO_NAME_MAX + 1];
     enum peerproto_punch_state state;
-    int expected;              /* named in --expect */
+    int expected; /* named in --expect */
     int has_public, has_actual;
     struct peerproto_addr public_addr; /* as the gateway observed it */
     struct peerproto_addr actual_addr; /* where its datagrams really come from */
@@ -223,7 +226,7 @@ enum peerproto_punch_event {
 };
 
 void peerproto_remote_init(struct peerproto_remote *r, const char *name);
-/* An expected remote starts waiting for its introduction; it fails at now + timeout. */
+/* An expected remote starts waiting for its introduction; it fails at now + intro timeout. */
 void peerproto_remote_expect(struct peerproto_remote *r, int64_t now_us,
                              const struct peerproto_timing *t);
 /* The gateway told us the remote's public endpoint. Starts (or restarts, when the endpoint

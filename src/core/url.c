@@ -117,8 +117,8 @@ int url_negotiate_version(const char *ours_max, const char *ours_min, const char
     if (daemon_min && *daemon_min && parse_ver(daemon_min, &a, &b) == 0 &&
         url_version_cmp(v, daemon_min) < 0)
         return nt_err_set(err, NT_ENGINE, op,
-                          "engine requires API %s or newer, natrig speaks at most %s",
-                          daemon_min, ours_max);
+                          "engine requires API %s or newer, natrig speaks at most %s", daemon_min,
+                          ours_max);
     if ((size_t)snprintf(out, cap, "%s", v) >= cap)
         return nt_err_set(err, NT_LIMIT, op, "version string too long");
     return 0;

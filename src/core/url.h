@@ -27,7 +27,6 @@ int url_version_cmp(const char *a, const char *b);
 int url_negotiate_version(const char *ours_max, const char *ours_min, const char *daemon_max,
                           const char *daemon_min, char *out, size_t cap, struct nt_err *err);
 
-
 /* Like url_escape but keeps '/', ':' and '@', for path parameters such as image
  * references ("natrig/base:abc"), which the engine's router takes unescaped. */
 int url_escape_path(struct buf *out, const char *s, size_t n);

@@ -4,9 +4,11 @@
 
 #include <cJSON.h>
 #include <curl/curl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "base/sig.h"
@@ -33,20 +35,58 @@ struct xfer {
 
 struct engine {
     CURLM *multi;
+    long max_xfers; /* from the open-file limit: every transfer may hold a socket */
     int is_unix;
     char target[512];
     char host[512];
     char api[16];
     char version[64];
     struct xfer *xfers;
-    int next_id;
+    /* Events of one engine_poll, collected before any callback runs: a callback that
+     * raises (Lua's longjmp) cannot leave a finished transfer linked with curl, and the
+     * batch it did not see to the end is delivered again by the next poll. */
+    struct batch_ev *batch;
+    int nbatch, capbatch;
+    int batch_open; /* 1 from collection until every callback of the batch returned */
+};
+
+struct batch_ev {
+    struct engine_event ev;
+    char msg[600];
 };
 
 static int curl_ready;
+/* Request ids are unique across every engine of the process, not per engine: the Lua
+ * scheduler maps ids to coroutines in one table, and a run over several engines (a
+ * Swarm, issue 16) has requests in flight on each. */
+static int engine_last_id;
 
-const char *engine_api_version(const struct engine *e) { return e->api; }
-const char *engine_version(const struct engine *e) { return e->version; }
-const char *engine_host(const struct engine *e) { return e->host; }
+long engine_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* curl's poll() path has no fd ceiling, but keep the figure sane for the checks. */
+    return rl.rlim_cur > 1048576 ? 1048576 : (long)rl.rlim_cur;
+}
+
+const char *engine_api_version(const struct engine *e)
+{
+    return e->api;
+}
+const char *engine_version(const struct engine *e)
+{
+    return e->version;
+}
+const char *engine_host(const struct engine *e)
+{
+    return e->host;
+}
 
 void engine_error_message(const char *body, size_t n, char *out, size_t cap)
 {
@@ -133,6 +173,11 @@ int engine_submit(struct engine *e, const struct engine_req *r, struct nt_err *e
 
     if (!r->path || r->path[0] != '/')
         return nt_err_set(err, NT_EINVAL, op, "path must start with '/'");
+    if (engine_pending(e) >= e->max_xfers)
+        return nt_err_set(err, NT_SYS, op,
+                          "%d requests already in flight, the most this process's open-file "
+                          "limit allows (raise it: ulimit -n)",
+                          engine_pending(e));
     x = xcalloc(1, sizeof *x);
     x->mode = r->mode;
     buf_init(&x->body, BODY_MAX);
@@ -185,7 +230,9 @@ int engine_submit(struct engine *e, const struct engine_req *r, struct nt_err *e
         xfer_free(x);
         return nt_err_set(err, NT_TRANSPORT, op, "curl_multi_add_handle failed");
     }
-    x->id = ++e->next_id;
+    if (engine_last_id == INT_MAX)
+        engine_last_id = 0;
+    x->id = ++engine_last_id;
     x->next = e->xfers;
     e->xfers = x;
     return x->id;
@@ -221,56 +268,86 @@ int engine_pending(const struct engine *e)
     return n;
 }
 
-static void report_done(struct engine *e, struct xfer *x, CURLcode res, engine_event_fn fn,
-                        void *ud)
+static struct batch_ev *batch_add(struct engine *e)
 {
-    struct engine_event ev = {0};
-    char msg[600];
-
-    ev.id = x->id;
-    ev.done = 1;
-    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &ev.status);
-    if (x->failed) {
-        snprintf(msg, sizeof msg, "%s", x->fail_msg);
-        ev.error = msg;
-    } else if (res != CURLE_OK) {
-        snprintf(msg, sizeof msg, "cannot reach the engine at %s: %s", e->host,
-                 x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
-        ev.error = msg;
-        ev.status = 0;
-    } else if (ev.status >= 400) {
-        engine_error_message(x->body.data ? x->body.data : "", x->body.len, msg, sizeof msg);
-        ev.error = msg;
-    } else if (x->mode != ENGINE_BUFFER && x->mode != ENGINE_LINES &&
-               !demux_at_boundary(&x->dmx)) {
-        snprintf(msg, sizeof msg, "stream ended inside a frame");
-        ev.error = msg;
+    if (e->nbatch == e->capbatch) {
+        e->capbatch = e->capbatch ? e->capbatch * 2 : 16;
+        e->batch = xrealloc(e->batch, (size_t)e->capbatch * sizeof *e->batch);
     }
-    ev.body = x->body;
-    ev.out = x->out;
-    ev.errout = x->errout;
-    fn(ud, &ev);
+    struct batch_ev *b = &e->batch[e->nbatch++];
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+static void batch_clear(struct engine *e)
+{
+    for (int i = 0; i < e->nbatch; i++) {
+        buf_free(&e->batch[i].ev.body);
+        buf_free(&e->batch[i].ev.out);
+        buf_free(&e->batch[i].ev.errout);
+    }
+    e->nbatch = 0;
+    e->batch_open = 0;
+}
+
+/* Move a buffer's bytes into the batch, leaving the transfer an empty one of the same limit. */
+static void take_buf(struct buf *dst, struct buf *src)
+{
+    *dst = *src;
+    buf_init(src, src->max);
+}
+
+/* A finished transfer: its event, with the bytes it still held, joins the batch and the
+ * transfer is unlinked at once. */
+static void collect_done(struct engine *e, struct xfer *x, CURLcode res)
+{
+    struct batch_ev *b = batch_add(e);
+    struct engine_event *ev = &b->ev;
+
+    ev->id = x->id;
+    ev->done = 1;
+    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &ev->status);
+    if (x->failed) {
+        snprintf(b->msg, sizeof b->msg, "%s", x->fail_msg);
+    } else if (res != CURLE_OK) {
+        snprintf(b->msg, sizeof b->msg, "cannot reach the engine at %s: %s", e->host,
+                 x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
+        ev->status = 0;
+    } else if (ev->status >= 400) {
+        engine_error_message(x->body.data ? x->body.data : "", x->body.len, b->msg, sizeof b->msg);
+    } else if (x->mode != ENGINE_BUFFER && x->mode != ENGINE_LINES && !demux_at_boundary(&x->dmx)) {
+        snprintf(b->msg, sizeof b->msg, "stream ended inside a frame");
+    }
+    take_buf(&ev->body, &x->body);
+    take_buf(&ev->out, &x->out);
+    take_buf(&ev->errout, &x->errout);
     unlink_xfer(e, x);
 }
 
-static int report_data(struct engine *e, engine_event_fn fn, void *ud)
+static void collect_data(struct engine *e)
 {
-    int n = 0;
     for (struct xfer *x = e->xfers; x; x = x->next) {
         if (!x->has_data || (x->mode != ENGINE_STREAM && x->mode != ENGINE_LINES))
             continue;
-        struct engine_event ev = {0};
-        ev.id = x->id;
-        ev.out = x->out;
-        ev.errout = x->errout;
-        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &ev.status);
-        fn(ud, &ev);
-        buf_reset(&x->out);
-        buf_reset(&x->errout);
+        struct batch_ev *b = batch_add(e);
+        b->ev.id = x->id;
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &b->ev.status);
+        take_buf(&b->ev.out, &x->out);
+        take_buf(&b->ev.errout, &x->errout);
         x->has_data = 0;
-        n++;
     }
-    return n;
+}
+
+static int deliver(struct engine *e, engine_event_fn fn, void *ud)
+{
+    e->batch_open = 1;
+    for (int i = 0; i < e->nbatch; i++) {
+        struct batch_ev *b = &e->batch[i];
+        b->ev.error = b->msg[0] ? b->msg : NULL;
+        fn(ud, &b->ev);
+    }
+    e->batch_open = 0;
+    return e->nbatch;
 }
 
 static long now_ms(void)
@@ -283,8 +360,10 @@ static long now_ms(void)
 int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud)
 {
     long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    int events = 0;
 
+    if (e->batch_open)
+        return deliver(e, fn, ud);
+    batch_clear(e);
     for (;;) {
         int running, left;
         CURLMsg *m;
@@ -296,14 +375,12 @@ int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud)
             struct xfer *x = NULL;
             CURLcode res = m->data.result;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            /* Stream pieces not yet reported travel in the completion itself. */
-            report_done(e, x, res, fn, ud);
-            events++;
+            collect_done(e, x, res);
         }
-        events += report_data(e, fn, ud);
-        if (events)
-            return events;
-        if (nt_interrupted)
+        collect_data(e);
+        if (e->nbatch)
+            return deliver(e, fn, ud);
+        if (nt_should_stop())
             return -1;
         long left_ms = deadline - now_ms();
         if (left_ms <= 0 || !e->xfers)
@@ -395,19 +472,27 @@ struct engine *engine_open(const char *host, struct nt_err *err)
     if (!host)
         host = getenv("DOCKER_HOST");
     e = xcalloc(1, sizeof *e);
-    snprintf(e->host, sizeof e->host, "%s",
-             host && *host ? host : "unix:///var/run/docker.sock");
+    snprintf(e->host, sizeof e->host, "%s", host && *host ? host : "unix:///var/run/docker.sock");
     if (url_parse_docker_host(host, &e->is_unix, e->target, sizeof e->target, err)) {
         free(e);
         return NULL;
     }
     e->multi = curl_multi_init();
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 32L);
+    /* No per-host connection cap: a log follow holds its connection for the container's
+     * whole life, and a shared cap let N follows starve every short call (natrig hung at
+     * 33 nodes with a cap of 32). Each transfer gets a connection of its own when none is
+     * idle; the bound is the open-file limit, raised to its hard maximum here. Idle
+     * connections kept for reuse are capped separately. */
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)ENGINE_IDLE_CONNS);
+    e->max_xfers = engine_raise_fd_limit() - ENGINE_FD_RESERVE;
     if (engine_call(e, &r, version_cb, &v, err)) {
         /* Say what to do, not only what failed. */
         char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s (is the Docker Engine running and is %s readable? "
-                 "try `natrig doctor`)", err->msg, e->host);
+        snprintf(msg, sizeof msg,
+                 "%s (is the Docker Engine running and is %s readable? "
+                 "try `natrig doctor`)",
+                 err->msg, e->host);
         nt_err_set(err, err->code, "connect to engine", "%s", msg);
         engine_close(e);
         return NULL;
@@ -417,8 +502,8 @@ struct engine *engine_open(const char *host, struct nt_err *err)
         engine_close(e);
         return NULL;
     }
-    if (url_negotiate_version(ENGINE_API_MAX, ENGINE_API_MIN, v.api, v.min, e->api,
-                              sizeof e->api, err)) {
+    if (url_negotiate_version(ENGINE_API_MAX, ENGINE_API_MIN, v.api, v.min, e->api, sizeof e->api,
+                              err)) {
         engine_close(e);
         return NULL;
     }
@@ -432,6 +517,8 @@ void engine_close(struct engine *e)
         return;
     while (e->xfers)
         unlink_xfer(e, e->xfers);
+    batch_clear(e);
+    free(e->batch);
     curl_multi_cleanup(e->multi);
     free(e);
 }

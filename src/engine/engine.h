@@ -16,6 +16,8 @@
 
 #define ENGINE_API_MAX "1.51"
 #define ENGINE_API_MIN "1.41"
+#define ENGINE_IDLE_CONNS 64 /* idle connections kept for reuse */
+#define ENGINE_FD_RESERVE 64 /* file descriptors left for everything but transfers */
 
 struct engine;
 
@@ -56,14 +58,20 @@ const char *engine_api_version(const struct engine *e);
 const char *engine_version(const struct engine *e);
 const char *engine_host(const struct engine *e);
 
-/* Queue a request. Returns its id (> 0), or -1 with err filled. */
+/* Raise the soft open-file limit to the hard one; returns the limit now in force. */
+long engine_raise_fd_limit(void);
+
+/* Queue a request. Returns its id (> 0, unique among all engines of the process), or -1
+ * with err filled. */
 int engine_submit(struct engine *e, const struct engine_req *r, struct nt_err *err);
 /* Abandon a request (e.g. stop following logs). Its completion is not reported. */
 void engine_cancel(struct engine *e, int id);
 /* Number of requests in flight. */
 int engine_pending(const struct engine *e);
 /* Drive transfers for up to timeout_ms (waking early as soon as one event is ready) and
- * report events. Returns the number of events, or -1 when interrupted by a signal. */
+ * report events. Returns the number of events, or -1 when interrupted by a signal. The
+ * events are collected (finished transfers unlinked) before fn runs, so fn may leave by
+ * longjmp; the next poll then delivers that whole batch again. */
 int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud);
 
 /* Submit and wait for one request when nothing else is in flight (C callers: doctor, tests).

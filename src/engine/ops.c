@@ -32,10 +32,8 @@ static const struct engine_op ops[] = {
     {"container_inspect", "GET", "/containers/{id}/json", "", NULL, ENGINE_BUFFER, T, 0},
     {"container_remove", "DELETE", "/containers/{id}", "force v", NULL, ENGINE_BUFFER, T, 0},
     {"container_list", "GET", "/containers/json", "all filters", NULL, ENGINE_BUFFER, T, 0},
-    {"container_put_archive", "PUT", "/containers/{id}/archive", "path", TAR, ENGINE_BUFFER, 0,
-     0},
-    {"container_get_archive", "GET", "/containers/{id}/archive", "path", NULL, ENGINE_BUFFER, 0,
-     0},
+    {"container_put_archive", "PUT", "/containers/{id}/archive", "path", TAR, ENGINE_BUFFER, 0, 0},
+    {"container_get_archive", "GET", "/containers/{id}/archive", "path", NULL, ENGINE_BUFFER, 0, 0},
     {"container_logs", "GET", "/containers/{id}/logs",
      "stdout stderr timestamps since until tail follow", NULL, ENGINE_DEMUX, 0, 0},
     {"exec_create", "POST", "/containers/{id}/exec", "", JSON, ENGINE_BUFFER, T, 0},
@@ -45,6 +43,8 @@ static const struct engine_op ops[] = {
      ENGINE_LINES, 0, 0},
     {"image_import", "POST", "/images/create", "fromSrc repo tag message changes", TAR,
      ENGINE_LINES, 0, 0},
+    /* The engine's event stream (JSON lines): container exits, for liveness. */
+    {"events", "GET", "/events", "since until filters", NULL, ENGINE_LINES, 0, 0},
     {"image_inspect", "GET", "/images/{id}/json", "", NULL, ENGINE_BUFFER, T, 0},
     {"image_remove", "DELETE", "/images/{id}", "force noprune", NULL, ENGINE_BUFFER, T, 0},
     {"image_list", "GET", "/images/json", "all filters", NULL, ENGINE_BUFFER, T, 0},
@@ -80,8 +80,8 @@ static int query_allowed(const char *list, const char *key)
     return 0;
 }
 
-int engine_op_path(const struct engine_op *op, const char *const *keys,
-                   const char *const *vals, size_t n, struct buf *out, struct nt_err *err)
+int engine_op_path(const struct engine_op *op, const char *const *keys, const char *const *vals,
+                   size_t n, struct buf *out, struct nt_err *err)
 {
     const char *slot = strstr(op->path, "{id}");
     const char *id = NULL;
@@ -104,7 +104,8 @@ int engine_op_path(const struct engine_op *op, const char *const *keys,
         while (*p) {
             size_t seg = strcspn(p, "/");
             if ((seg == 1 && p[0] == '.') || (seg == 2 && p[0] == '.' && p[1] == '.'))
-                return nt_err_set(err, NT_EINVAL, op->name, "parameter 'id' ('%s') has a dot segment", id);
+                return nt_err_set(err, NT_EINVAL, op->name,
+                                  "parameter 'id' ('%s') has a dot segment", id);
             p += seg;
             if (*p == '/')
                 p++;

@@ -27,8 +27,8 @@ const struct engine_op *engine_op_table(void);
 /* Build op's path into out from n (key, value) parameters: "id" fills {id}, the rest
  * become query parameters and must be listed in op->query. Returns 0, or -1 with err
  * naming the missing or unknown parameter. */
-int engine_op_path(const struct engine_op *op, const char *const *keys,
-                   const char *const *vals, size_t n, struct buf *out, struct nt_err *err);
+int engine_op_path(const struct engine_op *op, const char *const *keys, const char *const *vals,
+                   size_t n, struct buf *out, struct nt_err *err);
 
 /* Build and submit. body may be NULL. mode_override < 0 keeps the op's mode; timeout_ms
  * < 0 keeps the op's. Returns the request id or -1 with err filled. */

@@ -1,17 +1,15 @@
-/* reap.h - remove every container and network carrying a label filter, containers first
- * (a network refuses removal while endpoints remain), all removals in flight at once. */
+/* reap.h - the watchdog: a child process that cleans a run up once its parent is gone. */
 #ifndef NT_REAP_H
 #define NT_REAP_H
 
-#include "engine/engine.h"
+#include "base/err.h"
 
-/* label: "natrig.run=abc" or "natrig". Counts go to *containers / *networks (may be NULL).
- * Returns 0, or -1 with err filled when listing failed or something could not be removed. */
-int reap_label(struct engine *e, const char *label, int *containers, int *networks,
-               struct nt_err *err);
+/* Called in the child once the parent has died: remove everything carrying label. */
+typedef void (*reap_fn)(const char *host, const char *label);
 
-/* Fork a reaper child that removes everything labelled `label` once this process dies in
- * any way (SIGKILL included): the child holds the read end of a pipe and reaps on EOF.
- * Returns the child's pid, or -1 with err filled. host may be NULL (DOCKER_HOST). */
-int reap_spawn_watchdog(const char *host, const char *label, struct nt_err *err);
+/* Fork a watchdog child that calls fn(host, label) once this process dies in any way
+ * (SIGKILL included): the child holds the read end of a pipe and acts on EOF. host and
+ * label must stay valid (the child has its own copy of memory). Returns the child's pid,
+ * or -1 with err filled. host may be NULL (DOCKER_HOST). */
+int reap_spawn_watchdog(const char *host, const char *label, reap_fn fn, struct nt_err *err);
 #endif

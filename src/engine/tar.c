@@ -5,9 +5,9 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -83,8 +83,8 @@ int tar_add_data(struct tar *t, const char *path, const void *data, size_t n, in
     char norm[4096];
     if (tarpath_normalize(path, strlen(path), norm, sizeof norm, err))
         return -1;
-    return write_entry(t, entry_for(norm, AE_IFREG, mode < 0 ? 0644 : mode, n), data, n,
-                       "tar add", path, err);
+    return write_entry(t, entry_for(norm, AE_IFREG, mode < 0 ? 0644 : mode, n), data, n, "tar add",
+                       path, err);
 }
 
 int tar_add_file(struct tar *t, const char *path, const char *host_path, int mode,
@@ -105,9 +105,8 @@ int tar_add_file(struct tar *t, const char *path, const char *host_path, int mod
         return nt_err_set(err, NT_EINVAL, op, "'%s' is not a regular file", host_path);
     }
     {
-        struct archive_entry *e =
-            entry_for(norm, AE_IFREG, mode < 0 ? (int)(st.st_mode & 07777) : mode,
-                      (size_t)st.st_size);
+        struct archive_entry *e = entry_for(
+            norm, AE_IFREG, mode < 0 ? (int)(st.st_mode & 07777) : mode, (size_t)st.st_size);
         rc = archive_write_header(t->a, e);
         archive_entry_free(e);
     }

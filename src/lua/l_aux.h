@@ -32,11 +32,30 @@ void l_error_open(lua_State *L);
 void l_json_open(lua_State *L);
 void l_engine_open(lua_State *L);
 void l_tar_open(lua_State *L);
-void l_sys_open(lua_State *L);
-void l_pure_open(lua_State *L);
+void l_clock_open(lua_State *L);
+void l_file_open(lua_State *L);
+void l_proc_open(lua_State *L);
+void l_host_open(lua_State *L);
+void l_sock_open(lua_State *L);
+void l_hash_open(lua_State *L);
+void l_reap_open(lua_State *L);
+void l_subnet_open(lua_State *L);
+void l_box_open(lua_State *L);
 void l_nat_open(lua_State *L);
 void l_log_open(lua_State *L);
 void l_impair_open(lua_State *L);
+void l_spawn_open(lua_State *L);
+void l_signal_open(lua_State *L);
+
+/* Boxes: Lua-owned holders for C heap memory (l_box.c), so a raise cannot leak it.
+ * l_box_new pushes a userdata with size zeroed bytes and returns them; when it is collected
+ * (or at l_box_release, whichever comes first) fini(payload) runs, once. Raises only on
+ * allocation failure, before the caller holds anything. */
+void *l_box_new(lua_State *L, size_t size, void (*fini)(void *));
+void l_box_release(void *payload);
+struct buf;
+/* A boxed struct buf with the given maximum (0: 64 MiB); buf_free runs at collection. */
+struct buf *l_box_buf(lua_State *L, size_t max);
 
 /* Check that every key of the option table at idx is one of names (NULL-terminated);
  * raise "what: unknown option 'x'" otherwise. */

@@ -98,8 +98,7 @@ static const char *param_string(lua_State *L, int idx)
         lua_pushstring(L, lua_tostring(L, idx));
         break;
     default:
-        nt_raisef(L, NT_EINVAL, "engine submit", "parameter of type %s",
-                  luaL_typename(L, idx));
+        nt_raisef(L, NT_EINVAL, "engine submit", "parameter of type %s", luaL_typename(L, idx));
     }
     return lua_tostring(L, -1);
 }
@@ -213,13 +212,10 @@ static int l_engine_poll(lua_State *L)
     lua_newtable(L);
     c.tidx = lua_gettop(L);
     rc = engine_poll(le->e, (long)(t * 1000.0), poll_cb, &c);
-    if (rc < 0) {
-        int sig = nt_interrupted;
-        /* Clear it so teardown after the raise can talk to the engine again. */
-        nt_interrupted = 0;
-        return nt_raisef(L, NT_SYS, "interrupted", "interrupted by signal %d", sig);
-    }
-    return 1;
+    /* A signal ends the wait early; the scheduler asks core.interrupted() and raises
+     * there, so the flag stays set for it. */
+    lua_pushboolean(L, rc < 0);
+    return 2;
 }
 
 static int l_engine_cancel(lua_State *L)
@@ -254,8 +250,9 @@ static int l_engine_ops(lua_State *L)
 }
 
 static const luaL_Reg engine_methods[] = {
-    {"submit", l_engine_submit}, {"poll", l_engine_poll},       {"cancel", l_engine_cancel},
-    {"pending", l_engine_pending}, {"info", l_engine_info},     {"close", l_engine_close},
+    {"submit", l_engine_submit}, {"poll", l_engine_poll},
+    {"cancel", l_engine_cancel}, {"pending", l_engine_pending},
+    {"info", l_engine_info},     {"close", l_engine_close},
     {"ops", l_engine_ops},       {NULL, NULL},
 };
 
@@ -276,4 +273,9 @@ void l_engine_open(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_engine_new);
     lua_setfield(L, -2, "engine_open");
+    /* The API versions natrig speaks, for messages (one source: engine.h). */
+    lua_pushstring(L, ENGINE_API_MIN);
+    lua_setfield(L, -2, "api_min");
+    lua_pushstring(L, ENGINE_API_MAX);
+    lua_setfield(L, -2, "api_max");
 }

@@ -22,11 +22,13 @@ static void spec_from(lua_State *L, int idx, struct impair_spec *s)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         /* stack: ... key value */
-        const char *k = lua_tostring(L, -2);
+        const char *k;
         char val[64];
         const char *v;
+        /* Type first: lua_tostring on a number key would change it under lua_next. */
         if (lua_type(L, -2) != LUA_TSTRING)
             nt_raisef(L, NT_EINVAL, "impair", "keys must be strings");
+        k = lua_tostring(L, -2);
         if (strcmp(k, "preset") == 0) {
             lua_pop(L, 1);
             continue;
@@ -73,7 +75,9 @@ static int l_impair_check(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     spec_from(L, 1, &s);
     push_tokens(L, &s);
-    lua_pushstring(L, s.dir == IMPAIR_DIR_BOTH ? "both" : s.dir == IMPAIR_DIR_INGRESS ? "ingress" : "egress");
+    lua_pushstring(L, s.dir == IMPAIR_DIR_BOTH      ? "both"
+                      : s.dir == IMPAIR_DIR_INGRESS ? "ingress"
+                                                    : "egress");
     lua_pushboolean(L, impair_spec_is_empty(&s));
     return 3;
 }
@@ -83,7 +87,8 @@ static int l_impair_from_env(lua_State *L)
 {
     struct impair_spec s;
     struct nt_err err = {0};
-    int rc = impair_preset_from_env(luaL_optstring(L, 1, NULL), luaL_optstring(L, 2, NULL), &s, &err);
+    int rc =
+        impair_preset_from_env(luaL_optstring(L, 1, NULL), luaL_optstring(L, 2, NULL), &s, &err);
     if (rc < 0)
         return nt_raise(L, &err);
     if (rc == 0)
@@ -112,36 +117,77 @@ static void push_argv(lua_State *L, const struct impair_argv *a)
     }
 }
 
+static void argv_fini(void *p)
+{
+    impair_argv_free(p);
+}
+
 /* impair_netem_argv(spec, dev [, "netem"|"tbf"|"clear"]) -> argv */
 static int l_impair_netem_argv(lua_State *L)
 {
     static const char *const kinds[] = {"netem", "tbf", "clear", NULL};
     struct impair_spec s;
-    struct impair_argv a = {0};
+    struct impair_argv *a;
     struct nt_err err = {0};
     const char *dev = luaL_checkstring(L, 2);
     int kind = luaL_checkoption(L, 3, "netem", kinds), rc;
     luaL_checktype(L, 1, LUA_TTABLE);
     spec_from(L, 1, &s);
-    rc = kind == 0 ? impair_netem_argv(&s, dev, &a, &err)
-         : kind == 1 ? impair_tbf_argv(&s, dev, &a, &err)
-                     : impair_netem_clear_argv(dev, &a, &err);
-    if (rc) {
-        impair_argv_free(&a);
+    /* The argv is boxed: pushing it can raise (out of memory) and must not leak it. */
+    a = l_box_new(L, sizeof *a, argv_fini);
+    rc = kind == 0   ? impair_netem_argv(&s, dev, a, &err)
+         : kind == 1 ? impair_tbf_argv(&s, dev, a, &err)
+                     : impair_netem_clear_argv(dev, a, &err);
+    if (rc)
         return nt_raise(L, &err);
+    push_argv(L, a);
+    l_box_release(a);
+    return 1;
+}
+
+/* --- partitions: iptables argv lists from core/impair (impair_part_cmds) -------------------- */
+
+static void cmds_fini(void *p)
+{
+    impair_cmds_free(p);
+}
+
+/* impair_part_cmds(op [, addr [, iptables]]) -> { { argv = {...}, may_fail = bool }, ... }
+ * op: setup | block | isolate | heal | down; block needs addr (IPv4 or CIDR). Raises on a
+ * bad op or address. */
+static int l_impair_part_cmds(lua_State *L)
+{
+    static const char *const ops[] = {"setup", "block", "isolate", "heal", "down", NULL};
+    static const enum impair_part_op opv[] = {IMPAIR_PART_SETUP, IMPAIR_PART_BLOCK,
+                                              IMPAIR_PART_ISOLATE, IMPAIR_PART_HEAL,
+                                              IMPAIR_PART_DOWN};
+    int op = luaL_checkoption(L, 1, NULL, ops);
+    const char *addr = luaL_optstring(L, 2, NULL), *ipt = luaL_optstring(L, 3, NULL);
+    struct nt_err err = {0};
+    /* boxed: converting the list can raise (out of memory) and must not leak it */
+    struct impair_cmds *c = l_box_new(L, sizeof *c, cmds_fini);
+
+    /* stack: op addr ipt box */
+    if (impair_part_cmds(ipt, opv[op], addr, c, &err) < 0)
+        return nt_raise(L, &err);
+    lua_createtable(L, (int)c->n, 0);
+    for (size_t i = 0; i < c->n; i++) {
+        lua_createtable(L, 0, 2);
+        push_argv(L, &c->v[i].argv);
+        lua_setfield(L, -2, "argv");
+        lua_pushboolean(L, c->v[i].may_fail);
+        lua_setfield(L, -2, "may_fail");
+        /* stack: op addr ipt box list cmd */
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    /* lua_createtable/pushstring raise only on OOM; accept that small leak window. */
-    push_argv(L, &a);
-    impair_argv_free(&a);
+    l_box_release(c);
     return 1;
 }
 
 static const luaL_Reg impair_funcs[] = {
-    {"impair_check", l_impair_check},
-    {"impair_from_env", l_impair_from_env},
-    {"impair_presets", l_impair_presets},
-    {"impair_netem_argv", l_impair_netem_argv},
-    {NULL, NULL},
+    {"impair_check", l_impair_check},         {"impair_from_env", l_impair_from_env},
+    {"impair_presets", l_impair_presets},     {"impair_netem_argv", l_impair_netem_argv},
+    {"impair_part_cmds", l_impair_part_cmds}, {NULL, NULL},
 };
 
 void l_impair_open(lua_State *L)

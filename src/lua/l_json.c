@@ -2,6 +2,7 @@
  * come back as tables whose metatable is natrig.core.array_mt, so an empty array stays
  * an array on the way out; natrig.core.null stands for JSON null. */
 #include <math.h>
+#include <stdio.h>
 
 #include "lua/l_aux.h"
 
@@ -96,97 +97,165 @@ static int is_array(lua_State *L, int idx)
     return n > 0 && n == (lua_Integer)lua_rawlen(L, idx);
 }
 
-/* Builds into *out; on error leaves what it built in *out for the caller to free. */
-static const char *check_rec(lua_State *L, int idx, int depth, cJSON **out)
+/* Encoding builds the tree inside a protected call, with every node linked to root as soon
+ * as it exists: a raise in the middle (out of memory, C stack) abandons the call and
+ * ljson_check still frees the whole tree. Messages go to msg, never to the Lua stack, so no
+ * caller has to pop them. */
+struct enc {
+    cJSON *root;
+    int done;
+    char msg[96];
+};
+
+static int fill(lua_State *L, int idx, int depth, cJSON *node, struct enc *e);
+
+/* A leaf for the value at idx, or an empty array/object for a table; NULL with e->msg. */
+static cJSON *new_node(lua_State *L, int idx, int *is_table, struct enc *e)
 {
-    idx = lua_absindex(L, idx);
-    *out = NULL;
-    if (depth > DEPTH_MAX)
-        return "nesting too deep";
+    cJSON *j = NULL;
+    idx = lua_absindex(L, idx); /* is_array pushes */
+    *is_table = 0;
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        *out = cJSON_CreateNull();
-        return NULL;
+        j = cJSON_CreateNull();
+        break;
     case LUA_TBOOLEAN:
-        *out = cJSON_CreateBool(lua_toboolean(L, idx));
-        return NULL;
+        j = cJSON_CreateBool(lua_toboolean(L, idx));
+        break;
     case LUA_TNUMBER:
-        *out = cJSON_CreateNumber(lua_tonumber(L, idx));
-        return NULL;
+        j = cJSON_CreateNumber(lua_tonumber(L, idx));
+        break;
     case LUA_TSTRING:
-        *out = cJSON_CreateString(lua_tostring(L, idx));
-        return NULL;
+        j = cJSON_CreateString(lua_tostring(L, idx));
+        break;
     case LUA_TLIGHTUSERDATA:
-        if (lua_touserdata(L, idx) == &null_key) {
-            *out = cJSON_CreateNull();
+        if (lua_touserdata(L, idx) != &null_key) {
+            snprintf(e->msg, sizeof e->msg, "cannot encode a light userdata");
             return NULL;
         }
-        return "cannot encode a light userdata";
+        j = cJSON_CreateNull();
+        break;
     case LUA_TTABLE:
+        *is_table = 1;
+        j = is_array(L, idx) ? cJSON_CreateArray() : cJSON_CreateObject();
         break;
     default:
-        return lua_pushfstring(L, "cannot encode a %s", luaL_typename(L, idx));
-    }
-    luaL_checkstack(L, 4, "json");
-    if (is_array(L, idx)) {
-        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-        *out = cJSON_CreateArray();
-        for (lua_Integer i = 1; i <= n; i++) {
-            cJSON *c;
-            const char *e;
-            lua_rawgeti(L, idx, i);
-            e = check_rec(L, -1, depth + 1, &c);
-            lua_pop(L, 1);
-            if (c)
-                cJSON_AddItemToArray(*out, c);
-            if (e)
-                return e;
-        }
+        snprintf(e->msg, sizeof e->msg, "cannot encode a %s", luaL_typename(L, idx));
         return NULL;
     }
-    *out = cJSON_CreateObject();
+    if (!j)
+        snprintf(e->msg, sizeof e->msg, "out of memory");
+    return j;
+}
+
+/* Convert the value at idx and link it into parent (under key for an object). */
+static int add(lua_State *L, int idx, int depth, cJSON *parent, const char *key, struct enc *e)
+{
+    int is_table;
+    cJSON *c;
+    idx = lua_absindex(L, idx);
+    c = new_node(L, idx, &is_table, e);
+    if (!c)
+        return -1;
+    if (!(key ? cJSON_AddItemToObject(parent, key, c) : cJSON_AddItemToArray(parent, c))) {
+        cJSON_Delete(c);
+        snprintf(e->msg, sizeof e->msg, "out of memory");
+        return -1;
+    }
+    return is_table ? fill(L, idx, depth + 1, c, e) : 0;
+}
+
+/* Fill the array or object node from the table at idx. Leaves the stack as it found it. */
+static int fill(lua_State *L, int idx, int depth, cJSON *node, struct enc *e)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > DEPTH_MAX) {
+        snprintf(e->msg, sizeof e->msg, "nesting too deep");
+        return -1;
+    }
+    luaL_checkstack(L, 4, "json");
+    if (cJSON_IsArray(node)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            int rc = add(L, -1, depth, node, NULL, e);
+            lua_pop(L, 1);
+            if (rc)
+                return -1;
+        }
+        return 0;
+    }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        cJSON *c;
-        const char *e;
+        /* stack: ... key value */
         if (lua_type(L, -2) != LUA_TSTRING) {
             lua_pop(L, 2);
-            return "object keys must be strings";
+            snprintf(e->msg, sizeof e->msg, "object keys must be strings");
+            return -1;
         }
-        e = check_rec(L, -1, depth + 1, &c);
-        if (c)
-            cJSON_AddItemToObject(*out, lua_tostring(L, -2), c);
+        int rc = add(L, -1, depth, node, lua_tostring(L, -2), e);
         lua_pop(L, 1);
-        if (e) {
+        if (rc) {
             lua_pop(L, 1);
-            return e;
+            return -1;
         }
     }
-    return NULL;
+    return 0;
+}
+
+/* stack: value enc */
+static int encode_protected(lua_State *L)
+{
+    struct enc *e = lua_touserdata(L, 2);
+    int is_table;
+    e->root = new_node(L, 1, &is_table, e);
+    if (e->root && (!is_table || fill(L, 1, 0, e->root, e) == 0))
+        e->done = 1;
+    return 0;
 }
 
 cJSON *ljson_check(lua_State *L, int idx)
 {
-    cJSON *j;
-    const char *e = check_rec(L, idx, 0, &j);
-    if (e) {
-        /* Copy the message to the stack before freeing: it may live in the tree. */
-        lua_pushstring(L, e);
-        cJSON_Delete(j);
-        nt_raisef(L, NT_EINVAL, "json encode", "%s", lua_tostring(L, -1));
-    }
-    return j;
+    struct enc e = {NULL, 0, ""};
+    int rc;
+
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 3, "json");
+    lua_pushcfunction(L, encode_protected);
+    lua_pushvalue(L, idx);
+    lua_pushlightuserdata(L, &e);
+    rc = lua_pcall(L, 2, 0, 0);
+    if (rc == LUA_OK && e.done)
+        return e.root;
+    cJSON_Delete(e.root);
+    if (rc != LUA_OK)
+        lua_error(L); /* the error object is on top */
+    nt_raisef(L, NT_EINVAL, "json encode", "%s", e.msg);
+    return NULL;
+}
+
+static void str_fini(void *p)
+{
+    cJSON_free(*(char **)p);
 }
 
 void ljson_encode(lua_State *L, int idx)
 {
-    cJSON *j = ljson_check(L, idx);
-    char *s = cJSON_PrintUnformatted(j);
+    char **s;
+    cJSON *j;
+
+    idx = lua_absindex(L, idx);
+    /* The text is boxed: pushing it can raise. */
+    s = l_box_new(L, sizeof *s, str_fini);
+    j = ljson_check(L, idx);
+    *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    if (!s)
+    if (!*s)
         nt_raisef(L, NT_LIMIT, "json encode", "out of memory");
-    lua_pushstring(L, s);
-    cJSON_free(s);
+    lua_pushstring(L, *s);
+    /* stack: ... box text */
+    l_box_release(s);
+    lua_remove(L, -2);
 }
 
 static int l_json_encode(lua_State *L)
@@ -203,8 +272,8 @@ static int l_json_decode(lua_State *L)
     cJSON *j = cJSON_ParseWithLength(s, n);
     if (!j) {
         lua_pushnil(L);
-        lua_pushfstring(L, "invalid JSON near byte %d", (int)(cJSON_GetErrorPtr() ?
-                        cJSON_GetErrorPtr() - s : 0));
+        lua_pushfstring(L, "invalid JSON near byte %d",
+                        (int)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - s : 0));
         return 2;
     }
     ljson_push_owned(L, j);

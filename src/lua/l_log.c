@@ -15,10 +15,13 @@ static void set_span(lua_State *L, const struct logparse_span *s, const char *k)
     lua_setfield(L, -2, k);
 }
 
+/* lua/natrig/logs.lua ranks trace..error only, so fatal and panic are told to Lua as
+ * "error" (the most severe it knows) until it ranks them too. */
 static const char *level_lower(enum logparse_level l)
 {
-    static const char *const names[] = {NULL, "trace", "debug", "info", "warn", "error"};
-    return (unsigned)l < 6 ? names[l] : NULL;
+    static const char *const names[] = {NULL,   "trace", "debug", "info",
+                                        "warn", "error", "fatal", "panic"};
+    return (unsigned)l < sizeof names / sizeof names[0] ? names[l] : NULL;
 }
 
 /* log_parse(line [, head_entry [, engine_prefix]]) -> entry table.
@@ -32,7 +35,7 @@ static int l_log_parse(lua_State *L)
     int engine_prefix = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
     struct logparse_entry e, head;
     char stack_scratch[8192], *scratch = stack_scratch;
-    size_t cap = 2 * len + 16;
+    size_t cap = LOGPARSE_SCRATCH_NEED(len);
 
     /* Let Lua own a bigger scratch for long lines, so a raise cannot leak it. */
     if (cap > sizeof stack_scratch)
@@ -93,10 +96,7 @@ static int l_log_parse(lua_State *L)
         lua_getfield(L, 2, "level");
         const char *lv = lua_tostring(L, -1);
         memset(&head, 0, sizeof head);
-        head.format = !f ? LOGPARSE_FMT_PLAIN
-                      : strcmp(f, "json") == 0  ? LOGPARSE_FMT_JSON
-                      : strcmp(f, "tracing") == 0 ? LOGPARSE_FMT_TRACING
-                                                 : LOGPARSE_FMT_PLAIN;
+        head.format = f ? logparse_format_from(f, strlen(f)) : LOGPARSE_FMT_PLAIN;
         int lvl = lv ? logparse_level_from(lv, strlen(lv)) : -1;
         head.level = lvl < 0 ? LOGPARSE_LEVEL_NONE : (enum logparse_level)lvl;
         lua_pop(L, 2);

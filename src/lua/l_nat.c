@@ -2,21 +2,21 @@
  * functions of natrig.core. A spec travels in Lua as a table:
  *   { preset=, mapping="EIM"|"ADM"|"APDM", filtering="EIF"|"ADF"|"APDF", hairpin=bool,
  *     port_preservation=bool, racy=bool, udp_timeout=seconds }
- * and is rebuilt in C for each call (cheap; keeps the C side free of Lua-held state). */
+ * and is rebuilt in C for each call (cheap; keeps the C side free of Lua-held state).
+ * Text buffers are boxed (l_box_buf), so a raise while pushing cannot leak them. */
 #include <string.h>
 
 #include "core/natclass.h"
 #include "core/natrule.h"
 #include "lua/l_aux.h"
 
-static const char *const SPEC_KEYS[] = {"preset", "mapping", "filtering", "hairpin",
-                                        "port_preservation", "racy", "udp_timeout", "describe",
-                                        NULL};
+static const char *const SPEC_KEYS[] = {"preset",      "mapping",           "filtering",
+                                        "hairpin",     "port_preservation", "racy",
+                                        "udp_timeout", "describe",          NULL};
 
 /* Build a C spec from the table at idx (preset first, then each option), plus wan and
  * lans when given. Raises a natrig.Error on anything invalid. */
-static void spec_from(lua_State *L, int idx, const char *wan, int lans_idx,
-                      struct natrule_spec *s)
+static void spec_from(lua_State *L, int idx, const char *wan, int lans_idx, struct natrule_spec *s)
 {
     struct nt_err err = {0};
     idx = lua_absindex(L, idx);
@@ -51,7 +51,7 @@ static void spec_from(lua_State *L, int idx, const char *wan, int lans_idx,
 
 static void push_spec(lua_State *L, const struct natrule_spec *s, const char *preset)
 {
-    struct buf b;
+    struct buf *b;
     lua_createtable(L, 0, 8);
     if (preset) {
         lua_pushstring(L, preset);
@@ -69,10 +69,11 @@ static void push_spec(lua_State *L, const struct natrule_spec *s, const char *pr
     lua_setfield(L, -2, "racy");
     lua_pushinteger(L, s->udp_timeout);
     lua_setfield(L, -2, "udp_timeout");
-    buf_init(&b, 4096);
-    natrule_describe(s, &b);
-    lua_pushstring(L, b.data ? b.data : "");
-    buf_free(&b);
+    b = l_box_buf(L, 4096);
+    natrule_describe(s, b);
+    lua_pushstring(L, b->data ? b->data : "");
+    /* stack: spec box text */
+    lua_remove(L, -2);
     lua_setfield(L, -2, "describe");
 }
 
@@ -98,15 +99,13 @@ static int l_nat_ruleset(lua_State *L)
 {
     struct natrule_spec s;
     struct nt_err err = {0};
-    struct buf b;
+    struct buf *b;
     spec_from(L, 1, luaL_checkstring(L, 2), 3, &s);
-    buf_init(&b, 1 << 20);
-    if (natrule_ruleset(&s, &b, &err)) {
-        buf_free(&b);
+    b = l_box_buf(L, 1 << 20);
+    if (natrule_ruleset(&s, b, &err))
         return nt_raise(L, &err);
-    }
-    lua_pushlstring(L, b.data, b.len);
-    buf_free(&b);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    l_box_release(b);
     return 1;
 }
 
@@ -184,7 +183,7 @@ static const char *answer(enum natclass_answer a)
 
 static void push_class(lua_State *L, const struct natclass *c)
 {
-    struct buf b;
+    struct buf *b;
     lua_createtable(L, 0, 8);
     lua_pushstring(L, natclass_mapping_name(c->mapping));
     lua_setfield(L, -2, "mapping");
@@ -202,10 +201,11 @@ static void push_class(lua_State *L, const struct natclass *c)
     lua_setfield(L, -2, "public_addr");
     lua_pushstring(L, c->note);
     lua_setfield(L, -2, "note");
-    buf_init(&b, 4096);
-    natclass_describe(c, &b);
-    lua_pushstring(L, b.data ? b.data : "");
-    buf_free(&b);
+    b = l_box_buf(L, 4096);
+    natclass_describe(c, b);
+    lua_pushstring(L, b->data ? b->data : "");
+    /* stack: class box text */
+    lua_remove(L, -2);
     lua_setfield(L, -2, "describe");
 }
 
@@ -243,5 +243,8 @@ static const luaL_Reg nat_funcs[] = {
 
 void l_nat_open(lua_State *L)
 {
+    /* stack: mod */
     luaL_setfuncs(L, nat_funcs, 0);
+    lua_pushstring(L, NATRULE_RULESET_PATH);
+    lua_setfield(L, -2, "nat_ruleset_path");
 }

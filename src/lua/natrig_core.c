@@ -7,15 +7,24 @@ int luaopen_natrig_core(lua_State *L)
 {
     lua_newtable(L);
     /* stack: mod */
+    l_box_open(L);
     l_error_open(L);
     l_json_open(L);
     l_engine_open(L);
     l_tar_open(L);
-    l_sys_open(L);
-    l_pure_open(L);
+    l_clock_open(L);
+    l_file_open(L);
+    l_proc_open(L);
+    l_host_open(L);
+    l_sock_open(L);
+    l_hash_open(L);
+    l_reap_open(L);
+    l_subnet_open(L);
     l_nat_open(L);
     l_log_open(L);
     l_impair_open(L);
+    l_spawn_open(L);
+    l_signal_open(L);
     lua_pushstring(L, NATRIG_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

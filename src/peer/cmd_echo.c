@@ -34,10 +34,13 @@ static int echo_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
 static int echo_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"port", required_argument, NULL, OPT_PORT}, {"bind", required_argument, NULL, OPT_BIND},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
         {"announce", required_argument, NULL, OPT_ANNOUNCE},
-        {"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     static unsigned char buf[65536];
     struct echo_opts o = {{0, 0}, {0, 0}};
     struct peerproto_addr from;

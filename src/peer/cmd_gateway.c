@@ -175,9 +175,13 @@ static void gw_on_datagram(struct gw *g, const unsigned char *buf, size_t n, siz
 static int gw_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"port", required_argument, NULL, OPT_PORT}, {"bind", required_argument, NULL, OPT_BIND},
-        {"ttl", required_argument, NULL, OPT_TTL},   {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"ttl", required_argument, NULL, OPT_TTL},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     struct gw_opts o = {0, 31337, 30};
     unsigned char buf[PEERPROTO_MAX_DGRAM + 1];
     struct peerproto_gw_entry gone;

@@ -43,7 +43,8 @@ static int listen_run(int argc, char **argv)
         {"reply", no_argument, NULL, OPT_REPLY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {NULL, 0, NULL, 0},
+    };
     static unsigned char buf[65536];
     struct listen_opts o = {{0, 0}, 0, 0};
     char b[PEERPROTO_ADDR_STRLEN];

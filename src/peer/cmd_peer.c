@@ -28,6 +28,7 @@ enum {
     OPT_PORT,
     OPT_BIND,
     OPT_PUNCH_TIMEOUT,
+    OPT_INTRO_TIMEOUT,
     OPT_PUNCH_INTERVAL,
     OPT_PUNCH_DELAY,
     OPT_PINGS,
@@ -84,6 +85,11 @@ static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
         if (peercmd_long(arg, 1, 86400, &v, "--punch-timeout", err) < 0)
             return -1;
         p->t.punch_timeout_us = (int64_t)v * 1000000;
+        return 0;
+    case OPT_INTRO_TIMEOUT:
+        if (peercmd_long(arg, 1, 86400, &v, "--intro-timeout", err) < 0)
+            return -1;
+        p->t.intro_timeout_us = (int64_t)v * 1000000;
         return 0;
     case OPT_PUNCH_INTERVAL:
         if (peercmd_long(arg, 1, 60000, &v, "--punch-interval", err) < 0)
@@ -219,8 +225,8 @@ static void log_pings_done(const struct peerproto_remote *r, unsigned pings)
     peerlog_end(&l);
 }
 
-static void do_action(struct peer *p, struct peerproto_remote *r,
-                      const struct peerproto_action *a, int64_t now)
+static void do_action(struct peer *p, struct peerproto_remote *r, const struct peerproto_action *a,
+                      int64_t now)
 {
     struct peerlog_line l;
 
@@ -264,7 +270,7 @@ static void on_registered(struct peer *p, const struct peerproto_msg *m, int64_t
         peerlog_addr(&l, "public_addr", &m->addr);
         peerlog_addr(&l, "gateway", &p->gateway);
         peerlog_end(&l);
-        /* the punch timeout of an expected remote runs from here, introduced or not */
+        /* an expected remote's introduction deadline runs from here */
         for (i = 0; i < p->nexpect; i++) {
             r = peerproto_table_get(&p->tb, p->expect[i]);
             if (r)
@@ -527,6 +533,7 @@ static int peer_run(int argc, char **argv)
         {"port", required_argument, NULL, OPT_PORT},
         {"bind", required_argument, NULL, OPT_BIND},
         {"punch-timeout", required_argument, NULL, OPT_PUNCH_TIMEOUT},
+        {"intro-timeout", required_argument, NULL, OPT_INTRO_TIMEOUT},
         {"punch-interval", required_argument, NULL, OPT_PUNCH_INTERVAL},
         {"punch-delay", required_argument, NULL, OPT_PUNCH_DELAY},
         {"pings", required_argument, NULL, OPT_PINGS},
@@ -536,7 +543,8 @@ static int peer_run(int argc, char **argv)
         {"exit-when-done", no_argument, NULL, OPT_EXIT_WHEN_DONE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {NULL, 0, NULL, 0},
+    };
     struct peerlog_line l;
     struct nt_err err = {0};
     struct peer *p = xcalloc(1, sizeof *p);
@@ -545,6 +553,7 @@ static int peer_run(int argc, char **argv)
     p->local.port = 31337;
     p->t.punch_interval_us = 100000;
     p->t.punch_timeout_us = 20 * 1000000LL;
+    p->t.intro_timeout_us = 60 * 1000000LL;
     p->t.pings = 5;
     p->t.ping_interval_us = 200000;
     p->t.ping_wait_us = 2000000;
@@ -596,13 +605,14 @@ const struct peer_cmd cmd_peer = {
     "peer",
     "  --gateway IPv4:PORT --name NAME [--port PORT (31337)] [--bind IPv4 (0.0.0.0)]\n"
     "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--punch-delay MS (0)]\n"
-    "  [--pings N (5)]\n"
+    "  [--intro-timeout SECS (60)] [--pings N (5)]\n"
     "  [--ping-interval MS (200)] [--keepalive SECS (5)] [--expect NAME,NAME...]\n"
     "  [--exit-when-done] [-v]\n"
     "  Registers with the gateway, punches a UDP hole to each peer it introduces (only the\n"
     "  --expect ones when given), then exchanges N pings with each and logs the RTTs.\n"
     "  Runs until SIGINT/SIGTERM; --exit-when-done exits once every --expect peer is\n"
-    "  connected (status 0) or failed (status 1) and its pings are done.\n",
+    "  connected (status 0) or failed (status 1) and its pings are done. An --expect peer\n"
+    "  the gateway has not introduced within --intro-timeout of registering has failed.\n",
     "hole-punching test peer",
     peer_run,
 };

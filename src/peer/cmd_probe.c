@@ -96,9 +96,8 @@ static int probe_exchange(struct probe *p, int fd)
         if (rounds < p->count && now >= next_round) {
             /* --count spreads retries over the timeout, for lossy links */
             for (i = 0; i < p->nto; i++)
-                if (!p->to[i].answered &&
-                    peernet_send(fd, PROBE_PAYLOAD, strlen(PROBE_PAYLOAD), &p->to[i].addr,
-                                 &err) < 0)
+                if (!p->to[i].answered && peernet_send(fd, PROBE_PAYLOAD, strlen(PROBE_PAYLOAD),
+                                                       &p->to[i].addr, &err) < 0)
                     fprintf(stderr, "natrig-peer probe: %s\n", err.msg);
             rounds++;
             next_round = start + rounds * round_us;
@@ -121,7 +120,8 @@ static int probe_run(int argc, char **argv)
         {"count", required_argument, NULL, OPT_COUNT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {NULL, 0, NULL, 0},
+    };
     static struct probe p;
     char b[PEERPROTO_ADDR_STRLEN];
     struct nt_err err = {0};

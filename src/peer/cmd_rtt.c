@@ -54,7 +54,8 @@ static int rtt_run(int argc, char **argv)
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {NULL, 0, NULL, 0},
+    };
     struct rtt_opts o = {{0, 0}, 0, 100, 10, 1000};
     struct nt_err err = {0};
     struct peerproto_addr from;

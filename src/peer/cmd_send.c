@@ -56,7 +56,8 @@ static int send_run(int argc, char **argv)
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {NULL, 0, NULL, 0},
+    };
     struct send_opts o = {{0, 0}, 0, 0, "natrig", 1, 100};
     char b1[PEERPROTO_ADDR_STRLEN], b2[PEERPROTO_ADDR_STRLEN];
     struct peerproto_addr local = {0, 0};

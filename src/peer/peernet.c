@@ -109,8 +109,8 @@ int peernet_udp_bind(uint32_t ip, uint16_t port, struct nt_err *err)
         return nt_err_set(err, NT_SYS, "udp socket", "socket: %s", strerror(errno));
     to_sockaddr(&a, &sin);
     if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-        nt_err_set(err, NT_SYS, "udp bind", "bind %s: %s",
-                   peerproto_addr_format(&a, b, sizeof b), strerror(errno));
+        nt_err_set(err, NT_SYS, "udp bind", "bind %s: %s", peerproto_addr_format(&a, b, sizeof b),
+                   strerror(errno));
         close(fd);
         return -1;
     }

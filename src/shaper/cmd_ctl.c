@@ -107,8 +107,8 @@ static int need_queue(const struct shaper_cmd *cmd, const struct ctl_opts *o)
 {
     if (o->have_queue)
         return 0;
-    fprintf(stderr, "natrig-shaper %s: --queue is required\nusage: natrig-shaper %s\n",
-            cmd->name, cmd->usage);
+    fprintf(stderr, "natrig-shaper %s: --queue is required\nusage: natrig-shaper %s\n", cmd->name,
+            cmd->usage);
     return -1;
 }
 
@@ -173,12 +173,13 @@ static int run_ping(int argc, char **argv)
 }
 
 const struct shaper_cmd shaper_cmd_set = {
-    "set", "set --queue N [--control PATH] [--timeout MS] key=value ... (keys: delay jitter "
-           "distribution loss loss_corr duplicate reorder reorder_corr reorder_gap corrupt rate "
-           "direction preset; the spec replaces the queue's whole impairment)",
+    "set",
+    "set --queue N [--control PATH] [--timeout MS] key=value ... (keys: delay jitter "
+    "distribution loss loss_corr duplicate reorder reorder_corr reorder_gap corrupt rate "
+    "direction seed preset; the spec replaces the queue's whole impairment; seed=N restarts "
+    "its random decisions from N)",
     run_set};
-const struct shaper_cmd shaper_cmd_clear = {"clear", "clear --queue N [--control PATH]",
-                                            run_clear};
+const struct shaper_cmd shaper_cmd_clear = {"clear", "clear --queue N [--control PATH]", run_clear};
 const struct shaper_cmd shaper_cmd_stats = {"stats", "stats [--queue N] [--control PATH]",
                                             run_stats};
 const struct shaper_cmd shaper_cmd_bind = {"bind", "bind --queue N [--control PATH]", run_bind};

@@ -52,8 +52,8 @@ struct daemon {
     int ctl_fd;
     int conns[MAX_CONNS];
     size_t nconns;
-    int raw_fd;          /* -1: not opened yet, -2: could not be opened */
-    int stopping;        /* shutting down: accept every new packet at once */
+    int raw_fd;   /* -1: not opened yet, -2: could not be opened */
+    int stopping; /* shutting down: accept every new packet at once */
     uint32_t maxlen;
     uint64_t seed;
     char ctl_path[108];
@@ -116,8 +116,7 @@ static int inject(struct daemon *d, const unsigned char *pkt, size_t len)
 
     if (d->raw_fd == -1) {
         d->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
-        if (d->raw_fd < 0 ||
-            setsockopt(d->raw_fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+        if (d->raw_fd < 0 || setsockopt(d->raw_fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
             logf_("duplicate: raw socket: %s (duplicates are counted as dup_failed)",
                   strerror(errno));
             if (d->raw_fd >= 0)
@@ -130,9 +129,8 @@ static int inject(struct daemon *d, const unsigned char *pkt, size_t len)
     memset(&dst, 0, sizeof dst);
     dst.sin_family = AF_INET;
     memcpy(&dst.sin_addr, pkt + 16, 4);
-    return sendto(d->raw_fd, pkt, len, 0, (struct sockaddr *)&dst, sizeof dst) == (ssize_t)len
-               ? 0
-               : -1;
+    return sendto(d->raw_fd, pkt, len, 0, (struct sockaddr *)&dst, sizeof dst) == (ssize_t)len ? 0
+                                                                                               : -1;
 }
 
 /* Give a packet back to the kernel (now), and send its duplicate after it. Frees p->pkt. */
@@ -341,8 +339,7 @@ static void handle_request(struct daemon *d, char *req, char *out, size_t n)
         for (i = 0; i < d->nq && b.l < sizeof b.s - 8; i++)
             b.l += (size_t)snprintf(b.s + b.l, sizeof b.s - b.l, "%s%u", i ? "," : "",
                                     (unsigned)d->q[i].num);
-        snprintf(out, n, "ok natrig-shaper queues=%s held=%zu", d->nq ? b.s : "none",
-                 d->heap.n);
+        snprintf(out, n, "ok natrig-shaper queues=%s held=%zu", d->nq ? b.s : "none", d->heap.n);
         return;
     }
     if (strcmp(tok[0], "stats") == 0) {
@@ -377,6 +374,22 @@ static void handle_request(struct daemon *d, char *req, char *out, size_t n)
         }
         return;
     }
+    if (strcmp(tok[0], "rules") == 0) {
+        /* the NFQUEUE rules, installed from here: no engine exec round trip for natrig. The
+         * loop waits for iptables meanwhile (milliseconds; held packets are released late by
+         * as much, only when rules change) */
+        char dev[32];
+        if (shaper_rules((int)nt, tok, dev, sizeof dev, NULL, &err) < 0) {
+            snprintf(out, n, "err %s", err.msg);
+            return;
+        }
+        logf_("rules %s%s%s", tok[1], *dev ? " on " : "", dev);
+        if (*dev)
+            snprintf(out, n, "ok dev=%s", dev);
+        else
+            snprintf(out, n, "ok");
+        return;
+    }
     if (strcmp(tok[0], "set") == 0 || strcmp(tok[0], "clear") == 0) {
         struct impair_spec s;
         char txt[1024];
@@ -398,8 +411,8 @@ static void handle_request(struct daemon *d, char *req, char *out, size_t n)
             snprintf(out, n, "err clear takes no key=value");
             return;
         }
-        if (!clear && (impair_spec_parse_kv(&s, (const char *const *)tok + first_kv,
-                                            nt - first_kv, &err) < 0 ||
+        if (!clear && (impair_spec_parse_kv(&s, (const char *const *)tok + first_kv, nt - first_kv,
+                                            &err) < 0 ||
                        shaper_check_spec(&s, &err) < 0)) {
             snprintf(out, n, "err %s", err.msg);
             return;
@@ -411,8 +424,16 @@ static void handle_request(struct daemon *d, char *req, char *out, size_t n)
             }
             sq->full_copy = needs_full_copy(&s);
         }
-        /* the new spec applies to packets that arrive from now on; held ones keep their time */
+        /* the new spec applies to packets that arrive from now on; held ones keep their time.
+         * seed=N restarts the queue's decisions from N, so a rerun with the same seed on the
+         * same packets drops (delays, duplicates...) the same ones */
         sq->spec = s;
+        if (s.has_seed) {
+            /* the rate limiter's clock is no random decision: it carries over */
+            uint64_t rate_next = sq->st.rate_next_us;
+            impair_state_init(&sq->st, s.seed);
+            sq->st.rate_next_us = rate_next;
+        }
         impair_spec_format(&s, txt, sizeof txt);
         if (clear || !*txt)
             logf_("queue %u: cleared", (unsigned)num);
@@ -421,7 +442,7 @@ static void handle_request(struct daemon *d, char *req, char *out, size_t n)
         snprintf(out, n, "ok");
         return;
     }
-    snprintf(out, n, "err unknown request '%s' (ping, set, clear, stats, bind)", tok[0]);
+    snprintf(out, n, "err unknown request '%s' (ping, set, clear, stats, bind, rules)", tok[0]);
 }
 
 static void serve_conn(struct daemon *d, size_t i)
@@ -677,14 +698,16 @@ static int run_run(int argc, char **argv)
         for (i = 0; i < d.nq && l < sizeof list - 8; i++)
             l += (size_t)snprintf(list + l, sizeof list - l, "%s%u", i ? "," : "",
                                   (unsigned)d.q[i].num);
-        logf_("ready: queues %s, maxlen %u, control %s, seed %llu", d.nq ? list : "none",
-              d.maxlen, d.ctl_path, (unsigned long long)d.seed);
+        logf_("ready: queues %s, maxlen %u, control %s, seed %llu", d.nq ? list : "none", d.maxlen,
+              d.ctl_path, (unsigned long long)d.seed);
     }
     rc = loop(&d, &waitmask);
     held = shutdown_release(&d);
     logf_("%s: released %zu held packets, exiting",
-          got_signal == SIGTERM ? "SIGTERM" : got_signal == SIGINT ? "SIGINT"
-                                          : got_signal == SIGHUP ? "SIGHUP" : "error",
+          got_signal == SIGTERM  ? "SIGTERM"
+          : got_signal == SIGINT ? "SIGINT"
+          : got_signal == SIGHUP ? "SIGHUP"
+                                 : "error",
           held);
     nfqueue_close(d.nfq);
     close(d.ctl_fd);
@@ -714,6 +737,4 @@ fail:
 }
 
 const struct shaper_cmd shaper_cmd_run = {
-    "run",
-    "run [--queue N ...] [--control PATH] [--maxlen PACKETS] [--seed N]",
-    run_run};
+    "run", "run [--queue N ...] [--control PATH] [--maxlen PACKETS] [--seed N]", run_run};

@@ -24,8 +24,7 @@ int shaper_parse_queue(const char *opt, const char *s, uint16_t *out, struct nt_
         v = v * 10 + (unsigned long)(*p - '0');
     }
     if (*p || v > 65535)
-        return nt_err_set(err, NT_EINVAL, "usage", "%s: bad queue number '%s' (0-65535)", opt,
-                          s);
+        return nt_err_set(err, NT_EINVAL, "usage", "%s: bad queue number '%s' (0-65535)", opt, s);
     *out = (uint16_t)v;
     return 0;
 }
@@ -78,8 +77,7 @@ int ctl_request(const char *path, const char *req, char *buf, size_t n, int time
     if (strlen(path) >= sizeof sa.sun_path)
         return nt_err_set(err, NT_EINVAL, "control", "socket path too long: %s", path);
     if (strlen(req) >= SHAPER_MSG_MAX)
-        return nt_err_set(err, NT_LIMIT, "control", "request longer than %d bytes",
-                          SHAPER_MSG_MAX);
+        return nt_err_set(err, NT_LIMIT, "control", "request longer than %d bytes", SHAPER_MSG_MAX);
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -89,8 +87,7 @@ int ctl_request(const char *path, const char *req, char *buf, size_t n, int time
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         int e = errno;
         close(fd);
-        return nt_err_set(err, NT_TRANSPORT, "control", "no shaper at %s: %s", path,
-                          strerror(e));
+        return nt_err_set(err, NT_TRANSPORT, "control", "no shaper at %s: %s", path, strerror(e));
     }
     if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
         int e = errno;

@@ -1,21 +1,20 @@
 /* nfqueue.c - the netlink side of natrig-shaper: bind NFQUEUE queues, read queued packets
  * without blocking, send verdicts in batches. Uses libmnl and libnetfilter_queue's nlmsg
  * helpers (Debian: libmnl0, libnetfilter-queue1), one socket for every queue. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/types.h>
 #include <linux/netfilter/nfnetlink_queue.h>
-#include <libnetfilter_queue/libnetfilter_queue.h>
+#include <linux/types.h>
 
 #include "base/xalloc.h"
 #include "shaper/shaper.h"
@@ -68,8 +67,7 @@ struct nfqueue *nfqueue_open(nfqueue_pkt_fn fn, void *ud, struct nt_err *err)
     /* A burst of packets must not overflow the socket: FORCE needs CAP_NET_ADMIN, which the
      * shaper has anyway; fall back to the capped size. ENOBUFS would only tell us what the
      * kernel's user_dropped counter already counts. */
-    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof bufsz) <
-        0)
+    if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof bufsz) < 0)
         setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
     mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof one);
     return q;

@@ -14,12 +14,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/err.h"
 
 #define SHAPER_DEFAULT_CONTROL "/run/natrig-shaper.sock"
 #define SHAPER_CONTROL_ENV "NATRIG_SHAPER_CONTROL"
-#define SHAPER_MSG_MAX 8192       /* one control request or reply */
+#define SHAPER_MSG_MAX 8192         /* one control request or reply */
 #define SHAPER_DEFAULT_MAXLEN 32768 /* kernel queue length; PLATFORM.md: 1024 overflows */
 
 /* One subcommand: tmux-style table entry. run returns the process exit status. */
@@ -29,13 +30,25 @@ struct shaper_cmd {
     int (*run)(int argc, char **argv);
 };
 
-extern const struct shaper_cmd shaper_cmd_run, shaper_cmd_set, shaper_cmd_clear,
-    shaper_cmd_stats, shaper_cmd_bind, shaper_cmd_ping, shaper_cmd_rules;
+extern const struct shaper_cmd shaper_cmd_run, shaper_cmd_set, shaper_cmd_clear, shaper_cmd_stats,
+    shaper_cmd_bind, shaper_cmd_ping, shaper_cmd_rules;
 
 /* Parse a queue number 0..65535. Returns 0 or -1 with err naming opt. */
 int shaper_parse_queue(const char *opt, const char *s, uint16_t *out, struct nt_err *err);
 /* The control socket path: --control, else $NATRIG_SHAPER_CONTROL, else the default. */
 const char *shaper_control_path(const char *opt);
+
+/* --- cmd_rules.c ------------------------------------------------------------------------- */
+
+/* The `rules` request, for the CLI and for the daemon's control socket alike: argv[0] is
+ * "rules", argv[1] the action (up, down, add, del), then the options of shaper_cmd_rules.
+ * Runs the iptables commands (fork + exec, waiting for each) or, with --print, writes them
+ * to out. dev_out (may be NULL) receives the interface an add/del named (--dev or found
+ * --via its address). Returns 0, or -1 with err: op "usage" for a bad request, "rules" when
+ * a command failed. */
+int shaper_rules(int argc, char **argv, char *dev_out, size_t dev_n, FILE *out, struct nt_err *err);
+/* The interface that carries IPv4 address ip in this network namespace. */
+int shaper_dev_for_addr(const char *ip, char *dev, size_t n, struct nt_err *err);
 
 /* What the userspace shaper cannot do, on top of impair_spec_check: duplicate on ingress (its
  * copy is injected through a raw socket, which sends it out instead of receiving it). */
@@ -45,15 +58,15 @@ int shaper_check_spec(const struct impair_spec *s, struct nt_err *err);
 /* --- pending.c: held packets ordered by due time ------------------------------------------ */
 
 struct pending {
-    uint64_t due_us;     /* CLOCK_MONOTONIC microseconds */
-    uint64_t seq;        /* arrival order, breaks ties so equal delays stay FIFO */
-    uint32_t id;         /* NFQUEUE packet id */
+    uint64_t due_us; /* CLOCK_MONOTONIC microseconds */
+    uint64_t seq;    /* arrival order, breaks ties so equal delays stay FIFO */
+    uint32_t id;     /* NFQUEUE packet id */
     uint16_t queue;
-    uint8_t duplicate;   /* inject a copy when released */
-    uint8_t mangled;     /* pkt differs from the kernel's copy: send it with the verdict */
-    uint8_t corrupt_mask;/* the bit flipped at corrupt_off, to undo it for a duplicate */
+    uint8_t duplicate;    /* inject a copy when released */
+    uint8_t mangled;      /* pkt differs from the kernel's copy: send it with the verdict */
+    uint8_t corrupt_mask; /* the bit flipped at corrupt_off, to undo it for a duplicate */
     uint32_t corrupt_off;
-    unsigned char *pkt;  /* owned; NULL unless duplicate or mangled */
+    unsigned char *pkt; /* owned; NULL unless duplicate or mangled */
     size_t len;
 };
 
@@ -78,8 +91,8 @@ struct nfqueue;
 struct nfqueue_pkt {
     uint16_t queue;
     uint32_t id;
-    uint8_t hook;               /* NF_INET_PRE_ROUTING ... NF_INET_POST_ROUTING */
-    const unsigned char *data;  /* starts at the IP header; caplen bytes */
+    uint8_t hook;              /* NF_INET_PRE_ROUTING ... NF_INET_POST_ROUTING */
+    const unsigned char *data; /* starts at the IP header; caplen bytes */
     size_t caplen;
 };
 
@@ -113,9 +126,10 @@ void nfqueue_close(struct nfqueue *q);
 /* --- ctl.c: the control protocol ----------------------------------------------------------
  * A SOCK_SEQPACKET UNIX socket; one request per connection, one reply. Request: a line of
  * space-separated tokens, "VERB [queue=N] [key=value ...]", verbs ping, set, clear, stats,
- * bind. Reply: "ok" or "ok <text>" or "err <message>". SEQPACKET rather than a datagram
- * socket because a datagram reply needs the client's own address, and an autobound one is
- * scoped to a network namespace. */
+ * bind; and "rules ACTION --opt value ..." with the options of the rules command (reply
+ * "ok dev=IFACE" for add/del). Reply: "ok" or "ok <text>" or "err <message>". SEQPACKET rather than
+ * a datagram socket because a datagram reply needs the client's own address, and an autobound one
+ * is scoped to a network namespace. */
 
 /* Send req to the daemon at path and read its reply into buf (NUL-terminated). Returns 0 when
  * a reply came (ok or err: the caller reads it), -1 with err when none did. */

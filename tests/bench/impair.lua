@@ -1,6 +1,7 @@
--- Impairment benchmark: (1) latency of a mid-run impairment change on one node, against
--- the floor of one engine exec round trip measured in the same run; (2) delay accuracy of
--- the userspace shaper: set 20/50/100 ms each way, measure RTT with natrig-peer rtt.
+-- Impairment benchmark: (1) what the first impair on a node costs (it starts the node's
+-- natrig-shaper) against a later change, and the latency of a mid-run change, against the
+-- floor of one engine exec round trip measured in the same run; (2) delay accuracy of the
+-- userspace shaper: set 20/50/100 ms each way, measure RTT with natrig-peer rtt.
 local natrig = require "natrig"
 local core = natrig.core
 local PEER = "/usr/local/bin/natrig-peer"
@@ -8,16 +9,40 @@ local PEER = "/usr/local/bin/natrig-peer"
 local net = natrig.network { scenario = "bench-impair", quiet = true }
 local gw = net:gateway { name = "gw", cmd = { PEER, "echo", "--port", "4000" } }
 local a = net:peer { name = "a", nat = "port_restricted", cmd = { "sleep", "600" } }
+local others = {}
+for i = 1, 5 do others[i] = net:gateway { name = "o" .. i, cmd = { "sleep", "600" } } end
 net:up()
 local function median(l) table.sort(l) return l[(#l + 1) // 2] end
 
 -- floor: an exec round trip (what a change would cost through the engine)
 local floor = {}
 for i = 1, 20 do local t0 = core.now(); a:netexec { "true" }; floor[i] = core.now() - t0 end
+-- the floor of starting the shaper: a detached exec, then its control socket answers
+local dfloor = {}
+for i = 1, 5 do
+  local t0 = core.now(); net.eng:exec_detached(a.holder, { "true" }); dfloor[i] = core.now() - t0
+end
+
+-- first impair of the run (also probes the engine: netem or userspace), of other nodes,
+-- then later changes on the same nodes
+local t0 = core.now()
 a:impair { delay = "1ms" }
+local first_run = core.now() - t0
+local first, later = {}, {}
+for i, n in ipairs(others) do
+  t0 = core.now(); n:impair { delay = "2ms" }; first[i] = core.now() - t0
+  t0 = core.now(); n:impair { delay = "3ms" }; later[i] = core.now() - t0
+end
+local fm, dm = median(floor), median(dfloor)
+print(("first impair of the run %.1f ms (starts the shaper and probes netem once)"):format(first_run * 1000))
+print(("first impair on a node: median %.1f ms over %d (floor: exec round trip %.1f ms, detached exec %.1f ms)")
+  :format(median(first) * 1000, #first, fm * 1000, dm * 1000))
+print(("later change on the same nodes: median %.2f ms; first minus later %.1f ms = %.2f detached exec floors")
+  :format(median(later) * 1000, (median(first) - median(later)) * 1000, (median(first) - median(later)) / dm))
+for _, n in ipairs(others) do n:clear_impair() end
 local change = {}
 for i = 1, 50 do change[i] = a:impair { delay = (1 + i % 7) .. "ms" } end
-local fm, cm = median(floor), median(change)
+local cm = median(change)
 print(("mid-run change: median %.2f ms over 50 (goal <= 50 ms); floor exec round trip %.1f ms; ratio %.3f")
   :format(cm * 1000, fm * 1000, cm / fm))
 a:clear_impair()

@@ -45,7 +45,7 @@ NATRIG_NO_WATCHDOG=1 $NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/
 pid=$!
 run=$(wait_up "$tmp/i"); ok $? "SIGINT case: network came up"
 kill -INT $pid; wait $pid; rc=$?
-[ $rc = 1 ]; ok $? "SIGINT ends the run as a failure (exit $rc)"
+[ $rc = 130 ]; ok $? "SIGINT ends the run as interrupted (exit $rc = 128 + SIGINT)"
 grep -q "interrupted" "$tmp/i"; ok $? "the run says it was interrupted"
 [ "$(left "$run")" = 0 ]; ok $? "after SIGINT nothing is left (teardown ran before exit)"
 
@@ -62,11 +62,11 @@ a=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/a"); b=$(sed -n 's/.*UP \([0-9a-f
 [ "$(left "$a")" = 0 ] && [ "$(left "$b")" = 0 ]; ok $? "both cleaned up"
 
 # 5. Bad input: a clear error naming the valid presets, nothing left behind.
-before=$(docker ps -aq --filter label=natrig | wc -l)
+before=$(docker ps -aq --filter label=natrig.scenario=badnat | wc -l)
 $NATRIG run tests/engine/fixtures/badnat.lua >"$tmp/bad" 2>&1; rc=$?
-[ $rc = 1 ]; ok $? "an unknown NAT type fails the scenario (exit $rc)"
+[ $rc = 2 ]; ok $? "an unknown NAT type is a usage error (exit $rc)"
 grep -q "fully_coned" "$tmp/bad" && grep -q "port_restricted" "$tmp/bad"; ok $? "the error names the bad value and the valid presets"
-[ "$(docker ps -aq --filter label=natrig | wc -l)" = "$before" ] && [ "$(docker network ls -q --filter label=natrig.scenario=badnat | wc -l)" = 0 ]
+[ "$(docker ps -aq --filter label=natrig.scenario=badnat | wc -l)" = "$before" ] && [ "$(docker network ls -q --filter label=natrig.scenario=badnat | wc -l)" = 0 ]
 ok $? "nothing was created"
 
 # 6. natrig clean removes dead runs and leaves live ones alone (never --all here: other
@@ -82,5 +82,31 @@ $NATRIG clean >"$tmp/clean" 2>&1
 [ "$(left "$live")" -gt 0 ]; ok $? "natrig clean left the live run alone ($live)"
 kill -INT $pl; wait $pl
 [ "$(left "$live")" = 0 ]; ok $? "the live run cleaned up after itself"
+
+# 7. Run lifecycle: natrig ls, natrig clean RUN (a live run only with --force), two
+#    concurrent runs where cleaning one leaves the other untouched.
+$NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/la" 2>&1 & pa=$!
+$NATRIG run tests/engine/fixtures/hold.lua hold=120 >"$tmp/lb" 2>&1 & pb=$!
+ra=$(wait_up "$tmp/la"); rb=$(wait_up "$tmp/lb")
+$NATRIG ls >"$tmp/ls" 2>&1
+grep -q "^$ra  *hold .* alive  *-  *2 " "$tmp/ls" && grep -q "^$rb  *hold .* alive  *-  *2 " "$tmp/ls"
+ok $? "natrig ls lists both live runs with scenario, owner alive and node count"
+$NATRIG clean "$ra" </dev/null >"$tmp/c1" 2>&1; rc=$?
+[ $rc = 2 ] && [ "$(left "$ra")" -gt 0 ] && grep -q "is live" "$tmp/c1"; ok $? "natrig clean RUN refuses a live run without --force or a yes (exit $rc)"
+$NATRIG clean --force "$ra" >"$tmp/c2" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(left "$ra")" = 0 ]; ok $? "natrig clean --force RUN removes it (exit $rc)"
+[ "$(left "$rb")" -gt 0 ]; ok $? "the other run is untouched"
+$NATRIG clean nosuchrun >/dev/null 2>&1; [ $? = 2 ]; ok $? "an unknown run id is a usage error"
+kill -INT $pa $pb 2>/dev/null; wait $pa $pb 2>/dev/null
+[ "$(left "$rb")" = 0 ]; ok $? "the other run still ends cleanly"
+
+# 8. NATRIG_KEEP=1 keeps a run whose net:up() failed; natrig clean RUN removes it.
+NATRIG_KEEP=1 $NATRIG run tests/engine/fixtures/upfails.lua >"$tmp/u" 2>&1; rc=$?
+run=$(sed -n 's/.*natrig clean \([0-9a-f]*\).*/\1/p' "$tmp/u" | head -1)
+[ $rc = 1 ] && [ -n "$run" ] && grep -q "ghost exited with code 127" "$tmp/u"; ok $? "a failed up() with NATRIG_KEEP=1 names the cause and natrig clean $run (exit $rc)"
+[ "$(left "$run")" -gt 0 ]; ok $? "the run whose up() failed is kept ($(left "$run") resources)"
+$NATRIG ls | grep -q "^$run  *upfails .* dead  *kept "; ok $? "natrig ls shows it kept"
+$NATRIG clean "$run" >/dev/null 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(left "$run")" = 0 ]; ok $? "natrig clean $run removes it (exit $rc)"
 
 done_tap

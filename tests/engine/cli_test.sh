@@ -49,7 +49,7 @@ NATRIG_ARTIFACTS="$tmp/art" $NATRIG run tests/engine/fixtures/fails.lua >"$tmp/f
 [ $rc = 1 ]; ok $? "a failed expectation: exit 1"
 grep -q "expected 2, got 1" "$tmp/f"; ok $? "the failure says what was expected and what was seen"
 run=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/f")
-d="$tmp/art/$run"
+d=$(ls -d "$tmp"/art/*-"$run" 2>/dev/null)
 grep -q "artifacts: $d" "$tmp/f"; ok $? "the artifact directory is printed"
 [ -s "$d/gw.log" ] && grep -q "datagram echoed" "$d/gw.log"; ok $? "each node's log is in the artifacts"
 grep -q "table ip natrig" "$d/diagnostics.txt" && grep -q "default via" "$d/diagnostics.txt"; ok $? "diagnostics (NAT rules, conntrack, routes) in the artifacts"
@@ -59,13 +59,33 @@ grep -q "echo listening" "$d/timeline.txt"; ok $? "the merged timeline in the ar
 # keep: a failed network stays up, with the command to remove it
 NATRIG_KEEP=1 NATRIG_ARTIFACTS="$tmp/art" $NATRIG run tests/engine/fixtures/fails.lua >"$tmp/k" 2>&1
 run=$(sed -n 's/.*UP \([0-9a-f]*\).*/\1/p' "$tmp/k")
-grep -q "keeping the network up" "$tmp/k" && grep -q "natrig clean --all" "$tmp/k"; ok $? "keep says the network stays and how to remove it"
+grep -q "keeping the network up" "$tmp/k" && grep -q "natrig clean $run" "$tmp/k" && ! grep -q -- "--all" "$tmp/k"; ok $? "keep says the network stays and how to remove it (natrig clean RUN, never --all)"
 [ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" -gt 0 ]; ok $? "a kept network survives the process"
 $NATRIG version >/dev/null 2>&1
 [ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" -gt 0 ]; ok $? "the next command does not reap a kept run"
-docker rm -f $(docker ps -aq --filter label=natrig.run=$run) >/dev/null
-docker network rm $(docker network ls -q --filter label=natrig.run=$run) >/dev/null
-rm -f "${XDG_STATE_HOME:-$HOME/.local/state}/natrig/kept/$run"
+$NATRIG ls >"$tmp/ls" 2>&1 && grep -q "^$run  *fails .* dead  *kept " "$tmp/ls"; ok $? "natrig ls shows the kept run, its owner dead"
+printf 'net:dump()\nprint("OUT:" .. net:get("a"):exec{"echo","hello-from-a"}.stdout)\nprint("GW:" .. #net:get("gw"):logs{match="echo listening"})\n' \
+  | $NATRIG repl --attach "$run" >"$tmp/at" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "attached to run $run (fails): 2 node(s), 1 router(s)" "$tmp/at" && grep -q "peer  *a  *10\..* -> 10\." "$tmp/at"
+ok $? "natrig repl --attach rebuilds the kept run's net (nodes, router, addresses) (exit $rc)"
+grep -q "OUT:hello-from-a" "$tmp/at" && grep -q "GW:1" "$tmp/at"; ok $? "and can exec in a node and read its logs"
+grep -q "leaving attached run $run as it is" "$tmp/at" && [ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" -gt 0 ]
+ok $? "quitting leaves the attached run as it was"
+$NATRIG clean "$run" >"$tmp/c" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(docker ps -aq --filter label=natrig.run=$run | wc -l)" = 0 ] && [ "$(docker network ls -q --filter label=natrig.run=$run | wc -l)" = 0 ]
+ok $? "natrig clean RUN removes the kept run (exit $rc)"
+[ ! -e "${XDG_STATE_HOME:-$HOME/.local/state}/natrig/kept/$run" ]; ok $? "and forgets that it was kept"
+
+# artifacts: a passing run leaves nothing in the working directory unless asked to
+mkdir -p "$tmp/cwd"; nb=$(realpath "$NATRIG"); top=$PWD
+(cd "$tmp/cwd" && env -u NATRIG_ARTIFACTS "$nb" run "$top/scenarios/quickstart.lua" >"$tmp/p" 2>&1); rc=$?
+[ $rc = 0 ] && [ ! -e "$tmp/cwd/natrig-artifacts" ]; ok $? "a passing run leaves no artifacts directory behind (exit $rc)"
+(cd "$tmp/cwd" && env -u NATRIG_ARTIFACTS "$nb" run --keep-artifacts "$top/scenarios/quickstart.lua" >"$tmp/p" 2>&1); rc=$?
+[ $rc = 0 ] && ls "$tmp"/cwd/natrig-artifacts/*/echo.log >/dev/null 2>&1; ok $? "--keep-artifacts keeps a passing run's logs (exit $rc)"
+(cd "$tmp/cwd" && rm -rf natrig-artifacts && env -u NATRIG_ARTIFACTS "$nb" run "$top/tests/engine/fixtures/fails.lua" >"$tmp/p" 2>&1)
+d=$(sed -n 's/.*artifacts: //p' "$tmp/p")
+[ -n "$d" ] && [ -s "$tmp/cwd/$d/failure.txt" ]; ok $? "a failing run keeps its artifacts and prints the path ($d)"
+$NATRIG run --frobnicate scenarios/quickstart.lua >/dev/null 2>&1; [ $? = 2 ]; ok $? "an unknown run option is a usage error (exit 2)"
 
 # DOCKER_HOST=tcp:// (the socket forwarded to loopback by socat)
 port=$((23000 + RANDOM % 2000))

@@ -29,13 +29,12 @@ local ok, err = pcall(function()
   t.ok(eng:image_inspect("natrig/test-build:" .. s.run_id) ~= nil, "image build from a tar context")
 
   -- networks: IPAM subnet, Internal, labels; list by label; inspect
-  local subnets = core.subnet_alloc("10.128.0.0/9", 24, {}, math.random(0, 30000), 2)
   local taken = {}
   for _, n in ipairs(eng:network_list()) do
     for _, c in ipairs((n.IPAM or {}).Config or {}) do taken[#taken + 1] = c.Subnet end
   end
-  subnets = core.subnet_alloc("10.128.0.0/9", 24, taken, math.random(0, 30000), 2)
-  local n1 = eng:network_create { Name = s:name("n1"), Driver = "bridge",
+  local subnets = core.subnet_alloc("10.128.0.0/9", 24, taken, math.random(0, 30000), 2)
+  eng:network_create { Name = s:name("n1"), Driver = "bridge",
     IPAM = { Config = core.json_array { { Subnet = subnets[1] } } }, Labels = s:labels("net") }
   local n2 = eng:network_create { Name = s:name("n2"), Driver = "bridge", Internal = true,
     IPAM = { Config = core.json_array { { Subnet = subnets[2] } } }, Labels = s:labels("net") }
@@ -93,14 +92,16 @@ local ok, err = pcall(function()
   t.is(eng:exec(id, { "stat", "-c", "%a", "/etc/natrig/a.txt" }).stdout, "600\n", "mode 0600 kept")
   t.is(eng:exec(id, { "stat", "-c", "%a", "/usr/local/bin/b.sh" }).stdout, "755\n", "mode 0755 kept")
   t.is(eng:exec(id, { "cat", "/etc/natrig/link" }).stdout, "from memory\n", "symlink uploaded")
-  t.raises(function() core.tar { { path = "../../etc/passwd", data = "x" } } end, "escapes", "tar path escaping the root refused")
-  t.raises(function() core.tar { { path = "/a/../../b", data = "x" } } end, "escapes", "tar path escaping via a/../.. refused")
+  t.raises(function() core.tar { { path = "../../etc/passwd", data = "x" } } end, "escapes",
+    "tar path escaping the root refused")
+  t.raises(function() core.tar { { path = "/a/../../b", data = "x" } } end, "escapes",
+    "tar path escaping via a/../.. refused")
 
   -- logs with timestamps and since, demultiplexed
   eng:exec(id, { "/usr/local/bin/natrig-peer", "send", "--to", "127.0.0.1:3478", "--msg", "hi" })
-  local out, errout
+  local out
   for _ = 1, 50 do
-    out, errout = eng:logs(id)
+    out = eng:logs(id)
     if out:find("echoed", 1, true) then break end
     natrig.sleep(0.05)
   end
@@ -136,7 +137,8 @@ local ok, err = pcall(function()
 
   -- engine errors carry the engine's message and status
   local eok, e = pcall(eng.container_inspect, eng, "natrig-no-such-container")
-  t.ok(not eok and e.status == 404 and e.message:find("No such container", 1, true), "404 with the engine's message: " .. tostring(e))
+  t.ok(not eok and e.status == 404 and e.message:find("No such container", 1, true),
+    "404 with the engine's message: " .. tostring(e))
   eok, e = pcall(eng.container_create, eng, s:name("c1"), { Image = ref, Labels = s:labels("test"),
     Cmd = core.json_array { "true" } })
   t.ok(not eok and e.status == 409 and tostring(e):find("natrig clean", 1, true), "409 name conflict says what to do")

@@ -38,13 +38,15 @@ local ok, err = pcall(function()
     end)
     natrig.sleep(0.05)
     local t0 = core.now()
-    a:exec { "sh", "-c", "echo \"$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)  INFO test::marker: marker-" .. i .. "\" > /proc/1/fd/1" }
+    a:exec { "sh", "-c", "echo \"$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)  INFO test::marker: marker-" .. i
+      .. "\" > /proc/1/fd/1" }
     local e = waiter:join()
     lat[i] = core.now() - t0
     t.like(e.raw, "INFO test::marker: marker%-" .. i .. "$", "wait_log returned the marker line " .. i)
   end
   table.sort(lat)
-  t.diag(("wait_log latency from the echo (exec round trip included): median %.0f ms, max %.0f ms"):format(lat[3] * 1000, lat[5] * 1000))
+  t.diag(("wait_log latency from the echo (exec round trip included): median %.0f ms, max %.0f ms")
+    :format(lat[3] * 1000, lat[5] * 1000))
   t.ok(lat[5] < 0.2, "wait_log returns within 200 ms of the line appearing")
 
   -- a timeout says what was awaited and shows the node's last lines
@@ -70,15 +72,16 @@ local ok, err = pcall(function()
   local panics = p:logs { match = "panicked", plain = true }
   t.is(#panics, 1, "the panic is one entry")
   t.like(panics[1] and panics[1].raw or "", "stack backtrace:.*1: app::main", "backtrace attached to the panic entry")
-  t.is(panics[1] and panics[1].level, "error", "a panic head is an error")
-  t.is(#net:logs { level = "error" }, 1, "net:logs across nodes")
+  t.is(panics[1] and panics[1].level, "panic", "a panic head is a panic")
+  t.is(#net:logs { level = "error" }, 1, "net:logs across nodes (level error includes panics)")
 
   -- merged timeline, order across nodes
   local tl = net:timeline()
   local sorted = true
   for i = 2, #tl do if logs.when(tl[i]) < logs.when(tl[i - 1]) then sorted = false end end
   t.ok(sorted and #tl > 5, ("timeline of %d entries sorted by time"):format(#tl))
-  t.ok(logs.in_order { { node = p, match = "starting" }, { node = a, match = "marker%-5" } }, "in_order accepts a true order")
+  t.ok(logs.in_order { { node = p, match = "starting" }, { node = a, match = "marker%-5" } },
+    "in_order accepts a true order")
   t.raises(function() logs.in_order { { node = a, match = "marker%-5" }, { node = a, match = "marker%-1" } } end,
     "happened before", "in_order rejects a wrong order")
 

@@ -47,10 +47,9 @@ local ok, err = pcall(function()
   -- (gw2) sends from :6000. listen reports whether anything arrived.
   local function inbound(p, from, from_port, opened_to)
     local r1 = probe(p, gw.private_ip .. ":" .. opened_to, 41000) -- opens (gw, opened_to)
-    local m_ip, m_port = p.public_ip, nil
     -- the mapping for local port 41000, learned from the echo server on the same gateway
     local r = probe(p, gw.private_ip .. ":3478", 41000)
-    m_ip, m_port = seen(r)
+    local m_ip, m_port = seen(r)
     local listener = natrig.spawn(function()
       return p:exec { PEER, "listen", "--port", "41000", "--timeout", "2500" }
     end)
@@ -77,9 +76,11 @@ local ok, err = pcall(function()
   end
   local sp = two_mappings(sym)
   t.is(#sp, 2, "symmetric: both destinations answered")
-  t.ok(sp[1] ~= sp[2], ("symmetric: one socket maps to different public ports (%s, %s)"):format(tostring(sp[1]), tostring(sp[2])))
+  t.ok(sp[1] ~= sp[2],
+    ("symmetric: one socket maps to different public ports (%s, %s)"):format(tostring(sp[1]), tostring(sp[2])))
   local ep = two_mappings(pr)
-  t.ok(#ep == 2 and ep[1] == ep[2], ("port-restricted (EIM): one socket keeps one public port (%s, %s)"):format(tostring(ep[1]), tostring(ep[2])))
+  t.ok(#ep == 2 and ep[1] == ep[2],
+    ("port-restricted (EIM): one socket keeps one public port (%s, %s)"):format(tostring(ep[1]), tostring(ep[2])))
 
   -- isolation: a LAN is reachable only through its NAT
   local r = probe(pr, s1.private_ip .. ":4000", 43000)
@@ -92,7 +93,8 @@ local ok, err = pcall(function()
   t.like(d.routers[pr.router.name].nat, "table ip natrig", "diagnostics: NAT ruleset with counters")
   t.like(d.routers[pr.router.name].forward, "Chain FORWARD", "diagnostics: FORWARD counters")
   t.like(d.routers[pr.router.name].conntrack, "udp", "diagnostics: conntrack entries")
-  t.like(d.nodes.pr.routes, "default via " .. pr.router.lan_ip:gsub("%.", "%%."), "diagnostics: the peer routes via its router")
+  t.like(d.nodes.pr.routes, "default via " .. pr.router.lan_ip:gsub("%.", "%%."),
+    "diagnostics: the peer routes via its router")
 end)
 t.ok(ok, "no unexpected error: " .. tostring(err))
 net:down()

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The shipped scenarios, run by the natrig binary against the real engine (needs:engine):
 # quickstart, every NAT preset judged by coturn, the hole-punching matrix (both orders of
-# arrival), and the real Freenet when FREENET_BIN points at a binary.
+# arrival), churn (peers joining and leaving a running network), and the real Freenet when
+# FREENET_BIN points at a binary.
 . "$(dirname "$0")/lib.sh"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -18,6 +19,8 @@ grep -q "linux_masquerade (hairpin off)" "$out"; ok $? "the NAT table lists ever
 run "hole-punching matrix matches RFC 4787 predictions in both orders of arrival" scenarios/holepunch_matrix.lua
 grep -qE "port_restricted +linux_masquerade +a +failed" "$out" && grep -qE "port_restricted +linux_masquerade +b +direct" "$out"
 ok $? "the racy preset fails where the faithful one succeeds (order of arrival matters)"
+run "churn: 10 peers join and 10 leave while a long-lived pair keeps every ping" scenarios/churn.lua
+grep -q "churn: 10 joins, 10 leaves" "$out"; ok $? "the churn happened (10 joins, 10 leaves)"
 if [ -n "${FREENET_BIN:-}" ]; then
   run "real Freenet peers connect directly through port-restricted NATs" scenarios/freenet_direct.lua
   grep -q "a -> b after" "$out" && grep -q "b -> a after" "$out"; ok $? "both peers logged the direct connection"

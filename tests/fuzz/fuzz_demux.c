@@ -5,13 +5,12 @@
  * plain reference parse of the whole buffer: same result, same error code, the same bytes
  * on each stream, the same boundary state; when it parses on a boundary, the bytes
  * delivered equal the sum of the declared frame lengths. Built and run by tests/fuzz/run. */
-#include "core/demux.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "core/demux.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,13 +1,13 @@
 /* fuzz-sources: src/core/logparse.c */
 /* fuzz_logparse.c - libFuzzer target for core/logparse: the input is one log line. It is
- * parsed with both options and three scratch sizes, each exactly allocated so ASan sees
+ * parsed with both options and four scratch sizes, each exactly allocated so ASan sees
  * any overrun, and every span of the entry is read to prove it lies in the line or in the
  * used part of scratch. Built and run by tests/fuzz/run. */
-#include "core/logparse.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/logparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,8 +48,10 @@ static void check(const char *line, size_t len, unsigned opts, size_t cap)
     used = logparse_line(line, len, opts, scratch, cap, &e);
     if (used > cap || e.nfields < 0 || e.nfields > LOGPARSE_MAX_FIELDS)
         __builtin_trap();
-    if (cap >= 2 * len && (e.flags & LOGPARSE_F_SCRATCH_FULL))
-        __builtin_trap(); /* the header promises 2 * len is enough */
+    if (cap >= LOGPARSE_SCRATCH_NEED(len) && (e.flags & LOGPARSE_F_SCRATCH_FULL))
+        __builtin_trap(); /* the header promises this much is enough */
+    if ((unsigned)e.format > LOGPARSE_FMT_ZAP || (unsigned)e.level > LOGPARSE_LEVEL_PANIC)
+        __builtin_trap();
     sum += touch(e.thread, line, len, scratch, used) + touch(e.spans, line, len, scratch, used);
     sum += touch(e.target, line, len, scratch, used) + touch(e.location, line, len, scratch, used);
     sum += touch(e.message, line, len, scratch, used);
@@ -65,6 +67,9 @@ static void check(const char *line, size_t len, unsigned opts, size_t cap)
     sum += (unsigned)logparse_is_continuation(NULL, &e);
     sum += (unsigned)strlen(logparse_level_name(e.level));
     sum += (unsigned)strlen(logparse_format_name(e.format));
+    if (logparse_format_from(logparse_format_name(e.format),
+                             strlen(logparse_format_name(e.format))) != e.format)
+        __builtin_trap(); /* l_log.c rebuilds a head from the name */
     sink += sum;
     free(scratch);
 }
@@ -75,13 +80,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned opts;
 
     for (opts = 0; opts < 2; opts++) {
+        check(line, size, opts, LOGPARSE_SCRATCH_NEED(size));
         check(line, size, opts, 2 * size);
         check(line, size, opts, size / 2);
         check(line, size, opts, size % 8);
     }
     if (size <= 16) {
         int l = logparse_level_from(line, size);
-        if (l < -1 || l > LOGPARSE_LEVEL_ERROR)
+        if (l < -1 || l > LOGPARSE_LEVEL_PANIC)
             __builtin_trap();
     }
     return 0;

@@ -6,13 +6,12 @@
  * input's components in order, and normalising it again gives it back (idempotent). On
  * failure the code is einval or limit, and a path with a ".." component never succeeds.
  * Built and run by tests/fuzz/run. */
-#include "core/tarpath.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "core/tarpath.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

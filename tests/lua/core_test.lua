@@ -15,13 +15,15 @@ t.is(j.s, "xé", "json: \\u escapes decode to UTF-8")
 t.is(j.f, 1.5, "json: floats")
 t.is(math.type(j.a[1]), "integer", "json: integral numbers become integers")
 t.is(core.json_encode({ 1, 2, 3 }), "[1,2,3]", "json: a sequence encodes as an array")
-t.raises(function() core.json_encode({ [1] = 1, x = 2 }) end, "object keys must be strings", "json: mixed table refused")
+t.raises(function() core.json_encode({ [1] = 1, x = 2 }) end, "object keys must be strings",
+  "json: mixed table refused")
 t.raises(function() core.json_encode({ f = print }) end, "cannot encode a function", "json: functions refused")
 local deep = {}
 local cur = deep
 for _ = 1, 100 do cur.x = {}; cur = cur.x end
 t.raises(function() core.json_encode(deep) end, "nesting too deep", "json: depth limit on encode")
-t.raises(function() core.json_decode(string.rep("[", 70) .. string.rep("]", 70)) end, "nesting deeper", "json: depth limit on decode")
+t.raises(function() core.json_decode(string.rep("[", 70) .. string.rep("]", 70)) end, "nesting deeper",
+  "json: depth limit on decode")
 local v, e = core.json_decode("{bad")
 t.ok(v == nil and e:find("invalid JSON"), "json: invalid input gives nil, message")
 
@@ -33,9 +35,12 @@ t.like(tostring(err), "^subnet host: host 300 is outside", "errors print as 'op:
 -- subnets
 local taken = { "10.128.0.0/24", "10.128.2.0/23", "fe80::/64", "" }
 local got = core.subnet_alloc("10.128.0.0/16", 24, taken, 0, 3)
-t.is(table.concat(got, " "), "10.128.1.0/24 10.128.4.0/24 10.128.5.0/24", "subnet_alloc skips taken blocks, ignores IPv6")
-t.raises(function() core.subnet_alloc("10.0.0.0/30", 24, {}, 0, 1) end, "fit", "subnet_alloc refuses blocks larger than the pool")
-t.raises(function() core.subnet_alloc("10.0.0.0/23", 24, {}, 0, 3) end, "only 2 free", "subnet_alloc says when the pool is full")
+t.is(table.concat(got, " "), "10.128.1.0/24 10.128.4.0/24 10.128.5.0/24",
+  "subnet_alloc skips taken blocks, ignores IPv6")
+t.raises(function() core.subnet_alloc("10.0.0.0/30", 24, {}, 0, 1) end, "fit",
+  "subnet_alloc refuses blocks larger than the pool")
+t.raises(function() core.subnet_alloc("10.0.0.0/23", 24, {}, 0, 3) end, "only 2 free",
+  "subnet_alloc says when the pool is full")
 t.is(core.subnet_host("10.1.2.0/24", 254), "10.1.2.254", "subnet_host")
 t.is(core.subnet_contains("10.1.2.0/24", "10.1.2.9"), true, "subnet_contains")
 t.is(core.subnet_overlaps("10.1.0.0/16", "10.1.2.0/24"), true, "subnet_overlaps")
@@ -46,7 +51,8 @@ local tar = core.tar { { path = "/a/b.txt", data = "hello", mode = 420 }, { path
 t.is(#tar % 512, 0, "tar: whole 512-byte blocks")
 t.is(core.tar { { path = "x", data = "1" } }, core.tar { { path = "x", data = "1" } }, "tar: deterministic bytes")
 t.raises(function() core.tar { { path = "../x", data = "1" } } end, "escapes", "tar: escaping path refused")
-t.raises(function() core.tar { { path = "x" } } end, "needs data, file, symlink or dir", "tar: entry without content refused")
+t.raises(function() core.tar { { path = "x" } } end, "needs data, file, symlink or dir",
+  "tar: entry without content refused")
 t.is(core.tarpath("/etc//natrig/./x"), "etc/natrig/x", "tarpath normalises")
 
 -- scheduler: tasks, parallel, sleep, timeouts, errors
@@ -64,7 +70,8 @@ t.raises(function()
 end, "boom", "parallel raises the first failure after all finish")
 local v1, why = natrig.task.wait_for_timeout(0.05, function() end)
 t.ok(v1 == nil and why == "timeout", "wait_for_timeout times out")
-t.raises(function() natrig.task.wait_for(function() end) end, "can never happen", "waiting for nothing is an error, not a hang")
+t.raises(function() natrig.task.wait_for(function() end) end, "can never happen",
+  "waiting for nothing is an error, not a hang")
 local sq = natrig.map({ 1, 2, 3, 4, 5 }, function(x) natrig.sleep(0.01) return x * x end, 2)
 t.is(table.concat(sq, ","), "1,4,9,16,25", "map keeps order with a concurrency limit")
 
@@ -72,34 +79,41 @@ t.is(table.concat(sq, ","), "1,4,9,16,25", "map keeps order with a concurrency l
 t.raises(function() natrig.expect(3):eq(4) end, "expected 4, got 3", "expect eq")
 t.raises(function() natrig.expect(350):near(300, 0.1) end, "300 ± 10", "expect near")
 natrig.expect(320):near(300, 0.1)
-t.raises(function() natrig.expect({ { raw = "ERROR x" } }):none() end, "expected none, got 1: first ERROR x", "expect none shows the first offender")
+t.raises(function() natrig.expect({ { raw = "ERROR x" } }):none() end, "expected none, got 1: first ERROR x",
+  "expect none shows the first offender")
 t.ok(pcall(function() natrig.expect({}):none() end), "expect none passes on empty")
 
 -- scenarios: strict fields, params, strict globals
 local scenario = require "natrig.scenario"
-t.raises(function() natrig.scenario { name = "x", run = function() end, timout = 3 } end, "unknown field 'timout'", "scenario: unknown field refused")
+t.raises(function() natrig.scenario { name = "x", run = function() end, timout = 3 } end, "unknown field 'timout'",
+  "scenario: unknown field refused")
 local def = natrig.scenario { name = "x", params = { n = 1, flag = false, s = "a" }, run = function() end }
 local p = scenario.params(def, { n = "5", flag = "true", s = "b" })
 t.ok(p.n == 5 and p.flag == true and p.s == "b", "scenario params take the defaults' types")
-t.raises(function() scenario.params(def, { m = "1" }) end, "no parameter 'm'.*flag, n, s", "unknown parameter lists the valid ones")
+t.raises(function() scenario.params(def, { m = "1" }) end, "no parameter 'm'.*flag, n, s",
+  "unknown parameter lists the valid ones")
 t.raises(function() scenario.params(def, { n = "five" }) end, "wants a number", "bad number refused")
 local env = scenario.env()
-t.raises(function() return env.undefined_global_name end, "unknown global 'undefined_global_name'", "scenario globals are strict")
+t.raises(function() return env.undefined_global_name end, "unknown global 'undefined_global_name'",
+  "scenario globals are strict")
 
 -- NAT specs
 local nat = require "natrig.nat"
 local spec = nat.resolve("symmetric")
 t.ok(spec.mapping == "APDM" and spec.filtering == "APDF", "nat: symmetric is APDM + APDF")
 spec = nat.resolve("full_cone", { hairpin = false, timeout = 30 })
-t.ok(spec.mapping == "EIM" and spec.filtering == "EIF" and spec.hairpin == false and spec.udp_timeout == 30, "nat: options apply")
+t.ok(spec.mapping == "EIM" and spec.filtering == "EIF" and spec.hairpin == false and spec.udp_timeout == 30,
+  "nat: options apply")
 t.raises(function() nat.resolve("fully_coned") end, "port_restricted", "nat: unknown preset lists the valid ones")
-t.raises(function() nat.resolve({ preset = "symmetric", port_preservation = true }) end, "preserv", "nat: impossible combination refused")
+t.raises(function() nat.resolve({ preset = "symmetric", port_preservation = true }) end, "preserv",
+  "nat: impossible combination refused")
 local text = nat.ruleset(nat.resolve("port_restricted"), "10.128.0.5", { "10.200.1.0/24" })
 t.like(text, "table ip natrig", "nat: ruleset text for nft -f")
 t.like(text, "10%.128%.0%.5", "nat: ruleset names the WAN address")
 
 -- log parsing
-local le = core.log_parse("2026-11-24T13:11:17.123456789Z 2025-06-01T12:00:00.123456Z  INFO freenet::node::network_bridge: connected to gateway peer=v6MWKgqHk addr=\"1.2.3.4:5\"")
+local le = core.log_parse("2026-11-24T13:11:17.123456789Z 2025-06-01T12:00:00.123456Z  INFO " ..
+  "freenet::node::network_bridge: connected to gateway peer=v6MWKgqHk addr=\"1.2.3.4:5\"")
 t.is(le.level, "info", "log: level")
 t.is(le.target, "freenet::node::network_bridge", "log: target")
 t.is(le.message, "connected to gateway", "log: message")
@@ -108,7 +122,8 @@ t.is(le.fields.addr, "1.2.3.4:5", "log: quoted field")
 t.ok(math.abs(le.engine_time - 1795525877.123456789) < 1e-5, "log: engine timestamp")
 t.ok(math.abs(le.time - 1748779200.123456) < 1e-5, "log: line timestamp")
 local logs = require "natrig.logs"
-t.ok(logs.matches(le, { level = "info", target = "freenet::node", fields = { peer = "v6MWKgqHk" } }), "log query matches")
+t.ok(logs.matches(le, { level = "info", target = "freenet::node", fields = { peer = "v6MWKgqHk" } }),
+  "log query matches")
 t.ok(not logs.matches(le, { level = "warn" }), "log level filter is a minimum severity")
 
 -- image helpers
@@ -119,15 +134,30 @@ local libs = image.parse_ldd([[
 	libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)
 	/lib64/ld-linux-x86-64.so.2 (0x00007f)
 ]])
-t.is(table.concat(libs, " "), "/lib/x86_64-linux-gnu/libmnl.so.0 /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2", "ldd parse keeps the loader, drops the vdso")
+t.is(table.concat(libs, " "),
+  "/lib/x86_64-linux-gnu/libmnl.so.0 /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2",
+  "ldd parse keeps the loader, drops the vdso")
 
 -- interfaces are found by address
 local node_mod = require "natrig.node"
-local ipo = "1: lo    inet 127.0.0.1/8 scope host lo\n7: eth2@if8    inet 10.1.2.3/24 brd 10.1.2.255 scope global eth2\n"
+local ipo = "1: lo    inet 127.0.0.1/8 scope host lo\n" ..
+  "7: eth2@if8    inet 10.1.2.3/24 brd 10.1.2.255 scope global eth2\n"
 t.is(node_mod.iface_for(ipo, "10.1.2.3"), "eth2", "iface_for finds the interface by address (veth suffix dropped)")
 t.is(node_mod.iface_for(ipo, "10.9.9.9"), nil, "iface_for: no interface carries an unknown address")
 
 -- option tables are strict
 local network = require "natrig.network"
-t.raises(function() network.check_opts("net:peer", { natt = "x" }, { nat = true }) end, "unknown option 'natt'", "unknown options refused")
+t.raises(function() network.check_opts("net:peer", { natt = "x" }, { nat = true }) end, "unknown option 'natt'",
+  "unknown options refused")
+t.raises(function() network.check_opts("net:peer", { nat = 3 }, { nat = "string|table" }) end,
+  "option 'nat' must be string or table, got number", "option types are checked")
+t.raises(function() natrig.core.fail("einval", "op", "msg") end, "^op: msg$", "core.fail raises one Error")
+ok, e = pcall(natrig.core.fail, "engine", "x", "y", 409)
+t.ok(not ok and e.code == "engine" and e.status == 409 and tostring(e) == "x: y (HTTP 409)",
+  "core.fail keeps code and status")
+
+-- scenario and profile files: unknown globals raise on read and on write
+env = require("natrig.scenario").env()
+t.raises(function() return env.nosuchthing end, "unknown global 'nosuchthing'", "reading an unknown global raises")
+t.raises(function() env.x = 1 end, "assignment to global 'x'", "writing a global raises")
 t.done()

@@ -6,6 +6,7 @@
  *   natrule_dump argv    PRESET WAN_IP LAN_CIDR [key=value ...]   print the apply, verify,
  *                        flush and diag argvs, one per line: "<what> <arg> <arg>..."
  *   natrule_dump classify < turnutils_natdiscovery output          print the measured class
+ *   natrule_dump presets                                             the preset names, one a line
  * key=value options are those of natrule_set_option (mapping, filtering, hairpin, ...).
  * "expect" and "classify" print the same format so the scripts can compare them. */
 #include <stdio.h>
@@ -77,6 +78,12 @@ int main(int argc, char **argv)
     int rc = 0;
 
     buf_init(&b, 1 << 20);
+    if (argc == 2 && strcmp(argv[1], "presets") == 0) {
+        for (const char *const *p = natrule_preset_names(); *p; p++)
+            printf("%s\n", *p);
+        buf_free(&b);
+        return 0;
+    }
     if (argc == 2 && strcmp(argv[1], "classify") == 0) {
         struct natclass c;
 

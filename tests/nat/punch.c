@@ -147,13 +147,13 @@ int main(int argc, char **argv)
                 }
             } else {
                 rx_other++;
-                printf("%s: datagram from other %s:%u: \"%s\"\n", name, ip,
-                       ntohs(from.sin_port), buf);
+                printf("%s: datagram from other %s:%u: \"%s\"\n", name, ip, ntohs(from.sin_port),
+                       buf);
             }
         }
     }
-    printf("%s: sent %d rounds, received %d from %s, %d from others\n", name, seq, rx_peer,
-           argv[3], rx_other);
+    printf("%s: sent %d rounds, received %d from %s, %d from others\n", name, seq, rx_peer, argv[3],
+           rx_other);
     close(fd);
     return rx_peer > 0 ? 0 : 1;
 }

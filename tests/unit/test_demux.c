@@ -8,14 +8,13 @@
  * whole, one byte at a time, cut at every split point into two calls and (for short
  * inputs) at every pair of split points into three calls: the outcome must not depend on
  * where the bytes were cut. The rest checks max_frame, refusing sinks and NULL err. */
-#include "core/demux.h"
-
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "core/demux.h"
 #include "tap.h"
 
 /* --- a collecting sink -------------------------------------------------------------- */
@@ -203,8 +202,7 @@ static void check_all_cuts(const char *name, const char *data, size_t len, uint3
                 feed_cuts(data, len, cuts, 2, max_frame, &r);
                 if (!run_matches(&r, e, why, sizeof why)) {
                     good = 0;
-                    snprintf(why + strlen(why), sizeof why - strlen(why), " (cuts %zu, %zu)",
-                             i, j);
+                    snprintf(why + strlen(why), sizeof why - strlen(why), " (cuts %zu, %zu)", i, j);
                 }
                 sink_free(&r.s);
             }
@@ -248,13 +246,17 @@ static const struct row rows[] = {
      NONE},
     {"zero-length frames between data", S(H1("\x00") H1("\x01") "a" H2("\x00") H2("\x01") "b"), 0,
      OK_BOUNDARY, NONE, S("a"), S("b")},
-    {"payload holding NULs and header-like bytes",
-     S(H1("\x0a") "\x01\0\0\0\0\0\0\x05\0\xff"), 0, OK_BOUNDARY, NONE,
-     S("\x01\0\0\0\0\0\0\x05\0\xff"), NONE},
+    {"payload holding NULs and header-like bytes", S(H1("\x0a") "\x01\0\0\0\0\0\0\x05\0\xff"), 0,
+     OK_BOUNDARY, NONE, S("\x01\0\0\0\0\0\0\x05\0\xff"), NONE},
     {"payload cut short", S(H1("\x05") "ab"), 0, OK_CUT, NONE, S("ab"), NONE},
-    {"header cut short (1 byte)", S(H1("\x01") "a" "\x02"), 0, OK_CUT, NONE, S("a"), NONE},
-    {"header cut short (7 bytes)", S(H1("\x01") "a" "\x02\0\0\0\0\0\0"), 0, OK_CUT, NONE, S("a"),
-     NONE},
+    {"header cut short (1 byte)",
+     S(H1("\x01") "a"
+                  "\x02"),
+     0, OK_CUT, NONE, S("a"), NONE},
+    {"header cut short (7 bytes)",
+     S(H1("\x01") "a"
+                  "\x02\0\0\0\0\0\0"),
+     0, OK_CUT, NONE, S("a"), NONE},
     {"first byte 0 is framed", S(H0("\x01") "x"), 0, OK_BOUNDARY, S("x"), NONE, NONE},
     {"frame of exactly max_frame", S(H1("\x04") "abcd"), 4, OK_BOUNDARY, NONE, S("abcd"), NONE},
     {"frame above max_frame", S(H1("\x01") "a" H1("\x05") "abcde"), 4, ERR_LIMIT, NONE, S("a"),
@@ -264,30 +266,54 @@ static const struct row rows[] = {
      NONE},
     {"64 MiB + 1 declared, default max", S("\x01\0\0\0\x04\0\0\x01"), 0, ERR_LIMIT, NONE, NONE,
      NONE},
-    {"64 MiB declared, default max, cut", S("\x01\0\0\0\x04\0\0\0" "ab"), 0, OK_CUT, NONE, S("ab"),
-     NONE},
-    {"bad stream byte 3 after a frame", S(H1("\x01") "a" "\x03\0\0\0\0\0\0\x01" "b"), 0,
-     ERR_PARSE, NONE, S("a"), NONE},
-    {"bad stream byte 0xff after a frame", S(H2("\x01") "e" "\xff\0\0\0\0\0\0\x01" "b"), 0,
-     ERR_PARSE, NONE, NONE, S("e")},
+    {"64 MiB declared, default max, cut",
+     S("\x01\0\0\0\x04\0\0\0"
+       "ab"),
+     0, OK_CUT, NONE, S("ab"), NONE},
+    {"bad stream byte 3 after a frame",
+     S(H1("\x01") "a"
+                  "\x03\0\0\0\0\0\0\x01"
+                  "b"),
+     0, ERR_PARSE, NONE, S("a"), NONE},
+    {"bad stream byte 0xff after a frame",
+     S(H2("\x01") "e"
+                  "\xff\0\0\0\0\0\0\x01"
+                  "b"),
+     0, ERR_PARSE, NONE, NONE, S("e")},
     {"bad stream byte 0x7f after a zero frame", S(H1("\x00") "\x7f\0\0\0\0\0\0\0"), 0, ERR_PARSE,
      NONE, NONE, NONE},
-    {"non-zero padding byte 1", S(H1("\x01") "a" "\x01\x01\0\0\0\0\0\x01" "b"), 0, ERR_PARSE, NONE,
-     S("a"), NONE},
-    {"non-zero padding byte 2", S(H1("\x01") "a" "\x02\0\x80\0\0\0\0\x01" "b"), 0, ERR_PARSE, NONE,
-     S("a"), NONE},
-    {"non-zero padding byte 3", S(H1("\x01") "a" "\x01\0\0\x01\0\0\0\x01" "b"), 0, ERR_PARSE, NONE,
-     S("a"), NONE},
-    {"non-zero padding in the first header", S("\x01\0\0\x01\0\0\0\x01" "b"), 0, ERR_PARSE, NONE,
-     NONE, NONE},
+    {"non-zero padding byte 1",
+     S(H1("\x01") "a"
+                  "\x01\x01\0\0\0\0\0\x01"
+                  "b"),
+     0, ERR_PARSE, NONE, S("a"), NONE},
+    {"non-zero padding byte 2",
+     S(H1("\x01") "a"
+                  "\x02\0\x80\0\0\0\0\x01"
+                  "b"),
+     0, ERR_PARSE, NONE, S("a"), NONE},
+    {"non-zero padding byte 3",
+     S(H1("\x01") "a"
+                  "\x01\0\0\x01\0\0\0\x01"
+                  "b"),
+     0, ERR_PARSE, NONE, S("a"), NONE},
+    {"non-zero padding in the first header",
+     S("\x01\0\0\x01\0\0\0\x01"
+       "b"),
+     0, ERR_PARSE, NONE, NONE, NONE},
     {"garbage checked before the limit", S(H1("\x00") "\x05\0\0\0\xff\xff\xff\xff"), 4, ERR_PARSE,
      NONE, NONE, NONE},
     {"raw: first byte 3", S("\x03\0\0\0\0\0\0\x01x"), 0, OK_BOUNDARY, NONE,
      S("\x03\0\0\0\0\0\0\x01x"), NONE},
     {"raw: text (TTY output)", S("hello\r\nworld\r\n"), 0, OK_BOUNDARY, NONE,
      S("hello\r\nworld\r\n"), NONE},
-    {"raw: later frame-like bytes stay stdout", S("$ \x02\0\0\0\0\0\0\x01" "e"), 0, OK_BOUNDARY,
-     NONE, S("$ \x02\0\0\0\0\0\0\x01" "e"), NONE},
+    {"raw: later frame-like bytes stay stdout",
+     S("$ \x02\0\0\0\0\0\0\x01"
+       "e"),
+     0, OK_BOUNDARY, NONE,
+     S("$ \x02\0\0\0\0\0\0\x01"
+       "e"),
+     NONE},
     {"raw: first byte 0xff", S("\xff\xfe"), 0, OK_BOUNDARY, NONE, S("\xff\xfe"), NONE},
     {"raw: max_frame irrelevant", S("xyz"), 1, OK_BOUNDARY, NONE, S("xyz"), NONE},
 };
@@ -354,8 +380,7 @@ static void check_fixtures(void)
             else if (strcmp(res, "error limit") == 0)
                 e.outcome = ERR_LIMIT;
             else
-                ok(strcmp(res, "ok boundary") == 0, "fixture %s: known result '%s'", names[i],
-                   res);
+                ok(strcmp(res, "ok boundary") == 0, "fixture %s: known result '%s'", names[i], res);
         }
         if (bin && out && err) {
             e.out = out;

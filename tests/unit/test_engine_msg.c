@@ -2,12 +2,11 @@
  * {"message": "..."} error body is reduced to its message, anything else to the first
  * line of the raw text. Bodies are copied to exact-size heap buffers (no NUL after them)
  * and the output is exactly cap bytes, so ASan sees any access out of bounds. */
-#include "engine/engine.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/engine.h"
 #include "tap.h"
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -22,8 +21,7 @@ struct row {
 
 static const struct row rows[] = {
     {"message", S("{\"message\":\"x\"}"), 512, "x"},
-    {"engine 404", S("{\"message\":\"No such container: abc\"}\n"), 512,
-     "No such container: abc"},
+    {"engine 404", S("{\"message\":\"No such container: abc\"}\n"), 512, "No such container: abc"},
     {"message among other keys", S("{\"code\":404,\"message\":\"gone\",\"x\":[1]}"), 512, "gone"},
     {"whitespace around JSON", S("  \n{ \"message\" : \"spaced\" }\n  "), 512, "spaced"},
     {"message with a newline kept whole", S("{\"message\":\"line1\\nline2\"}"), 512,

@@ -1,12 +1,11 @@
 /* test_impair.c - core/impair: value parsers (good and bad rows), presets and the environment
  * default, tc / iptables argv lists, and the statistics of the per-packet decision over 100k
  * packets with fixed seeds. TAP. */
-#include "core/impair.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/impair.h"
 #include "tap.h"
 
 #define N_PKT 100000
@@ -76,8 +75,12 @@ struct pct_row {
 };
 
 static const struct pct_row pct_rows[] = {
-    {"30%", 30, NULL},      {"0.5", 0.5, NULL},     {"0.5%", 0.5, NULL},
-    {"100%", 100, NULL},    {"0", 0, NULL},         {"12.125%", 12.125, NULL},
+    {"30%", 30, NULL},
+    {"0.5", 0.5, NULL},
+    {"0.5%", 0.5, NULL},
+    {"100%", 100, NULL},
+    {"0", 0, NULL},
+    {"12.125%", 12.125, NULL},
     {"101%", -1, "above 100%"},
     {"30%%", -1, "bad percentage '30%%'"},
     {"abc", -1, "bad percentage 'abc'"},
@@ -199,10 +202,10 @@ static void test_kv(void)
     struct impair_spec s, back;
     struct nt_err err = {0};
     char buf[512];
-    const char *full[] = {"delay=100ms",    "jitter=10ms",     "distribution=normal",
-                          "loss=1%",        "loss_corr=25%",   "duplicate=0.5%",
-                          "reorder=25%",    "reorder_corr=50", "reorder_gap=5",
-                          "corrupt=0.1%",   "rate=1mbit",      "direction=both"};
+    const char *full[] = {"delay=100ms",  "jitter=10ms",     "distribution=normal",
+                          "loss=1%",      "loss_corr=25%",   "duplicate=0.5%",
+                          "reorder=25%",  "reorder_corr=50", "reorder_gap=5",
+                          "corrupt=0.1%", "rate=1mbit",      "direction=both"};
     const char *bad_key[] = {"delay=1ms", "latency=5ms"};
     const char *no_eq[] = {"delay"};
     const char *reorder_nodelay[] = {"reorder=10%"};
@@ -372,8 +375,8 @@ static const struct netem_row netem_rows[] = {
      NULL},
     {"delay=1500us jitter=250us distribution=uniform", "eth0",
      "tc qdisc replace dev eth0 root netem limit 32768 delay 1500us 250us", NULL},
-    {"loss=100% loss_corr=50%", "eth0", "tc qdisc replace dev eth0 root netem limit 32768 loss 100%",
-     NULL},
+    {"loss=100% loss_corr=50%", "eth0",
+     "tc qdisc replace dev eth0 root netem limit 32768 loss 100%", NULL},
     {"preset=regional", "eth0",
      "tc qdisc replace dev eth0 root netem limit 32768 delay 40ms 10ms loss gemodel 0.075% "
      "74.925%",
@@ -382,6 +385,8 @@ static const struct netem_row netem_rows[] = {
     {"delay=1ms", "", NULL, "bad device name ''"},
     {"delay=1ms", "averyveryverylongname", NULL, "bad device name"},
     {"delay=1ms", "eth 0", NULL, "bad device name"},
+    /* the same rule as the NFQUEUE engine's: the node's link only, never loopback */
+    {"delay=1ms", "lo", NULL, "loopback is never shaped"},
 };
 
 static void test_netem(void)
@@ -436,6 +441,10 @@ static void test_netem(void)
         is_str(buf, "tc qdisc replace dev eth0 root tbf rate 100mbit burst 125000 latency 50ms",
                "tbf 100mbit: 10 ms burst");
         impair_argv_free(&a);
+        s.rate_bps = 1000000;
+        ok(impair_tbf_argv(&s, "lo", &a, &err) == -1 && strstr(err.msg, "loopback is never shaped"),
+           "tbf on lo refused: %s", err.msg);
+        impair_argv_free(&a);
         s.rate_bps = 0;
         ok(impair_tbf_argv(&s, "eth0", &a, &err) == -1 && strstr(err.msg, "tbf needs a rate"),
            "tbf without rate: %s", err.msg);
@@ -466,7 +475,7 @@ static void test_iptables(void)
 {
     struct impair_cmds c = {0};
     struct nt_err err = {0};
-    struct impair_nfq_link l = {"10.1.2.3", 7, IMPAIR_DIR_EGRESS};
+    struct impair_nfq_link l = {"10.1.2.3", "eth0", 7, IMPAIR_DIR_EGRESS};
     static const struct ipt_want setup_eg[] = {
         {1, "iptables -w -t mangle -N NATRIG_SHAPE_OUT"},
         {0, "iptables -w -t mangle -F NATRIG_SHAPE_OUT"},
@@ -489,30 +498,40 @@ static void test_iptables(void)
         {0, "iptables-legacy -w -t mangle -I PREROUTING 1 -j NATRIG_SHAPE_IN"},
     };
     static const struct ipt_want add_eg[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -d 10.1.2.3/32 -j NFQUEUE --queue-num 7 "
-            "--queue-bypass"},
+        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -o eth0 -d 10.1.2.3/32 -j NFQUEUE "
+            "--queue-num 7 --queue-bypass"},
     };
     static const struct ipt_want add_both[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -d 172.16.0.0/12 -j NFQUEUE --queue-num "
-            "65535 --queue-bypass"},
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -s 172.16.0.0/12 -j NFQUEUE --queue-num "
-            "65535 --queue-bypass"},
+        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -o eth1 -d 172.16.0.0/12 -j NFQUEUE "
+            "--queue-num 65535 --queue-bypass"},
+        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -i eth1 -s 172.16.0.0/12 -j NFQUEUE "
+            "--queue-num 65535 --queue-bypass"},
     };
     static const struct ipt_want add_all_in[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -j NFQUEUE --queue-num 0 --queue-bypass"},
-    };
-    static const struct ipt_want del_eg[] = {
-        {0, "iptables -w -t mangle -D NATRIG_SHAPE_OUT -d 10.1.2.3/32 -j NFQUEUE --queue-num 7 "
+        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -i eth0 -j NFQUEUE --queue-num 0 "
             "--queue-bypass"},
     };
+    /* a node's impairment, both ways: one rule per hook, each bound to the node's interface,
+     * so tun, lo and any other interface of the namespace are never queued */
+    static const struct ipt_want add_all_both[] = {
+        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -o eth2 -j NFQUEUE --queue-num 3 "
+            "--queue-bypass"},
+        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -i eth2 -j NFQUEUE --queue-num 3 "
+            "--queue-bypass"},
+    };
+    static const struct ipt_want del_eg[] = {
+        {0, "iptables -w -t mangle -D NATRIG_SHAPE_OUT -o eth0 -d 10.1.2.3/32 -j NFQUEUE "
+            "--queue-num 7 --queue-bypass"},
+    };
+    static const char *const bad_devs[] = {"lo", "", "eth 0", "a/b", "eth0:1", "sixteen-chars-xx"};
     static const struct ipt_want down_eg[] = {
         {1, "iptables -w -t mangle -D POSTROUTING -j NATRIG_SHAPE_OUT"},
         {1, "iptables -w -t mangle -F NATRIG_SHAPE_OUT"},
         {1, "iptables -w -t mangle -X NATRIG_SHAPE_OUT"},
     };
-    static const char *const bad_addrs[] = {"10.1.2", "10.1.2.256", "10.1.2.3/33", "fe80::1",
-                                            "10.1.2.3 ", "a.b.c.d", "10.1.2.3/", "1.2.3.4.5",
-                                            ""};
+    static const char *const bad_addrs[] = {"10.1.2",    "10.1.2.256", "10.1.2.3/33",
+                                            "fe80::1",   "10.1.2.3 ",  "a.b.c.d",
+                                            "10.1.2.3/", "1.2.3.4.5",  ""};
     size_t i;
 
     ok(impair_nfq_setup_cmds(NULL, IMPAIR_DIR_EGRESS, &c, &err) == 0, "setup egress");
@@ -526,17 +545,41 @@ static void test_iptables(void)
     check_cmds(&c, add_eg, 1, "add egress");
     impair_cmds_free(&c);
     l.addr = "172.16.0.0/12";
+    l.dev = "eth1";
     l.queue = 65535;
     l.dir = IMPAIR_DIR_BOTH;
     impair_nfq_link_add_cmds(NULL, &l, &c, &err);
     check_cmds(&c, add_both, 2, "add both, CIDR");
     impair_cmds_free(&c);
     l.addr = NULL;
+    l.dev = "eth0";
     l.queue = 0;
     l.dir = IMPAIR_DIR_INGRESS;
     impair_nfq_link_add_cmds(NULL, &l, &c, &err);
     check_cmds(&c, add_all_in, 1, "add all traffic, ingress");
     impair_cmds_free(&c);
+    l.dev = "eth2";
+    l.queue = 3;
+    l.dir = IMPAIR_DIR_BOTH;
+    ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == 0, "node, both ways");
+    check_cmds(&c, add_all_both, 2, "node impairment, both ways, on its interface only");
+    impair_cmds_free(&c);
+    /* no interface, or a bad one, or loopback: refused, nothing appended */
+    l.dev = NULL;
+    ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "needs the interface") != NULL,
+       "a rule without an interface is refused: %s", err.msg);
+    for (i = 0; i < sizeof bad_devs / sizeof bad_devs[0]; i++) {
+        l.dev = bad_devs[i];
+        ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0,
+           "bad device '%s' refused: %s", bad_devs[i], err.msg);
+        ok(impair_nfq_link_del_cmds(NULL, &l, &c, &err) == -1 && c.n == 0,
+           "bad device '%s' refused on delete too", bad_devs[i]);
+    }
+    l.dev = "lo";
+    impair_nfq_link_add_cmds(NULL, &l, &c, &err);
+    ok(strstr(err.msg, "loopback is never shaped") != NULL, "lo says why: %s", err.msg);
+    l.dev = "eth0";
     l.addr = "10.1.2.3";
     l.queue = 7;
     l.dir = IMPAIR_DIR_EGRESS;
@@ -549,8 +592,8 @@ static void test_iptables(void)
 
     for (i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++) {
         l.addr = bad_addrs[i];
-        ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0,
-           "bad address '%s': %s", bad_addrs[i], err.msg);
+        ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0, "bad address '%s': %s",
+           bad_addrs[i], err.msg);
     }
     l.addr = "fe80::1";
     impair_nfq_link_add_cmds(NULL, &l, &c, &err);
@@ -650,8 +693,7 @@ static void test_decide(void)
     ok(burst0 > 1.35 && burst0 < 1.5, "loss 30%% uncorrelated burst %.3f (theory 1.43)", burst0);
     for (uint64_t seed = 1; seed <= 5; seed++) {
         loss_stats(&s, seed, N_PKT, &rate, &burst);
-        ok(rate >= 29 && rate <= 31, "loss 30%% seed %llu: %.2f%%", (unsigned long long)seed,
-           rate);
+        ok(rate >= 29 && rate <= 31, "loss 30%% seed %llu: %.2f%%", (unsigned long long)seed, rate);
     }
 
     /* correlation keeps the rate and lengthens bursts: 1/((1-c)(1-p)) = 2.86 at c=50% */
@@ -709,8 +751,7 @@ static void test_decide(void)
     s.dist = IMPAIR_DIST_NORMAL;
     s.delay_us = 5000;
     ds = delay_stats(&s, 15, N_PKT, NULL);
-    ok(ds.min == 0 && ds.max < 100000, "delay 5ms jitter 10ms: min %.0f max %.0f", ds.min,
-       ds.max);
+    ok(ds.min == 0 && ds.max < 100000, "delay 5ms jitter 10ms: min %.0f max %.0f", ds.min, ds.max);
 
     /* duplicate 10% */
     impair_spec_init(&s);
@@ -821,6 +862,170 @@ static void test_decide(void)
     ok(impair_rate_due(&s, &st, 7, 5, 1250) == 12, "no rate: now + delay");
 }
 
+/* --- seeds ----------------------------------------------------------------------------------- */
+
+struct seed_row {
+    const char *in;
+    int ok;
+    unsigned long long want;
+};
+
+static const struct seed_row seed_rows[] = {
+    {"0", 1, 0},
+    {"42", 1, 42},
+    {"007", 1, 7},
+    {"18446744073709551615", 1, 18446744073709551615ull},
+    {"18446744073709551616", 0, 0},
+    {"99999999999999999999", 0, 0},
+    {"-1", 0, 0},
+    {"1e3", 0, 0},
+    {"0x10", 0, 0},
+    {"", 0, 0},
+    {" 1", 0, 0},
+};
+
+static void test_seed(void)
+{
+    struct impair_spec s, back;
+    struct impair_state a, b;
+    struct impair_verdict va, vb;
+    struct nt_err err = {0};
+    const char *kv[] = {"seed=1234", "preset=regional", "loss=30%"};
+    char buf[256], copy[256], *tok[16];
+    uint64_t v;
+    size_t i, same;
+    int n;
+
+    for (i = 0; i < sizeof seed_rows / sizeof seed_rows[0]; i++) {
+        const struct seed_row *r = &seed_rows[i];
+        v = 0;
+        if (r->ok)
+            ok(impair_parse_seed("seed", r->in, &v, &err) == 0 && v == r->want, "seed '%s'", r->in);
+        else
+            ok(impair_parse_seed("seed", r->in, &v, &err) == -1 && strstr(err.msg, "seed"),
+               "bad seed '%s': %s", r->in, err.msg);
+    }
+    /* a seed survives a preset that follows it, formats last and round-trips */
+    impair_spec_init(&s);
+    ok(impair_spec_parse_kv(&s, kv, 3, &err) == 0 && s.has_seed && s.seed == 1234 &&
+           s.delay_us == 40000 && s.loss_pct == 30,
+       "seed=, preset=, loss=: %s", err.msg);
+    impair_spec_format(&s, buf, sizeof buf);
+    is_str(buf, "delay=40ms jitter=10ms loss=30% loss_corr=25% seed=1234", "seed is formatted");
+    n = split_kv(buf, copy, sizeof copy, tok, 16);
+    impair_spec_init(&back);
+    ok(impair_spec_parse_kv(&back, (const char *const *)tok, (size_t)n, &err) == 0 &&
+           memcmp(&back, &s, sizeof s) == 0,
+       "seeded spec round-trips");
+    impair_spec_init(&s);
+    ok(impair_spec_set(&s, "seed", "5", &err) == 0 && impair_spec_is_empty(&s),
+       "a seed alone impairs nothing");
+    impair_spec_format(&s, buf, sizeof buf);
+    is_str(buf, "seed=5", "a seed alone formats");
+    impair_spec_init(&s);
+    ok(impair_spec_set(&s, "seed", "x", &err) == -1 && strstr(err.msg, "seed: bad seed 'x'"),
+       "bad seed through spec_set: %s", err.msg);
+
+    /* the shaper re-seeds its queue state with the spec's seed: same seed, same fates for
+     * the same packet sequence; another seed, others */
+    impair_spec_init(&s);
+    s.loss_pct = 30;
+    s.duplicate_pct = 5;
+    s.delay_us = 20000;
+    s.jitter_us = 5000;
+    s.reorder_pct = 10;
+    impair_state_init(&a, 1234);
+    impair_state_init(&b, 1234);
+    for (i = same = 0; i < 1000; i++) {
+        impair_decide(&s, &a, 100, &va);
+        impair_decide(&s, &b, 100, &vb);
+        same += memcmp(&va, &vb, sizeof va) == 0;
+    }
+    is_int(same, 1000, "seed 1234 twice: 1000 identical verdicts");
+    impair_state_init(&a, 1234);
+    impair_state_init(&b, 1235);
+    for (i = same = 0; i < 1000; i++) {
+        impair_decide(&s, &a, 100, &va);
+        impair_decide(&s, &b, 100, &vb);
+        same += va.drop == vb.drop;
+    }
+    ok(same < 800, "seeds 1234 and 1235 drop different packets (%zu of 1000 agree)", same);
+}
+
+/* --- partitions ------------------------------------------------------------------------------ */
+
+static void test_partition(void)
+{
+    struct impair_cmds c = {0};
+    struct nt_err err = {0};
+    static const struct ipt_want setup[] = {
+        {1, "iptables -w -N NATRIG_PART_IN"},
+        {1, "iptables -w -D INPUT -j NATRIG_PART_IN"},
+        {0, "iptables -w -I INPUT 1 -j NATRIG_PART_IN"},
+        {1, "iptables -w -N NATRIG_PART_OUT"},
+        {1, "iptables -w -D OUTPUT -j NATRIG_PART_OUT"},
+        {0, "iptables -w -I OUTPUT 1 -j NATRIG_PART_OUT"},
+    };
+    static const struct ipt_want block[] = {
+        {0, "iptables-legacy -w -A NATRIG_PART_OUT -d 10.1.0.7/32 -j DROP"},
+        {0, "iptables-legacy -w -A NATRIG_PART_IN -s 10.1.0.7/32 -j DROP"},
+    };
+    static const struct ipt_want block_cidr[] = {
+        {0, "iptables -w -A NATRIG_PART_OUT -d 10.2.0.0/16 -j DROP"},
+        {0, "iptables -w -A NATRIG_PART_IN -s 10.2.0.0/16 -j DROP"},
+    };
+    static const struct ipt_want isolate[] = {
+        {0, "iptables -w -A NATRIG_PART_OUT ! -o lo -j DROP"},
+        {0, "iptables -w -A NATRIG_PART_IN ! -i lo -j DROP"},
+    };
+    static const struct ipt_want heal[] = {
+        {0, "iptables -w -F NATRIG_PART_IN"},
+        {0, "iptables -w -F NATRIG_PART_OUT"},
+    };
+    static const struct ipt_want down[] = {
+        {1, "iptables -w -D INPUT -j NATRIG_PART_IN"},
+        {1, "iptables -w -F NATRIG_PART_IN"},
+        {1, "iptables -w -X NATRIG_PART_IN"},
+        {1, "iptables -w -D OUTPUT -j NATRIG_PART_OUT"},
+        {1, "iptables -w -F NATRIG_PART_OUT"},
+        {1, "iptables -w -X NATRIG_PART_OUT"},
+    };
+    static const char *const bad_addrs[] = {"10.1.0",      "10.1.0.256", "fe80::1",
+                                            "10.1.0.1/40", "host",       ""};
+    size_t i;
+
+    ok(impair_part_cmds(NULL, IMPAIR_PART_SETUP, NULL, &c, &err) == 0, "partition setup");
+    check_cmds(&c, setup, sizeof setup / sizeof setup[0], "partition setup");
+    impair_cmds_free(&c);
+    ok(impair_part_cmds("iptables-legacy", IMPAIR_PART_BLOCK, "10.1.0.7", &c, &err) == 0, "block");
+    check_cmds(&c, block, 2, "block one address, both ways");
+    impair_cmds_free(&c);
+    impair_part_cmds(NULL, IMPAIR_PART_BLOCK, "10.2.0.0/16", &c, &err);
+    check_cmds(&c, block_cidr, 2, "block a subnet");
+    impair_cmds_free(&c);
+    ok(impair_part_cmds(NULL, IMPAIR_PART_ISOLATE, NULL, &c, &err) == 0, "isolate");
+    check_cmds(&c, isolate, 2, "isolate keeps loopback");
+    impair_cmds_free(&c);
+    ok(impair_part_cmds(NULL, IMPAIR_PART_HEAL, NULL, &c, &err) == 0, "heal");
+    check_cmds(&c, heal, 2, "heal flushes only our chains");
+    impair_cmds_free(&c);
+    ok(impair_part_cmds(NULL, IMPAIR_PART_DOWN, NULL, &c, &err) == 0, "down");
+    check_cmds(&c, down, 6, "down");
+    impair_cmds_free(&c);
+
+    ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, NULL, &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "needs the address"),
+       "block without an address: %s", err.msg);
+    for (i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++)
+        ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, bad_addrs[i], &c, &err) == -1 && c.n == 0,
+           "block '%s' refused: %s", bad_addrs[i], err.msg);
+    ok(impair_part_cmds("ipt ables", IMPAIR_PART_HEAL, NULL, &c, &err) == -1 && c.n == 0,
+       "bad iptables name: %s", err.msg);
+    ok(impair_part_cmds(NULL, (enum impair_part_op)99, NULL, &c, &err) == -1 && c.n == 0,
+       "bad op: %s", err.msg);
+    impair_cmds_free(&c);
+}
+
 int main(void)
 {
     test_time();
@@ -832,6 +1037,8 @@ int main(void)
     test_env();
     test_netem();
     test_iptables();
+    test_partition();
+    test_seed();
     test_decide();
     return tap_done();
 }

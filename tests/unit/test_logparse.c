@@ -17,15 +17,15 @@
  * before the first record "@opts engine_ts" and "@scratch N" set how the file is parsed.
  * The rest checks what data cannot say well: every prefix of every fixture line (cut
  * lines) and small scratch sizes with guard bytes, generated very long and binary lines,
- * and the level helpers. */
-#include "core/logparse.h"
-
+ * the scratch bound of flattened JSON, the continuation rule per format, and the level
+ * and format helpers. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/logparse.h"
 #include "tap.h"
 
 #define GUARD 16
@@ -353,18 +353,24 @@ static void run_fixture(const char *dir, const char *name)
         free(scratch);
     }
     /* every prefix of every line, with scratch exactly as large as promised, then tight */
+    size_t total_bad = 0, checked = 0;
     for (i = 0; i < l.count; i++) {
         size_t k, bad = 0, caps[] = {0, 1, 7, l.n[i] / 2, l.n[i]};
         for (k = 0; k <= l.n[i]; k++)
-            if (!parse_checked(l.p[i], k, opts, 2 * k, &e) || (e.flags & LOGPARSE_F_SCRATCH_FULL))
+            if (!parse_checked(l.p[i], k, opts, LOGPARSE_SCRATCH_NEED(k), &e) ||
+                (e.flags & LOGPARSE_F_SCRATCH_FULL))
                 bad++;
         for (k = 0; k < sizeof caps / sizeof caps[0]; k++)
             if (!parse_checked(l.p[i], l.n[i], opts, caps[k], &e))
                 bad++;
         if (bad)
-            ok(0, "%s:%zu: prefixes and small scratch stay in bounds (%zu bad)", name, i + 1, bad);
+            printf("#   %s:%zu: %zu prefixes or scratch sizes out of bounds\n", name, i + 1, bad);
+        total_bad += bad;
+        checked += l.n[i] + 1 + sizeof caps / sizeof caps[0];
     }
-    ok(1, "%s: prefixes and small scratch stay in bounds", name);
+    ok(total_bad == 0 && checked > 0,
+       "%s: %zu prefixes and small scratch sizes stay in bounds (%zu bad)", name, checked,
+       total_bad);
     free(t.p);
     free(rec);
     free(l.p);
@@ -422,14 +428,34 @@ static void test_levels(void)
         const char *in;
         int want;
     } rows[] = {
-        {"info", LOGPARSE_LEVEL_INFO},   {"INFO", LOGPARSE_LEVEL_INFO},
-        {"Warning", LOGPARSE_LEVEL_WARN}, {"warn", LOGPARSE_LEVEL_WARN},
-        {"TRACE", LOGPARSE_LEVEL_TRACE}, {"debug", LOGPARSE_LEVEL_DEBUG},
-        {"error", LOGPARSE_LEVEL_ERROR}, {"fatal", LOGPARSE_LEVEL_ERROR},
-        {"CRITICAL", LOGPARSE_LEVEL_ERROR}, {"notice", LOGPARSE_LEVEL_INFO},
-        {"none", -1},                    {"", -1},
-        {"inf", -1},                     {"information", -1},
-        {"inf\x30", -1},                 {"in-o", -1},
+        {"info", LOGPARSE_LEVEL_INFO},
+        {"INFO", LOGPARSE_LEVEL_INFO},
+        {"Warning", LOGPARSE_LEVEL_WARN},
+        {"warn", LOGPARSE_LEVEL_WARN},
+        {"TRACE", LOGPARSE_LEVEL_TRACE},
+        {"debug", LOGPARSE_LEVEL_DEBUG},
+        {"error", LOGPARSE_LEVEL_ERROR},
+        {"fatal", LOGPARSE_LEVEL_FATAL},
+        {"CRITICAL", LOGPARSE_LEVEL_FATAL},
+        {"notice", LOGPARSE_LEVEL_INFO},
+        {"none", -1},
+        {"", -1},
+        {"inf", -1},
+        {"information", LOGPARSE_LEVEL_INFO},
+        {"inf\x30", -1},
+        {"in-o", -1},
+        {"WARNING", LOGPARSE_LEVEL_WARN},
+        {"err", LOGPARSE_LEVEL_ERROR},
+        {"ERR", LOGPARSE_LEVEL_ERROR},
+        {"crit", LOGPARSE_LEVEL_FATAL},
+        {"FATAL", LOGPARSE_LEVEL_FATAL},
+        {"panic", LOGPARSE_LEVEL_PANIC},
+        {"DPANIC", LOGPARSE_LEVEL_PANIC},
+        {"dbg", LOGPARSE_LEVEL_DEBUG},
+        {"Debug", LOGPARSE_LEVEL_DEBUG},
+        {"informational", LOGPARSE_LEVEL_INFO},
+        {"informationalx", -1},
+        {"ERROR+2", -1},
     };
     size_t i;
 
@@ -440,10 +466,105 @@ static void test_levels(void)
     is_str(logparse_level_name(LOGPARSE_LEVEL_WARN), "WARN", "level_name(WARN)");
     is_str(logparse_level_name(LOGPARSE_LEVEL_NONE), "NONE", "level_name(NONE)");
     is_str(logparse_level_name((enum logparse_level)99), "NONE", "level_name(99)");
-    for (i = LOGPARSE_LEVEL_TRACE; i <= LOGPARSE_LEVEL_ERROR; i++) {
+    is_str(logparse_level_name(LOGPARSE_LEVEL_PANIC), "PANIC", "level_name(PANIC)");
+    for (i = LOGPARSE_LEVEL_TRACE; i <= LOGPARSE_LEVEL_PANIC; i++) {
         const char *nm = logparse_level_name((enum logparse_level)i);
         is_int(logparse_level_from(nm, strlen(nm)), i, "level_from(level_name(%zu))", i);
     }
+}
+
+static void test_formats(void)
+{
+    int i;
+
+    for (i = LOGPARSE_FMT_PLAIN; i <= LOGPARSE_FMT_ZAP; i++) {
+        const char *nm = logparse_format_name((enum logparse_format)i);
+        is_int(logparse_format_from(nm, strlen(nm)), i, "format_from(format_name(%d))", i);
+    }
+    is_str(logparse_format_name(LOGPARSE_FMT_LOGFMT), "logfmt", "format_name(LOGFMT)");
+    is_str(logparse_format_name((enum logparse_format)99), "plain", "format_name(99)");
+    is_int(logparse_format_from("jso", 3), LOGPARSE_FMT_PLAIN, "format_from(\"jso\")");
+    is_int(logparse_format_from(NULL, 0), LOGPARSE_FMT_PLAIN, "format_from(NULL)");
+}
+
+/* Which line continues which head: one row per head format and kind of line. */
+static void test_continuation(void)
+{
+    static const struct {
+        const char *head, *line;
+        int want;
+    } rows[] = {
+        {"{\"msg\":\"x\"}", "plain text", 0},
+        {"{\"msg\":\"x\"}", "    indented", 0},
+        {"{\"msg\":\"x\"}", "", 0},
+        {"{\"msg\":\"x\"}", "stack backtrace:", 0},
+        {"time=2026-11-30T10:00:00Z level=info msg=x", "plain text", 0},
+        {"time=2026-11-30T10:00:00Z level=info msg=x", "\tindented", 1},
+        {"time=2026-11-30T10:00:00Z level=info msg=x", "", 0},
+        {"2026-11-30T10:00:00Z\tERROR\tx", "main.main", 1},
+        {"2026-11-30T10:00:00Z\tERROR\tx", "", 1},
+        {"2025-06-01T12:00:00Z  INFO x::y: m", "second line", 1},
+        {"panic: boom", "goroutine 1 [running]:", 1},
+        {"plain", "plain", 0},
+        {"plain", "note: x", 1},
+        {"plain", "{\"msg\":\"json\"}", 0},
+        {"2025-06-01T12:00:00Z  INFO x::y: m", "level=info msg=x", 0},
+        {"2025-06-01T12:00:00Z  INFO x::y: m", "panic: boom", 0},
+    };
+    char sa[512], sb[512];
+    struct logparse_entry h, e;
+    size_t i;
+
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        logparse_line(rows[i].head, strlen(rows[i].head), 0, sa, sizeof sa, &h);
+        logparse_line(rows[i].line, strlen(rows[i].line), 0, sb, sizeof sb, &e);
+        is_int(logparse_is_continuation(&h, &e), rows[i].want, "continuation: %s head, \"%s\"",
+               logparse_format_name(h.format), rows[i].line);
+    }
+}
+
+/* Flattened keys repeat their parent's path: the worst case needs the slack of
+ * LOGPARSE_SCRATCH_NEED, and gets it. */
+static void test_scratch_bound(void)
+{
+    char line[1024], *scratch;
+    size_t len = 0, need, used, i;
+    struct logparse_entry e;
+    int good = 1;
+
+    len += (size_t)snprintf(line + len, sizeof line - len, "{\"");
+    for (i = 0; i < LOGPARSE_PREFIX_MAX; i++)
+        line[len++] = 'p';
+    len += (size_t)snprintf(line + len, sizeof line - len, "\":{");
+    for (i = 0; i < LOGPARSE_MAX_FIELDS + 2; i++)
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s\"k%zu\":%zu", i ? "," : "",
+                                i % 10, i);
+    len += (size_t)snprintf(line + len, sizeof line - len, "}}");
+    need = LOGPARSE_SCRATCH_NEED(len);
+    ok(need > 2 * len, "nested JSON: worst case needs more than 2 * len (%zu > %zu)", need,
+       2 * len);
+    ok(parse_checked(line, len, 0, need, &e), "nested JSON: in bounds with the promised scratch");
+    ok(!(e.flags & LOGPARSE_F_SCRATCH_FULL) && (e.flags & LOGPARSE_F_FIELDS_DROPPED),
+       "nested JSON: promised scratch is enough, fields beyond %d dropped", LOGPARSE_MAX_FIELDS);
+    scratch = malloc(need);
+    if (!scratch)
+        abort();
+    used = logparse_line(line, len, 0, scratch, need, &e);
+    for (i = 0; i < (size_t)e.nfields; i++)
+        good &= e.fields[i].key.n == LOGPARSE_PREFIX_MAX + 3 &&
+                e.fields[i].key.p[LOGPARSE_PREFIX_MAX] == '.' &&
+                e.fields[i].key.p[LOGPARSE_PREFIX_MAX + 2] == (char)('0' + i % 10);
+    ok(good && e.nfields == LOGPARSE_MAX_FIELDS && used <= need,
+       "nested JSON: %d dotted keys of %d bytes", e.nfields, LOGPARSE_PREFIX_MAX + 3);
+    /* one byte more of prefix and the object is a field of JSON text instead */
+    memmove(line + 3, line + 2, len - 2);
+    line[2] = 'p';
+    len++;
+    logparse_line(line, len, 0, scratch, need, &e);
+    ok(e.nfields == 1 && e.fields[0].key.n == LOGPARSE_PREFIX_MAX + 1 &&
+           e.fields[0].val.p[0] == '{',
+       "nested JSON: a path over %d bytes keeps the object as text", LOGPARSE_PREFIX_MAX);
+    free(scratch);
 }
 
 /* Lines too long for fixture files, built here. */
@@ -485,6 +606,34 @@ static void test_long_lines(void)
     ok(e.nfields == 1 && e.fields[0].val.n == 1000 && used == 1000,
        "1 MiB quoted value: cut to the scratch size");
     ok(e.flags & LOGPARSE_F_SCRATCH_FULL, "1 MiB quoted value: scratch_full flag");
+
+    /* 1 MiB logfmt line: 32 fields kept, escapes undone in the last kept one */
+    len = (size_t)snprintf(line, n, "time=2026-11-30T10:00:00Z level=warn msg=\"many\"");
+    for (i = 0; len + 32 < n; i++)
+        len += (size_t)snprintf(line + len, n - len, " k%zu=\"v %zu\\n\"", i, i);
+    used = logparse_line(line, len, 0, scratch, 2 * n, &e);
+    ok(e.format == LOGPARSE_FMT_LOGFMT && e.level == LOGPARSE_LEVEL_WARN &&
+           e.nfields == LOGPARSE_MAX_FIELDS && (e.flags & LOGPARSE_F_FIELDS_DROPPED) &&
+           e.fields[31].val.n == 5 && memcmp(e.fields[31].val.p, "v 31\n", 5) == 0,
+       "1 MiB logfmt line: 32 fields, dropped flag, unescaped");
+    ok(used <= 2 * n && entry_sane(&e, line, len, scratch, used), "1 MiB logfmt: in bounds");
+
+    /* 1 MiB zap line: a long message and a context with one long nested value */
+    len = (size_t)snprintf(line, n, "2026-11-30T10:00:00Z\tERROR\tp/p.go:1\t");
+    memset(line + len, 'm', n / 2);
+    len += n / 2;
+    len += (size_t)snprintf(line + len, n - len, "\t{\"o\":{\"s\":\"");
+    for (i = 0; len + 8 < n; i++) {
+        memcpy(line + len, "\\u00e9", 6);
+        len += 6;
+    }
+    len += (size_t)snprintf(line + len, n - len, "\"}}");
+    used = logparse_line(line, len, 0, scratch, 2 * n, &e);
+    ok(e.format == LOGPARSE_FMT_ZAP && e.message.n == n / 2 && e.nfields == 1 &&
+           e.fields[0].key.n == 3 && memcmp(e.fields[0].key.p, "o.s", 3) == 0 &&
+           e.fields[0].val.n == 2 * i && memcmp(e.fields[0].val.p, "\xc3\xa9", 2) == 0,
+       "1 MiB zap line: message and one unescaped nested field");
+    ok(used <= 2 * n && entry_sane(&e, line, len, scratch, used), "1 MiB zap: in bounds");
 
     /* 1 MiB of plain text and 1 MiB of ANSI sequences */
     memset(line, 'x', n);
@@ -545,6 +694,9 @@ int main(void)
 {
     run_fixtures();
     test_levels();
+    test_formats();
+    test_continuation();
+    test_scratch_bound();
     test_long_lines();
     test_binary();
     test_scratch_chaining();

@@ -2,15 +2,13 @@
  * tests/nat/netns-classify (tests/fixtures/natdiscovery/NAME.txt) must parse to the verdict in
  * NAME.expected; plus CRLF and truncated copies, text that is not natdiscovery output, the
  * notes for unknown fields, and the class each preset claims. TAP. */
-#include "core/natclass.h"
-
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/natclass.h"
 #include "tap.h"
-
 
 static void describe(const struct natclass *c, char *dst, size_t n)
 {
@@ -116,7 +114,8 @@ static void test_details(void)
     struct natclass c;
     struct nt_err err = {0};
 
-    snprintf(path, sizeof path, "%s/natdiscovery/port_restricted-hairpin_on.txt", tap_fixture_dir());
+    snprintf(path, sizeof path, "%s/natdiscovery/port_restricted-hairpin_on.txt",
+             tap_fixture_dir());
     text = tap_slurp(path, &len);
     ok(text && natclass_parse(text, len, &c, &err) == 0, "port_restricted-hairpin_on parsed");
     if (text) {

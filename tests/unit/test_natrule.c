@@ -2,17 +2,15 @@
  * parsing, option setting and validation, key lines present/absent in each preset's ruleset,
  * the argv lists, and the listing checker on real `nft list table ip natrig` output captured
  * from nft 1.0.6 (tests/fixtures/nft/) plus doctored copies it must reject. TAP. */
-#include "core/natrule.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/natrule.h"
 #include "tap.h"
 
 #define WAN "203.0.113.1"
 #define LAN "192.168.1.0/24"
-
 
 /* Build a spec from a preset, WAN, LAN and "key=value" options; 0 or -1 with err. */
 static int make_spec(struct natrule_spec *s, const char *preset, const char *const *opts,
@@ -232,7 +230,8 @@ static const struct opt_row opt_rows[] = {
     {"port_restricted", {"mapping=APDM", NULL}, "APDM gives each remote its own port"},
     {"linux_masquerade", {"filtering=EIF", NULL}, "racy (plain masquerade) only filters"},
     {"linux_masquerade", {"filtering=ADF", NULL}, "ADF needs the guard"},
-    {"linux_masquerade", {"mapping=ADM", "port_preservation=off", NULL},
+    {"linux_masquerade",
+     {"mapping=ADM", "port_preservation=off", NULL},
      "no address dependent mapping"},
     {"linux_masquerade", {"port_preservation=off", NULL}, "racy EIM is plain masquerade"},
     {"linux_masquerade", {"mapping=APDM", NULL}, "port preservation needs"},
@@ -263,8 +262,8 @@ static void test_options(void)
         if (rc == 0)
             rc = natrule_validate(&s, &err);
         if (!r->errpart)
-            ok(rc == 0, "%s %s %s: valid (%s)", r->preset, r->opts[0],
-               r->opts[1] ? r->opts[1] : "", err.msg);
+            ok(rc == 0, "%s %s %s: valid (%s)", r->preset, r->opts[0], r->opts[1] ? r->opts[1] : "",
+               err.msg);
         else
             ok(rc == -1 && err.code == NT_EINVAL && strstr(err.msg, r->errpart),
                "%s %s %s: rejected: %s", r->preset, r->opts[0], r->opts[1] ? r->opts[1] : "",
@@ -283,8 +282,8 @@ static void test_options(void)
         natrule_set_wan(&s, WAN, NULL);
         ok(natrule_validate(&s, &err) == -1 && strstr(err.msg, "no lan subnet"),
            "no lan rejected: %s", err.msg);
-        ok(make_spec(&s, NULL, NULL, &err) == 0 && natrule_set_option(&s, "wan_ip", "10.0.0.1",
-                                                                      &err) == 0 &&
+        ok(make_spec(&s, NULL, NULL, &err) == 0 &&
+               natrule_set_option(&s, "wan_ip", "10.0.0.1", &err) == 0 &&
                natrule_set_option(&s, "lan", "172.16.0.0/12", &err) == 0 && s.n_lan == 2 &&
                s.wan_ip == 0x0a000001u,
            "wan_ip and lan through set_option");
@@ -333,8 +332,8 @@ static const struct rules_row rules_rows[] = {
       "\t\tip daddr 203.0.113.1 udp dport @pub_to_inside counter dnat ip to udp dport map "
       "@pub_to_inside\n",
       OUT "ip saddr . udp sport @eim_out counter snat ip to ip saddr . udp sport map @eim_out\n" OUT
-      "udp sport @pub_to_inside counter snat ip to 203.0.113.1 random\n" OUT
-      "meta l4proto udp counter snat ip to 203.0.113.1\n",
+          "udp sport @pub_to_inside counter snat ip to 203.0.113.1 random\n" OUT
+          "meta l4proto udp counter snat ip to 203.0.113.1\n",
       HAIR "ip saddr . udp sport @eim_out counter snat",
       "\tchain learn {\n\t\ttype filter hook postrouting priority 300; policy accept;\n" LEARN
       "update @seen_ap { ip daddr . udp dport . udp sport }\n",
@@ -361,8 +360,8 @@ static const struct rules_row rules_rows[] = {
      {"udp dport @pub_to_inside counter accept", "adm_out", NULL}},
     {"symmetric",
      {NULL},
-     {OUT "meta l4proto udp counter snat ip to 203.0.113.1 random\n", HAIR
-      "meta l4proto udp counter snat ip to 203.0.113.1 random\n",
+     {OUT "meta l4proto udp counter snat ip to 203.0.113.1 random\n",
+      HAIR "meta l4proto udp counter snat ip to 203.0.113.1 random\n",
       GUARD "ip saddr . udp sport . udp dport @seen_ap counter accept\n", NULL},
      {"eim_out", "adm_out", "@seen_a ", "udp sport @pub_to_inside counter snat",
       OUT "meta l4proto udp counter snat ip to 203.0.113.1\n", NULL}},
@@ -378,8 +377,9 @@ static const struct rules_row rules_rows[] = {
      {"eim_out", NULL}},
     {"linux_masquerade",
      {NULL},
-     {"racy=on", OUT "meta l4proto udp counter snat ip to 203.0.113.1\n" OUT
-                 "counter snat ip to 203.0.113.1\n\t}\n",
+     {"racy=on",
+      OUT "meta l4proto udp counter snat ip to 203.0.113.1\n" OUT
+          "counter snat ip to 203.0.113.1\n\t}\n",
       NULL},
      {"chain guard", "seen_ap", "pub_to_inside", "eim_out", "chain learn", "chain dnat_in",
       "random", "ct status dnat\n", "drop\n\t}\n\t# after", NULL}},
@@ -392,8 +392,7 @@ static const struct rules_row rules_rows[] = {
      {"chain guard", "seen_ap", "eim_out", NULL}},
     {"port_restricted",
      {"hairpin=off", NULL},
-     {"\t\tip daddr 203.0.113.1 ip saddr != @lan_nets udp dport @pub_to_inside counter dnat",
-      NULL},
+     {"\t\tip daddr 203.0.113.1 ip saddr != @lan_nets udp dport @pub_to_inside counter dnat", NULL},
      {"ct status dnat ip saddr", HAIR, NULL}},
     {"port_restricted",
      {"port_preservation=off", "udp_timeout=45", NULL},
@@ -576,7 +575,8 @@ static const struct listing_row listing_rows[] = {
     {"linux_masquerade-hairpin_on.txt", "linux_masquerade", {"hairpin=on", NULL}},
     {"port_restricted-live.txt", "port_restricted", {NULL}},
     {"restricted_cone-live.txt", "restricted_cone", {NULL}},
-    {"port_restricted-3lans.txt", "port_restricted",
+    {"port_restricted-3lans.txt",
+     "port_restricted",
      {"lan=10.9.0.0/16", "lan=172.16.5.7/32", NULL}},
 };
 
@@ -661,7 +661,7 @@ static void test_checker(void)
         free(bad);
         expect_reject(&s, "", "empty output", "table ip natrig is missing");
         ok(natrule_check_listing(&s, NULL, &err) == -1 && strstr(err.msg, "table ip natrig is "
-                                                                            "missing"),
+                                                                          "missing"),
            "rejects NULL output");
 
         other = s;
@@ -670,9 +670,10 @@ static void test_checker(void)
                       "holds another spec: comment \"natrig mapping=EIM filtering=ADF");
         other = s;
         natrule_set_option(&other, "udp_timeout", "60", NULL);
-        expect_reject(&other, text, "another timeout", "want \"natrig mapping=EIM filtering=ADF "
-                                                       "hairpin=on port_preservation=on racy=off "
-                                                       "udp_timeout=60");
+        expect_reject(&other, text, "another timeout",
+                      "want \"natrig mapping=EIM filtering=ADF "
+                      "hairpin=on port_preservation=on racy=off "
+                      "udp_timeout=60");
         other = s;
         natrule_set_wan(&other, "203.0.113.10", NULL);
         expect_reject(&other, text, "another wan_ip", "wan_ip=203.0.113.10\"");
@@ -685,7 +686,8 @@ static void test_checker(void)
             if (bad[11] < '0' || bad[11] > '9')
                 bad[10] = '9';
         bad = replaced(text, "wan_ip=203.0.113.9\"", "wan_ip=203.0.113.1\"");
-        expect_reject(&s, bad, "a wan_ip only in the comment", "wan_ip 203.0.113.1 does not appear");
+        expect_reject(&s, bad, "a wan_ip only in the comment",
+                      "wan_ip 203.0.113.1 does not appear");
         free(bad);
         free(text);
         (void)err;

@@ -112,12 +112,12 @@ static void test_round_trips(void)
         ok(n >= 8 && n <= PEERPROTO_MAX_DGRAM, "row %zu %s: encodes (%ld bytes)", i, tn, n);
         if (n < 0)
             continue;
-        is_int(peerproto_decode(buf, (size_t)n, &out, NULL), PEERPROTO_OK, "row %zu %s: decodes",
-               i, tn);
+        is_int(peerproto_decode(buf, (size_t)n, &out, NULL), PEERPROTO_OK, "row %zu %s: decodes", i,
+               tn);
         ok(msg_eq(m, &out), "row %zu %s: same fields back", i, tn);
         n2 = peerproto_encode(&out, buf2, sizeof buf2, &err);
-        ok(n2 == n && memcmp(buf, buf2, (size_t)n) == 0, "row %zu %s: re-encodes identically",
-           i, tn);
+        ok(n2 == n && memcmp(buf, buf2, (size_t)n) == 0, "row %zu %s: re-encodes identically", i,
+           tn);
     }
 }
 
@@ -125,8 +125,8 @@ static void test_round_trips(void)
 static void test_golden_bytes(void)
 {
     static const unsigned char punch[] = {'N', 'T', 1, 4, 0, 0, 0, 3, 1, 'a', 2, 'b', 'c'};
-    static const unsigned char registered[] = {'N', 'T', 1, 2, 0, 0, 1, 0, 4, 172, 20, 0, 5,
-                                               0x9c, 0x40};
+    static const unsigned char registered[] = {'N', 'T', 1,  2, 0, 0,    1,   0,
+                                               4,   172, 20, 0, 5, 0x9c, 0x40};
     struct peerproto_msg m = mk(PEERPROTO_PUNCH, 3, "a", "bc", 0, 0, 0, 0);
     unsigned char buf[64];
     long n = peerproto_encode(&m, buf, sizeof buf, NULL);
@@ -180,6 +180,9 @@ static void test_decode_rejects(void)
         enum peerproto_bad want;
         const char *what;
     } rows[] = {
+        /* Kept as written: clang-format would give the "a" after each "\x01" (a split literal,
+         * so the hex escape ends there) a line of its own. */
+        /* clang-format off */
         {"", 0, PEERPROTO_BAD_TRUNCATED, "empty"},
         {"NT\x01\x01\x00\x00\x00", 7, PEERPROTO_BAD_TRUNCATED, "short header"},
         {"XT\x01\x01\x00\x00\x00\x01\x01" "a", 10, PEERPROTO_BAD_MAGIC, "bad magic"},
@@ -208,6 +211,7 @@ static void test_decode_rejects(void)
          "punch without receiver"},
         {"NT\x01\x06\x00\x00\x00\x01\x01" "a\x00\x00\x00\x00\x00\x00\x00", 17,
          PEERPROTO_BAD_TRUNCATED, "ping with 7-byte timestamp"},
+        /* clang-format on */
     };
     struct peerproto_stats st;
     struct peerproto_msg m;
@@ -238,7 +242,10 @@ static void test_oversized(void)
     struct peerproto_msg m;
 
     memset(&st, 0, sizeof st);
-    memcpy(big, "NT\x01\x01\x00\x00\x00\x01\x01" "a", 10);
+    memcpy(big,
+           "NT\x01\x01\x00\x00\x00\x01\x01"
+           "a",
+           10);
     is_int(peerproto_decode(big, sizeof big, &m, &st), PEERPROTO_BAD_OVERSIZED,
            "%zu-byte datagram rejected as oversized", sizeof big);
     is_int(peerproto_decode(big, 65507, &m, &st), PEERPROTO_BAD_OVERSIZED,
@@ -301,8 +308,8 @@ static void test_garbage(void)
                 buf[3] = (unsigned char)(1 + (x >> 4) % 7);
             }
         } else {
-            n = peerproto_encode(&round_trip_rows[(x >> 8) % n_round_trip_rows], buf,
-                                 sizeof buf, NULL);
+            n = peerproto_encode(&round_trip_rows[(x >> 8) % n_round_trip_rows], buf, sizeof buf,
+                                 NULL);
             len = (size_t)n;
             buf[(x >> 12) % len] ^= (unsigned char)(1u << ((x >> 20) % 8));
         }
@@ -329,12 +336,22 @@ static void test_parse_long(void)
         long min, max, want;
         int fail;
     } rows[] = {
-        {"0", 0, 10, 0, 0},       {"10", 0, 10, 10, 0},    {"11", 0, 10, 0, 1},
-        {"-1", 0, 10, 0, 1},      {"-5", -10, 10, -5, 0},  {"", 0, 10, 0, 1},
-        {" 5", 0, 10, 0, 1},      {"5 ", 0, 10, 0, 1},     {"+5", 0, 10, 0, 1},
-        {"5x", 0, 10, 0, 1},      {"0x10", 0, 100, 0, 1},  {"-", 0, 10, 0, 1},
-        {"007", 0, 10, 7, 0},     {"99999999999999999999", 0, 10, 0, 1},
-        {"65535", 1, 65535, 65535, 0}, {"65536", 1, 65535, 0, 1},
+        {"0", 0, 10, 0, 0},
+        {"10", 0, 10, 10, 0},
+        {"11", 0, 10, 0, 1},
+        {"-1", 0, 10, 0, 1},
+        {"-5", -10, 10, -5, 0},
+        {"", 0, 10, 0, 1},
+        {" 5", 0, 10, 0, 1},
+        {"5 ", 0, 10, 0, 1},
+        {"+5", 0, 10, 0, 1},
+        {"5x", 0, 10, 0, 1},
+        {"0x10", 0, 100, 0, 1},
+        {"-", 0, 10, 0, 1},
+        {"007", 0, 10, 7, 0},
+        {"99999999999999999999", 0, 10, 0, 1},
+        {"65535", 1, 65535, 65535, 0},
+        {"65536", 1, 65535, 0, 1},
     };
     struct nt_err err;
     size_t i;
@@ -405,18 +422,10 @@ static void test_parse_names(void)
         int want; /* count, or -1 */
         const char *last;
     } rows[] = {
-        {"b", 1, "b"},
-        {"b,c", 2, "c"},
-        {"peer-1,peer_2,peer.3", 3, "peer.3"},
-        {NAME32, 1, NAME32},
-        {"", -1, NULL},
-        {",b", -1, NULL},
-        {"b,", -1, NULL},
-        {"b,,c", -1, NULL},
-        {"b,b", -1, NULL},
-        {"b c", -1, NULL},
-        {NAME32 "x", -1, NULL},
-        {"a,b,c,d,e", -1, NULL}, /* max 4 below */
+        {"b", 1, "b"},       {"b,c", 2, "c"},        {"peer-1,peer_2,peer.3", 3, "peer.3"},
+        {NAME32, 1, NAME32}, {"", -1, NULL},         {",b", -1, NULL},
+        {"b,", -1, NULL},    {"b,,c", -1, NULL},     {"b,b", -1, NULL},
+        {"b c", -1, NULL},   {NAME32 "x", -1, NULL}, {"a,b,c,d,e", -1, NULL}, /* max 4 below */
     };
     char names[4][PEERPROTO_NAME_MAX + 1];
     struct nt_err err;
@@ -429,8 +438,8 @@ static void test_parse_names(void)
         if (rows[i].want < 0)
             ok(n == -1 && err.msg[0], "names '%s' refused (%s)", rows[i].s, err.msg);
         else
-            ok(n == rows[i].want && strcmp(names[n - 1], rows[i].last) == 0,
-               "names '%s' gives %d", rows[i].s, rows[i].want);
+            ok(n == rows[i].want && strcmp(names[n - 1], rows[i].last) == 0, "names '%s' gives %d",
+               rows[i].s, rows[i].want);
     }
 }
 
@@ -491,17 +500,17 @@ enum ev { TICK, INTRO, EXPECT, PUNCH_RX, PONG_RX };
 struct step {
     int64_t t_ms;
     enum ev ev;
-    int addr;        /* INTRO, PUNCH_RX: index into sm_addrs */
-    uint32_t seq;    /* PONG_RX */
-    int64_t rtt_ms;  /* PONG_RX */
-    int want_ret;    /* introduce / on_punch / on_pong result */
+    int addr;                 /* INTRO, PUNCH_RX: index into sm_addrs */
+    uint32_t seq;             /* PONG_RX */
+    int64_t rtt_ms;           /* PONG_RX */
+    int want_ret;             /* introduce / on_punch / on_pong result */
     const char *want_actions; /* everything due at t_ms after the event, in order */
     enum peerproto_punch_state want_state;
 };
 
 static const struct peerproto_addr sm_addrs[] = {
-    {IP(203, 0, 113, 7), 31337}, /* 0: public endpoint per the gateway */
-    {IP(203, 0, 113, 7), 52875}, /* 1: where it really comes from (symmetric NAT) */
+    {IP(203, 0, 113, 7), 31337},  /* 0: public endpoint per the gateway */
+    {IP(203, 0, 113, 7), 52875},  /* 1: where it really comes from (symmetric NAT) */
     {IP(198, 51, 100, 9), 31337}, /* 2: after a restart behind another NAT */
 };
 
@@ -528,8 +537,7 @@ static void drain(struct peerproto_remote *r, int64_t now, char *out, size_t cap
         if (a.kind == PEERPROTO_ACT_PUNCH_FAILED)
             snprintf(out + len, cap - len, "%sfailed:%s", len ? " " : "", a.reason);
         else if (a.kind == PEERPROTO_ACT_PINGS_DONE)
-            snprintf(out + len, cap - len, "%sdone:%u/%u", len ? " " : "", r->pongs,
-                     r->pings_sent);
+            snprintf(out + len, cap - len, "%sdone:%u/%u", len ? " " : "", r->pongs, r->pings_sent);
         else
             snprintf(out + len, cap - len, "%s%s%u>%s", len ? " " : "", kinds[a.kind], a.seq,
                      peerproto_addr_format(&a.to, b, sizeof b));
@@ -592,15 +600,15 @@ static const struct step sm_success[] = {
     {300, PUNCH_RX, 1, 0, 0, PEERPROTO_EV_PUNCHED, "ping1>" P1, PEERPROTO_ST_CONNECTED},
     {310, PUNCH_RX, 1, 0, 0, PEERPROTO_EV_NONE, "", PEERPROTO_ST_CONNECTED},
     {320, PONG_RX, 0, 1, 20, 1, "", PEERPROTO_ST_CONNECTED},
-    {330, PONG_RX, 0, 1, 30, 0, "", PEERPROTO_ST_CONNECTED},  /* duplicate */
-    {340, PONG_RX, 0, 2, 5, 0, "", PEERPROTO_ST_CONNECTED},   /* seq not sent yet */
+    {330, PONG_RX, 0, 1, 30, 0, "", PEERPROTO_ST_CONNECTED}, /* duplicate */
+    {340, PONG_RX, 0, 2, 5, 0, "", PEERPROTO_ST_CONNECTED},  /* seq not sent yet */
     {500, TICK, 0, 0, 0, 0, "ping2>" P1, PEERPROTO_ST_CONNECTED},
     {700, TICK, 0, 0, 0, 0, "ping3>" P1, PEERPROTO_ST_CONNECTED},
-    {720, PONG_RX, 0, 3, 20, 1, "", PEERPROTO_ST_CONNECTED},  /* ping 2's pong is lost */
+    {720, PONG_RX, 0, 3, 20, 1, "", PEERPROTO_ST_CONNECTED}, /* ping 2's pong is lost */
     {1199, TICK, 0, 0, 0, 0, "", PEERPROTO_ST_CONNECTED},
     {1200, TICK, 0, 0, 0, 0, "done:2/3", PEERPROTO_ST_CONNECTED},
     {1300, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
-    {1310, PONG_RX, 0, 0, 10, 2, "", PEERPROTO_ST_CONNECTED}, /* keepalive answer */
+    {1310, PONG_RX, 0, 0, 10, 2, "", PEERPROTO_ST_CONNECTED},  /* keepalive answer */
     {1320, PONG_RX, 0, 2, 600, 1, "", PEERPROTO_ST_CONNECTED}, /* late but first: counted */
     {1330, PONG_RX, 0, 3, -1, 0, "", PEERPROTO_ST_CONNECTED},  /* negative rtt: bogus */
     {2300, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
@@ -652,6 +660,31 @@ static const struct step sm_punched_first[] = {
     {900, TICK, 0, 0, 0, 0, "", PEERPROTO_ST_CONNECTED},
     {1000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
 };
+
+/* The introduction deadline is its own (peers of one test start seconds apart); 0 falls
+ * back to the punch timeout. */
+static void test_intro_timeout(void)
+{
+    struct peerproto_timing t = sm_t;
+    struct peerproto_remote r;
+    struct peerproto_action a;
+
+    t.intro_timeout_us = 5000000;
+    peerproto_remote_init(&r, "b");
+    peerproto_remote_expect(&r, 0, &t);
+    memset(&a, 0, sizeof a);
+    while (peerproto_remote_next(&r, 4999999, &t, &a))
+        ;
+    ok(r.state == PEERPROTO_ST_WAITING, "intro timeout: still waiting just before it");
+    while (peerproto_remote_next(&r, 5000000, &t, &a) && a.kind != PEERPROTO_ACT_PUNCH_FAILED)
+        ;
+    ok(r.state == PEERPROTO_ST_FAILED && a.reason && strcmp(a.reason, "not_introduced") == 0,
+       "intro timeout: not_introduced at 5 s, not at the 1 s punch timeout");
+    t.intro_timeout_us = 0;
+    peerproto_remote_init(&r, "b");
+    peerproto_remote_expect(&r, 0, &t);
+    ok(r.deadline_us == t.punch_timeout_us, "intro timeout 0: the punch timeout applies");
+}
 
 static void test_state_machine(void)
 {
@@ -741,6 +774,7 @@ int main(void)
     test_parse_names();
     test_gateway();
     test_state_machine();
+    test_intro_timeout();
     test_rtt_summary();
     test_table();
     test_names();

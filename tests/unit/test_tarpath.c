@@ -2,13 +2,12 @@
  * refusal of paths that escape the extraction root, are empty, hold a NUL or do not fit.
  * Inputs are copied to exact-size heap buffers (no terminating NUL) and the output buffer
  * is exactly cap bytes, so ASan sees any read or write out of bounds. */
-#include "core/tarpath.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "core/tarpath.h"
 #include "tap.h"
 
 #define S(lit) lit, sizeof(lit) - 1

@@ -1,13 +1,12 @@
 /* test_url.c - TAP tests for core/url: percent-encoding, query building, DOCKER_HOST
  * parsing and API version comparison/negotiation. Table-driven; each row is one case. */
-#include "core/url.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "core/url.h"
 #include "tap.h"
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -116,8 +115,8 @@ static void check_escape(void)
 /* --- url_add_query ------------------------------------------------------------------- */
 
 struct query_row {
-    const char *start;       /* buffer content before; NULL: never written */
-    const char *kv[3][2];    /* up to three key/value pairs, NULL-terminated */
+    const char *start;    /* buffer content before; NULL: never written */
+    const char *kv[3][2]; /* up to three key/value pairs, NULL-terminated */
     const char *want;
 };
 
@@ -133,7 +132,8 @@ static const struct query_row query_rows[] = {
     {"/networks",
      {{"filters", "{\"label\":[\"natrig.run=1\"]}"}},
      "/networks?filters=%7B%22label%22%3A%5B%22natrig.run%3D1%22%5D%7D"},
-    {"/b", {{"t", "natrig/base:\xc3\xa9"}, {"q", "1"}, {"rm", "true"}},
+    {"/b",
+     {{"t", "natrig/base:\xc3\xa9"}, {"q", "1"}, {"rm", "true"}},
      "/b?t=natrig%2Fbase%3A%C3%A9&q=1&rm=true"},
 };
 
@@ -168,9 +168,9 @@ struct host_row {
     size_t cap;
     int rc;
     int is_unix;
-    const char *target;       /* when rc == 0 */
-    enum nt_err_code code;    /* when rc == -1 */
-    const char *msg_has[2];   /* substrings of err.msg when rc == -1 */
+    const char *target;     /* when rc == 0 */
+    enum nt_err_code code;  /* when rc == -1 */
+    const char *msg_has[2]; /* substrings of err.msg when rc == -1 */
 };
 
 static const struct host_row host_rows[] = {
@@ -191,7 +191,12 @@ static const struct host_row host_rows[] = {
     {"tcp://:2375", 512, -1, 0, NULL, NT_EINVAL, {"tcp://:2375", NULL}},
     {"tcp:///x", 512, -1, 0, NULL, NT_EINVAL, {"tcp:///x", NULL}},
     {"ssh://user@host", 512, -1, 0, NULL, NT_EINVAL, {"ssh://user@host", "unsupported"}},
-    {"npipe:////./pipe/docker_engine", 512, -1, 0, NULL, NT_EINVAL,
+    {"npipe:////./pipe/docker_engine",
+     512,
+     -1,
+     0,
+     NULL,
+     NT_EINVAL,
      {"npipe:////./pipe/docker_engine", "unsupported"}},
     {"/var/run/docker.sock", 512, -1, 0, NULL, NT_EINVAL, {"unsupported", NULL}},
     {"fd://", 512, -1, 0, NULL, NT_EINVAL, {"unsupported", NULL}},
@@ -216,11 +221,10 @@ static void check_docker_host(void)
             is_int(is_unix, r->is_unix, "docker host '%s': is_unix", name);
             is_str(target, r->target, "docker host '%s': target", name);
         } else if (rc == -1 && r->rc == -1) {
-            is_int(err.code, r->code, "docker host '%s': code %s", name,
-                   nt_err_code_name(r->code));
+            is_int(err.code, r->code, "docker host '%s': code %s", name, nt_err_code_name(r->code));
             for (int k = 0; k < 2 && r->msg_has[k]; k++)
-                ok(strstr(err.msg, r->msg_has[k]) != NULL, "docker host '%s': message has '%s' (%s)",
-                   name, r->msg_has[k], err.msg);
+                ok(strstr(err.msg, r->msg_has[k]) != NULL,
+                   "docker host '%s': message has '%s' (%s)", name, r->msg_has[k], err.msg);
         }
         free(target);
     }
@@ -240,8 +244,8 @@ struct cmp_row {
 };
 
 static const struct cmp_row cmp_rows[] = {
-    {"1.9", "1.10", -1}, {"1.10", "1.9", 1},  {"1.41", "1.41", 0}, {"1.51", "1.41", 1},
-    {"2.0", "1.99", 1},  {"1.99", "2.0", -1}, {"0.1", "0.1", 0},   {"1.041", "1.41", 0},
+    {"1.9", "1.10", -1}, {"1.10", "1.9", 1},   {"1.41", "1.41", 0}, {"1.51", "1.41", 1},
+    {"2.0", "1.99", 1},  {"1.99", "2.0", -1},  {"0.1", "0.1", 0},   {"1.041", "1.41", 0},
     {"10.1", "9.9", 1},  {"1.100", "1.99", 1},
 };
 
@@ -309,8 +313,8 @@ static void check_negotiate(void)
         const char *dn = r->daemon_min ? r->daemon_min : "(NULL)";
 
         memset(&err, 0, sizeof err);
-        int rc = url_negotiate_version(r->ours_max, r->ours_min, r->daemon_max, r->daemon_min,
-                                       out, r->cap, &err);
+        int rc = url_negotiate_version(r->ours_max, r->ours_min, r->daemon_max, r->daemon_min, out,
+                                       r->cap, &err);
         is_int(rc, r->rc, "negotiate ours %s..%s daemon %s min %s: rc", r->ours_min, r->ours_max,
                dm, dn);
         if (rc == 0 && r->rc == 0) {
@@ -319,8 +323,8 @@ static void check_negotiate(void)
             is_int(err.code, r->code, "negotiate daemon %s min %s: code %s", dm, dn,
                    nt_err_code_name(r->code));
             for (int k = 0; k < 2 && r->msg_has[k]; k++)
-                ok(strstr(err.msg, r->msg_has[k]) != NULL, "negotiate daemon %s: message has '%s' (%s)",
-                   dm, r->msg_has[k], err.msg);
+                ok(strstr(err.msg, r->msg_has[k]) != NULL,
+                   "negotiate daemon %s: message has '%s' (%s)", dm, r->msg_has[k], err.msg);
         }
         free(out);
     }

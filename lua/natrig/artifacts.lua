@@ -1,0 +1,118 @@
+--- natrig.artifacts: a run's files. Where they go ($NATRIG_ARTIFACTS or
+-- ./natrig-artifacts, one folder per run), what a failed run writes there (logs,
+-- diagnostics with the map first, shaper counters, impairment seeds, the timeline), and
+-- their removal after a passing run.
+-- @module natrig.artifacts
+local core = require "natrig.core"
+local nat = require "natrig.nat"
+
+local M = {}
+
+local function slug(s) return (tostring(s):gsub("[^%w_.=,+-]", "_"):sub(1, 80)) end
+
+-- Where this run's files go: $NATRIG_ARTIFACTS (default ./natrig-artifacts)/
+-- <scenario>-<case>-<run id> (the case: the parameters it was given, when any).
+function M.dir(self)
+  if not self.artifacts_name then
+    local parts = { slug(self.session.scenario) }
+    if self.case and self.case ~= "" then parts[#parts + 1] = slug(self.case) end
+    parts[#parts + 1] = self.session.run_id
+    self.artifacts_name = table.concat(parts, "-")
+  end
+  return (core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts") .. "/" .. self.artifacts_name
+end
+
+local function rm_tree(path, depth)
+  local st = core.stat(path)
+  if not st then return end
+  if st.type == "dir" and depth < 8 then
+    for _, name in ipairs(core.list_dir(path) or {}) do rm_tree(path .. "/" .. name, depth + 1) end
+    core.rmdir(path)
+  else
+    core.remove(path)
+  end
+end
+
+--- A passing run leaves no files behind, unless asked to keep them: NATRIG_ARTIFACTS set
+-- (a chosen place) or NATRIG_KEEP_ARTIFACTS=1 (like `natrig run --keep-artifacts`).
+function M.remove(self)
+  if core.getenv("NATRIG_ARTIFACTS") or core.getenv("NATRIG_KEEP_ARTIFACTS") == "1" then return end
+  if self.captured then return end -- captures were asked for: they are the point
+  rm_tree(M.dir(self), 0)
+  pcall(core.rmdir, "natrig-artifacts") -- only when empty: other runs' folders stay
+end
+
+--- Write every node's log, the diagnostics and the timeline into dir.
+function M.write(self, dir, reason)
+  if self.state == "declared" or self.state == "down" then return end
+  core.mkdir_p(dir)
+  if reason then core.write_file(dir .. "/failure.txt", reason .. "\n") end
+  local ok, d = pcall(self.diagnostics, self)
+  if ok then
+    local parts = {}
+    for name, r in pairs(d.routers) do
+      parts[#parts + 1] = ("== router %s\n-- nat ruleset\n%s\n-- forward\n%s\n-- conntrack\n%s\n")
+        :format(name, r.nat or "", r.forward or "", r.conntrack or "")
+    end
+    for name, n in pairs(d.nodes) do
+      parts[#parts + 1] = ("== node %s\n-- addresses\n%s\n-- routes\n%s\n")
+        :format(name, n.addresses or "", n.routes or "")
+    end
+    table.sort(parts)
+    table.insert(parts, 1, M.map_text(self))
+    -- The shaper's counters per impaired node or router (packets queued, dropped...).
+    local stats = {}
+    for _, x in ipairs(self.routers) do if x.shaper then stats[#stats + 1] = x end end
+    for _, x in ipairs(self.nodes) do if x.shaper then stats[#stats + 1] = x end end
+    for _, x in ipairs(stats) do
+      local sok, st = pcall(x.impair_stats, x)
+      if sok then
+        local l = {}
+        for _, q in ipairs(st) do
+          local kv = {}
+          for k, v in pairs(q) do kv[#kv + 1] = k .. "=" .. tostring(v) end
+          table.sort(kv)
+          l[#l + 1] = "  " .. table.concat(kv, " ")
+        end
+        parts[#parts + 1] = ("== shaper %s\n%s\n"):format(x.name, table.concat(l, "\n"))
+      end
+    end
+    core.write_file(dir .. "/diagnostics.txt", table.concat(parts, "\n"))
+  end
+  -- Node logs are already on disk there (<node>.log, written as they arrive); catch up
+  -- on what a stopped container printed after its follow stream ended.
+  for _, n in ipairs(self.nodes) do
+    if n.id then pcall(n.fetch_logs, n) end
+  end
+  -- The impairment seeds in use, so a failing case can be replayed (NATRIG_SEED=...).
+  local sok, seeds = pcall(require("natrig.impair").seed_report, self)
+  if sok and seeds then core.write_file(dir .. "/impair-seed.txt", seeds) end
+  local tok, tl = pcall(self.timeline, self)
+  if tok then
+    local lines = {}
+    for _, e in ipairs(tl) do lines[#lines + 1] = ("%s %s"):format(e.node, e.raw) end
+    core.write_file(dir .. "/timeline.txt", table.concat(lines, "\n") .. "\n")
+  end
+  self.log("artifacts written to " .. dir)
+end
+
+-- The map a reader needs first: each router with its NAT and the nodes behind it, their
+-- private and public addresses; then the public nodes.
+function M.map_text(self)
+  local l = { "== map" }
+  local function node_line(n, indent)
+    l[#l + 1] = ("%s%-14s %-8s private %-15s public %s"):format(indent, n.name, n.kind,
+      tostring(n.private_ip), tostring(n.public_ip))
+  end
+  for _, n in ipairs(self.nodes) do if not n.router then node_line(n, "  ") end end
+  local function router_line(r, indent)
+    l[#l + 1] = ("%srouter %-8s %s  wan %s  lan %s (.254)%s"):format(indent, r.name, nat.describe(r.nat),
+      tostring(r.wan_ip), r.lan and r.lan.subnet or "?", r.behind and (" behind " .. r.behind.name) or "")
+    for _, n in ipairs(r.nodes) do node_line(n, indent .. "    ") end
+    for _, r2 in ipairs(self.routers) do if r2.behind == r then router_line(r2, indent .. "    ") end end
+  end
+  for _, r in ipairs(self.routers) do if not r.behind then router_line(r, "  ") end end
+  return table.concat(l, "\n") .. "\n"
+end
+
+return M

@@ -1,0 +1,130 @@
+--- natrig clean: remove dead runs' leftovers, or the given runs (--all: every natrig resource).
+-- The command's usage, --help text and code live here together (natrig.cli lists the
+-- commands and dispatches; src/cli only starts Lua).
+-- @module natrig.cmd.clean
+local core = require "natrig.core"
+local cli = require "natrig.cli"
+local say, warn, errstr = cli.say, cli.warn, cli.errstr
+local open_engine = cli.open_engine
+
+local M = {
+  name = "clean", args = "[--all] | [--force] RUN...",
+  summary = "remove dead runs' leftovers, or the given runs (--all: every natrig resource)", min_args = 0,
+  max_args = -1,
+  help = [=[
+Without RUN: removes the containers, networks and shaper directories of runs whose
+natrig process is gone (every command also does this first). Kept runs (NATRIG_KEEP=1)
+stay. With RUN ids (see natrig ls): removes those runs, kept or dead at once; a live
+one only after a yes at the terminal, or with --force. Other runs are never touched.
+
+options:
+  --force                remove the given runs even when their process is alive
+  --all                  every natrig resource, kept runs and live runs included
+
+environment:
+  DOCKER_HOST            the engine: unix:///path or tcp://host:port
+                         (default unix:///var/run/docker.sock)
+  NATRIG_HOSTS           several engines (a Swarm, natrig.hosts): cleans every one of
+                         them, the manager last (it owns the run's overlay network)
+  XDG_STATE_HOME         where kept runs are marked ($XDG_STATE_HOME/natrig/kept)
+  XDG_RUNTIME_DIR        shaper control directories ($XDG_RUNTIME_DIR/natrig)
+
+example:
+  natrig clean
+  natrig ls && natrig clean 1201112441cc4f
+]=],
+}
+
+-- natrig clean [--all] | natrig clean [--force] RUN...
+function M.run(...)
+  local args = { ... }
+  local all, force, runs = false, false, {}
+  for _, a in ipairs(args) do
+    if a == "--all" then all = true
+    elseif a == "--force" then force = true
+    elseif a:match("^%-") then warn(("unknown option '%s' (natrig clean --help)"):format(a)) return 2
+    else runs[#runs + 1] = a end
+  end
+  if all and #runs > 0 then warn("usage: natrig clean [--all] | natrig clean [--force] RUN...") return 2 end
+  -- NATRIG_HOSTS: every engine, the others first, the manager (the overlay's owner) last.
+  local hok, hl = pcall(require("natrig.hosts").from, nil)
+  if not hok then warn(errstr(hl)) return 2 end
+  if hl and #hl > 1 then
+    local rc, found = 0, {}
+    for i = #hl, 1, -1 do
+      local eok, eng = pcall(require("natrig.engine").open, hl[i].url)
+      if not eok then warn(("%s (%s): %s"):format(hl[i].name, hl[i].url, errstr(eng))) rc = 2
+      else
+        say(("== %s (%s)"):format(hl[i].name, hl[i].url))
+        local r = M.clean_on(eng, all, force, runs, found)
+        if r > rc then rc = r end
+      end
+    end
+    for _, id in ipairs(runs) do
+      if not found[id] then warn(("no run '%s' on any engine (natrig ls lists them)"):format(id)) rc = 2 end
+    end
+    return rc
+  end
+  local ok, eng = pcall(open_engine)
+  if not ok then warn(errstr(eng)) return 2 end
+  return M.clean_on(eng, all, force, runs)
+end
+
+-- Clean one engine (closed at the end). found: nil with one engine; over several, the set
+-- of run ids seen so far (a run missing on one engine is not an error there).
+function M.clean_on(eng, all, force, runs, found)
+  local session = require "natrig.session"
+  if #runs > 0 then
+    -- One run at a time, by id: a live run (its process still there) only with --force
+    -- or a yes at a terminal; a kept or dead one at once.
+    local lok, list = pcall(require("natrig.session").runs_on, eng)
+    if not lok then warn(errstr(list)) eng:close() return 2 end
+    local by = {}
+    for _, r in ipairs(list) do by[r.run] = r end
+    local rc = 0
+    for _, id in ipairs(runs) do
+      local r = by[id]
+      if found and r then found[id] = true end
+      if not r then
+        if not found then
+          warn(("no run '%s' on this engine (natrig ls lists them)"):format(id))
+          rc = 2
+        end
+      else
+        local go = not r.alive or force
+        if not go and core.isatty(0) then
+          io.stdout:write(("run %s (%s) is live: its process %s is still running. Remove it? [y/N] ")
+            :format(id, r.scenario, r.owner))
+          io.stdout:flush()
+          go = (io.read("l") or ""):match("^[yY]") ~= nil
+        end
+        if not go then
+          warn(("run %s is live (owner %s): not removed; pass --force to remove it anyway"):format(id, r.owner))
+          rc = 2
+        else
+          local rok, nc, nn = pcall(session.remove_labelled, eng, "natrig.run=" .. id)
+          if rok then
+            session.unkeep(id)
+            session.remove_ctl_dirs(id)
+            say(("removed run %s: %d containers, %d networks"):format(id, nc, nn))
+          else
+            warn(("run %s: %s"):format(id, errstr(nc)))
+            rc = 1
+          end
+        end
+      end
+    end
+    eng:close()
+    return rc
+  end
+  local flag = all and "--all" or nil
+  local rok, n, reaped = pcall(session.reap_dead, eng, flag == "--all")
+  if not rok then warn(errstr(n)) eng:close() return 2 end
+  -- Stray labelled resources without a run label (should not exist) go with --all too.
+  if flag == "--all" then session.remove_labelled(eng, "natrig") end
+  say(("removed %d run(s)%s"):format(n, n > 0 and (": " .. table.concat(reaped, ", ")) or ""))
+  eng:close()
+  return 0
+end
+
+return M

@@ -1,0 +1,97 @@
+--- natrig run: run one scenario; exit 0 pass, 1 fail, 2 usage/setup.
+-- The command's usage, --help text and code live here together (natrig.cli lists the
+-- commands and dispatches; src/cli only starts Lua).
+-- @module natrig.cmd.run
+local core = require "natrig.core"
+local cli = require "natrig.cli"
+local say, warn, errstr = cli.say, cli.warn, cli.errstr
+local open_engine = cli.open_engine
+local parse_kv = cli.parse_kv
+
+local M = {
+  name = "run", args = "FILE [key=value ...]", summary = "run one scenario; exit 0 pass, 1 fail, 2 usage/setup",
+  min_args = 1, max_args = -1,
+  help = [=[
+Runs the scenario FILE (a Lua file returning natrig.scenario{...}); key=value pairs
+set its params. A value takes the type of the param's declared default: a number
+default makes count=3 the number 3, a boolean default makes verbose=true (or 1,
+false, 0) a boolean, anything else stays a string; a value that does not convert,
+or a key the scenario does not declare, is a usage error (exit 2).
+The network is removed afterwards whatever happens.
+Exit: 0 pass, 1 scenario failure, 2 usage/setup error, 128+N on signal N.
+
+options:
+  --keep-artifacts       keep the run's files even when it passes
+
+environment:
+  NATRIG_KEEP            1: a failed run's network stays up, and natrig prints how
+                         to remove it
+]=] .. cli.ENV_NETWORK .. [=[
+
+example:
+  natrig run scenarios/quickstart.lua nat=symmetric
+  NATRIG_KEEP=1 NATRIG_EMULATION=regional natrig run scenarios/holepunch_matrix.lua
+]=],
+}
+
+-- natrig run FILE [key=value ...]
+-- (hidden: --result-json F writes the result for `natrig sweep`, see natrig.sweep.result)
+function M.run(...)
+  local args = { ... }
+  local rf
+  for i = #args - 1, 1, -1 do
+    if args[i] == "--result-json" then
+      rf = require("natrig.sweep.result").new(table.remove(args, i + 1))
+      table.remove(args, i)
+    end
+  end
+  -- --keep-artifacts keeps a passing run's files too (failing runs always keep theirs).
+  local keep_artifacts = false
+  for i = #args, 1, -1 do
+    if args[i] == "--keep-artifacts" then keep_artifacts = true; table.remove(args, i)
+    elseif args[i]:match("^%-%-") then warn(("unknown option '%s' (natrig run --help)"):format(args[i])) return 2 end
+  end
+  local file = args[1]
+  if not file then warn("usage: natrig run [--keep-artifacts] FILE [key=value ...]") return 2 end
+  if rf then rf.file = file end
+  local scenario = require "natrig.scenario"
+  local params, perr = parse_kv(args, 2)
+  if not params then warn(perr) if rf then rf:error(perr) end return 2 end
+  -- A signal during set-up is an interrupted run (128 + N), not a usage error.
+  local function setup_code()
+    local sig = require("natrig.task").signal or core.interrupted()
+    return sig and 128 + sig or 2
+  end
+  local ok, def = pcall(scenario.load, file)
+  if not ok then warn(errstr(def)) if rf then rf:error(errstr(def)) end return setup_code() end
+  local eok, eng = pcall(open_engine)
+  if not eok then warn(errstr(eng)) if rf then rf:error(errstr(eng), def) end return setup_code() end
+  if rf then rf:wrap(def) end
+  say(("== %s"):format(def.name))
+  local rok, res = pcall(scenario.run, def, { engine = eng, params = params,
+    keep_artifacts = keep_artifacts, log = function(m) say("   ", m) end })
+  eng:close()
+  if not rok then
+    warn(errstr(res))
+    if rf then rf:error(errstr(res), def) end
+    return setup_code()
+  end
+  if rf then rf:done(def, res) end
+  -- Interrupted is neither a pass nor a failure of the software under test: 128 + signal.
+  if res.signal then
+    say(("INTERRUPTED %s (%.1fs): interrupted by signal %d, network removed"):format(def.name, res.duration,
+      res.signal))
+    return 128 + res.signal
+  end
+  if res.ok then
+    say(("PASS %s (%.1fs)"):format(def.name, res.duration))
+    return 0
+  end
+  say(("FAIL %s (%.1fs)\n%s"):format(def.name, res.duration, res.error))
+  if res.artifacts then say("   artifacts: " .. res.artifacts) end
+  -- A bad option or preset is the scenario author's usage error, not a failure of the
+  -- software under test.
+  return res.error_code == "einval" and 2 or 1
+end
+
+return M

@@ -1,0 +1,483 @@
+--- The REPL's Lua half: Tab completion, how results print, help, the history file.
+--
+-- `natrig repl` (src/cli/cmd_repl.c) reads lines with libedit and calls in here:
+-- `tab(line)` on Tab, `show(...)` with a chunk's results, `history_file()` once.
+-- The completion itself, `complete(line, env, opts)`, is pure (no engine, no terminal)
+-- and unit-tested in tests/lua/repl_test.lua.
+--
+-- What Tab completes, from the text before the cursor:
+--
+-- * a global name (`nat` -> `natrig`), Lua keywords included;
+-- * a field after `.` and a method after `:` on a live value (`net:pe` -> `net:peer`),
+--   walking the value's table and its metatable's `__index` chain (tables only: no
+--   `__index` function is called);
+-- * inside a string, in the obvious calls: node names (`net:get("`, `net:node("`,
+--   `net:remove("`), NAT presets (`nat = "`, `:set_nat("`) and impairment presets
+--   (`:impair("`, `preset = "`).
+-- @module natrig.repl
+local M = {}
+
+local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
+  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+  "until", "while" }
+
+-- Which calls take which kind of name in a string argument: patterns matched against the
+-- text before the opening quote.
+local STRING_CONTEXTS = {
+  { kind = "node", pats = { ":get%s*%(%s*$", ":get%s*$", ":node%s*%(%s*$", ":node%s*$",
+    ":remove%s*%(%s*$", ":remove%s*$", "by_name%s*%[%s*$" } },
+  { kind = "nat", pats = { "[%W]nat%s*=%s*$", "^nat%s*=%s*$", ":set_nat%s*%(%s*$", ":set_nat%s*$",
+    "nat%.resolve%s*%(%s*$" } },
+  { kind = "impair", pats = { ":impair%s*%(%s*$", ":impair%s*$", "preset%s*=%s*$",
+    ":impair_link%s*%(.-,.-,%s*$", ":impair%s*%(.-,%s*$" } },
+}
+
+local function is_ident(k)
+  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil
+end
+
+-- v[k] without calling any function: the raw field, else along the metatable's __index
+-- chain while it is a table (strings reach the string library this way).
+local function lookup(v, k, depth)
+  depth = depth or 0
+  if depth > 16 then return nil end
+  if type(v) == "table" then
+    local r = rawget(v, k)
+    if r ~= nil then return r end
+  end
+  local mt = getmetatable(v)
+  local idx = type(mt) == "table" and rawget(mt, "__index")
+  if type(idx) == "table" then return lookup(idx, k, depth + 1) end
+  return nil
+end
+M.lookup = lookup
+
+-- Names reachable from v (its fields, then its __index chain), into set `out`.
+local function collect(v, methods_only, out, seen)
+  if seen[v] then return end
+  if type(v) == "table" then
+    seen[v] = true
+    for k, x in next, v do
+      if is_ident(k) and not k:match("^__") and (not methods_only or type(x) == "function") then
+        out[k] = true
+      end
+    end
+  end
+  local mt = getmetatable(v)
+  local idx = type(mt) == "table" and rawget(mt, "__index")
+  if type(idx) == "table" then collect(idx, methods_only, out, seen) end
+end
+
+--- Names a value offers: fields (and methods) with `.`, methods only with `:`.
+-- @param v a table, userdata or string
+-- @tparam boolean methods_only only names whose value is a function
+-- @treturn {string,...} sorted
+function M.members(v, methods_only)
+  local set = {}
+  collect(v, methods_only, set, {})
+  local l = {}
+  for k in pairs(set) do l[#l + 1] = k end
+  table.sort(l)
+  return l
+end
+
+local function filter(names, prefix, suffix)
+  local out, seen = {}, {}
+  for _, n in ipairs(names) do
+    if n:sub(1, #prefix) == prefix and not seen[n] then
+      seen[n] = true
+      out[#out + 1] = n .. (suffix or "")
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+-- The opening quote of a string still open at the end of line, or nil.
+local function open_string(line)
+  local i, q, start = 1, nil, nil
+  while i <= #line do
+    local c = line:sub(i, i)
+    if q then
+      if c == "\\" then i = i + 1
+      elseif c == q then q = nil end
+    elseif c == '"' or c == "'" then
+      q, start = c, i
+    elseif c == "-" and line:sub(i, i + 1) == "--" then
+      return nil, nil, true -- a comment
+    end
+    i = i + 1
+  end
+  if q then return start, q end
+end
+
+local function node_names(env, opts)
+  if opts.node_names then return opts.node_names end
+  local net = rawget(env, "net")
+  -- the REPL's `net` is not a raw global but made on first use (opts.lazy)
+  if net == nil and opts.lazy then
+    local ok, x = pcall(opts.lazy, "net")
+    net = ok and x or nil
+  end
+  local names = {}
+  local by = type(net) == "table" and lookup(net, "by_name")
+  if type(by) == "table" then
+    for k in next, by do if type(k) == "string" then names[#names + 1] = k end end
+  end
+  return names
+end
+
+local function nat_presets(opts)
+  if opts.nat_presets then return opts.nat_presets end
+  local ok, l = pcall(function() return require("natrig.nat").presets() end)
+  return ok and l or {}
+end
+
+local function impair_presets(opts)
+  if opts.impair_presets then return opts.impair_presets end
+  local ok, l = pcall(function() return require("natrig.core").impair_presets() end)
+  return ok and l or {}
+end
+
+--- Complete the text before the cursor.
+-- @tparam string line the text before the cursor
+-- @tparam table env where global names live (the REPL passes `_G`)
+-- @tparam[opt] table opts `lazy` (function(name) -> value, for globals made on first use
+--   such as `net`), `lazy_names` (their names), and, to replace what natrig knows,
+--   `node_names`, `nat_presets`, `impair_presets` (lists of strings)
+-- @treturn {string,...} candidates, each a whole replacement of the word being completed
+-- @treturn string the word being completed (a suffix of line)
+function M.complete(line, env, opts)
+  opts = opts or {}
+  env = env or _G
+  local qpos, quote, comment = open_string(line)
+  if comment then return {}, "" end
+  if qpos then
+    local partial = line:sub(qpos + 1)
+    local before = line:sub(1, qpos - 1)
+    for _, ctx in ipairs(STRING_CONTEXTS) do
+      for _, p in ipairs(ctx.pats) do
+        if before:find(p) then
+          local names = ctx.kind == "node" and node_names(env, opts)
+            or ctx.kind == "nat" and nat_presets(opts) or impair_presets(opts)
+          local c = filter(names, partial)
+          if #c == 1 then c[1] = c[1] .. quote end
+          return c, partial
+        end
+      end
+    end
+    return {}, partial
+  end
+  local s = line:find("[%a_][%w_%.:]*$")
+  if not s then return {}, "" end
+  local word = line:sub(s)
+  local prev = s > 1 and line:sub(s - 1, s - 1) or ""
+  if prev:match("[%w_%.:%)%]\"'}]") then return {}, word end
+  -- word = seg(.seg)*([.:]partial)?
+  local head, sep, partial = word:match("^(.*)([%.:])([%w_]*)$")
+  if not head then
+    local names = {}
+    for _, k in ipairs(M.members(env)) do names[#names + 1] = k end
+    for _, k in ipairs(opts.lazy_names or {}) do names[#names + 1] = k end
+    for _, k in ipairs(KEYWORDS) do names[#names + 1] = k end
+    return filter(names, word), word
+  end
+  if head:find(":", 1, true) then return {}, partial end
+  local v
+  for seg in (head .. "."):gmatch("([^.]*)%.") do
+    if seg == "" then return {}, partial end
+    if v == nil then
+      v = lookup(env, seg)
+      if v == nil and opts.lazy then
+        local ok, x = pcall(opts.lazy, seg)
+        v = ok and x or nil
+      end
+    else
+      v = lookup(v, seg)
+    end
+    if v == nil then return {}, partial end
+  end
+  if type(v) ~= "table" and type(v) ~= "userdata" and type(v) ~= "string" then return {}, partial end
+  return filter(M.members(v, sep == ":"), partial), partial
+end
+
+--- Lay names out in columns for the terminal (at most 200, the rest counted).
+-- @tparam {string,...} names
+-- @tparam[opt=80] integer width
+-- @treturn string lines, each ending with a newline
+function M.columns(names, width)
+  width = width or 80
+  local shown = math.min(#names, 200)
+  local w = 0
+  for i = 1, shown do w = math.max(w, #names[i]) end
+  w = w + 2
+  local per = math.max(1, width // w)
+  local rows = math.ceil(shown / per)
+  local lines = {}
+  for r = 1, rows do
+    local cells = {}
+    for c = 0, per - 1 do
+      local i = c * rows + r
+      if i <= shown then cells[#cells + 1] = names[i] .. (" "):rep(w - #names[i]) end
+    end
+    lines[#lines + 1] = table.concat(cells):gsub("%s+$", "")
+  end
+  if #names > shown then lines[#lines + 1] = ("... and %d more"):format(#names - shown) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function common_prefix(l)
+  local p = l[1]
+  for i = 2, #l do
+    local s = l[i]
+    local n = 0
+    while n < #p and n < #s and p:byte(n + 1) == s:byte(n + 1) do n = n + 1 end
+    p = p:sub(1, n)
+  end
+  return p
+end
+
+--- What Tab does to the line: text to insert at the cursor, bytes to delete before it, and
+-- a listing of the candidates to show (when they share nothing more).
+-- @tparam string line the text before the cursor
+-- @tparam[opt=_G] table env
+-- @tparam[opt] table opts as for `complete`
+-- @tparam[opt=80] integer width the terminal's width, for the listing
+-- @treturn ?string insert
+-- @treturn integer delete
+-- @treturn ?string listing
+function M.tab(line, env, opts, width)
+  env = env or _G
+  opts = opts or M.default_opts
+  local cands, partial = M.complete(line, env, opts)
+  if #cands == 0 then return nil, 0, nil end
+  local common = common_prefix(cands)
+  if #common > #partial then return common:sub(#partial + 1), 0, nil end
+  if #cands == 1 then return nil, 0, nil end
+  return nil, 0, M.columns(cands, width)
+end
+
+--- Options `tab` uses in the REPL (set by natrig.cli.repl_init: the lazy `net`).
+M.default_opts = {}
+
+--- Print a chunk's results with the pretty-printer (natrig.pretty).
+-- @param ... the results
+function M.show(...)
+  return require("natrig.pretty").print(...)
+end
+
+--- Where the REPL keeps its history: `$NATRIG_HISTORY` (empty: none), else
+-- `$XDG_STATE_HOME/natrig/history` (default `~/.local/state/natrig/history`). The
+-- directory is made when missing.
+-- @treturn ?string the path, or nil for no history file
+function M.history_file()
+  local p = os.getenv("NATRIG_HISTORY")
+  if p then return p ~= "" and p or nil end
+  local base = os.getenv("XDG_STATE_HOME")
+  if not base or base == "" then
+    local home = os.getenv("HOME")
+    if not home or home == "" then return nil end
+    base = home .. "/.local/state"
+  end
+  local dir = base .. "/natrig"
+  local ok = pcall(function() require("natrig.core").mkdir_p(dir) end)
+  if not ok then return nil end
+  return dir .. "/history"
+end
+
+-- Help. One line per method, curated; a method missing here is described by the comment
+-- above its definition in lua/natrig/*.lua, when the sources can be read.
+M.DOCS = {
+  ["natrig.Network"] = {
+    gateway = "a node on the public network (no NAT): name, cmd, profile, ...",
+    peer = "a node behind its own NAT router: nat = preset, or router = r",
+    node = "a plain container on the public network (a STUN server, a tracker, ...)",
+    router = "an explicit NAT router, shared by peers; behind = r for double NAT",
+    up = "bring everything up: networks, routers (rules verified), nodes (ready)",
+    down = "remove everything this run made",
+    dump = "print the topology: segments, routers, nodes, addresses, NAT, impairment",
+    get = "the node or router of that name",
+    peers = "the peers (nodes behind a NAT)",
+    gateways = "the gateways (nodes on the public network)",
+    diagnostics = "per router NAT rules, FORWARD, conntrack; per node addresses, routes",
+    logs = "log entries of every node matching a query, merged by time",
+    timeline = "every node's entries merged by time",
+    impair = "impair a node or router: net:impair(x, spec)",
+    clear_impair = "remove a node's or router's impairment",
+    impair_link = "impair only the traffic between a and b",
+    clear_link = "remove the impairment between a and b",
+    partition = "cut the groups {a} and {b, c} off each other",
+    heal = "undo every partition and isolation",
+    isolate = "cut a node off everything",
+    classify = "measure a node's NAT with coturn (RFC 5780)",
+    keep = "leave the network up and print how to remove it",
+    default_nat_preset = "the NAT preset peers get when they name none",
+    plan = "allocate subnets and addresses (done by up)",
+    artifacts_dir = "where this run's files go ($NATRIG_ARTIFACTS/<run>)",
+    map_text = "the map: routers with their NAT and the nodes behind them, addresses",
+    write_artifacts = "write logs, diagnostics and the timeline into a directory",
+    ctl_dir = "host directory for natrig-shaper's control socket",
+    image_with_binary = "an image of the base plus one host binary",
+    remove_artifacts = "remove this run's files (a passing run keeps none)",
+    stop_watch = "stop watching the engine's events for this run",
+  },
+  ["natrig.Node"] = {
+    exec = "run argv in the app container: returns { code, stdout, stderr }",
+    netexec = "run argv in the node's network holder (natrig's tools, CAP_NET_ADMIN)",
+    logs = "the node's log entries matching { level, match, fields, since, ... }",
+    wait_log = "wait for a log line { match, fields, timeout }",
+    log_text = "the node's whole log as text",
+    fetch_logs = "catch up on the app's log from the engine",
+    kill = "send a signal to the app (default KILL)",
+    stop = "stop the app", start = "start the app again", restart = "restart the app",
+    pause = "freeze the app", resume = "unfreeze the app",
+    impair = "impair what the node sends: { delay, jitter, loss, ... } or a preset",
+    clear_impair = "remove the node's impairment (or only towards another node)",
+    impair_stats = "natrig-shaper's counters for the node",
+    isolate = "cut the node off everything", rejoin = "undo isolate",
+    diagnostics = "the node's addresses and routes",
+    addr = "public_ip:port, the address others reach the node at",
+    bring_up = "create and start the node (done by net:up)",
+  },
+  ["natrig.Router"] = {
+    exec = "run argv in the router: returns { code, stdout, stderr }",
+    diagnostics = "NAT ruleset with counters, FORWARD counters, conntrack entries",
+    flush = "forget every mapping (peers see new public ports)",
+    set_nat = "change the NAT preset mid-run (mappings are flushed)",
+    restart = "restart the router; its rules and routes are applied again",
+    impair = "impair what the router forwards", clear_impair = "remove the router's impairment",
+    impair_stats = "natrig-shaper's counters for the router",
+    bring_up = "create and start the router (done by net:up)",
+  },
+}
+
+local source_cache = {}
+
+local function source_lines(src)
+  if source_cache[src] ~= nil then return source_cache[src] or nil end
+  local path = src:sub(2)
+  local tries = { path }
+  local ok, exe = pcall(function() return require("natrig.core").realpath("/proc/self/exe") end)
+  if ok and type(exe) == "string" then tries[#tries + 1] = exe:gsub("[^/]*$", "") .. "../" .. path end
+  for _, p in ipairs(tries) do
+    local f = io.open(p, "r")
+    if f then
+      local lines = {}
+      for l in f:lines() do lines[#lines + 1] = l end
+      f:close()
+      source_cache[src] = lines
+      return lines
+    end
+  end
+  source_cache[src] = false
+  return nil
+end
+
+--- The first sentence of the comment above a Lua function's definition, when its source
+-- file can be read; nil otherwise.
+-- @tparam function fn
+-- @treturn ?string
+function M.doc_comment(fn)
+  local info = debug.getinfo(fn, "S")
+  if info.what ~= "Lua" or not info.source:match("^@") or info.linedefined < 2 then return nil end
+  local lines = source_lines(info.source)
+  if not lines then return nil end
+  local out = {}
+  local i = info.linedefined - 1
+  while i >= 1 and lines[i]:match("^%s*%-%-") and not lines[i]:match("^%s*%-%-%-%-%-") do
+    table.insert(out, 1, (lines[i]:gsub("^%s*%-+%s?", "")))
+    i = i - 1
+  end
+  if #out == 0 or out[1]:match("^@") then return nil end
+  local text = table.concat(out, " "):gsub("%s+@.*$", "")
+  text = text:match("^(.-%.)%s") or text:match("^(.-)%.?$") or text
+  if #text > 90 then text = text:sub(1, 87):gsub("%s*%S*$", "") .. " ..." end
+  return text
+end
+
+--- The parameter names of a Lua function, as `(a, b, ...)`.
+-- @tparam function fn
+-- @treturn string
+function M.signature(fn)
+  local info = debug.getinfo(fn, "u")
+  local names = {}
+  for i = 1, info.nparams or 0 do names[#names + 1] = debug.getlocal(fn, i) end
+  if info.isvararg then names[#names + 1] = "..." end
+  return "(" .. table.concat(names, ", ") .. ")"
+end
+
+-- An object's methods come from its class (the metatable's __index chain): functions kept
+-- in the instance itself (callbacks such as net.log) are not methods.
+local function methods_of(obj)
+  local mt = getmetatable(obj)
+  local idx = type(mt) == "table" and rawget(mt, "__index")
+  if type(idx) == "table" then return M.members(idx, true), ":" end
+  return M.members(obj, true), "."
+end
+
+--- Lines describing the methods of a live object (or the functions of a module table),
+-- one a method: `:name(params)  description`.
+-- @param obj a node, a router, `net`, a module table, ...
+-- @treturn {string,...}
+function M.describe(obj)
+  local mt = getmetatable(obj)
+  local class = type(mt) == "table" and rawget(mt, "__name") or nil
+  local docs = M.DOCS[class] or {}
+  local names, sep = methods_of(obj)
+  local lines = {}
+  local w = 0
+  local rows = {}
+  for _, n in ipairs(names) do
+    local fn = lookup(obj, n)
+    local self_less = M.signature(fn):gsub("^%(self,? ?", "(")
+    local head = sep .. n .. (sep == ":" and self_less or M.signature(fn))
+    rows[#rows + 1] = { head, docs[n] or M.doc_comment(fn) or "" }
+    w = math.max(w, #head)
+  end
+  for _, r in ipairs(rows) do
+    lines[#lines + 1] = ("  %-" .. w .. "s  %s"):format(r[1], r[2]):gsub("%s+$", "")
+  end
+  return lines
+end
+
+local GENERAL = [[natrig REPL: Lua 5.4 with natrig loaded
+  net                 a live network (made on first use): net:gateway{}, net:peer{nat="symmetric"}, net:up()
+  net:dump()          the topology: routers, LANs, nodes, addresses, NAT, impairment
+  net:peers()         nodes; node:exec{argv}, node:logs{...}, node:wait_log{...}
+  net:diagnostics()   routers' NAT rules/counters, conntrack, routes
+  natrig.parallel(f, g)   run functions concurrently
+  expect(v):eq(x)     assertions
+  help(obj)           the methods of a live object (help(net), help(net:get("g")), help(natrig))
+  Tab completes names, methods after : and ., node names and presets in strings.
+  Up/Down recall history (kept across sessions), Ctrl-R searches it.
+  Ctrl-C clears the line or interrupts the running call; Ctrl-D quits and removes the network.]]
+
+--- `help()` prints what the REPL offers; `help(obj)` the methods of obj, one line each.
+-- @param[opt] obj any live object or module table
+function M.help(obj)
+  local out = io.stdout
+  if obj == nil then
+    out:write(GENERAL, "\n")
+  elseif type(obj) == "function" then
+    out:write(M.signature(obj), "  ", M.doc_comment(obj) or "", "\n")
+  elseif type(obj) == "table" or type(obj) == "userdata" then
+    local mt = getmetatable(obj)
+    local name = type(mt) == "table" and (rawget(mt, "__name") or (rawget(mt, "__tostring") and tostring(obj)))
+    out:write(name and tostring(name) or ("a table of " .. #M.members(obj) .. " names"), "\n")
+    local fields = {}
+    if type(obj) == "table" then
+      for k, v in next, obj do
+        if is_ident(k) and type(v) ~= "function" then fields[#fields + 1] = k end
+      end
+      table.sort(fields)
+    end
+    if #fields > 0 then out:write("fields: ", table.concat(fields, ", "), "\n") end
+    local lines = M.describe(obj)
+    if #lines > 0 then out:write("methods:\n", table.concat(lines, "\n"), "\n") end
+  else
+    out:write(type(obj), ": ", tostring(obj), "\n")
+  end
+  out:flush()
+end
+
+return M

@@ -1,0 +1,129 @@
+/* test_engine_poll.c - TAP tests for engine_poll's delivery (engine/engine.h) against a tiny
+ * HTTP server on a unix socket (a forked child): a callback that leaves by longjmp, as a
+ * Lua error does from poll_cb in l_engine.c, must neither leave a finished transfer linked
+ * with curl (the next poll would wait for a completion that never comes again) nor lose the
+ * events of its batch: the next poll delivers the whole batch again. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "engine/engine.h"
+#include "tap.h"
+
+static void serve(int ls)
+{
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            _exit(0);
+        char req[4096];
+        size_t n = 0;
+        while (n < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+            ssize_t r = read(c, req + n, sizeof req - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            req[n] = 0;
+        }
+        const char *body = strstr(req, " /version ")
+                               ? "{\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\","
+                                 "\"Version\":\"20.10.0\"}"
+                               : "{\"ok\":true}";
+        char resp[512];
+        int len = snprintf(resp, sizeof resp,
+                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                           strlen(body), body);
+        if (write(c, resp, (size_t)len) != len)
+            _exit(1);
+        close(c);
+    }
+}
+
+static jmp_buf escape;
+static int seen[8], nseen, jump_at;
+
+static void cb(void *ud, const struct engine_event *ev)
+{
+    (void)ud;
+    if (!ev->done)
+        return;
+    if (nseen < 8)
+        seen[nseen] = ev->id;
+    nseen++;
+    if (nseen == jump_at)
+        longjmp(escape, 1);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/natrig-poll-XXXXXX", path[128], host[160];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct nt_err err = {0};
+
+    signal(SIGPIPE, SIG_IGN);
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path, sizeof path, "%s/engine.sock", dir);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) || listen(ls, 16))
+        return 1;
+    pid_t child = fork();
+    if (child == 0)
+        serve(ls);
+    close(ls);
+
+    snprintf(host, sizeof host, "unix://%s", path);
+    struct engine *e = engine_open(host, &err);
+    ok(e != NULL, "the engine opens against the fake (%s)", e ? "" : err.msg);
+    if (!e)
+        goto out;
+
+    struct engine_req r = {"GET", "/info", NULL, NULL, 0, ENGINE_BUFFER, 5000, 0};
+    int a = engine_submit(e, &r, &err), b = engine_submit(e, &r, &err);
+    ok(a > 0 && b > 0, "two requests queued");
+
+    /* Poll until both are done, leaving the callback by longjmp on the first completion. */
+    jump_at = 1;
+    volatile int jumped = 0;
+    for (volatile int i = 0; i < 100 && engine_pending(e) > 0; i++) {
+        if (setjmp(escape)) {
+            jumped = 1;
+            continue;
+        }
+        engine_poll(e, 100, cb, NULL);
+    }
+    ok(jumped, "the callback left by longjmp");
+    /* Whatever finished before the jump was unlinked: nothing stays pending for good. */
+    ok(engine_pending(e) == 0, "no transfer left linked (%d pending)", engine_pending(e));
+
+    /* The interrupted batch comes again, complete, then nothing more. */
+    jump_at = 0;
+    int before = nseen;
+    for (int i = 0; i < 20; i++)
+        engine_poll(e, 50, cb, NULL);
+    int got_a = 0, got_b = 0;
+    for (int i = 0; i < nseen && i < 8; i++) {
+        got_a |= seen[i] == a;
+        got_b |= seen[i] == b;
+    }
+    ok(got_a && got_b, "both completions were delivered (a %d, b %d)", got_a, got_b);
+    ok(nseen - before >= 1 && nseen <= 4,
+       "the interrupted batch was delivered again, once (%d events in all)", nseen);
+    engine_close(e);
+out:
+    kill(child, SIGTERM);
+    waitpid(child, NULL, 0);
+    unlink(path);
+    rmdir(dir);
+    printf("1..%d\n", tap_n);
+    return tap_fail != 0;
+}
