@@ -17,6 +17,10 @@
 #include "core/url.h"
 
 #define BODY_MAX ((size_t)256 << 20) /* a response larger than this is an error */
+/* A stream holding this much undelivered data pauses until the caller has taken it: the
+ * bytes wait in the engine, not in this process (one curl_multi_perform reads up to 1.6 MB
+ * per transfer, and Lua makes several copies of what it is handed). */
+#define STREAM_HELD_MAX ((size_t)256 << 10)
 
 struct xfer {
     struct xfer *next;
@@ -28,6 +32,7 @@ struct xfer {
     struct demux dmx;
     struct buf body, out, errout;
     int has_data; /* stream pieces waiting to be reported */
+    int paused;   /* STREAM_HELD_MAX reached: resumed once the pieces are taken */
     int failed;   /* a limit or garbage stopped the transfer */
     char fail_msg[256];
     char curl_err[CURL_ERROR_SIZE];
@@ -133,6 +138,10 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
             return 0;
         }
         return n;
+    }
+    if (x->out.len + x->errout.len >= STREAM_HELD_MAX) {
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it over again */
     }
     if (x->mode == ENGINE_LINES) {
         if (buf_append(&x->out, p, n)) {
@@ -335,6 +344,10 @@ static void collect_data(struct engine *e)
         take_buf(&b->ev.out, &x->out);
         take_buf(&b->ev.errout, &x->errout);
         x->has_data = 0;
+        if (x->paused) {
+            x->paused = 0;
+            curl_easy_pause(x->h, CURLPAUSE_CONT); /* may call write_cb at once: fine */
+        }
     }
 }
 

@@ -2,7 +2,9 @@
  * HTTP server on a unix socket (a forked child): a callback that leaves by longjmp, as a
  * Lua error does from poll_cb in l_engine.c, must neither leave a finished transfer linked
  * with curl (the next poll would wait for a completion that never comes again) nor lose the
- * events of its batch: the next poll delivers the whole batch again. */
+ * events of its batch: the next poll delivers the whole batch again. And a stream whose
+ * reader lags (a busy Lua side) is paused, not buffered: no piece handed over is much
+ * larger than STREAM_HELD_MAX, and no byte is lost. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,11 +13,39 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "engine/engine.h"
 #include "tap.h"
+
+#define FLOOD_FRAMES 2048
+#define FLOOD_PAYLOAD 4096 /* 8 MiB of framed stdout in all */
+
+/* A log follow's answer: framed stdout as fast as the reader takes it, then close. */
+static void flood(int c)
+{
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: "
+                               "application/vnd.docker.raw-stream\r\nConnection: close\r\n\r\n";
+    unsigned char frame[8 + FLOOD_PAYLOAD];
+    memset(frame, 'x', sizeof frame);
+    frame[0] = 1, frame[1] = frame[2] = frame[3] = 0;
+    frame[4] = 0, frame[5] = 0, frame[6] = FLOOD_PAYLOAD >> 8, frame[7] = FLOOD_PAYLOAD & 255;
+    frame[sizeof frame - 1] = '\n';
+    if (write(c, head, sizeof head - 1) != (ssize_t)(sizeof head - 1))
+        _exit(1);
+    for (int i = 0; i < FLOOD_FRAMES; i++) {
+        size_t off = 0;
+        while (off < sizeof frame) {
+            ssize_t w = write(c, frame + off, sizeof frame - off);
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+    }
+    close(c);
+}
 
 static void serve(int ls)
 {
@@ -23,7 +53,7 @@ static void serve(int ls)
         int c = accept(ls, NULL, NULL);
         if (c < 0)
             _exit(0);
-        char req[4096];
+        char req[4096] = "";
         size_t n = 0;
         while (n < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
             ssize_t r = read(c, req + n, sizeof req - 1 - n);
@@ -31,6 +61,10 @@ static void serve(int ls)
                 break;
             n += (size_t)r;
             req[n] = 0;
+        }
+        if (strstr(req, "/flood ")) {
+            flood(c);
+            continue;
         }
         const char *body = strstr(req, " /version ")
                                ? "{\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\","
@@ -60,6 +94,25 @@ static void cb(void *ud, const struct engine_event *ev)
     nseen++;
     if (nseen == jump_at)
         longjmp(escape, 1);
+}
+
+static size_t flood_bytes, flood_max;
+static int flood_done;
+
+static void flood_cb(void *ud, const struct engine_event *ev)
+{
+    (void)ud;
+    size_t n = ev->out.len + ev->errout.len;
+    flood_bytes += n;
+    if (n > flood_max)
+        flood_max = n;
+    flood_done |= ev->done && !ev->error;
+    if (ev->done && ev->error)
+        printf("# the stream ended with an error: %s\n", ev->error);
+    if (n) {
+        struct timespec ts = {0, 20 * 1000 * 1000}; /* the reader lags: 20 ms a piece */
+        nanosleep(&ts, NULL);
+    }
 }
 
 int main(void)
@@ -118,6 +171,17 @@ int main(void)
     ok(got_a && got_b, "both completions were delivered (a %d, b %d)", got_a, got_b);
     ok(nseen - before >= 1 && nseen <= 4,
        "the interrupted batch was delivered again, once (%d events in all)", nseen);
+
+    /* A lagging reader: every piece handed over is taken slowly. */
+    struct engine_req fr = {"GET", "/flood", NULL, NULL, 0, ENGINE_STREAM, 0, 0};
+    int f = engine_submit(e, &fr, &err);
+    ok(f > 0, "a flooding stream queued");
+    for (int i = 0; i < 2000 && engine_pending(e) > 0; i++)
+        engine_poll(e, 100, flood_cb, NULL);
+    ok(flood_done && flood_bytes == (size_t)FLOOD_FRAMES * FLOOD_PAYLOAD,
+       "every byte of the stream arrived (%zu of %d)", flood_bytes, FLOOD_FRAMES * FLOOD_PAYLOAD);
+    ok(flood_max <= 512 << 10, "a lagging reader is handed pieces of at most 512 KiB (largest %zu)",
+       flood_max);
     engine_close(e);
 out:
     kill(child, SIGTERM);
