@@ -217,9 +217,11 @@ end
 
 --- Follow logs: on_data(stdout_piece, stderr_piece) for each piece as it arrives,
 -- on_end(err_or_nil) when the stream ends. Returns a function that stops following.
+-- opts.follow = false: the stream ends with the log so far (a fetch of any size, in
+-- pieces of bounded size, where `logs` returns it in one string).
 function Engine:follow_logs(id, opts, on_data, on_end)
   opts = opts or {}
-  local p = { id = id, stdout = true, stderr = true, follow = true,
+  local p = { id = id, stdout = true, stderr = true, follow = opts.follow ~= false,
     timestamps = opts.timestamps ~= false }
   if opts.since then p.since = string.format("%.9f", opts.since) end
   if opts.tail then p.tail = tostring(opts.tail) end

@@ -203,9 +203,12 @@ function M.engine_log_config()
       ["max-file"] = M.engine_log_files or "2" } }
 end
 
+-- A stream's line splitter: feed(piece) for each piece, flush() at the stream's end for
+-- a last line without newline.
 local function feeder(node, stream, engine_prefix)
   local pending = ""
-  return function(piece)
+  local feed
+  feed = function(piece)
     if piece == "" then return end
     node.log_bytes = (node.log_bytes or 0) + #piece
     node.log_data_at = core.now()
@@ -227,6 +230,7 @@ local function feeder(node, stream, engine_prefix)
       pending = ""
     end
   end
+  return feed, function() if pending ~= "" then feed("\n") end end
 end
 
 --- Where to resume fetching: the earliest of the streams' last times (the engine's
@@ -296,12 +300,31 @@ end
 
 --- Fetch what is new since the last line seen (also for stopped or killed containers,
 -- whose follow stream has ended).
+-- Streamed, not read whole: a fetch may bring megabytes (a stalled follow's backlog), and
+-- in pieces it costs what a follow costs. Returns the bytes fetched.
+local FETCH_TIMEOUT = 60
 function M.fetch(node)
   node.streams = node.streams or {}
-  local out, err = (node.eng or node.net.eng):logs(node.id, { since = M.resume_time(node) })
-  feeder(node, "stdout", true)(out .. (out ~= "" and out:sub(-1) ~= "\n" and "\n" or ""))
-  feeder(node, "stderr", true)(err .. (err ~= "" and err:sub(-1) ~= "\n" and "\n" or ""))
-  return #out + #err
+  local out, out_flush = feeder(node, "stdout", true)
+  local err, err_flush = feeder(node, "stderr", true)
+  local n, stop = 0, nil
+  local what = "fetching the logs of " .. node.name
+  local ended, why = task.wait_for_timeout(FETCH_TIMEOUT, function(wake)
+    stop = (node.eng or node.net.eng):follow_logs(node.id,
+      { since = M.resume_time(node), follow = false }, function(o, e)
+        n = n + #o + #e
+        out(o)
+        err(e)
+      end, function(e) wake(true, e) end)
+  end, what)
+  if not ended then
+    if stop then stop() end
+    core.fail("timeout", what, ("the engine sent %d bytes in %ds and had not finished"):format(n, FETCH_TIMEOUT))
+  end
+  out_flush()
+  err_flush()
+  if why then core.fail("engine", what, why) end
+  return n
 end
 
 -- A follow that went silent after much output may have stopped at a log rotation (the

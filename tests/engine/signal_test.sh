@@ -1,9 +1,11 @@
 #!/bin/bash
 # Signals are always honoured (needs:engine): SIGINT at 23 random points of a run's life
 # (set-up, bring-up, mid-run, teardown, a second SIGINT during teardown), half with the watchdog
-# and half without; plus SIGTERM. Every run must exit within 5 s of its first signal with
-# 130 (143 for SIGTERM) and leave 0 containers and 0 networks, as the engine reports right
-# after the exit.
+# and half without; plus SIGTERM. Every run must exit within LIMIT of its first signal
+# with 130 (143 for SIGTERM) and leave 0 containers and 0 networks, as the engine reports
+# right after the exit. LIMIT is 5 s plus twice what an unsignalled run's teardown takes
+# on this machine, measured first: teardown is the engine's work, and a loaded CI machine
+# took 5.2 s where this one takes 1 s; a hang (what this guards against) takes minutes.
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 LABEL=label=natrig.scenario=sigtest
@@ -18,6 +20,17 @@ caught() {
   while m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) && [ -n "$m" ] \
     && [ $(( 0x$m & 2 )) = 0 ] && [ $i -lt 1000 ]; do sleep 0.005; i=$((i+1)); done
 }
+
+# The baseline: from "UP" (hold=0: teardown starts at once) to the exit of a plain run.
+$NATRIG run tests/engine/fixtures/sigtest.lua hold=0 >"$tmp/base" 2>&1 &
+bpid=$!
+wait_for "$tmp/base" "^UP " 60
+b0=$(now_ms)
+wait $bpid
+brc=$?
+base_ms=$(( $(now_ms) - b0 ))
+LIMIT=$(( 5000 + 2 * base_ms ))
+ok $(( brc != 0 )) "an unsignalled run passes; its teardown takes ${base_ms} ms, so the limit is ${LIMIT} ms"
 
 # one WHEN WATCHDOG [SIG] [SECOND]
 #   WHEN: start (within 100 ms: set-up, where a signal once gave exit 2, or came 1-5 s
@@ -45,7 +58,7 @@ one() {
   local want=130; [ $sig = TERM ] && want=143
   # A signal that lands after the run already finished its teardown may find it exiting 0.
   local rc_ok=1; { [ $rc = $want ] || { [ $when = down ] && [ $rc = 0 ]; }; } && rc_ok=0
-  [ $ms -le 5000 ] && [ "$l" = 0 ] && [ $rc_ok = 0 ]
+  [ $ms -le $LIMIT ] && [ "$l" = 0 ] && [ $rc_ok = 0 ]
   local good=$?
   ok $good "SIG$sig during $when${second:+ + a second SIGINT during teardown} (watchdog $wd): exit $rc after ${ms} ms, $l resources left"
   # what the run was doing when the signal came, and where its teardown spent the time
