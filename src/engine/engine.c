@@ -139,7 +139,10 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    if (x->out.len + x->errout.len >= STREAM_HELD_MAX) {
+    /* Only pieces the caller takes as they come (collect_data): a whole body (DEMUX) is
+     * taken at the end, and pausing it would wait for good. */
+    if ((x->mode == ENGINE_STREAM || x->mode == ENGINE_LINES) &&
+        x->out.len + x->errout.len >= STREAM_HELD_MAX) {
         x->paused = 1;
         return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it over again */
     }

@@ -182,6 +182,16 @@ int main(void)
        "every byte of the stream arrived (%zu of %d)", flood_bytes, FLOOD_FRAMES * FLOOD_PAYLOAD);
     ok(flood_max <= 512 << 10, "a lagging reader is handed pieces of at most 512 KiB (largest %zu)",
        flood_max);
+
+    /* A whole body (DEMUX: exec output, a log fetch) of the same size is never paused. */
+    struct engine_req dr = {"GET", "/flood", NULL, NULL, 0, ENGINE_DEMUX, 20000, 0};
+    flood_bytes = 0, flood_done = 0;
+    int d = engine_submit(e, &dr, &err);
+    for (int i = 0; d > 0 && i < 300 && engine_pending(e) > 0; i++)
+        engine_poll(e, 100, flood_cb, NULL);
+    ok(flood_done && flood_bytes == (size_t)FLOOD_FRAMES * FLOOD_PAYLOAD,
+       "a whole 8 MiB body arrives in one piece (%zu bytes, pending %d)", flood_bytes,
+       engine_pending(e));
     engine_close(e);
 out:
     kill(child, SIGTERM);
