@@ -8,6 +8,7 @@ local natrig = require "natrig"
 local core = natrig.core
 local session = require "natrig.session"
 local image = require "natrig.image"
+local common = require "common"
 
 local eng = natrig.engine()
 local ref = image.ensure_base(eng)
@@ -23,31 +24,19 @@ local function left(run)
 end
 
 local function bench(peers)
-  local net = natrig.network { engine = eng, scenario = "bench", quiet = true, image = ref }
-  net:gateway { cmd = { "/usr/local/bin/natrig-peer", "gateway" } }
-  for _ = 1, peers do
-    net:peer { nat = "port_restricted", cmd = { "/usr/local/bin/natrig-peer", "echo", "--port", "4000" } }
-  end
-  local t0 = core.now()
-  net:up()
-  local up = core.now() - t0
+  local net = common.nated_network(peers, { engine = eng, scenario = "bench", image = ref,
+    gateway = { cmd = { "/usr/local/bin/natrig-peer", "gateway" } } })
+  local up = common.timed(net.up, net)
   local run = net.session.run_id
   local nctr = #eng:container_list({ label = natrig.json.array { "natrig.run=" .. run } })
   local nnet = #eng:network_list({ label = natrig.json.array { "natrig.run=" .. run } })
-  t0 = core.now()
-  local good = 0
-  natrig.map(net.nodes, function(n)
-    if n:exec({ "echo", "x" }).stdout == "x\n" then good = good + 1 end
-  end, 64)
-  local exec_all = core.now() - t0
-  t0 = core.now()
-  net:down()
-  local down = core.now() - t0
+  local exec_all, good = common.each_node(net, function(n) return n:exec({ "echo", "x" }).stdout == "x\n" end)
+  local down = common.timed(net.down, net)
   local leftover = left(run)
 
   -- floor: the same number of bare containers and networks, created and started in parallel
   local s = session.new { engine = eng, scenario = "bench-floor" }
-  t0 = core.now()
+  local t0 = core.now()
   local taken = {}
   for _, n in ipairs(eng:network_list()) do
     for _, c in ipairs((n.IPAM or {}).Config or {}) do taken[#taken + 1] = c.Subnet end

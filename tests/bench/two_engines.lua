@@ -5,9 +5,9 @@
 -- second engine and stops it after. On one machine both engines share its cores, so this
 -- measures natrig's overhead of spreading (overlay, per-engine calls), not a speed-up.
 local natrig = require "natrig"
-local core = natrig.core
 local hosts = require "natrig.hosts"
 local image = require "natrig.image"
+local common = require "common"
 
 local hl = hosts.from(nil)
 if not hl or #hl < 2 then
@@ -22,32 +22,22 @@ for _, h in ipairs(hl) do
 end
 
 local function once(peers, list)
-  local net = natrig.network { hosts = list, scenario = "bench2", quiet = true }
-  net:gateway { cmd = { "/usr/local/bin/natrig-peer", "echo", "--port", "3478" },
-    ready = { log = "echo listening", plain = true } }
-  for _ = 1, peers do
-    net:peer { nat = "port_restricted", cmd = { "/usr/local/bin/natrig-peer", "echo", "--port", "4000" } }
-  end
-  local t0 = core.now()
-  net:up()
-  local up = core.now() - t0
-  t0 = core.now()
-  local good = 0
-  natrig.map(net.nodes, function(n)
+  local net = common.nated_network(peers, { hosts = list, scenario = "bench2",
+    gateway = { cmd = { "/usr/local/bin/natrig-peer", "echo", "--port", "3478" },
+      ready = { log = "echo listening", plain = true } } })
+  local up = common.timed(net.up, net)
+  local exec_all, good = common.each_node(net, function(n)
     -- every peer reaches the gateway through its NAT (across engines for half of them)
     local r = n:exec { "/usr/local/bin/natrig-peer", "probe", "--to", net:gateways()[1].private_ip .. ":3478" }
-    if r.code == 0 and r.stdout:match("seen ([%d.]+)") == n.public_ip then good = good + 1 end
-  end, 64)
-  local exec_all = core.now() - t0
+    return r.code == 0 and r.stdout:match("seen ([%d.]+)") == n.public_ip
+  end)
   local per = {}
   for _, n in ipairs(net.nodes) do
     local h = net:host_of(n)
     local k = h and h.name or "engine1"
     per[k] = (per[k] or 0) + 1
   end
-  t0 = core.now()
-  net:down()
-  local down = core.now() - t0
+  local down = common.timed(net.down, net)
   local spread = {}
   for k, v in pairs(per) do spread[#spread + 1] = k .. "=" .. v end
   table.sort(spread)
