@@ -20,7 +20,7 @@
 /* A stream holding this much undelivered data pauses until the caller has taken it: the
  * bytes wait in the engine, not in this process (one curl_multi_perform reads up to 1.6 MB
  * per transfer, and Lua makes several copies of what it is handed). */
-#define STREAM_HELD_MAX ((size_t)256 << 10)
+#define STREAM_HELD_MAX ((size_t)64 << 10)
 
 struct xfer {
     struct xfer *next;

@@ -180,7 +180,7 @@ int main(void)
         engine_poll(e, 100, flood_cb, NULL);
     ok(flood_done && flood_bytes == (size_t)FLOOD_FRAMES * FLOOD_PAYLOAD,
        "every byte of the stream arrived (%zu of %d)", flood_bytes, FLOOD_FRAMES * FLOOD_PAYLOAD);
-    ok(flood_max <= 512 << 10, "a lagging reader is handed pieces of at most 512 KiB (largest %zu)",
+    ok(flood_max <= 256 << 10, "a lagging reader is handed pieces of at most 256 KiB (largest %zu)",
        flood_max);
 
     /* A whole body (DEMUX: exec output, a log fetch) of the same size is never paused. */
