@@ -127,6 +127,16 @@ static unsigned char complete_fn(EditLine *el, int ch)
     return rc;
 }
 
+static void editor_close(struct repl_editor *ed)
+{
+    if (ed->el)
+        el_end(ed->el);
+    if (ed->hist)
+        history_end(ed->hist);
+    ed->el = NULL;
+    ed->hist = NULL;
+}
+
 static void editor_open(lua_State *L, struct repl_editor *ed, const char *argv0)
 {
     HistEvent ev;
@@ -136,12 +146,7 @@ static void editor_open(lua_State *L, struct repl_editor *ed, const char *argv0)
     ed->el = el_init(argv0, stdin, stdout, stderr);
     ed->hist = history_init();
     if (!ed->el || !ed->hist) {
-        if (ed->el)
-            el_end(ed->el);
-        if (ed->hist)
-            history_end(ed->hist);
-        ed->el = NULL;
-        ed->hist = NULL;
+        editor_close(ed); /* whichever of the two did start */
         return;
     }
     history(ed->hist, &ev, H_SETSIZE, REPL_HISTORY_SIZE);
@@ -169,16 +174,6 @@ static void editor_open(lua_State *L, struct repl_editor *ed, const char *argv0)
         }
     }
     lua_pop(L, 1);
-}
-
-static void editor_close(struct repl_editor *ed)
-{
-    if (ed->el)
-        el_end(ed->el);
-    if (ed->hist)
-        history_end(ed->hist);
-    ed->el = NULL;
-    ed->hist = NULL;
 }
 
 /* Read one line (without its newline) and push it. */
