@@ -7,7 +7,8 @@
 local M = {}
 
 --- The commands, in the order `natrig --help` lists them.
-M.COMMANDS = { "run", "repl", "sweep", "report", "doctor", "ls", "clean", "image", "version", "lua" }
+M.COMMANDS = { "run", "repl", "exec", "logs", "sweep", "report", "doctor", "ls", "clean", "image", "version",
+  "lua" }
 
 --- The environment every command that makes a network reads (run, repl, lua list it in
 -- their --help; one copy here).
@@ -79,7 +80,8 @@ function M.usage(f)
   f:write("usage: natrig COMMAND [ARGS]\n\ncommands:\n")
   for _, n in ipairs(M.COMMANDS) do
     local c = command(n)
-    f:write(("  %-8s %-40s %s\n"):format(c.name, c.args, c.summary))
+    if c.args == "" then f:write(("  %-8s %s\n"):format(c.name, c.summary))
+    else f:write(("  %-8s %s\n           %s\n"):format(c.name, c.args, c.summary)) end
   end
   f:write("\n`natrig COMMAND --help` for one command. Docs: README.md\n")
 end
@@ -105,7 +107,13 @@ function M.main(...)
     M.usage(io.stderr)
     return 2
   end
-  if argv[2] == "--help" or argv[2] == "-h" then M.help(c, io.stdout) return 0 end
+  -- --help (or -h) anywhere among natrig's own words: before `--`, and before the words a
+  -- command hands on untouched (a script's arguments, the argv of natrig exec).
+  local stop = c.opaque_from and c.opaque_from({ table.unpack(argv, 2) }) or math.huge
+  for i = 2, math.min(#argv, stop) do
+    if argv[i] == "--" then break end
+    if argv[i] == "--help" or argv[i] == "-h" then M.help(c, io.stdout) return 0 end
+  end
   local n = #argv - 1
   if n < c.min_args or (c.max_args >= 0 and n > c.max_args) then
     io.stderr:write(("usage: natrig %s %s\n"):format(c.name, c.args))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/sig.h"
+#include "engine/attach.h"
 #include "engine/engine.h"
 #include "engine/ops.h"
 #include "lua/l_aux.h"
@@ -249,11 +250,27 @@ static int l_engine_ops(lua_State *L)
     return 1;
 }
 
+/* engine:exec_attach(exec_id, tty, stdin) -> true: start the exec on this process's
+ * stdin/stdout/stderr and block until it ends (natrig exec; engine/attach.h). */
+static int l_engine_exec_attach(lua_State *L)
+{
+    struct l_engine *le = check_engine(L, 1);
+    const char *id = luaL_checkstring(L, 2);
+    struct engine_attach a = {lua_toboolean(L, 3), lua_toboolean(L, 4) ? 0 : -1, 1, 2};
+    struct nt_err err = {0};
+    fflush(stdout);
+    if (engine_exec_attach(le->e, id, &a, &err))
+        return nt_raise(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static const luaL_Reg engine_methods[] = {
     {"submit", l_engine_submit}, {"poll", l_engine_poll},
     {"cancel", l_engine_cancel}, {"pending", l_engine_pending},
     {"info", l_engine_info},     {"close", l_engine_close},
-    {"ops", l_engine_ops},       {NULL, NULL},
+    {"ops", l_engine_ops},       {"exec_attach", l_engine_exec_attach},
+    {NULL, NULL},
 };
 
 static const luaL_Reg engine_meta[] = {

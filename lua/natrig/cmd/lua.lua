@@ -20,6 +20,9 @@ example:
 ]=],
 }
 
+-- The words after FILE are the script's (its own --help included).
+function M.opaque_from() return 2 end
+
 -- natrig lua FILE [ARGS]: a plain Lua script with natrig loaded (arg as in lua5.4).
 function M.run(file, ...)
   _G.arg = { [0] = file, ... }

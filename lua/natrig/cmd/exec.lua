@@ -1,0 +1,123 @@
+--- natrig exec: run a command in a node of a live or kept run (-it: an interactive shell).
+-- The command's usage, --help text and code live here together (natrig.cli lists the
+-- commands and dispatches; src/cli only starts Lua).
+-- @module natrig.cmd.exec
+local core = require "natrig.core"
+local cli = require "natrig.cli"
+local warn, errstr = cli.warn, cli.errstr
+
+local M = {
+  name = "exec", args = "[-i] [-t] [--holder] [--user U] [--env K=V] RUN NODE [--] [ARGV...]",
+  summary = "run a command in a node of a live or kept run (-it: an interactive shell)", min_args = 2,
+  max_args = -1,
+  help = [=[
+Runs ARGV in NODE's container of run RUN (see natrig ls; a run kept with NATRIG_KEEP=1,
+or one still running), like `docker exec` on natrig-<run>-<node>. Output streams as it
+comes; the exit status is the command's own. With -t and no ARGV: sh. NODE is a node's
+or a router's name. Unknown RUN or NODE: exit 2, naming the ones there are.
+
+options:
+  -i, --interactive      pass stdin to the command (its end ends the command's stdin)
+  -t, --tty              a terminal (keys go to the command as typed; Ctrl-C included)
+  -it                    both: an interactive shell
+  --holder               the node's network holder (natrig's tools: ip, tc, nft,
+                         conntrack, tcpdump) instead of its app container
+  --user U               run as user U
+  --env K=V              set an environment variable (repeatable)
+
+environment:
+  DOCKER_HOST            the engine: unix:///path or tcp://host:port
+                         (default unix:///var/run/docker.sock)
+  NATRIG_HOSTS           several engines (a Swarm): the node is looked for on each
+
+example:
+  natrig exec 1201112441cc4f peer1 -- ip route
+  natrig exec -it 1201112441cc4f gw
+  echo hello | natrig exec -i 1201112441cc4f peer1 -- cat
+]=],
+}
+
+local function usage(msg)
+  warn(msg .. " (natrig exec --help)")
+  return 2
+end
+
+-- Parse argv: options before RUN, then RUN NODE, then an optional `--` and ARGV.
+function M.parse(args)
+  local o = { env = {} }
+  local i = 1
+  while i <= #args and args[i]:match("^%-") and args[i] ~= "--" do
+    local a = args[i]
+    if a == "-i" or a == "--interactive" then o.i = true
+    elseif a == "-t" or a == "--tty" then o.t = true
+    elseif a == "-it" or a == "-ti" then o.i, o.t = true, true
+    elseif a == "--holder" then o.holder = true
+    elseif a == "--user" or a == "--env" then
+      local v = args[i + 1]
+      if not v then return nil, a .. " needs a value" end
+      if a == "--user" then o.user = v
+      elseif not v:match("^[%w_]+=") then return nil, ("--env %s: want K=V"):format(v)
+      else o.env[#o.env + 1] = v end
+      i = i + 1
+    else return nil, ("unknown option '%s'"):format(a) end
+    i = i + 1
+  end
+  o.run, o.node = args[i], args[i + 1]
+  if not o.run or not o.node then return nil, "give RUN and NODE (natrig ls lists runs)" end
+  i = i + 2
+  if args[i] == "--" then i = i + 1 end
+  o.argv = table.move(args, i, #args, 1, {})
+  if #o.argv == 0 then
+    if not o.t then return nil, "give the command to run after NODE (or -it for a shell)" end
+    o.argv = { "sh" }
+  end
+  return o
+end
+
+-- The words after NODE are the command's (its own --help included).
+function M.opaque_from(args)
+  local i = 1
+  while args[i] and args[i]:match("^%-") and args[i] ~= "--" do
+    i = i + ((args[i] == "--user" or args[i] == "--env") and 2 or 1)
+  end
+  return i + 2
+end
+
+function M.run(...)
+  local o, perr = M.parse({ ... })
+  if not o then return usage(perr) end
+  local runref = require "natrig.runref"
+  local ok, c, ferr = pcall(runref.find, o.run, o.node, o.holder)
+  if not ok then warn(errstr(c)) return 2 end
+  if not c then warn(ferr) return 2 end
+  local function done(rc) runref.close(c.engines) return rc end
+  if c.state ~= "running" then
+    warn(("%s (%s) is %s, not running: nothing can run in it; `natrig logs %s %s` shows its last lines")
+      :format(o.node, c.name, c.state, o.run, o.node))
+    return done(2)
+  end
+  local env = o.env
+  if o.t then env[#env + 1] = "TERM=" .. (core.getenv("TERM") or "xterm") end
+  local rok, code = pcall(function()
+    local ex = c.eng:json("exec_create", { id = c.id }, { Cmd = core.json_array(o.argv), AttachStdin = o.i == true,
+      AttachStdout = true, AttachStderr = true, Tty = o.t == true, Env = #env > 0 and core.json_array(env) or nil,
+      User = o.user }, c.name).Id
+    c.eng.raw:exec_attach(ex, o.t == true, o.i == true)
+    local info = c.eng:json("exec_inspect", { id = ex })
+    return info and info.ExitCode
+  end)
+  if not rok then
+    local sig = require("natrig.task").signal or core.interrupted()
+    if sig then return done(128 + sig) end
+    warn(("exec in %s: %s"):format(c.name, errstr(code)))
+    return done(2)
+  end
+  -- The command's own status (126/127: it could not be started/found, as docker says).
+  if type(code) ~= "number" then
+    warn(("exec in %s: the engine gave no exit code (the container stopped meanwhile?)"):format(c.name))
+    return done(1)
+  end
+  return done(code)
+end
+
+return M

@@ -1,0 +1,157 @@
+--- natrig logs: a node's log in a live or kept run, parsed (or --raw), -f to follow.
+-- The command's usage, --help text and code live here together (natrig.cli lists the
+-- commands and dispatches; src/cli only starts Lua).
+-- @module natrig.cmd.logs
+local core = require "natrig.core"
+local cli = require "natrig.cli"
+local warn, errstr = cli.warn, cli.errstr
+
+local M = {
+  name = "logs", args = "[-f] [--since T] [--tail N] [--raw] [--holder] RUN NODE",
+  summary = "a node's log in a live or kept run, parsed (or --raw); -f follows it", min_args = 2, max_args = -1,
+  help = [=[
+Prints NODE's log in run RUN (see natrig ls; a run kept with NATRIG_KEEP=1, or one
+still running), like `docker logs` on natrig-<run>-<node>. Each line is parsed as
+scenarios see it (node:logs{}): time (UTC, the engine's receive time), level, target,
+message and fields; lines that continue an entry (stack traces) are indented under it.
+Unknown RUN or NODE: exit 2, naming the ones there are.
+
+options:
+  -f, --follow           keep printing new lines until the node stops or Ctrl-C
+  --since T              only lines from T on: 30s, 10m, 2h, 1d ago, epoch seconds,
+                         or 2026-12-07T10:00:00 (UTC)
+  --tail N               only the last N lines
+  --raw                  the lines as the program wrote them (stdout to stdout,
+                         stderr to stderr), no parsing
+  --holder               the node's network holder instead of its app container
+
+environment:
+  DOCKER_HOST            the engine: unix:///path or tcp://host:port
+                         (default unix:///var/run/docker.sock)
+  NATRIG_HOSTS           several engines (a Swarm): the node is looked for on each
+
+example:
+  natrig logs 1201112441cc4f peer1 --since 5m
+  natrig logs -f 1201112441cc4f gw --raw
+]=],
+}
+
+local UNITS = { s = 1, m = 60, h = 3600, d = 86400 }
+
+--- --since T as epoch seconds (now: the current time), or nil, message.
+function M.since(t, now)
+  local n, u = t:match("^(%d+%.?%d*)([smhd])$")
+  if n then return now - tonumber(n) * UNITS[u] end
+  if t:match("^%d+%.?%d*$") then return tonumber(t) end
+  local y, mo, d, h, mi, s = t:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):?(%d*)Z?$")
+  if y then
+    -- UTC: os.time reads the table as local time, so take the zone's offset back out.
+    local tt = { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h),
+      min = tonumber(mi), sec = tonumber(s) or 0 }
+    local t0 = os.time(tt)
+    local utc = os.date("!*t", t0)
+    utc.isdst = false
+    return t0 + (t0 - os.time(utc))
+  end
+  return nil, ("--since %s: want 30s, 10m, 2h, 1d, epoch seconds or 2026-12-07T10:00:00"):format(t)
+end
+
+--- One parsed entry as a line: time level target: message k=v...
+function M.format(e)
+  local t = e.engine_time or e.time
+  local ts = t and (os.date("!%H:%M:%S", math.floor(t)) .. (".%03d"):format(math.floor((t % 1) * 1000)))
+    or "--:--:--.---"
+  local l = { ts, ("%-5s"):format((e.level or "-"):upper()) }
+  if e.target and e.target ~= "" then l[#l + 1] = e.target .. ":" end
+  l[#l + 1] = e.message or e.raw or ""
+  local keys = {}
+  for k in pairs(e.fields or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do l[#l + 1] = k .. "=" .. tostring(e.fields[k]) end
+  return table.concat(l, " ")
+end
+
+function M.parse(args)
+  local o = {}
+  local pos = {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-f" or a == "--follow" then o.follow = true
+    elseif a == "--raw" then o.raw = true
+    elseif a == "--holder" then o.holder = true
+    elseif a == "--since" or a == "--tail" then
+      local v = args[i + 1]
+      if not v then return nil, a .. " needs a value" end
+      if a == "--since" then
+        local s, serr = M.since(v, core.time())
+        if not s then return nil, serr end
+        o.since = s
+      else
+        if not v:match("^%d+$") then return nil, ("--tail %s: want a number of lines"):format(v) end
+        o.tail = tonumber(v)
+      end
+      i = i + 1
+    elseif a:match("^%-") then return nil, ("unknown option '%s'"):format(a)
+    else pos[#pos + 1] = a end
+    i = i + 1
+  end
+  if #pos ~= 2 then return nil, "give RUN and NODE (natrig ls lists runs)" end
+  o.run, o.node = pos[1], pos[2]
+  return o
+end
+
+function M.run(...)
+  local o, perr = M.parse({ ... })
+  if not o then warn(perr .. " (natrig logs --help)") return 2 end
+  local runref = require "natrig.runref"
+  local ok, c, ferr = pcall(runref.find, o.run, o.node, o.holder)
+  if not ok then warn(errstr(c)) return 2 end
+  if not c then warn(ferr) return 2 end
+  local task = require "natrig.task"
+  local rest = { "", "" }
+  local heads = {}
+  local function line(s, stream)
+    if o.raw then
+      local f = stream == 2 and io.stderr or io.stdout
+      f:write((s:gsub("^%S+ ", "", 1)), "\n")
+      return
+    end
+    local e = core.log_parse(s, heads[stream])
+    if e.continuation and heads[stream] then
+      io.stdout:write("    ", e.raw, "\n")
+    else
+      heads[stream] = e
+      io.stdout:write(M.format(e), "\n")
+    end
+  end
+  local function feed(piece, stream)
+    if piece == "" then return end
+    local buf = rest[stream] .. piece
+    local from = 1
+    for l, nx in buf:gmatch("([^\n]*)\n()") do
+      line(l, stream)
+      from = nx
+    end
+    rest[stream] = buf:sub(from)
+    io.stdout:flush()
+  end
+  local rok, rerr = pcall(task.wait_for, function(wake)
+    c.eng:follow_logs(c.id, { follow = o.follow == true, since = o.since, tail = o.tail, timestamps = true },
+      function(out, err) feed(out, 1) feed(err, 2) end,
+      function(e) wake(e) end)
+  end, "the log of " .. c.name)
+  for s = 1, 2 do if rest[s] ~= "" then line(rest[s], s) end end
+  io.stdout:flush()
+  runref.close(c.engines)
+  if not rok then
+    local sig = task.signal or core.interrupted()
+    if sig then return o.follow and 0 or 128 + sig end
+    warn(errstr(rerr))
+    return 2
+  end
+  if rerr then warn(("logs of %s: %s"):format(c.name, errstr(rerr))) return 2 end
+  return 0
+end
+
+return M
