@@ -266,10 +266,14 @@ static int l_engine_exec_attach(lua_State *L)
 }
 
 static const luaL_Reg engine_methods[] = {
-    {"submit", l_engine_submit}, {"poll", l_engine_poll},
-    {"cancel", l_engine_cancel}, {"pending", l_engine_pending},
-    {"info", l_engine_info},     {"close", l_engine_close},
-    {"ops", l_engine_ops},       {"exec_attach", l_engine_exec_attach},
+    {"submit", l_engine_submit},
+    {"poll", l_engine_poll},
+    {"cancel", l_engine_cancel},
+    {"pending", l_engine_pending},
+    {"info", l_engine_info},
+    {"close", l_engine_close},
+    {"ops", l_engine_ops},
+    {"exec_attach", l_engine_exec_attach},
     {NULL, NULL},
 };
 
