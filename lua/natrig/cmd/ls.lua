@@ -12,7 +12,8 @@ local M = {
   min_args = 0, max_args = 0,
   help = [=[
 Lists the natrig runs on this engine, from their labels: run id, scenario, case
-parameters, age, whether the owning process is alive, whether the run is kept
+(the parameters given on the command line or by the sweep, in full; - when
+none were given), age, whether the owning process is alive, whether the run is kept
 (NATRIG_KEEP=1 after a failure), and its node count.
 
 environment:
@@ -58,15 +59,21 @@ function M.run(...)
     if not rok then warn(errstr(l)) return 2 end
     list = l
   end
-  say(("%-16s %-18s %-24s %7s %-6s %-5s %5s  %s%s"):format("RUN", "SCENARIO", "CASE", "AGE", "OWNER", "KEPT",
+  -- The case in full (a sweep's cases differ only at the end): the column fits the widest.
+  local cw = 4
+  for _, r in ipairs(list) do
+    r.case_text = r.case ~= "" and r.case or "-"
+    cw = math.max(cw, #r.case_text)
+  end
+  local row = "%-16s %-18s %-" .. cw .. "s %7s %-6s %-5s %5s  %s%s"
+  say(row:format("RUN", "SCENARIO", "CASE", "AGE", "OWNER", "KEPT",
     "NODES", "OWNER PROCESS", hl and #hl > 1 and "  ENGINES" or ""))
   local now = core.time()
   for _, r in ipairs(list) do
     local age = math.floor(now - r.created)
     local agestr = age < 120 and ("%ds"):format(age) or age < 7200 and ("%dm"):format(age // 60)
       or ("%dh"):format(age // 3600)
-    say(("%-16s %-18s %-24s %7s %-6s %-5s %5d  %s%s"):format(r.run, r.scenario:sub(1, 18),
-      (r.case ~= "" and r.case or "-"):sub(1, 24), agestr, r.alive and "alive" or "dead",
+    say(row:format(r.run, r.scenario:sub(1, 18), r.case_text, agestr, r.alive and "alive" or "dead",
       r.kept and "kept" or "-", r.nodes, r.owner, r.engines and ("  " .. r.engines) or ""))
   end
   if #list == 0 then say("(no natrig runs on this engine)") end

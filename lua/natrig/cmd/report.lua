@@ -6,12 +6,13 @@ local cli = require "natrig.cli"
 local warn = cli.warn
 
 local M = {
-  name = "report", args = "merge A.json B.json ... [--html F] [--junit F] [--json F]",
+  name = "report",
+  args = "merge A.json B.json ... [--html F] [--junit F] [--json F] [--baseline F] [--slower PCT] [--allow-flaky]",
   summary = "combine sweep JSON reports (CI shards) into one report", min_args = 2, max_args = -1,
   help = [=[
 options:
   --html F --junit F --json F   the merged report
-  --baseline OLD.json           compare with an earlier report
+  --baseline F                  compare with an earlier report (OLD.json)
   --slower PCT                  a time metric median up by more is slower (default 25)
   --allow-flaky                 exit 0 when cases were only flaky
 
@@ -25,7 +26,7 @@ example:
 -- natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
 function M.run(sub, ...)
   if sub ~= "merge" then
-    warn("usage: natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]")
+    warn("usage: natrig report " .. M.args)
     return 2
   end
   return require("natrig.sweep").merge_main({ ... })

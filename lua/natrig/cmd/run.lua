@@ -9,7 +9,7 @@ local open_engine = cli.open_engine
 local parse_kv = cli.parse_kv
 
 local M = {
-  name = "run", args = "FILE [key=value ...]", summary = "run one scenario; exit 0 pass, 1 fail, 2 usage/setup",
+  name = "run", args = "[--keep-artifacts] FILE [key=value ...]", summary = "run one scenario; exit 0 pass, 1 fail, 2 usage/setup",
   min_args = 1, max_args = -1,
   help = [=[
 Runs the scenario FILE (a Lua file returning natrig.scenario{...}); key=value pairs
@@ -18,14 +18,16 @@ default makes count=3 the number 3, a boolean default makes verbose=true (or 1,
 false, 0) a boolean, anything else stays a string; a value that does not convert,
 or a key the scenario does not declare, is a usage error (exit 2).
 The network is removed afterwards whatever happens.
-Exit: 0 pass, 1 scenario failure, 2 usage/setup error, 128+N on signal N.
+Exit: 0 pass (PASS), 1 scenario failure (FAIL), 2 usage/setup error (ERROR: a bad
+option or preset, the engine unreachable), 128+N on signal N (INTERRUPTED).
 
 options:
   --keep-artifacts       keep the run's files even when it passes
 
 environment:
   NATRIG_KEEP            1: a failed run's network stays up, and natrig prints how
-                         to remove it
+                         to get into it (natrig repl --attach RUN, natrig exec -it
+                         RUN NODE, natrig logs RUN NODE) and to remove it
 ]=] .. cli.ENV_NETWORK .. [=[
 
 example:
@@ -74,7 +76,9 @@ function M.run(...)
   if not rok then
     warn(errstr(res))
     if rf then rf:error(errstr(res), def) end
-    return setup_code()
+    local code = setup_code()
+    if code == 2 then say(("ERROR %s: set-up failed (exit 2), see above"):format(def.name)) end
+    return code
   end
   if rf then rf:done(def, res) end
   -- Interrupted is neither a pass nor a failure of the software under test: 128 + signal.
@@ -87,11 +91,23 @@ function M.run(...)
     say(("PASS %s (%.1fs)"):format(def.name, res.duration))
     return 0
   end
-  say(("FAIL %s (%.1fs)\n%s"):format(def.name, res.duration, res.error))
-  if res.artifacts then say("   artifacts: " .. res.artifacts) end
   -- A bad option or preset is the scenario author's usage error, not a failure of the
-  -- software under test.
-  return res.error_code == "einval" and 2 or 1
+  -- software under test: ERROR and exit 2, where a failure is FAIL and exit 1.
+  local setup = res.error_code == "einval"
+  say(("%s %s (%.1fs)\n%s"):format(setup and "ERROR" or "FAIL", def.name, res.duration, res.error))
+  if res.artifacts then say("   artifacts: " .. res.artifacts) end
+  M.kept_hint(res.run_id)
+  return setup and 2 or 1
+end
+
+-- A kept run (NATRIG_KEEP=1): how to get into it from the shell.
+function M.kept_hint(run)
+  if not run or not require("natrig.session").is_kept(run) then return end
+  say(("   the network stays up (run %s); its containers are natrig-%s-<node>:"):format(run, run))
+  say(("     natrig repl --attach %s        # `net` in Lua"):format(run))
+  say(("     natrig exec -it %s NODE        # a shell in a node"):format(run))
+  say(("     natrig logs %s NODE [-f]       # a node's log"):format(run))
+  say(("     natrig clean %s                # remove it"):format(run))
 end
 
 return M

@@ -6,7 +6,7 @@
 local M = {
   name = "sweep",
   args = "[--repeat N] [-j N] [--allow-flaky] [--filter P] [--set k=v] [--shard I/N] " ..
-    "[--baseline F] [--junit F] [--json F] [--html F] FILE|DIR ...",
+    "[--baseline F] [--slower PCT] [--junit F] [--json F] [--html F] FILE|DIR ...",
   summary = "scenarios x parameter matrices x repeats, N at once, with reports", min_args = 1, max_args = -1,
   help = [=[
 Runs every scenario of each FILE or DIR across its `matrix` of parameters, each case
@@ -20,6 +20,8 @@ options:
   --set k=v         fix a parameter (a matrix key is cut to that value)
   --shard I/N       run the I-th of N stable, balanced parts (CI matrices)
   --baseline F      compare with an earlier --json report
+  --slower PCT      with --baseline: a time metric whose median rose by more than
+                    PCT percent is reported slower (default 25)
   --junit F --json F --html F   reports
 Exit: 0 every repeat passed, 1 a case failed, errored or was flaky, 2 usage.
 
