@@ -9,7 +9,8 @@ local open_engine = cli.open_engine
 local parse_kv = cli.parse_kv
 
 local M = {
-  name = "run", args = "[--keep-artifacts] FILE [key=value ...]", summary = "run one scenario; exit 0 pass, 1 fail, 2 usage/setup",
+  name = "run", args = "[--keep-artifacts] FILE [key=value ...]",
+  summary = "run one scenario; exit 0 pass, 1 fail, 2 usage/setup",
   min_args = 1, max_args = -1,
   help = [=[
 Runs the scenario FILE (a Lua file returning natrig.scenario{...}); key=value pairs
