@@ -1,6 +1,10 @@
 --- natrig.partition: partitions and isolation. Packet filters in each node's holder, in
 -- chains of our own (filter table), so heal() flushes only those. The iptables argv
--- lists come from C (core/impair: impair_part_cmds); this module only runs them.
+-- lists come from C (core/impair_part.c: impair_part_cmds); this module only runs them.
+-- Packets vanish silently, as on a real partition: each node drops what arrives from the
+-- other side (so partition() cuts both nodes), and an isolated node's outbound packets go
+-- to an NFQUEUE nobody binds; a DROP in the sender's own OUTPUT would fail its send() with
+-- EPERM instead (tests/engine/partition_test.lua).
 -- @module natrig.partition
 local core = require "natrig.core"
 local task = require "natrig.task"
@@ -29,7 +33,8 @@ local function block(net, a, addr)
   part(net, host, "block", addr)
 end
 
---- No traffic between any node of group1 and any node of group2 (both ways).
+--- No traffic between any node of group1 and any node of group2 (both ways): every node
+-- drops what arrives from the other group, so both ends of each pair get a rule.
 function M.partition(net, g1, g2)
   -- Rules of one namespace go in order; namespaces are independent, so one task each.
   local by_node, order = {}, {}

@@ -1,6 +1,6 @@
-/* impair.c - impairment spec, parsers, presets, tc/iptables argv lists and the userspace
- * shaper's per-packet decision. Pure: no I/O, no clock, no global state. Uses base/err and
- * base/xalloc, and libm for the jitter distributions. */
+/* impair.c - impairment spec, parsers, presets, tc argv lists and the userspace shaper's
+ * per-packet decision (the iptables lists are in impair_nfq.c and impair_part.c). Pure: no I/O, no
+ * clock, no global state. Uses base/err and base/xalloc, and libm for the jitter distributions. */
 #include "core/impair.h"
 
 #include <math.h>
@@ -512,7 +512,7 @@ int impair_preset_from_env(const char *natrig_env, const char *freenet_env, stru
 
 /* --- argv lists ------------------------------------------------------------------------------ */
 
-static void argv_push(struct impair_argv *a, const char *s)
+void impair_argv_push(struct impair_argv *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 16;
@@ -522,10 +522,10 @@ static void argv_push(struct impair_argv *a, const char *s)
     a->v[a->n] = NULL;
 }
 
-static void argv_pushv(struct impair_argv *a, const char *const *v)
+void impair_argv_pushv(struct impair_argv *a, const char *const *v)
 {
     for (; *v; v++)
-        argv_push(a, *v);
+        impair_argv_push(a, *v);
 }
 
 void impair_argv_free(struct impair_argv *a)
@@ -581,7 +581,7 @@ static int check_dev(const char *dev, struct nt_err *err)
 }
 
 /* A shaped link is never loopback, in either engine (see impair_nfq_link). */
-static int check_link_dev(const char *dev, struct nt_err *err)
+int impair_check_link_dev(const char *dev, struct nt_err *err)
 {
     if (check_dev(dev, err) < 0)
         return -1;
@@ -597,73 +597,73 @@ int impair_netem_argv(const struct impair_spec *s, const char *dev, struct impai
     char v[64], lim[16];
 
     memset(out, 0, sizeof *out);
-    if (check_link_dev(dev, err) < 0 || impair_spec_check(s, err) < 0)
+    if (impair_check_link_dev(dev, err) < 0 || impair_spec_check(s, err) < 0)
         return -1;
-    argv_pushv(out, head);
-    argv_push(out, dev);
-    argv_push(out, "root");
-    argv_push(out, "netem");
-    argv_push(out, "limit");
+    impair_argv_pushv(out, head);
+    impair_argv_push(out, dev);
+    impair_argv_push(out, "root");
+    impair_argv_push(out, "netem");
+    impair_argv_push(out, "limit");
     snprintf(lim, sizeof lim, "%d", NETEM_LIMIT);
-    argv_push(out, lim);
+    impair_argv_push(out, lim);
     if (s->delay_us || s->jitter_us) {
-        argv_push(out, "delay");
+        impair_argv_push(out, "delay");
         fmt_time(v, sizeof v, s->delay_us);
-        argv_push(out, v);
+        impair_argv_push(out, v);
         if (s->jitter_us) {
             fmt_time(v, sizeof v, s->jitter_us);
-            argv_push(out, v);
+            impair_argv_push(out, v);
             /* no table means uniform in netem, and there is no uniform.dist for tc to load */
             if (s->dist != IMPAIR_DIST_UNIFORM) {
-                argv_push(out, "distribution");
-                argv_push(out, dist_names[s->dist]);
+                impair_argv_push(out, "distribution");
+                impair_argv_push(out, dist_names[s->dist]);
             }
         }
     }
     if (s->loss_pct > 0) {
-        argv_push(out, "loss");
+        impair_argv_push(out, "loss");
         if (s->loss_corr_pct > 0 && s->loss_pct < 100) {
             /* Gilbert chain with p = P(good->bad), r = P(bad->good): stationary loss p/(p+r) is
              * the requested rate and P(lost | lost) is corr + (1-corr)rate, as impair_decide */
             double c = s->loss_corr_pct / 100;
-            argv_push(out, "gemodel");
+            impair_argv_push(out, "gemodel");
             fmt_pct(v, sizeof v, (1 - c) * s->loss_pct);
-            argv_push(out, v);
+            impair_argv_push(out, v);
             fmt_pct(v, sizeof v, (1 - c) * (100 - s->loss_pct));
-            argv_push(out, v);
+            impair_argv_push(out, v);
         } else {
             fmt_pct(v, sizeof v, s->loss_pct);
-            argv_push(out, v);
+            impair_argv_push(out, v);
         }
     }
     if (s->duplicate_pct > 0) {
-        argv_push(out, "duplicate");
+        impair_argv_push(out, "duplicate");
         fmt_pct(v, sizeof v, s->duplicate_pct);
-        argv_push(out, v);
+        impair_argv_push(out, v);
     }
     if (s->reorder_pct > 0) {
-        argv_push(out, "reorder");
+        impair_argv_push(out, "reorder");
         fmt_pct(v, sizeof v, s->reorder_pct);
-        argv_push(out, v);
+        impair_argv_push(out, v);
         if (s->reorder_corr_pct > 0) {
             fmt_pct(v, sizeof v, s->reorder_corr_pct);
-            argv_push(out, v);
+            impair_argv_push(out, v);
         }
         if (s->reorder_gap > 1) {
-            argv_push(out, "gap");
+            impair_argv_push(out, "gap");
             snprintf(v, sizeof v, "%u", s->reorder_gap);
-            argv_push(out, v);
+            impair_argv_push(out, v);
         }
     }
     if (s->corrupt_pct > 0) {
-        argv_push(out, "corrupt");
+        impair_argv_push(out, "corrupt");
         fmt_pct(v, sizeof v, s->corrupt_pct);
-        argv_push(out, v);
+        impair_argv_push(out, v);
     }
     if (s->rate_bps) {
-        argv_push(out, "rate");
+        impair_argv_push(out, "rate");
         fmt_rate(v, sizeof v, s->rate_bps);
-        argv_push(out, v);
+        impair_argv_push(out, v);
     }
     return 0;
 }
@@ -675,9 +675,9 @@ int impair_netem_clear_argv(const char *dev, struct impair_argv *out, struct nt_
     memset(out, 0, sizeof *out);
     if (check_dev(dev, err) < 0)
         return -1;
-    argv_pushv(out, head);
-    argv_push(out, dev);
-    argv_push(out, "root");
+    impair_argv_pushv(out, head);
+    impair_argv_push(out, dev);
+    impair_argv_push(out, "root");
     return 0;
 }
 
@@ -689,7 +689,7 @@ int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_
     char v[64];
 
     memset(out, 0, sizeof *out);
-    if (check_link_dev(dev, err) < 0)
+    if (impair_check_link_dev(dev, err) < 0)
         return -1;
     if (!s->rate_bps)
         return nt_err_set(err, NT_EINVAL, OP, "tbf needs a rate (rate=0 means unlimited)");
@@ -698,272 +698,19 @@ int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_
     burst = s->rate_bps / 800;
     if (burst < 4096)
         burst = 4096;
-    argv_pushv(out, head);
-    argv_push(out, dev);
-    argv_push(out, "root");
-    argv_push(out, "tbf");
-    argv_push(out, "rate");
+    impair_argv_pushv(out, head);
+    impair_argv_push(out, dev);
+    impair_argv_push(out, "root");
+    impair_argv_push(out, "tbf");
+    impair_argv_push(out, "rate");
     fmt_rate(v, sizeof v, s->rate_bps);
-    argv_push(out, v);
-    argv_push(out, "burst");
+    impair_argv_push(out, v);
+    impair_argv_push(out, "burst");
     snprintf(v, sizeof v, "%llu", (unsigned long long)burst);
-    argv_push(out, v);
-    argv_push(out, "latency");
-    argv_push(out, "50ms");
+    impair_argv_push(out, v);
+    impair_argv_push(out, "latency");
+    impair_argv_push(out, "50ms");
     return 0;
-}
-
-/* --- iptables -------------------------------------------------------------------------------- */
-
-static struct impair_argv *cmd_new_t(struct impair_cmds *c, const char *ipt, const char *table,
-                                     int may_fail)
-{
-    struct impair_cmd *cmd;
-
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 8;
-        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
-    }
-    cmd = &c->v[c->n++];
-    memset(cmd, 0, sizeof *cmd);
-    cmd->may_fail = may_fail;
-    argv_push(&cmd->argv, ipt ? ipt : "iptables");
-    /* -w: wait for the xtables lock instead of failing when Docker holds it */
-    argv_push(&cmd->argv, "-w");
-    if (table) {
-        argv_push(&cmd->argv, "-t");
-        argv_push(&cmd->argv, table);
-    }
-    return &cmd->argv;
-}
-
-/* The NFQUEUE rules live in the mangle table. */
-static struct impair_argv *cmd_new(struct impair_cmds *c, const char *ipt, int may_fail)
-{
-    return cmd_new_t(c, ipt, "mangle", may_fail);
-}
-
-static int check_dir(enum impair_dir dir, struct nt_err *err)
-{
-    if (dir != IMPAIR_DIR_EGRESS && dir != IMPAIR_DIR_INGRESS && dir != IMPAIR_DIR_BOTH)
-        return nt_err_set(err, NT_EINVAL, OP, "bad direction %d", (int)dir);
-    return 0;
-}
-
-static int check_ipt(const char *ipt, struct nt_err *err)
-{
-    if (ipt && (!*ipt || strchr(ipt, ' ')))
-        return nt_err_set(err, NT_EINVAL, OP, "bad iptables program name '%s'", ipt);
-    return 0;
-}
-
-int impair_nfq_setup_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
-                          struct nt_err *err)
-{
-    int k;
-
-    if (check_dir(dir, err) < 0 || check_ipt(iptables, err) < 0)
-        return -1;
-    for (k = 0; k < 2; k++) {
-        const char *chain = k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN;
-        const char *hook = k == 0 ? "POSTROUTING" : "PREROUTING";
-        char mark[16];
-        struct impair_argv *a;
-
-        if (!(dir & (k == 0 ? IMPAIR_DIR_EGRESS : IMPAIR_DIR_INGRESS)))
-            continue;
-        a = cmd_new(out, iptables, 1);
-        argv_pushv(a, (const char *const[]){"-N", chain, NULL});
-        a = cmd_new(out, iptables, 0);
-        argv_pushv(a, (const char *const[]){"-F", chain, NULL});
-        /* the shaper's own injected duplicates must not be queued (and delayed) again */
-        snprintf(mark, sizeof mark, "0x%x", IMPAIR_SHAPER_MARK);
-        a = cmd_new(out, iptables, 0);
-        argv_pushv(a, (const char *const[]){"-A", chain, "-m", "mark", "--mark", mark, "-j",
-                                            "RETURN", NULL});
-        /* delete-then-insert keeps exactly one jump however often setup runs */
-        a = cmd_new(out, iptables, 1);
-        argv_pushv(a, (const char *const[]){"-D", hook, "-j", chain, NULL});
-        a = cmd_new(out, iptables, 0);
-        argv_pushv(a, (const char *const[]){"-I", hook, "1", "-j", chain, NULL});
-    }
-    return 0;
-}
-
-/* IPv4 address with an optional /0..32; writes "a.b.c.d/len". */
-static int norm_addr(const char *addr, char *out, size_t n, struct nt_err *err)
-{
-    unsigned oct[4], plen = 32;
-    const char *p = addr;
-    int i;
-
-    if (!addr || !*addr)
-        return nt_err_set(err, NT_EINVAL, OP, "empty link address");
-    if (strchr(addr, ':'))
-        return nt_err_set(err, NT_EINVAL, OP,
-                          "link address '%s': only IPv4 is supported (no ip6tables rules)", addr);
-    for (i = 0; i < 4; i++) {
-        unsigned v = 0;
-        int d = 0;
-        for (; *p >= '0' && *p <= '9' && d < 4; p++, d++)
-            v = v * 10 + (unsigned)(*p - '0');
-        if (d == 0 || d > 3 || v > 255 || (i < 3 && *p != '.'))
-            return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
-                              addr);
-        oct[i] = v;
-        if (i < 3)
-            p++;
-    }
-    if (*p == '/') {
-        int d = 0;
-        plen = 0;
-        for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
-            plen = plen * 10 + (unsigned)(*p - '0');
-        if (d == 0 || plen > 32)
-            return nt_err_set(err, NT_EINVAL, OP, "bad prefix length in link address '%s'", addr);
-    }
-    if (*p)
-        return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])", addr);
-    snprintf(out, n, "%u.%u.%u.%u/%u", oct[0], oct[1], oct[2], oct[3], plen);
-    return 0;
-}
-
-static int link_cmds(const char *iptables, const struct impair_nfq_link *l, const char *op,
-                     struct impair_cmds *out, struct nt_err *err)
-{
-    char addr[32], q[8];
-    int k;
-
-    if (check_dir(l->dir, err) < 0 || check_ipt(iptables, err) < 0)
-        return -1;
-    if (!l->dev)
-        return nt_err_set(err, NT_EINVAL, OP,
-                          "a queue rule needs the interface that carries the node's address "
-                          "(else a packet crossing two interfaces is shaped twice)");
-    if (check_link_dev(l->dev, err) < 0)
-        return -1;
-    if (l->addr && norm_addr(l->addr, addr, sizeof addr, err) < 0)
-        return -1;
-    snprintf(q, sizeof q, "%u", (unsigned)l->queue);
-    for (k = 0; k < 2; k++) {
-        struct impair_argv *a;
-
-        if (!(l->dir & (k == 0 ? IMPAIR_DIR_EGRESS : IMPAIR_DIR_INGRESS)))
-            continue;
-        a = cmd_new(out, iptables, 0);
-        argv_push(a, op);
-        argv_push(a, k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN);
-        argv_push(a, k == 0 ? "-o" : "-i");
-        argv_push(a, l->dev);
-        if (l->addr) {
-            argv_push(a, k == 0 ? "-d" : "-s");
-            argv_push(a, addr);
-        }
-        /* --queue-bypass: with no shaper bound to the queue, traffic flows unshaped instead of
-         * being dropped, so a crashed shaper cannot partition the test network */
-        argv_pushv(
-            a, (const char *const[]){"-j", "NFQUEUE", "--queue-num", q, "--queue-bypass", NULL});
-    }
-    return 0;
-}
-
-int impair_nfq_link_add_cmds(const char *iptables, const struct impair_nfq_link *link,
-                             struct impair_cmds *out, struct nt_err *err)
-{
-    return link_cmds(iptables, link, "-A", out, err);
-}
-
-int impair_nfq_link_del_cmds(const char *iptables, const struct impair_nfq_link *link,
-                             struct impair_cmds *out, struct nt_err *err)
-{
-    return link_cmds(iptables, link, "-D", out, err);
-}
-
-int impair_nfq_teardown_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
-                             struct nt_err *err)
-{
-    int k;
-
-    if (check_dir(dir, err) < 0 || check_ipt(iptables, err) < 0)
-        return -1;
-    for (k = 0; k < 2; k++) {
-        const char *chain = k == 0 ? IMPAIR_CHAIN_OUT : IMPAIR_CHAIN_IN;
-        const char *hook = k == 0 ? "POSTROUTING" : "PREROUTING";
-        struct impair_argv *a;
-
-        if (!(dir & (k == 0 ? IMPAIR_DIR_EGRESS : IMPAIR_DIR_INGRESS)))
-            continue;
-        a = cmd_new(out, iptables, 1);
-        argv_pushv(a, (const char *const[]){"-D", hook, "-j", chain, NULL});
-        a = cmd_new(out, iptables, 1);
-        argv_pushv(a, (const char *const[]){"-F", chain, NULL});
-        a = cmd_new(out, iptables, 1);
-        argv_pushv(a, (const char *const[]){"-X", chain, NULL});
-    }
-    return 0;
-}
-
-/* --- partitions ----------------------------------------------------------------------------- */
-
-int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *addr,
-                     struct impair_cmds *out, struct nt_err *err)
-{
-    static const char *const chains[2][2] = {{IMPAIR_PART_CHAIN_IN, "INPUT"},
-                                             {IMPAIR_PART_CHAIN_OUT, "OUTPUT"}};
-    char a[32];
-    int k;
-
-    if (check_ipt(iptables, err) < 0)
-        return -1;
-    switch (op) {
-    case IMPAIR_PART_SETUP:
-        for (k = 0; k < 2; k++) {
-            /* -N fails when the chain exists (its rules are kept); delete-then-insert keeps
-             * exactly one jump, first, however often setup runs */
-            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
-                       (const char *const[]){"-N", chains[k][0], NULL});
-            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
-                       (const char *const[]){"-D", chains[k][1], "-j", chains[k][0], NULL});
-            argv_pushv(cmd_new_t(out, iptables, NULL, 0),
-                       (const char *const[]){"-I", chains[k][1], "1", "-j", chains[k][0], NULL});
-        }
-        return 0;
-    case IMPAIR_PART_BLOCK:
-        if (!addr)
-            return nt_err_set(err, NT_EINVAL, OP, "a partition needs the address to cut off");
-        if (norm_addr(addr, a, sizeof a, err) < 0)
-            return -1;
-        argv_pushv(cmd_new_t(out, iptables, NULL, 0),
-                   (const char *const[]){"-A", IMPAIR_PART_CHAIN_OUT, "-d", a, "-j", "DROP", NULL});
-        argv_pushv(cmd_new_t(out, iptables, NULL, 0),
-                   (const char *const[]){"-A", IMPAIR_PART_CHAIN_IN, "-s", a, "-j", "DROP", NULL});
-        return 0;
-    case IMPAIR_PART_ISOLATE:
-        /* everything but loopback: the node's own processes still talk to each other */
-        argv_pushv(cmd_new_t(out, iptables, NULL, 0),
-                   (const char *const[]){"-A", IMPAIR_PART_CHAIN_OUT, "!", "-o", "lo", "-j", "DROP",
-                                         NULL});
-        argv_pushv(
-            cmd_new_t(out, iptables, NULL, 0),
-            (const char *const[]){"-A", IMPAIR_PART_CHAIN_IN, "!", "-i", "lo", "-j", "DROP", NULL});
-        return 0;
-    case IMPAIR_PART_HEAL:
-        for (k = 0; k < 2; k++)
-            argv_pushv(cmd_new_t(out, iptables, NULL, 0),
-                       (const char *const[]){"-F", chains[k][0], NULL});
-        return 0;
-    case IMPAIR_PART_DOWN:
-        for (k = 0; k < 2; k++) {
-            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
-                       (const char *const[]){"-D", chains[k][1], "-j", chains[k][0], NULL});
-            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
-                       (const char *const[]){"-F", chains[k][0], NULL});
-            argv_pushv(cmd_new_t(out, iptables, NULL, 1),
-                       (const char *const[]){"-X", chains[k][0], NULL});
-        }
-        return 0;
-    }
-    return nt_err_set(err, NT_EINVAL, OP, "bad partition operation %d", (int)op);
 }
 
 /* --- decision -------------------------------------------------------------------------------- */

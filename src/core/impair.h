@@ -1,8 +1,9 @@
 /* impair.h - link impairment: the spec (delay, jitter, loss, duplication, reordering,
  * corruption, rate), its parsers and presets, the argv lists that apply it (tc netem, tc tbf,
- * iptables NFQUEUE rules for the userspace shaper), and the per-packet decision the userspace
- * shaper makes. Pure: no I/O, no clock; randomness comes from an explicitly seeded state.
- * Uses base/err.h for errors and base/xalloc.h for argv storage.
+ * iptables NFQUEUE rules for the userspace shaper, iptables partition rules), and the
+ * per-packet decision the userspace shaper makes. impair.c, impair_nfq.c (NFQUEUE rules) and
+ * impair_part.c (partitions) implement it. Pure: no I/O, no clock; randomness comes from an
+ * explicitly seeded state. Uses base/err.h for errors and base/xalloc.h for argv storage.
  *
  * Ownership: functions borrow their inputs. A struct impair_argv / impair_cmds filled here
  * owns its strings; release it with impair_argv_free / impair_cmds_free. */
@@ -193,17 +194,22 @@ int impair_nfq_link_del_cmds(const char *iptables, const struct impair_nfq_link 
 int impair_nfq_teardown_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
                              struct nt_err *err);
 
-/* Partitions: DROP rules in chains of our own in the filter table, NATRIG_PART_IN (jumped
- * to first from INPUT) and NATRIG_PART_OUT (from OUTPUT), so heal flushes only those and
- * Docker's rules stay untouched. The holder is the node's own namespace: INPUT/OUTPUT see
- * all of the node's traffic, the app's and the holder's. */
+/* Partitions: rules in chains of our own in the filter table, NATRIG_PART_IN (jumped to
+ * first from INPUT) and NATRIG_PART_OUT (from OUTPUT), so heal flushes only those and Docker's
+ * rules stay untouched. The holder is the node's own namespace: INPUT/OUTPUT see all of the
+ * node's traffic, the app's and the holder's. Packets vanish silently: a sender's send()
+ * succeeds and nothing arrives (a DROP in the sender's own OUTPUT would fail its send() with
+ * EPERM; impair_part.c says how each op avoids that). */
 #define IMPAIR_PART_CHAIN_IN "NATRIG_PART_IN"
 #define IMPAIR_PART_CHAIN_OUT "NATRIG_PART_OUT"
+/* The NFQUEUE number isolate sends a node's outbound packets to. Nobody binds it (the shaper
+ * refuses to), so the kernel frees each packet and the sender sees success. */
+#define IMPAIR_PART_VOID_QUEUE 65535
 
 enum impair_part_op {
     IMPAIR_PART_SETUP,   /* create both chains, hook each in first position (idempotent) */
-    IMPAIR_PART_BLOCK,   /* drop traffic to and from addr (both ways) */
-    IMPAIR_PART_ISOLATE, /* drop everything but loopback */
+    IMPAIR_PART_BLOCK,   /* drop what arrives from addr (run on both nodes: both ways) */
+    IMPAIR_PART_ISOLATE, /* drop everything but loopback, both ways, silently */
     IMPAIR_PART_HEAL,    /* flush both chains */
     IMPAIR_PART_DOWN,    /* unhook, flush and delete both chains (every command may fail) */
 };
@@ -212,6 +218,20 @@ enum impair_part_op {
  * it. iptables as for the NFQUEUE lists. Returns 0, or -1 with err and *out unchanged. */
 int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *addr,
                      struct impair_cmds *out, struct nt_err *err);
+
+/* --- helpers shared by impair.c, impair_nfq.c and impair_part.c (not for other callers) --- */
+
+void impair_argv_push(struct impair_argv *a, const char *s);
+void impair_argv_pushv(struct impair_argv *a, const char *const *v); /* NULL-terminated */
+/* A device name that may be shaped: 1-15 characters, no '/', blanks or ':', never lo. */
+int impair_check_link_dev(const char *dev, struct nt_err *err);
+/* Start a new command in c: "IPT -w [-t TABLE]" (IPT NULL = "iptables"); returns its argv. */
+struct impair_argv *impair_ipt_cmd(struct impair_cmds *c, const char *ipt, const char *table,
+                                   int may_fail);
+/* An iptables program name: non-empty, no blank. */
+int impair_check_ipt(const char *ipt, struct nt_err *err);
+/* IPv4 address with an optional /0..32, written as "a.b.c.d/len" into out. */
+int impair_norm_addr(const char *addr, char *out, size_t n, struct nt_err *err);
 
 /* --- per-packet decision (the userspace shaper) ----------------------------------------- */
 

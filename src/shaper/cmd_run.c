@@ -265,6 +265,12 @@ static int add_queue(struct daemon *d, uint16_t num, struct nt_err *err)
 {
     struct squeue *sq;
 
+    /* partitions rely on nobody binding this queue: its packets must vanish, not pass */
+    if (num == IMPAIR_PART_VOID_QUEUE)
+        return nt_err_set(err, NT_EINVAL, "bind",
+                          "queue %u is reserved for isolate (packets sent there vanish); pick "
+                          "another",
+                          (unsigned)num);
     if (nfqueue_bind(d->nfq, num, d->maxlen, 0, err) < 0)
         return -1;
     d->q = xrealloc(d->q, (d->nq + 1) * sizeof *d->q);

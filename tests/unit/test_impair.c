@@ -1,6 +1,6 @@
 /* test_impair.c - core/impair: value parsers (good and bad rows), presets and the environment
- * default, tc / iptables argv lists, and the statistics of the per-packet decision over 100k
- * packets with fixed seeds. TAP. */
+ * default, tc argv lists (iptables lists: test_impair_ipt.c), and the statistics of the per-packet
+ * decision over 100k packets with fixed seeds. TAP. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,158 +452,6 @@ static void test_netem(void)
     }
 }
 
-struct ipt_want {
-    int may_fail;
-    const char *cmd;
-};
-
-static void check_cmds(const struct impair_cmds *c, const struct ipt_want *w, size_t nw,
-                       const char *what)
-{
-    size_t i;
-    char buf[512];
-
-    is_int(c->n, nw, "%s: %zu commands", what, nw);
-    for (i = 0; i < c->n && i < nw; i++) {
-        impair_argv_join(&c->v[i].argv, buf, sizeof buf);
-        is_str(buf, w[i].cmd, "%s cmd %zu", what, i);
-        is_int(c->v[i].may_fail, w[i].may_fail, "%s cmd %zu may_fail", what, i);
-    }
-}
-
-static void test_iptables(void)
-{
-    struct impair_cmds c = {0};
-    struct nt_err err = {0};
-    struct impair_nfq_link l = {"10.1.2.3", "eth0", 7, IMPAIR_DIR_EGRESS};
-    static const struct ipt_want setup_eg[] = {
-        {1, "iptables -w -t mangle -N NATRIG_SHAPE_OUT"},
-        {0, "iptables -w -t mangle -F NATRIG_SHAPE_OUT"},
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -m mark --mark 0x4e545348 -j RETURN"},
-        {1, "iptables -w -t mangle -D POSTROUTING -j NATRIG_SHAPE_OUT"},
-        {0, "iptables -w -t mangle -I POSTROUTING 1 -j NATRIG_SHAPE_OUT"},
-    };
-    static const struct ipt_want setup_both[] = {
-        {1, "iptables-legacy -w -t mangle -N NATRIG_SHAPE_OUT"},
-        {0, "iptables-legacy -w -t mangle -F NATRIG_SHAPE_OUT"},
-        {0, "iptables-legacy -w -t mangle -A NATRIG_SHAPE_OUT -m mark --mark 0x4e545348 -j "
-            "RETURN"},
-        {1, "iptables-legacy -w -t mangle -D POSTROUTING -j NATRIG_SHAPE_OUT"},
-        {0, "iptables-legacy -w -t mangle -I POSTROUTING 1 -j NATRIG_SHAPE_OUT"},
-        {1, "iptables-legacy -w -t mangle -N NATRIG_SHAPE_IN"},
-        {0, "iptables-legacy -w -t mangle -F NATRIG_SHAPE_IN"},
-        {0, "iptables-legacy -w -t mangle -A NATRIG_SHAPE_IN -m mark --mark 0x4e545348 -j "
-            "RETURN"},
-        {1, "iptables-legacy -w -t mangle -D PREROUTING -j NATRIG_SHAPE_IN"},
-        {0, "iptables-legacy -w -t mangle -I PREROUTING 1 -j NATRIG_SHAPE_IN"},
-    };
-    static const struct ipt_want add_eg[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -o eth0 -d 10.1.2.3/32 -j NFQUEUE "
-            "--queue-num 7 --queue-bypass"},
-    };
-    static const struct ipt_want add_both[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -o eth1 -d 172.16.0.0/12 -j NFQUEUE "
-            "--queue-num 65535 --queue-bypass"},
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -i eth1 -s 172.16.0.0/12 -j NFQUEUE "
-            "--queue-num 65535 --queue-bypass"},
-    };
-    static const struct ipt_want add_all_in[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -i eth0 -j NFQUEUE --queue-num 0 "
-            "--queue-bypass"},
-    };
-    /* a node's impairment, both ways: one rule per hook, each bound to the node's interface,
-     * so tun, lo and any other interface of the namespace are never queued */
-    static const struct ipt_want add_all_both[] = {
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_OUT -o eth2 -j NFQUEUE --queue-num 3 "
-            "--queue-bypass"},
-        {0, "iptables -w -t mangle -A NATRIG_SHAPE_IN -i eth2 -j NFQUEUE --queue-num 3 "
-            "--queue-bypass"},
-    };
-    static const struct ipt_want del_eg[] = {
-        {0, "iptables -w -t mangle -D NATRIG_SHAPE_OUT -o eth0 -d 10.1.2.3/32 -j NFQUEUE "
-            "--queue-num 7 --queue-bypass"},
-    };
-    static const char *const bad_devs[] = {"lo", "", "eth 0", "a/b", "eth0:1", "sixteen-chars-xx"};
-    static const struct ipt_want down_eg[] = {
-        {1, "iptables -w -t mangle -D POSTROUTING -j NATRIG_SHAPE_OUT"},
-        {1, "iptables -w -t mangle -F NATRIG_SHAPE_OUT"},
-        {1, "iptables -w -t mangle -X NATRIG_SHAPE_OUT"},
-    };
-    static const char *const bad_addrs[] = {"10.1.2",    "10.1.2.256", "10.1.2.3/33",
-                                            "fe80::1",   "10.1.2.3 ",  "a.b.c.d",
-                                            "10.1.2.3/", "1.2.3.4.5",  ""};
-    size_t i;
-
-    ok(impair_nfq_setup_cmds(NULL, IMPAIR_DIR_EGRESS, &c, &err) == 0, "setup egress");
-    check_cmds(&c, setup_eg, sizeof setup_eg / sizeof setup_eg[0], "setup egress");
-    impair_cmds_free(&c);
-    ok(impair_nfq_setup_cmds("iptables-legacy", IMPAIR_DIR_BOTH, &c, &err) == 0, "setup both");
-    check_cmds(&c, setup_both, sizeof setup_both / sizeof setup_both[0], "setup both");
-    impair_cmds_free(&c);
-
-    ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == 0, "link add");
-    check_cmds(&c, add_eg, 1, "add egress");
-    impair_cmds_free(&c);
-    l.addr = "172.16.0.0/12";
-    l.dev = "eth1";
-    l.queue = 65535;
-    l.dir = IMPAIR_DIR_BOTH;
-    impair_nfq_link_add_cmds(NULL, &l, &c, &err);
-    check_cmds(&c, add_both, 2, "add both, CIDR");
-    impair_cmds_free(&c);
-    l.addr = NULL;
-    l.dev = "eth0";
-    l.queue = 0;
-    l.dir = IMPAIR_DIR_INGRESS;
-    impair_nfq_link_add_cmds(NULL, &l, &c, &err);
-    check_cmds(&c, add_all_in, 1, "add all traffic, ingress");
-    impair_cmds_free(&c);
-    l.dev = "eth2";
-    l.queue = 3;
-    l.dir = IMPAIR_DIR_BOTH;
-    ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == 0, "node, both ways");
-    check_cmds(&c, add_all_both, 2, "node impairment, both ways, on its interface only");
-    impair_cmds_free(&c);
-    /* no interface, or a bad one, or loopback: refused, nothing appended */
-    l.dev = NULL;
-    ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0 &&
-           strstr(err.msg, "needs the interface") != NULL,
-       "a rule without an interface is refused: %s", err.msg);
-    for (i = 0; i < sizeof bad_devs / sizeof bad_devs[0]; i++) {
-        l.dev = bad_devs[i];
-        ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0,
-           "bad device '%s' refused: %s", bad_devs[i], err.msg);
-        ok(impair_nfq_link_del_cmds(NULL, &l, &c, &err) == -1 && c.n == 0,
-           "bad device '%s' refused on delete too", bad_devs[i]);
-    }
-    l.dev = "lo";
-    impair_nfq_link_add_cmds(NULL, &l, &c, &err);
-    ok(strstr(err.msg, "loopback is never shaped") != NULL, "lo says why: %s", err.msg);
-    l.dev = "eth0";
-    l.addr = "10.1.2.3";
-    l.queue = 7;
-    l.dir = IMPAIR_DIR_EGRESS;
-    impair_nfq_link_del_cmds(NULL, &l, &c, &err);
-    check_cmds(&c, del_eg, 1, "del egress");
-    impair_cmds_free(&c);
-    ok(impair_nfq_teardown_cmds(NULL, IMPAIR_DIR_EGRESS, &c, &err) == 0, "teardown");
-    check_cmds(&c, down_eg, 3, "teardown egress");
-    impair_cmds_free(&c);
-
-    for (i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++) {
-        l.addr = bad_addrs[i];
-        ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1 && c.n == 0, "bad address '%s': %s",
-           bad_addrs[i], err.msg);
-    }
-    l.addr = "fe80::1";
-    impair_nfq_link_add_cmds(NULL, &l, &c, &err);
-    ok(strstr(err.msg, "only IPv4") != NULL, "IPv6 says why: %s", err.msg);
-    l.addr = "10.0.0.1";
-    l.dir = (enum impair_dir)0;
-    ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1, "bad direction");
-    impair_cmds_free(&c);
-}
-
 /* --- decision statistics ------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -952,80 +800,6 @@ static void test_seed(void)
     ok(same < 800, "seeds 1234 and 1235 drop different packets (%zu of 1000 agree)", same);
 }
 
-/* --- partitions ------------------------------------------------------------------------------ */
-
-static void test_partition(void)
-{
-    struct impair_cmds c = {0};
-    struct nt_err err = {0};
-    static const struct ipt_want setup[] = {
-        {1, "iptables -w -N NATRIG_PART_IN"},
-        {1, "iptables -w -D INPUT -j NATRIG_PART_IN"},
-        {0, "iptables -w -I INPUT 1 -j NATRIG_PART_IN"},
-        {1, "iptables -w -N NATRIG_PART_OUT"},
-        {1, "iptables -w -D OUTPUT -j NATRIG_PART_OUT"},
-        {0, "iptables -w -I OUTPUT 1 -j NATRIG_PART_OUT"},
-    };
-    static const struct ipt_want block[] = {
-        {0, "iptables-legacy -w -A NATRIG_PART_OUT -d 10.1.0.7/32 -j DROP"},
-        {0, "iptables-legacy -w -A NATRIG_PART_IN -s 10.1.0.7/32 -j DROP"},
-    };
-    static const struct ipt_want block_cidr[] = {
-        {0, "iptables -w -A NATRIG_PART_OUT -d 10.2.0.0/16 -j DROP"},
-        {0, "iptables -w -A NATRIG_PART_IN -s 10.2.0.0/16 -j DROP"},
-    };
-    static const struct ipt_want isolate[] = {
-        {0, "iptables -w -A NATRIG_PART_OUT ! -o lo -j DROP"},
-        {0, "iptables -w -A NATRIG_PART_IN ! -i lo -j DROP"},
-    };
-    static const struct ipt_want heal[] = {
-        {0, "iptables -w -F NATRIG_PART_IN"},
-        {0, "iptables -w -F NATRIG_PART_OUT"},
-    };
-    static const struct ipt_want down[] = {
-        {1, "iptables -w -D INPUT -j NATRIG_PART_IN"},
-        {1, "iptables -w -F NATRIG_PART_IN"},
-        {1, "iptables -w -X NATRIG_PART_IN"},
-        {1, "iptables -w -D OUTPUT -j NATRIG_PART_OUT"},
-        {1, "iptables -w -F NATRIG_PART_OUT"},
-        {1, "iptables -w -X NATRIG_PART_OUT"},
-    };
-    static const char *const bad_addrs[] = {"10.1.0",      "10.1.0.256", "fe80::1",
-                                            "10.1.0.1/40", "host",       ""};
-    size_t i;
-
-    ok(impair_part_cmds(NULL, IMPAIR_PART_SETUP, NULL, &c, &err) == 0, "partition setup");
-    check_cmds(&c, setup, sizeof setup / sizeof setup[0], "partition setup");
-    impair_cmds_free(&c);
-    ok(impair_part_cmds("iptables-legacy", IMPAIR_PART_BLOCK, "10.1.0.7", &c, &err) == 0, "block");
-    check_cmds(&c, block, 2, "block one address, both ways");
-    impair_cmds_free(&c);
-    impair_part_cmds(NULL, IMPAIR_PART_BLOCK, "10.2.0.0/16", &c, &err);
-    check_cmds(&c, block_cidr, 2, "block a subnet");
-    impair_cmds_free(&c);
-    ok(impair_part_cmds(NULL, IMPAIR_PART_ISOLATE, NULL, &c, &err) == 0, "isolate");
-    check_cmds(&c, isolate, 2, "isolate keeps loopback");
-    impair_cmds_free(&c);
-    ok(impair_part_cmds(NULL, IMPAIR_PART_HEAL, NULL, &c, &err) == 0, "heal");
-    check_cmds(&c, heal, 2, "heal flushes only our chains");
-    impair_cmds_free(&c);
-    ok(impair_part_cmds(NULL, IMPAIR_PART_DOWN, NULL, &c, &err) == 0, "down");
-    check_cmds(&c, down, 6, "down");
-    impair_cmds_free(&c);
-
-    ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, NULL, &c, &err) == -1 && c.n == 0 &&
-           strstr(err.msg, "needs the address"),
-       "block without an address: %s", err.msg);
-    for (i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++)
-        ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, bad_addrs[i], &c, &err) == -1 && c.n == 0,
-           "block '%s' refused: %s", bad_addrs[i], err.msg);
-    ok(impair_part_cmds("ipt ables", IMPAIR_PART_HEAL, NULL, &c, &err) == -1 && c.n == 0,
-       "bad iptables name: %s", err.msg);
-    ok(impair_part_cmds(NULL, (enum impair_part_op)99, NULL, &c, &err) == -1 && c.n == 0,
-       "bad op: %s", err.msg);
-    impair_cmds_free(&c);
-}
-
 int main(void)
 {
     test_time();
@@ -1036,8 +810,6 @@ int main(void)
     test_presets();
     test_env();
     test_netem();
-    test_iptables();
-    test_partition();
     test_seed();
     test_decide();
     return tap_done();

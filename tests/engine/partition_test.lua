@@ -1,0 +1,89 @@
+-- Partitions, isolation and loss are silent, against the real engine (needs:engine; issue 22 item 4).
+-- On a real partition a send succeeds and nothing arrives: P2P programs take other code paths
+-- when send() fails. natrig-peer `send` reports how many datagrams the kernel accepted (exit 1
+-- and "sent 0" when sendmsg fails, as with EPERM from a DROP in the sender's own OUTPUT) and
+-- natrig-peer `listen` on the other side is the judge of what arrived. Two NAT'd peers and a
+-- public node, so both a direct path and one through two routers are covered.
+local t = require "tap"
+t.needs_engine()
+local natrig = require "natrig"
+
+local PEER = "/usr/local/bin/natrig-peer"
+local COUNT = 5
+local net = natrig.network { scenario = "partition_test", quiet = true }
+local ok, err = pcall(function()
+  local sleep = { "sleep", "600" }
+  local g = net:gateway { name = "g", cmd = sleep }
+  local a = net:peer { name = "a", nat = "full_cone", cmd = sleep }
+  local b = net:peer { name = "b", nat = "full_cone", cmd = sleep }
+  net:up()
+
+  local function send(from, to, p)
+    local addr = require("natrig.impair").addr_from(from, to)
+    local r = from:exec { PEER, "send", "--to", addr .. ":" .. p, "--count", tostring(COUNT), "--interval", "50" }
+    return tonumber(r.stdout:match("sent (%d+)")) or -1, r.code, r.stdout .. r.stderr
+  end
+  -- to listens on its port (its router mapped it first), from sends COUNT datagrams.
+  -- Returns sent, sender's exit code, whether anything arrived, the sender's output, the
+  -- listener's output. Each node keeps one port, so a mapping made before an isolate holds.
+  local ports = { a = "5001", b = "5002", g = "5003" }
+  local function trial(from, to)
+    local p = ports[to.name]
+    if to.router then
+      -- open to's full-cone mapping for p (it sends first, as a NAT'd peer announces itself)
+      to:exec { PEER, "send", "--to", g.public_ip .. ":9", "--from-port", p, "--count", "1" }
+    end
+    local heard, sent, code, out
+    natrig.parallel {
+      function() heard = to:exec { PEER, "listen", "--port", p, "--timeout", "2000" } end,
+      function()
+        natrig.sleep(0.3) -- the listener binds first
+        sent, code, out = send(from, to, p)
+      end,
+    }
+    return sent, code, heard.code == 0, out, heard.stdout
+  end
+
+  local function expect(from, to, arrives, label)
+    local sent, code, got, out, heard = trial(from, to)
+    t.is(sent, COUNT, ("%s: %s->%s send() succeeded for every datagram (%s)"):format(label, from.name, to.name,
+      out:gsub("%s+$", "")))
+    t.is(code, 0, ("%s: the sender exits 0"):format(label))
+    t.is(got, arrives, ("%s: %s->%s %s (%s)"):format(label, from.name, to.name,
+      arrives and "arrives" or "nothing arrives", heard:gsub("%s+$", "")))
+  end
+
+  expect(a, b, true, "baseline")
+  expect(a, g, true, "baseline")
+
+  net:partition({ a }, { b })
+  expect(a, b, false, "partition a|b")
+  expect(b, a, false, "partition a|b")
+  expect(a, g, true, "partition a|b leaves g")
+  net:heal()
+  expect(a, b, true, "heal")
+  expect(b, a, true, "heal")
+
+  a:isolate()
+  expect(a, g, false, "isolate a")
+  expect(a, b, false, "isolate a")
+  expect(g, a, false, "isolate a")
+  -- a TCP connect from an isolated node times out (busybox nc: "timed out") rather than
+  -- failing at once ("Operation not permitted")
+  local r = a:exec { "nc", "-w", "2", g.public_ip, "80" }
+  local said = (r.stdout .. r.stderr):gsub("%s+$", "")
+  t.ok(said:find("timed out") and not said:find("not permitted"),
+    ("isolate a: a TCP connect times out, no error at once (%s)"):format(said))
+  a:rejoin()
+  expect(a, g, true, "rejoin")
+  expect(g, a, true, "rejoin")
+
+  -- loss drops on the path too: the shaper's DROP verdict comes after send() returned
+  a:impair { loss = "100%" }
+  expect(a, g, false, "loss 100% on a")
+  a:clear_impair()
+  expect(a, g, true, "loss cleared")
+end)
+t.ok(ok, "no unexpected error: " .. tostring(err))
+net:down()
+t.done()
