@@ -6,13 +6,19 @@ PKGS      := lua5.4 libcurl libcjson libarchive
 # `make`; tests/run-all's unit stage proves it by building a copy as user nobody).
 BUILD_PKGS:= lua5.4 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libarchive-dev pkg-config \
              libnetfilter-queue-dev libmnl-dev libedit-dev
-# Runtime and test dependencies: the tools natrig puts into its base image or runs on the
-# host (busybox-static ... coturn, tcpdump), and what the tests, lint, fuzz and doc use. Lint:
-# clang-format, lua-check, and clang-tidy-15 (Debian's clang-tidy, 14, lacks
-# bugprone-assignment-in-if-condition).
-RUN_PKGS  := busybox-static iptables iproute2 conntrack nftables coturn socat curl tcpdump tmux nebula \
-             chromium clang clang-format clang-tidy-15 lua-check lua-ldoc libxml2-utils python3 perl
-APT_PKGS  := $(BUILD_PKGS) $(RUN_PKGS)
+# Runtime dependencies: the tools natrig puts into its base image or runs on the host
+# (busybox-static ... coturn, tcpdump, dnsmasq). `make demo` needs these and no more.
+RUN_PKGS  := busybox-static iptables iproute2 conntrack nftables coturn socat tcpdump dnsmasq-base
+# Test dependencies: what the tests, lint, fuzz and doc use on top (make test, lint, fuzz,
+# doc install them). Lint: clang-format, lua-check, and clang-tidy-15 (Debian's clang-tidy,
+# 14, lacks bugprone-assignment-in-if-condition); fuzz: clang; doc: lua-ldoc; the REPL and
+# exec -it tests: tmux; the sweep report's check: chromium, libxml2-utils.
+TEST_PKGS := curl tmux nebula chromium clang clang-format clang-tidy-15 lua-check lua-ldoc libxml2-utils \
+             python3 perl
+APT_PKGS  := $(BUILD_PKGS) $(RUN_PKGS) $(TEST_PKGS)
+# make install: PREFIX (default /usr/local), DESTDIR for staging.
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 CC        ?= cc
 SANITIZE  ?=
 ifeq ($(SANITIZE),)
@@ -63,10 +69,12 @@ all: $(NATRIG) $(LUAMOD) $(PEER) $(SHAPER) $(UNIT_BIN)
 
 help:
 	@echo "make            build natrig, the Lua module, natrig-peer, natrig-shaper"
-	@echo "make demo       install what is missing, build, run scenarios/quickstart.lua"
+	@echo "make demo       install what a run needs, build natrig, run scenarios/quickstart.lua"
+	@echo "make install    natrig, natrig-peer, natrig-shaper, the Lua module, natrig.1 into"
+	@echo "                PREFIX (default /usr/local; DESTDIR for staging)"
 	@echo "make test       unit + Lua + engine + netns tests + lint (CI=true: nothing skips)"
 	@echo "make test-unit | test-lua | test-engine | test-netns   one stage of make test"
-	@echo "make deps       install build and runtime packages (deps-list shows them)"
+	@echo "make deps       install build, runtime and test packages (deps-list shows them)"
 	@echo "make asan       the whole suite under AddressSanitizer + UBSan"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make bench      benchmarks (ratios against a floor measured in the same run)"
@@ -92,19 +100,24 @@ define need_pkgs
 	fi
 endef
 
-# Compiling needs only the build packages; tests, demo, lint, fuzz and doc need the rest.
+# Compiling needs only the build packages; a run (demo) the runtime ones; tests, lint, fuzz
+# and doc the test ones too.
 $(B)/.deps-ok:
 	$(call need_pkgs,build,$(BUILD_PKGS))
 	$(Q)mkdir -p $(B) && touch $@
-# Checked again when the Makefile changes, so a package added to RUN_PKGS gets installed
+# Checked again when the Makefile changes, so a package added to a list gets installed
 # where an older list was already satisfied.
+$(B)/.deps-demo-ok: Makefile
+	$(call need_pkgs,runtime,$(RUN_PKGS))
+	$(Q)mkdir -p $(B) && touch $@
 $(B)/.deps-run-ok: Makefile
-	$(call need_pkgs,runtime and tests,$(RUN_PKGS))
+	$(call need_pkgs,runtime and tests,$(RUN_PKGS) $(TEST_PKGS))
 	$(Q)mkdir -p $(B) && touch $@
 deps: $(B)/.deps-ok $(B)/.deps-run-ok
 deps-list:
 	@echo "build: $(BUILD_PKGS)"
 	@echo "run: $(RUN_PKGS)"
+	@echo "test: $(TEST_PKGS)"
 
 # --- compile ---------------------------------------------------------------------------------
 $(B)/%.o: %.c | $(B)/.deps-ok
@@ -190,8 +203,33 @@ fuzz: | $(B)/.deps-ok $(B)/.deps-run-ok
 bench: all
 	$(Q)B=$(B) tests/bench/run
 
-demo: all | $(B)/.deps-run-ok
+# Only what a run needs: the three binaries (no unit tests), the runtime packages.
+demo: $(NATRIG) $(PEER) $(SHAPER) | $(B)/.deps-demo-ok
 	$(Q)$(NATRIG) run scenarios/quickstart.lua
+
+# The man page, from the commands' own usage and --help texts (tools/man.lua).
+$(B)/natrig.1: $(NATRIG) tools/man.lua
+	$(Q)$(NATRIG) lua tools/man.lua >$@.tmp && mv $@.tmp $@
+
+# The Lua modules are embedded in natrig and in natrig.so, so nothing else is needed.
+# natrig finds natrig-peer and natrig-shaper beside itself; natrig.so finds them through
+# $(PREFIX)/lib/natrig/ (its real location is lib/natrig/lua/, a link in lib/lua/5.4/
+# puts it on stock lua5.4's default LUA_CPATH).
+.PHONY: install uninstall
+install: $(NATRIG) $(LUAMOD) $(PEER) $(SHAPER) $(B)/natrig.1
+	$(Q)d="$(DESTDIR)$(PREFIX)"; set -e; \
+	  install -d "$$d/bin" "$$d/lib/natrig/lua" "$$d/lib/lua/5.4" "$$d/share/man/man1"; \
+	  install -m 755 $(NATRIG) $(PEER) $(SHAPER) "$$d/bin/"; \
+	  install -m 644 $(LUAMOD) "$$d/lib/natrig/lua/natrig.so"; \
+	  ln -sf ../../bin/natrig-peer "$$d/lib/natrig/natrig-peer"; \
+	  ln -sf ../../bin/natrig-shaper "$$d/lib/natrig/natrig-shaper"; \
+	  ln -sf ../../natrig/lua/natrig.so "$$d/lib/lua/5.4/natrig.so"; \
+	  install -m 644 $(B)/natrig.1 "$$d/share/man/man1/natrig.1"; \
+	  echo "  INSTALL $$d/bin/natrig (natrig-peer, natrig-shaper), $$d/lib/lua/5.4/natrig.so, natrig.1"
+
+uninstall:
+	$(Q)d="$(DESTDIR)$(PREFIX)"; rm -f "$$d/bin/natrig" "$$d/bin/natrig-peer" "$$d/bin/natrig-shaper" \
+	  "$$d/lib/lua/5.4/natrig.so" "$$d/share/man/man1/natrig.1"; rm -rf "$$d/lib/natrig"
 
 lint: | $(B)/.deps-run-ok
 	$(Q)tests/lint
