@@ -106,9 +106,7 @@ end
 
 local function unique_name(self, kind, want)
   if want then
-    if type(want) ~= "string" or not want:match("^[%w][%w_.-]*$") then
-      bad("net:" .. kind, ("bad name '%s' (letters, digits, _ . -)"):format(tostring(want)))
-    end
+    require("natrig.nodeopts").name("net:" .. kind, want) -- letters, digits, _ . -; 63 at most
     if self.by_name[want] then bad("net:" .. kind, ("name '%s' is already taken"):format(want)) end
     return want
   end
@@ -381,23 +379,8 @@ function Network:remove(x)
 end
 
 -- Create the networks; on a subnet clash with a run that started at the same moment,
--- plan again from the engine's fresh list (bounded, not random).
-local function create_segments(self)
-  self.segs_made = {}
-  for attempt = 1, 4 do
-    self:plan(plan.taken_subnets(self:engines()))
-    local ok, err = pcall(task.parallel, (function()
-      local fns = {}
-      for _, seg in ipairs(segments(self)) do fns[#fns + 1] = function() create_segment(self, seg) end end
-      return fns
-    end)())
-    if ok then return end
-    local msg = type(err) == "table" and tostring(err.message) or tostring(err)
-    if not msg:find("overlap", 1, true) or attempt == 4 then error(err, 0) end
-    for _, seg in ipairs(self.segs_made) do pcall((seg.eng or self.eng).network_remove, seg.eng or self.eng, seg.id) end
-    self.segs_made = {}
-  end
-end
+-- plan again from the engine's fresh list (natrig.plan.create_all: bounded, not random).
+local function create_segments(self) plan.create_all(self, segments, create_segment) end
 
 --- Bring everything up: image, networks, routers (rules applied and verified), nodes
 -- (routes set, files uploaded, started, ready). Parallel throughout; a failure part-way
@@ -407,6 +390,7 @@ function Network:up()
   self.state = "starting"
   local t0 = core.now()
   local ok, err = pcall(function()
+    require("natrig.nodeopts").before_up(self) -- bad input fails before anything is made
     self:place()
     if self.hosts then
       -- where each element runs, said once (a cell by its top router)

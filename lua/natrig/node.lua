@@ -16,6 +16,8 @@ local logs = require "natrig.logs"
 local iface = require "natrig.iface"
 local impair = require "natrig.impair"
 local capture = require "natrig.capture"
+local nodeopts = require "natrig.nodeopts"
+local watch = require "natrig.watch"
 
 local M = {}
 local Router = {}
@@ -219,6 +221,7 @@ function M.new_node(net, kind, name, router, opts)
     entries = {}, seq = 0, may_exit = opts.may_exit == true }, Node)
   n.profile = profiles.resolve(opts, kind)
   n.cap_add, n.devices = M.app_access(opts, "net:" .. kind)
+  nodeopts.check("net:" .. kind, name, kind, opts) -- ports, files, binary, timeout, ready
   return n
 end
 
@@ -238,7 +241,7 @@ function Node:bring_up()
   local ports = self.opts.ports or prof.ports or {}
   local exposed, bindings = {}, {}
   for _, p in ipairs(ports) do
-    local key = tostring(p):find("/") and tostring(p) or (tostring(p) .. "/tcp")
+    local key = nodeopts.port("net:up", self.name, p) -- a profile's ports too
     exposed[key] = {}
     -- Published on loopback only, with an engine-chosen host port (no race for ports).
     bindings[key] = core.json_array { { HostIp = "127.0.0.1", HostPort = "" } }
@@ -314,13 +317,14 @@ function Node:bring_up()
       Devices = #self.devices > 0 and core.json_array(self.devices) or nil,
       LogConfig = logs.engine_log_config() },
   })
-  local files = profiles.files(prof, self, net)
+  local files = nodeopts.files("net:up", self.name, profiles.files(prof, self, net))
   if #files > 0 then eng:put_files(self.id, files, "/") end
   self.started_at = core.time()
   self.running = true
   eng:container_start(self.id)
   logs.attach(self)
   profiles.wait_ready(prof, self, net)
+  watch.startup_check(self) -- an app that already exited (a missing binary: 127) fails net:up()
   self.ready = true
 end
 
@@ -392,12 +396,14 @@ function Node:allow_exit(yes) self.may_exit = yes ~= false end
 --- Freeze the app.
 function Node:pause()
   self.net:note("pause", self.name)
+  self.pausing = true -- the exit summary says who paused it (natrig.watch)
   self.eng:container_pause(self.id)
 end
 --- Unfreeze the app.
 function Node:resume()
   self.net:note("resume", self.name)
   self.eng:container_unpause(self.id)
+  self.pausing = nil
 end
 
 --- Impairment and partitions: see natrig.impair.

@@ -4,6 +4,7 @@
 -- run, so a log line's address names one node.
 -- @module natrig.plan
 local core = require "natrig.core"
+local task = require "natrig.task"
 
 local M = {}
 
@@ -35,12 +36,49 @@ M.OVERLAY_DYNAMIC = 896
 
 -- Address allocation, one element at a time (at net:up() and for elements added later).
 -- Addresses are never reused within a run, so a log line's address names one node.
+-- The public network's last usable host number: .1 is the bridge, the last address the
+-- broadcast; over several engines the overlay's dynamic range starts at OVERLAY_DYNAMIC.
+local function pub_last(overlay)
+  return overlay and M.OVERLAY_DYNAMIC - 1 or (1 << (32 - PUBLIC_PREFIX)) - 2
+end
+M.LAN_MAX = 252 -- a LAN's hosts .2 to .253 (.254 is its router)
+
+local function full(subnet, overlay)
+  bad("net", ("the public network %s is full: it holds %d gateways, public nodes and routers "
+    .. "(routers of peers that have their own NAT count too); share routers between peers "
+    .. "(net:peer{ router = r }) or split the test"):format(subnet, pub_last(overlay) - 1))
+end
+
 local function next_pub(self)
   self.pub_host = self.pub_host + 1
-  local ip = core.subnet_host(self.public.subnet, self.pub_host)
-  if self.public.overlay and self.pub_host >= M.OVERLAY_DYNAMIC then ip = nil end
-  if not ip then bad("net", ("the public network %s is full"):format(self.public.subnet)) end
-  return ip
+  if self.pub_host > pub_last(self.public.overlay) then full(self.public.subnet, self.public.overlay) end
+  return core.subnet_host(self.public.subnet, self.pub_host)
+end
+
+--- Before anything is created: does the plan fit? Every gateway, public node and router
+-- on the public network takes an address of the /22 (1021 of them, 894 over a Swarm);
+-- every node and router behind a router takes one of its LAN's 252. Raises naming the
+-- limit and the count.
+function M.check(self)
+  local pub, lan = 0, {}
+  for _, n in ipairs(self.nodes) do
+    if n.router then lan[n.router] = (lan[n.router] or 0) + 1 else pub = pub + 1 end
+  end
+  for _, r in ipairs(self.routers) do
+    if r.behind then lan[r.behind] = (lan[r.behind] or 0) + 1 else pub = pub + 1 end
+  end
+  local cap = pub_last(self.hosts ~= nil) - 1
+  if pub > cap then
+    bad("net:up", ("the public network is full: %d gateways, public nodes and routers asked for, a /%d holds %d "
+      .. "(routers of peers that have their own NAT count too); share routers between peers "
+      .. "(net:peer{ router = r }) or split the test"):format(pub, PUBLIC_PREFIX, cap))
+  end
+  for _, r in ipairs(self.routers) do
+    if (lan[r] or 0) > M.LAN_MAX then
+      bad("net:up", ("the LAN of %s is full: %d nodes and routers behind it, a /%d LAN holds %d")
+        :format(r.name, lan[r], LAN_PREFIX, M.LAN_MAX))
+    end
+  end
 end
 
 local function next_lan_host(r)
@@ -81,8 +119,9 @@ end
 --- Allocate subnets and addresses for every segment and node (pure, from the engine's list
 -- of taken subnets). Starting offsets come from the run id, so two runs rarely reach for
 -- the same block; when they do, the engine refuses the second and we allocate again.
-function M.plan(self, taken)
-  local start = tonumber(core.hash(self.session.run_id):sub(1, 6), 16)
+function M.plan(self, taken, attempt)
+  local seed = self.session.run_id .. ((attempt or 1) > 1 and ("#" .. attempt) or "")
+  local start = tonumber(core.hash(seed):sub(1, 6), 16)
   local pub = core.subnet_alloc(self.pool, PUBLIC_PREFIX, taken, start % 512, 1)[1]
   local t2 = { pub }
   for _, s in ipairs(taken) do t2[#t2 + 1] = s end
@@ -94,6 +133,57 @@ function M.plan(self, taken)
   for i, r in ipairs(self.routers) do M.place_lan(self, r, lans[i]) end
   for _, r in ipairs(self.routers) do M.place_wan(self, r) end
   for _, n in ipairs(self.nodes) do if n.router then M.place_node(self, n) end end
+end
+
+--- The engine's refusal of a subnet another network took meanwhile (403 "Pool overlaps
+-- with other one on this address space").
+function M.is_overlap(err)
+  local msg = type(err) == "table" and tostring(err.message) or tostring(err)
+  return msg:find("Pool overlaps", 1, true) ~= nil or msg:find("overlapping", 1, true) ~= nil
+end
+M.ATTEMPTS = 8
+
+--- Create the run's networks (create_one(self, seg) for each of segments(self)), planned
+-- from the engines' list of taken subnets. Several runs starting at once may reach for the
+-- same block between listing and creating: on the engine's overlap refusal every create
+-- of the round is let finish, what was made is removed, and the plan is made again from
+-- a fresh list with another start offset, after a short random pause (at most ATTEMPTS
+-- rounds). Any other error is raised at once.
+function M.create_all(self, segments, create_one)
+  self.segs_made = {}
+  for attempt = 1, M.ATTEMPTS do
+    M.plan(self, M.taken_subnets(self:engines()), attempt)
+    local errs, fns = {}, {}
+    for _, seg in ipairs(segments(self)) do
+      fns[#fns + 1] = function()
+        local ok, err = pcall(create_one, self, seg)
+        if not ok then
+          if task.is_abort(err) then error(err, 0) end
+          errs[#errs + 1] = err
+        end
+      end
+    end
+    task.parallel(fns)
+    if #errs == 0 then return end
+    for _, e in ipairs(errs) do
+      if not M.is_overlap(e) or attempt == M.ATTEMPTS then
+        if M.is_overlap(e) then
+          e.message = tostring(e.message) .. (" (natrig planned its subnets again %d times: other runs are "
+            .. "creating networks in the same pool at the same moment; try again, or give each run its own "
+            .. "pool)"):format(M.ATTEMPTS - 1)
+        end
+        error(e, 0)
+      end
+    end
+    self.log(("subnet taken by another run at the same moment (%s): planning again (%d of %d)")
+      :format(tostring(errs[1].message), attempt + 1, M.ATTEMPTS))
+    for _, seg in ipairs(self.segs_made) do
+      local eng = seg.eng or self.eng
+      pcall(eng.network_remove, eng, seg.id)
+    end
+    self.segs_made = {}
+    task.sleep(0.05 + math.random() * 0.2 * attempt)
+  end
 end
 
 -- A router added while the network is up gets a fresh LAN (its start offset from the run

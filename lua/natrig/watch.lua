@@ -33,11 +33,36 @@ local function describe_code(code)
 end
 M.describe_code = describe_code
 
+-- The failure for an app (or router, holder) that exited unasked; reported once per exit
+-- (the liveness task, the start-up check and settle may all see the same exit).
+local function report_exit(net, x, role, name, code, when)
+  if x.exit_reported then return x.exit_reported end
+  local what = APP_ROLES[role] and ("the app of %s"):format(name)
+    or role == "holder" and ("the network holder of %s"):format(name)
+    or ("router %s"):format(name)
+  local msg = when and ("%s exited with %s %s, although natrig was not asked to stop it"):format(what,
+      describe_code(code), when)
+    or ("%s exited with %s although natrig was not asked to stop it%s"):format(what,
+    describe_code(code), APP_ROLES[role] and (x.ready and " (during the run)" or " (before it was ready)") or "")
+  if APP_ROLES[role] then
+    msg = msg .. "; last lines:\n" .. logs.last_lines(x, 15)
+      .. "\n(if this exit is expected, give the node may_exit = true or call node:allow_exit())"
+  end
+  local err = core.error { code = "exited", op = "liveness", status = 0, message = msg }
+  err.node = name
+  x.exit_reported = err
+  net.failures = net.failures or {}
+  net.failures[#net.failures + 1] = err
+  net.log("FAIL: " .. msg:gsub("\n.*", ""))
+  return err
+end
+M.report_exit = report_exit
+
 local function on_die(net, role, name, code, t)
   local x = net.by_name[name]
   if not x then return end
   if APP_ROLES[role] then
-    x.running, x.exit_code, x.exited_at = false, tonumber(code), t
+    x.running, x.exit_code, x.exited_at, x.paused = false, tonumber(code), t, nil
   else
     x.dead_role = role
   end
@@ -51,21 +76,8 @@ local function on_die(net, role, name, code, t)
     while x.following ~= false and APP_ROLES[role] and core.now() < until_t do task.sleep(0.02) end
     if APP_ROLES[role] then logs.node_exited(x, code) end
     if ok_exit or net.state == "stopping" or net.state == "down" then return end
-    local what = APP_ROLES[role] and ("the app of %s"):format(name)
-      or role == "holder" and ("the network holder of %s"):format(name)
-      or ("router %s"):format(name)
-    local msg = ("%s exited with %s although natrig was not asked to stop it%s"):format(what,
-      describe_code(code), APP_ROLES[role] and (x.ready and " (during the run)" or " (before it was ready)") or "")
-    if APP_ROLES[role] then msg = msg .. "; last lines:\n" .. logs.last_lines(x, 15) end
-    if APP_ROLES[role] then
-      msg = msg .. "\n(if this exit is expected, give the node may_exit = true or call node:allow_exit())"
-    end
-    local err = core.error { code = "exited", op = "liveness", status = 0, message = msg }
-    err.node = name
-    net.failures = net.failures or {}
-    net.failures[#net.failures + 1] = err
-    net.log("FAIL: " .. msg:gsub("\n.*", ""))
-    task.fail(err)
+    if x.exit_reported then return end -- the start-up check or settle said it already
+    task.fail(report_exit(net, x, role, name, code))
   end, "liveness " .. name)
 end
 
@@ -77,7 +89,13 @@ local function on_event(net, ev)
   local t = tonumber(ev.timeNano) and tonumber(ev.timeNano) / 1e9 or tonumber(ev.time) or core.time()
   if ev.Action == "start" then
     local x = net.by_name[name]
-    if x and APP_ROLES[role] then x.running = true; x.exit_code = nil end
+    if x and APP_ROLES[role] then x.running = true; x.exit_code = nil; x.exit_reported = nil end
+  elseif ev.Action == "pause" or ev.Action == "unpause" then
+    local x = net.by_name[name]
+    if x then x.paused = ev.Action == "pause" and (x.pausing and "by the scenario" or "not by natrig") or nil end
+    if x and ev.Action == "pause" and not x.pausing then
+      net.log(("%s (%s) was paused, not by natrig"):format(name, role))
+    end
   elseif ev.Action == "die" then
     on_die(net, role, name, a.exitCode, t)
   elseif ev.Action == "oom" then
@@ -93,13 +111,33 @@ function M.start(net)
   return function() for _, s in ipairs(stops) do s() end end
 end
 
--- The event stream of one engine. Returns a function that closes it.
-function M.start_on(net, eng)
-  local filters = {
-    label = core.json_array { "natrig.run=" .. net.session.run_id },
-    type = core.json_array { "container" },
-    event = core.json_array { "start", "die", "oom" },
-  }
+-- Who a container id is: the node whose network holder (or app) it is, or the router.
+local function owner_of(net, cid)
+  for _, n in ipairs(net.nodes) do if n.holder == cid or n.id == cid then return n end end
+  for _, r in ipairs(net.routers) do if r.id == cid then return r end end
+end
+
+-- Network events carry no container labels, so they come on a stream of their own
+-- (disconnects and connects of any network, matched to the run's containers here): a
+-- node cut off its network by someone else is named in the exit summary.
+local function on_net_event(net, ev)
+  if type(ev) ~= "table" or ev.Type ~= "network" then return end
+  local a = (ev.Actor or {}).Attributes or {}
+  if not a.container or net.state == "stopping" or net.state == "down" then return end
+  local x = owner_of(net, a.container)
+  if not x or x.removing then return end
+  x.disconnected = x.disconnected or {}
+  local seg = a.name or (ev.Actor or {}).ID or "?"
+  if ev.Action == "disconnect" then
+    x.disconnected[seg] = true
+    net.log(("%s was disconnected from network %s, not by natrig"):format(x.name, seg))
+  else
+    x.disconnected[seg] = nil
+  end
+end
+
+-- One stream of JSON lines: each decoded line to handle(net, j). Returns its request id.
+local function stream(net, eng, filters, handle)
   -- since: the engine replays what happened between now and the stream's opening.
   local rid = eng.raw:submit("events", { since = ("%.3f"):format(core.time() - 0.5),
     filters = filters }, nil, { mode = "lines" })
@@ -114,7 +152,7 @@ function M.start_on(net, eng)
       start = nl + 1
       local ok, j = pcall(core.json_decode, line)
       if ok then
-        local hok, herr = pcall(on_event, net, j)
+        local hok, herr = pcall(handle, net, j)
         if not hok then net.log("liveness watcher: " .. tostring(herr)) end
       end
     end
@@ -127,22 +165,110 @@ function M.start_on(net, eng)
       task.fail(err)
     end
   end)
+  return rid
+end
+
+-- The event streams of one engine. Returns a function that closes them.
+function M.start_on(net, eng)
+  local rids = {
+    stream(net, eng, {
+      label = core.json_array { "natrig.run=" .. net.session.run_id },
+      type = core.json_array { "container" },
+      event = core.json_array { "start", "die", "oom", "pause", "unpause" },
+    }, on_event),
+    stream(net, eng, { type = core.json_array { "network" },
+      event = core.json_array { "disconnect", "connect" } }, on_net_event),
+  }
   local raw = eng.raw
-  return function() task.forget(rid); if eng.raw then raw:cancel(rid) end end
+  return function()
+    for _, rid in ipairs(rids) do task.forget(rid); if eng.raw then raw:cancel(rid) end end
+  end
+end
+
+-- An app's state from the engine (inspect), for when no event has said it yet: sets
+-- running, exit_code, exited_at and paused. Returns false when the engine could not say.
+local function refresh(x)
+  local eng = x.eng or x.net.eng
+  local ok, info = pcall(eng.container_inspect, eng, x.id)
+  local st = ok and type(info) == "table" and info.State
+  if type(st) ~= "table" then return false end
+  if st.Running == false and x.running ~= false then
+    x.running, x.exit_code, x.exited_at = false, tonumber(st.ExitCode), core.time()
+  end
+  if st.Paused and not x.paused then x.paused = x.pausing and "by the scenario" or "not by natrig" end
+  if st.Paused == false then x.paused = nil end
+  return true
+end
+M.refresh = refresh
+
+--- The start-up check of a node's app (natrig.node, after start and readiness): an app
+-- that has already exited (a missing binary exits 127 within milliseconds) fails the
+-- bring-up, naming the node and the code. The engine is asked (inspect) unless its exit
+-- event has come.
+function M.startup_check(x)
+  if x.may_exit then return end
+  -- a moment for an exec that fails (tini reports it at once), then the engine's word
+  local left = (x.started_at or 0) + M.STARTUP_GRACE - core.time()
+  if x.running ~= false and left > 0 then task.sleep(left) end
+  if x.running ~= false then refresh(x) end
+  if x.running == false and not expected(x, x.exited_at or core.time()) then
+    -- its last lines (tini's "exec ... failed") come with the end of the follow stream
+    local until_t = core.now() + 1
+    while x.following ~= false and core.now() < until_t do task.sleep(0.02) end
+    local err = report_exit(x.net, x, x.kind, x.name, x.exit_code, "during its start-up check")
+    error(err, 0)
+  end
+end
+M.STARTUP_GRACE = 0.15 -- seconds after start
+
+--- Before the verdict: know the state of every app. Exits whose report still waits for
+-- the last log lines are reported now, and every app no exit event has come for is
+-- inspected (in parallel, at most `timeout` seconds in all); an app found exited unasked
+-- is added to net.failures. Never raises. scenario.lua calls it after a run body that
+-- returned normally, before it looks at net.failures.
+function M.settle(net, timeout)
+  if not net.nodes or net.state ~= "up" then return end
+  local list = {}
+  for _, n in ipairs(net.nodes) do if n.id and not n.removing then list[#list + 1] = n end end
+  local ok, err = task.guard(function()
+    task.map(list, function(n)
+      if n.running ~= false then refresh(n) end
+      if n.running == false and not expected(n, n.exited_at or core.time()) and not n.exit_reported then
+        report_exit(net, n, n.kind, n.name, n.exit_code, "(seen before the verdict)")
+      end
+    end, 16)
+  end, timeout or 10, "reading the apps' states")
+  if not ok then
+    task.recover(1)
+    net.log("could not read every app's state before the verdict: " .. tostring(err))
+  end
 end
 
 -- One line per node for the end of a run: "a running, b exited 3 (unexpected), ...".
+-- A pause or a disconnect natrig was not asked for is named too.
 function M.summary(net)
   local parts = {}
   for _, n in ipairs(net.nodes) do
     if n.id then
+      local s
       if n.exit_code and not n.running then
-        parts[#parts + 1] = ("%s exited %d%s"):format(n.name, n.exit_code,
-          expected(n, n.exited_at or 0) and "" or " (unexpected)")
+        s = ("%s exited %d%s"):format(n.name, n.exit_code, expected(n, n.exited_at or 0) and "" or " (unexpected)")
       else
-        parts[#parts + 1] = n.name .. " running"
+        s = n.name .. (n.paused and (" paused (" .. n.paused .. ")") or " running")
       end
+      local cut = {}
+      for seg in pairs(n.disconnected or {}) do cut[#cut + 1] = seg end
+      table.sort(cut)
+      if #cut > 0 then s = s .. (" (disconnected from %s, not by natrig)"):format(table.concat(cut, ", ")) end
+      parts[#parts + 1] = s
     end
+  end
+  for _, r in ipairs(net.routers) do
+    local cut = {}
+    for seg in pairs(r.disconnected or {}) do cut[#cut + 1] = seg end
+    table.sort(cut)
+    if #cut > 0 then parts[#parts + 1] = ("router %s disconnected from %s, not by natrig"):format(r.name,
+      table.concat(cut, ", ")) end
   end
   return table.concat(parts, ", ")
 end
