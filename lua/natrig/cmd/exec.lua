@@ -18,8 +18,8 @@ or a router's name. Unknown RUN or NODE: exit 2, naming the ones there are.
 
 options:
   -i, --interactive      pass stdin to the command (its end ends the command's stdin)
-  -t, --tty              a terminal (keys go to the command as typed; Ctrl-C included)
-  -it                    both: an interactive shell
+  -t, --tty              a terminal (keys go to the command as typed; Ctrl-C included);
+                         -it is both: an interactive shell
   --holder               the node's network holder (natrig's tools: ip, tc, nft,
                          conntrack, tcpdump) instead of its app container
   --user U               run as user U
