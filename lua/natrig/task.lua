@@ -26,6 +26,14 @@ local main_waiting    -- what code outside any task waits on (for timeout messag
 -- swallow one. M.recover() ends the abort before teardown.
 M.aborting = nil
 
+-- The watch hook (core.watch_thread, on the main thread and every task) calls M.check once
+-- the time set here has passed: the deadline, or at once while an abort is sticky. So a
+-- scenario that loops without yielding still ends at its deadline; signals reach it the
+-- same way, whatever is set here.
+local function sync_watch()
+  core.set_watch(M.guarding and (M.aborting and -1 or M.deadline) or nil)
+end
+
 local Task = {}
 Task.__index = Task
 Task.__name = "natrig.Task"
@@ -98,7 +106,7 @@ end
 local function abort(code, op, message)
   local e = core.error { code = code, op = op, status = 0, message = message }
   e.abort = true
-  if M.guarding then M.aborting = e end
+  if M.guarding then M.aborting = e; sync_watch() end
   error(e, 0)
 end
 
@@ -106,7 +114,7 @@ end
 -- raises it, whatever the scenario is waiting on. Returns true when it will be raised.
 function M.fail(err)
   if type(err) == "table" then err.abort = true end
-  if M.guarding and not M.aborting then M.aborting = err return true end
+  if M.guarding and not M.aborting then M.aborting = err; sync_watch() return true end
   return M.guarding == true
 end
 
@@ -118,15 +126,31 @@ function M.interrupt(sig)
 end
 
 local function check_abort()
+  -- (also the watch hook's entry: keep it cheap and free of yields)
   if M.aborting then error(M.aborting, 0) end
   if M.deadline and core.now() > M.deadline then
     local len = M.deadline_len or 0
     M.deadline = nil
-    abort("timeout", M.deadline_what or "scenario", ("timed out after %g s; still pending: %s")
-      :format(len, M.pending_desc()))
+    local pending = M.pending_desc()
+    abort("timeout", M.deadline_what or "scenario", ("timed out after %g s; %s"):format(len,
+      pending ~= "" and "still pending: " .. pending or "nothing was pending: its Lua code was running"))
   end
   local sig = core.interrupted()
   if sig then M.interrupt(sig) end
+end
+M.check = check_abort
+
+--- The watch hook's entry (l_signal.c): raise what check_abort raises, except that a task
+-- running when an abort is sticky is told to yield from the hook instead (returns true).
+-- A pcall in the task cannot catch a yield, so even `while true do pcall(f) end` stops;
+-- the scheduler never resumes it again and raises the abort in the main thread.
+function M.hook_check(can_yield)
+  local ok, e = pcall(check_abort)
+  if ok then return false end
+  if can_yield and M.aborting and e == M.aborting and tasks[coroutine.running()] then
+    return true
+  end
+  error(e, 0)
 end
 
 --- Run the loop once: ready tasks first, then due timers, then engine events.
@@ -253,6 +277,7 @@ end
 
 function M.spawn(fn, name, ...)
   local co = coroutine.create(fn)
+  core.watch_thread(co)
   local task = setmetatable({ co = co, name = name, state = "running", joiners = {} }, Task)
   tasks[co] = task
   ready[#ready + 1] = { co = co, args = table.pack(...) }
@@ -356,8 +381,13 @@ function M.guard(fn, timeout, what, ...)
   if timeout then
     M.deadline, M.deadline_len, M.deadline_what = core.now() + timeout, timeout, what
   end
+  core.watch_thread()
+  sync_watch()
   M.last_where = nil
   local r = table.pack(xpcall(fn, function(e)
+    -- The error is on its way: a watch hook firing in this handler would raise again
+    -- ("error in error handling"). sync_watch below puts it back.
+    debug.sethook()
     -- The line of the scenario that was running (or waiting) when it failed.
     if M.where_source then
       for level = 2, 60 do
@@ -373,6 +403,8 @@ function M.guard(fn, timeout, what, ...)
     return e
   end, ...))
   M.guarding, M.deadline, M.deadline_len, M.deadline_what = outer_g, outer_d, outer_l, outer_w
+  core.watch_thread()
+  sync_watch()
   return table.unpack(r, 1, r.n)
 end
 
@@ -384,6 +416,7 @@ M.epoch = 0 -- bumped by recover(): what was counted before it was abandoned
 
 function M.recover(drain)
   M.aborting = nil
+  sync_watch()
   M.epoch = M.epoch + 1
   for _, t in pairs(tasks) do t:cancel("the run was aborted") end
   ready, timers = {}, {}
@@ -412,6 +445,7 @@ function M.shielded(fn, timeout, ...)
   local r = table.pack(M.guard(fn, timeout or 120, "teardown", ...))
   core.defer_signals(outer)
   M.aborting = nil
+  sync_watch()
   return table.unpack(r, 1, r.n)
 end
 

@@ -1,4 +1,4 @@
-/* cli.c - signals (a hook that raises in Lua, deferral during teardown), the native REPL
+/* cli.c - signals (the watch hook raises in Lua, deferral during teardown), the native REPL
  * as a Lua function, and the one call into lua/natrig/cli.lua that does the rest. */
 #include "cli/cli.h"
 
@@ -9,31 +9,15 @@
 #include <unistd.h>
 
 #include "base/sig.h"
+#include "lua/l_aux.h"
 
 static lua_State *global_L;
 
-/* Like lua.c's laction: a signal only sets a flag and a hook; the hook raises inside Lua
- * so __close handlers and the scenario teardown run. */
-static void lstop(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    /* Teardown began between the signal and this hook: it must not be aborted. */
-    int sig = nt_take_signal();
-    if (!sig)
-        return;
-    /* The scheduler raises (and, inside a scenario, keeps raising) the abort. */
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "natrig.task");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "interrupt");
-    lua_pushinteger(L, sig);
-    lua_call(L, 1, 0);
-}
-
+/* Like lua.c's laction: a signal only sets a flag and arms the watch hook (lua/l_signal.c)
+ * to run at once; the hook raises inside Lua (in whichever thread runs: every task has the
+ * hook too), so __close handlers and the scenario teardown run. */
 static void on_signal(int sig)
 {
-    int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
     static const char msg[] = "natrig: teardown in progress, finishing it first "
                               "(SIGKILL leaves the rest to the watchdog)\n";
     nt_interrupted = sig;
@@ -45,7 +29,7 @@ static void on_signal(int sig)
         return;
     }
     if (global_L)
-        lua_sethook(global_L, lstop, flag, 1);
+        l_watch_arm_now(global_L);
 }
 
 void cli_signals_install(void)
@@ -62,9 +46,11 @@ void cli_signals_install(void)
 void cli_signals(lua_State *L)
 {
     global_L = L;
-    /* A signal that came while the state was being made raises at the first hook. */
+    /* Threads created from here on inherit the hook; a signal that came while the state
+     * was being made raises at the first hook. */
+    l_watch_install(L);
     if (nt_interrupted && !nt_signals_deferred)
-        lua_sethook(L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+        l_watch_arm_now(L);
 }
 
 /* natrig.cli.native.repl(args...) -> exit code: the REPL loop (C, lua.c model) as a Lua

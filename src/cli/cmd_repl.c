@@ -22,6 +22,7 @@
 
 #include "base/sig.h"
 #include "cli/cli.h"
+#include "lua/l_aux.h"
 
 #define REPL_HISTORY_SIZE 1000
 #define REPL_LINE_MAX 65536 /* longest line taken from plain stdin */
@@ -60,7 +61,7 @@ static int docall(lua_State *L, int nargs, int nres)
  * cli.c's handler set the flag and a hook that would raise inside the next Lua call. */
 static void drop_interrupt(lua_State *L)
 {
-    lua_sethook(L, NULL, 0, 0);
+    l_watch_install(L);
     nt_interrupted = 0;
 }
 

@@ -46,6 +46,9 @@ void l_log_open(lua_State *L);
 void l_impair_open(lua_State *L);
 void l_spawn_open(lua_State *L);
 void l_signal_open(lua_State *L);
+/* The watch hook (l_signal.c): deadlines and signals reach Lua code that never yields. */
+void l_watch_install(lua_State *L);
+void l_watch_arm_now(lua_State *L);
 
 /* Boxes: Lua-owned holders for C heap memory (l_box.c), so a raise cannot leak it.
  * l_box_new pushes a userdata with size zeroed bytes and returns them; when it is collected
