@@ -27,6 +27,18 @@ else
 B         := build-asan
 SANFLAGS  := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# FUZZ=1 (what tests/fuzz/run uses): the same objects, built by clang with libFuzzer's
+# instrumentation and ASan+UBSan into build/fuzz/, so each fuzz target links against
+# build/fuzz/libnatrig.a and takes what it needs from the one object list (LIB_SRC).
+FUZZ      ?=
+FUZZ_CC   ?= clang
+ifeq ($(FUZZ),1)
+B         := build/fuzz
+CC        := $(FUZZ_CC)
+CFLAGS    := -O1 -g
+SANFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+endif
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -37,6 +49,10 @@ EDIT_LIBS  = $(shell pkg-config --libs libedit 2>/dev/null)
 # snprintf truncating a message is intended, so that warning is off.
 WARN      := -Wall -Wextra -Werror -Wshadow -Wundef -Wwrite-strings -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-format-truncation
+# clang has no -Wformat-truncation (it knows neither the warning nor the need to turn it off)
+ifeq ($(FUZZ),1)
+WARN      += -Wno-unknown-warning-option
+endif
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc $(PKG_CFLAGS) \
              -DNATRIG_VERSION='"$(VERSION)"' -MMD -MP
@@ -57,13 +73,14 @@ SHAPER_SRC:= $(wildcard src/shaper/*.c)
 LUA_FILES := $(sort $(wildcard lua/natrig/*.lua lua/natrig/*/*.lua))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
 NATRIG    := $(B)/natrig
 LUAMOD    := $(B)/lua/natrig.so
 PEER      := $(B)/natrig-peer
 SHAPER    := $(B)/natrig-shaper
 
-.PHONY: all deps deps-list test test-unit test-lua test-engine test-netns asan valgrind fuzz lint format bench demo \
+.PHONY: all deps deps-list test test-full test-unit test-lua test-engine test-netns test-fuzz asan valgrind fuzz fuzz-build lint format bench demo \
         clean help images doc
 all: $(NATRIG) $(LUAMOD) $(PEER) $(SHAPER) $(UNIT_BIN)
 
@@ -72,11 +89,13 @@ help:
 	@echo "make demo       install what a run needs, build natrig, run scenarios/quickstart.lua"
 	@echo "make install    natrig, natrig-peer, natrig-shaper, the Lua module, natrig.1 into"
 	@echo "                PREFIX (default /usr/local; DESTDIR for staging)"
-	@echo "make test       unit + Lua + engine + netns tests + lint (CI=true: nothing skips)"
-	@echo "make test-unit | test-lua | test-engine | test-netns   one stage of make test"
+	@echo "make test       unit, Lua, engine, netns tests, lint, fuzz (5 s a target), stages at once"
+	@echo "                (CI=true: nothing skips); the summary says what each stage took"
+	@echo "make test-full  make test plus every preset over Docker and every lifetime run (nightly)"
+	@echo "make test-unit | test-lua | test-engine | test-netns | test-fuzz   one stage of make test"
 	@echo "make deps       install build, runtime and test packages (deps-list shows them)"
 	@echo "make asan       the whole suite under AddressSanitizer + UBSan"
-	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz       build and run all libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "make bench      benchmarks (ratios against a floor measured in the same run)"
 	@echo "make lint       layer include rules, banned functions, clang-format, luacheck, clang-tidy"
 	@echo "make format     clang-format -i every C file under src/ and tests/ (what lint checks)"
@@ -172,10 +191,16 @@ $(B)/tests/test_lua_alloc: $(B)/gen/lua_embed.o
 # --- tests -----------------------------------------------------------------------------------
 # Every target runs tests/run-all, so each stage gets the environment `make test` gives it.
 # Stages: unit (C, and the unprivileged build), lua (pure Lua, the fake engine), engine (the
-# real Docker Engine), netns (tests/nat and tests/shaper: root), lint.
+# real Docker Engine), netns (tests/nat and tests/shaper: root), lint, fuzz (every libFuzzer
+# target built and run a few seconds). They run at the same time in three lanes (engine;
+# netns; the rest one after another). `make test-full` (NATRIG_TEST_FULL=1) adds what make
+# test leaves out: every preset over Docker, every lifetime run (tests/run-all says which).
 RUN_ALL   = B=$(B) SANITIZE=$(SANITIZE) tests/run-all
 test: all | $(B)/.deps-run-ok
 	$(Q)$(RUN_ALL)
+
+test-full: all | $(B)/.deps-run-ok
+	$(Q)NATRIG_TEST_FULL=1 $(RUN_ALL)
 
 test-unit: all | $(B)/.deps-run-ok
 	$(Q)$(RUN_ALL) unit
@@ -189,6 +214,9 @@ test-engine: all | $(B)/.deps-run-ok
 test-netns: all | $(B)/.deps-run-ok
 	$(Q)$(RUN_ALL) netns
 
+test-fuzz: | $(B)/.deps-ok $(B)/.deps-run-ok
+	$(Q)$(RUN_ALL) fuzz
+
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined test
 
@@ -196,9 +224,21 @@ valgrind: all
 	$(Q)for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full \
 	  --suppressions=tests/valgrind.supp $$t >/dev/null || exit 1; done; echo "valgrind: clean"
 
+# tests/fuzz/run builds each target with `make FUZZ=1 build/fuzz/fuzz_<name>` (below) and
+# runs it on its corpus; `make test` runs every target for a few seconds (stage fuzz).
 FUZZ_SECONDS ?= 60
 fuzz: | $(B)/.deps-ok $(B)/.deps-run-ok
 	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
+
+# A fuzz target: its own file, then whatever it calls from libnatrig.a built with FUZZ=1.
+# (Only FUZZ=1 makes sense here: without it B is build/ and the objects lack the fuzzer's
+# instrumentation.)
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libnatrig.a
+	@[ "$(FUZZ)" = 1 ] || { echo "fuzz targets are built with FUZZ=1 (tests/fuzz/run does)"; exit 2; }
+	@[ "$(V)" = 1 ] || echo "  FUZZ-CC $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests -o $@ $< $(LDFLAGS) $(B)/libnatrig.a \
+	  $(PKG_LIBS) -lm
+fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%)
 
 bench: all
 	$(Q)B=$(B) tests/bench/run

@@ -1,4 +1,3 @@
-/* fuzz-sources: src/core/demux.c src/base/err.c */
 /* fuzz_demux.c - libFuzzer target for core/demux. The first input byte picks how the rest
  * is cut into demux_feed calls (low 4 bits seed the chunk sizes) and the max_frame limit
  * (bits 4-5); the rest is the stream. Each input is demuxed in chunks and compared with a

@@ -1,11 +1,9 @@
-/* fuzz-sources: src/engine/engine.c src/core/url.c src/core/demux.c src/base/sig.c src/base/err.c
- * src/base/buf.c src/base/xalloc.c -I/usr/include/cjson -lcjson -lcurl */
 /* fuzz_engine_json.c - libFuzzer target for engine_error_message (engine/engine.h), which
  * reads error bodies the engine (or a proxy in front of it) sends: JSON or anything else.
  * The first input byte picks the output size; the rest is the body, copied exactly (no
  * NUL after it) so ASan sees a read past its end. The output must be NUL-terminated
- * inside cap. The fuzz-sources line carries cJSON's include path and the libraries
- * engine.c links against. Built and run by tests/fuzz/run. */
+ * inside cap. Built (against build/fuzz/libnatrig.a, like every target) and run by
+ * tests/fuzz/run. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,3 @@
-/* fuzz-sources: src/core/ipv4.c src/base/err.c */
 /* fuzz_ipv4.c - libFuzzer target for core/ipv4. The input is an address or a CIDR (any
  * bytes). Properties: an address is accepted exactly when glibc's inet_pton accepts it
  * (four decimal octets, no leading zeros), and then formatting gives the input back byte

@@ -1,4 +1,3 @@
-/* fuzz-sources: src/core/logparse.c */
 /* fuzz_logparse.c - libFuzzer target for core/logparse: the input is one log line. It is
  * parsed with both options and four scratch sizes, each exactly allocated so ASan sees
  * any overrun, and every span of the entry is read to prove it lies in the line or in the

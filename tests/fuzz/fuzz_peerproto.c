@@ -1,4 +1,3 @@
-/* fuzz-sources: src/core/peerproto.c src/base/err.c */
 /* fuzz_peerproto.c - natrig-peer's datagram decoder on arbitrary bytes: it never reads past
  * the input, and whatever it accepts re-encodes to exactly the same bytes. */
 #include <stdint.h>

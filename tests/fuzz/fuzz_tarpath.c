@@ -1,4 +1,3 @@
-/* fuzz-sources: src/core/tarpath.c src/base/err.c */
 /* fuzz_tarpath.c - libFuzzer target for core/tarpath. The input is a path (any bytes,
  * NULs included). It is normalised into buffers of three sizes, each allocated exactly so
  * ASan sees an overrun. On success the output is NUL-terminated inside cap, has no ".."
