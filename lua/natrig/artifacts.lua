@@ -5,6 +5,7 @@
 -- @module natrig.artifacts
 local core = require "natrig.core"
 local nat = require "natrig.nat"
+local task = require "natrig.task"
 
 local M = {}
 
@@ -42,47 +43,78 @@ function M.remove(self)
   pcall(core.rmdir, "natrig-artifacts") -- only when empty: other runs' folders stay
 end
 
---- Write every node's log, the diagnostics and the timeline into dir.
-function M.write(self, dir, reason)
+-- The diagnostics file: the map first, then each router's and node's state, then the
+-- shaper's counters per impaired node or router (packets queued, dropped, lateness...).
+local function write_diagnostics(self, dir)
+  local d = self:diagnostics()
+  local parts = {}
+  for name, r in pairs(d.routers) do
+    parts[#parts + 1] = ("== router %s\n-- nat ruleset\n%s\n-- forward\n%s\n-- conntrack\n%s\n")
+      :format(name, r.nat or "", r.forward or "", r.conntrack or "")
+  end
+  for name, n in pairs(d.nodes) do
+    parts[#parts + 1] = ("== node %s\n-- addresses\n%s\n-- routes\n%s\n")
+      :format(name, n.addresses or "", n.routes or "")
+  end
+  table.sort(parts)
+  table.insert(parts, 1, M.map_text(self))
+  local stats = {}
+  for _, x in ipairs(self.routers) do if x.shaper then stats[#stats + 1] = x end end
+  for _, x in ipairs(self.nodes) do if x.shaper then stats[#stats + 1] = x end end
+  for _, x in ipairs(stats) do
+    local sok, st = pcall(x.impair_stats, x)
+    if sok then
+      local l = {}
+      for _, q in ipairs(st) do
+        local kv = {}
+        for k, v in pairs(q) do kv[#kv + 1] = k .. "=" .. tostring(v) end
+        table.sort(kv)
+        l[#l + 1] = "  " .. table.concat(kv, " ")
+      end
+      parts[#parts + 1] = ("== shaper %s\n%s\n"):format(x.name, table.concat(l, "\n"))
+    end
+  end
+  core.write_file(dir .. "/diagnostics.txt", table.concat(parts, "\n"))
+end
+
+-- How long a failed run may spend collecting its evidence: the verdict is known, and the
+-- process should end soon after it (issue 22). NATRIG_ARTIFACTS_TIMEOUT overrides.
+function M.budget()
+  local v = tonumber(core.getenv("NATRIG_ARTIFACTS_TIMEOUT") or "")
+  return v and v > 0 and v or 5
+end
+
+--- Write every node's log, the diagnostics and the timeline into dir, within `budget`
+-- seconds (M.budget()): the engine round trips (diagnostics, each stopped node's log
+-- catch-up) run at once, and what is not done in time is named at the end of
+-- failure.txt. The timeline and the impairment seeds need no engine and are always written.
+function M.write(self, dir, reason, budget)
   if self.state == "declared" or self.state == "down" then return end
+  budget = budget or M.budget()
+  local t0 = core.now()
   core.mkdir_p(dir)
   if reason then core.write_file(dir .. "/failure.txt", reason .. "\n") end
-  local ok, d = pcall(self.diagnostics, self)
-  if ok then
-    local parts = {}
-    for name, r in pairs(d.routers) do
-      parts[#parts + 1] = ("== router %s\n-- nat ruleset\n%s\n-- forward\n%s\n-- conntrack\n%s\n")
-        :format(name, r.nat or "", r.forward or "", r.conntrack or "")
-    end
-    for name, n in pairs(d.nodes) do
-      parts[#parts + 1] = ("== node %s\n-- addresses\n%s\n-- routes\n%s\n")
-        :format(name, n.addresses or "", n.routes or "")
-    end
-    table.sort(parts)
-    table.insert(parts, 1, M.map_text(self))
-    -- The shaper's counters per impaired node or router (packets queued, dropped...).
-    local stats = {}
-    for _, x in ipairs(self.routers) do if x.shaper then stats[#stats + 1] = x end end
-    for _, x in ipairs(self.nodes) do if x.shaper then stats[#stats + 1] = x end end
-    for _, x in ipairs(stats) do
-      local sok, st = pcall(x.impair_stats, x)
-      if sok then
-        local l = {}
-        for _, q in ipairs(st) do
-          local kv = {}
-          for k, v in pairs(q) do kv[#kv + 1] = k .. "=" .. tostring(v) end
-          table.sort(kv)
-          l[#l + 1] = "  " .. table.concat(kv, " ")
-        end
-        parts[#parts + 1] = ("== shaper %s\n%s\n"):format(x.name, table.concat(l, "\n"))
-      end
-    end
-    core.write_file(dir .. "/diagnostics.txt", table.concat(parts, "\n"))
-  end
   -- Node logs are already on disk there (<node>.log, written as they arrive); catch up
   -- on what a stopped container printed after its follow stream ended.
+  local jobs = { { what = "diagnostics.txt (routers' rulesets, conntrack, nodes' addresses)",
+    fn = function() write_diagnostics(self, dir) end } }
   for _, n in ipairs(self.nodes) do
-    if n.id then pcall(n.fetch_logs, n) end
+    if n.id then jobs[#jobs + 1] = { what = "the last lines of " .. n.name, fn = function() n:fetch_logs() end } end
+  end
+  local ts, left = {}, #jobs
+  for i, j in ipairs(jobs) do ts[i] = task.spawn(function() pcall(j.fn) end, "artifacts: " .. j.what) end
+  task.wait_for_timeout(budget, function(wake)
+    for _, t in ipairs(ts) do
+      local function one() left = left - 1; if left == 0 then wake() end end
+      if t.state ~= "running" then one() else t.joiners[#t.joiners + 1] = one end
+    end
+  end, "collecting artifacts")
+  local missing = {}
+  for i, t in ipairs(ts) do
+    if t.state == "running" then
+      missing[#missing + 1] = jobs[i].what
+      t:cancel("not collected in time")
+    end
   end
   -- The impairment seeds in use, so a failing case can be replayed (NATRIG_SEED=...).
   local sok, seeds = pcall(require("natrig.impair").seed_report, self)
@@ -93,7 +125,16 @@ function M.write(self, dir, reason)
     for _, e in ipairs(tl) do lines[#lines + 1] = ("%s %s"):format(e.node, e.raw) end
     core.write_file(dir .. "/timeline.txt", table.concat(lines, "\n") .. "\n")
   end
-  self.log("artifacts written to " .. dir)
+  if #missing > 0 then
+    local f = io.open(dir .. "/failure.txt", "a")
+    if f then
+      f:write(("\nnot collected within %g s (NATRIG_ARTIFACTS_TIMEOUT): %s\n"):format(budget,
+        table.concat(missing, "; ")))
+      f:close()
+    end
+    self.log(("artifacts: %d item(s) not collected within %g s (named in failure.txt)"):format(#missing, budget))
+  end
+  self.log(("artifacts written to %s (%.1f s)"):format(dir, core.now() - t0))
 end
 
 -- The map a reader needs first: each router with its NAT and the nodes behind it, their

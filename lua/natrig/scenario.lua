@@ -156,7 +156,9 @@ function M.run(def, opts)
     local aok, aerr = true, nil
     if not res.signal then
       core.defer_signals(false)
-      aok, aerr = task.guard(net.write_artifacts, 60, "writing artifacts", net, dir,
+      -- artifacts.write keeps its own budget; the guard's deadline is only a backstop
+      local budget = require("natrig.artifacts").budget()
+      aok, aerr = task.guard(net.write_artifacts, budget + 5, "writing artifacts", net, dir,
         table.concat(header, "\n") .. res.error)
       core.defer_signals(true)
       task.recover(2)
