@@ -16,10 +16,34 @@ local hints = {
   [409] = " (a leftover from an earlier run? `natrig clean` removes stale natrig resources)",
 }
 
-local function raise(op, what, ev)
+-- The C client's words for a request the engine took and did not answer in time.
+M.OVERLOADED = "(reachable, but overloaded)"
+local function overloaded(ev) return ev.status == 0 and tostring(ev.error):find(M.OVERLOADED, 1, true) ~= nil end
+
+local function raise(op, what, ev, self)
   local msg = ev.error or "failed"
   local hint = hints[ev.status] or ""
-  core.fail(ev.status ~= 0 and "engine" or "transport", what and (op .. " " .. what) or op, msg .. hint, ev.status)
+  local code = ev.status ~= 0 and "engine" or "transport"
+  if overloaded(ev) then
+    -- a setup problem of this machine (exit 2), not a failure of the software under test
+    code = "overloaded"
+    hint = (": too much work at once on this engine; natrig now holds back to %d calls at once. Run "
+      .. "fewer things at once (natrig sweep -j N), or raise NATRIG_ENGINE_TIMEOUT (seconds, now %g)")
+      :format(self and self.limit or 0, M.timeout())
+  end
+  core.fail(code, what and (op .. " " .. what) or op, msg .. hint, ev.status)
+end
+
+--- Seconds an ordinary engine call may take: NATRIG_ENGINE_TIMEOUT, default 30 (the C
+-- client reads the same variable, src/engine/ops.c).
+function M.timeout()
+  local s = core.getenv("NATRIG_ENGINE_TIMEOUT")
+  if s == nil or s == "" then return 30 end
+  local v = tonumber(s)
+  if not v or v <= 0 or v > 86400 then
+    core.fail("einval", "NATRIG_ENGINE_TIMEOUT", ("'%s' is not a number of seconds (0 < s <= 86400)"):format(s))
+  end
+  return v
 end
 
 -- Short calls (create, start, inspect, connect, remove...) share a pool of at most
@@ -33,11 +57,38 @@ local LONG = { exec_start = true, container_stop = true, container_restart = tru
   container_put_archive = true, container_get_archive = true }
 M.LONG = LONG
 
+-- Holding back (issue 22 item 7): like `natrig sweep`, which starts no new case while the
+-- engine is slow, a run lowers its own pool when the engine is slow to answer: a short call
+-- that took more than SLOW seconds halves the pool (down to LIMIT_MIN), and each call
+-- answered within FAST seconds gives one slot back (up to the configured limit). A call the
+-- engine did not answer in time (overloaded) halves it too, and a read (GET) is asked once
+-- more, under the smaller pool, before natrig gives up.
+M.SLOW, M.FAST, M.LIMIT_MIN = 5, 1, 4
+local RETRY = { container_inspect = true, container_list = true, network_inspect = true, network_list = true,
+  image_list = true, exec_inspect = true, info = true, ping = true, version = true }
+
 function M.open(host)
+  M.timeout() -- a bad NATRIG_ENGINE_TIMEOUT is refused, never ignored
   local raw = core.engine_open(host)
   task.add_engine(raw)
-  return setmetatable({ raw = raw, busy = 0, waiters = {}, epoch = task.epoch,
-    limit = tonumber(core.getenv("NATRIG_ENGINE_CALLS") or "") or 32 }, Engine)
+  local limit = tonumber(core.getenv("NATRIG_ENGINE_CALLS") or "") or 32
+  return setmetatable({ raw = raw, busy = 0, waiters = {}, epoch = task.epoch, limit = limit, max_limit = limit },
+    Engine)
+end
+
+local function slower(self, why)
+  local was = self.limit
+  self.limit = math.max(M.LIMIT_MIN, math.floor(self.limit / 2))
+  if self.limit < was and self.on_hold_back then self.on_hold_back(was, self.limit, why) end
+end
+
+-- After a short call of dt seconds: adapt the pool.
+local function adapt(self, dt)
+  if dt > M.SLOW then
+    slower(self, ("a call took %.1fs"):format(dt))
+  elseif dt < M.FAST and self.limit < self.max_limit then
+    self.limit = self.limit + 1
+  end
 end
 
 -- The pool is reset when the scheduler recovers from an abort (the calls it counted
@@ -87,14 +138,21 @@ function Engine:call(op, params, body, opts, what)
     if ev.error then raise(op:gsub("_", " "), what, ev) end
     return ev
   end
-  local epoch = acquire(self, desc)
-  local ok, id = pcall(self.raw.submit, self.raw, op, params, body, opts)
-  if not ok then release(self, epoch) error(id, 0) end
-  local aok, ev = pcall(task.await, id, desc, self.raw)
-  release(self, epoch)
-  if not aok then error(ev, 0) end
-  if ev.error then raise(op:gsub("_", " "), what, ev) end
-  return ev
+  for attempt = 1, 2 do
+    local epoch = acquire(self, desc)
+    local t0 = core.now()
+    local ok, id = pcall(self.raw.submit, self.raw, op, params, body, opts)
+    if not ok then release(self, epoch) error(id, 0) end
+    local aok, ev = pcall(task.await, id, desc, self.raw)
+    release(self, epoch)
+    if not aok then error(ev, 0) end
+    if not overloaded(ev) then adapt(self, core.now() - t0) end
+    if overloaded(ev) then slower(self, "a call was not answered in time") end
+    if not (overloaded(ev) and RETRY[op] and attempt == 1) then
+      if ev.error then raise(op:gsub("_", " "), what, ev, self) end
+      return ev
+    end
+  end
 end
 
 --- Like call, returning the decoded JSON body (or nil for an empty body).

@@ -18,6 +18,11 @@
 #define ENGINE_API_MIN "1.41"
 #define ENGINE_IDLE_CONNS 64 /* idle connections kept for reuse */
 #define ENGINE_FD_RESERVE 64 /* file descriptors left for everything but transfers */
+/* The end of the message of a request the engine took but did not answer in time (an
+ * engine that is reachable but overloaded); natrig.engine tells it by this text. */
+#define ENGINE_OVERLOADED "(reachable, but overloaded)"
+/* Seconds an ordinary call may take (ops.c's 30 s), from NATRIG_ENGINE_TIMEOUT. */
+#define ENGINE_TIMEOUT_ENV "NATRIG_ENGINE_TIMEOUT"
 
 struct engine;
 

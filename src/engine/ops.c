@@ -2,6 +2,7 @@
 #include "engine/ops.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/url.h"
@@ -129,6 +130,20 @@ int engine_op_path(const struct engine_op *op, const char *const *keys, const ch
     return 0;
 }
 
+/* An ordinary call's timeout: NATRIG_ENGINE_TIMEOUT seconds (> 0, at most a day), else T. */
+static long ordinary_timeout_ms(void)
+{
+    const char *s = getenv(ENGINE_TIMEOUT_ENV);
+    char *end;
+    double v;
+    if (!s || !*s)
+        return T;
+    v = strtod(s, &end);
+    if (*end || !(v > 0) || v > 86400)
+        return T;
+    return (long)(v * 1000.0);
+}
+
 int engine_op_submit(struct engine *e, const struct engine_op *op, const char *const *keys,
                      const char *const *vals, size_t n, const char *body, size_t body_len,
                      int mode_override, long timeout_ms, struct nt_err *err)
@@ -148,7 +163,8 @@ int engine_op_submit(struct engine *e, const struct engine_op *op, const char *c
         body,
         body_len,
         mode_override >= 0 ? (enum engine_mode)mode_override : op->mode,
-        timeout_ms >= 0 ? timeout_ms : op->timeout_ms,
+        timeout_ms >= 0 ? timeout_ms
+                        : (op->timeout_ms == T ? ordinary_timeout_ms() : op->timeout_ms),
         op->unversioned,
     };
     id = engine_submit(e, &r, err);

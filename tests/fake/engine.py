@@ -16,8 +16,12 @@ usage: engine.py SOCKET LOG [RULES_JSON]
          "status" (answer "status" with {"message": "message"}),
          "drop"   (close the connection without an answer),
          "partial" (headers promising a body, half of it, then close),
+       A network create whose subnet overlaps an existing network's is refused as the engine
+       does (403 "Pool overlaps with other one on this address space"); its record holds
+       "subnets".
          "slow"   (wait "seconds", then answer normally)}
 """
+import ipaddress
 import json
 import os
 import re
@@ -60,6 +64,20 @@ def find(table, ref):
         if o["Name"].lstrip("/") == ref or i.startswith(ref):
             return i
     return None
+
+
+def subnets(spec):
+    return [c["Subnet"] for c in ((spec or {}).get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
+
+
+def overlaps(spec):
+    """What the engine refuses: a subnet overlapping one of an existing network."""
+    want = [ipaddress.ip_network(s) for s in subnets(spec)]
+    for o in networks.values():
+        for s in subnets(o):
+            if any(w.overlaps(ipaddress.ip_network(s)) for w in want):
+                return True
+    return False
 
 
 def label_match(labels, filters):
@@ -127,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(n) if n else b""
         self.status = 0
         rec = {"method": self.command, "path": path, "query": q}
+        if path == "/networks/create" and raw:
+            rec["subnets"] = subnets(json.loads(raw))
         self.rec = rec
         fault = None
         for r in RULES:
@@ -187,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 if any(o["Name"] == body["Name"] for o in networks.values()):
                     return self.error(409, "network with name %s already exists" % body["Name"])
+                if overlaps(body):
+                    return self.error(403, "Pool overlaps with other one on this address space")
                 i = new_id()
                 networks[i] = {"Id": i, "Name": body["Name"], "Labels": body.get("Labels") or {},
                                "IPAM": body.get("IPAM") or {}, "Driver": "bridge"}
@@ -284,6 +306,8 @@ class Handler(BaseHTTPRequestHandler):
                         return self.reply(200, b"", "application/vnd.docker.raw-stream")
                 elif op == "/wait":
                     return self.reply(200, {"StatusCode": 0})
+                elif op == "/archive" and m == "PUT":
+                    return self.reply(200)
                 else:
                     return self.error(404, "page not found")
             if m == "GET" and op == "/logs":
@@ -304,6 +328,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = 256  # several natrig runs at once, each with many calls in flight
 
     def get_request(self):
         conn, _ = self.socket.accept()

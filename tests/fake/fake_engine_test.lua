@@ -5,7 +5,14 @@
 --     object, and the teardown still removes everything that was made;
 --   - a dropped connection and a cut-off body: clear transport errors, at once (no hang);
 --   - a slow response: the scenario's timeout fires on time and names what was pending; the
---     create that was in flight is let finish and removed by the teardown.
+--     create that was in flight is let finish and removed by the teardown;
+--   - a request the engine takes and does not answer within NATRIG_ENGINE_TIMEOUT: `natrig
+--     run` says which request and that the engine is overloaded, not unreachable, exits 2,
+--     and holds back its own calls; a slow read is asked again and the run passes;
+--   - bad input (names, files, ports, binaries, limits, NATRIG_EMULATION, FREENET_BIN):
+--     exit 2 with a message naming the node and option, and nothing made at the engine;
+--   - the engine's "Pool overlaps" refusal (a concurrent run took the subnet): net:up()
+--     plans again with another subnet and comes up; several runs at once all come up.
 -- run-all runs it with DOCKER_HOST=unix://<temp dir>/engine.sock and NATRIG_NO_WATCHDOG=1.
 local t = require "tap"
 local natrig = require "natrig"
@@ -170,6 +177,156 @@ do
   t.is(#kept + #state.containers + #state.networks, 0,
     ("teardown removed it too, and the network (%.1f s in all)"):format(total))
   eng:close()
+  stop(f)
+end
+
+-- `natrig run FILE` against the fake, with extra environment; returns the exit code and
+-- everything it printed.
+local NATRIG = core.getenv("NATRIG_BIN") or "build/natrig"
+local function natrig_run(body, env, name)
+  local f = ("%s/%s.lua"):format(dir, name or "case")
+  core.write_file(f, body)
+  local out = f .. ".out"
+  local p = core.spawn({ NATRIG, "run", f }, { stdout = out, stderr = "stdout", env = env })
+  local code = p:wait()
+  return code, core.read_file(out) or ""
+end
+local function creates(f)
+  local n = 0
+  for _, r in ipairs(read_log(f.log)) do
+    if r.method == "POST" and r.path and r.path:match("/create$") and r.status == 201 then n = n + 1 end
+  end
+  return n
+end
+
+-- 4. an engine that takes a request and does not answer in time: overloaded, exit 2 --------------
+do
+  -- the first start (gw's holder) is answered after 3 s; natrig waits 1 s for a call
+  local f = fake { { method = "POST", path = "^/containers/[^/]+/start$", nth = 1, action = "slow", seconds = 3 } }
+  local t0 = core.now()
+  local code, out = natrig_run([[
+return natrig.scenario { name = "slow_engine", timeout = 60,
+  run = function(net) net:gateway { name = "gw", cmd = { "sleep", "600" } } net:up() end }
+]], { NATRIG_ENGINE_TIMEOUT = "1" }, "slow_engine")
+  t.is(code, 2, ("a slow engine is a set-up error: exit 2 (%.1fs)"):format(core.now() - t0))
+  t.like(out, "did not answer POST /containers/[%x]+/start within 1 s %(reachable, but overloaded%)",
+    "the message names the request that timed out and says the engine is overloaded")
+  t.ok(not out:find("cannot reach", 1, true), "it does not say the engine cannot be reached")
+  t.like(out, "holding back to %d+ calls at once", "natrig says it holds back its own calls")
+  t.like(out, "ERROR slow_engine", "the verdict is ERROR (set-up), not FAIL")
+  stop(f)
+
+  -- a slow read is asked again under the smaller pool: the run passes
+  -- (the 3rd list: the plan's list of taken subnets; the first two are the leftover checks)
+  f = fake { { method = "GET", path = "^/networks$", nth = 3, action = "slow", seconds = 3 } }
+  code, out = natrig_run([[
+return natrig.scenario { name = "slow_read", timeout = 60,
+  run = function(net) net:gateway { name = "gw", cmd = { "sleep", "600" } } net:up() end }
+]], { NATRIG_ENGINE_TIMEOUT = "1" }, "slow_read")
+  t.is(code, 0, "a read the engine was slow to answer is asked again, and the run passes")
+  t.like(out, "engine slow %(a call was not answered in time%): holding back to 16 calls at once %(was 32%)",
+    "the hold-back is said once")
+  t.ok(requests(f, "GET", "^/networks$") >= 2, "the list was asked again")
+  stop(f)
+end
+
+-- 5. bad input: exit 2, a message naming the node and option, nothing made ----------------------
+do
+  local f = fake {}
+  local function case(what, decl, pat, env)
+    local before = creates(f)
+    local t0 = core.now()
+    local code, out = natrig_run(([[
+return natrig.scenario { name = "bad_input", timeout = 60,
+  run = function(net) %s net:up() end }
+]]):format(decl), env or {}, "bad")
+    t.is(code, 2, ("%s: exit 2 (%.1fs)"):format(what, core.now() - t0))
+    t.like(out, pat, what .. ": the message names the node and option")
+    t.is(creates(f) - before, 0, what .. ": nothing was created")
+  end
+  case("a 300-character name", ([[net:gateway { name = "%s", cmd = { "x" } }]]):format(("n"):rep(300)),
+    "bad name 'n+%.%.%. %(300 characters%)'.*at most 63")
+  case("files mode \"rwx\"",
+    [[net:gateway { name = "g", cmd = { "x" }, files = { { path = "/x", data = "", mode = "rwx" } } }]],
+    "g: files: '/x' has mode 'rwx'")
+  case("files mode 99999",
+    [[net:gateway { name = "g", cmd = { "x" }, files = { { path = "/x", data = "", mode = 99999 } } }]],
+    "g: files: '/x' has mode 99999")
+  case("a file that escapes",
+    [[net:peer { name = "p", cmd = { "x" }, files = { { path = "../../etc/x", data = "" } } }]],
+    "p: files: path '%.%./%.%./etc/x' escapes")
+  case("ports = { 99999 }", [[net:gateway { name = "g", cmd = { "x" }, ports = { 99999 } }]],
+    "g: ports: 99999 is not a port")
+  case("a missing binary", [[net:gateway { name = "g", cmd = { "x" }, binary = "/no/such/bin" }]],
+    "g: binary '/no/such/bin' does not exist")
+  case("a missing FREENET_BIN", [[net:gateway { name = "fg", profile = "freenet" }]],
+    "fg: profile freenet: set FREENET_BIN", { FREENET_BIN = "" })
+  case("FREENET_BIN that does not exist", [[net:gateway { name = "fg", profile = "freenet" }]],
+    "fg: binary '/no/freenet' does not exist", { FREENET_BIN = "/no/freenet" })
+  case("a bad NATRIG_EMULATION", [[net:gateway { name = "g", cmd = { "x" } }]], "NATRIG_EMULATION",
+    { NATRIG_EMULATION = "bogus" })
+  case("1022 public addresses", [[for i = 1, 1022 do net:gateway { name = "g" .. i, cmd = { "x" } } end]],
+    "the public network is full: 1022 gateways, public nodes and routers asked for, a /22 holds 1021")
+  case("a gateway's timeout", [[net:gateway { name = "g", cmd = { "x" }, timeout = 30 }]], "g: timeout is a peer's NAT")
+  stop(f)
+end
+
+-- 6. "Pool overlaps": planned again with another subnet ----------------------------------------
+do
+  local f = fake { { method = "POST", path = "^/networks/create$", nth = 1, action = "status", status = 403,
+    message = "Pool overlaps with other one on this address space" } }
+  local eng = natrig.engine(host)
+  local lines = {}
+  local net = natrig.network { engine = eng, image = "natrig/fake:1", scenario = "fake_overlap",
+    log = function(m) lines[#lines + 1] = m end }
+  net:gateway { name = "g", cmd = APP }
+  net:gateway { name = "h", cmd = APP }
+  local ok, err = pcall(net.up, net)
+  t.ok(ok, "net:up() comes up after the engine's overlap refusal: " .. tostring(err))
+  t.like(table.concat(lines, "\n"), "subnet taken by another run at the same moment %(Pool overlaps",
+    "it says why it plans again")
+  local refused, made = nil, {}
+  for _, r in ipairs(read_log(f.log)) do
+    if r.path == "/networks/create" and r.subnets then
+      if r.status == 403 then refused = r.subnets[1] elseif r.status == 201 then made[#made + 1] = r.subnets[1] end
+    end
+  end
+  t.ok(refused ~= nil, "one create was refused: " .. tostring(refused))
+  local again = false
+  for _, s in ipairs(made) do if s == refused then again = true end end
+  t.ok(not again, "the refused subnet was not asked for again: " .. table.concat(made, " "))
+  net:down()
+  local state, _, kept = summary(f)
+  t.is(#kept + #state.containers + #state.networks, 0, "nothing left")
+  eng:close()
+  stop(f)
+
+  -- several runs at once, each listing the networks while the others create theirs (every
+  -- list answered after 0.3 s), against a fake that refuses overlapping subnets as the
+  -- engine does: they all come up (the fake cannot run routers: gateways only)
+  f = fake { { method = "GET", path = "^/networks$", action = "slow", seconds = 0.3 } }
+  local procs = {}
+  for i = 1, 5 do
+    local sf = ("%s/conc%d.lua"):format(dir, i)
+    core.write_file(sf, [[
+return natrig.scenario { name = "concurrent", timeout = 120,
+  run = function(net)
+    for i = 1, 4 do net:gateway { name = "g" .. i, cmd = { "sleep", "600" } } end
+    net:up()
+  end }
+]])
+    procs[i] = core.spawn({ NATRIG, "run", sf }, { stdout = sf .. ".out", stderr = "stdout",
+      env = {} })
+  end
+  local passed = 0
+  for i, p in ipairs(procs) do
+    local code = p:wait()
+    if code == 0 then passed = passed + 1
+    else t.diag(("run %d: exit %d\n%s"):format(i, code, core.read_file(("%s/conc%d.lua.out"):format(dir, i)) or "")) end
+  end
+  t.is(passed, 5, "5 runs creating their networks at once all come up")
+  local left = summary(f)
+  t.is(#left.containers + #left.networks, 0, "and leave nothing")
   stop(f)
 end
 

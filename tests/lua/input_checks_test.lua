@@ -6,7 +6,6 @@ require "natrig" -- its searcher finds the embedded modules
 local network = require "natrig.network"
 local nodeopts = require "natrig.nodeopts"
 local plan = require "natrig.plan"
-local core = require "natrig.core"
 
 -- A network object as net:gateway/peer see it, without an engine (declaring makes nothing).
 local function fresh()
@@ -25,7 +24,9 @@ refused(function() net:router { name = ("r"):rep(64) } end, "net:router.*at most
 t.ok(net:gateway { name = ("g"):rep(63), cmd = CMD }, "63 characters are fine")
 
 -- files -----------------------------------------------------------------------------------
-refused(function() net:gateway { name = "f1", cmd = CMD, files = { { path = "/etc/x", data = "x", mode = "rwx" } } } end,
+refused(function()
+  net:gateway { name = "f1", cmd = CMD, files = { { path = "/etc/x", data = "x", mode = "rwx" } } }
+end,
   "net:gateway.*f1: files: '/etc/x' has mode 'rwx': give permission bits 0%.%.0777", "mode \"rwx\" is refused")
 refused(function() net:gateway { name = "f2", cmd = CMD, files = { { path = "/x", data = "x", mode = 99999 } } } end,
   "f2: files: '/x' has mode 99999: .*setuid, setgid and sticky are not set", "mode 99999 is refused")
@@ -36,7 +37,8 @@ refused(function() net:gateway { name = "f4", cmd = CMD, files = { { path = "../
   "f4: files: path '%.%./%.%./etc/passwd' escapes the target directory", "a path that escapes names the node")
 refused(function() net:peer { name = "f5", cmd = CMD, files = { { path = "/x" } } } end,
   "f5: files: '/x' needs data, file, dir or symlink", "an entry without content")
-local files = nodeopts.files("net:up", "n", { { path = "/a", data = "1", mode = "0644" }, { path = "/b", data = "2", mode = 493 },
+local files = nodeopts.files("net:up", "n", { { path = "/a", data = "1", mode = "0644" },
+  { path = "/b", data = "2", mode = 493 },
   { path = "/c", data = "3" } })
 t.is(files[1].mode, 420, "mode \"0644\" is octal 644")
 t.is(files[2].mode, 493, "mode 493 (0755) stays")
@@ -46,13 +48,16 @@ t.is(files[3].mode, nil, "no mode: the default")
 refused(function() net:gateway { name = "p1", cmd = CMD, ports = { 99999 } } end,
   "net:gateway.*p1: ports: 99999 is not a port %(1%-65535", "ports = { 99999 } is refused")
 refused(function() net:gateway { name = "p2", cmd = CMD, ports = { 0 } } end, "p2: ports: 0 is not a port", "port 0")
-refused(function() net:gateway { name = "p3", cmd = CMD, ports = { "80/icmp" } } end, "p3: ports: '80/icmp'", "a bad proto")
+refused(function() net:gateway { name = "p3", cmd = CMD, ports = { "80/icmp" } } end, "p3: ports: '80/icmp'",
+  "a bad proto")
 t.is(nodeopts.port("x", "n", "7509/udp"), "7509/udp", "\"7509/udp\" is a port")
 t.is(nodeopts.port("x", "n", 22), "22/tcp", "22 is 22/tcp")
 refused(function() net:gateway { name = "t1", cmd = CMD, timeout = 30 } end,
   "t1: timeout is a peer's NAT mapping timeout; a gateway has no NAT router", "timeout on a gateway is refused")
-refused(function() net:peer { name = "t2", cmd = CMD, timeout = 0 } end, "udp_timeout: 0 is out of range", "timeout = 0")
-refused(function() net:peer { name = "t3", cmd = CMD, timeout = -1 } end, "udp_timeout: bad number '%-1'", "timeout = -1")
+refused(function() net:peer { name = "t2", cmd = CMD, timeout = 0 } end, "udp_timeout: 0 is out of range",
+  "timeout = 0")
+refused(function() net:peer { name = "t3", cmd = CMD, timeout = -1 } end, "udp_timeout: bad number '%-1'",
+  "timeout = -1")
 refused(function() net:gateway { name = "r1", cmd = CMD, ready = { log = "x", timeout = 0 } } end,
   "r1: ready%.timeout must be a number of seconds > 0, got 0", "ready.timeout = 0")
 refused(function() net:gateway { name = "b1", cmd = CMD, binary = "/no/such/binary" } end,
@@ -84,6 +89,7 @@ refused(function() plan.check(lan) end, "the LAN of home is full: 253 nodes and 
 -- the planner itself says the same, never "subnet host: host 1023 is outside"
 big.session = { run_id = "x", name = function(_, n) return n end }
 big.pool = plan.POOL
-refused(function() plan.plan(big, {}) end, "the public network 10%.[%d.]+/22 is full", "plan() says full, not 'outside'")
+refused(function() plan.plan(big, {}) end, "the public network 10%.[%d.]+/22 is full",
+  "plan() says full, not 'outside'")
 
 t.done()

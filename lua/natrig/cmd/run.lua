@@ -71,6 +71,7 @@ function M.run(...)
   if not eok then warn(errstr(eng)) if rf then rf:error(errstr(eng), def) end return setup_code() end
   if rf then rf:wrap(def) end
   say(("== %s"):format(def.name))
+  M.hold_back(eng, function(m) say("   ", m) end)
   local rok, res = pcall(scenario.run, def, { engine = eng, params = params,
     keep_artifacts = keep_artifacts, log = function(m) say("   ", m) end })
   eng:close()
@@ -94,11 +95,28 @@ function M.run(...)
   end
   -- A bad option or preset is the scenario author's usage error, not a failure of the
   -- software under test: ERROR and exit 2, where a failure is FAIL and exit 1.
-  local setup = res.error_code == "einval"
+  local setup = res.error_code == "einval" or res.error_code == "overloaded"
   say(("%s %s (%.1fs)\n%s"):format(setup and "ERROR" or "FAIL", def.name, res.duration, res.error))
   if res.artifacts then say("   artifacts: " .. res.artifacts) end
   M.kept_hint(res.run_id)
   return setup and 2 or 1
+end
+
+-- Like `natrig sweep`'s load gate: an engine slow to answer /_ping (sweep's PING_SLOW) gets
+-- half the usual calls at once from the start, and any later slowness lowers the pool more
+-- (natrig.engine), each said once.
+function M.hold_back(eng, say_)
+  eng.on_hold_back = function(was, now, why)
+    say_(("engine slow (%s): holding back to %d calls at once (was %d)"):format(why, now, was))
+  end
+  local t0 = core.now()
+  local ok = pcall(eng.ping, eng)
+  local dt = core.now() - t0
+  if ok and dt > require("natrig.sweep.runner").PING_SLOW then
+    local was = eng.limit
+    eng.limit = math.max(require("natrig.engine").LIMIT_MIN, math.floor(eng.limit / 2))
+    say_(("engine slow (%.1fs to answer /_ping): holding back to %d calls at once (was %d)"):format(dt, eng.limit, was))
+  end
 end
 
 -- A kept run (NATRIG_KEEP=1): how to get into it from the shell.
