@@ -13,7 +13,7 @@ fi
 # --help teaches: options, the environment each command reads, an example. Every variable
 # natrig reads (getenv in lua/ and src/, less the helpers' own and debug switches) is
 # documented in some command's --help.
-for c in run repl sweep report doctor clean image version lua; do
+for c in run repl exec logs sweep report doctor ls clean image version lua; do
   $NATRIG $c --help >"/tmp/natrig-help-$$.$c" 2>&1 && grep -q "^environment" "/tmp/natrig-help-$$.$c" \
     && grep -q "^example:" "/tmp/natrig-help-$$.$c"
   ok $? "natrig $c --help lists the environment it reads and an example"

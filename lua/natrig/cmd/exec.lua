@@ -26,6 +26,7 @@ options:
   --env K=V              set an environment variable (repeatable)
 
 environment:
+  TERM                   with -t, passed on to the command (default xterm)
   DOCKER_HOST            the engine: unix:///path or tcp://host:port
                          (default unix:///var/run/docker.sock)
   NATRIG_HOSTS           several engines (a Swarm): the node is looked for on each

@@ -146,7 +146,7 @@ function M.run(...)
   runref.close(c.engines)
   if not rok then
     local sig = task.signal or core.interrupted()
-    if sig then return o.follow and 0 or 128 + sig end
+    if sig then return 128 + sig end
     warn(errstr(rerr))
     return 2
   end
