@@ -14,6 +14,7 @@ runs=()
 cleanup() {
   tmux kill-session -t "$sess" 2>/dev/null
   [ -n "${lp:-}" ] && kill "$lp" 2>/dev/null
+  [ -n "${sp:-}" ] && kill "$sp" 2>/dev/null
   for r in "${runs[@]}"; do $NATRIG clean --force "$r" >/dev/null 2>&1; done
   rm -rf "$tmp"
 }
@@ -69,6 +70,17 @@ $NATRIG exec nosuchrun a -- true >"$tmp/o" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "no run 'nosuchrun'" "$tmp/o" && grep -q "$run" "$tmp/o"; ok $? "exec on an unknown run: exit 2, names the runs (exit $rc)"
 $NATRIG exec "$run" a >"$tmp/o" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "give the command" "$tmp/o"; ok $? "exec without a command or -t: usage, exit 2"
+
+# Over DOCKER_HOST=tcp:// (the socket forwarded to loopback by socat): the same hijacked
+# stream, stdin's end passed on as a half-close.
+port=$((25000 + RANDOM % 2000))
+socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:/var/run/docker.sock & sp=$!
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG exec "$run" a -- sh -c 'echo over-tcp; exit 5' >"$tmp/o" 2>&1; rc=$?
+[ $rc = 5 ] && grep -q over-tcp "$tmp/o"; ok $? "exec over tcp://: output and exit 5 (exit $rc)"
+printf 'a\nb\n' | DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG exec -i "$run" a -- wc -l >"$tmp/o" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(tr -d ' ' <"$tmp/o")" = 2 ]; ok $? "exec -i over tcp://: stdin and its end ($(cat "$tmp/o"))"
+kill $sp 2>/dev/null; wait $sp 2>/dev/null
 
 # exec -it in a real terminal: a shell, the terminal's size, Ctrl-C reaches the shell's
 # child (not natrig), the shell's exit code comes back.

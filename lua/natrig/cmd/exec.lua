@@ -14,7 +14,9 @@ local M = {
 Runs ARGV in NODE's container of run RUN (see natrig ls; a run kept with NATRIG_KEEP=1,
 or one still running), like `docker exec` on natrig-<run>-<node>. Output streams as it
 comes; the exit status is the command's own. With -t and no ARGV: sh. NODE is a node's
-or a router's name. Unknown RUN or NODE: exit 2, naming the ones there are.
+or a router's name. Unknown RUN or NODE: exit 2, naming the ones there are. Without -t,
+Ctrl-C ends natrig exec (exit 130) and the command goes on in the container, as with
+docker exec; with -t, Ctrl-C goes to the command.
 
 options:
   -i, --interactive      pass stdin to the command (its end ends the command's stdin)
