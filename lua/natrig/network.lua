@@ -28,6 +28,7 @@ local watch = require "natrig.watch"
 local plan = require "natrig.plan"
 local artifacts = require "natrig.artifacts"
 local hosts_mod = require "natrig.hosts"
+local seal = require "natrig.seal"
 
 local M = {}
 local Network = {}
@@ -46,7 +47,7 @@ M.check_opts = check_opts
 -- NATRIG_HOSTS)
 function M.new(opts)
   check_opts("natrig.network", opts, { engine = true, scenario = true, log = true, image = true,
-    nat = true, pool = true, keep = true, quiet = true, capture = true, case = true, hosts = true })
+    nat = true, pool = true, keep = true, quiet = true, capture = true, case = true, hosts = true, outside = true })
   -- Several engines: every one is reached and checked (one Swarm, the first a manager)
   -- before anything is created or reaped; a problem is an error naming the fix.
   -- (a caller's engine client is left to the caller: the network opens its own per host)
@@ -76,6 +77,7 @@ function M.new(opts)
     actions = {},
     counters = { peer = 0, gateway = 0, router = 0, node = 0 },
   }, Network)
+  seal.configure(net, opts) -- sealed unless outside = true (natrig.seal)
   -- Reap what dead runs left before adding our own (on every engine).
   for _, e in ipairs(net:engines()) do
     local n, runs = session.reap_dead(e)
@@ -292,7 +294,7 @@ local function create_segment(self, seg)
     Attachable = seg.overlay or nil,
     IPAM = { Driver = "default", Config = core.json_array { { Subnet = seg.subnet, Gateway = gw,
       IPRange = seg.overlay and (core.subnet_host(seg.subnet, plan.OVERLAY_DYNAMIC) .. "/26") or nil } } },
-    Options = not seg.overlay and { ["com.docker.network.bridge.enable_ip_masquerade"] = "false" } or nil,
+    Options = seal.bridge_options(self, seg), -- masquerade off (on only for an outside = true run's public)
     Labels = self.session:labels("net", { ["natrig.segment"] = seg.kind }),
   }
   self.segs_made[#self.segs_made + 1] = seg
@@ -314,6 +316,7 @@ function Network:add_live(x)
         local msg = type(cerr) == "table" and tostring(cerr.message) or tostring(cerr)
         if not msg:find("overlap", 1, true) or attempt == 4 then error(cerr, 0) end
       end
+      seal.segment_added(self, x.lan)
       plan.place_wan(self, x)
     else
       place_live(self, x)
@@ -357,7 +360,7 @@ function Network:remove(x)
       if x.wan and x.wan.id then quiet(eng.network_disconnect, eng, x.wan.id, x.id, true) end
       quiet(eng.container_remove, eng, x.id, true)
     end
-    if x.lan and x.lan.id then quiet(eng.network_remove, eng, x.lan.id) end
+    if x.lan and x.lan.id then quiet(eng.network_remove, eng, x.lan.id); seal.segment_removed(self, x.lan) end
     drop(self.routers, x)
     if x.behind then drop(x.behind.nodes, x) end
   else
@@ -418,6 +421,7 @@ function Network:up()
     -- Liveness first: an app that dies during bring-up is seen at once.
     self.stop_watch = watch.start(self)
     create_segments(self)
+    seal.start(self) -- the host's rules and the resolver, beside the rest (apps wait for it)
     local jobs = {}
     local total, ready = #self.routers + #self.nodes, 0
     for _, r in ipairs(self.routers) do
@@ -485,8 +489,10 @@ function Network:down()
   local t0 = core.now()
   local ok, err = task.shielded(function()
     if not task.in_task() then task.recover(5) end
+    local stop_progress = require("natrig.progress").start(5, "teardown", self.log)
     -- Captures are stopped and copied before anything is removed (also after a failure
     -- or a signal: this runs shielded).
+    seal.finish(self) -- the escapes' last reading and summary line (entries released by teardown)
     local cok, caps = pcall(require("natrig.capture").finish, self, self:artifacts_dir())
     if cok and #caps > 0 then
       self.captured = caps
@@ -501,6 +507,7 @@ function Network:down()
         :format(nc, nn, core.now() - t0, t1 - t0))
     end
     if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
+    stop_progress()
   end, 120)
   self.state = "down"
   if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
@@ -570,6 +577,7 @@ function Network:diagnostics()
   for _, n in ipairs(self.nodes) do
     if n.holder then jobs[#jobs + 1] = function() d.nodes[n.name] = n:diagnostics() end end
   end
+  jobs[#jobs + 1] = function() d.escapes = seal.escapes(self) end
   task.parallel(jobs)
   return d
 end
@@ -626,6 +634,7 @@ function Network:plan(taken) return plan.plan(self, taken) end
 
 --- Every node's entries and natrig's own actions (node "natrig"), merged by time.
 function Network:timeline(q)
+  seal.refresh(self)
   local all = {}
   for _, n in ipairs(self.nodes) do
     if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end
@@ -643,6 +652,9 @@ function Network:timeline(q)
   end)
   return all
 end
+
+--- Dropped attempts to leave the sealed lab (natrig.seal): { node, addr, port, proto, first, last, count }.
+function Network:escapes() return seal.escapes(self) end
 
 --- Log entries of every node matching q (see node:logs).
 function Network:logs(q) return self:timeline(q) end

@@ -26,10 +26,8 @@ local main_waiting    -- what code outside any task waits on (for timeout messag
 -- swallow one. M.recover() ends the abort before teardown.
 M.aborting = nil
 
--- The watch hook (core.watch_thread, on the main thread and every task) calls M.check once
--- the time set here has passed: the deadline, or at once while an abort is sticky. So a
--- scenario that loops without yielding still ends at its deadline; signals reach it the
--- same way, whatever is set here.
+-- The watch hook (l_signal.c, on the main thread and every task) calls M.hook_check once
+-- this time has passed (the deadline; at once while an abort is sticky) or on a signal.
 local function sync_watch()
   core.set_watch(M.guarding and (M.aborting and -1 or M.deadline) or nil)
 end
@@ -48,8 +46,7 @@ function M.remove_engine(raw)
 end
 
 local function add_timer(at, fn)
-  local t = { at = at, fn = fn }
-  local i = #timers + 1
+  local t, i = { at = at, fn = fn }, #timers + 1
   while i > 1 and timers[i - 1].at > at do i = i - 1 end
   table.insert(timers, i, t)
   return t
@@ -84,15 +81,21 @@ local function resume(co, ...)
   end
 end
 
+--- The live tasks (not "progress" reporters): a list of { name, waiting }, and what code
+-- outside any task waits on.
+function M.live()
+  local l = {}
+  for _, t in pairs(tasks) do
+    if t.state == "running" and t.name ~= "progress" then l[#l + 1] = { name = t.name, waiting = t.waiting } end
+  end
+  return l, main_waiting
+end
+
 --- What is still waiting, for a timeout message: "name (what)" for each live task.
 function M.pending_desc(limit)
   limit = limit or 12
   local l = {}
-  for _, t in pairs(tasks) do
-    if t.state == "running" and t.name ~= "progress" then
-      l[#l + 1] = ("%s (%s)"):format(t.name or "task", t.waiting or "running")
-    end
-  end
+  for _, t in ipairs(M.live()) do l[#l + 1] = ("%s (%s)"):format(t.name or "task", t.waiting or "running") end
   table.sort(l)
   if main_waiting then table.insert(l, 1, "main (" .. main_waiting .. ")") end
   local n = #l
@@ -126,7 +129,6 @@ function M.interrupt(sig)
 end
 
 local function check_abort()
-  -- (also the watch hook's entry: keep it cheap and free of yields)
   if M.aborting then error(M.aborting, 0) end
   if M.deadline and core.now() > M.deadline then
     local len = M.deadline_len or 0
@@ -140,10 +142,8 @@ local function check_abort()
 end
 M.check = check_abort
 
---- The watch hook's entry (l_signal.c): raise what check_abort raises, except that a task
--- running when an abort is sticky is told to yield from the hook instead (returns true).
--- A pcall in the task cannot catch a yield, so even `while true do pcall(f) end` stops;
--- the scheduler never resumes it again and raises the abort in the main thread.
+--- The watch hook's entry: raise what check_abort raises, but a task running when an abort
+-- is sticky yields from the hook instead (returns true): no pcall in it can catch that.
 function M.hook_check(can_yield)
   local ok, e = pcall(check_abort)
   if ok then return false end
@@ -306,7 +306,6 @@ end
 
 local function is_abort(e) return type(e) == "table" and e.abort == true end
 M.is_abort = is_abort
-
 --- Wait for the task without raising: ok, results... or false, err. A scheduler abort
 -- (deadline, signal) is not the task's failure: it is raised.
 function Task:wait()
@@ -385,8 +384,7 @@ function M.guard(fn, timeout, what, ...)
   sync_watch()
   M.last_where = nil
   local r = table.pack(xpcall(fn, function(e)
-    -- The error is on its way: a watch hook firing in this handler would raise again
-    -- ("error in error handling"). sync_watch below puts it back.
+    -- no watch hook in here ("error in error handling"); sync_watch below puts it back
     debug.sethook()
     -- The line of the scenario that was running (or waiting) when it failed.
     if M.where_source then
