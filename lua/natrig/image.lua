@@ -1,6 +1,6 @@
 -- natrig.image: images built locally, with no registry and no network at run time.
 -- The base image is a rootfs packed from this host's own binaries (busybox-static as the
--- shell, iptables/nft/ip/tc/conntrack/socat/coturn, natrig-peer, natrig-shaper) plus
+-- shell, iptables/nft/ip/tc/conntrack/socat/coturn/dnsmasq, natrig-peer, natrig-shaper) plus
 -- their shared-library closure found with ldd, imported with POST /images/create. The
 -- libraries are the host's own, so a host binary copied into a container always finds
 -- the glibc it was linked against. The tag carries a hash of the inputs (paths, sizes,
@@ -19,7 +19,7 @@ M.PROGRAMS = {
   { "xtables-nft-multi", true }, { "xtables-legacy-multi", true }, { "nft", true },
   { "ip", true }, { "tc", true }, { "conntrack", true }, { "socat", false },
   { "turnserver", false }, { "turnutils_natdiscovery", false }, { "turnutils_uclient", false },
-  { "tcpdump", false },
+  { "tcpdump", false }, { "dnsmasq", true }, -- dnsmasq: the sealed lab's resolver (natrig.seal)
 }
 M.DIRS = { "/usr/lib/x86_64-linux-gnu/xtables", "/usr/lib/x86_64-linux-gnu/tc" }
 M.ETC = { "/etc/ethertypes", "/etc/protocols", "/etc/services" }
@@ -109,7 +109,7 @@ function M.inputs()
     elseif p[2] then
       error(core.error { code = "einval", op = "image build", status = 0,
         message = ("'%s' not found on this host: run `make deps` (installs iptables, nftables, " ..
-          "iproute2, conntrack, coturn, socat)"):format(p[1]) }, 0)
+          "iproute2, conntrack, coturn, socat, dnsmasq-base)"):format(p[1]) }, 0)
     end
   end
   for _, d in ipairs(M.DIRS) do

@@ -118,7 +118,7 @@ function Router:bring_up()
     HostConfig = {
       NetworkMode = self.wan.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
-      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" },
+      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" }, Dns = require("natrig.seal").dns(net),
       Sysctls = sysctls {
         ["net.ipv4.ip_forward"] = "1",
         ["net.netfilter.nf_conntrack_udp_timeout"] = timeout,
@@ -255,7 +255,7 @@ function Node:bring_up()
       NetworkMode = self.segment.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" },
-      PortBindings = next(bindings) and bindings or nil,
+      PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net),
       Sysctls = sysctls(),
     },
     NetworkingConfig = endpoint(self.segment, self.private_ip),
@@ -319,6 +319,7 @@ function Node:bring_up()
   })
   local files = nodeopts.files("net:up", self.name, profiles.files(prof, self, net))
   if #files > 0 then eng:put_files(self.id, files, "/") end
+  require("natrig.seal").wait(net) -- nothing starts before the lab is sealed
   self.started_at = core.time()
   self.running = true
   eng:container_start(self.id)

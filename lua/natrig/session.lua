@@ -63,10 +63,14 @@ function M.remove_labelled(eng, label, attempts)
   -- time: apps first (they own no endpoint), then each network's containers are
   -- disconnected in turn -- networks in parallel, endpoints of one network in a row --
   -- and only then are the containers removed, all at once.
-  local apps, owners = {}, {}
+  -- The seal helper (natrig.seal) goes last: the run's entries in the host's seal table
+  -- are released in it only once nothing of the run can send any more. The resolver owns
+  -- an endpoint on the public network, as holders and routers do.
+  local apps, owners, seals = {}, {}, {}
   for _, c in ipairs(ctrs) do
     local role = (c.Labels or {})["natrig.role"]
-    table.insert((role == "holder" or role == "router") and owners or apps, c)
+    table.insert((role == "holder" or role == "router" or role == "resolver") and owners
+      or role == "seal" and seals or apps, c)
   end
   -- Another cleaner (a watchdog, `natrig clean`) may remove the same things meanwhile:
   -- what is already gone (404) or going (409) is fine.
@@ -123,6 +127,10 @@ function M.remove_labelled(eng, label, attempts)
       task.sleep(math.min(0.1 * attempt, 0.5))
     end
   end, 16)
+  for _, c in ipairs(seals) do
+    require("natrig.seal").release_in(eng, c)
+    quietly(eng.container_remove, eng, c.Id, true)
+  end
   return #ctrs, #nets
 end
 

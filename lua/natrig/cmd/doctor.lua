@@ -1,4 +1,4 @@
---- natrig doctor: check the engine, API version, root, iptables, sch_netem.
+--- natrig doctor: check the engine, API version, root, iptables, sch_netem, the lab's seal.
 -- The command's usage, --help text and code live here together (natrig.cli lists the
 -- commands and dispatches; src/cli only starts Lua).
 -- @module natrig.cmd.doctor
@@ -8,12 +8,16 @@ local say, errstr = cli.say, cli.errstr
 local open_engine = cli.open_engine
 
 local M = {
-  name = "doctor", args = "", summary = "check the engine, API version, root, iptables, sch_netem", min_args = 0,
+  name = "doctor", args = "", summary = "check the engine, API version, root, iptables, sch_netem, the seal",
+  min_args = 0,
   max_args = 0,
   help = [=[
 Checks what natrig needs: the engine and its API version, root, the host tools baked
-into the base image, bridge netfilter, and which impairment engine works (a real
-probe in a throwaway container). Exit 0 when nothing is missing.
+into the base image, bridge netfilter, which impairment engine works (a real
+probe in a throwaway container), and the sealed lab: whether natrig's nftables table
+can be installed on the engine's host (tried from a throwaway host-network container)
+and what it holds (the table `inet natrig_seal` is kept between runs, empty when no run
+is up; each run's subnets are listed with its run id). Exit 0 when nothing is missing.
 
 environment:
   NATRIG_IMPAIR_ENGINE   force `netem` or `userspace`
@@ -70,10 +74,10 @@ function M.run()
   local nf = core.read_file("/proc/sys/net/bridge/bridge-nf-call-iptables")
   line(true, "bridge-nf-call-iptables", nf and nf:gsub("%s+$", "") or "absent")
   for _, p in ipairs({ "nft", "xtables-nft-multi", "ip", "tc", "conntrack", "busybox", "turnserver",
-    "turnutils_natdiscovery" }) do
+    "turnutils_natdiscovery", "dnsmasq" }) do
     local path = require("natrig.image").which(p)
     line(path ~= nil, p, path or "not found",
-      "make deps (apt-get install nftables iptables iproute2 conntrack busybox-static coturn)")
+      "make deps (apt-get install nftables iptables iproute2 conntrack busybox-static coturn dnsmasq-base)")
   end
   -- Impairment engines, probed for real in a throwaway container of our own.
   local iok, ires = pcall(function()
@@ -91,6 +95,28 @@ function M.run()
       or "none: impairment will fail")
   else
     line(false, "impairment probe", errstr(ires))
+  end
+  -- The sealed lab (natrig.seal): the host's table, tried through the engine.
+  local sok, sres = pcall(function()
+    return require("natrig.seal").doctor(eng, require("natrig.image").ensure_base(eng))
+  end)
+  if not sok then
+    line(false, "seal", "cannot manage the engine host's nftables through the engine: " .. errstr(sres),
+      "natrig seals the lab from a host-network container with CAP_NET_ADMIN: the engine must allow it")
+  else
+    line(true, "seal", ("installable on the engine's host (%s)"):format(info.host))
+    local live, stale = 0, 0
+    for _, r in ipairs(sres.runs) do if r.live then live = live + 1 else stale = stale + 1 end end
+    line(true, "seal table", sres.table and ("inet natrig_seal kept on the engine's host: %d run(s) sealed%s")
+      :format(live, stale > 0 and (", %d stale (removed by the next run)"):format(stale) or "")
+      or "inet natrig_seal not installed yet (the first run installs it)")
+    for _, r in ipairs(sres.runs) do
+      say(("     run %s%s: %s"):format(r.run, r.live and "" or " (stale)", table.concat(r.subnets, " ")))
+    end
+  end
+  if hl and #hl > 1 then
+    line(false, "seal over a Swarm", "not sealed: an overlay's containers leave through docker_gwbridge (masqueraded)",
+      "run on one engine for a sealed lab (unknown names still get NXDOMAIN from natrig's resolver)")
   end
   eng:close()
   say(problems == 0 and "all good" or ("%d problem(s)"):format(problems))

@@ -1,0 +1,343 @@
+--- natrig.seal: the sealed lab. Nothing a node sends leaves natrig's networks unless the
+-- network was made with `outside = true`; names natrig does not know are NXDOMAIN inside
+-- the lab; and every dropped attempt to leave is kept as evidence (net:escapes()).
+--
+-- How (README "A sealed lab"):
+-- * On the engine's host, one nftables table of natrig's own, `inet natrig_seal`, with a
+--   chain on the forward and input hooks at priority filter - 10 (before Docker's chains):
+--   a packet whose source is in a natrig subnet (set `nets`, every run's subnets, each
+--   element commented with its run id) and whose destination is not (nor multicast or
+--   broadcast) jumps, through the interval map `runs` (subnet -> `jump run_<id>`), to its
+--   run's chain, which counts it into the run's dynamic sets -- keyed (source, destination,
+--   protocol, port), one refreshed on every packet (counter, last seen) and one only added
+--   (first seen) -- and drops it. A run made with outside = true has a chain that accepts.
+-- * The rules are changed by a small container of the run's own on the host's network
+--   namespace (natrig's base image has nft; CAP_NET_ADMIN), through the engine API: the
+--   same for a local and a remote engine, no host shell, no root on natrig's side. Its
+--   creation runs beside the networks' and every nft batch is one atomic transaction that
+--   adds or deletes only its own run's elements, so runs never remove each other's.
+--   Teardown (natrig.session) releases the run's entries in it after the run's containers
+--   and networks are gone, then removes it; the table stays (empty) and `natrig doctor`
+--   lists it.
+-- * DNS: every holder and router gets HostConfig.Dns = natrig's resolver, a dnsmasq of the
+--   run on the public network (`--no-resolv --address=/#/`: NXDOMAIN for every name it does
+--   not hold; node names from its hosts file). Docker's embedded DNS (127.0.0.11) forwards
+--   what it does not know to that address, from the node's own namespace, so no query goes
+--   to the host's resolver.
+-- @module natrig.seal
+local core = require "natrig.core"
+local task = require "natrig.task"
+
+local M = {}
+
+local nftx = require "natrig.seal_nft" -- the nft text: batches and parsers (pure)
+
+M.TABLE = nftx.TABLE
+M.RESOLVER_HOST = 1021 -- the resolver's host number in the public /22 (below .3.255)
+local HOLD = { "/usr/bin/sleep", "2000000000" }
+
+local function bad(op, msg) core.fail("einval", op, msg) end
+
+-- the helper: nft on the engine's host --------------------------------------------------
+
+--- The host-network container that runs nft for a run (created and started).
+function M.helper(eng, image, s)
+  local id = eng:container_create(s:name("seal"), {
+    Image = image, Cmd = core.json_array(HOLD), Labels = s:labels("seal"),
+    HostConfig = { NetworkMode = "host", Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
+  })
+  eng:container_start(id)
+  return id
+end
+
+local function nft(eng, id, args, check)
+  local argv = { "nft" }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  local r = eng:exec(id, argv)
+  if check and r.code ~= 0 then
+    core.fail("engine", "seal", ("nft %s failed on the engine's host: %s"):format(args[1],
+      (r.stderr ~= "" and r.stderr or r.stdout):sub(1, 400)))
+  end
+  return r
+end
+
+--- The table as parsed by M.parse_table (empty when it does not exist).
+function M.state(eng, id)
+  local r = nft(eng, id, { "-j", "list", "table", "inet", M.TABLE })
+  return nftx.parse_table(r.code == 0 and r.stdout or "{}")
+end
+
+-- A batch made from a fresh listing, retried when another run changed the table between
+-- the listing and the transaction (an element gone: the batch fails whole, nothing done).
+local function apply(eng, id, make)
+  local err
+  for _ = 1, 4 do
+    local batch = make(M.state(eng, id))
+    if batch == "" then return end
+    local r = nft(eng, id, { batch })
+    if r.code == 0 then return end
+    err = r.stderr
+    task.sleep(0.05)
+  end
+  core.fail("engine", "seal", "nft on the engine's host failed: " .. tostring(err):sub(1, 400))
+end
+
+--- Runs with entries in the table whose networks no longer exist on the engine (a run
+-- killed with its watchdog): listed, then the engine's networks read, so an entry added
+-- after its network was made is never taken for stale.
+local function stale_runs(eng, st, keep)
+  local live = {}
+  for _, n in ipairs(eng:network_list { label = core.json_array { "natrig" } }) do
+    for _, c in ipairs((n.IPAM or {}).Config or {}) do if c.Subnet then live[c.Subnet] = true end end
+  end
+  local l = {}
+  for run, subnets in pairs(st.runs) do
+    local alive = false
+    for _, s in ipairs(subnets) do if live[s] then alive = true end end
+    if run ~= keep and not alive then l[#l + 1] = run end
+  end
+  return l
+end
+
+--- Remove a run's entries (its elements, chain and sets) and every stale run's.
+function M.release(eng, id, run)
+  local st = M.state(eng, id)
+  local doomed = stale_runs(eng, st)
+  local seen = false
+  for _, r in ipairs(doomed) do if r == run then seen = true end end
+  if not seen and run then doomed[#doomed + 1] = run end
+  if #doomed == 0 then return end
+  apply(eng, id, function(s)
+    local b = {}
+    for _, r in ipairs(doomed) do
+      if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s, r, s.runs[r] or {}, true) end
+    end
+    return table.concat(b)
+  end)
+end
+
+--- Teardown's last step (natrig.session.remove_labelled, every path: net:down, the
+-- watchdog, reaping a dead run): release the run's entries in its helper `c` (a
+-- container_list entry), started again if it stopped. A failure is said, not raised: the
+-- entries are then stale and the next run's seal removes them.
+function M.release_in(eng, c)
+  local run = (c.Labels or {})["natrig.run"]
+  local ok, err = pcall(function()
+    if c.State ~= "running" then
+      local sok, serr = pcall(eng.container_start, eng, c.Id)
+      if not sok and not (type(serr) == "table" and serr.status == 304) then error(serr, 0) end
+    end
+    M.release(eng, c.Id, run)
+  end)
+  if not ok then
+    io.stderr:write(("natrig: could not release run %s's entries in the host's seal table (the next run"
+      .. " removes them): %s\n"):format(tostring(run), tostring(err)))
+  end
+end
+
+--- What `natrig doctor` says about the seal on an engine's host, tried for real: a helper
+-- of a throwaway session lists the table. Returns { ok, table = true|false, runs = { {
+-- run, subnets, live } } } or raises what failed.
+function M.doctor(eng, image)
+  local s = require("natrig.session").new { engine = eng, scenario = "doctor" }
+  local res
+  local ok, err = pcall(function()
+    local id = M.helper(eng, image, s)
+    local r = nft(eng, id, { "-j", "list", "table", "inet", M.TABLE })
+    local l = nft(eng, id, { "list", "tables" })
+    if l.code ~= 0 then core.fail("engine", "seal", "nft cannot read the host's ruleset: " .. l.stderr) end
+    local st = nftx.parse_table(r.code == 0 and r.stdout or "{}")
+    local stale = {}
+    for _, run in ipairs(stale_runs(eng, st)) do stale[run] = true end
+    res = { table = r.code == 0, runs = {} }
+    for run, subnets in pairs(st.runs) do
+      table.sort(subnets)
+      res.runs[#res.runs + 1] = { run = run, subnets = subnets, live = not stale[run] }
+    end
+    table.sort(res.runs, function(a, b) return a.run < b.run end)
+  end)
+  s:teardown()
+  if not ok then error(err, 0) end
+  return res
+end
+
+-- a run's seal --------------------------------------------------------------------------
+
+--- Called by natrig.network.new: outside = true (exactly) opens the lab, with a warning.
+function M.configure(net, opts)
+  if opts.outside ~= nil and type(opts.outside) ~= "boolean" then
+    bad("natrig.network", "'outside' must be true or false (true lets the lab's packets leave this host)")
+  end
+  net.seal = { outside = opts.outside == true, escapes = {} }
+  if net.seal.outside then
+    net.log("WARNING: outside = true: this run's nodes reach every network this host reaches (masqueraded"
+      .. " through the host), and unknown names go to the host's resolver")
+  end
+end
+
+--- Options for a bridge natrig creates (masquerade only for an open run's public network).
+function M.bridge_options(net, seg)
+  if seg.overlay then return nil end
+  local open = net.seal and net.seal.outside and seg.kind == "public"
+  return { ["com.docker.network.bridge.enable_ip_masquerade"] = open and "true" or "false" }
+end
+
+--- The resolver's address (nil when the run is open).
+function M.resolver_ip(net)
+  if not net.seal or net.seal.outside or not net.public then return nil end
+  return core.subnet_host(net.public.subnet, M.RESOLVER_HOST)
+end
+
+--- HostConfig.Dns for a holder or router.
+function M.dns(net)
+  local ip = M.resolver_ip(net)
+  return ip and core.json_array { ip } or nil
+end
+
+-- The resolver's hosts file: every node by name, at the address others reach it at.
+local function hosts_file(net)
+  local l = {}
+  for _, n in ipairs(net.nodes) do
+    if n.public_ip then l[#l + 1] = n.public_ip .. " " .. n.name end
+  end
+  return table.concat(l, "\n") .. "\n"
+end
+
+local function start_resolver(net, ip)
+  local eng, s = net.eng, net.session
+  local id = eng:container_create(s:name("resolver"), {
+    Image = net.image, Labels = s:labels("resolver"),
+    Cmd = core.json_array { "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll",
+      "--address=/#/", "--addn-hosts=/etc/natrig/hosts", "--log-queries", "--log-facility=-", "--user=root" },
+    HostConfig = { NetworkMode = net.public.name, Init = true },
+    NetworkingConfig = { EndpointsConfig = { [net.public.name] = { IPAMConfig = { IPv4Address = ip } } } },
+  })
+  net.seal.resolver = id
+  eng:put_files(id, { { path = "etc/natrig/hosts", data = hosts_file(net), mode = 420 } }, "/")
+  eng:container_start(id)
+end
+
+--- After the networks exist (net:up): the host's rules for the run's subnets and the
+-- resolver, in a task beside the rest of bring-up; M.wait joins it before an app starts.
+function M.start(net)
+  local st = net.seal
+  if not st then return end
+  if net.hosts then
+    net.log("WARNING: over several engines the lab is not sealed on the hosts (an overlay's containers leave"
+      .. " through docker_gwbridge); unknown names still get NXDOMAIN from natrig's resolver")
+  end
+  local subnets = {}
+  for _, seg in ipairs(net.segs_made or {}) do subnets[#subnets + 1] = seg.subnet end
+  st.subnets = subnets
+  local ip = M.resolver_ip(net)
+  st.job = task.spawn(function()
+    local fns = {}
+    if not net.hosts then
+      fns[#fns + 1] = function()
+        local eng, run = net.eng, net.session.run_id
+        st.helper = M.helper(eng, net.image, net.session)
+        local stale = stale_runs(eng, M.state(eng, st.helper), run)
+        apply(eng, st.helper, function(s)
+          local b = { nftx.base_batch(run) }
+          for _, r in ipairs(stale) do
+            if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s, r, s.runs[r] or {}, true) end
+          end
+          b[#b + 1] = nftx.run_batch(run, subnets, st.outside)
+          return table.concat(b)
+        end)
+        st.sealed = true
+      end
+    end
+    if ip then fns[#fns + 1] = function() start_resolver(net, ip) end end
+    task.parallel(fns)
+  end, "seal")
+end
+
+--- Wait until the run's seal is in place (before an app starts); raises its failure.
+function M.wait(net)
+  if net.seal and net.seal.job then net.seal.job:join() end
+end
+
+--- A router's LAN made while the network is up: sealed before its nodes start.
+function M.segment_added(net, seg)
+  local st = net.seal
+  if not (st and st.helper and seg and seg.subnet) then return end
+  st.subnets[#st.subnets + 1] = seg.subnet
+  apply(net.eng, st.helper, function() return nftx.add_batch(net.session.run_id, { seg.subnet }) .. "\n" end)
+end
+
+--- A router's LAN removed (its containers are gone): its subnet leaves the table.
+function M.segment_removed(net, seg)
+  local st = net.seal
+  if not (st and st.helper and seg and seg.subnet) then return end
+  apply(net.eng, st.helper, function(s) return nftx.remove_batch(s, net.session.run_id, { seg.subnet }) end)
+end
+
+-- Which node sent from an address: the node itself, or the nodes behind the NAT whose
+-- public address it is (one name, or the router's name with its nodes).
+local function who(net, addr)
+  local l = {}
+  for _, n in ipairs(net.nodes) do if n.public_ip == addr or n.private_ip == addr then l[#l + 1] = n end end
+  if #l == 1 then return l[1].name end
+  for _, r in ipairs(net.routers) do
+    if r.wan_ip == addr then
+      local names = {}
+      for _, n in ipairs(l) do names[#names + 1] = n.name end
+      return #names > 0 and ("%s (%s)"):format(r.name, table.concat(names, ", ")) or r.name
+    end
+  end
+  return #l > 0 and l[1].name or addr
+end
+
+local function note_text(e)
+  return ("escape %s -> %s%s/%s dropped x%d"):format(e.node, e.addr, e.port and (":" .. e.port) or "", e.proto, e.count)
+end
+
+--- The run's dropped attempts to leave the lab, oldest first: { node, addr, port, proto,
+-- first, last, count, bytes }. Each also appears in the timeline (node "natrig").
+function M.escapes(net)
+  local st = net.seal
+  if not (st and st.helper) then return st and st.escapes or {} end
+  if st.job and st.job.state == "running" then st.job:join() end
+  local r = nft(net.eng, st.helper, { "list", "table", "inet", M.TABLE }, true)
+  local l = nftx.parse_escapes(r.stdout, net.session.run_id, core.time())
+  for _, e in ipairs(l) do e.node = who(net, e.saddr) end
+  st.escapes = l
+  -- the timeline: one entry per escape key, at its first time, updated in place
+  st.entries = st.entries or {}
+  for _, e in ipairs(l) do
+    local key = e.saddr .. " " .. e.addr .. " " .. tostring(e.port) .. " " .. e.proto
+    local ent = st.entries[key]
+    if not ent then
+      ent = { node = "natrig", level = "warn", target = "natrig", fields = {}, stream = "natrig",
+        seq = #net.actions + 1 }
+      st.entries[key] = ent
+      net.actions[#net.actions + 1] = ent
+    end
+    ent.time, ent.engine_time = e.first, e.first
+    ent.message = note_text(e)
+    ent.raw = ent.message
+  end
+  return l
+end
+
+--- Refresh the escapes for the timeline (at most once a second; quiet on failure).
+function M.refresh(net)
+  local st = net.seal
+  if not (st and st.helper) or net.state ~= "up" then return end
+  if st.read_at and core.now() - st.read_at < 1 then return end
+  st.read_at = core.now()
+  pcall(M.escapes, net)
+end
+
+--- At net:down(), before teardown: the last reading of the escapes and the summary line.
+-- (The run's entries are released by the teardown itself: natrig.session.)
+function M.finish(net)
+  local st = net.seal
+  if not (st and st.helper) then return end
+  local ok, l = pcall(M.escapes, net)
+  if not ok then net.log("could not read the lab's escape attempts: " .. tostring(l)) return end
+  if #l > 0 then net.log(nftx.summary(l)) end
+end
+
+return M
