@@ -118,7 +118,8 @@ function Router:bring_up()
     HostConfig = {
       NetworkMode = self.wan.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
-      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" }, Dns = require("natrig.seal").dns(net),
+      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
+      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" }, Dns = require("natrig.seal").dns(net),
       Sysctls = sysctls {
         ["net.ipv4.ip_forward"] = "1",
         ["net.netfilter.nf_conntrack_udp_timeout"] = timeout,
@@ -254,7 +255,8 @@ function Node:bring_up()
     HostConfig = {
       NetworkMode = self.segment.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
-      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW" },
+      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
+      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
       PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net),
       Sysctls = sysctls(),
     },
