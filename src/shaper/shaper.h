@@ -22,6 +22,7 @@
 #define SHAPER_CONTROL_ENV "NATRIG_SHAPER_CONTROL"
 #define SHAPER_MSG_MAX 8192         /* one control request or reply */
 #define SHAPER_DEFAULT_MAXLEN 32768 /* kernel queue length; PLATFORM.md: 1024 overflows */
+#define SHAPER_RT_PRIO 10           /* SCHED_FIFO priority of the daemon, when permitted */
 
 /* One subcommand: tmux-style table entry. run returns the process exit status. */
 struct shaper_cmd {
@@ -66,6 +67,7 @@ struct pending {
     uint8_t mangled;      /* pkt differs from the kernel's copy: send it with the verdict */
     uint8_t corrupt_mask; /* the bit flipped at corrupt_off, to undo it for a duplicate */
     uint32_t corrupt_off;
+    uint32_t hold_us;   /* how long it was held for (due minus arrival), for lateness */
     unsigned char *pkt; /* owned; NULL unless duplicate or mangled */
     size_t len;
 };

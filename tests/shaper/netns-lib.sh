@@ -47,6 +47,7 @@ nsb() { ip netns exec "$NSB" "$@"; }
 
 ntsh_cleanup() {
     local p
+    ntsh_idle
     for p in $SHAPER_PIDS; do kill -TERM "$p" 2>/dev/null; done
     for p in $SHAPER_PIDS; do wait "$p" 2>/dev/null; done
     SHAPER_PIDS=""
@@ -54,6 +55,22 @@ ntsh_cleanup() {
     ip netns del "$NSB" 2>/dev/null
     [ -n "$NTSH_DIR" ] && rm -rf "$NTSH_DIR"
     return 0
+}
+
+# ntsh_busy N: keep N CPUs busy (shell loops in the root cgroup); ntsh_idle stops them.
+BUSY_PIDS=""
+ntsh_busy() {
+    local i
+    for i in $(seq "$1"); do
+        sh -c 'while :; do :; done' &
+        BUSY_PIDS="$BUSY_PIDS $!"
+    done
+}
+ntsh_idle() {
+    local p
+    for p in $BUSY_PIDS; do kill "$p" 2>/dev/null; done
+    for p in $BUSY_PIDS; do wait "$p" 2>/dev/null; done
+    BUSY_PIDS=""
 }
 
 ntsh_setup() {
@@ -71,13 +88,14 @@ ntsh_setup() {
     nsa "${PING[@]}" -c 3 -i 0.2 -W 2 "$ADDRB" >/dev/null 2>&1
 }
 
-# ntsh_start_shaper NS NAME QUEUE...: run a shaper in NS with its control socket under NTSH_DIR.
+# ntsh_start_shaper NS NAME QUEUE...: run a shaper in NS with its control socket under NTSH_DIR
+# (NTSH_SCHED=normal: without real-time scheduling, as where it is refused).
 ntsh_start_shaper() {
     local ns="$1" name="$2" q args=() i
     shift 2
     for q in "$@"; do args+=(--queue "$q"); done
     ip netns exec "$ns" "$SHAPER" run "${args[@]}" --control "$NTSH_DIR/$name.sock" \
-        --seed 12345 2>"$NTSH_DIR/$name.log" &
+        --seed 12345 --sched "${NTSH_SCHED:-auto}" 2>"$NTSH_DIR/$name.log" &
     SHAPER_PIDS="$SHAPER_PIDS $!"
     eval "PID_$name=$!"
     for i in $(seq 100); do
