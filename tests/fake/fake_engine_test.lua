@@ -267,6 +267,16 @@ return natrig.scenario { name = "bad_input", timeout = 60,
     { NATRIG_EMULATION = "bogus" })
   case("1022 public addresses", [[for i = 1, 1022 do net:gateway { name = "g" .. i, cmd = { "x" } } end]],
     "the public network is full: 1022 gateways, public nodes and routers asked for, a /22 holds 1021")
+  for _, v in ipairs({ "0", "-1" }) do
+    local before = creates(f)
+    local code, out = natrig_run(([[
+return natrig.scenario { name = "bad_timeout", timeout = %s, run = function(net) net:up() end }
+]]):format(v), {}, "bad")
+    t.is(code, 2, "scenario timeout = " .. v .. ": exit 2")
+    t.like(out, "scenario bad_timeout: timeout must be a number of seconds > 0, got " .. v:gsub("%-", "%%-"),
+      "... naming the scenario and the option")
+    t.is(creates(f) - before, 0, "... nothing created")
+  end
   case("a gateway's timeout", [[net:gateway { name = "g", cmd = { "x" }, timeout = 30 }]], "g: timeout is a peer's NAT")
   stop(f)
 end
