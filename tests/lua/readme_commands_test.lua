@@ -56,6 +56,41 @@ for _, name in ipairs(cli.COMMANDS) do
   end
 end
 
+-- Every `natrig ...` the README shows (code spans and fenced blocks) names a command there is
+-- and only options of its usage line (up to `--`: what follows is the command's own argv).
+local function check_use(text, where)
+  local words = {}
+  for w in text:gmatch("%S+") do words[#words + 1] = w end
+  local name = words[1]
+  local c = name and cli.command(name)
+  if not t.ok(c ~= nil, ("%s: `natrig %s` is a command"):format(where, tostring(name))) then return end
+  local uses = usage_opts(c.args)
+  local stop = c.opaque_from and c.opaque_from(table.move(words, 2, #words, 1, {})) or math.huge
+  for i = 2, math.min(#words, stop) do
+    local w = words[i]
+    if w == "--" then break end
+    local flags = {}
+    if w:match("^%-%a%a+$") then for ch in w:sub(2):gmatch(".") do flags[#flags + 1] = "-" .. ch end
+    elseif w:match("^%-") then flags[1] = w:match("^(%-%-?[%w-]+)") end
+    for _, o in ipairs(flags) do
+      t.ok(uses[o], ("%s: `natrig %s` takes %s"):format(where, name, o))
+    end
+  end
+end
+local uses_seen = 0
+for span in readme:gmatch("`natrig ([^`]+)`") do
+  if not span:match("^%S+ %S+.*|") then check_use(span, "README `natrig " .. span .. "`"); uses_seen = uses_seen + 1 end
+end
+for block in readme:gmatch("\n```[%w]*\n(.-)\n```") do
+  for line in block:gmatch("[^\n]+") do
+    line = line:gsub("%s+#.*$", "")
+    local rest = line:match("^[%w_]+=%S* natrig (.*)$") or line:match("^natrig (.*)$")
+      or line:match("run: build/natrig (.*)$")
+    if rest then check_use(rest, "README: " .. line); uses_seen = uses_seen + 1 end
+  end
+end
+t.ok(uses_seen >= 10, ("the README's natrig commands were found (%d)"):format(uses_seen))
+
 -- The README says every command takes --help; the dispatcher gives it wherever it is
 -- among natrig's own words (image ls --help once ran ls).
 local out = {}
