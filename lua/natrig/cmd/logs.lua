@@ -14,7 +14,9 @@ Prints NODE's log in run RUN (see natrig ls; a run kept with NATRIG_KEEP=1, or o
 still running), like `docker logs` on natrig-<run>-<node>. Each line is parsed as
 scenarios see it (node:logs{}): time (UTC, the engine's receive time), level, target,
 message and fields; lines that continue an entry (stack traces) are indented under it.
-Unknown RUN or NODE: exit 2, naming the ones there are.
+Unknown RUN or NODE: exit 2, naming the ones there are. This is what the container wrote
+to stdout and stderr: a profile that logs to files (log_files, e.g. freenet) has those in
+the run's artifacts, or `natrig exec RUN NODE -- cat FILE`.
 
 options:
   -f, --follow           keep printing new lines until the node stops or Ctrl-C
