@@ -33,7 +33,7 @@ local M = {}
 local nftx = require "natrig.seal_nft" -- the nft text: batches and parsers (pure)
 
 M.TABLE = nftx.TABLE
-M.RESOLVER_HOST = 1021 -- the resolver's host number in the public /22 (below .3.255)
+M.RESOLVER_HOST = 1022 -- the resolver: the public /22's last host (.3.254; classify's STUN servers use 1000-1021)
 local HOLD = { "/usr/bin/sleep", "2000000000" }
 
 local function bad(op, msg) core.fail("einval", op, msg) end
