@@ -61,8 +61,8 @@ end
 --- One parsed entry as a line: time level target: message k=v...
 function M.format(e)
   local t = e.engine_time or e.time
-  local ts = t and (os.date("!%H:%M:%S", math.floor(t)) .. (".%03d"):format(math.floor((t % 1) * 1000)))
-    or "--:--:--.---"
+  local ms = t and math.floor(t * 1000 + 0.5)
+  local ts = ms and (os.date("!%H:%M:%S", ms // 1000) .. (".%03d"):format(ms % 1000)) or "--:--:--.---"
   local l = { ts, ("%-5s"):format((e.level or "-"):upper()) }
   if e.target and e.target ~= "" then l[#l + 1] = e.target .. ":" end
   l[#l + 1] = e.message or e.raw or ""
