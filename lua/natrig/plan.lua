@@ -36,10 +36,13 @@ M.OVERLAY_DYNAMIC = 896
 
 -- Address allocation, one element at a time (at net:up() and for elements added later).
 -- Addresses are never reused within a run, so a log line's address names one node.
--- The public network's last usable host number: .1 is the bridge, the last address the
--- broadcast; over several engines the overlay's dynamic range starts at OVERLAY_DYNAMIC.
+-- The public network's last host number for gateways, public nodes and routers: .1 is the
+-- bridge; hosts RESERVED and up are natrig's own (net:classify's STUN servers from 1000,
+-- the sealed lab's resolver at 1022, the broadcast at 1023); over several engines the
+-- overlay's dynamic range starts at OVERLAY_DYNAMIC.
+M.RESERVED = 1000
 local function pub_last(overlay)
-  return overlay and M.OVERLAY_DYNAMIC - 1 or (1 << (32 - PUBLIC_PREFIX)) - 2
+  return overlay and M.OVERLAY_DYNAMIC - 1 or M.RESERVED - 1
 end
 M.LAN_MAX = 252 -- a LAN's hosts .2 to .253 (.254 is its router)
 
@@ -56,7 +59,7 @@ local function next_pub(self)
 end
 
 --- Before anything is created: does the plan fit? Every gateway, public node and router
--- on the public network takes an address of the /22 (1021 of them, 894 over a Swarm);
+-- on the public network takes an address of the /22 (998 of them, 894 over a Swarm);
 -- every node and router behind a router takes one of its LAN's 252. Raises naming the
 -- limit and the count.
 function M.check(self)
