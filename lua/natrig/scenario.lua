@@ -32,6 +32,9 @@ function M.define(def)
     if type(v) ~= KEYS[k] then bad(("field '%s' must be a %s, got %s"):format(k, KEYS[k], type(v))) end
   end
   if type(def.run) ~= "function" then bad("a scenario needs run = function(net, params)") end
+  if not (def.timeout == nil or (def.timeout > 0 and def.timeout < math.huge)) then
+    bad(("field 'timeout' must be a number of seconds > 0, got %s"):format(tostring(def.timeout)))
+  end
   def.name = def.name or "unnamed"
   def.params = def.params or {}
   def.timeout = def.timeout or 300
@@ -137,6 +140,8 @@ function M.run(def, opts)
   end
   task.where_source = nil
   res.where = not ok and task.last_where or nil
+  -- the state of every app before the verdict (an exit whose event has not come yet)
+  if ok and not task.signal then require("natrig.watch").settle(net) end
   if ok and net.failures and #net.failures > 0 then ok, err = false, net.failures[1] end
   res.ok, res.duration = ok, core.now() - t0
   res.error_code = type(err) == "table" and err.code or nil

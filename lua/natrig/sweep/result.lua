@@ -40,7 +40,7 @@ end
 
 -- natrig.Error codes that mean natrig or the engine failed, not the software under test:
 -- the engine refused (engine), could not be reached (transport), the host failed (sys).
-M.SETUP_CODES = { engine = true, transport = true, sys = true }
+M.SETUP_CODES = { engine = true, transport = true, sys = true, overloaded = true }
 
 -- Whether the raising stack passes through net:up() (a bring-up failure is a setup
 -- error, not a scenario failure).
