@@ -33,7 +33,8 @@ function M.define(def)
   end
   if type(def.run) ~= "function" then bad("a scenario needs run = function(net, params)") end
   if not (def.timeout == nil or (def.timeout > 0 and def.timeout < math.huge)) then
-    bad(("field 'timeout' must be a number of seconds > 0, got %s"):format(tostring(def.timeout)))
+    bad(("scenario %s: timeout must be a number of seconds > 0, got %s"):format(tostring(def.name or "unnamed"),
+      tostring(def.timeout)))
   end
   def.name = def.name or "unnamed"
   def.params = def.params or {}
