@@ -406,5 +406,38 @@ function M.stats(net, x)
   return all
 end
 
+--- Warning lines for the run's summary: each shaper queue that released more than 1% of its
+-- held packets later than 10% of their delay (its p99 lateness above 10% of the asked delay).
+function M.late_warnings(net)
+  local hosts, out = {}, {}
+  for _, l in ipairs({ net.routers or {}, net.nodes or {} }) do
+    for _, x in ipairs(l) do if x.shaper then hosts[#hosts + 1] = x end end
+  end
+  local stats, fns = {}, {}
+  for i, x in ipairs(hosts) do fns[i] = function() stats[i] = select(2, pcall(M.stats, net, x)) end end
+  task.parallel(fns)
+  for i, x in ipairs(hosts) do
+    local keys = {}
+    for k, q in pairs(x.shaper.queues) do keys[q.num] = k end
+    for _, q in ipairs(type(stats[i]) == "table" and stats[i] or {}) do
+      if (q.late_n or 0) > 0 and (q.late_over or 0) * 100 > q.late_n then
+        local k = keys[q.queue]
+        out[#out + 1] = ("warning: impairment timing: natrig-shaper on %s (%s) released %d of %d held "
+          .. "packets later than 10%% of their delay (lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+          .. "scheduling %s%s): delays there were longer than asked"):format(x.name,
+          (k == "all" or not k) and "node-wide" or ("link to " .. k:gsub("/32$", "")), q.late_over, q.late_n,
+          q.late_p50_us / 1000, q.late_p99_us / 1000, q.late_max_us / 1000, tostring(q.sched),
+          q.sched == "fifo" and "" or ", real-time refused")
+      end
+    end
+  end
+  return out
+end
+
+--- At net:down(), before teardown: the late-release warnings into the run's log.
+function M.finish(net)
+  local ok, lines = pcall(M.late_warnings, net)
+  for _, l in ipairs(ok and lines or {}) do net.log(l) end
+end
 
 return M

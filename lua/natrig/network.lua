@@ -492,7 +492,7 @@ function Network:down()
     local stop_progress = require("natrig.progress").start(5, "teardown", self.log)
     -- Captures are stopped and copied before anything is removed (also after a failure
     -- or a signal: this runs shielded).
-    seal.finish(self) -- the escapes' last reading and summary line (entries released by teardown)
+    seal.finish(self); require("natrig.impair").finish(self) -- escapes' summary; shapers' late releases
     local cok, caps = pcall(require("natrig.capture").finish, self, self:artifacts_dir())
     if cok and #caps > 0 then
       self.captured = caps
