@@ -133,17 +133,17 @@ function Engine:info() return self.raw:info() end
 function Engine:call(op, params, body, opts, what)
   local desc = what and (op .. " " .. what) or op
   if LONG[op] then
-    local id = self.raw:submit(op, params, body, opts)
-    local ev = task.await(id, desc, self.raw)
+    local id, drain = self.raw:submit(op, params, body, opts)
+    local ev = task.await(id, desc, self.raw, drain)
     if ev.error then raise(op:gsub("_", " "), what, ev) end
     return ev
   end
   for attempt = 1, 2 do
     local epoch = acquire(self, desc)
     local t0 = core.now()
-    local ok, id = pcall(self.raw.submit, self.raw, op, params, body, opts)
+    local ok, id, drain = pcall(self.raw.submit, self.raw, op, params, body, opts)
     if not ok then release(self, epoch) error(id, 0) end
-    local aok, ev = pcall(task.await, id, desc, self.raw)
+    local aok, ev = pcall(task.await, id, desc, self.raw, drain)
     release(self, epoch)
     if not aok then error(ev, 0) end
     if not overloaded(ev) then adapt(self, core.now() - t0) end

@@ -231,9 +231,10 @@ function M.wait_for(register, what)
 end
 
 --- Wait for engine request id; returns its completion event. Pieces of a streamed
--- response that arrive before the completion are gathered into it.
-function M.await(id, what, raw)
-  calls[id] = { what = what or "engine request", raw = raw }
+-- response that arrive before the completion are gathered into it. drain: the op table's
+-- word (engine submit) that an abort lets this request finish (see recover).
+function M.await(id, what, raw, drain)
+  calls[id] = { what = what or "engine request", raw = raw, drain = drain }
   return M.wait_for(function(wake)
     local outs, errs = {}, {}
     handlers[id] = function(ev)
@@ -420,7 +421,7 @@ function M.recover(drain)
   ready, timers = {}, {}
   for id in pairs(handlers) do handlers[id] = nil end
   for id, c in pairs(calls) do
-    if not c.what:match("_create") and not c.what:match("^network_connect") then
+    if not c.drain then
       if c.raw then pcall(c.raw.cancel, c.raw, id) end
       calls[id] = nil
     end

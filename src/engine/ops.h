@@ -17,6 +17,9 @@ struct engine_op {
     enum engine_mode mode;
     long timeout_ms; /* 0: no limit (waits, follows, builds) */
     int unversioned;
+    /* 1: what it makes carries the run's labels and teardown must find it, so an abort
+     * lets a request in flight finish (natrig.task.recover) instead of abandoning it */
+    int drain;
 };
 
 /* The op called name, or NULL. */

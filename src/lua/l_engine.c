@@ -104,7 +104,7 @@ static const char *param_string(lua_State *L, int idx)
     return lua_tostring(L, -1);
 }
 
-/* engine:submit(op, [params], [body], [opts]) -> id
+/* engine:submit(op, [params], [body], [opts]) -> id, drain (the op table's: an abort lets it finish)
  * op: a name from the op table; params: {id=, key=value...}; body: string or table (JSON);
  * opts: {mode="buffer"|"demux"|"stream"|"lines", timeout=seconds} */
 static int l_engine_submit(lua_State *L)
@@ -165,7 +165,8 @@ static int l_engine_submit(lua_State *L)
     if (id < 0)
         return nt_raise(L, &err);
     lua_pushinteger(L, id);
-    return 1;
+    lua_pushboolean(L, op->drain);
+    return 2;
 }
 
 struct poll_ctx {
