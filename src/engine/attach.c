@@ -173,6 +173,22 @@ static int start_exec(struct engine *e, int sock, const char *exec_id, int tty, 
     return 0;
 }
 
+/* Hand stream bytes to the output: raw with a TTY, else split into stdout and stderr. A
+ * closed output (a reader like `head` gone) is told apart: the caller ends quietly. */
+static int emit(const struct engine_attach *a, struct demux *d, const char *p, size_t n,
+                struct nt_err *err)
+{
+    struct nt_err derr = {0};
+    errno = 0;
+    if (a->tty ? write_all(a->out_fd, p, n) == 0
+               : demux_feed(d, p, n, out_sink, (void *)a, &derr) == 0)
+        return 0;
+    if (errno == EPIPE)
+        return nt_err_set(err, NT_SYS, "exec attach", "the output was closed (EPIPE)");
+    return nt_err_set(err, NT_SYS, "exec attach", "writing the output: %s",
+                      derr.msg[0] ? derr.msg : strerror(errno));
+}
+
 /* Pump until the engine closes the stream. */
 static int pump(struct engine *e, int sock, const char *exec_id, const struct engine_attach *a,
                 struct buf *rest, struct nt_err *err)
@@ -181,11 +197,8 @@ static int pump(struct engine *e, int sock, const char *exec_id, const struct en
     struct demux dmx;
     int in_open = a->in_fd >= 0;
     demux_init(&dmx, 0);
-    if (rest->len) {
-        if (a->tty ? write_all(a->out_fd, rest->data, rest->len)
-                   : demux_feed(&dmx, rest->data, rest->len, out_sink, (void *)a, err))
-            return -1;
-    }
+    if (rest->len && emit(a, &dmx, rest->data, rest->len, err))
+        return -1;
     for (;;) {
         struct pollfd p[2] = {{sock, POLLIN, 0}, {a->in_fd, POLLIN, 0}};
         int np = in_open ? 2 : 1;
@@ -209,9 +222,8 @@ static int pump(struct engine *e, int sock, const char *exec_id, const struct en
                 return nt_err_set(err, NT_TRANSPORT, op, "reading the stream: %s", strerror(errno));
             if (n == 0)
                 return 0;
-            if (a->tty ? write_all(a->out_fd, buf, (size_t)n)
-                       : demux_feed(&dmx, buf, (size_t)n, out_sink, (void *)a, err))
-                return nt_err_set(err, NT_SYS, op, "writing the output failed");
+            if (emit(a, &dmx, buf, (size_t)n, err))
+                return -1;
         }
         if (in_open && p[1].revents) {
             char buf[4096];

@@ -71,6 +71,9 @@ $NATRIG exec nosuchrun a -- true >"$tmp/o" 2>&1; rc=$?
 $NATRIG exec "$run" a >"$tmp/o" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "give the command" "$tmp/o"; ok $? "exec without a command or -t: usage, exit 2"
 
+$NATRIG exec "$run" a -- seq 1000000 2>"$tmp/e" | head -1 >"$tmp/o"; rc=${PIPESTATUS[0]}
+[ $rc = 141 ] && [ "$(cat "$tmp/o")" = 1 ] && [ ! -s "$tmp/e" ]; ok $? "exec into a closed pipe (| head): quiet, 141 as SIGPIPE (exit $rc)"
+
 # Over DOCKER_HOST=tcp:// (the socket forwarded to loopback by socat): the same hijacked
 # stream, stdin's end passed on as a half-close.
 port=$((25000 + RANDOM % 2000))

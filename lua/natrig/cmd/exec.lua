@@ -112,6 +112,8 @@ function M.run(...)
   if not rok then
     local sig = require("natrig.task").signal or core.interrupted()
     if sig then return done(128 + sig) end
+    -- Our reader went away (natrig exec ... | head): quietly, as SIGPIPE would (128+13).
+    if errstr(code):find("the output was closed", 1, true) then return done(141) end
     warn(("exec in %s: %s"):format(c.name, errstr(code)))
     return done(2)
   end
