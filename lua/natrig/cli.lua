@@ -44,6 +44,13 @@ M.ENV_NETWORK = [=[
 function M.say(...) io.stdout:write(...) io.stdout:write("\n") io.stdout:flush() end
 function M.warn(...) io.stderr:write("natrig: ", ...) io.stderr:write("\n") io.stderr:flush() end
 function M.errstr(e) return tostring(e) end
+--- The signal that interrupted this process, or nil (natrig.task's note of it, a field or
+-- a function, else the C flag).
+function M.signalled()
+  local s = require("natrig.task").signal
+  if type(s) == "function" then s = s() end
+  return s or require("natrig.core").interrupted()
+end
 
 --- Open the engine; every command that reaches it first removes what dead runs left
 -- behind (their owner process is gone: SIGKILL, a crash, a killed CI job).

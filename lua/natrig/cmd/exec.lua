@@ -110,7 +110,7 @@ function M.run(...)
     return info and info.ExitCode
   end)
   if not rok then
-    local sig = require("natrig.task").signal or core.interrupted()
+    local sig = cli.signalled()
     if sig then return done(128 + sig) end
     -- Our reader went away (natrig exec ... | head): quietly, as SIGPIPE would (128+13).
     if errstr(code):find("the output was closed", 1, true) then return done(141) end

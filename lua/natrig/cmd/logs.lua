@@ -113,18 +113,26 @@ function M.run(...)
   local task = require "natrig.task"
   local rest = { "", "" }
   local heads = {}
+  local closed, stop, woke -- our reader gone (natrig logs ... | head): stop quietly
+  local function out(f, ...)
+    if closed then return end
+    if not f:write(...) then
+      closed = true
+      if stop then stop() end
+      if woke then woke() end
+    end
+  end
   local function line(s, stream)
     if o.raw then
-      local f = stream == 2 and io.stderr or io.stdout
-      f:write((s:gsub("^%S+ ", "", 1)), "\n")
+      out(stream == 2 and io.stderr or io.stdout, (s:gsub("^%S+ ", "", 1)), "\n")
       return
     end
     local e = core.log_parse(s, heads[stream])
     if e.continuation and heads[stream] then
-      io.stdout:write("    ", e.raw, "\n")
+      out(io.stdout, "    ", e.raw, "\n")
     else
       heads[stream] = e
-      io.stdout:write(M.format(e), "\n")
+      out(io.stdout, M.format(e), "\n")
     end
   end
   local function feed(piece, stream)
@@ -139,15 +147,17 @@ function M.run(...)
     io.stdout:flush()
   end
   local rok, rerr = pcall(task.wait_for, function(wake)
-    c.eng:follow_logs(c.id, { follow = o.follow == true, since = o.since, tail = o.tail, timestamps = true },
-      function(out, err) feed(out, 1) feed(err, 2) end,
+    woke = function() wake(nil) end
+    stop = c.eng:follow_logs(c.id, { follow = o.follow == true, since = o.since, tail = o.tail, timestamps = true },
+      function(so, se) if not closed then feed(so, 1) feed(se, 2) end end,
       function(e) wake(e) end)
   end, "the log of " .. c.name)
   for s = 1, 2 do if rest[s] ~= "" then line(rest[s], s) end end
   io.stdout:flush()
   runref.close(c.engines)
+  if closed then return 141 end -- as SIGPIPE would (128+13)
   if not rok then
-    local sig = task.signal or core.interrupted()
+    local sig = cli.signalled()
     if sig then return 128 + sig end
     warn(errstr(rerr))
     return 2
