@@ -69,10 +69,11 @@ end
 
 -- A batch made from a fresh listing, retried when another run changed the table between
 -- the listing and the transaction (an element gone: the batch fails whole, nothing done).
-local function apply(eng, id, make)
+-- (st: a listing just made, used for the first try)
+local function apply(eng, id, make, st)
   local err
-  for _ = 1, 4 do
-    local batch = make(M.state(eng, id))
+  for i = 1, 4 do
+    local batch = make(i == 1 and st or M.state(eng, id))
     if batch == "" then return end
     local r = nft(eng, id, { batch })
     if r.code == 0 then return end
@@ -113,7 +114,7 @@ function M.release(eng, id, run)
       if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s, r, s.runs[r] or {}, true) end
     end
     return table.concat(b)
-  end)
+  end, st)
 end
 
 --- Teardown's last step (natrig.session.remove_labelled, every path: net:down, the
@@ -236,7 +237,8 @@ function M.start(net)
       fns[#fns + 1] = function()
         local eng, run = net.eng, net.session.run_id
         st.helper = M.helper(eng, net.image, net.session)
-        local stale = stale_runs(eng, M.state(eng, st.helper), run)
+        local st0 = M.state(eng, st.helper)
+        local stale = stale_runs(eng, st0, run)
         apply(eng, st.helper, function(s)
           local b = { nftx.base_batch(run) }
           for _, r in ipairs(stale) do
@@ -244,7 +246,7 @@ function M.start(net)
           end
           b[#b + 1] = nftx.run_batch(run, subnets, st.outside)
           return table.concat(b)
-        end)
+        end, st0)
         st.sealed = true
       end
     end

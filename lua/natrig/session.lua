@@ -64,8 +64,9 @@ function M.remove_labelled(eng, label, attempts)
   -- disconnected in turn -- networks in parallel, endpoints of one network in a row --
   -- and only then are the containers removed, all at once.
   -- The seal helper (natrig.seal) goes last: the run's entries in the host's seal table
-  -- are released in it only once nothing of the run can send any more. The resolver owns
-  -- an endpoint on the public network, as holders and routers do.
+  -- are released in it only once nothing of the run can send any more (its apps, holders
+  -- and routers are gone). The resolver owns an endpoint on the public network, as holders
+  -- and routers do.
   local apps, owners, seals = {}, {}, {}
   for _, c in ipairs(ctrs) do
     local role = (c.Labels or {})["natrig.role"]
@@ -88,6 +89,10 @@ function M.remove_labelled(eng, label, attempts)
     end
   end, 16)
   task.map(owners, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
+  -- Nothing of the run can send now: its seal entries are released while its networks go.
+  local release = #seals > 0 and task.spawn(function()
+    for _, c in ipairs(seals) do require("natrig.seal").release_in(eng, c) end
+  end, "seal release")
   task.map(nets, function(n)
     -- An overlay spans engines: its endpoints on the others go when their own cleanup
     -- removes their containers (another watchdog, in parallel), so wait longer for it.
@@ -127,10 +132,8 @@ function M.remove_labelled(eng, label, attempts)
       task.sleep(math.min(0.1 * attempt, 0.5))
     end
   end, 16)
-  for _, c in ipairs(seals) do
-    require("natrig.seal").release_in(eng, c)
-    quietly(eng.container_remove, eng, c.Id, true)
-  end
+  if release then release:wait() end -- release_in says its failures, never raises
+  for _, c in ipairs(seals) do quietly(eng.container_remove, eng, c.Id, true) end
   return #ctrs, #nets
 end
 
