@@ -72,7 +72,7 @@ function M.open(host)
   local raw = core.engine_open(host)
   task.add_engine(raw)
   local limit = tonumber(core.getenv("NATRIG_ENGINE_CALLS") or "") or 32
-  return setmetatable({ raw = raw, busy = 0, waiters = {}, epoch = task.epoch, limit = limit, max_limit = limit },
+  return setmetatable({ raw = raw, busy = 0, waiters = {}, epoch = task.epoch(), limit = limit, max_limit = limit },
     Engine)
 end
 
@@ -94,11 +94,11 @@ end
 -- The pool is reset when the scheduler recovers from an abort (the calls it counted
 -- were abandoned).
 local function acquire(self, what)
-  if self.epoch ~= task.epoch then self.busy, self.waiters, self.epoch = 0, {}, task.epoch end
+  if self.epoch ~= task.epoch() then self.busy, self.waiters, self.epoch = 0, {}, task.epoch() end
   while self.busy >= self.limit do
     task.wait_for(function(wake) self.waiters[#self.waiters + 1] = wake end,
       "a free engine call slot for " .. what)
-    if self.epoch ~= task.epoch then self.busy, self.waiters, self.epoch = 0, {}, task.epoch end
+    if self.epoch ~= task.epoch() then self.busy, self.waiters, self.epoch = 0, {}, task.epoch() end
   end
   self.busy = self.busy + 1
   return self.epoch

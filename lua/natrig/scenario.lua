@@ -129,20 +129,20 @@ function M.run(def, opts)
   local res = { name = def.name, params = params, run_id = net.session.run_id }
   -- The deadline holds whatever the run waits on (natrig.task.guard); an app that exits
   -- unasked, a signal or the deadline end the run at once.
-  task.where_source = def.file and ("@" .. def.file) or nil
+  task.set_where_source(def.file and ("@" .. def.file) or nil)
   local ok, err
-  if task.signal then
+  if task.signal() then
     -- A signal during set-up whose abort a pcall there caught: the run is interrupted
     -- before it starts (clearing it here once let such a run go on and pass).
     ok, err = false, core.error { code = "interrupted", op = "interrupted", status = 0,
-      message = ("interrupted by signal %d during set-up"):format(task.signal) }
+      message = ("interrupted by signal %d during set-up"):format(task.signal()) }
   else
     ok, err = task.guard(def.run, def.timeout, ("scenario %s"):format(def.name), net, params)
   end
-  task.where_source = nil
-  res.where = not ok and task.last_where or nil
+  task.set_where_source(nil)
+  res.where = not ok and task.last_where() or nil
   -- the state of every app before the verdict (an exit whose event has not come yet)
-  if ok and not task.signal then require("natrig.watch").settle(net) end
+  if ok and not task.signal() then require("natrig.watch").settle(net) end
   if ok and net.failures and #net.failures > 0 then ok, err = false, net.failures[1] end
   res.ok, res.duration = ok, core.now() - t0
   res.error_code = type(err) == "table" and err.code or nil
@@ -150,7 +150,7 @@ function M.run(def, opts)
   -- artifacts step (bounded, skipped after a signal) can be cut short by one.
   local outer_defer = core.defer_signals(true)
   task.recover(5)
-  res.signal = task.signal
+  res.signal = task.signal()
   if not ok then
     res.error = errstr(err)
     -- A natrig error says which scenario line asked (a Lua error already does).
@@ -168,7 +168,7 @@ function M.run(def, opts)
         table.concat(header, "\n") .. res.error)
       core.defer_signals(true)
       task.recover(2)
-      res.signal = task.signal
+      res.signal = task.signal()
     end
     res.artifacts = aok and core.stat(dir) and dir or nil
     if not aok then log("could not write artifacts: " .. errstr(aerr)) end

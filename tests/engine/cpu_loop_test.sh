@@ -9,11 +9,15 @@ now_ms() { date +%s%3N; }
 wait_for() { local i=0; while ! grep -q "$2" "$1" 2>/dev/null; do sleep 0.02; i=$((i+1)); [ $i -gt $(($3*50)) ] && return 1; done; }
 
 for where in main parallel; do
-  # the deadline: timeout = 2 (the fixture reads CPULOOP_TIMEOUT), exit within 1 s after
+  # the deadline: timeout = 2 (the fixture reads CPULOOP_TIMEOUT); the run starts its
+  # clock before the loop prints LOOPING, so from there the exit is due within 2 + 1 s
+  CPULOOP_TIMEOUT=2 timeout -s KILL 30 $NATRIG run tests/engine/fixtures/cpuloop.lua where=$where >"$tmp/d.$where" 2>&1 &
+  pid=$!
+  wait_for "$tmp/d.$where" "^LOOPING" 30
   t0=$(now_ms)
-  CPULOOP_TIMEOUT=2 timeout -s KILL 30 $NATRIG run tests/engine/fixtures/cpuloop.lua where=$where >"$tmp/d.$where" 2>&1
-  rc=$? ms=$(( $(now_ms) - t0 ))
-  ok $(( rc != 1 || ms > 3000 )) "loop in $where: the 2 s deadline ends the run (exit $rc after $ms ms, want 1 within 3000)"
+  wait $pid; rc=$? ms=$(( $(now_ms) - t0 ))
+  ok $(( rc != 1 || ms > 3000 )) "loop in $where: the 2 s deadline ends the run (exit $rc $ms ms after LOOPING, want 1 within 3000)"
+  [ $rc = 1 ] || sed 's/^/#   /' "$tmp/d.$where" | tail -5
   grep -q "timed out after 2 s" "$tmp/d.$where"
   ok $? "loop in $where: the verdict says it timed out"
   for sig in INT TERM; do
@@ -28,6 +32,7 @@ for where in main parallel; do
     kill $killer 2>/dev/null; wait $killer 2>/dev/null
     want=130; [ $sig = TERM ] && want=143
     ok $(( rc != want || ms > 1000 )) "loop in $where: SIG$sig ends the run (exit $rc after $ms ms, want $want within 1000)"
+    [ $rc = $want ] || sed 's/^/#   /' "$tmp/s.$where.$sig" | tail -5
   done
 done
 left=$(( $(docker ps -aq --filter label=natrig.scenario=cpuloop | wc -l) + $(docker network ls -q --filter label=natrig.scenario=cpuloop | wc -l) ))

@@ -78,8 +78,8 @@ end
 -- After each line: a Ctrl-C that interrupted it also stops the tasks it left running.
 function M.after()
   local task = require "natrig.task"
-  if task.signal then
-    task.signal = nil
+  if task.signal() then
+    task.clear_signal()
     task.recover(2)
   end
 end

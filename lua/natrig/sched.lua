@@ -1,0 +1,415 @@
+--- natrig.sched: the scheduler that lets many Engine calls run at once while Lua code stays
+-- sequential-looking. A task is a coroutine; when it waits (for an engine request, a
+-- timer, another task, a log line) it yields, and the loop resumes it when the awaited
+-- thing happens. Code outside any task (the scenario's main body, the REPL) blocks by
+-- driving the same loop, so background tasks keep running while it waits.
+--
+-- Code uses it through natrig.task, which adds what is built on it (parallel, map).
+-- @module natrig.sched
+local core = require "natrig.core"
+
+local M = {}
+
+-- The scheduler: one value that owns every piece of the loop's state. The module's
+-- functions act on it; nothing mutable is exported (read it with M.signal(), M.epoch(),
+-- M.last_where()).
+-- Aborts (a deadline passed, a signal arrived) are errors of the scheduler itself, not
+-- of the task that happened to be waiting: they carry `abort = true`, Task:wait and
+-- parallel re-raise them instead of blaming a task, and inside M.guard they are sticky
+-- (S.aborting): every later step raises the same error again, so a pcall somewhere in
+-- between cannot swallow one. M.recover() ends the abort before teardown.
+local S = {
+  tasks = setmetatable({}, { __mode = "k" }), -- coroutine -> task
+  ready = {},        -- { co, args } resumed on the next step
+  timers = {},       -- sorted by .at
+  handlers = {},     -- engine request id -> function(event)
+  engines = {},      -- raw S.engines polled by the loop
+  calls = {},        -- engine request id -> { what, raw, drain } awaited (not streams)
+  main_waiting = nil, -- what code outside any task waits on (for timeout messages)
+  aborting = nil,    -- the sticky abort, inside M.guard
+  guarding = nil,    -- inside M.guard
+  deadline = nil, deadline_len = nil, deadline_what = nil,
+  signal = nil,      -- the first signal seen (M.signal())
+  epoch = 0,         -- bumped by recover(): what was counted before it was abandoned
+  where_source = nil, last_where = nil, -- the scenario file, and its line that failed
+}
+
+-- The watch hook (l_signal.c, on the main thread and every task) calls M.hook_check once
+-- this time has passed (the deadline; at once while an abort is sticky) or on a signal.
+local function sync_watch()
+  core.set_watch(S.guarding and (S.aborting and -1 or S.deadline) or nil)
+end
+
+local Task = {}
+Task.__index = Task
+Task.__name = "natrig.Task"
+function Task:__tostring()
+  return ("natrig.Task(%s, %s)"):format(self.name or "?", self.state)
+end
+M.Task = Task
+
+function M.add_engine(raw) S.engines[#S.engines + 1] = raw end
+function M.remove_engine(raw)
+  for i, e in ipairs(S.engines) do if e == raw then table.remove(S.engines, i) return end end
+end
+
+local function add_timer(at, fn)
+  local t, i = { at = at, fn = fn }, #S.timers + 1
+  while i > 1 and S.timers[i - 1].at > at do i = i - 1 end
+  table.insert(S.timers, i, t)
+  return t
+end
+
+local function cancel_timer(t)
+  for i, x in ipairs(S.timers) do if x == t then table.remove(S.timers, i) return end end
+end
+
+local function finish(task, ok, ...)
+  task.state = ok and "done" or "failed"
+  task.waiting = nil
+  if ok then task.results = table.pack(...) else task.err = ... end
+  local joiners = task.joiners
+  task.joiners = {}
+  for _, w in ipairs(joiners) do w() end
+end
+
+local function resume(co, ...)
+  local task = S.tasks[co]
+  if task and task.state == "cancelled" then return end
+  task.waiting = nil
+  local res = table.pack(coroutine.resume(co, ...))
+  if coroutine.status(co) == "dead" then
+    if res[1] then
+      finish(task, true, table.unpack(res, 2, res.n))
+    else
+      local e = res[2]
+      if type(e) == "string" then e = debug.traceback(co, e) end
+      finish(task, false, e)
+    end
+  end
+end
+
+--- The live tasks (not "progress" reporters): a list of { name, waiting }, and what code
+-- outside any task waits on.
+function M.live()
+  local l = {}
+  for _, t in pairs(S.tasks) do
+    if t.state == "running" and t.name ~= "progress" then l[#l + 1] = { name = t.name, waiting = t.waiting } end
+  end
+  return l, S.main_waiting
+end
+
+--- What is still waiting, for a timeout message: "name (what)" for each live task.
+function M.pending_desc(limit)
+  limit = limit or 12
+  local l = {}
+  for _, t in ipairs(M.live()) do l[#l + 1] = ("%s (%s)"):format(t.name or "task", t.waiting or "running") end
+  table.sort(l)
+  if S.main_waiting then table.insert(l, 1, "main (" .. S.main_waiting .. ")") end
+  local n = #l
+  if n > limit then
+    for i = n, limit + 1, -1 do l[i] = nil end
+    l[#l + 1] = ("and %d more"):format(n - limit)
+  end
+  return table.concat(l, ", ")
+end
+
+local function abort(code, op, message)
+  local e = core.error { code = code, op = op, status = 0, message = message }
+  e.abort = true
+  if S.guarding then S.aborting = e; sync_watch() end
+  error(e, 0)
+end
+
+--- An asynchronous failure (an app that exited unasked): inside M.guard the next step
+-- raises it, whatever the scenario is waiting on. Returns true when it will be raised.
+function M.fail(err)
+  if type(err) == "table" then err.abort = true end
+  if S.guarding and not S.aborting then S.aborting = err; sync_watch() return true end
+  return S.guarding == true
+end
+
+--- A signal, seen by the loop (or raised by the CLI's hook in the middle of Lua code).
+function M.interrupt(sig)
+  S.signal = S.signal or sig
+  abort("interrupted", "interrupted", ("interrupted by signal %s (%s)"):format(tostring(sig),
+    sig == 15 and "SIGTERM" or sig == 2 and "SIGINT" or "signal"))
+end
+
+local function check_abort()
+  if S.aborting then error(S.aborting, 0) end
+  if S.deadline and core.now() > S.deadline then
+    local len = S.deadline_len or 0
+    S.deadline = nil
+    local pending = M.pending_desc()
+    abort("timeout", S.deadline_what or "scenario", ("timed out after %g s; %s"):format(len,
+      pending ~= "" and "still pending: " .. pending or "nothing was pending: its Lua code was running"))
+  end
+  local sig = core.interrupted()
+  if sig then M.interrupt(sig) end
+end
+M.check = check_abort
+
+--- The watch hook's entry: raise what check_abort raises, but a task running when an abort
+-- is sticky yields from the hook instead (returns true): no pcall in it can catch that.
+function M.hook_check(can_yield)
+  local ok, e = pcall(check_abort)
+  if ok then return false end
+  if can_yield and S.aborting and e == S.aborting and S.tasks[coroutine.running()] then
+    return true
+  end
+  error(e, 0)
+end
+
+--- Run the loop once: ready tasks first, then due timers, then engine events.
+function M.step(max_wait)
+  check_abort()
+  if #S.ready > 0 then
+    local q = S.ready
+    S.ready = {}
+    for _, r in ipairs(q) do resume(r.co, table.unpack(r.args, 1, r.args.n)) end
+    return true
+  end
+  local now = core.now()
+  if S.timers[1] and S.timers[1].at <= now then
+    local t = table.remove(S.timers, 1)
+    t.fn()
+    return true
+  end
+  local wait = max_wait or 0.5
+  if S.timers[1] then wait = math.min(wait, S.timers[1].at - now) end
+  -- Never sleep past the deadline: it fires within a few ms of its time.
+  if S.deadline then wait = math.min(wait, S.deadline - now + 0.001) end
+  local pending = 0
+  for _, e in ipairs(S.engines) do pending = pending + e:pending() end
+  if pending == 0 and not S.timers[1] then return false end
+  if pending == 0 then
+    core.sleep(math.max(wait, 0))
+    check_abort()
+    return true
+  end
+  -- One engine with requests in flight waits for them; with several (a run over a Swarm)
+  -- each waits a short slice in turn, so none waits behind another's idle timeout.
+  local busy = 0
+  for _, e in ipairs(S.engines) do if e:pending() > 0 then busy = busy + 1 end end
+  local slice = busy > 1 and math.min(math.max(wait, 0), 0.004) or math.max(wait, 0)
+  for _, e in ipairs(S.engines) do
+    local n = e:pending()
+    local evs = e:poll((n > 0 and slice) or (busy == 0 and slice) or 0)
+    for _, ev in ipairs(evs) do
+      if ev.done then S.calls[ev.id] = nil end
+      local h = S.handlers[ev.id]
+      if h then
+        if ev.done then S.handlers[ev.id] = nil end
+        h(ev)
+      end
+    end
+  end
+  check_abort()
+  return true
+end
+
+--- Wait until `register(wake)` arranges for wake(...) to be called; returns its arguments.
+-- In a task this yields; elsewhere it drives the loop. `what` says what is awaited (for
+-- the message of a timeout that fires meanwhile).
+function M.wait_for(register, what)
+  local co = coroutine.running()
+  local t = S.tasks[co]
+  if t then
+    t.waiting = what
+    register(function(...)
+      S.ready[#S.ready + 1] = { co = co, args = table.pack(...) }
+    end)
+    return coroutine.yield()
+  end
+  local done, vals = false, nil
+  local outer = S.main_waiting
+  S.main_waiting = what or outer
+  register(function(...) done, vals = true, table.pack(...) end)
+  local ok, err = pcall(function()
+    while not done do
+      if not M.step() and not done then
+        core.fail("einval", "wait", "waiting for something that can never happen (no task, timer or request left)")
+      end
+    end
+  end)
+  S.main_waiting = outer
+  if not ok then error(err, 0) end
+  return table.unpack(vals, 1, vals.n)
+end
+
+--- Wait for engine request id; returns its completion event. Pieces of a streamed
+-- response that arrive before the completion are gathered into it. drain: the op table's
+-- word (engine submit) that an abort lets this request finish (see recover).
+function M.await(id, what, raw, drain)
+  S.calls[id] = { what = what or "engine request", raw = raw, drain = drain }
+  return M.wait_for(function(wake)
+    local outs, errs = {}, {}
+    S.handlers[id] = function(ev)
+      if not ev.done then
+        outs[#outs + 1], errs[#errs + 1] = ev.out, ev.err
+        return
+      end
+      if #outs > 0 then
+        outs[#outs + 1], errs[#errs + 1] = ev.out, ev.err
+        ev.out, ev.err = table.concat(outs), table.concat(errs)
+      end
+      wake(ev)
+    end
+  end, what or "engine request")
+end
+
+--- Route every event of request id (stream pieces and the completion) to fn.
+function M.on_events(id, fn) S.handlers[id] = fn end
+function M.forget(id) S.handlers[id] = nil end
+
+function M.sleep(seconds)
+  if seconds <= 0 then return end
+  M.wait_for(function(wake) add_timer(core.now() + seconds, wake) end, ("sleep %g s"):format(seconds))
+end
+
+--- Like wait_for, but gives up after `timeout` seconds and returns nil, "timeout".
+function M.wait_for_timeout(timeout, register, what)
+  return M.wait_for(function(wake)
+    local fired = false
+    local timer
+    local function once(...)
+      if fired then return end
+      fired = true
+      if timer then cancel_timer(timer) end
+      wake(...)
+    end
+    timer = add_timer(core.now() + timeout, function() once(nil, "timeout") end)
+    register(once)
+  end, what)
+end
+
+function M.spawn(fn, name, ...)
+  local co = coroutine.create(fn)
+  core.watch_thread(co)
+  local task = setmetatable({ co = co, name = name, state = "running", joiners = {} }, Task)
+  S.tasks[co] = task
+  S.ready[#S.ready + 1] = { co = co, args = table.pack(...) }
+  return task
+end
+
+--- Stop a task: it is never resumed again (what it has in flight at the engine completes
+-- there; teardown finds it by label). Joiners see an error.
+function Task:cancel(why)
+  if self.state ~= "running" then return end
+  finish(self, false, core.error { code = "cancelled", op = self.name or "task", status = 0,
+    message = why or "cancelled" })
+  self.state = "cancelled"
+end
+
+--- Wait for the task; return its results or raise its error.
+function Task:join()
+  if self.state == "running" then
+    M.wait_for(function(wake)
+      if self.state ~= "running" then wake() else self.joiners[#self.joiners + 1] = wake end
+    end, "task " .. tostring(self.name or "?"))
+  end
+  if self.state == "failed" or self.state == "cancelled" then error(self.err, 0) end
+  return table.unpack(self.results, 1, self.results.n)
+end
+
+local function is_abort(e) return type(e) == "table" and e.abort == true end
+M.is_abort = is_abort
+--- Wait for the task without raising: ok, results... or false, err. A scheduler abort
+-- (deadline, signal) is not the task's failure: it is raised.
+function Task:wait()
+  local r = table.pack(pcall(self.join, self))
+  if not r[1] and is_abort(r[2]) then error(r[2], 0) end
+  return table.unpack(r, 1, r.n)
+end
+
+function M.in_task() return S.tasks[coroutine.running()] ~= nil end
+
+--- The first signal seen (SIGINT 2, SIGTERM 15), or nil; clear_signal forgets it (the REPL
+-- goes on after a Ctrl-C).
+function M.signal() return S.signal end
+function M.clear_signal() S.signal = nil end
+--- Bumped by every recover(): what was counted before it (engine call slots) is void.
+function M.epoch() return S.epoch end
+--- The scenario line that was running when the last guard failed ("file:line"), or nil.
+function M.last_where() return S.last_where end
+--- The chunk (debug.getinfo's source, "@file") whose line M.last_where() reports.
+function M.set_where_source(src) S.where_source = src end
+
+--- Run fn() (outside any task) with a deadline of `timeout` seconds; `what` names it in
+-- the timeout message. Aborts inside are sticky (see S.aborting). Returns like xpcall
+-- with a traceback for string errors; the caller must call M.recover() afterwards if it
+-- wants to wait on anything again (teardown).
+function M.guard(fn, timeout, what, ...)
+  local outer_g, outer_d, outer_l, outer_w = S.guarding, S.deadline, S.deadline_len, S.deadline_what
+  S.guarding = true
+  if timeout then
+    S.deadline, S.deadline_len, S.deadline_what = core.now() + timeout, timeout, what
+  end
+  core.watch_thread()
+  sync_watch()
+  S.last_where = nil
+  local r = table.pack(xpcall(fn, function(e)
+    -- no watch hook in here ("error in error handling"); sync_watch below puts it back
+    debug.sethook()
+    -- The line of the scenario that was running (or waiting) when it failed.
+    if S.where_source then
+      for level = 2, 60 do
+        local info = debug.getinfo(level, "Sl")
+        if not info then break end
+        if info.source == S.where_source and info.currentline > 0 then
+          S.last_where = ("%s:%d"):format(info.short_src, info.currentline)
+          break
+        end
+      end
+    end
+    if type(e) == "string" then return debug.traceback(e, 2) end
+    return e
+  end, ...))
+  S.guarding, S.deadline, S.deadline_len, S.deadline_what = outer_g, outer_d, outer_l, outer_w
+  core.watch_thread()
+  sync_watch()
+  return table.unpack(r, 1, r.n)
+end
+
+-- End an abort: every task is cancelled (none will run again), timers and handlers are
+-- dropped; creates still in flight are let finish (up to `drain` seconds) so that what
+-- they make exists before teardown lists it, and every other request is abandoned (an
+-- image import or a long exec must not hold up the teardown).
+
+function M.recover(drain)
+  S.aborting = nil
+  sync_watch()
+  S.epoch = S.epoch + 1
+  for _, t in pairs(S.tasks) do t:cancel("the run was aborted") end
+  S.ready, S.timers = {}, {}
+  for id in pairs(S.handlers) do S.handlers[id] = nil end
+  for id, c in pairs(S.calls) do
+    if not c.drain then
+      if c.raw then pcall(c.raw.cancel, c.raw, id) end
+      S.calls[id] = nil
+    end
+  end
+  local deadline = core.now() + (drain or 5)
+  while next(S.calls) and core.now() < deadline do
+    for _, e in ipairs(S.engines) do
+      for _, ev in ipairs((e:poll(0.05))) do
+        if ev.done then S.calls[ev.id] = nil end
+      end
+    end
+  end
+  S.calls = {}
+end
+
+--- Run fn() where signals cannot stop it (teardown): they are noted, and the first one
+-- after this returns is seen by the loop as usual. A deadline still bounds it.
+function M.shielded(fn, timeout, ...)
+  local outer = core.defer_signals(true)
+  local r = table.pack(M.guard(fn, timeout or 120, "teardown", ...))
+  core.defer_signals(outer)
+  S.aborting = nil
+  sync_watch()
+  return table.unpack(r, 1, r.n)
+end
+
+return M
