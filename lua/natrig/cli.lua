@@ -90,7 +90,7 @@ function M.usage(f)
     if c.args == "" then f:write(("  %-8s %s\n"):format(c.name, c.summary))
     else f:write(("  %-8s %s\n           %s\n"):format(c.name, c.args, c.summary)) end
   end
-  f:write("\n`natrig COMMAND --help` for one command. Docs: README.md\n")
+  f:write("\n`natrig COMMAND --help` (or `natrig help COMMAND`) for one command; man natrig; README.md\n")
 end
 
 --- `natrig COMMAND --help`: the usage line, the summary, then the command's help text.
@@ -103,6 +103,8 @@ end
 function M.main(...)
   local argv = { ... }
   local name = argv[1]
+  -- `natrig help COMMAND` is `natrig COMMAND --help`.
+  if name == "help" and argv[2] and command(argv[2]) then M.help(command(argv[2]), io.stdout) return 0 end
   if not name or name == "--help" or name == "-h" or name == "help" then
     M.usage(name and io.stdout or io.stderr)
     return name and 0 or 2

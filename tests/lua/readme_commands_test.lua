@@ -100,9 +100,13 @@ local sink = setmetatable({ write = function(self, ...) for _, v in ipairs({ ...
 io.stdout = sink -- luacheck: ignore 122
 local rc = cli.main("image", "ls", "--help")
 local rc2 = cli.main("lua", "x.lua", "--help")
+local before = #out
+local rc3 = cli.main("help", "exec")
 io.stdout = real -- luacheck: ignore 122
 t.is(rc, 0, "natrig image ls --help exits 0")
 t.like(table.concat(out), "usage: natrig image", "natrig image ls --help prints image's help")
 t.ok(rc2 ~= 0, "natrig lua FILE --help hands --help to the script (a missing script: an error)")
+t.is(rc3, 0, "natrig help exec exits 0")
+t.like(table.concat(out, "", before + 1), "^usage: natrig exec ", "natrig help exec is natrig exec --help")
 
 t.done()
