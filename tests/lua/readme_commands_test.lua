@@ -62,6 +62,10 @@ local function check_use(text, where)
   local words = {}
   for w in text:gmatch("%S+") do words[#words + 1] = w end
   local name = words[1]
+  if name == "help" then -- natrig help COMMAND
+    t.ok(not words[2] or words[2] == "COMMAND" or cli.command(words[2]), where .. ": natrig help names a command")
+    return
+  end
   local c = name and cli.command(name)
   if not t.ok(c ~= nil, ("%s: `natrig %s` is a command"):format(where, tostring(name))) then return end
   local uses = usage_opts(c.args)
