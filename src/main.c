@@ -35,7 +35,7 @@ static int pmain(lua_State *L)
     luaL_openlibs(L);
     luaL_requiref(L, "natrig.core", luaopen_natrig_core, 0);
     lua_pop(L, 1);
-    nt_embed_preload(L);
+    nt_embed_open(L);
     cli_open_native(L);
     cli_signals(L);
     lua_settop(L, 0);

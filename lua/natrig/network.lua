@@ -31,6 +31,15 @@ local hosts_mod = require "natrig.hosts"
 local seal = require "natrig.seal"
 
 local M = {}
+--- A test network (natrig.network{...}).
+-- @type Network
+-- @field nodes every node, in the order they were declared
+-- @field routers every router
+-- @field by_name nodes and routers by name
+-- @field state "declared", "up", "stopping" or "down"
+-- @field session the run: run_id, scenario, labels
+-- @field public the public segment: { name, subnet }
+-- @field case the parameters of this case ("k=v,..."), when any
 local Network = {}
 Network.__index = Network
 Network.__name = "natrig.Network"
@@ -88,6 +97,7 @@ function M.new(opts)
 end
 
 --- The engine clients of the run, the first (the Swarm manager) first.
+-- @local
 function Network:engines()
   if not self.hosts then return { self.eng } end
   local l = {}
@@ -96,6 +106,7 @@ function Network:engines()
 end
 
 --- The host entry ({ name, url, eng }) an element lives on (nil with one engine).
+-- @local
 function Network:host_of(x)
   if not self.hosts then return nil end
   for _, h in ipairs(self.hosts) do if h.eng == x.eng then return h end end
@@ -219,6 +230,7 @@ end
 --- Place every router and node on an engine (natrig.hosts.place): each NAT cell whole on
 -- one engine, round-robin unless pinned with host =; gateways and public nodes on the
 -- first engine unless pinned. With one engine everything stays on it.
+-- @local
 function Network:place()
   if not self.hosts then
     -- one engine: a pin may name it (engine1, 1) and nothing else
@@ -583,6 +595,7 @@ function Network:diagnostics()
 end
 
 --- One image per (base, binary), built on first use and shared by the run's tasks.
+-- @local
 function Network:image_with_binary(host, dest, eng)
   eng = eng or self.eng
   self.app_images = self.app_images or {}
@@ -599,6 +612,7 @@ end
 --- A host directory bind-mounted at /run/natrig in a holder or router, where natrig-shaper
 -- puts its control socket so natrig reaches it without an engine round trip. Only with a
 -- local engine (unix socket); nil otherwise (control then goes through exec).
+-- @local
 function Network:ctl_dir(name, eng)
   eng = eng or self.eng
   if not tostring(eng:info().host):match("^unix://") then return nil end
@@ -630,6 +644,7 @@ function Network:write_artifacts(dir, reason) return artifacts.write(self, dir, 
 function Network:map_text() return artifacts.map_text(self) end
 
 --- Allocate subnets and addresses for every segment and node (natrig.plan).
+-- @local
 function Network:plan(taken) return plan.plan(self, taken) end
 
 --- Every node's entries and natrig's own actions (node "natrig"), merged by time.

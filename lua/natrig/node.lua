@@ -20,10 +20,31 @@ local nodeopts = require "natrig.nodeopts"
 local watch = require "natrig.watch"
 
 local M = {}
+--- A NAT router (net:router, or a peer's own).
+-- @type Router
+-- @field name its name
+-- @field nat its NAT: { preset, mapping, filtering, hairpin, ... }
+-- @field wan_ip its address on the network above it (the public one, or its upstream's LAN)
+-- @field lan_ip its address on its LAN (.254, the LAN's gateway)
+-- @field lan its LAN: { name, subnet }
+-- @field nodes the nodes behind it
+-- @field behind the router it sits behind (double NAT), or nil
+-- @field net its network
 local Router = {}
 Router.__index = Router
 Router.__name = "natrig.Router"
 M.Router = Router
+--- A node: a gateway, a peer or a plain node (net:gateway, net:peer, net:node).
+-- @type Node
+-- @field name its name
+-- @field kind "gateway", "peer" or "node"
+-- @field private_ip its address on its own segment (a LAN, or the public network)
+-- @field public_ip the address the public network sees it at (its outermost router's)
+-- @field router the router it sits behind, or nil on the public network
+-- @field profile the profile it runs (natrig-peer, command, freenet, ...)
+-- @field running whether its app runs (as the engine last said)
+-- @field exit_code its app's exit code once it exited
+-- @field net its network
 local Node = {}
 Node.__index = Node
 Node.__name = "natrig.Node"
@@ -108,6 +129,7 @@ function Router:__tostring()
 end
 
 --- Create and start the router (done by net:up).
+-- @local
 function Router:bring_up()
   local net, eng, s = self.net, self.eng, self.net.session
   local timeout = tostring(self.nat.timeout or 120)
@@ -236,6 +258,7 @@ end
 function Node:addr(port) return self.public_ip .. ":" .. tostring(port or self.profile.port or 31337) end
 
 --- Create and start the node (done by net:up).
+-- @local
 function Node:bring_up()
   local net, eng, s = self.net, self.eng, self.net.session
   local prof = self.profile

@@ -75,8 +75,17 @@ end
 function M.members(v, methods_only)
   local set = {}
   collect(v, methods_only, set, {})
+  -- natrig's internal names (state of its modules, @local or undocumented functions) stay
+  -- out of Tab and help: see natrig.help
+  local public = require("natrig.help").public_fields(v)
   local l = {}
-  for k in pairs(set) do l[#l + 1] = k end
+  for k in pairs(set) do
+    local x = lookup(v, k)
+    if type(x) == "function" and require("natrig.help").is_public(x)
+      or type(x) ~= "function" and (not public or public[k] or rawget(v, k) == nil) then
+      l[#l + 1] = k
+    end
+  end
   table.sort(l)
   return l
 end
@@ -285,153 +294,24 @@ function M.history_file()
   return dir .. "/history"
 end
 
--- Help. One line per method, curated; a method missing here is described by the comment
--- above its definition in lua/natrig/*.lua, when the sources can be read.
-M.DOCS = {
-  ["natrig.Network"] = {
-    gateway = "a node on the public network (no NAT): name, cmd, profile, ...",
-    peer = "a node behind its own NAT router: nat = preset, or router = r",
-    node = "a plain container on the public network (a STUN server, a tracker, ...)",
-    router = "an explicit NAT router, shared by peers; behind = r for double NAT",
-    up = "bring everything up: networks, routers (rules verified), nodes (ready)",
-    down = "remove everything this run made",
-    dump = "print the topology: segments, routers, nodes, addresses, NAT, impairment",
-    get = "the node or router of that name",
-    peers = "the peers (nodes behind a NAT)",
-    gateways = "the gateways (nodes on the public network)",
-    diagnostics = "per router NAT rules, FORWARD, conntrack; per node addresses, routes",
-    logs = "log entries of every node matching a query, merged by time",
-    timeline = "every node's entries merged by time",
-    impair = "impair a node or router: net:impair(x, spec)",
-    clear_impair = "remove a node's or router's impairment",
-    impair_link = "impair only the traffic between a and b",
-    clear_link = "remove the impairment between a and b",
-    partition = "cut the groups {a} and {b, c} off each other",
-    heal = "undo every partition and isolation",
-    isolate = "cut a node off everything",
-    classify = "measure a node's NAT with coturn (RFC 5780)",
-    keep = "leave the network up and print how to remove it",
-    default_nat_preset = "the NAT preset peers get when they name none",
-    plan = "allocate subnets and addresses (done by up)",
-    artifacts_dir = "where this run's files go ($NATRIG_ARTIFACTS/<run>)",
-    map_text = "the map: routers with their NAT and the nodes behind them, addresses",
-    write_artifacts = "write logs, diagnostics and the timeline into a directory",
-    ctl_dir = "host directory for natrig-shaper's control socket",
-    image_with_binary = "an image of the base plus one host binary",
-    remove_artifacts = "remove this run's files (a passing run keeps none)",
-    stop_watch = "stop watching the engine's events for this run",
-  },
-  ["natrig.Node"] = {
-    exec = "run argv in the app container: returns { code, stdout, stderr }",
-    netexec = "run argv in the node's network holder (natrig's tools, CAP_NET_ADMIN)",
-    logs = "the node's log entries matching { level, match, fields, since, ... }",
-    wait_log = "wait for a log line { match, fields, timeout }",
-    log_text = "the node's whole log as text",
-    fetch_logs = "catch up on the app's log from the engine",
-    kill = "send a signal to the app (default KILL)",
-    stop = "stop the app", start = "start the app again", restart = "restart the app",
-    pause = "freeze the app", resume = "unfreeze the app",
-    impair = "impair what the node sends: { delay, jitter, loss, ... } or a preset",
-    clear_impair = "remove the node's impairment (or only towards another node)",
-    impair_stats = "natrig-shaper's counters for the node",
-    isolate = "cut the node off everything", rejoin = "undo isolate",
-    diagnostics = "the node's addresses and routes",
-    addr = "public_ip:port, the address others reach the node at",
-    bring_up = "create and start the node (done by net:up)",
-  },
-  ["natrig.Router"] = {
-    exec = "run argv in the router: returns { code, stdout, stderr }",
-    diagnostics = "NAT ruleset with counters, FORWARD counters, conntrack entries",
-    flush = "forget every mapping (peers see new public ports)",
-    set_nat = "change the NAT preset mid-run (mappings are flushed)",
-    restart = "restart the router; its rules and routes are applied again",
-    impair = "impair what the router forwards", clear_impair = "remove the router's impairment",
-    impair_stats = "natrig-shaper's counters for the router",
-    bring_up = "create and start the router (done by net:up)",
-  },
-}
+-- Help: natrig.help reads the doc comments `make doc` reads (public names only).
+local help = require "natrig.help"
+M.signature, M.doc_comment = help.signature, help.doc_comment
 
-local source_cache = {}
-
-local function source_lines(src)
-  if source_cache[src] ~= nil then return source_cache[src] or nil end
-  local path = src:sub(2)
-  local tries = { path }
-  local ok, exe = pcall(function() return require("natrig.core").realpath("/proc/self/exe") end)
-  if ok and type(exe) == "string" then tries[#tries + 1] = exe:gsub("[^/]*$", "") .. "../" .. path end
-  for _, p in ipairs(tries) do
-    local f = io.open(p, "r")
-    if f then
-      local lines = {}
-      for l in f:lines() do lines[#lines + 1] = l end
-      f:close()
-      source_cache[src] = lines
-      return lines
-    end
-  end
-  source_cache[src] = false
-  return nil
-end
-
---- The first sentence of the comment above a Lua function's definition, when its source
--- file can be read; nil otherwise.
--- @tparam function fn
--- @treturn ?string
-function M.doc_comment(fn)
-  local info = debug.getinfo(fn, "S")
-  if info.what ~= "Lua" or not info.source:match("^@") or info.linedefined < 2 then return nil end
-  local lines = source_lines(info.source)
-  if not lines then return nil end
-  local out = {}
-  local i = info.linedefined - 1
-  while i >= 1 and lines[i]:match("^%s*%-%-") and not lines[i]:match("^%s*%-%-%-%-%-") do
-    table.insert(out, 1, (lines[i]:gsub("^%s*%-+%s?", "")))
-    i = i - 1
-  end
-  if #out == 0 or out[1]:match("^@") then return nil end
-  local text = table.concat(out, " "):gsub("%s+@.*$", "")
-  text = text:match("^(.-%.)%s") or text:match("^(.-)%.?$") or text
-  if #text > 90 then text = text:sub(1, 87):gsub("%s*%S*$", "") .. " ..." end
-  return text
-end
-
---- The parameter names of a Lua function, as `(a, b, ...)`.
--- @tparam function fn
--- @treturn string
-function M.signature(fn)
-  local info = debug.getinfo(fn, "u")
-  local names = {}
-  for i = 1, info.nparams or 0 do names[#names + 1] = debug.getlocal(fn, i) end
-  if info.isvararg then names[#names + 1] = "..." end
-  return "(" .. table.concat(names, ", ") .. ")"
-end
-
--- An object's methods come from its class (the metatable's __index chain): functions kept
--- in the instance itself (callbacks such as net.log) are not methods.
-local function methods_of(obj)
-  local mt = getmetatable(obj)
-  local idx = type(mt) == "table" and rawget(mt, "__index")
-  if type(idx) == "table" then return M.members(idx, true), ":" end
-  return M.members(obj, true), "."
-end
-
---- Lines describing the methods of a live object (or the functions of a module table),
--- one a method: `:name(params)  description`.
+--- Lines describing the public methods of a live object (or the functions of a module
+-- table), one a method: `:name(params)  description`.
 -- @param obj a node, a router, `net`, a module table, ...
 -- @treturn {string,...}
 function M.describe(obj)
   local mt = getmetatable(obj)
-  local class = type(mt) == "table" and rawget(mt, "__name") or nil
-  local docs = M.DOCS[class] or {}
-  local names, sep = methods_of(obj)
-  local lines = {}
-  local w = 0
-  local rows = {}
+  local idx = type(mt) == "table" and rawget(mt, "__index")
+  local names, sep
+  if type(idx) == "table" then names, sep = M.members(idx, true), ":" else names, sep = M.members(obj, true), "." end
+  local rows, w, lines = {}, 0, {}
   for _, n in ipairs(names) do
     local fn = lookup(obj, n)
-    local self_less = M.signature(fn):gsub("^%(self,? ?", "(")
-    local head = sep .. n .. (sep == ":" and self_less or M.signature(fn))
-    rows[#rows + 1] = { head, docs[n] or M.doc_comment(fn) or "" }
+    local head = sep .. n .. (sep == ":" and M.signature(fn):gsub("^%(self,? ?", "(") or M.signature(fn))
+    rows[#rows + 1] = { head, M.doc_comment(fn) or "" }
     w = math.max(w, #head)
   end
   for _, r in ipairs(rows) do
@@ -464,10 +344,10 @@ function M.help(obj)
     local mt = getmetatable(obj)
     local name = type(mt) == "table" and (rawget(mt, "__name") or (rawget(mt, "__tostring") and tostring(obj)))
     out:write(name and tostring(name) or ("a table of " .. #M.members(obj) .. " names"), "\n")
-    local fields = {}
+    local fields, public = {}, help.public_fields(obj)
     if type(obj) == "table" then
       for k, v in next, obj do
-        if is_ident(k) and type(v) ~= "function" then fields[#fields + 1] = k end
+        if is_ident(k) and type(v) ~= "function" and (not public or public[k]) then fields[#fields + 1] = k end
       end
       table.sort(fields)
     end

@@ -66,6 +66,10 @@ void l_check_options(lua_State *L, int idx, const char *what, const char *const 
 
 /* Embedded lua/natrig/ files, registered in package.preload (generated file). */
 void nt_embed_preload(lua_State *L);
+/* The embedded source of chunk "@lua/natrig/x.lua", or NULL (gen_embed.lua). */
+const char *nt_embed_source(const char *chunk, size_t *len);
+/* nt_embed_preload, plus natrig.core.embedded_source (natrig_core.c); natrig.core loaded first. */
+void nt_embed_open(lua_State *L);
 int luaopen_natrig_core(lua_State *L);
 int luaopen_natrig(lua_State *L);
 #endif

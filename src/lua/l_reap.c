@@ -16,7 +16,7 @@ static void reap_in_lua(const char *host, const char *label)
     luaL_openlibs(L);
     luaL_requiref(L, "natrig.core", luaopen_natrig_core, 0);
     lua_pop(L, 1);
-    nt_embed_preload(L);
+    nt_embed_open(L);
     /* stack: (empty) */
     lua_getglobal(L, "require");
     lua_pushstring(L, "natrig.session");

@@ -30,11 +30,34 @@ int luaopen_natrig_core(lua_State *L)
     return 1;
 }
 
+/* natrig.core.embedded_source(chunk) -> the text natrig was built with, or nil */
+static int l_embedded_source(lua_State *L)
+{
+    size_t len;
+    const char *src = nt_embed_source(luaL_checkstring(L, 1), &len);
+    if (!src)
+        return 0;
+    lua_pushlstring(L, src, len);
+    return 1;
+}
+
+/* The embedded modules in package.preload, and core.embedded_source. Only where they are
+ * embedded (natrig, natrig.so, the watchdog): unit tests link the core alone. */
+void nt_embed_open(lua_State *L)
+{
+    nt_embed_preload(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "natrig.core");
+    lua_pushcfunction(L, l_embedded_source);
+    lua_setfield(L, -2, "embedded_source");
+    lua_pop(L, 2);
+}
+
 int luaopen_natrig(lua_State *L)
 {
     luaL_requiref(L, "natrig.core", luaopen_natrig_core, 0);
     lua_pop(L, 1);
-    nt_embed_preload(L);
+    nt_embed_open(L);
     lua_getglobal(L, "require");
     lua_pushstring(L, "natrig.init");
     lua_call(L, 1, 1);
