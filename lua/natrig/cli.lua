@@ -33,6 +33,10 @@ M.ENV_NETWORK = [=[
   NATRIG_ENGINE_LOG_SIZE each node's json-file log rotates at this size (default 1g;
                          Docker 20.10's follow can lose lines at a rotation)
   NATRIG_ENGINE_CALLS    engine calls in flight at most (default 32)
+  NATRIG_ENGINE_TIMEOUT  seconds a short engine call may take before the engine counts
+                         as overloaded (default 30)
+  NATRIG_ARTIFACTS_TIMEOUT seconds a failed run spends collecting its artifacts (default
+                         5; what is not collected in time is named in failure.txt)
   NATRIG_NO_WATCHDOG     1: no watchdog child removing the run if natrig dies
   NATRIG_LIBEXEC         where natrig-peer and natrig-shaper are (default: beside
                          natrig)
@@ -44,12 +48,10 @@ M.ENV_NETWORK = [=[
 function M.say(...) io.stdout:write(...) io.stdout:write("\n") io.stdout:flush() end
 function M.warn(...) io.stderr:write("natrig: ", ...) io.stderr:write("\n") io.stderr:flush() end
 function M.errstr(e) return tostring(e) end
---- The signal that interrupted this process, or nil (natrig.task's note of it, a field or
--- a function, else the C flag).
+--- The signal that interrupted this process, or nil (the scheduler's note of it, else
+-- the C flag).
 function M.signalled()
-  local s = require("natrig.task").signal
-  if type(s) == "function" then s = s() end
-  return s or require("natrig.core").interrupted()
+  return require("natrig.task").signal() or require("natrig.core").interrupted()
 end
 
 --- Open the engine; every command that reaches it first removes what dead runs left
