@@ -104,8 +104,8 @@ static const char *param_string(lua_State *L, int idx)
     return lua_tostring(L, -1);
 }
 
-/* engine:submit(op, [params], [body], [opts]) -> id, drain (the op table's: an abort lets it finish)
- * op: a name from the op table; params: {id=, key=value...}; body: string or table (JSON);
+/* engine:submit(op, [params], [body], [opts]) -> id, drain (the op table's: an abort lets it
+ * finish) op: a name from the op table; params: {id=, key=value...}; body: string or table (JSON);
  * opts: {mode="buffer"|"demux"|"stream"|"lines", timeout=seconds} */
 static int l_engine_submit(lua_State *L)
 {
