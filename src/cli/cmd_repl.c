@@ -338,12 +338,12 @@ int cli_repl(lua_State *L, int argc, char **argv)
         fprintf(stderr, "natrig repl: %s\n", lua_tostring(L, -1));
         return 2;
     }
+    /* repl_init says what Ctrl-D does (an attached run is left up) */
+    printf("natrig %s - Lua 5.4 with natrig loaded. `help()` lists what is here, Tab "
+           "completes; Ctrl-C clears the line or stops a call; %s.\n",
+           NATRIG_VERSION, lua_isstring(L, -1) ? lua_tostring(L, -1) : "Ctrl-D quits");
     lua_settop(L, 0);
     editor_open(L, &ed, "natrig");
-    printf("natrig %s - Lua 5.4 with natrig loaded. `help()` lists what is here, Tab "
-           "completes; Ctrl-C clears the line or stops a call; Ctrl-D quits and tears the "
-           "network down.\n",
-           NATRIG_VERSION);
     for (;;) {
         int status = read_chunk(L, &ed);
         if (status == -1)

@@ -51,8 +51,9 @@ function M.init(a1, a2, a3)
   if a1 == "--attach" then
     if not a2 then error("usage: natrig repl [--attach RUN] [FILE]", 0) end
     repl_net = require("natrig.attach").attach(a2)
-    say(("attached to run %s (%s): %d node(s), %d router(s); net:dump() shows them")
-      :format(a2, repl_net.session.scenario, #repl_net.nodes, #repl_net.routers))
+    say(("attached to run %s (%s): %d node(s), %d router(s); net:dump() shows them\n"
+      .. "Ctrl-D leaves the run up as it is (natrig clean %s removes it)")
+      :format(a2, repl_net.session.scenario, #repl_net.nodes, #repl_net.routers, a2))
     file = a3
   elseif a2 then
     error("usage: natrig repl [--attach RUN] [FILE]", 0)
@@ -73,6 +74,8 @@ function M.init(a1, a2, a3)
   -- Tab may complete on `net` before it exists: it is made then, as on first use.
   repl.default_opts = { lazy_names = { "net" }, lazy = function(k) if k == "net" then return _G.net end end }
   if file then dofile(file) end
+  -- what Ctrl-D does, for the greeting
+  return a1 == "--attach" and "Ctrl-D quits and leaves the attached run up" or "Ctrl-D quits and tears the network down"
 end
 
 -- After each line: a Ctrl-C that interrupted it also stops the tasks it left running.
