@@ -64,7 +64,7 @@ else
 Q := @
 endif
 
-LIB_SRC   := $(wildcard src/base/*.c src/core/*.c src/engine/*.c src/lua/*.c)
+LIB_SRC   := $(wildcard src/base/*.c src/core/*.c src/core/*/*.c src/engine/*.c src/lua/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_SRC   := src/main.c $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o) $(B)/gen/lua_embed.o

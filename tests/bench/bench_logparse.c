@@ -5,7 +5,7 @@
  * the ratio; not a pass/fail test.
  *
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Isrc -o build/bench_logparse \
- *      tests/bench/bench_logparse.c src/core/logparse.c && build/bench_logparse [MB]
+ *      tests/bench/bench_logparse.c src/core/logparse/[a-z]*.c && build/bench_logparse [MB]
  */
 #include <stdint.h>
 #include <stdio.h>
