@@ -62,7 +62,7 @@ function M.run(...)
   if not params then warn(perr) if rf then rf:error(perr) end return 2 end
   -- A signal during set-up is an interrupted run (128 + N), not a usage error.
   local function setup_code()
-    local sig = require("natrig.task").signal or core.interrupted()
+    local sig = cli.signalled()
     return sig and 128 + sig or 2
   end
   local ok, def = pcall(scenario.load, file)
