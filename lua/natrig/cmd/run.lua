@@ -65,11 +65,7 @@ function M.run(...)
     local sig = cli.signalled()
     return sig and 128 + sig or 2
   end
-  local ok, def = pcall(scenario.load, file)
-  if ok and not (def.timeout > 0 and def.timeout < math.huge) then
-    ok, def = false, ("scenario %s: timeout must be a number of seconds > 0, got %s"):format(def.name,
-      tostring(def.timeout))
-  end
+  local ok, def = pcall(scenario.load, file) -- (natrig.scenario checks the timeout)
   if not ok then warn(errstr(def)) if rf then rf:error(errstr(def)) end return setup_code() end
   local eok, eng = pcall(open_engine)
   if not eok then warn(errstr(eng)) if rf then rf:error(errstr(eng), def) end return setup_code() end
