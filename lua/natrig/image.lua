@@ -20,6 +20,8 @@ M.PROGRAMS = {
   { "ip", true }, { "tc", true }, { "conntrack", true }, { "socat", false },
   { "turnserver", false }, { "turnutils_natdiscovery", false }, { "turnutils_uclient", false },
   { "tcpdump", false }, { "dnsmasq", true }, -- dnsmasq: the sealed lab's resolver (natrig.seal)
+  -- port mapping (natrig.portmap): the router's daemon, and Debian's clients for peers
+  { "miniupnpd", false }, { "upnpc", false }, { "natpmpc", false },
 }
 M.DIRS = { "/usr/lib/x86_64-linux-gnu/xtables", "/usr/lib/x86_64-linux-gnu/tc" }
 M.ETC = { "/etc/ethertypes", "/etc/protocols", "/etc/services" }

@@ -41,7 +41,7 @@ end
 local function c_spec(spec)
   return { preset = spec.preset, mapping = spec.mapping, filtering = spec.filtering,
     hairpin = spec.hairpin, port_preservation = spec.port_preservation, racy = spec.racy,
-    udp_timeout = spec.udp_timeout }
+    udp_timeout = spec.udp_timeout, portmap = spec.portmap }
 end
 
 function M.describe(spec)
@@ -57,6 +57,7 @@ function M.claim(spec) return core.nat_claim(c_spec(spec)) end
 --- Upload the ruleset, load it in one nft transaction, then check the listing shows
 -- every chain, set and address it should: the router is ready when this returns.
 function M.apply(router)
+  if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
   local spec = c_spec(router.nat)
   local lans = { router.lan.subnet }
   local text = core.nat_ruleset(spec, router.wan_ip, lans)

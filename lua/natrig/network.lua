@@ -152,13 +152,15 @@ end
 -- double NAT), hairpin, timeout, port_preservation
 function Network:router(opts)
   opts = check_opts("net:router", opts, { name = true, nat = true, behind = true,
-    hairpin = true, timeout = true, port_preservation = true, capture = true, host = true })
+    hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true })
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
   end
   local spec = nat.resolve(opts.nat or self:default_nat_preset(), opts)
+  local pm = require("natrig.portmap").resolve(opts.portmap, spec, "net:router") -- natrig.portmap
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
+  r.pm = pm
   r.capture = opts.capture
   r.host_pin = opts.host
   self.routers[#self.routers + 1] = r
@@ -172,13 +174,14 @@ local NODE_OPTS = { name = "string", nat = "string|table", router = "table",
   files = "table|function", ports = "table", ready = "table|boolean", args = "table",
   binary = "string|table|function", behind = "table", hairpin = "boolean", timeout = "number",
   port_preservation = "boolean", may_exit = "boolean", capture = "boolean", cap_add = "table",
-  devices = "table", tun = "boolean", host = "string|number" }
+  devices = "table", tun = "boolean", host = "string|number", portmap = "table|boolean" }
 M.NODE_OPTS = NODE_OPTS
 
 local function add_node(self, kind, opts)
   local implicit = false
   opts = check_opts("net:" .. kind, opts, NODE_OPTS)
   node_mod.app_access(opts, "net:" .. kind) -- refused caps/devices fail before a router is made
+  require("natrig.portmap").check_node(kind, opts)
   declared(self, "net:" .. kind)
   local router = opts.router
   if kind == "gateway" then
@@ -192,7 +195,7 @@ local function add_node(self, kind, opts)
       -- A peer's own router is part of its capture (both sides of its NAT).
       implicit = true
       router = self:router { nat = opts.nat, behind = opts.behind, hairpin = opts.hairpin, capture = opts.capture,
-        timeout = opts.timeout, port_preservation = opts.port_preservation, host = opts.host }
+        timeout = opts.timeout, port_preservation = opts.port_preservation, host = opts.host, portmap = opts.portmap }
     end
   end
   local n = node_mod.new_node(self, kind, unique_name(self, kind, opts.name), router, opts)
@@ -650,6 +653,7 @@ function Network:plan(taken) return plan.plan(self, taken) end
 --- Every node's entries and natrig's own actions (node "natrig"), merged by time.
 function Network:timeline(q)
   seal.refresh(self)
+  for _, r in ipairs(self.routers) do require("natrig.portmap").sync(r) end
   local all = {}
   for _, n in ipairs(self.nodes) do
     if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end

@@ -18,6 +18,7 @@ local impair = require "natrig.impair"
 local capture = require "natrig.capture"
 local nodeopts = require "natrig.nodeopts"
 local watch = require "natrig.watch"
+local portmap = require "natrig.portmap"
 
 local M = {}
 --- A NAT router (net:router, or a peer's own).
@@ -34,6 +35,7 @@ local Router = {}
 Router.__index = Router
 Router.__name = "natrig.Router"
 M.Router = Router
+portmap.methods(Router) -- router:mappings(), router:portmap{...}
 --- A node: a gateway, a peer or a plain node (net:gateway, net:peer, net:node).
 -- @type Node
 -- @field name its name
@@ -159,6 +161,7 @@ function Router:bring_up()
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
   nat.apply(self)
+  portmap.start(self, true)
 end
 
 -- exec for routers and nodes: the caller's opts table is left as it was; the exec and
@@ -191,7 +194,7 @@ function Router:diagnostics()
     function()
       local r = self:exec(nat.diag_argv("conntrack"), { quiet = true })
       d.conntrack = r.stdout ~= "" and r.stdout or r.stderr
-    end)
+    end, function() d.portmap = portmap.diagnostics(self) end)
   return d
 end
 
@@ -234,6 +237,7 @@ function Router:restart()
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
   nat.apply(self)
+  portmap.start(self, true) -- a restart loses every mapping (new epoch)
   -- The nodes' default routes survive (they live in the nodes' own namespaces).
 end
 

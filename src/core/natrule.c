@@ -226,6 +226,8 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
         return parse_bool(key, value, &s->port_preservation, err);
     } else if (strcmp(key, "racy") == 0) {
         return parse_bool(key, value, &s->racy, err);
+    } else if (strcmp(key, "portmap") == 0) {
+        return parse_bool(key, value, &s->portmap, err);
     } else if (strcmp(key, "udp_timeout") == 0) {
         char *end;
         unsigned long t;
@@ -248,7 +250,7 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
     } else {
         return nt_err_set(err, NT_EINVAL, OP,
                           "unknown nat option '%s' (valid: mapping, filtering, hairpin, "
-                          "port_preservation, racy, udp_timeout, wan_ip, lan)",
+                          "port_preservation, racy, portmap, udp_timeout, wan_ip, lan)",
                           key);
     }
     return 0;
@@ -338,6 +340,8 @@ static int describe(const struct natrule_spec *s, char *dst, size_t n)
                        s->hairpin ? "on" : "off", s->port_preservation ? "on" : "off",
                        s->racy ? "on" : "off", s->udp_timeout);
 
+    if (len >= 0 && (size_t)len < n && s->portmap)
+        len += snprintf(dst + len, n - (size_t)len, " portmap=on");
     return len < 0 || (size_t)len >= n ? -1 : len;
 }
 
@@ -515,7 +519,12 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
         if (s->filtering == NATRULE_ADF)
             emit(&o, "\t\t%s ip saddr . udp dport @seen_a counter accept\n", pre);
         emit(&o, "\t\t%s ip saddr . udp sport . udp dport @seen_ap counter accept\n", pre);
-        emit(&o, "\t\t%s meta l4proto udp counter drop\n", pre);
+        if (s->portmap)
+            /* the drop waits for pm_late: a port mapping's DNAT may still claim the packet */
+            emit(&o, "\t\t%s meta l4proto udp counter meta mark set meta mark or 0x%x\n", pre,
+                 NATRULE_PM_MARK);
+        else
+            emit(&o, "\t\t%s meta l4proto udp counter drop\n", pre);
         emit(&o, "\t}\n");
     }
 
@@ -534,8 +543,18 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
         else
             snprintf(pre, sizeof pre, "ip daddr %s ip saddr != @lan_nets", wan);
         emit(&o,
-             "\t\t%s udp dport @pub_to_inside counter dnat ip to udp dport map @pub_to_inside\n",
-             pre);
+             "\t\t%s%s udp dport @pub_to_inside counter dnat ip to udp dport map @pub_to_inside\n",
+             pre, s->portmap && n.guard ? " meta mark and " NATRULE_PM_MARK_S " == 0" : "");
+        emit(&o, "\t}\n");
+    }
+    if (s->portmap && n.guard) {
+        emit(&o, "\t# the guard's deferred drop: only a port mapping's DNAT (nat prerouting,\n");
+        emit(&o,
+             "\t# table inet natrig_pm) saves a packet; an unconfirmed entry leaves no trace\n");
+        emit(&o,
+             "\tchain pm_late {\n\t\ttype filter hook prerouting priority -90; policy accept;\n");
+        emit(&o, "\t\tmeta mark and " NATRULE_PM_MARK_S
+                 " != 0 ct status and dnat != dnat counter drop\n");
         emit(&o, "\t}\n");
     }
 
@@ -599,6 +618,8 @@ size_t natrule_objects(const struct natrule_spec *s, struct natrule_object *out,
     all[k++] = (struct natrule_object){"ct timeout", "udp_map", NULL};
     if (n.guard)
         all[k++] = (struct natrule_object){"chain", "guard", "prerouting"};
+    if (n.guard && s->portmap)
+        all[k++] = (struct natrule_object){"chain", "pm_late", "prerouting"};
     all[k++] = (struct natrule_object){"chain", "ct_policy", "prerouting"};
     if (n.inside)
         all[k++] = (struct natrule_object){"chain", "dnat_in", "prerouting"};

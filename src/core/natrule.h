@@ -95,6 +95,8 @@ enum natrule_filtering {
 #define NATRULE_DEFAULT_PRESET "port_restricted"
 #define NATRULE_RULESET_PATH "/etc/natrig/nat.nft"
 #define NATRULE_TABLE "natrig" /* always family ip */
+#define NATRULE_PM_MARK 0x1u   /* meta mark bit: unsolicited UDP the guard let wait for pm_late */
+#define NATRULE_PM_MARK_S "0x1"
 
 struct natrule_spec {
     enum natrule_mapping mapping;
@@ -102,6 +104,8 @@ struct natrule_spec {
     int hairpin;           /* 1: LAN -> wan_ip:mapped port reaches the mapped inside endpoint */
     int port_preservation; /* 1: a new mapping keeps the inside port when it is free */
     int racy;              /* 1: plain masquerade, no guard (the conntrack race) */
+    int portmap; /* 1: port mapping (lua/natrig/portmap.lua): the guard marks instead of dropping
+                  * and chain pm_late (prerouting, -90) drops what no mapping DNATed */
     unsigned udp_timeout;  /* seconds a mapping lives after its last outbound packet */
     uint32_t wan_ip;       /* host byte order; 0 = not set */
     size_t n_lan;

@@ -10,9 +10,9 @@
 #include "core/natrule.h"
 #include "lua/l_aux.h"
 
-static const char *const SPEC_KEYS[] = {"preset",      "mapping",           "filtering",
-                                        "hairpin",     "port_preservation", "racy",
-                                        "udp_timeout", "describe",          NULL};
+static const char *const SPEC_KEYS[] = {
+    "preset", "mapping",     "filtering", "hairpin",  "port_preservation",
+    "racy",   "udp_timeout", "portmap",   "describe", NULL};
 
 /* Build a C spec from the table at idx (preset first, then each option), plus wan and
  * lans when given. Raises a natrig.Error on anything invalid. */
@@ -25,7 +25,7 @@ static void spec_from(lua_State *L, int idx, const char *wan, int lans_idx, stru
     if (natrule_preset(lua_tostring(L, -1), s, &err))
         nt_raise(L, &err);
     lua_pop(L, 1);
-    for (int i = 1; i < 7; i++) {
+    for (int i = 1; i < 8; i++) {
         const char *k = SPEC_KEYS[i], *v;
         lua_getfield(L, idx, k);
         if (lua_isboolean(L, -1))
@@ -67,6 +67,8 @@ static void push_spec(lua_State *L, const struct natrule_spec *s, const char *pr
     lua_setfield(L, -2, "port_preservation");
     lua_pushboolean(L, s->racy);
     lua_setfield(L, -2, "racy");
+    lua_pushboolean(L, s->portmap);
+    lua_setfield(L, -2, "portmap");
     lua_pushinteger(L, s->udp_timeout);
     lua_setfield(L, -2, "udp_timeout");
     b = l_box_buf(L, 4096);

@@ -1,0 +1,421 @@
+--- natrig.portmap: UPnP-IGD, NAT-PMP and PCP on a router, served by Debian's miniupnpd
+-- (package miniupnpd-nftables 2.3.1) run in the router with its nftables backend.
+--
+-- How it fits natrig's NAT (src/core/natrule.c, spec option portmap):
+--  - miniupnpd writes its rules into `table inet natrig_pm` (made here): DNAT in chain
+--    prerouting_miniupnpd (nat prerouting, priority -101, just before natrig's dnat_in at
+--    -100), accepts in chain miniupnpd (filter forward), PCP PEER SNAT in
+--    postrouting_miniupnpd. natrig's table ip natrig is never touched by it.
+--  - natrig's guard (prerouting -300) does not drop unsolicited UDP on a portmap router: it
+--    marks it, dnat_in skips marked packets, and chain pm_late (prerouting -90) drops every
+--    marked packet that no mapping DNATed. A dropped packet's conntrack entry is never
+--    confirmed, so the conntrack race stays fixed; a mapped port is reachable from any
+--    outside address (TCP and UDP) whatever the preset; unmapped ports keep its filtering.
+--  - natrig's public addresses are private (10.128.0.0/9) and miniupnpd 2.3.1 refuses to
+--    forward ports with a private WAN address (no option allows it before 2.3.4); its own
+--    STUN option takes the address a STUN server reports, so natrig-peer stun-reflect
+--    answers on the router's loopback with the address the router should claim: its WAN
+--    address, or external_ip (the fault). Nothing leaves the router for that.
+--  - peers find it as real programs do: SSDP multicast on the LAN (UPnP), their default
+--    gateway, port 5351 (NAT-PMP version 0, PCP version 2).
+--  - protocols are switched on and off by nftables rules on the router's input (chain
+--    lan_in): NAT-PMP and PCP share miniupnpd's port 5351 and are told apart by the version
+--    byte, so each can be off on its own; a protocol that is off gets no answer at all.
+-- @module natrig.portmap
+local core = require "natrig.core"
+local iface = require "natrig.iface"
+local task = require "natrig.task"
+
+local M = {}
+
+M.PROTOCOLS = { "upnp", "natpmp", "pcp" }
+local VALID = { upnp = true, natpmp = true, pcp = true }
+local VALID_TEXT = "upnp, natpmp, pcp"
+M.HTTP_PORT = 2869
+M.TABLE = "natrig_pm"
+local CONF, NFT, RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
+local LOG, LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
+local CAP = "/etc/natrig/pm-cap.sh"
+
+local function fail(op, msg) core.fail("einval", op, msg) end
+
+local function check_ip(op, ip)
+  local a, b, c, d = tostring(ip):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  local okv = a and tonumber(a) <= 255 and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
+  if type(ip) ~= "string" or not okv then
+    fail(op, ("portmap.external_ip must be an IPv4 address like \"198.51.100.7\", got %s"):format(tostring(ip)))
+  end
+end
+
+local function check_lease(op, v)
+  if v ~= nil and (math.type(v) ~= "integer" or v < 1 or v > 86400) then
+    fail(op, ("portmap.max_lease must be a whole number of seconds from 1 to 86400 (a lease cap), got %s")
+      :format(tostring(v)))
+  end
+end
+
+local function check_proto(op, x)
+  if not VALID[x] then
+    fail(op, ("portmap: unknown protocol '%s' (valid: %s)"):format(tostring(x), VALID_TEXT))
+  end
+end
+
+--- Check a router's portmap option before anything is made; nil when off. Accepts true
+-- (all three), a list of protocol names, optionally with max_lease, external_ip, deny.
+-- Marks the NAT spec so natrule builds the deferred guard. Pure except for spec.portmap.
+function M.resolve(v, spec, op)
+  op = op or "net:router"
+  if v == nil or v == false then return nil end
+  if v == true then v = { "upnp", "natpmp", "pcp" } end
+  if type(v) ~= "table" then
+    fail(op, ("portmap must be a list of protocols (valid: %s), e.g. portmap = { \"upnp\", \"natpmp\" }, got %s")
+      :format(VALID_TEXT, type(v)))
+  end
+  local pm = { protocols = {}, deny = false }
+  for k, x in pairs(v) do
+    if math.type(k) == "integer" then
+      check_proto(op, x)
+      pm.protocols[x] = true
+    elseif k == "max_lease" then check_lease(op, x); pm.max_lease = x
+    elseif k == "external_ip" then check_ip(op, x); pm.external_ip = x
+    elseif k == "deny" then
+      if type(x) ~= "boolean" then fail(op, "portmap.deny must be true or false") end
+      pm.deny = x
+    else
+      fail(op, ("portmap: unknown option '%s' (valid: the protocols %s as a list; max_lease, external_ip, deny)")
+        :format(tostring(k), VALID_TEXT))
+    end
+  end
+  if not next(pm.protocols) then
+    fail(op, ("portmap: name at least one protocol (valid: %s), or leave portmap out"):format(VALID_TEXT))
+  end
+  if spec then spec.portmap = true end
+  return pm
+end
+
+--- net:gateway/net:node may not have one; a peer with router = r sets it on r instead.
+function M.check_node(kind, opts)
+  if opts.portmap == nil then return end
+  if kind ~= "peer" then
+    fail("net:" .. kind, ("portmap is a router's option: a %s sits on the public network with no router "
+      .. "(give portmap = { %s } to net:router or to net:peer)"):format(kind, VALID_TEXT))
+  end
+  if opts.router then
+    fail("net:peer", "portmap belongs to the router: give it to net:router{ portmap = ... } (this peer uses router "
+      .. tostring(opts.router.name) .. ")")
+  end
+end
+
+-- texts --------------------------------------------------------------------------------
+
+local function conf_text(r, pm, wan_dev, lan_dev)
+  local l = {
+    "# written by natrig (lua/natrig/portmap.lua)",
+    "ext_ifname=" .. wan_dev, "listening_ip=" .. lan_dev, "http_port=" .. M.HTTP_PORT,
+    "enable_upnp=yes", "enable_natpmp=yes", "secure_mode=no", "system_uptime=no",
+    "ext_perform_stun=yes", "ext_stun_host=127.0.0.1", "ext_stun_port=3478",
+    "lease_file=" .. LEASES, "notify_interval=60",
+    "upnp_table_name=" .. M.TABLE, "upnp_nat_table_name=" .. M.TABLE,
+    "upnp_forward_chain=miniupnpd", "upnp_nat_chain=prerouting_miniupnpd",
+    "upnp_nat_postrouting_chain=postrouting_miniupnpd",
+    "uuid=" .. core.hash(r.name .. (r.id or "")):sub(1, 8) .. "-4e41-5452-4947-" .. core.hash(r.name):sub(1, 12),
+    "friendly_name=natrig " .. r.name, "model_name=natrig router (miniupnpd)",
+  }
+  if pm.max_lease and pm.max_lease > 120 then l[#l + 1] = "max_lifetime=" .. pm.max_lease end
+  if pm.deny then
+    l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
+  else
+    l[#l + 1] = ("allow 1-65535 %s 1-65535"):format(r.lan.subnet)
+    l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
+  end
+  return table.concat(l, "\n") .. "\n"
+end
+
+-- the protocol switches: input from the LAN (and SSDP out) for what is off
+local function switch_rules(pm)
+  local l = { "flush chain inet " .. M.TABLE .. " lan_in", "flush chain inet " .. M.TABLE .. " lan_out" }
+  local function add(chain, rule) l[#l + 1] = ("add rule inet %s %s %s"):format(M.TABLE, chain, rule) end
+  add("lan_in", "fib saddr type local accept") -- the router's own lease cap (pm-cap.sh)
+  if not pm.protocols.upnp then
+    add("lan_in", "udp dport 1900 counter drop")
+    add("lan_in", "tcp dport " .. M.HTTP_PORT .. " counter drop")
+    add("lan_out", "udp dport 1900 counter drop")
+  end
+  if not pm.protocols.natpmp then add("lan_in", "udp dport 5351 @ih,0,8 0 counter drop") end
+  if not pm.protocols.pcp then add("lan_in", "udp dport 5351 @ih,0,8 2 counter drop") end
+  return table.concat(l, "\n") .. "\n"
+end
+
+local function nft_text(pm)
+  local t = M.TABLE
+  return ([[
+# miniupnpd's tables (natrig, lua/natrig/portmap.lua); natrig's own NAT is table ip natrig
+table inet %s {}
+delete table inet %s
+table inet %s {
+	chain forward { type filter hook forward priority -5; policy accept; jump miniupnpd; }
+	chain miniupnpd { }
+	chain prerouting { type nat hook prerouting priority -101; policy accept; jump prerouting_miniupnpd; }
+	chain prerouting_miniupnpd { }
+	chain postrouting { type nat hook postrouting priority 99; policy accept; jump postrouting_miniupnpd; }
+	chain postrouting_miniupnpd { }
+	chain lan_in { type filter hook input priority -5; policy accept; }
+	chain lan_out { type filter hook output priority -5; policy accept; }
+}
+]]):format(t, t, t) .. switch_rules(pm)
+end
+
+-- Started detached. The reflector first (miniupnpd asks it once, at start), then miniupnpd
+-- in the foreground (-d: logs on stderr), each log line stamped with the kernel's uptime.
+local function run_text(ext)
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
+mkdir -p /var/log /var/lib
+[ "$1" = fresh ] && rm -f %s
+/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s >/dev/null 2>&1 &
+i=0
+while [ $i -lt 100 ] && ! netstat -lnu 2>/dev/null | grep -q '127.0.0.1:3478'; do usleep 10000; i=$((i+1)); done
+/usr/sbin/miniupnpd -f %s -d 2>&1 | while IFS= read -r l; do read up x < /proc/uptime; echo "$up $l"; done >> %s
+]]):format(LEASES, ext, CONF, LOG)
+end
+
+-- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted
+-- again, from the router itself over UPnP, with max_lease; miniupnpd then expires it.
+local function cap_text(r, max_lease)
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/portmap.lua): cap every lease at %d s
+url=http://%s:%d/rootDesc.xml
+while :; do
+  now=$(date +%%s)
+  if [ -f %s ]; then
+    while IFS=: read -r p e ia ip exp desc; do
+      if [ "$exp" = 0 ] || [ "$exp" -gt $((now + %d + 1)) ]; then
+        upnpc -u $url -e "${desc:-capped}" -a "$ia" "$ip" "$e" "$p" %d >/dev/null 2>&1
+      fi
+    done < %s
+  fi
+  usleep 200000
+done
+]]):format(max_lease, r.lan_ip, M.HTTP_PORT, LEASES, max_lease, max_lease, LEASES)
+end
+
+-- running it ----------------------------------------------------------------------------
+
+local function put(r, files)
+  local eng = r.eng or r.net.eng
+  eng:put_files(r.id, files, "/")
+end
+
+local function read_log(r)
+  return r:exec({ "sh", "-c", "cat " .. LOG .. " 2>/dev/null; true" }, { quiet = true }).stdout
+end
+
+local function start_daemon(r, fresh)
+  local pm = r.pm
+  local eng = r.eng or r.net.eng
+  put(r, { { path = CONF, data = conf_text(r, pm, r.pm_wan_dev, r.pm_lan_dev), mode = 420 },
+    { path = RUN, data = run_text(pm.external_ip or r.wan_ip), mode = 493 } })
+  local before = #read_log(r)
+  eng:exec_detached(r.id, { "/bin/sh", RUN, fresh and "fresh" or "keep" })
+  local deadline = core.now() + 10
+  while true do
+    local text = read_log(r):sub(before + 1)
+    if text:find("Listening for NAT-PMP/PCP traffic", 1, true) then
+      if not text:find("unrestricted full-cone NAT", 1, true) then
+        core.fail("engine", "portmap on " .. r.name, "miniupnpd started without port forwarding: "
+          .. text:sub(1, 600))
+      end
+      break
+    end
+    if core.now() > deadline then
+      local ps = r:exec({ "ps" }, { quiet = true }).stdout
+      core.fail("engine", "portmap on " .. r.name, "miniupnpd did not start within 10 s; its log: "
+        .. (text ~= "" and text:sub(1, 600) or "(empty)") .. "; processes:\n" .. ps)
+    end
+    task.sleep(0.05)
+  end
+  r.pm_started = core.time()
+end
+
+local function stop_daemon(r)
+  r:exec({ "sh", "-c", "for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done; "
+    .. "i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done" },
+    { quiet = true })
+end
+
+local function set_cap(r)
+  local pm = r.pm
+  r:exec({ "sh", "-c", "for p in $(pgrep -f pm-cap.sh); do kill $p; done; true" }, { quiet = true })
+  if pm.max_lease then
+    put(r, { { path = CAP, data = cap_text(r, pm.max_lease), mode = 493 } })
+    ;(r.eng or r.net.eng):exec_detached(r.id, { "/bin/sh", CAP })
+  end
+end
+
+--- Bring port mapping up in a router whose NAT rules are loaded (Router:bring_up and
+-- Router:restart). fresh: forget every lease (a restart loses mappings).
+function M.start(r, fresh)
+  local pm = r.pm
+  if not pm then return end
+  local addrs = r:exec({ "ip", "-o", "-4", "addr", "show" }, { check = true, quiet = true }).stdout
+  r.pm_wan_dev, r.pm_lan_dev = iface.iface_for(addrs, r.wan_ip), iface.iface_for(addrs, r.lan_ip)
+  if not r.pm_wan_dev or not r.pm_lan_dev then
+    core.fail("engine", "portmap on " .. r.name, "WAN or LAN interface not found by address:\n" .. addrs)
+  end
+  put(r, { { path = NFT, data = nft_text(pm), mode = 420 } })
+  r:exec({ "nft", "-f", NFT }, { check = true, quiet = true })
+  local up = tonumber(r:exec({ "cat", "/proc/uptime" }, { quiet = true }).stdout:match("^([%d.]+)"))
+  r.pm_offset = core.time() - (up or 0)
+  r.pm_seen = r.pm_seen or 0
+  start_daemon(r, fresh ~= false)
+  set_cap(r)
+  r.net:note("portmap", ("%s: miniupnpd up (%s), external address %s"):format(r.name,
+    M.describe(pm), pm.external_ip or r.wan_ip))
+end
+
+function M.describe(pm)
+  local l = {}
+  for _, p in ipairs(M.PROTOCOLS) do if pm.protocols[p] then l[#l + 1] = p end end
+  local s = #l > 0 and table.concat(l, ",") or "all protocols off"
+  if pm.deny then s = s .. " deny" end
+  if pm.max_lease then s = s .. " max_lease=" .. pm.max_lease end
+  if pm.external_ip then s = s .. " external_ip=" .. pm.external_ip end
+  return s
+end
+
+-- events: miniupnpd's log lines into natrig's timeline, stamped by the router's clock ---
+
+local EVENTS = {
+  { "AddPortMapping: ext port", "granted" }, { "AddAnyPortMapping: ext port", "granted" },
+  { "updating existing port mapping", "renewed" }, { "NAT%-PMP", "natpmp" }, { "PCP", "pcp" },
+  { "has expired", "expired" }, { "DeletePortMapping", "deleted" }, { "removing redirect", "deleted" },
+  { "permission", "refused" }, { "not allowed", "refused" }, { "denied", "refused" },
+  { "remove port mapping", "expired" },
+}
+
+--- Read miniupnpd's log and add the new mapping events to the timeline (net:note style,
+-- with the time miniupnpd logged them). Returns the events added.
+function M.sync(r)
+  if not r.pm or not r.id then return {} end
+  local ok, text = pcall(read_log, r)
+  if not ok then return {} end
+  local added, n = {}, 0
+  for line in text:gmatch("[^\n]+") do
+    n = n + 1
+    if n > (r.pm_seen or 0) then
+      local up, msg = line:match("^([%d.]+) miniupnpd%[%d+%]: (.*)$")
+      local kind
+      for _, e in ipairs(EVENTS) do if msg and msg:find(e[1]) then kind = e[2]; break end end
+      if kind then
+        local t = (r.pm_offset or 0) + (tonumber(up) or 0)
+        local text2 = ("%s %s: %s"):format(kind, r.name, msg)
+        local net = r.net
+        net.actions[#net.actions + 1] = { time = t, engine_time = t, node = "natrig", level = "info",
+          target = "portmap", message = "portmap " .. text2, raw = "portmap " .. text2, fields = { router = r.name },
+          seq = #net.actions + 1, stream = "natrig" }
+        added[#added + 1] = { time = t, kind = kind, message = msg }
+      end
+    end
+  end
+  r.pm_seen = n
+  return added
+end
+
+local function via_of(desc)
+  if desc:match("^NAT%-PMP") then return "natpmp" end
+  if desc:match("^PCP") then return "pcp" end
+  return "upnp"
+end
+
+--- The router's live mappings, from miniupnpd's lease file:
+-- { proto, internal = "ip:port", external = "ip:port", lease, remaining, description, via }.
+-- lease: seconds granted (nil when it never expires), remaining: seconds left.
+function M.mappings(r)
+  if not r.pm then return {} end
+  M.sync(r)
+  local text = r:exec({ "sh", "-c", "cat " .. LEASES .. " 2>/dev/null; date +%s" }, { quiet = true }).stdout
+  local now = tonumber(text:match("(%d+)%s*$")) or math.floor(core.time())
+  local ext = r.pm.external_ip or r.wan_ip
+  r.pm_granted = r.pm_granted or {}
+  local list = {}
+  for line in text:gmatch("[^\n]+") do
+    local lp, le, lia, lip, lexp, ldesc = line:match("^(%u%u%u):(%d+):([%d.]+):(%d+):(%d+):(.*)$")
+    local l = lp and { proto = lp, eport = tonumber(le), iaddr = lia, iport = tonumber(lip),
+      expiry = tonumber(lexp), desc = ldesc }
+    if l then
+      local key = l.proto .. ":" .. l.eport
+      local g = r.pm_granted[key]
+      if not g or g.expiry ~= l.expiry then
+        g = { expiry = l.expiry, lease = l.expiry > 0 and math.max(0, l.expiry - now) or nil }
+        r.pm_granted[key] = g
+      end
+      list[#list + 1] = { proto = l.proto:lower(), internal = l.iaddr .. ":" .. l.iport,
+        external = ext .. ":" .. l.eport, external_port = l.eport, lease = g.lease,
+        remaining = l.expiry > 0 and math.max(0, l.expiry - now) or nil, description = l.desc, via = via_of(l.desc) }
+    end
+  end
+  table.sort(list, function(a, b) return a.external_port < b.external_port end)
+  return list
+end
+
+--- Faults and switches mid-run: deny, max_lease, external_ip, protocols (a list),
+-- enable / disable (a protocol name or list).
+function M.change(r, opts)
+  local op = "router:portmap"
+  if not r.pm then fail(op, r.name .. " has no port mapping: give net:router{ portmap = { ... } }") end
+  if type(opts) ~= "table" then fail(op, "router:portmap takes a table: deny, max_lease, external_ip, protocols, enable, disable") end
+  local pm, restart, switches = r.pm, false, false
+  local new = { protocols = {} }
+  for p in pairs(pm.protocols) do new.protocols[p] = true end
+  for k, v in pairs(opts) do
+    if k == "deny" then
+      if type(v) ~= "boolean" then fail(op, "deny must be true or false") end
+      new.deny = v; restart = restart or v ~= pm.deny
+    elseif k == "max_lease" then
+      if v ~= false then check_lease(op, v) end
+      new.max_lease = v
+    elseif k == "external_ip" then check_ip(op, v); new.external_ip = v; restart = true
+    elseif k == "protocols" or k == "enable" or k == "disable" then
+      local l = type(v) == "table" and v or { v }
+      for _, p in ipairs(l) do check_proto(op, p) end
+      if k == "protocols" then new.protocols = {} end
+      for _, p in ipairs(l) do new.protocols[p] = k ~= "disable" or nil end
+      switches = true
+    else
+      fail(op, ("unknown option '%s' (valid: deny, max_lease, external_ip, protocols, enable, disable)"):format(tostring(k)))
+    end
+  end
+  if new.deny ~= nil then pm.deny = new.deny end
+  if new.external_ip then pm.external_ip = new.external_ip end
+  pm.protocols = new.protocols
+  r.net:note("portmap", ("%s: %s"):format(r.name, M.describe(pm)))
+  if switches then
+    put(r, { { path = NFT .. ".sw", data = switch_rules(pm), mode = 420 } })
+    r:exec({ "nft", "-f", NFT .. ".sw" }, { check = true, quiet = true })
+  end
+  if restart then
+    stop_daemon(r)
+    start_daemon(r, false)
+  end
+  if new.max_lease ~= nil then
+    pm.max_lease = new.max_lease or nil
+    set_cap(r)
+  end
+end
+
+--- Router methods (installed by natrig.node).
+function M.methods(Router)
+  function Router:mappings() return M.mappings(self) end
+  function Router:portmap(opts) return M.change(self, opts) end
+end
+
+--- For router:diagnostics(): miniupnpd's log, the lease file and its nftables table.
+function M.diagnostics(r)
+  if not r.pm then return nil end
+  M.sync(r)
+  return r:exec({ "sh", "-c", "echo '## " .. LEASES .. "'; cat " .. LEASES .. " 2>/dev/null; echo '## nft list table inet "
+    .. M.TABLE .. "'; nft list table inet " .. M.TABLE .. "; echo '## " .. LOG .. " (last 60 lines)'; tail -n 60 " .. LOG },
+    { quiet = true }).stdout
+end
+
+return M
