@@ -1,12 +1,18 @@
 -- Every NAT preset natrig offers (hairpin on and off), plus a double NAT, measured by an
 -- outside judge: coturn's RFC 5780 client. Prints preset, what natrig claims, what coturn
 -- measured; passes when every measurement equals the claim.
+--   natrig run scenarios/nat_types.lua presets=port_restricted   (some presets, the double NATs)
 return natrig.scenario {
   name = "NAT types judged by coturn",
+  params = { presets = "" },
   timeout = 300,
-  run = function(net)
-    local rows = {}
-    for _, preset in ipairs(natrig.core.nat_presets()) do
+  run = function(net, p)
+    local rows, presets = {}, natrig.core.nat_presets()
+    if p.presets ~= "" then
+      presets = {}
+      for s in p.presets:gmatch("[^,]+") do presets[#presets + 1] = s end
+    end
+    for _, preset in ipairs(presets) do
       for _, hp in ipairs({ true, false }) do
         local node = net:peer { name = preset .. (hp and "" or "-nohairpin"), nat = preset, hairpin = hp,
           cmd = { "sleep", "2000000000" } }

@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (checks what the next natrig command reaps: any other natrig process reaps dead runs too)
 # Cleanup against the real engine (needs:engine): SIGKILL mid-run, SIGINT, two runs at
 # once, bad input. Uses the docker CLI as an outside judge of what is left.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (natrig image prune removes app images other files may be about to use)
 # The command line (needs:engine): help, version, doctor, the REPL, run's exit codes,
 # artifacts of a failed run, keep, DOCKER_HOST=tcp://.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+-- natrig-test: serial (minimum RTTs against +-10% bounds)
 -- A node's impairment shapes its link once (issue 18 item 2), against the real engine
 -- (needs:engine). Each node gets two more interfaces, made in its holder (NET_ADMIN), that
 -- carry its packets as UDP over the node's own link:

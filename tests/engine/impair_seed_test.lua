@@ -1,3 +1,4 @@
+-- natrig-test: serial (the same packets dropped in two runs: no loss from load allowed)
 -- Seeded impairment (issue 18 item 6), against the real engine (needs:engine): the same
 -- seed on the same packet sequence drops the same packets. 1000 numbered datagrams (ICMP
 -- echo requests, seq 0..999) go from a to b through loss=30% on a's link; the sequence

@@ -1,3 +1,4 @@
+-- natrig-test: serial (RTT medians against +-10% bounds, loss rates)
 -- Impairment and faults against the real engine with real traffic (needs:engine).
 -- On this project's machines the kernel has no sch_netem, so this exercises the
 -- userspace shaper (natrig-shaper through NFQUEUE); tests/engine/netem_test.lua covers

@@ -1,3 +1,4 @@
+-- natrig-test: serial (deadlines and exits judged by the clock; 40 nodes)
 -- Never hang, never lie (needs:engine): a network above the old connection cap (40
 -- nodes, each with a log follow) still answers execs; deadlines fire whatever the
 -- scheduler waits on, naming what was pending; apps that exit unasked fail the run at

@@ -1,3 +1,4 @@
+-- natrig-test: serial (peak RSS bound while 10 nodes flood 100 MB; CPU-bound)
 -- Bounded memory (needs:engine): apps that flood their logs do not grow natrig. 10 nodes
 -- each print 10 MB; natrig follows and parses all of it, keeps the newest entries in
 -- memory and the rest on disk, and its peak RSS stays under 100 MB. Old entries are still

@@ -1,3 +1,4 @@
+-- natrig-test: serial (wait_log latency under 200 ms)
 -- Logs against the real engine (needs:engine): follow + parse, wait_log latency, timeout
 -- messages, queries, multi-line entries, killed and restarted containers, the merged
 -- timeline, order assertions, logs kept on disk.

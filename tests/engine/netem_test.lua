@@ -1,3 +1,4 @@
+-- natrig-test: serial (added delay measured)
 -- tc netem path (needs:engine). Where the kernel has sch_netem: netem is chosen and its
 -- delay measured. Where it has not (this project's machines): natrig falls back to
 -- natrig-shaper by itself, and forcing netem fails at once with what to do.

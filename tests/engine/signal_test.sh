@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (exit within a limit of the signal)
 # Signals are always honoured (needs:engine): SIGINT at 23 random points of a run's life
 # (set-up, bring-up, mid-run, teardown, a second SIGINT during teardown), half with the watchdog
 # and half without; plus SIGTERM. Every run must exit within LIMIT of its first signal
