@@ -16,14 +16,15 @@
 --   same for a local and a remote engine, no host shell, no root on natrig's side. Its
 --   creation runs beside the networks' and every nft batch is one atomic transaction that
 --   adds or deletes only its own run's elements, so runs never remove each other's.
---   Teardown (natrig.session) releases the run's entries in it after the run's containers
---   and networks are gone, then removes it; the table stays (empty) and `natrig doctor`
---   lists it.
--- * DNS: every holder and router gets HostConfig.Dns = natrig's resolver, a dnsmasq of the
---   run on the public network (`--no-resolv --address=/#/`: NXDOMAIN for every name it does
---   not hold; node names from its hosts file). Docker's embedded DNS (127.0.0.11) forwards
---   what it does not know to that address, from the node's own namespace, so no query goes
---   to the host's resolver.
+--   Teardown (natrig.session) releases the run's entries in it once the run's containers
+--   are gone, then removes it; the table stays (empty) and `natrig doctor` lists it.
+-- * DNS: every holder and router gets HostConfig.Dns = natrig's resolver: a dnsmasq that is
+--   the helper's main process, listening on the public bridge's own address on the host
+--   (`--no-resolv --address=/#/`: NXDOMAIN for every name but the nodes', given as host
+--   records). Docker's embedded DNS (127.0.0.11) forwards what it does not know to that
+--   address, from the node's own namespace, so no query goes to the host's resolver. (A
+--   resolver container on the public network took 5-7 s to start on a loaded engine,
+--   queued behind the bring-up's endpoints; the helper needs none.)
 -- @module natrig.seal
 local core = require "natrig.core"
 local task = require "natrig.task"
@@ -33,17 +34,17 @@ local M = {}
 local nftx = require "natrig.seal_nft" -- the nft text: batches and parsers (pure)
 
 M.TABLE = nftx.TABLE
-M.RESOLVER_HOST = 1022 -- the resolver: the public /22's last host (.3.254; classify's STUN servers use 1000-1021)
 local HOLD = { "/usr/bin/sleep", "2000000000" }
 
 local function bad(op, msg) core.fail("einval", op, msg) end
 
 -- the helper: nft on the engine's host --------------------------------------------------
 
---- The host-network container that runs nft for a run (created and started).
-function M.helper(eng, image, s)
+--- The host-network container that runs nft for a run (created and started); argv: its
+-- main process (the run's resolver), else it only holds.
+function M.helper(eng, image, s, argv)
   local id = eng:container_create(s:name("seal"), {
-    Image = image, Cmd = core.json_array(HOLD), Labels = s:labels("seal"),
+    Image = image, Cmd = core.json_array(argv or HOLD), Labels = s:labels("seal"),
     HostConfig = { NetworkMode = "host", Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
   })
   eng:container_start(id)
@@ -165,9 +166,16 @@ end
 -- a run's seal --------------------------------------------------------------------------
 
 --- Called by natrig.network.new: outside = true (exactly) opens the lab, with a warning.
+-- Over several engines (a Swarm) nothing is sealed (an overlay's containers leave through
+-- docker_gwbridge, masqueraded), said once here.
 function M.configure(net, opts)
   if opts.outside ~= nil and type(opts.outside) ~= "boolean" then
     bad("natrig.network", "'outside' must be true or false (true lets the lab's packets leave this host)")
+  end
+  if net.hosts then
+    net.log("WARNING: over several engines the lab is not sealed: an overlay's containers leave through"
+      .. " docker_gwbridge (masqueraded) and unknown names go to the hosts' resolvers")
+    return
   end
   net.seal = { outside = opts.outside == true, escapes = {} }
   if net.seal.outside then
@@ -183,10 +191,11 @@ function M.bridge_options(net, seg)
   return { ["com.docker.network.bridge.enable_ip_masquerade"] = open and "true" or "false" }
 end
 
---- The resolver's address (nil when the run is open).
+--- The resolver's address (nil when the run is open): the public bridge's own address on
+-- the engine's host, where the seal helper's dnsmasq listens.
 function M.resolver_ip(net)
   if not net.seal or net.seal.outside or not net.public then return nil end
-  return core.subnet_host(net.public.subnet, M.RESOLVER_HOST)
+  return core.subnet_host(net.public.subnet, 1)
 end
 
 --- HostConfig.Dns for a holder or router.
@@ -195,69 +204,84 @@ function M.dns(net)
   return ip and core.json_array { ip } or nil
 end
 
--- The resolver's hosts file: every node by name, at the address others reach it at.
-local function hosts_file(net)
-  local l = {}
-  for _, n in ipairs(net.nodes) do
-    if n.public_ip then l[#l + 1] = n.public_ip .. " " .. n.name end
+--- The resolver's argv: NXDOMAIN for every name but the nodes', on ip only (pure).
+function M.resolver_argv(ip, nodes)
+  local argv = { "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--address=/#/",
+    "--bind-interfaces", "--listen-address=" .. ip, "--log-facility=-", "--user=root", "--pid-file=" }
+  for _, n in ipairs(nodes) do
+    if n.public_ip then argv[#argv + 1] = ("--host-record=%s,%s"):format(n.name, n.public_ip) end
   end
-  return table.concat(l, "\n") .. "\n"
+  return argv
 end
 
-local function start_resolver(net, ip)
-  local eng, s = net.eng, net.session
-  local id = eng:container_create(s:name("resolver"), {
-    Image = net.image, Labels = s:labels("resolver"),
-    Cmd = core.json_array { "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll",
-      "--address=/#/", "--addn-hosts=/etc/natrig/hosts", "--log-queries", "--log-facility=-", "--user=root" },
-    HostConfig = { NetworkMode = net.public.name, Init = true },
-    NetworkingConfig = { EndpointsConfig = { [net.public.name] = { IPAMConfig = { IPv4Address = ip } } } },
-  })
-  net.seal.resolver = id
-  eng:put_files(id, { { path = "etc/natrig/hosts", data = hosts_file(net), mode = 420 } }, "/")
-  eng:container_start(id)
+-- The helper gone before the batch ran: its dnsmasq could not start; say why.
+local function helper_failed(eng, id, ip, err)
+  local ok, info = pcall(eng.container_inspect, eng, id)
+  if ok and info.State and not info.State.Running then
+    local lok, out, errout = pcall(eng.logs, eng, id, { tail = 5, timestamps = false })
+    local text = lok and ((out or "") .. (errout or "")) or tostring(out)
+    core.fail("engine", "seal", ("natrig's resolver (dnsmasq in the seal helper, on the engine's host at %s:53)"
+      .. " could not start: %s; is port 53 on that address taken on the host?"):format(ip, text:gsub("%s+$", "")))
+  end
+  error(err, 0)
 end
 
 --- After the networks exist (net:up): the host's rules for the run's subnets and the
--- resolver, in a task beside the rest of bring-up; M.wait joins it before an app starts.
+-- resolver (dnsmasq as the helper's main process), in a task beside the rest of bring-up;
+-- M.wait joins it before an app starts.
 function M.start(net)
   local st = net.seal
   if not st then return end
-  if net.hosts then
-    net.log("WARNING: over several engines the lab is not sealed on the hosts (an overlay's containers leave"
-      .. " through docker_gwbridge); unknown names still get NXDOMAIN from natrig's resolver")
-  end
   local subnets = {}
   for _, seg in ipairs(net.segs_made or {}) do subnets[#subnets + 1] = seg.subnet end
   st.subnets = subnets
   local ip = M.resolver_ip(net)
+  local t0 = core.now()
+  st.waited = 0 -- the longest an app's start waited for the seal (bring-up's added time)
+  -- A client of its own: the seal's three calls never queue behind the bring-up's many in
+  -- the run's pool of engine calls (apps wait for them).
+  st.eng = require("natrig.engine").open(tostring(net.eng:info().host))
+  local eng, run = st.eng, net.session.run_id
   st.job = task.spawn(function()
-    local fns = {}
-    if not net.hosts then
-      fns[#fns + 1] = function()
-        local eng, run = net.eng, net.session.run_id
-        st.helper = M.helper(eng, net.image, net.session)
-        local st0 = M.state(eng, st.helper)
-        local stale = stale_runs(eng, st0, run)
-        apply(eng, st.helper, function(s)
-          local b = { nftx.base_batch(run) }
-          for _, r in ipairs(stale) do
-            if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s, r, s.runs[r] or {}, true) end
-          end
-          b[#b + 1] = nftx.run_batch(run, subnets, st.outside)
-          return table.concat(b)
-        end, st0)
-        st.sealed = true
+    st.helper = M.helper(eng, net.image, net.session, ip and M.resolver_argv(ip, net.nodes))
+    -- First try without a listing (one exec); a clash (a dead run's entry for a subnet the
+    -- engine has handed out again) is retried with that run's entries removed.
+    local empty = nftx.parse_table("{}")
+    local ok, err = pcall(apply, eng, st.helper, function(s)
+      local b = { nftx.base_batch(run) }
+      if s ~= empty then
+        for _, r in ipairs(stale_runs(eng, s, run)) do
+          if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s, r, s.runs[r] or {}, true) end
+        end
       end
-    end
-    if ip then fns[#fns + 1] = function() start_resolver(net, ip) end end
-    task.parallel(fns)
+      b[#b + 1] = nftx.run_batch(run, subnets, st.outside)
+      return table.concat(b)
+    end, empty)
+    if not ok then helper_failed(eng, st.helper, ip, err) end
+    st.seconds = core.now() - t0
+    -- Then, off the bring-up's path: entries of dead runs (their networks gone) go.
+    task.spawn(function() pcall(function()
+      local s = M.state(eng, st.helper)
+      local stale = stale_runs(eng, s, run)
+      if #stale == 0 then return end
+      apply(eng, st.helper, function(s2)
+        local b = {}
+        for _, r in ipairs(stale) do
+          if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s2, r, s2.runs[r] or {}, true) end
+        end
+        return table.concat(b)
+      end, s)
+    end) end, "seal: dead runs' entries")
   end, "seal")
 end
 
 --- Wait until the run's seal is in place (before an app starts); raises its failure.
 function M.wait(net)
-  if net.seal and net.seal.job then net.seal.job:join() end
+  local st = net.seal
+  if not (st and st.job) then return end
+  local t0 = core.now()
+  st.job:join()
+  st.waited = math.max(st.waited or 0, core.now() - t0)
 end
 
 --- A router's LAN made while the network is up: sealed before its nodes start.
@@ -265,14 +289,14 @@ function M.segment_added(net, seg)
   local st = net.seal
   if not (st and st.helper and seg and seg.subnet) then return end
   st.subnets[#st.subnets + 1] = seg.subnet
-  apply(net.eng, st.helper, function() return nftx.add_batch(net.session.run_id, { seg.subnet }) .. "\n" end)
+  apply(st.eng, st.helper, function() return nftx.add_batch(net.session.run_id, { seg.subnet }) .. "\n" end)
 end
 
 --- A router's LAN removed (its containers are gone): its subnet leaves the table.
 function M.segment_removed(net, seg)
   local st = net.seal
   if not (st and st.helper and seg and seg.subnet) then return end
-  apply(net.eng, st.helper, function(s) return nftx.remove_batch(s, net.session.run_id, { seg.subnet }) end)
+  apply(st.eng, st.helper, function(s) return nftx.remove_batch(s, net.session.run_id, { seg.subnet }) end)
 end
 
 -- Which node sent from an address: the node itself, or the nodes behind the NAT whose
@@ -301,7 +325,7 @@ function M.escapes(net)
   local st = net.seal
   if not (st and st.helper) then return st and st.escapes or {} end
   if st.job and st.job.state == "running" then st.job:join() end
-  local r = nft(net.eng, st.helper, { "list", "table", "inet", M.TABLE }, true)
+  local r = nft(st.eng, st.helper, { "list", "table", "inet", M.TABLE }, true)
   local l = nftx.parse_escapes(r.stdout, net.session.run_id, core.time())
   for _, e in ipairs(l) do e.node = who(net, e.saddr) end
   st.escapes = l
@@ -336,10 +360,14 @@ end
 -- (The run's entries are released by the teardown itself: natrig.session.)
 function M.finish(net)
   local st = net.seal
-  if not (st and st.helper) then return end
-  local ok, l = pcall(M.escapes, net)
-  if not ok then net.log("could not read the lab's escape attempts: " .. tostring(l)) return end
-  if #l > 0 then net.log(nftx.summary(l)) end
+  if not st then return end
+  if st.helper then
+    local ok, l = pcall(M.escapes, net)
+    if not ok then net.log("could not read the lab's escape attempts: " .. tostring(l))
+    elseif #l > 0 then net.log(nftx.summary(l)) end
+  end
+  if st.eng then st.eng:close() end
+  st.helper, st.eng = nil, nil -- released by the teardown that follows (natrig.session)
 end
 
 return M

@@ -65,13 +65,11 @@ function M.remove_labelled(eng, label, attempts)
   -- and only then are the containers removed, all at once.
   -- The seal helper (natrig.seal) goes last: the run's entries in the host's seal table
   -- are released in it only once nothing of the run can send any more (its apps, holders
-  -- and routers are gone). The resolver owns an endpoint on the public network, as holders
-  -- and routers do.
+  -- and routers are gone).
   local apps, owners, seals = {}, {}, {}
   for _, c in ipairs(ctrs) do
     local role = (c.Labels or {})["natrig.role"]
-    table.insert((role == "holder" or role == "router" or role == "resolver") and owners
-      or role == "seal" and seals or apps, c)
+    table.insert((role == "holder" or role == "router") and owners or role == "seal" and seals or apps, c)
   end
   -- Another cleaner (a watchdog, `natrig clean`) may remove the same things meanwhile:
   -- what is already gone (404) or going (409) is fine.

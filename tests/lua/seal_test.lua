@@ -92,5 +92,15 @@ t.is(seal.bridge_options(net, { kind = "lan" })["com.docker.network.bridge.enabl
 t.raises(function() seal.configure(net, { outside = "yes" }) end, "'outside' must be true or false",
   "outside is never opened by accident (a truthy non-boolean is an error)")
 net.seal.outside, net.public = false, { subnet = "10.128.4.0/22" }
-t.is(seal.resolver_ip(net), "10.128.7.254", "the resolver's address: the public /22's last host")
+t.is(seal.resolver_ip(net), "10.128.4.1", "the resolver's address: the public bridge's own, on the host")
+local argv = table.concat(seal.resolver_argv("10.128.4.1", { { name = "gw", public_ip = "10.128.4.2" },
+  { name = "a", public_ip = "10.128.4.3" } }), " ")
+t.ok(has(argv, "--no-resolv") and has(argv, "--address=/#/")
+  and has(argv, "--bind-interfaces --listen-address=10.128.4.1")
+  and has(argv, "--host-record=gw,10.128.4.2 --host-record=a,10.128.4.3"),
+  "the resolver: NXDOMAIN for all but the nodes, never forwards, only on the bridge's address")
+local hl = { log = function(m) logged[#logged + 1] = m end, hosts = { {}, {} } }
+seal.configure(hl, {})
+t.ok(hl.seal == nil and logged[#logged]:find("over several engines the lab is not sealed", 1, true),
+  "over several engines: not sealed, and said so")
 t.done()
