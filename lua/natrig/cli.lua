@@ -77,9 +77,23 @@ function M.parse_kv(args, from)
   return kv
 end
 
+-- A command that declares `flags` (natrig.flags) gets its usage line and the options part
+-- of its --help from them: `args` = the flags' usage and `operands`; `help` = `about`, the
+-- options, then `more` (environment, examples).
+local function finish(c)
+  if c.flags and not c.args then
+    local flags = require "natrig.flags"
+    local u = flags.usage(c.flags)
+    local ops = c.operands or ""
+    c.args = (u == "" or ops == "") and (u .. ops) or c.flags_last and (ops .. " " .. u) or (u .. " " .. ops)
+    c.help = (c.about or "") .. (c.about and "\n" or "") .. flags.help(c.flags) .. (c.more and ("\n" .. c.more) or "")
+  end
+  return c
+end
+
 local function command(name)
   for _, n in ipairs(M.COMMANDS) do
-    if n == name then return require("natrig.cmd." .. name) end
+    if n == name then return finish(require("natrig.cmd." .. name)) end
   end
 end
 M.command = command
@@ -124,6 +138,19 @@ function M.main(...)
   for i = 2, math.min(#argv, stop) do
     if argv[i] == "--" then break end
     if argv[i] == "--help" or argv[i] == "-h" then M.help(c, io.stdout) return 0 end
+  end
+  if c.flags then
+    -- parsed by the command's own declaration; run(opts, operands...)
+    local o, ops = require("natrig.flags").parse(c.flags, { table.unpack(argv, 2) }, c.opaque)
+    if not o then
+      io.stderr:write(("natrig %s: %s\nusage: natrig %s %s\n"):format(c.name, ops, c.name, c.args))
+      return 2
+    end
+    if #ops < c.min_args or (c.max_args >= 0 and #ops > c.max_args) then
+      io.stderr:write(("usage: natrig %s %s\n"):format(c.name, c.args))
+      return 2
+    end
+    return c.run(o, table.unpack(ops)) or 0
   end
   local n = #argv - 1
   if n < c.min_args or (c.max_args >= 0 and n > c.max_args) then

@@ -100,10 +100,10 @@ end
 
 local function first_line(s) return (tostring(s or ""):match("[^\n]*")) end
 
-function M.main(argv)
-  local opts, aerr = args_mod.sweep(argv)
-  if not opts then warn(aerr) io.stderr:write(args_mod.SWEEP_USAGE, "\n") return 2 end
-  if opts.help then say(args_mod.SWEEP_USAGE) return 0 end
+--- natrig sweep, with its options parsed (natrig.sweep.args.SWEEP_FLAGS by natrig.flags).
+function M.main(o, paths)
+  local opts, aerr = args_mod.sweep_opts(o, paths)
+  if not opts then warn(aerr, " (natrig sweep --help)") return 2 end
   local files, ferr = files_of(opts.paths)
   if not files then warn(ferr) return 2 end
   if #files == 0 then warn("no scenario files (*.lua) in ", table.concat(opts.paths, " ")) return 2 end
@@ -225,10 +225,9 @@ function M.main(argv)
 end
 
 -- natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
-function M.merge_main(argv)
-  local opts, aerr = args_mod.merge(argv)
-  if not opts then warn(aerr) io.stderr:write(args_mod.MERGE_USAGE, "\n") return 2 end
-  if opts.help then say(args_mod.MERGE_USAGE) return 0 end
+function M.merge_main(o, inputs)
+  local opts, aerr = args_mod.merge_opts(o, inputs)
+  if not opts then warn(aerr, " (natrig report --help)") return 2 end
   local docs = {}
   for _, f in ipairs(opts.inputs) do
     local d, err = read_report(f)

@@ -8,19 +8,20 @@ local say, warn, errstr = cli.say, cli.warn, cli.errstr
 local open_engine = cli.open_engine
 
 local M = {
-  name = "clean", args = "[--all] | [--force] RUN...",
+  name = "clean", operands = "[RUN...]",
   summary = "remove dead runs' leftovers, or the given runs (--all: every natrig resource)", min_args = 0,
   max_args = -1,
-  help = [=[
+  flags = {
+    { "--force", help = "remove the given runs even when their process is alive" },
+    { "--all", help = "every natrig resource, kept runs and live runs included (no RUN then)" },
+  },
+  about = [=[
 Without RUN: removes the containers, networks and shaper directories of runs whose
 natrig process is gone (every command also does this first). Kept runs (NATRIG_KEEP=1)
 stay. With RUN ids (see natrig ls): removes those runs, kept or dead at once; a live
 one only after a yes at the terminal, or with --force. Other runs are never touched.
-
-options:
-  --force                remove the given runs even when their process is alive
-  --all                  every natrig resource, kept runs and live runs included
-
+]=],
+  more = [=[
 environment:
   DOCKER_HOST            the engine: unix:///path or tcp://host:port
                          (default unix:///var/run/docker.sock)
@@ -36,15 +37,8 @@ example:
 }
 
 -- natrig clean [--all] | natrig clean [--force] RUN...
-function M.run(...)
-  local args = { ... }
-  local all, force, runs = false, false, {}
-  for _, a in ipairs(args) do
-    if a == "--all" then all = true
-    elseif a == "--force" then force = true
-    elseif a:match("^%-") then warn(("unknown option '%s' (natrig clean --help)"):format(a)) return 2
-    else runs[#runs + 1] = a end
-  end
+function M.run(o, ...)
+  local all, force, runs = o.all == true, o.force == true, { ... }
   if all and #runs > 0 then warn("usage: natrig clean [--all] | natrig clean [--force] RUN...") return 2 end
   -- NATRIG_HOSTS: every engine, the others first, the manager (the overlay's owner) last.
   local hok, hl = pcall(require("natrig.hosts").from, nil)

@@ -7,26 +7,31 @@ local cli = require "natrig.cli"
 local warn, errstr = cli.warn, cli.errstr
 
 local M = {
-  name = "exec", args = "[-i] [-t] [--holder] [--user U] [--env K=V] RUN NODE [--] [ARGV...]",
-  summary = "run a command in a node of a live or kept run (-it: an interactive shell)", min_args = 2,
-  max_args = -1,
-  help = [=[
+  name = "exec", operands = "RUN NODE [--] [ARGV...]",
+  summary = "run a command in a node of a live or kept run (-it: an interactive shell)", min_args = 0,
+  max_args = -1, opaque = 2,
+  flags = {
+    { "-i", "--interactive", key = "i", help = "pass stdin to the command (its end ends the command's stdin)" },
+    { "-t", "--tty", key = "t", help = "a terminal (keys go to the command as typed; Ctrl-C included); "
+      .. "-it is both: an interactive shell" },
+    { "--holder", help = "the node's network holder (natrig's tools: ip, tc, nft, conntrack, tcpdump) "
+      .. "instead of its app container" },
+    { "--user", arg = "U", help = "run as user U" },
+    { "--env", arg = "K=V", many = true, help = "set an environment variable (repeatable)",
+      check = function(v)
+        if not v:match("^[%w_]+=") then return nil, ("--env %s: want K=V"):format(v) end
+        return v
+      end },
+  },
+  about = [=[
 Runs ARGV in NODE's container of run RUN (see natrig ls; a run kept with NATRIG_KEEP=1,
 or one still running), like `docker exec` on natrig-<run>-<node>. Output streams as it
 comes; the exit status is the command's own. With -t and no ARGV: sh. NODE is a node's
 or a router's name. Unknown RUN or NODE: exit 2, naming the ones there are. Without -t,
 Ctrl-C ends natrig exec (exit 130) and the command goes on in the container, as with
 docker exec; with -t, Ctrl-C goes to the command.
-
-options:
-  -i, --interactive      pass stdin to the command (its end ends the command's stdin)
-  -t, --tty              a terminal (keys go to the command as typed; Ctrl-C included);
-                         -it is both: an interactive shell
-  --holder               the node's network holder (natrig's tools: ip, tc, nft,
-                         conntrack, tcpdump) instead of its app container
-  --user U               run as user U
-  --env K=V              set an environment variable (repeatable)
-
+]=],
+  more = [=[
 environment:
   TERM                   with -t, passed on to the command (default xterm)
   DOCKER_HOST            the engine: unix:///path or tcp://host:port
@@ -45,36 +50,26 @@ local function usage(msg)
   return 2
 end
 
--- Parse argv: options before RUN, then RUN NODE, then an optional `--` and ARGV.
-function M.parse(args)
-  local o = { env = {} }
-  local i = 1
-  while i <= #args and args[i]:match("^%-") and args[i] ~= "--" do
-    local a = args[i]
-    if a == "-i" or a == "--interactive" then o.i = true
-    elseif a == "-t" or a == "--tty" then o.t = true
-    elseif a == "-it" or a == "-ti" then o.i, o.t = true, true
-    elseif a == "--holder" then o.holder = true
-    elseif a == "--user" or a == "--env" then
-      local v = args[i + 1]
-      if not v then return nil, a .. " needs a value" end
-      if a == "--user" then o.user = v
-      elseif not v:match("^[%w_]+=") then return nil, ("--env %s: want K=V"):format(v)
-      else o.env[#o.env + 1] = v end
-      i = i + 1
-    else return nil, ("unknown option '%s'"):format(a) end
-    i = i + 1
-  end
-  o.run, o.node = args[i], args[i + 1]
+-- RUN, NODE and ARGV from the operands natrig.flags left (options come before ARGV).
+function M.finish(o, ops)
+  o.env = o.env or {}
+  o.run, o.node = ops[1], ops[2]
   if not o.run or not o.node then return nil, "give RUN and NODE (natrig ls lists runs)" end
-  i = i + 2
-  if args[i] == "--" then i = i + 1 end
-  o.argv = table.move(args, i, #args, 1, {})
+  local i = 3
+  if ops[i] == "--" then i = i + 1 end
+  o.argv = table.move(ops, i, #ops, 1, {})
   if #o.argv == 0 then
     if not o.t then return nil, "give the command to run after NODE (or -it for a shell)" end
     o.argv = { "sh" }
   end
   return o
+end
+
+--- Parse argv (as `natrig exec` gets it): options, RUN NODE, then an optional `--` and ARGV.
+function M.parse(args)
+  local o, ops = require("natrig.flags").parse(M.flags, args, M.opaque)
+  if not o then return nil, ops end
+  return M.finish(o, ops)
 end
 
 -- The words after NODE are the command's (its own --help included).
@@ -86,8 +81,8 @@ function M.opaque_from(args)
   return i + 2
 end
 
-function M.run(...)
-  local o, perr = M.parse({ ... })
+function M.run(opts, ...)
+  local o, perr = M.finish(opts, { ... })
   if not o then return usage(perr) end
   local runref = require "natrig.runref"
   local ok, c, ferr = pcall(runref.find, o.run, o.node, o.holder)

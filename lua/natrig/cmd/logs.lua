@@ -6,10 +6,22 @@ local core = require "natrig.core"
 local cli = require "natrig.cli"
 local warn, errstr = cli.warn, cli.errstr
 
-local M = {
-  name = "logs", args = "[-f] [--since T] [--tail N] [--raw] [--holder] RUN NODE",
-  summary = "a node's log in a live or kept run, parsed (or --raw); -f follows it", min_args = 2, max_args = -1,
-  help = [=[
+local M -- (the --since check below calls M.since)
+M = {
+  name = "logs", operands = "RUN NODE",
+  summary = "a node's log in a live or kept run, parsed (or --raw); -f follows it", min_args = 0, max_args = -1,
+  flags = {
+    { "-f", "--follow", help = "keep printing new lines until the node stops or Ctrl-C" },
+    { "--since", arg = "T", help = "only lines from T on: 30s, 10m, 2h, 1d ago, epoch seconds, "
+      .. "or 2026-12-07T10:00:00 (UTC)", check = function(v) return M.since(v, core.time()) end },
+    { "--tail", arg = "N", help = "only the last N lines", check = function(v)
+      if not v:match("^%d+$") then return nil, ("--tail %s: want a number of lines"):format(v) end
+      return tonumber(v)
+    end },
+    { "--raw", help = "the lines as the program wrote them (stdout to stdout, stderr to stderr), no parsing" },
+    { "--holder", help = "the node's network holder instead of its app container" },
+  },
+  about = [=[
 Prints NODE's log in run RUN (see natrig ls; a run kept with NATRIG_KEEP=1, or one
 still running), like `docker logs` on natrig-<run>-<node>. Each line is parsed as
 scenarios see it (node:logs{}): time (UTC, the engine's receive time), level, target,
@@ -17,16 +29,8 @@ message and fields; lines that continue an entry (stack traces) are indented und
 Unknown RUN or NODE: exit 2, naming the ones there are. This is what the container wrote
 to stdout and stderr: a profile that logs to files (log_files, e.g. freenet) has those in
 the run's artifacts, or `natrig exec RUN NODE -- cat FILE`.
-
-options:
-  -f, --follow           keep printing new lines until the node stops or Ctrl-C
-  --since T              only lines from T on: 30s, 10m, 2h, 1d ago, epoch seconds,
-                         or 2026-12-07T10:00:00 (UTC)
-  --tail N               only the last N lines
-  --raw                  the lines as the program wrote them (stdout to stdout,
-                         stderr to stderr), no parsing
-  --holder               the node's network holder instead of its app container
-
+]=],
+  more = [=[
 environment:
   DOCKER_HOST            the engine: unix:///path or tcp://host:port
                          (default unix:///var/run/docker.sock)
@@ -73,38 +77,22 @@ function M.format(e)
   return table.concat(l, " ")
 end
 
-function M.parse(args)
-  local o = {}
-  local pos = {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-f" or a == "--follow" then o.follow = true
-    elseif a == "--raw" then o.raw = true
-    elseif a == "--holder" then o.holder = true
-    elseif a == "--since" or a == "--tail" then
-      local v = args[i + 1]
-      if not v then return nil, a .. " needs a value" end
-      if a == "--since" then
-        local s, serr = M.since(v, core.time())
-        if not s then return nil, serr end
-        o.since = s
-      else
-        if not v:match("^%d+$") then return nil, ("--tail %s: want a number of lines"):format(v) end
-        o.tail = tonumber(v)
-      end
-      i = i + 1
-    elseif a:match("^%-") then return nil, ("unknown option '%s'"):format(a)
-    else pos[#pos + 1] = a end
-    i = i + 1
-  end
-  if #pos ~= 2 then return nil, "give RUN and NODE (natrig ls lists runs)" end
-  o.run, o.node = pos[1], pos[2]
+-- RUN and NODE from the operands natrig.flags left.
+function M.finish(o, ops)
+  if #ops ~= 2 then return nil, "give RUN and NODE (natrig ls lists runs)" end
+  o.run, o.node = ops[1], ops[2]
   return o
 end
 
-function M.run(...)
-  local o, perr = M.parse({ ... })
+--- Parse argv (as `natrig logs` gets it).
+function M.parse(args)
+  local o, ops = require("natrig.flags").parse(M.flags, args)
+  if not o then return nil, ops end
+  return M.finish(o, ops)
+end
+
+function M.run(opts, ...)
+  local o, perr = M.finish(opts, { ... })
   if not o then warn(perr .. " (natrig logs --help)") return 2 end
   local runref = require "natrig.runref"
   local ok, c, ferr = pcall(runref.find, o.run, o.node, o.holder)

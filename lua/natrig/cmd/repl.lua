@@ -6,10 +6,15 @@ local cli = require "natrig.cli"
 local say, errstr = cli.say, cli.errstr
 
 local M = {
-  name = "repl", args = "[--attach RUN] [FILE]",
+  name = "repl", operands = "[FILE]",
   summary = "interactive Lua with natrig loaded (a FILE runs first; --attach: a kept or live run)", min_args = 0,
-  max_args = 3,
-  help = [=[
+  max_args = 1, opaque = 1,
+  flags = {
+    { "--attach", arg = "RUN", help = "`net` is the run RUN rebuilt from its labels (a run kept with "
+      .. "NATRIG_KEEP=1, or a live one; see natrig ls): exec, logs, impair, dump, add nodes. Quitting "
+      .. "leaves it as it was; natrig clean RUN removes it." },
+  },
+  about = [=[
 A Lua 5.4 prompt with natrig loaded (natrig, expect, help, pretty); `net` is a live
 network made on first use. A FILE runs first.
 
@@ -21,13 +26,8 @@ keys (libedit; ~/.editrc may rebind them):
   Ctrl-D    quits: the network is torn down, with a line saying what is removed
 In the REPL: help() for an overview, help(obj) for the methods of a live object,
 net:dump() for the topology. Without a terminal, lines are read from stdin.
-
-options:
-  --attach RUN           `net` is the run RUN rebuilt from its labels (a run kept with
-                         NATRIG_KEEP=1, or a live one; see natrig ls): exec, logs,
-                         impair, dump, add nodes. Quitting leaves it as it was;
-                         natrig clean RUN removes it.
-
+]=],
+  more = [=[
 environment:
   NATRIG_HISTORY         the history file (empty: none); default
                          $XDG_STATE_HOME/natrig/history (~/.local/state/natrig/history)
@@ -41,7 +41,12 @@ example:
 
 -- The prompt loop itself is C (src/cli/cmd_repl.c: libedit, signals); it calls init,
 -- after and exit below.
-function M.run(...) return require("natrig.cli.native").repl(...) end
+function M.run(o, file)
+  -- the C loop hands these words back to M.init
+  local words = o.attach and { "--attach", o.attach } or {}
+  words[#words + 1] = file
+  return require("natrig.cli.native").repl(table.unpack(words))
+end
 
 -- REPL: globals for interactive use. `net` is created on first use.
 local repl_net

@@ -6,16 +6,14 @@ local cli = require "natrig.cli"
 local warn = cli.warn
 
 local M = {
-  name = "report",
-  args = "merge A.json B.json ... [--html F] [--junit F] [--json F] [--baseline F] [--slower PCT] [--allow-flaky]",
+  name = "report", operands = "merge A.json B.json ...",
   summary = "combine sweep JSON reports (CI shards) into one report", min_args = 2, max_args = -1,
-  help = [=[
-options:
-  --html F --junit F --json F   the merged report
-  --baseline F                  compare with an earlier report (OLD.json)
-  --slower PCT                  a time metric median up by more is slower (default 25)
-  --allow-flaky                 exit 0 when cases were only flaky
-
+  flags = require("natrig.sweep.args").MERGE_FLAGS, flags_last = true,
+  about = [=[
+Combines sweep JSON reports (e.g. the shards of a CI matrix) into one report: the cases
+of all of them, with the same reports and comparison as natrig sweep.
+]=],
+  more = [=[
 environment: none.
 
 example:
@@ -24,12 +22,12 @@ example:
 }
 
 -- natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
-function M.run(sub, ...)
+function M.run(o, sub, ...)
   if sub ~= "merge" then
     warn("usage: natrig report " .. M.args)
     return 2
   end
-  return require("natrig.sweep").merge_main({ ... })
+  return require("natrig.sweep").merge_main(o, { ... })
 end
 
 return M

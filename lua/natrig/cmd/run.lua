@@ -9,10 +9,15 @@ local open_engine = cli.open_engine
 local parse_kv = cli.parse_kv
 
 local M = {
-  name = "run", args = "[--keep-artifacts] FILE [key=value ...]",
+  name = "run", operands = "FILE [key=value ...]",
   summary = "run one scenario; exit 0 pass, 1 fail, 2 usage/setup",
   min_args = 1, max_args = -1,
-  help = [=[
+  flags = {
+    { "--keep-artifacts", help = "keep the run's files even when it passes" },
+    -- for `natrig sweep`: write the result there (natrig.sweep.result)
+    { "--result-json", arg = "F", hidden = true },
+  },
+  about = [=[
 Runs the scenario FILE (a Lua file returning natrig.scenario{...}); key=value pairs
 set its params. A value takes the type of the param's declared default: a number
 default makes count=3 the number 3, a boolean default makes verbose=true (or 1,
@@ -21,10 +26,8 @@ or a key the scenario does not declare, is a usage error (exit 2).
 The network is removed afterwards whatever happens.
 Exit: 0 pass (PASS), 1 scenario failure (FAIL), 2 usage/setup error (ERROR: a bad
 option or preset, the engine unreachable), 128+N on signal N (INTERRUPTED).
-
-options:
-  --keep-artifacts       keep the run's files even when it passes
-
+]=],
+  more = [=[
 environment:
   NATRIG_KEEP            1: a failed run's network stays up, and natrig prints how
                          to get into it (natrig repl --attach RUN, natrig exec -it
@@ -37,25 +40,14 @@ example:
 ]=],
 }
 
--- natrig run FILE [key=value ...]
+-- natrig run [--keep-artifacts] FILE [key=value ...]
 -- (hidden: --result-json F writes the result for `natrig sweep`, see natrig.sweep.result)
-function M.run(...)
+function M.run(o, ...)
   local args = { ... }
-  local rf
-  for i = #args - 1, 1, -1 do
-    if args[i] == "--result-json" then
-      rf = require("natrig.sweep.result").new(table.remove(args, i + 1))
-      table.remove(args, i)
-    end
-  end
+  local rf = o.result_json and require("natrig.sweep.result").new(o.result_json)
   -- --keep-artifacts keeps a passing run's files too (failing runs always keep theirs).
-  local keep_artifacts = false
-  for i = #args, 1, -1 do
-    if args[i] == "--keep-artifacts" then keep_artifacts = true; table.remove(args, i)
-    elseif args[i]:match("^%-%-") then warn(("unknown option '%s' (natrig run --help)"):format(args[i])) return 2 end
-  end
+  local keep_artifacts = o.keep_artifacts == true
   local file = args[1]
-  if not file then warn("usage: natrig run [--keep-artifacts] FILE [key=value ...]") return 2 end
   if rf then rf.file = file end
   local scenario = require "natrig.scenario"
   local params, perr = parse_kv(args, 2)

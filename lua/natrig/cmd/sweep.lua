@@ -4,27 +4,15 @@
 -- @module natrig.cmd.sweep
 
 local M = {
-  name = "sweep",
-  args = "[--repeat N] [-j N] [--allow-flaky] [--filter P] [--set k=v] [--shard I/N] " ..
-    "[--baseline F] [--slower PCT] [--junit F] [--json F] [--html F] FILE|DIR ...",
+  name = "sweep", operands = "FILE|DIR ...",
   summary = "scenarios x parameter matrices x repeats, N at once, with reports", min_args = 1, max_args = -1,
-  help = [=[
+  flags = require("natrig.sweep.args").SWEEP_FLAGS,
+  about = [=[
 Runs every scenario of each FILE or DIR across its `matrix` of parameters, each case
 in its own `natrig run` process and network, and writes reports.
-
-options:
-  --repeat N        run each case N times (flake rate; no hidden retries)
-  -j N, --jobs N    N cases at once (default: a safe N for this machine)
-  --allow-flaky     exit 0 when a case passed some repeats (still reported flaky)
-  --filter P        only cases whose "scenario case" contains P (text or Lua pattern)
-  --set k=v         fix a parameter (a matrix key is cut to that value)
-  --shard I/N       run the I-th of N stable, balanced parts (CI matrices)
-  --baseline F      compare with an earlier --json report
-  --slower PCT      with --baseline: a time metric whose median rose by more than
-                    PCT percent is reported slower (default 25)
-  --junit F --json F --html F   reports
 Exit: 0 every repeat passed, 1 a case failed, errored or was flaky, 2 usage.
-
+]=],
+  more = [=[
 environment (the cases' `natrig run` reads the rest, see natrig run --help):
   NATRIG_BIN             the natrig that runs each case (default: this one)
   NATRIG_SWEEP_STAGGER   seconds between two case starts (default 1)
@@ -40,9 +28,8 @@ example:
 ]=],
 }
 
--- natrig sweep [--repeat N] [-j N] [--shard I/N] [--baseline F] [--junit F] [--json F] [--html F] ...
-function M.run(...)
-  return require("natrig.sweep").main({ ... })
+function M.run(o, ...)
+  return require("natrig.sweep").main(o, { ... })
 end
 
 return M

@@ -1,127 +1,64 @@
--- natrig.sweep.args: the command lines of `natrig sweep` and `natrig report merge`.
--- Pure: argv in, an options table (or nil, message for a usage error: exit 2) out.
+-- natrig.sweep.args: the options of `natrig sweep` and `natrig report merge`, declared once
+-- (natrig.flags: the same entries parse the command line and write the usage line and the
+-- options part of --help). Pure: argv in, an options table (or nil, message for a usage
+-- error: exit 2) out.
+local flags = require "natrig.flags"
 local plan = require "natrig.sweep.plan"
 
 local M = {}
 
-M.SWEEP_USAGE = [[usage: natrig sweep [options] FILE|DIR ...
-  --repeat N        run each case N times (flake rate; no hidden retries)
-  -j N, --jobs N    N cases at once, each in its own process and network
-                    (default: a safe N for this machine)
-  --allow-flaky     exit 0 when a case passed some repeats (still reported flaky)
-  --filter P        only cases whose "scenario case" contains P (text or Lua pattern)
-  --set k=v         fix a parameter (a matrix key is cut to that value)
-  --shard I/N       run the I-th of N stable, balanced parts (CI matrices)
-  --baseline F      compare with an earlier --json report: new failures, fixed,
-                    newly flaky, slower (time metric median up by --slower %, default 25)
-  --junit F --json F --html F   reports
-Exit: 0 every repeat passed, 1 a case failed, errored or was flaky, 2 usage (or no cases).]]
+-- Shared by both commands: reports and the comparison with an earlier one.
+local REPORTS = {
+  { "--junit", arg = "F", help = "a JUnit XML report" },
+  { "--json", arg = "F", help = "the JSON report (what --baseline and report merge read)" },
+  { "--html", arg = "F", help = "the HTML report" },
+  { "--baseline", arg = "F", help = "compare with an earlier --json report: new failures, fixed, "
+    .. "newly flaky, slower" },
+  { "--slower", arg = "PCT", kind = "percent", help = "with --baseline: a time metric whose median rose by "
+    .. "more than PCT percent is reported slower (default 25)" },
+  { "--allow-flaky", help = "exit 0 when a case passed some repeats (still reported flaky)" },
+}
 
-M.MERGE_USAGE = [[usage: natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
-                          [--baseline OLD.json] [--slower PCT] [--allow-flaky]
-  Combines sweep JSON reports (e.g. the shards of a CI matrix) into one report.]]
+M.SWEEP_FLAGS = {
+  { "--repeat", arg = "N", kind = "int", min = 1, key = "repeat_n",
+    help = "run each case N times (flake rate; no hidden retries)" },
+  { "-j", "--jobs", arg = "N", kind = "int", min = 1, glued = true,
+    help = "N cases at once, each in its own process and network (default: a safe N for this machine)" },
+  { "--filter", arg = "P", help = 'only cases whose "scenario case" contains P (text or Lua pattern)' },
+  { "--set", arg = "k=v", kind = "kv", help = "fix a parameter (a matrix key is cut to that value)" },
+  { "--shard", arg = "I/N", help = "run the I-th of N stable, balanced parts (CI matrices)",
+    check = function(v) local i, n = plan.parse_shard(v) return i and { i, n }, n end },
+}
+for _, f in ipairs(REPORTS) do M.SWEEP_FLAGS[#M.SWEEP_FLAGS + 1] = f end
+M.MERGE_FLAGS = REPORTS
 
-local function int(v, what, min)
-  local n = tonumber(v)
-  if not n or n ~= math.floor(n) or n < min then
-    return nil, ("%s wants a whole number >= %d, got '%s'"):format(what, min, tostring(v))
-  end
-  return math.floor(n)
+-- opts from what natrig.flags parsed: paths, set, filter, repeat_n, jobs, allow_flaky,
+-- shard_i, shard_n, baseline, slower, junit, json, html.
+function M.sweep_opts(o, paths)
+  o.paths, o.repeat_n = paths, o.repeat_n or 1
+  if o.shard then o.shard_i, o.shard_n, o.shard = o.shard[1], o.shard[2], nil end
+  if #o.paths == 0 then return nil, "no scenario FILE or DIR given" end
+  return o
 end
 
--- sweep(args) -> opts | nil, message. opts: paths, set, filter, repeat_n, jobs,
--- allow_flaky, shard_i, shard_n, baseline, slower, junit, json, html, help.
-function M.sweep(args)
-  local o = { paths = {}, set = {}, repeat_n = 1 }
-  local i = 1
-  local function value(name)
-    local v = args[i + 1]
-    if v == nil then return nil, name .. " wants a value" end
-    i = i + 2
-    return v
-  end
-  while i <= #args do
-    local a, err, v = args[i]
-    if a == "--help" or a == "-h" then
-      o.help = true
-      i = i + 1
-    elseif a == "--junit" or a == "--json" or a == "--html" or a == "--filter" or a == "--baseline" then
-      v, err = value(a)
-      o[a:sub(3)] = v
-    elseif a == "--set" then
-      v, err = value(a)
-      if v then
-        local k, val = v:match("^([%w_]+)=(.*)$")
-        if not k then return nil, "--set wants key=value, got '" .. v .. "'" end
-        o.set[k] = val
-      end
-    elseif a == "--repeat" then
-      v, err = value(a)
-      if v then o.repeat_n, err = int(v, "--repeat", 1) end
-    elseif a == "-j" or a == "--jobs" or a:match("^%-j%d+$") then
-      if a:match("^%-j%d+$") then v = a:sub(3); i = i + 1 else v, err = value(a) end
-      if v then o.jobs, err = int(v, "-j", 1) end
-    elseif a == "--slower" then
-      v, err = value(a)
-      if v then
-        local p = tonumber((v:gsub("%%$", "")))
-        if not p or p <= 0 then return nil, "--slower wants a percentage > 0, got '" .. v .. "'" end
-        o.slower = p / 100
-      end
-    elseif a == "--shard" then
-      v, err = value(a)
-      if v then
-        local si, sn = plan.parse_shard(v)
-        if not si then return nil, sn end
-        o.shard_i, o.shard_n = si, sn
-      end
-    elseif a == "--allow-flaky" then
-      o.allow_flaky = true
-      i = i + 1
-    elseif a:sub(1, 1) == "-" then
-      return nil, "unknown option " .. a
-    else
-      o.paths[#o.paths + 1] = a
-      i = i + 1
-    end
-    if err then return nil, err end
-  end
-  if not o.help and #o.paths == 0 then return nil, "no scenario FILE or DIR given" end
+function M.merge_opts(o, inputs)
+  o.inputs = inputs
+  if #o.inputs == 0 then return nil, "no JSON report given" end
   return o
+end
+
+-- sweep(args) -> opts | nil, message (the whole command line, as the tests give it)
+function M.sweep(args)
+  local o, ops = flags.parse(M.SWEEP_FLAGS, args)
+  if not o then return nil, ops end
+  return M.sweep_opts(o, ops)
 end
 
 -- merge(args) (after "merge") -> opts | nil, message
 function M.merge(args)
-  local o = { inputs = {} }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--html" or a == "--junit" or a == "--json" or a == "--baseline" or a == "--slower" then
-      local v = args[i + 1]
-      if v == nil then return nil, a .. " wants a value" end
-      if a == "--slower" then
-        local p = tonumber((v:gsub("%%$", "")))
-        if not p or p <= 0 then return nil, "--slower wants a percentage > 0, got '" .. v .. "'" end
-        o.slower = p / 100
-      else
-        o[a:sub(3)] = v
-      end
-      i = i + 2
-    elseif a == "--allow-flaky" then
-      o.allow_flaky = true
-      i = i + 1
-    elseif a == "--help" or a == "-h" then
-      o.help = true
-      i = i + 1
-    elseif a:sub(1, 1) == "-" then
-      return nil, "unknown option " .. a
-    else
-      o.inputs[#o.inputs + 1] = a
-      i = i + 1
-    end
-  end
-  if not o.help and #o.inputs == 0 then return nil, "no JSON report given" end
-  return o
+  local o, ops = flags.parse(M.MERGE_FLAGS, args)
+  if not o then return nil, ops end
+  return M.merge_opts(o, ops)
 end
 
 return M
