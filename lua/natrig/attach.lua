@@ -19,6 +19,42 @@ local M = {}
 
 local function err(msg) core.fail("einval", "attach", msg) end
 
+--- What a node's or router's namespace says is in force: natrig-shaper's queues (the
+-- mangle table's NATRIG_SHAPE_* rules name each queue, its interface and the address it
+-- shapes; the shaper's stats give each queue's spec) and the partition chains. Sets what
+-- natrig.impair and natrig.partition set when they make them (x.shaper, x.impairment,
+-- x.part_chains), so impair_stats(), dump and heal work on an attached run.
+-- @local
+function M.read_back(net, x)
+  local impair = require "natrig.impair"
+  local host = impair.host_of(x)
+  local r = impair.exec(net, host, { "iptables", "-t", "mangle", "-S" })
+  local queues = {}
+  for line in (r.stdout or ""):gmatch("[^\n]+") do
+    local chain, rest = line:match("^%-A (NATRIG_SHAPE_%u+) (.*)$")
+    local num = rest and tonumber(rest:match("%-%-queue%-num (%d+)"))
+    if num then
+      local key = rest:match("%-[ds] (%S+)") or "all"
+      local dir = chain == "NATRIG_SHAPE_OUT" and "egress" or "ingress"
+      local q = queues[key] or { num = num, dev = rest:match("%-[oi] (%S+)") }
+      q.dir = (q.dir and q.dir ~= dir) and "both" or dir
+      queues[key] = q
+    end
+  end
+  if next(queues) then
+    local top = 0
+    for _, q in pairs(queues) do top = math.max(top, q.num) end
+    x.shaper = { queues = queues, next_queue = top + 1 }
+    for _, st in ipairs(impair.stats(net, x)) do
+      if queues.all and st.queue == queues.all.num and st.spec and st.spec ~= "none" then
+        x.impairment = tostring(st.spec):gsub(",", " ")
+      end
+    end
+  end
+  local p = impair.exec(net, host, { "iptables", "-S" })
+  if (p.stdout or ""):match("%-A NATRIG_PART_%u+ [^\n]*%-j DROP") then x.part_chains = true end
+end
+
 function M.attach(run_id, opts)
   opts = opts or {}
   if type(run_id) ~= "string" or not run_id:match("^[%w]+$") then err("give a run id (natrig ls lists them)") end
@@ -155,10 +191,25 @@ function M.attach(run_id, opts)
     end
     net.pub_host = used
   end
-  -- Logs from the start, then followed; liveness as for any network.
-  for _, n in ipairs(net.nodes) do
-    if n.id then pcall(logs.attach, n) end
-  end
+  -- Logs: everything the engine has so far is fetched (all nodes at once) before attach
+  -- returns, so a query right after it sees every line; then each is followed from its last
+  -- line (lines seen twice are dropped per stream). Liveness as for any network.
+  local with_app = {}
+  for _, n in ipairs(net.nodes) do if n.id then with_app[#with_app + 1] = n end end
+  task.map(with_app, function(n)
+    local ok, e = pcall(logs.fetch, n)
+    if not ok then net.log(("attach: the logs of %s could not be read: %s"):format(n.name, tostring(e))) end
+    pcall(logs.attach, n)
+  end, 16)
+  -- Impairment and partitions in force are read back from the nodes and routers
+  -- (natrig-shaper's queues, the partition chains), so impair_stats() and net:dump() show them.
+  local all = {}
+  for _, x in ipairs(net.nodes) do all[#all + 1] = x end
+  for _, x in ipairs(net.routers) do all[#all + 1] = x end
+  task.map(all, function(x)
+    local ok, e = pcall(M.read_back, net, x)
+    if not ok then net.log(("attach: the impairment of %s could not be read: %s"):format(x.name, tostring(e))) end
+  end, 16)
   net.stop_watch = require("natrig.watch").start(net)
   return net
 end
