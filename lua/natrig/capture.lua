@@ -32,7 +32,7 @@ end
 
 -- Start tcpdump on each link of x (a router: WAN and LAN; a node: its interface) in the
 -- container that owns the namespace; returns once every capture file has its header.
-function M.start(net, x, kind)
+function M.start(_net, x, kind)
   local id = kind == "router" and x.id or x.holder
   local links
   if kind == "router" then
@@ -48,7 +48,7 @@ function M.start(net, x, kind)
         x.public_ip ~= x.private_ip and (", public " .. tostring(x.public_ip)) or "") } }
   end
   x.captures = x.captures or {}
-  local eng = x.eng or net.eng -- the engine x lives on
+  local eng = x.eng -- the engine x lives on
   for _, l in ipairs(links) do
     local dev = iface(eng, id, l.ip)
     -- Into the bind-mounted control directory when there is one (a local engine), else
@@ -94,7 +94,7 @@ function M.finish(net, dir)
   local index = {}
   task.map(owners, function(x)
     local id = x.captures[1].container
-    local eng = x.eng or net.eng
+    local eng = x.eng
     pcall(eng.exec, eng, id, { "pkill", "-INT", "tcpdump" })
     for _ = 1, 100 do -- up to 2 s for tcpdump to write its last packets and exit
       local ok, r = pcall(eng.exec, eng, id, { "pgrep", "tcpdump" })

@@ -25,7 +25,6 @@ local STUN_HOSTS = { 1000, 1001 }
 local function fail(msg) core.fail("engine", "classify", msg) end
 
 function M.server(net, eng)
-  eng = eng or net.eng
   -- the engine's place in the run's host list (1 with one engine)
   local k = 1
   for i, e in ipairs(net.engines and net:engines() or { net.eng }) do if e == eng then k = i end end
@@ -84,11 +83,11 @@ function M.classify(net, node, opts)
   if not node.holder then fail(tostring(node.name) .. " is not a node of a running network") end
   local st = M.server(net, node.eng)
   local argv = { "turnutils_natdiscovery", "-m", "-f", "-H", st.ip1 }
-  local r = (node.eng or net.eng):exec(node.holder, argv, { name = node.name })
+  local r = node.eng:exec(node.holder, argv, { name = node.name })
   local res = core.nat_classify(r.stdout)
   res.raw = r.stdout
   if opts.lifetime then
-    local lt = (node.eng or net.eng):exec(node.holder,
+    local lt = node.eng:exec(node.holder,
       { "turnutils_natdiscovery", "-t", "-T", tostring(opts.lifetime), st.ip1 },
       { name = node.name, timeout = opts.lifetime + 30 })
     res.lifetime_alive = core.nat_classify(lt.stdout).lifetime_alive

@@ -112,8 +112,8 @@ function M.host_of(x)
   return { id = x.id, name = x.name, obj = x }
 end
 
-function M.exec(net, host, argv, check)
-  local r = (host.obj.eng or net.eng):exec(host.id, argv, { name = host.name })
+function M.exec(_net, host, argv, check)
+  local r = host.obj.eng:exec(host.id, argv, { name = host.name })
   if check and r.code ~= 0 then
     fail("impair " .. host.name, ("%s failed (exit %d): %s"):format(table.concat(argv, " "), r.code,
       (r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
@@ -126,7 +126,7 @@ end
 -- kernels may differ: one with sch_netem, one without), one choice per Docker engine.
 local function known(net, host)
   if not net.hosts then return net.impair_engine end
-  return net.impair_engines and net.impair_engines[host.obj.eng or net.eng]
+  return net.impair_engines and net.impair_engines[host.obj.eng]
 end
 
 --- Which impairment engine x's host uses: probed once per Docker engine, in a real
@@ -152,7 +152,7 @@ function M.engine(net, probe_host)
   local where = ""
   if net.hosts then
     net.impair_engines = net.impair_engines or {}
-    net.impair_engines[probe_host.obj.eng or net.eng] = choice
+    net.impair_engines[probe_host.obj.eng] = choice
     local h = net:host_of(probe_host.obj)
     where = h and (" on " .. h.name) or ""
   end
@@ -227,7 +227,7 @@ local function ensure_shaper(net, host)
   st.starting = task.spawn(function()
     local argv = { SHAPER, "run" }
     for _, a in ipairs(CTL) do argv[#argv + 1] = a end
-    (host.obj.eng or net.eng):exec_detached(host.id, argv)
+    host.obj.eng:exec_detached(host.id, argv)
     local deadline = core.now() + 5
     while ctl(net, host, { "ping" }).code ~= 0 do
       if core.now() > deadline then

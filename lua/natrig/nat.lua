@@ -61,7 +61,7 @@ function M.apply(router)
   local spec = c_spec(router.nat)
   local lans = { router.lan.subnet }
   local text = core.nat_ruleset(spec, router.wan_ip, lans)
-  local eng = router.eng or router.net.eng
+  local eng = router.eng
   eng:put_files(router.id, { { path = core.nat_ruleset_path, data = text, mode = 420 } }, "/")
   router:exec(core.nat_argvs("apply")[1], { check = true })
   local listing = router:exec(core.nat_argvs("verify")[1], { check = true }).stdout

@@ -299,7 +299,7 @@ end
 -- every engine join (VXLAN between the engines).
 local function create_segment(self, seg)
   local gw = core.subnet_host(seg.subnet, 1)
-  local eng = seg.eng or self.eng
+  local eng = seg.eng
   seg.id = eng:network_create {
     -- Attachable only for the overlay (plain containers must join it). A bridge never: that
     -- flag means nothing to a local bridge, but an engine leaving a Swarm disconnects every
@@ -359,7 +359,7 @@ end
 function Network:remove(x)
   if type(x) == "string" then x = self.by_name[x] end
   if type(x) ~= "table" or self.by_name[x.name] ~= x then bad("net:remove", "not a node or router of this network") end
-  local eng = x.eng or self.eng
+  local eng = x.eng
   local function quiet(fn, ...)
     local ok, e = pcall(fn, ...)
     if not ok and type(e) == "table" and (e.status == 404 or e.status == 409
@@ -600,7 +600,6 @@ end
 --- One image per (base, binary), built on first use and shared by the run's tasks.
 -- @local
 function Network:image_with_binary(host, dest, eng)
-  eng = eng or self.eng
   self.app_images = self.app_images or {}
   local key = host .. "\0" .. dest .. "\0" .. tostring(eng:info().host)
   local job = self.app_images[key]
@@ -617,7 +616,6 @@ end
 -- local engine (unix socket); nil otherwise (control then goes through exec).
 -- @local
 function Network:ctl_dir(name, eng)
-  eng = eng or self.eng
   if not tostring(eng:info().host):match("^unix://") then return nil end
   -- over several engines: only one on this machine shares its file system
   if self.hosts and not hosts_mod.is_local(eng) then return nil end

@@ -167,7 +167,7 @@ end
 -- exec for routers and nodes: the caller's opts table is left as it was; the exec and
 -- its exit code go into the timeline unless opts.quiet (natrig's own diagnostics).
 local function exec_in(x, id, argv, opts, name)
-  local net, eng = x.net, x.eng or x.net.eng
+  local net, eng = x.net, x.eng
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   o.name = o.name or name

@@ -181,7 +181,7 @@ function M.create_all(self, segments, create_one)
     self.log(("subnet taken by another run at the same moment (%s): planning again (%d of %d)")
       :format(tostring(errs[1].message), attempt + 1, M.ATTEMPTS))
     for _, seg in ipairs(self.segs_made) do
-      local eng = seg.eng or self.eng
+      local eng = seg.eng
       pcall(eng.network_remove, eng, seg.id)
     end
     self.segs_made = {}

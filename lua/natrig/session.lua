@@ -267,25 +267,31 @@ function Session:name(what) return ("natrig-%s-%s"):format(self.run_id, what) en
 function Session:teardown()
   if self.torn_down then return 0, 0 end
   self.torn_down = true
-  if not self.hosts then return M.remove_labelled(self.eng, "natrig.run=" .. self.run_id) end
-  -- Several engines: the others first, in parallel (their containers leave the overlay),
-  -- then the manager, which owns the overlay network. Every engine is tried; the first
-  -- error is raised after.
+  -- One algorithm for one engine and for a Swarm (one engine is a Swarm of one): the
+  -- other engines first, in parallel (their containers leave the overlay), then the
+  -- manager, which owns the overlay network. Every engine is tried; the errors are raised
+  -- after (one engine: its own error as it was).
+  local hosts = self.hosts or { { name = "engine", eng = self.eng } }
   local nc, nn, errs = 0, 0, {}
   local function one(h)
     local ok, c, n = pcall(M.remove_labelled, h.eng, "natrig.run=" .. self.run_id)
-    if ok then nc, nn = nc + c, nn + n else errs[#errs + 1] = ("%s: %s"):format(h.name, tostring(c)) end
+    if ok then nc, nn = nc + c, nn + n else errs[#errs + 1] = { h = h, err = c } end
   end
-  task.map({ table.unpack(self.hosts, 2) }, one, 8)
-  one(self.hosts[1])
-  if #errs > 0 then core.fail("engine", "teardown", table.concat(errs, "; ")) end
+  task.map({ table.unpack(hosts, 2) }, one, 8)
+  one(hosts[1])
+  if #errs == 1 and #hosts == 1 then error(errs[1].err, 0) end
+  if #errs > 0 then
+    local l = {}
+    for _, e in ipairs(errs) do l[#l + 1] = ("%s: %s"):format(e.h.name, tostring(e.err)) end
+    core.fail("engine", "teardown", table.concat(l, "; "))
+  end
   -- The Swarm removes an overlay a moment after DELETE answers (its endpoints on the other
   -- engines go asynchronously): done is when no engine lists anything of the run (10 s).
   local filters = { label = core.json_array { "natrig.run=" .. self.run_id } }
   local deadline = core.now() + 10
   while core.now() < deadline do
     local left = 0
-    for _, h in ipairs(self.hosts) do
+    for _, h in ipairs(hosts) do
       local ok, l = pcall(h.eng.network_list, h.eng, filters)
       left = left + (ok and #l or 0)
     end

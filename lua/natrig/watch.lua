@@ -188,7 +188,7 @@ end
 -- An app's state from the engine (inspect), for when no event has said it yet: sets
 -- running, exit_code, exited_at and paused. Returns false when the engine could not say.
 local function refresh(x)
-  local eng = x.eng or x.net.eng
+  local eng = x.eng
   local ok, info = pcall(eng.container_inspect, eng, x.id)
   local st = ok and type(info) == "table" and info.State
   if type(st) ~= "table" then return false end
