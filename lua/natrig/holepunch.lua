@@ -14,13 +14,21 @@
 --    harmless when the other NAT ignores ports (EIF/ADF), fatal when the other filters
 --    by port (APDF) -- unless the racy side sent first, so no unsolicited packet reached
 --    it. Two racy NATs: the second one to send always loses its port.
+--  * mapped (a router with portmap on, and the peer asked it for a mapping by UPnP, NAT-PMP
+--    or PCP, natrig.portmap): that side is reachable at its mapped port from any address,
+--    whatever its preset, so the other side's first packet gets through and the reply
+--    comes back from the very address:port it sent to, which every filter accepts. Direct,
+--    with any NAT on the other side (tests/engine/portmap_test.lua measures a symmetric one).
 local M = {}
 
 local rank = { EIF = 1, ADF = 2, APDF = 3 }
 
--- a, b: nat specs {mapping, filtering, racy}; first: "a" or "b", whose packets start first.
+-- a, b: nat specs {mapping, filtering, racy, mapped}; first: "a" or "b", whose packets start first.
 -- Returns "direct" or "failed", and a reason.
 function M.predict(a, b, first)
+  if a.mapped or b.mapped then
+    return "direct", "a port mapping makes that side reachable at its mapped port from any address"
+  end
   local a_eim, b_eim = a.mapping == "EIM", b.mapping == "EIM"
   if not a_eim and not b_eim then return "failed", "neither NAT keeps one mapping per socket" end
   if not a_eim or not b_eim then

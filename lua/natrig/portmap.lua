@@ -123,6 +123,9 @@ local function conf_text(r, pm, wan_dev, lan_dev)
   }
   if pm.max_lease and pm.max_lease > 120 then l[#l + 1] = "max_lifetime=" .. pm.max_lease end
   if pm.deny then
+    -- allowed for no LAN host. (A bare deny-all makes miniupnpd 2.3.1 log each of the
+    -- 65536 ports at start, and it answers nothing for seconds.)
+    l[#l + 1] = "allow 1-65535 127.0.0.1/32 1-65535"
     l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
   else
     l[#l + 1] = ("allow 1-65535 %s 1-65535"):format(r.lan.subnet)
@@ -167,6 +170,8 @@ end
 
 -- Started detached. The reflector first (miniupnpd asks it once, at start), then miniupnpd
 -- in the foreground (-d: logs on stderr), each log line stamped with the kernel's uptime.
+-- The permission check's lines are left out: refusing a NAT-PMP request makes miniupnpd try
+-- every other port, one debug line each (65535 of them).
 local function run_text(ext)
   return ([[#!/bin/sh
 # written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
@@ -175,12 +180,15 @@ mkdir -p /var/log /var/lib
 /usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s >/dev/null 2>&1 &
 i=0
 while [ $i -lt 100 ] && ! netstat -lnu 2>/dev/null | grep -q '127.0.0.1:3478'; do usleep 10000; i=$((i+1)); done
-/usr/sbin/miniupnpd -f %s -d 2>&1 | while IFS= read -r l; do read up x < /proc/uptime; echo "$up $l"; done >> %s
+/usr/sbin/miniupnpd -f %s -d 2>&1 | awk '
+  /UPnP permission rule [0-9]+ matched/ { next }
+  { getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " "); print u[1], $0; fflush() }' >> %s
 ]]):format(LEASES, ext, CONF, LOG)
 end
 
 -- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted
--- again, from the router itself over UPnP, with max_lease; miniupnpd then expires it.
+-- again, from the router itself over UPnP, with max_lease; miniupnpd then expires it. (The
+-- port is unmapped for the few milliseconds between the delete and the add.)
 local function cap_text(r, max_lease)
   return ([[#!/bin/sh
 # written by natrig (lua/natrig/portmap.lua): cap every lease at %d s
@@ -190,6 +198,8 @@ while :; do
   if [ -f %s ]; then
     while IFS=: read -r p e ia ip exp desc; do
       if [ "$exp" = 0 ] || [ "$exp" -gt $((now + %d + 1)) ]; then
+        # delete, then add: miniupnpd 2.3.1 never expires a mapping whose lease an update set
+        upnpc -u $url -d "$e" "$p" >/dev/null 2>&1
         upnpc -u $url -e "${desc:-capped}" -a "$ia" "$ip" "$e" "$p" %d >/dev/null 2>&1
       fi
     done < %s
@@ -311,8 +321,8 @@ function M.sync(r)
         local text2 = ("%s %s: %s"):format(kind, r.name, msg)
         local net = r.net
         net.actions[#net.actions + 1] = { time = t, engine_time = t, node = "natrig", level = "info",
-          target = "portmap", message = "portmap " .. text2, raw = "portmap " .. text2, fields = { router = r.name },
-          seq = #net.actions + 1, stream = "natrig" }
+          target = "portmap", message = "portmap " .. text2, raw = "portmap " .. text2,
+          fields = { router = r.name }, seq = #net.actions + 1, stream = "natrig" }
         added[#added + 1] = { time = t, kind = kind, message = msg }
       end
     end
@@ -351,7 +361,8 @@ function M.mappings(r)
       end
       list[#list + 1] = { proto = l.proto:lower(), internal = l.iaddr .. ":" .. l.iport,
         external = ext .. ":" .. l.eport, external_port = l.eport, lease = g.lease,
-        remaining = l.expiry > 0 and math.max(0, l.expiry - now) or nil, description = l.desc, via = via_of(l.desc) }
+        remaining = l.expiry > 0 and math.max(0, l.expiry - now) or nil, description = l.desc,
+        via = via_of(l.desc) }
     end
   end
   table.sort(list, function(a, b) return a.external_port < b.external_port end)
@@ -363,7 +374,9 @@ end
 function M.change(r, opts)
   local op = "router:portmap"
   if not r.pm then fail(op, r.name .. " has no port mapping: give net:router{ portmap = { ... } }") end
-  if type(opts) ~= "table" then fail(op, "router:portmap takes a table: deny, max_lease, external_ip, protocols, enable, disable") end
+  if type(opts) ~= "table" then
+    fail(op, "router:portmap takes a table: deny, max_lease, external_ip, protocols, enable, disable")
+  end
   local pm, restart, switches = r.pm, false, false
   local new = { protocols = {} }
   for p in pairs(pm.protocols) do new.protocols[p] = true end
@@ -382,7 +395,8 @@ function M.change(r, opts)
       for _, p in ipairs(l) do new.protocols[p] = k ~= "disable" or nil end
       switches = true
     else
-      fail(op, ("unknown option '%s' (valid: deny, max_lease, external_ip, protocols, enable, disable)"):format(tostring(k)))
+      fail(op, ("unknown option '%s' (valid: deny, max_lease, external_ip, protocols, enable, disable)")
+        :format(tostring(k)))
     end
   end
   if new.deny ~= nil then pm.deny = new.deny end
@@ -413,9 +427,9 @@ end
 function M.diagnostics(r)
   if not r.pm then return nil end
   M.sync(r)
-  return r:exec({ "sh", "-c", "echo '## " .. LEASES .. "'; cat " .. LEASES .. " 2>/dev/null; echo '## nft list table inet "
-    .. M.TABLE .. "'; nft list table inet " .. M.TABLE .. "; echo '## " .. LOG .. " (last 60 lines)'; tail -n 60 " .. LOG },
-    { quiet = true }).stdout
+  local cmd = ("echo '## %s'; cat %s 2>/dev/null; echo '## nft list table inet %s'; nft list table inet %s; "
+    .. "echo '## %s (last 60 lines)'; tail -n 60 %s"):format(LEASES, LEASES, M.TABLE, M.TABLE, LOG, LOG)
+  return r:exec({ "sh", "-c", cmd }, { quiet = true }).stdout
 end
 
 return M
