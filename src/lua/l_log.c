@@ -106,8 +106,11 @@ static int l_log_parse(lua_State *L)
     return 1;
 }
 
+void l_logstore_open(lua_State *L); /* l_logstore.c */
+
 void l_log_open(lua_State *L)
 {
+    l_logstore_open(L);
     lua_pushcfunction(L, l_log_parse);
     lua_setfield(L, -2, "log_parse");
 }

@@ -1,0 +1,182 @@
+--- natrig.logfollow: how a node's log reaches its store (natrig.logs): the engine's
+-- follow stream, fetches of what the engine has (stopped containers, a stalled follow),
+-- and the log files of profiles whose programs write them. Pieces go to the C store as
+-- they come (split, parsed, indexed and matched against waits there); a node whose log
+-- outruns natrig is reported with the lag in seconds, in the timeline and by lag_report.
+-- @module natrig.logfollow
+local core = require "natrig.core"
+local task = require "natrig.task"
+local logs = require "natrig.logs"
+
+local M = {}
+
+--- A follow that falls this many seconds behind the engine's stamps is reported.
+M.LAG_REPORT = 2
+
+-- Lag: the engine stamps a line when the app writes it; natrig parses it later. Measured
+-- on follow streams only (a fetch brings old lines by design).
+local function note_lag(node, last_time)
+  if not last_time then return end
+  local lag = core.time() - last_time
+  node.log_lag = lag
+  if lag > (node.log_lag_max or 0) then node.log_lag_max = lag end
+  if lag > M.LAG_REPORT and not node.log_lagging then
+    node.log_lagging = true
+    node.log_lag_reports = (node.log_lag_reports or 0) + 1
+    if node.net and node.net.note then
+      node.net:note("log of " .. node.name .. " behind", ("by %.1fs: natrig parses it later than the app writes it"):format(lag))
+    end
+  elseif node.log_lagging and lag < M.LAG_REPORT / 2 then
+    node.log_lagging = false
+    if node.net and node.net.note then
+      node.net:note("log of " .. node.name .. " caught up", ("after lagging up to %.1fs"):format(node.log_lag_max))
+    end
+  end
+end
+
+--- Lines for a run's summary: each node whose log fell behind, with its worst lag; nil
+-- when none did.
+function M.lag_report(net)
+  local lines = {}
+  for _, n in ipairs(net.nodes or {}) do
+    if (n.log_lag_reports or 0) > 0 then
+      lines[#lines + 1] = ("log of %s fell behind natrig by up to %.1fs"):format(n.name, n.log_lag_max or 0)
+    end
+  end
+  return #lines > 0 and lines or nil
+end
+
+-- A stream's feeder: feed(piece) for each piece, flush() at the stream's end for a last
+-- line without newline. follow: a live stream, whose lag is measured.
+local function feeder(node, stream, engine_prefix, follow)
+  local st = logs.store(node)
+  local id = st:feeder(stream)
+  local function after(woken, spilled, seq, last_time)
+    node.spilled, node.seq = spilled, seq
+    if woken then logs.wake(node, woken) end
+    if follow and engine_prefix then note_lag(node, last_time) end
+  end
+  local function feed(piece)
+    if piece == "" then return end
+    node.log_bytes = (node.log_bytes or 0) + #piece
+    node.log_data_at = core.now()
+    after(st:feed(id, piece, engine_prefix, logs.budget(node)))
+  end
+  return feed, function() after(st:flush(id, engine_prefix, logs.budget(node))) end
+end
+
+--- Where to resume fetching: the earliest of the streams' last times (the engine's
+-- `since` is inclusive; lines already seen are dropped per stream).
+function M.resume_time(node)
+  if type(node.entries) ~= "userdata" then return 0 end
+  return node.entries:stats().resume_time or 0
+end
+
+--- Start following the node's app container (again after a restart).
+function M.attach(node, again)
+  if node.stop_follow and not again then return end
+  if node.stop_follow then node.stop_follow() end
+  local out, err = feeder(node, "stdout", true, true), feeder(node, "stderr", true, true)
+  local since = M.resume_time(node)
+  node.following = true
+  node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id, { since = since }, function(o, e)
+    out(o)
+    err(e)
+  end, function(e)
+    node.following = false
+    node.follow_error = e
+  end)
+  if node.profile and node.profile.log_files then M.attach_files(node) end
+end
+
+-- Log files are read in pieces of at most this many bytes a file a turn.
+local FILE_PIECE = 1048576
+
+--- Profiles whose program writes log files (Freenet): the files live on a host
+-- directory bind-mounted into the container; what is new goes through the same C store.
+-- A file whose size did not change costs one stat a turn; a growing one is read from its
+-- last offset in pieces of 1 MiB.
+function M.attach_files(node)
+  if node.file_timer then return end
+  node.file_offsets = node.file_offsets or {}
+  local feeders = {}
+  local function scan()
+    local dir = node.log_dir
+    if not dir then return false end
+    local more = false
+    for _, name in ipairs(core.list_dir(dir) or {}) do
+      if name:match(node.profile.log_files) then
+        local path = dir .. "/" .. name
+        local off = node.file_offsets[name] or 0
+        local st = core.stat(path)
+        if st and st.size > off then
+          local f = io.open(path, "rb")
+          local want = math.min(st.size - off, FILE_PIECE)
+          local data = f and f:seek("set", off) and f:read(want)
+          if f then f:close() end
+          if data and #data > 0 then
+            feeders[name] = feeders[name] or feeder(node, "file:" .. name, false, false)
+            feeders[name](data)
+            node.file_offsets[name] = off + #data
+            more = more or st.size > off + #data
+          end
+        end
+      end
+    end
+    return more
+  end
+  node.file_timer = task.spawn(function()
+    while node.net.state ~= "down" do
+      if not scan() then task.sleep(0.05) end
+    end
+  end, node.name .. " log files")
+end
+
+--- Fetch what is new since the last line seen (also for stopped or killed containers,
+-- whose follow stream has ended).
+-- Streamed, not read whole: a fetch may bring megabytes (a stalled follow's backlog), and
+-- in pieces it costs what a follow costs. Returns the bytes fetched.
+local FETCH_TIMEOUT = 60
+function M.fetch(node)
+  local out, out_flush = feeder(node, "stdout", true, false)
+  local err, err_flush = feeder(node, "stderr", true, false)
+  local n, stop = 0, nil
+  local what = "fetching the logs of " .. node.name
+  local ended, why = task.wait_for_timeout(FETCH_TIMEOUT, function(wake)
+    stop = (node.eng or node.net.eng):follow_logs(node.id,
+      { since = M.resume_time(node), follow = false }, function(o, e)
+        n = n + #o + #e
+        out(o)
+        err(e)
+      end, function(e) wake(true, e) end)
+  end, what)
+  if not ended then
+    if stop then stop() end
+    core.fail("timeout", what, ("the engine sent %d bytes in %ds and had not finished"):format(n, FETCH_TIMEOUT))
+  end
+  out_flush()
+  err_flush()
+  if why then core.fail("engine", what, why) end
+  return n
+end
+
+-- A follow that went silent after much output may have stopped at a log rotation (the
+-- engine bug above; a file rotates at NATRIG_ENGINE_LOG_SIZE, or at a daemon's own size for
+-- containers natrig did not create): fetch what the engine has since the last line seen,
+-- and when that brings lines the follow never delivered, follow again from there.
+-- Returns true when it found missed lines. Only for nodes past 1 MB of output, so quiet
+-- nodes cost no calls.
+M.CATCH_UP_BYTES = 1048576
+function M.catch_up(node)
+  if not node.running or not node.id or (node.log_bytes or 0) < M.CATCH_UP_BYTES then return false end
+  -- a follow still delivering is not stalled (and a fetch now would copy its backlog)
+  if core.now() - (node.log_data_at or 0) < 2 then return false end
+  local seq = node.seq
+  local ok = pcall(M.fetch, node)
+  if not ok or node.seq == seq then return false end
+  node.follow_stalls = (node.follow_stalls or 0) + 1
+  M.attach(node, true)
+  return true
+end
+
+return M
