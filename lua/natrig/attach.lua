@@ -83,13 +83,10 @@ function M.attach(run_id, opts)
   end
   if #ctrs == 0 and #nets == 0 then err(("no run '%s' on this engine (natrig ls lists them)"):format(run_id)) end
   local labels = (ctrs[1] or nets[1]).Labels or {}
-  local net = setmetatable({
-    eng = eng, own_engine = opts.engine == nil, hosts = hl,
-    log = opts.log or function(m) io.stderr:write("natrig: ", m, "\n") end,
-    nodes = {}, routers = {}, by_name = {}, state = "up", attached = true,
-    pool = "10.128.0.0/9", counters = { peer = 0, gateway = 0, router = 0, node = 0 },
-    actions = {}, case = labels["natrig.case"],
-  }, network.Network)
+  local net = network.construct {
+    eng = eng, own_engine = opts.engine == nil, hosts = hl, log = opts.log,
+    state = "up", attached = true, pool = "10.128.0.0/9", case = labels["natrig.case"],
+  }
   -- The run's identity, without a watchdog: this process does not own the run.
   net.session = setmetatable({ eng = eng, scenario = labels["natrig.scenario"] or "attached",
     case = labels["natrig.case"], run_id = run_id, owner = labels["natrig.owner"] or session.owner_id(),

@@ -277,4 +277,63 @@ function M.is_local(eng)
   return eng.local_name
 end
 
+--- Place every router and node on an engine (natrig.hosts.place): each NAT cell whole on
+-- one engine, round-robin unless pinned with host =; gateways and public nodes on the
+-- first engine unless pinned. With one engine everything stays on it.
+function M.place_network(self)
+  if not self.hosts then
+    -- one engine: a pin may name it (engine1, 1) and nothing else
+    local one = { { name = "engine1", index = 1 } }
+    for _, x in ipairs(self.routers) do
+      if x.host_pin ~= nil then M.find(one, x.host_pin, "router " .. x.name) end
+    end
+    for _, x in ipairs(self.nodes) do
+      if x.host_pin ~= nil then M.find(one, x.host_pin, x.kind .. " " .. x.name) end
+    end
+    return
+  end
+  local cl = M.cells(self.routers)
+  local want = {}
+  for i, c in ipairs(cl) do want[i] = { pin = M.cell_pin(c), what = "router " .. c.top.name } end
+  local pubs, pwant = {}, {}
+  for _, n in ipairs(self.nodes) do
+    if not n.router then
+      pubs[#pubs + 1] = n
+      pwant[#pwant + 1] = { pin = n.host_pin, what = n.kind .. " " .. n.name }
+    end
+  end
+  local hc, hp = M.place(self.hosts, want, pwant)
+  for i, c in ipairs(cl) do
+    for _, r in ipairs(c.routers) do r.eng = hc[i].eng end
+    for _, n in ipairs(c.nodes) do n.eng = hc[i].eng end
+  end
+  for i, n in ipairs(pubs) do n.eng = hp[i].eng end
+  self.placed = #cl
+end
+
+-- Where a router or node added while the network is up goes: into its cell's engine, or
+-- (a new cell) the pinned host or the next one round-robin.
+function M.place_live(self, x)
+  if not self.hosts then return end
+  local is_router = x.kind == nil -- nodes have a kind, routers none
+  local anchor = is_router and x.behind or (not is_router and x.router)
+  if anchor then
+    if x.host_pin ~= nil and M.find(self.hosts, x.host_pin, x.name).eng ~= anchor.eng then
+      core.fail("einval", "net:" .. (is_router and "router" or x.kind),
+        ("%s asks for host '%s' but its NAT cell lives on %s"):format(x.name, tostring(x.host_pin),
+          self:host_of(anchor).name))
+    end
+    x.eng = anchor.eng
+  elseif x.host_pin ~= nil then
+    x.eng = M.find(self.hosts, x.host_pin, x.name).eng
+  elseif is_router then
+    self.placed = (self.placed or 0) + 1
+    x.eng = self.hosts[(self.placed - 1) % #self.hosts + 1].eng
+  else
+    x.eng = self.hosts[1].eng
+  end
+  -- a peer's own router was placed just before it: the peer follows it (above)
+end
+
+
 return M

@@ -267,4 +267,19 @@ function M.binary_entries(path, dest)
   return e
 end
 
+--- One app image per (base, binary, engine) for a run, built on first use and shared by
+-- the run's tasks (the network keeps the jobs).
+function M.shared_with_binary(net, host, dest, eng)
+  net.app_images = net.app_images or {}
+  local key = host .. "\0" .. dest .. "\0" .. tostring(eng:info().host)
+  local job = net.app_images[key]
+  if not job then
+    job = require("natrig.task").spawn(function()
+      return M.ensure_with_binary(eng, net.image, host, dest, { log = net.log })
+    end)
+    net.app_images[key] = job
+  end
+  return job:join()
+end
+
 return M

@@ -24,11 +24,11 @@ local session = require "natrig.session"
 local image = require "natrig.image"
 local nat = require "natrig.nat"
 local node_mod = require "natrig.node"
-local watch = require "natrig.watch"
 local plan = require "natrig.plan"
 local artifacts = require "natrig.artifacts"
 local hosts_mod = require "natrig.hosts"
 local seal = require "natrig.seal"
+local lifecycle = require "natrig.lifecycle"
 
 local M = {}
 --- A test network (natrig.network{...}).
@@ -51,6 +51,17 @@ local function bad(op, msg) core.fail("einval", op, msg) end
 local function check_opts(op, opts, allowed) return core.check_options(op, opts, allowed) end
 M.check_opts = check_opts
 
+--- The one constructor of a Network's own state, for natrig.network{} and for a run
+-- rebuilt by natrig.attach: t's fields, plus empty node, router and action lists.
+-- @local
+function M.construct(t)
+  t.nodes, t.routers, t.by_name, t.actions = t.nodes or {}, t.routers or {}, t.by_name or {}, {}
+  t.counters = { peer = 0, gateway = 0, router = 0, node = 0 }
+  t.state = t.state or "declared"
+  t.log = t.log or function(m) io.stderr:write("natrig: ", m, "\n") end
+  return setmetatable(t, Network)
+end
+
 --- opts: engine, scenario, log, image (base image ref to use instead of building), nat
 -- (default preset), pool, hosts (several engines joined as a Swarm: natrig.hosts; default
 -- NATRIG_HOSTS)
@@ -70,22 +81,18 @@ function M.new(opts)
     eng = opts.engine or engine.open(hl and hl[1].url or nil)
     hl = nil
   end
-  local net = setmetatable({
+  local net = M.construct {
     eng = eng,
     hosts = hl, -- nil with one engine
     own_engine = opts.engine == nil,
-    log = opts.log or (opts.quiet and function() end) or function(m) io.stderr:write("natrig: ", m, "\n") end,
-    nodes = {}, routers = {}, by_name = {},
-    state = "declared",
+    log = opts.log or (opts.quiet and function() end) or nil,
     image = opts.image,
     default_nat = opts.nat,
     pool = opts.pool or plan.POOL,
     capture_all = opts.capture == true or core.getenv("NATRIG_CAPTURE") == "1",
     case = opts.case,
     keep_on_failure = opts.keep == true,
-    actions = {},
-    counters = { peer = 0, gateway = 0, router = 0, node = 0 },
-  }, Network)
+  }
   seal.configure(net, opts) -- sealed unless outside = true (natrig.seal)
   -- Reap what dead runs left before adding our own (on every engine).
   for _, e in ipairs(net:engines()) do
@@ -230,304 +237,26 @@ function Network:gateways()
   return l
 end
 
---- Place every router and node on an engine (natrig.hosts.place): each NAT cell whole on
--- one engine, round-robin unless pinned with host =; gateways and public nodes on the
--- first engine unless pinned. With one engine everything stays on it.
+--- Place every router and node on an engine (natrig.hosts.place_network): each NAT cell
+-- whole on one engine, round-robin unless pinned with host =; gateways and public nodes on
+-- the first engine unless pinned. With one engine everything stays on it.
 -- @local
-function Network:place()
-  if not self.hosts then
-    -- one engine: a pin may name it (engine1, 1) and nothing else
-    local one = { { name = "engine1", index = 1 } }
-    for _, x in ipairs(self.routers) do
-      if x.host_pin ~= nil then hosts_mod.find(one, x.host_pin, "router " .. x.name) end
-    end
-    for _, x in ipairs(self.nodes) do
-      if x.host_pin ~= nil then hosts_mod.find(one, x.host_pin, x.kind .. " " .. x.name) end
-    end
-    return
-  end
-  local cl = hosts_mod.cells(self.routers)
-  local want = {}
-  for i, c in ipairs(cl) do want[i] = { pin = hosts_mod.cell_pin(c), what = "router " .. c.top.name } end
-  local pubs, pwant = {}, {}
-  for _, n in ipairs(self.nodes) do
-    if not n.router then
-      pubs[#pubs + 1] = n
-      pwant[#pwant + 1] = { pin = n.host_pin, what = n.kind .. " " .. n.name }
-    end
-  end
-  local hc, hp = hosts_mod.place(self.hosts, want, pwant)
-  for i, c in ipairs(cl) do
-    for _, r in ipairs(c.routers) do r.eng = hc[i].eng end
-    for _, n in ipairs(c.nodes) do n.eng = hc[i].eng end
-  end
-  for i, n in ipairs(pubs) do n.eng = hp[i].eng end
-  self.placed = #cl
-end
+function Network:place() return hosts_mod.place_network(self) end
 
--- Where a router or node added while the network is up goes: into its cell's engine, or
--- (a new cell) the pinned host or the next one round-robin.
-local function place_live(self, x)
-  if not self.hosts then return end
-  local is_router = getmetatable(x) == node_mod.Router
-  local anchor = is_router and x.behind or (not is_router and x.router)
-  if anchor then
-    if x.host_pin ~= nil and hosts_mod.find(self.hosts, x.host_pin, x.name).eng ~= anchor.eng then
-      bad("net:" .. (is_router and "router" or x.kind), ("%s asks for host '%s' but its NAT cell lives on %s")
-        :format(x.name, tostring(x.host_pin), self:host_of(anchor).name))
-    end
-    x.eng = anchor.eng
-  elseif x.host_pin ~= nil then
-    x.eng = hosts_mod.find(self.hosts, x.host_pin, x.name).eng
-  elseif is_router then
-    self.placed = (self.placed or 0) + 1
-    x.eng = self.hosts[(self.placed - 1) % #self.hosts + 1].eng
-  else
-    x.eng = self.hosts[1].eng
-  end
-  -- a peer's own router was placed just before it: the peer follows it (above)
-end
-
-local function segments(self)
-  local segs = { self.public }
-  for _, r in ipairs(self.routers) do segs[#segs + 1] = r.lan end
-  return segs
-end
-
--- A segment on its engine: a bridge, or (the public network over several engines) an
--- attachable overlay made on the first engine, the Swarm manager, which containers of
--- every engine join (VXLAN between the engines).
-local function create_segment(self, seg)
-  local gw = core.subnet_host(seg.subnet, 1)
-  local eng = seg.eng
-  seg.id = eng:network_create {
-    -- Attachable only for the overlay (plain containers must join it). A bridge never: that
-    -- flag means nothing to a local bridge, but an engine leaving a Swarm disconnects every
-    -- container from every attachable network (seen on 20.10: a run lost all its
-    -- interfaces when another test's engine left its Swarm).
-    Name = seg.name, Driver = seg.overlay and "overlay" or "bridge", CheckDuplicate = true, Internal = false,
-    Attachable = seg.overlay or nil,
-    IPAM = { Driver = "default", Config = core.json_array { { Subnet = seg.subnet, Gateway = gw,
-      IPRange = seg.overlay and (core.subnet_host(seg.subnet, plan.OVERLAY_DYNAMIC) .. "/26") or nil } } },
-    Options = seal.bridge_options(self, seg), -- masquerade off (on only for an outside = true run's public)
-    Labels = self.session:labels("net", { ["natrig.segment"] = seg.kind }),
-  }
-  self.segs_made[#self.segs_made + 1] = seg
-end
-
--- Bring up a router or node added while the network is up, with the same steps and
--- checks as net:up() (a router's LAN gets a fresh subnet; rules verified; routes set;
--- readiness). On failure what was made for it is removed and the error raised.
-function Network:add_live(x)
-  local is_router = getmetatable(x) == node_mod.Router
-  local t0 = core.now()
-  local ok, err = pcall(function()
-    if is_router then
-      place_live(self, x)
-      for attempt = 1, 4 do
-        plan.place_live_lan(self, x, plan.taken_subnets(self:engines()))
-        local cok, cerr = pcall(create_segment, self, x.lan)
-        if cok then break end
-        local msg = type(cerr) == "table" and tostring(cerr.message) or tostring(cerr)
-        if not msg:find("overlap", 1, true) or attempt == 4 then error(cerr, 0) end
-      end
-      seal.segment_added(self, x.lan)
-      plan.place_wan(self, x)
-    else
-      place_live(self, x)
-      plan.place_node(self, x)
-    end
-    x.job = task.spawn(function() x:bring_up() end, x.name)
-    task.join_all({ x.job }, "adding " .. x.name)
-  end)
-  if not ok then
-    if not task.is_abort(err) then pcall(self.remove, self, x) end
-    error(err, 0)
-  end
-  self:note("add", ("%s %s in %.2fs"):format(is_router and "router" or x.kind, x.name, core.now() - t0))
-  self.log(("added %s %s (%s) in %.2fs"):format(is_router and "router" or x.kind, x.name,
-    is_router and x.wan_ip or x.private_ip, core.now() - t0))
-end
-
-local function drop(list, x)
-  for i, y in ipairs(list) do if y == x then table.remove(list, i) return end end
-end
-
+-- Bring-up, additions while up, removal and teardown: natrig.lifecycle.
+-- @local
+function Network:add_live(x) return lifecycle.add_live(self, x) end
 --- Take a node away (its app and network holder), or a router with every node and router
 -- behind it and its LAN. A peer's own router (made by net:peer{ nat = ... }) goes with
 -- its last peer. Its exit is expected (liveness does not fail the run for it).
-function Network:remove(x)
-  if type(x) == "string" then x = self.by_name[x] end
-  if type(x) ~= "table" or self.by_name[x.name] ~= x then bad("net:remove", "not a node or router of this network") end
-  local eng = x.eng
-  local function quiet(fn, ...)
-    local ok, e = pcall(fn, ...)
-    if not ok and type(e) == "table" and (e.status == 404 or e.status == 409
-      or tostring(e.message):find("is not connected", 1, true)) then return end
-    if not ok then error(e, 0) end
-  end
-  if getmetatable(x) == node_mod.Router then
-    for _, n in ipairs({ table.unpack(x.nodes) }) do self:remove(n) end
-    for _, r in ipairs({ table.unpack(self.routers) }) do if r.behind == x then self:remove(r) end end
-    x.removing, x.may_exit = true, true
-    if x.id then
-      if x.lan and x.lan.id then quiet(eng.network_disconnect, eng, x.lan.id, x.id, true) end
-      if x.wan and x.wan.id then quiet(eng.network_disconnect, eng, x.wan.id, x.id, true) end
-      quiet(eng.container_remove, eng, x.id, true)
-    end
-    if x.lan and x.lan.id then quiet(eng.network_remove, eng, x.lan.id); seal.segment_removed(self, x.lan) end
-    drop(self.routers, x)
-    if x.behind then drop(x.behind.nodes, x) end
-  else
-    x.removing, x.may_exit = true, true
-    if x.stop_follow then pcall(x.stop_follow) end
-    if x.id then quiet(eng.container_remove, eng, x.id, true) end
-    if x.holder then
-      if x.segment and x.segment.id then quiet(eng.network_disconnect, eng, x.segment.id, x.holder, true) end
-      quiet(eng.container_remove, eng, x.holder, true)
-    end
-    drop(self.nodes, x)
-    if x.router then
-      drop(x.router.nodes, x)
-      if x.router.implicit and #x.router.nodes == 0 and self.by_name[x.router.name] then self:remove(x.router) end
-    end
-  end
-  self.by_name[x.name] = nil
-  self:note("remove", x.name)
-end
-
--- Create the networks; on a subnet clash with a run that started at the same moment,
--- plan again from the engine's fresh list (natrig.plan.create_all: bounded, not random).
-local function create_segments(self) plan.create_all(self, segments, create_segment) end
-
+function Network:remove(x) return lifecycle.remove(self, x) end
 --- Bring everything up: image, networks, routers (rules applied and verified), nodes
 -- (routes set, files uploaded, started, ready). Parallel throughout; a failure part-way
 -- removes what was made (unless the scenario keeps it) and raises.
-function Network:up()
-  if self.state ~= "declared" then bad("net:up", "already " .. self.state) end
-  self.state = "starting"
-  local t0 = core.now()
-  local ok, err = pcall(function()
-    require("natrig.nodeopts").before_up(self) -- bad input fails before anything is made
-    self:place()
-    if self.hosts then
-      -- where each element runs, said once (a cell by its top router)
-      local per = {}
-      for _, h in ipairs(self.hosts) do per[h] = {} end
-      for _, r in ipairs(self.routers) do local l = per[self:host_of(r)]; l[#l + 1] = r.name end
-      for _, n in ipairs(self.nodes) do local l = per[self:host_of(n)]; l[#l + 1] = n.name end
-      local parts = {}
-      for _, h in ipairs(self.hosts) do
-        parts[#parts + 1] = ("%s: %s"):format(h.name, #per[h] > 0 and table.concat(per[h], " ") or "-")
-      end
-      self.log("placement over " .. #self.hosts .. " engines: " .. table.concat(parts, "; "))
-    end
-    if not self.image then
-      -- the same content hash, so the same tag, on every engine (each imports its own)
-      local refs = task.map(self:engines(), function(e)
-        local ref, built = image.ensure_base(e, { log = self.log })
-        if built then
-          self.log("base image ready: " .. ref .. (self.hosts and (" on " .. tostring(e:info().host)) or ""))
-        end
-        return ref
-      end, 8)
-      self.image = refs[1]
-    end
-    -- Liveness first: an app that dies during bring-up is seen at once.
-    self.stop_watch = watch.start(self)
-    create_segments(self)
-    seal.start(self) -- the host's rules and the resolver, beside the rest (apps wait for it)
-    local jobs = {}
-    local total, ready = #self.routers + #self.nodes, 0
-    for _, r in ipairs(self.routers) do
-      r.job = task.spawn(function() r:bring_up(); ready = ready + 1 end, r.name)
-      jobs[#jobs + 1] = r.job
-    end
-    for _, n in ipairs(self.nodes) do
-      n.job = task.spawn(function() n:bring_up(); ready = ready + 1 end, n.name)
-      jobs[#jobs + 1] = n.job
-    end
-    -- Long bring-ups say how far they are, every 2 s.
-    task.spawn(function()
-      while true do
-        task.sleep(2)
-        if self.state ~= "starting" then return end
-        self.log(("bring-up: %d of %d routers and nodes ready (%.0fs)"):format(ready, total, core.now() - t0))
-      end
-    end, "progress")
-    -- The first failure ends the bring-up at once (the others are cancelled; teardown
-    -- removes what they made by label).
-    task.join_all(jobs, "net:up")
-  end)
-  if not ok then
-    self.state = "failed"
-    if task.is_abort(err) then error(err, 0) end -- the scenario's own teardown follows
-    if not self.keep_on_failure then
-      local dok, derr = pcall(self.down, self)
-      if not dok then self.log("teardown after the failed bring-up: " .. tostring(derr)) end
-    end
-    error(err, 0)
-  end
-  self.state = "up"
-  self.up_seconds = core.now() - t0
-  self:note("up", ("%d nodes, %d routers in %.2fs"):format(#self.nodes, #self.routers, self.up_seconds))
-  -- A default impairment for every node from NATRIG_EMULATION (or the seed's
-  -- FREENET_TEST_NETWORK_EMULATION); an unknown value is an error, never ignored.
-  local tokens = core.impair_from_env(core.getenv("NATRIG_EMULATION"), core.getenv("FREENET_TEST_NETWORK_EMULATION"))
-  if tokens then
-    local spec = {}
-    for _, tk in ipairs(tokens) do local k, v = tk:match("^([^=]+)=(.*)$"); spec[k] = v end
-    self.log("impairing every node with " .. table.concat(tokens, " ") .. " (from the environment)")
-    local fns = {}
-    for _, n in ipairs(self.nodes) do fns[#fns + 1] = function() n:impair(spec) end end
-    task.parallel(fns)
-  end
-  self.log(("network up in %.2fs: %d nodes, %d routers (run %s)"):format(self.up_seconds,
-    #self.nodes, #self.routers, self.session.run_id))
-  return self
-end
-
+function Network:up() return lifecycle.up(self) end
 --- Remove everything this run made (by label) and close the log followers. Signals
--- cannot interrupt it (a second Ctrl-C must not leave half a network); every task still
--- running is cancelled first and requests in flight (creates) are let finish, so what
--- they make is found by the label too.
-function Network:down()
-  if self.state == "down" then return end
-  local was = self.state
-  self.state = "stopping"
-  if was ~= "declared" and #self.nodes > 0 then
-    local s = watch.summary(self)
-    if s ~= "" then self.log("exit codes: " .. s) end
-  end
-  if self.stop_watch then pcall(self.stop_watch) end
-  for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
-  local t0 = core.now()
-  local ok, err = task.shielded(function()
-    if not task.in_task() then task.recover(5) end
-    local stop_progress = require("natrig.progress").start(5, "teardown", self.log)
-    -- Captures are stopped and copied before anything is removed (also after a failure
-    -- or a signal: this runs shielded).
-    seal.finish(self); require("natrig.impair").finish(self) -- escapes' summary; shapers' late releases
-    local cok, caps = pcall(require("natrig.capture").finish, self, self:artifacts_dir())
-    if cok and #caps > 0 then
-      self.captured = caps
-      self.log(("packet captures in %s (captures.txt says which link each holds)"):format(self:artifacts_dir()))
-    elseif not cok then
-      self.log("packet captures could not be saved: " .. tostring(caps))
-    end
-    local t1 = core.now()
-    local nc, nn = self.session:teardown()
-    if nc and nc + nn > 0 then
-      self.log(("removed %d containers and %d networks in %.1fs (in-flight requests drained in %.1fs)")
-        :format(nc, nn, core.now() - t0, t1 - t0))
-    end
-    if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
-    stop_progress()
-  end, 120)
-  self.state = "down"
-  if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
-  if not ok then error(err, 0) end
-end
+-- cannot interrupt it (a second Ctrl-C must not leave half a network).
+function Network:down() return lifecycle.down(self) end
 Network.__close = function(self) self:down() end
 
 --- Leave the network up (debugging a failure); prints how to remove it.
@@ -599,17 +328,7 @@ end
 
 --- One image per (base, binary), built on first use and shared by the run's tasks.
 -- @local
-function Network:image_with_binary(host, dest, eng)
-  self.app_images = self.app_images or {}
-  local key = host .. "\0" .. dest .. "\0" .. tostring(eng:info().host)
-  local job = self.app_images[key]
-  if not job then
-    job = task.spawn(function() return image.ensure_with_binary(eng, self.image, host, dest,
-      { log = self.log }) end)
-    self.app_images[key] = job
-  end
-  return job:join()
-end
+function Network:image_with_binary(host, dest, eng) return image.shared_with_binary(self, host, dest, eng) end
 
 --- A host directory bind-mounted at /run/natrig in a holder or router, where natrig-shaper
 -- puts its control socket so natrig reaches it without an engine round trip. Only with a
