@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (churn's pings last as long as 10 rounds should take: the engine's speed)
 # The shipped scenarios, run by the natrig binary against the real engine (needs:engine):
 # quickstart, every NAT preset judged by coturn, the hole-punching matrix (both orders of
 # arrival), churn (peers joining and leaving a running network), and the real Freenet when
