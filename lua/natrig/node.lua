@@ -1,16 +1,9 @@
---- natrig.node: routers and nodes (gateways, peers, plain nodes) of a natrig.network.
+--- natrig.node: the nodes (gateways, peers, plain nodes) of a natrig.network.
 --
--- node fields: name, kind, private_ip, public_ip, router, id (app container),
---   holder (netns holder container), api_port (host port on 127.0.0.1, when published),
---   eng (the engine client it lives on: net.eng, or its NAT cell's engine over a Swarm)
--- node methods: exec, netexec, kill, restart, pause, resume, stop, start, logs, wait_log,
---   log_text, diagnostics, addr, host_port, mark
--- router fields: name, nat (spec), wan_ip, lan_ip, lan.subnet, behind, nodes, id, eng
--- router methods: exec, diagnostics, flush, set_nat, restart
+-- Routers are natrig.router; what both hold as containers, natrig.netns.
 -- @module natrig.node
 local core = require "natrig.core"
 local task = require "natrig.task"
-local nat = require "natrig.nat"
 local profiles = require "natrig.profiles"
 local logs = require "natrig.logs"
 local iface = require "natrig.iface"
@@ -18,24 +11,12 @@ local impair = require "natrig.impair"
 local capture = require "natrig.capture"
 local nodeopts = require "natrig.nodeopts"
 local watch = require "natrig.watch"
-local portmap = require "natrig.portmap"
+local netns = require "natrig.netns"
+local router_mod = require "natrig.router"
 
 local M = {}
---- A NAT router (net:router, or a peer's own).
--- @type Router
--- @field name its name
--- @field nat its NAT: { preset, mapping, filtering, hairpin, ... }
--- @field wan_ip its address on the network above it (the public one, or its upstream's LAN)
--- @field lan_ip its address on its LAN (.254, the LAN's gateway)
--- @field lan its LAN: { name, subnet }
--- @field nodes the nodes behind it
--- @field behind the router it sits behind (double NAT), or nil
--- @field net its network
-local Router = {}
-Router.__index = Router
-Router.__name = "natrig.Router"
-M.Router = Router
-portmap.methods(Router) -- router:mappings(), router:portmap{...}
+-- Routers live in natrig.router; known here too as node.Router and node.new_router.
+M.Router, M.new_router = router_mod.Router, router_mod.new_router
 --- A node: a gateway, a peer or a plain node (net:gateway, net:peer, net:node).
 -- @type Node
 -- @field name its name
@@ -52,23 +33,8 @@ Node.__index = Node
 Node.__name = "natrig.Node"
 M.Node = Node
 
-local HOLD = { "/usr/bin/sleep", "2000000000" } -- a holder's only process
-
-local function sysctls(extra)
-  local s = {
-    ["net.ipv4.conf.all.rp_filter"] = "0",
-    ["net.ipv4.conf.default.rp_filter"] = "0",
-  }
-  for k, v in pairs(extra or {}) do s[k] = v end
-  return s
-end
-
 -- Kept here too for callers that know it as node.iface_for.
 M.iface_for = iface.iface_for
-
-local function endpoint(seg, ip)
-  return { EndpointsConfig = { [seg.name] = { IPAMConfig = { IPv4Address = ip } } } }
-end
 
 -- What an app container may get beyond Docker's default capability set (node options
 -- cap_add, devices, tun). An allow-list: what a P2P program or a userspace VPN needs to
@@ -118,129 +84,6 @@ function M.app_access(opts, op)
   return caps, devices
 end
 
--- routers ---------------------------------------------------------------------------
-
-function M.new_router(net, name, spec, behind)
-  -- eng: the engine it lives on (net:up() places NAT cells when there are several hosts)
-  return setmetatable({ net = net, eng = net.eng, name = name, nat = spec, behind = behind, nodes = {} }, Router)
-end
-
-function Router:__tostring()
-  return ("natrig.Router(%s, %s, wan %s, lan %s)"):format(self.name, nat.describe(self.nat),
-    tostring(self.wan_ip), self.lan and self.lan.subnet or "?")
-end
-
---- Create and start the router (done by net:up).
--- @local
-function Router:bring_up()
-  local net, eng, s = self.net, self.eng, self.net.session
-  local timeout = tostring(self.nat.timeout or 120)
-  self.ctl_dir = net:ctl_dir(self.name, eng)
-  self.id = eng:container_create(s:name(self.name), {
-    Image = net.image, Hostname = self.name, Cmd = core.json_array(HOLD),
-    Labels = s:labels("router", { ["natrig.node"] = self.name, ["natrig.nat"] = nat.describe(self.nat) }),
-    HostConfig = {
-      NetworkMode = self.wan.name, Init = true,
-      Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
-      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
-      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" }, Dns = require("natrig.seal").dns(net),
-      Sysctls = sysctls {
-        ["net.ipv4.ip_forward"] = "1",
-        ["net.netfilter.nf_conntrack_udp_timeout"] = timeout,
-        ["net.netfilter.nf_conntrack_udp_timeout_stream"] = timeout,
-      },
-    },
-    NetworkingConfig = endpoint(self.wan, self.wan_ip),
-  })
-  -- API 1.41 takes one network at create; the LAN is joined before start.
-  eng:network_connect(self.lan.name, self.id, self.lan_ip)
-  eng:container_start(self.id)
-  if capture.wanted(net, self) then capture.start(net, self, "router") end
-  if self.behind then
-    self.behind.job:join()
-    self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
-  end
-  nat.apply(self)
-  portmap.start(self, true)
-end
-
--- exec for routers and nodes: the caller's opts table is left as it was; the exec and
--- its exit code go into the timeline unless opts.quiet (natrig's own diagnostics).
-local function exec_in(x, id, argv, opts, name)
-  local net, eng = x.net, x.eng
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
-  o.name = o.name or name
-  local quiet = o.quiet
-  o.quiet = nil
-  local ok, r = pcall(eng.exec, eng, id, argv, o)
-  if not quiet and type(argv) == "table" then
-    local code = ok and tostring(r.code) or "error"
-    net:note("exec", ("in %s: %s -> %s"):format(o.name, table.concat(argv, " "):sub(1, 200), code))
-  end
-  if not ok then error(r, 0) end
-  return r
-end
-
---- Run argv in the router: returns { code, stdout, stderr }.
-function Router:exec(argv, opts) return exec_in(self, self.id, argv, opts, self.name) end
-
---- The seed's dumps: NAT ruleset with counters, FORWARD counters, conntrack entries.
-function Router:diagnostics()
-  local d = {}
-  task.parallel(
-    function() d.nat = self:exec(nat.diag_argv("ruleset"), { quiet = true }).stdout end,
-    function() d.forward = self:exec({ "iptables", "-nvL", "FORWARD" }, { quiet = true }).stdout end,
-    function()
-      local r = self:exec(nat.diag_argv("conntrack"), { quiet = true })
-      d.conntrack = r.stdout ~= "" and r.stdout or r.stderr
-    end, function() d.portmap = portmap.diagnostics(self) end)
-  return d
-end
-
---- Forget every mapping: conntrack entries and natrig's learned sets. Peers behind it see
--- a rebinding (new public ports) on their next packets.
-function Router:flush()
-  self.net:note("flush", self.name)
-  for _, argv in ipairs(nat.flush_argvs(self)) do self:exec(argv, { check = true, quiet = true }) end
-end
-
---- Change the NAT behaviour mid-run (existing mappings are flushed).
-function Router:set_nat(preset, opts)
-  self.nat = nat.resolve(preset, opts or {})
-  self.net:note("set_nat", ("%s %s"):format(self.name, nat.describe(self.nat)))
-  nat.apply(self)
-  self:flush()
-end
-
---- Impair what the router forwards.
-function Router:impair(spec)
-  self.net:note("impair", self.name .. " " .. iface.spec_text(spec))
-  return impair.apply(self.net, self, spec)
-end
---- Remove the router's impairment.
-function Router:clear_impair()
-  self.net:note("clear_impair", self.name)
-  return impair.clear(self.net, self)
-end
---- Natrig-shaper's counters for the router.
-function Router:impair_stats() return impair.stats(self.net, self) end
-
---- Restart the router container; its rules and routes are applied again.
-function Router:restart()
-  self.net:note("restart", self.name)
-  self.exit_ok_until = math.huge
-  self.eng:container_restart(self.id, 1)
-  self.exit_ok_until = core.time()
-  self.shaper = nil -- the restart ended natrig-shaper and its rules
-  if self.behind then
-    self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
-  end
-  nat.apply(self)
-  portmap.start(self, true) -- a restart loses every mapping (new epoch)
-  -- The nodes' default routes survive (they live in the nodes' own namespaces).
-end
-
 -- nodes ---------------------------------------------------------------------------
 
 function M.new_node(net, kind, name, router, opts)
@@ -276,7 +119,7 @@ function Node:bring_up()
   end
   self.ctl_dir = net:ctl_dir(self.name, eng)
   self.holder = eng:container_create(s:name(self.name .. "-net"), {
-    Image = net.image, Hostname = self.name, Cmd = core.json_array(HOLD),
+    Image = net.image, Hostname = self.name, Cmd = core.json_array(netns.HOLD),
     Labels = s:labels("holder", { ["natrig.node"] = self.name }),
     ExposedPorts = next(exposed) and exposed or nil,
     HostConfig = {
@@ -285,9 +128,9 @@ function Node:bring_up()
       -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
       PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net),
-      Sysctls = sysctls(),
+      Sysctls = netns.sysctls(),
     },
-    NetworkingConfig = endpoint(self.segment, self.private_ip),
+    NetworkingConfig = netns.endpoint(self.segment, self.private_ip),
   })
   eng:container_start(self.holder)
   if self.router then
@@ -378,10 +221,10 @@ end
 function Node:mark() return core.time() end -- luacheck: ignore 212 (a method: node:mark())
 
 --- Run argv in the app container: returns { code, stdout, stderr }.
-function Node:exec(argv, opts) return exec_in(self, self.id, argv, opts, self.name) end
+function Node:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, self.name) end
 
 --- Run argv in the node's network holder (natrig's tools, CAP_NET_ADMIN, same netns).
-function Node:netexec(argv, opts) return exec_in(self, self.holder, argv, opts, self.name .. " (net)") end
+function Node:netexec(argv, opts) return netns.exec_in(self, self.holder, argv, opts, self.name .. " (net)") end
 
 --- The node's addresses and routes.
 function Node:diagnostics()

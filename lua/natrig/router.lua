@@ -1,0 +1,134 @@
+--- natrig.router: a NAT router of a natrig.network (net:router, or a peer's own): its
+-- container (the WAN segment and its LAN, .254), its NAT rules (natrig.nat), port mapping
+-- (natrig.portmap), exec, diagnostics, set_nat, flush, impairment and restart.
+-- @module natrig.router
+local core = require "natrig.core"
+local task = require "natrig.task"
+local nat = require "natrig.nat"
+local iface = require "natrig.iface"
+local impair = require "natrig.impair"
+local capture = require "natrig.capture"
+local portmap = require "natrig.portmap"
+local netns = require "natrig.netns"
+
+local M = {}
+--- A NAT router (net:router, or a peer's own).
+-- @type Router
+-- @field name its name
+-- @field nat its NAT: { preset, mapping, filtering, hairpin, ... }
+-- @field wan_ip its address on the network above it (the public one, or its upstream's LAN)
+-- @field lan_ip its address on its LAN (.254, the LAN's gateway)
+-- @field lan its LAN: { name, subnet }
+-- @field nodes the nodes behind it
+-- @field behind the router it sits behind (double NAT), or nil
+-- @field net its network
+local Router = {}
+Router.__index = Router
+Router.__name = "natrig.Router"
+M.Router = Router
+portmap.methods(Router) -- router:mappings(), router:portmap{...}
+function M.new_router(net, name, spec, behind)
+  -- eng: the engine it lives on (net:up() places NAT cells when there are several hosts)
+  return setmetatable({ net = net, eng = net.eng, name = name, nat = spec, behind = behind, nodes = {} }, Router)
+end
+
+function Router:__tostring()
+  return ("natrig.Router(%s, %s, wan %s, lan %s)"):format(self.name, nat.describe(self.nat),
+    tostring(self.wan_ip), self.lan and self.lan.subnet or "?")
+end
+
+--- Create and start the router (done by net:up).
+-- @local
+function Router:bring_up()
+  local net, eng, s = self.net, self.eng, self.net.session
+  local timeout = tostring(self.nat.timeout or 120)
+  self.ctl_dir = net:ctl_dir(self.name, eng)
+  self.id = eng:container_create(s:name(self.name), {
+    Image = net.image, Hostname = self.name, Cmd = core.json_array(netns.HOLD),
+    Labels = s:labels("router", { ["natrig.node"] = self.name, ["natrig.nat"] = nat.describe(self.nat) }),
+    HostConfig = {
+      NetworkMode = self.wan.name, Init = true,
+      Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
+      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
+      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" }, Dns = require("natrig.seal").dns(net),
+      Sysctls = netns.sysctls {
+        ["net.ipv4.ip_forward"] = "1",
+        ["net.netfilter.nf_conntrack_udp_timeout"] = timeout,
+        ["net.netfilter.nf_conntrack_udp_timeout_stream"] = timeout,
+      },
+    },
+    NetworkingConfig = netns.endpoint(self.wan, self.wan_ip),
+  })
+  -- API 1.41 takes one network at create; the LAN is joined before start.
+  eng:network_connect(self.lan.name, self.id, self.lan_ip)
+  eng:container_start(self.id)
+  if capture.wanted(net, self) then capture.start(net, self, "router") end
+  if self.behind then
+    self.behind.job:join()
+    self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
+  end
+  nat.apply(self)
+  portmap.start(self, true)
+end
+
+--- Run argv in the router: returns { code, stdout, stderr }.
+function Router:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, self.name) end
+
+--- The seed's dumps: NAT ruleset with counters, FORWARD counters, conntrack entries.
+function Router:diagnostics()
+  local d = {}
+  task.parallel(
+    function() d.nat = self:exec(nat.diag_argv("ruleset"), { quiet = true }).stdout end,
+    function() d.forward = self:exec({ "iptables", "-nvL", "FORWARD" }, { quiet = true }).stdout end,
+    function()
+      local r = self:exec(nat.diag_argv("conntrack"), { quiet = true })
+      d.conntrack = r.stdout ~= "" and r.stdout or r.stderr
+    end, function() d.portmap = portmap.diagnostics(self) end)
+  return d
+end
+
+--- Forget every mapping: conntrack entries and natrig's learned sets. Peers behind it see
+-- a rebinding (new public ports) on their next packets.
+function Router:flush()
+  self.net:note("flush", self.name)
+  for _, argv in ipairs(nat.flush_argvs(self)) do self:exec(argv, { check = true, quiet = true }) end
+end
+
+--- Change the NAT behaviour mid-run (existing mappings are flushed).
+function Router:set_nat(preset, opts)
+  self.nat = nat.resolve(preset, opts or {})
+  self.net:note("set_nat", ("%s %s"):format(self.name, nat.describe(self.nat)))
+  nat.apply(self)
+  self:flush()
+end
+
+--- Impair what the router forwards.
+function Router:impair(spec)
+  self.net:note("impair", self.name .. " " .. iface.spec_text(spec))
+  return impair.apply(self.net, self, spec)
+end
+--- Remove the router's impairment.
+function Router:clear_impair()
+  self.net:note("clear_impair", self.name)
+  return impair.clear(self.net, self)
+end
+--- Natrig-shaper's counters for the router.
+function Router:impair_stats() return impair.stats(self.net, self) end
+
+--- Restart the router container; its rules and routes are applied again.
+function Router:restart()
+  self.net:note("restart", self.name)
+  self.exit_ok_until = math.huge
+  self.eng:container_restart(self.id, 1)
+  self.exit_ok_until = core.time()
+  self.shaper = nil -- the restart ended natrig-shaper and its rules
+  if self.behind then
+    self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
+  end
+  nat.apply(self)
+  portmap.start(self, true) -- a restart loses every mapping (new epoch)
+  -- The nodes' default routes survive (they live in the nodes' own namespaces).
+end
+
+
+return M
