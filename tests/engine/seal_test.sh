@@ -2,11 +2,12 @@
 # natrig-test: serial
 # A sealed lab (issue 29), needs:engine needs:root (serial: it times DNS answers).
 # A stand-in "outside" on this machine: a network namespace reached through a veth, owning
-# TEST-NET-3 (203.0.113.0/24), with a route on the host (PLATFORM.md). Nothing is sent before `ip route get 203.0.113.7` says
-# the veth; nothing is ever sent to an address that is not on this machine (the DNS checks
-# verify that the nodes' resolver is natrig's before any unknown name is looked up). The
-# checks themselves are in tests/engine/fixtures/seal_lab.lua (TAP); this file makes and
-# always removes the namespace, the veth and the route (trap).
+# TEST-NET-3 (203.0.113.0/24), with a route on the host (PLATFORM.md). Nothing is sent
+# before `ip route get 203.0.113.7` says the veth; nothing is ever sent to an address that
+# is not on this machine (the DNS checks verify that the nodes' resolver is natrig's before
+# any unknown name is looked up). The checks are in tests/engine/fixtures/seal_lab.lua
+# (TAP); this file makes the namespace, the veth and the route, and always removes them
+# (trap).
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ]; then
   if [ "$CI" = true ]; then echo "not ok 1 - root required under CI=true (netns, nft)"; echo "1..1"; exit 1; fi
