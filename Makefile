@@ -192,8 +192,8 @@ $(B)/tests/test_lua_alloc: $(B)/gen/lua_embed.o
 # Every target runs tests/run-all, so each stage gets the environment `make test` gives it.
 # Stages: unit (C, and the unprivileged build), lua (pure Lua, the fake engine), engine (the
 # real Docker Engine), netns (tests/nat and tests/shaper: root), lint, fuzz (every libFuzzer
-# target built and run a few seconds). They run at the same time in three lanes (engine;
-# netns; the rest one after another). `make test-full` (NATRIG_TEST_FULL=1) adds what make
+# target built and run a few seconds). The engine stage runs beside the others, which go one
+# after another (netns first). `make test-full` (NATRIG_TEST_FULL=1) adds what make
 # test leaves out: every preset over Docker, every lifetime run (tests/run-all says which).
 RUN_ALL   = B=$(B) SANITIZE=$(SANITIZE) tests/run-all
 test: all | $(B)/.deps-run-ok
