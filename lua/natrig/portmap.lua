@@ -23,19 +23,15 @@
 --    byte, so each can be off on its own; a protocol that is off gets no answer at all.
 -- @module natrig.portmap
 local core = require "natrig.core"
-local iface = require "natrig.iface"
-local task = require "natrig.task"
 
 local M = {}
 
 M.PROTOCOLS = { "upnp", "natpmp", "pcp" }
 local VALID = { upnp = true, natpmp = true, pcp = true }
 local VALID_TEXT = "upnp, natpmp, pcp"
-M.HTTP_PORT = 2869
-M.TABLE = "natrig_pm"
-local CONF, NFT, RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
-local LOG, LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
-local CAP = "/etc/natrig/pm-cap.sh"
+local txt = require "natrig.portmap_text"
+M.HTTP_PORT, M.TABLE = txt.HTTP_PORT, txt.TABLE
+local CONF, NFT, RUN, LOG, LEASES, CAP = txt.CONF, txt.NFT, txt.RUN, txt.LOG, txt.LEASES, txt.CAP
 
 local function fail(op, msg) core.fail("einval", op, msg) end
 
@@ -106,109 +102,6 @@ function M.check_node(kind, opts)
   end
 end
 
--- texts --------------------------------------------------------------------------------
-
-local function conf_text(r, pm, wan_dev, lan_dev)
-  local l = {
-    "# written by natrig (lua/natrig/portmap.lua)",
-    "ext_ifname=" .. wan_dev, "listening_ip=" .. lan_dev, "http_port=" .. M.HTTP_PORT,
-    "enable_upnp=yes", "enable_natpmp=yes", "secure_mode=no", "system_uptime=no",
-    "ext_perform_stun=yes", "ext_stun_host=127.0.0.1", "ext_stun_port=3478",
-    "lease_file=" .. LEASES, "notify_interval=60",
-    "upnp_table_name=" .. M.TABLE, "upnp_nat_table_name=" .. M.TABLE,
-    "upnp_forward_chain=miniupnpd", "upnp_nat_chain=prerouting_miniupnpd",
-    "upnp_nat_postrouting_chain=postrouting_miniupnpd",
-    "uuid=" .. core.hash(r.name .. (r.id or "")):sub(1, 8) .. "-4e41-5452-4947-" .. core.hash(r.name):sub(1, 12),
-    "friendly_name=natrig " .. r.name, "model_name=natrig router (miniupnpd)",
-  }
-  if pm.max_lease and pm.max_lease > 120 then l[#l + 1] = "max_lifetime=" .. pm.max_lease end
-  if pm.deny then
-    -- allowed for no LAN host. (A bare deny-all makes miniupnpd 2.3.1 log each of the
-    -- 65536 ports at start, and it answers nothing for seconds.)
-    l[#l + 1] = "allow 1-65535 127.0.0.1/32 1-65535"
-    l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
-  else
-    l[#l + 1] = ("allow 1-65535 %s 1-65535"):format(r.lan.subnet)
-    l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
-  end
-  return table.concat(l, "\n") .. "\n"
-end
-
--- the protocol switches: input from the LAN (and SSDP out) for what is off
-local function switch_rules(pm)
-  local l = { "flush chain inet " .. M.TABLE .. " lan_in", "flush chain inet " .. M.TABLE .. " lan_out" }
-  local function add(chain, rule) l[#l + 1] = ("add rule inet %s %s %s"):format(M.TABLE, chain, rule) end
-  add("lan_in", "fib saddr type local accept") -- the router's own lease cap (pm-cap.sh)
-  if not pm.protocols.upnp then
-    add("lan_in", "udp dport 1900 counter drop")
-    add("lan_in", "tcp dport " .. M.HTTP_PORT .. " counter drop")
-    add("lan_out", "udp dport 1900 counter drop")
-  end
-  if not pm.protocols.natpmp then add("lan_in", "udp dport 5351 @ih,0,8 0 counter drop") end
-  if not pm.protocols.pcp then add("lan_in", "udp dport 5351 @ih,0,8 2 counter drop") end
-  return table.concat(l, "\n") .. "\n"
-end
-
-local function nft_text(pm)
-  local t = M.TABLE
-  return ([[
-# miniupnpd's tables (natrig, lua/natrig/portmap.lua); natrig's own NAT is table ip natrig
-table inet %s {}
-delete table inet %s
-table inet %s {
-	chain forward { type filter hook forward priority -5; policy accept; jump miniupnpd; }
-	chain miniupnpd { }
-	chain prerouting { type nat hook prerouting priority -101; policy accept; jump prerouting_miniupnpd; }
-	chain prerouting_miniupnpd { }
-	chain postrouting { type nat hook postrouting priority 99; policy accept; jump postrouting_miniupnpd; }
-	chain postrouting_miniupnpd { }
-	chain lan_in { type filter hook input priority -5; policy accept; }
-	chain lan_out { type filter hook output priority -5; policy accept; }
-}
-]]):format(t, t, t) .. switch_rules(pm)
-end
-
--- Started detached. The reflector first (miniupnpd asks it once, at start), then miniupnpd
--- in the foreground (-d: logs on stderr), each log line stamped with the kernel's uptime.
--- The permission check's lines are left out: refusing a NAT-PMP request makes miniupnpd try
--- every other port, one debug line each (65535 of them).
-local function run_text(ext)
-  return ([[#!/bin/sh
-# written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
-mkdir -p /var/log /var/lib
-[ "$1" = fresh ] && rm -f %s
-/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s >/dev/null 2>&1 &
-i=0
-while [ $i -lt 100 ] && ! netstat -lnu 2>/dev/null | grep -q '127.0.0.1:3478'; do usleep 10000; i=$((i+1)); done
-/usr/sbin/miniupnpd -f %s -d 2>&1 | awk '
-  /UPnP permission rule [0-9]+ matched/ { next }
-  { getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " "); print u[1], $0; fflush() }' >> %s
-]]):format(LEASES, ext, CONF, LOG)
-end
-
--- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted
--- again, from the router itself over UPnP, with max_lease; miniupnpd then expires it. (The
--- port is unmapped for the few milliseconds between the delete and the add.)
-local function cap_text(r, max_lease)
-  return ([[#!/bin/sh
-# written by natrig (lua/natrig/portmap.lua): cap every lease at %d s
-url=http://%s:%d/rootDesc.xml
-while :; do
-  now=$(date +%%s)
-  if [ -f %s ]; then
-    while IFS=: read -r p e ia ip exp desc; do
-      if [ "$exp" = 0 ] || [ "$exp" -gt $((now + %d + 1)) ]; then
-        # delete, then add: miniupnpd 2.3.1 never expires a mapping whose lease an update set
-        upnpc -u $url -d "$e" "$p" >/dev/null 2>&1
-        upnpc -u $url -e "${desc:-capped}" -a "$ia" "$ip" "$e" "$p" %d >/dev/null 2>&1
-      fi
-    done < %s
-  fi
-  usleep 200000
-done
-]]):format(max_lease, r.lan_ip, M.HTTP_PORT, LEASES, max_lease, max_lease, LEASES)
-end
-
 -- running it ----------------------------------------------------------------------------
 
 local function put(r, files)
@@ -221,30 +114,26 @@ local function read_log(r)
 end
 
 local function start_daemon(r, fresh)
-  local pm = r.pm
-  local eng = r.eng or r.net.eng
-  put(r, { { path = CONF, data = conf_text(r, pm, r.pm_wan_dev, r.pm_lan_dev), mode = 420 },
-    { path = RUN, data = run_text(pm.external_ip or r.wan_ip), mode = 493 } })
-  local before = #read_log(r)
-  eng:exec_detached(r.id, { "/bin/sh", RUN, fresh and "fresh" or "keep" })
-  local deadline = core.now() + 10
-  while true do
-    local text = read_log(r):sub(before + 1)
-    if text:find("Listening for NAT-PMP/PCP traffic", 1, true) then
-      if not text:find("unrestricted full-cone NAT", 1, true) then
-        core.fail("engine", "portmap on " .. r.name, "miniupnpd started without port forwarding: "
-          .. text:sub(1, 600))
-      end
-      break
-    end
-    if core.now() > deadline then
-      local ps = r:exec({ "ps" }, { quiet = true }).stdout
-      core.fail("engine", "portmap on " .. r.name, "miniupnpd did not start within 10 s; its log: "
-        .. (text ~= "" and text:sub(1, 600) or "(empty)") .. "; processes:\n" .. ps)
-    end
-    task.sleep(0.05)
+  local pm, eng = r.pm, r.eng or r.net.eng
+  r.pm_token = (r.pm_token or 0) + 1
+  local token = tostring(r.pm_token)
+  local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
+    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip), mode = 493 } }
+  if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
+  put(r, files)
+  eng:exec_detached(r.id, { "/bin/sh", RUN, fresh and "fresh" or "keep", token })
+  local out = r:exec(txt.wait_argv(token), { quiet = true }).stdout
+  local up, text = out:match("^([%d.]+)[^\n]*\n(.*)$")
+  r.pm_offset = core.time() - (tonumber(up) or 0)
+  text = text or out
+  if not text:find("Listening for NAT-PMP/PCP traffic", 1, true) then
+    local ps = r:exec({ "ps" }, { quiet = true }).stdout
+    core.fail("engine", "portmap on " .. r.name, "miniupnpd did not start within 10 s; its log: "
+      .. (text ~= "" and text:sub(1, 800) or "(empty)") .. "; processes:\n" .. ps)
   end
-  r.pm_started = core.time()
+  if not text:find("unrestricted full-cone NAT", 1, true) then
+    core.fail("engine", "portmap on " .. r.name, "miniupnpd started without port forwarding: " .. text:sub(1, 800))
+  end
 end
 
 local function stop_daemon(r)
@@ -255,9 +144,10 @@ end
 
 local function set_cap(r)
   local pm = r.pm
+  r.pm_cap = pm.max_lease ~= nil
   r:exec({ "sh", "-c", "for p in $(pgrep -f pm-cap.sh); do kill $p; done; true" }, { quiet = true })
   if pm.max_lease then
-    put(r, { { path = CAP, data = cap_text(r, pm.max_lease), mode = 493 } })
+    put(r, { { path = CAP, data = txt.cap_text(r, pm.max_lease), mode = 493 } })
     ;(r.eng or r.net.eng):exec_detached(r.id, { "/bin/sh", CAP })
   end
 end
@@ -267,18 +157,9 @@ end
 function M.start(r, fresh)
   local pm = r.pm
   if not pm then return end
-  local addrs = r:exec({ "ip", "-o", "-4", "addr", "show" }, { check = true, quiet = true }).stdout
-  r.pm_wan_dev, r.pm_lan_dev = iface.iface_for(addrs, r.wan_ip), iface.iface_for(addrs, r.lan_ip)
-  if not r.pm_wan_dev or not r.pm_lan_dev then
-    core.fail("engine", "portmap on " .. r.name, "WAN or LAN interface not found by address:\n" .. addrs)
-  end
-  put(r, { { path = NFT, data = nft_text(pm), mode = 420 } })
-  r:exec({ "nft", "-f", NFT }, { check = true, quiet = true })
-  local up = tonumber(r:exec({ "cat", "/proc/uptime" }, { quiet = true }).stdout:match("^([%d.]+)"))
-  r.pm_offset = core.time() - (up or 0)
   r.pm_seen = r.pm_seen or 0
   start_daemon(r, fresh ~= false)
-  set_cap(r)
+  if pm.max_lease or r.pm_cap then set_cap(r) end
   r.net:note("portmap", ("%s: miniupnpd up (%s), external address %s"):format(r.name,
     M.describe(pm), pm.external_ip or r.wan_ip))
 end
@@ -404,7 +285,7 @@ function M.change(r, opts)
   pm.protocols = new.protocols
   r.net:note("portmap", ("%s: %s"):format(r.name, M.describe(pm)))
   if switches then
-    put(r, { { path = NFT .. ".sw", data = switch_rules(pm), mode = 420 } })
+    put(r, { { path = NFT .. ".sw", data = txt.switch_rules(pm), mode = 420 } })
     r:exec({ "nft", "-f", NFT .. ".sw" }, { check = true, quiet = true })
   end
   if restart then

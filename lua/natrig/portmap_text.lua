@@ -1,0 +1,144 @@
+--- natrig.portmap_text: the files natrig.portmap writes into a router (miniupnpd's config,
+-- its nftables table, the protocol switches, the start script, the readiness wait, the lease
+-- cap). Pure: text from the router's addresses and the portmap settings.
+-- @module natrig.portmap_text
+local core = require "natrig.core"
+
+local M = {}
+
+M.HTTP_PORT = 2869
+M.TABLE = "natrig_pm"
+M.CONF, M.NFT, M.RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
+M.LOG, M.LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
+M.CAP = "/etc/natrig/pm-cap.sh"
+local CONF, NFT, LOG, LEASES = M.CONF, M.NFT, M.LOG, M.LEASES
+
+function M.conf_text(r, pm, wan_dev, lan_dev)
+  local l = {
+    "# written by natrig (lua/natrig/portmap.lua)",
+    "ext_ifname=" .. wan_dev, "listening_ip=" .. lan_dev, "http_port=" .. M.HTTP_PORT,
+    "enable_upnp=yes", "enable_natpmp=yes", "secure_mode=no", "system_uptime=no",
+    "ext_perform_stun=yes", "ext_stun_host=127.0.0.1", "ext_stun_port=3478",
+    "lease_file=" .. LEASES, "notify_interval=60",
+    "upnp_table_name=" .. M.TABLE, "upnp_nat_table_name=" .. M.TABLE,
+    "upnp_forward_chain=miniupnpd", "upnp_nat_chain=prerouting_miniupnpd",
+    "upnp_nat_postrouting_chain=postrouting_miniupnpd",
+    "uuid=" .. core.hash(r.name .. (r.id or "")):sub(1, 8) .. "-4e41-5452-4947-" .. core.hash(r.name):sub(1, 12),
+    "friendly_name=natrig " .. r.name, "model_name=natrig router (miniupnpd)",
+  }
+  if pm.max_lease and pm.max_lease > 120 then l[#l + 1] = "max_lifetime=" .. pm.max_lease end
+  if pm.deny then
+    -- allowed for no LAN host. (A bare deny-all makes miniupnpd 2.3.1 log each of the
+    -- 65536 ports at start, and it answers nothing for seconds.)
+    l[#l + 1] = "allow 1-65535 127.0.0.1/32 1-65535"
+    l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
+  else
+    l[#l + 1] = ("allow 1-65535 %s 1-65535"):format(r.lan.subnet)
+    l[#l + 1] = "deny 0-65535 0.0.0.0/0 0-65535"
+  end
+  return table.concat(l, "\n") .. "\n"
+end
+
+-- the protocol switches: input from the LAN (and SSDP out) for what is off
+function M.switch_rules(pm)
+  local l = { "flush chain inet " .. M.TABLE .. " lan_in", "flush chain inet " .. M.TABLE .. " lan_out" }
+  local function add(chain, rule) l[#l + 1] = ("add rule inet %s %s %s"):format(M.TABLE, chain, rule) end
+  add("lan_in", "fib saddr type local accept") -- the router's own lease cap (pm-cap.sh)
+  if not pm.protocols.upnp then
+    add("lan_in", "udp dport 1900 counter drop")
+    add("lan_in", "tcp dport " .. M.HTTP_PORT .. " counter drop")
+    add("lan_out", "udp dport 1900 counter drop")
+  end
+  if not pm.protocols.natpmp then add("lan_in", "udp dport 5351 @ih,0,8 0 counter drop") end
+  if not pm.protocols.pcp then add("lan_in", "udp dport 5351 @ih,0,8 2 counter drop") end
+  return table.concat(l, "\n") .. "\n"
+end
+
+function M.nft_text(pm)
+  local t = M.TABLE
+  return ([[
+# miniupnpd's tables (natrig, lua/natrig/portmap.lua); natrig's own NAT is table ip natrig
+table inet %s {}
+delete table inet %s
+table inet %s {
+	chain forward { type filter hook forward priority -5; policy accept; jump miniupnpd; }
+	chain miniupnpd { }
+	chain prerouting { type nat hook prerouting priority -101; policy accept; jump prerouting_miniupnpd; }
+	chain prerouting_miniupnpd { }
+	chain postrouting { type nat hook postrouting priority 99; policy accept; jump postrouting_miniupnpd; }
+	chain postrouting_miniupnpd { }
+	chain lan_in { type filter hook input priority -5; policy accept; }
+	chain lan_out { type filter hook output priority -5; policy accept; }
+}
+]]):format(t, t, t) .. M.switch_rules(pm)
+end
+
+-- Started detached, one per (re)start: finds the WAN and LAN interfaces by address (names
+-- are not stable), loads miniupnpd's table on a fresh start, starts the reflector (miniupnpd
+-- asks it once, at start), then miniupnpd in the foreground (-d: logs on stderr), each log
+-- line stamped with the kernel's uptime after a line "natrig-pm start TOKEN". The
+-- permission check's lines are left out: refusing a NAT-PMP request makes miniupnpd try
+-- every other port, one debug line each (65535 of them).
+function M.run_text(r, ext)
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
+mode=$1 token=$2
+mkdir -p /var/log /var/lib
+stamp() { awk '
+  /UPnP permission rule [0-9]+ matched/ { next }
+  { getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " "); print u[1], $0; fflush() }' >> %s; }
+dev() { ip -o -4 addr show | awk -v a="$1" '{ split($4, p, "/"); if (p[1] == a) { sub(/@.*/, "", $2); print $2 } }'; }
+wan=$(dev %s) lan=$(dev %s)
+{
+  echo "natrig-pm start $token wan=$wan lan=$lan"
+  [ -n "$wan" ] && [ -n "$lan" ] || { echo "natrig-pm: WAN or LAN interface not found by address"; exit 1; }
+  sed -e "s/@WAN@/$wan/" -e "s/@LAN@/$lan/" %s.in > %s
+  if [ "$mode" = fresh ]; then
+    rm -f %s
+    nft -f %s 2>&1 || { echo "natrig-pm: nft -f %s failed"; exit 1; }
+  fi
+} 2>&1 | stamp
+/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s >/dev/null 2>&1 &
+i=0
+while [ $i -lt 100 ] && ! netstat -lnu 2>/dev/null | grep -q '127.0.0.1:3478'; do usleep 10000; i=$((i+1)); done
+/usr/sbin/miniupnpd -f %s -d 2>&1 | stamp
+]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, CONF)
+end
+
+-- Waits (in the router, one exec) until the section after "natrig-pm start TOKEN" says
+-- miniupnpd listens, or 10 s; prints the router's uptime, then that section.
+function M.wait_argv(token)
+  return { "sh", "-c", ([[
+i=0
+while [ $i -lt 500 ]; do
+  s=$(awk -v t="natrig-pm start %s " 'index($0, t) { on = 1; buf = "" } on { buf = buf $0 "\n" } END { printf "%%s", buf }' %s 2>/dev/null)
+  case "$s" in *"Listening for NAT-PMP"*|*"natrig-pm: "*) break ;; esac
+  usleep 20000; i=$((i+1))
+done
+cat /proc/uptime; printf '%%s\n' "$s"]]):format(token, LOG) }
+end
+
+-- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted
+-- again, from the router itself over UPnP, with max_lease; miniupnpd then expires it. (The
+-- port is unmapped for the few milliseconds between the delete and the add.)
+function M.cap_text(r, max_lease)
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/portmap.lua): cap every lease at %d s
+url=http://%s:%d/rootDesc.xml
+while :; do
+  now=$(date +%%s)
+  if [ -f %s ]; then
+    while IFS=: read -r p e ia ip exp desc; do
+      if [ "$exp" = 0 ] || [ "$exp" -gt $((now + %d + 1)) ]; then
+        # delete, then add: miniupnpd 2.3.1 never expires a mapping whose lease an update set
+        upnpc -u $url -d "$e" "$p" >/dev/null 2>&1
+        upnpc -u $url -e "${desc:-capped}" -a "$ia" "$ip" "$e" "$p" %d >/dev/null 2>&1
+      fi
+    done < %s
+  fi
+  usleep 200000
+done
+]]):format(max_lease, r.lan_ip, M.HTTP_PORT, LEASES, max_lease, max_lease, LEASES)
+end
+
+return M
