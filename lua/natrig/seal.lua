@@ -101,35 +101,31 @@ local function stale_runs(eng, st, keep)
   return l
 end
 
---- Remove a run's entries (its elements, chain and sets) and every stale run's.
-function M.release(eng, id, run)
-  local st = M.state(eng, id)
-  local doomed = stale_runs(eng, st)
-  local seen = false
-  for _, r in ipairs(doomed) do if r == run then seen = true end end
-  if not seen and run then doomed[#doomed + 1] = run end
-  if #doomed == 0 then return end
-  apply(eng, id, function(s)
-    local b = {}
-    for _, r in ipairs(doomed) do
-      if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s, r, s.runs[r] or {}, true) end
-    end
-    return table.concat(b)
-  end, st)
+-- Start the helper again if it stopped (a container_list entry's state).
+local function running(eng, c)
+  if c.State == "running" then return end
+  local ok, err = pcall(eng.container_start, eng, c.Id)
+  if not ok and not (type(err) == "table" and err.status == 304) then error(err, 0) end
 end
 
---- Teardown's last step (natrig.session.remove_labelled, every path: net:down, the
--- watchdog, reaping a dead run): release the run's entries in its helper `c` (a
--- container_list entry), started again if it stopped. A failure is said, not raised: the
--- entries are then stale and the next run's seal removes them.
-function M.release_in(eng, c)
+--- Teardown's first step (natrig.session.remove_labelled, beside the removal of the run's
+-- apps; every path: net:down, the watchdog, reaping a dead run): the helper `c` (a
+-- container_list entry) running, and a listing of the table, for release_in. Never
+-- raises (nil: release_in tries again).
+function M.prepare_release(eng, c)
+  local ok, st = pcall(function() running(eng, c) return M.state(eng, c.Id) end)
+  return ok and st or nil
+end
+
+--- Teardown's last step, once nothing of the run can send: delete the run's elements,
+-- chain and sets (those the listing shows; retried on a fresh listing if another run
+-- changed the table meanwhile). A failure is said, not raised: the entries are then
+-- stale, doctor lists them and the next run's seal removes them.
+function M.release_in(eng, c, st)
   local run = (c.Labels or {})["natrig.run"]
   local ok, err = pcall(function()
-    if c.State ~= "running" then
-      local sok, serr = pcall(eng.container_start, eng, c.Id)
-      if not sok and not (type(serr) == "table" and serr.status == 304) then error(serr, 0) end
-    end
-    M.release(eng, c.Id, run)
+    if not st then running(eng, c) end
+    apply(eng, c.Id, function(s) return nftx.remove_batch(s, run, s.runs[run] or {}, true) end, st)
   end)
   if not ok then
     io.stderr:write(("natrig: could not release run %s's entries in the host's seal table (the next run"

@@ -79,6 +79,8 @@ function M.remove_labelled(eng, label, attempts)
     if type(info) == "table" and (info.status == 404 or info.status == 409) then return nil end
     error(info, 0)
   end
+  local seal = #seals > 0 and require("natrig.seal")
+  local listing = seal and task.spawn(function() return seal.prepare_release(eng, seals[1]) end, "seal listing")
   task.map(apps, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
   task.map(nets, function(n)
     local info = inspect(n.Id)
@@ -88,8 +90,9 @@ function M.remove_labelled(eng, label, attempts)
   end, 16)
   task.map(owners, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
   -- Nothing of the run can send now: its seal entries are released while its networks go.
-  local release = #seals > 0 and task.spawn(function()
-    for _, c in ipairs(seals) do require("natrig.seal").release_in(eng, c) end
+  local release = seal and task.spawn(function()
+    local _, st = listing:wait()
+    for i, c in ipairs(seals) do seal.release_in(eng, c, i == 1 and st or nil) end
   end, "seal release")
   task.map(nets, function(n)
     -- An overlay spans engines: its endpoints on the others go when their own cleanup
