@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,44 +248,68 @@ int impair_parse_seed(const char *key, const char *val, uint64_t *out, struct nt
     return 0;
 }
 
-static const char valid_keys[] = "delay, jitter, distribution, loss, loss_corr, duplicate, "
-                                 "reorder, reorder_corr, reorder_gap, corrupt, rate, direction, "
-                                 "seed, preset";
+/* The impairment keys: one row each, read by impair_spec_set (parsing), impair_spec_format
+ * (the canonical text, in this order) and the error that lists the valid keys. A new key
+ * is a field of struct impair_spec and one row here ("preset" is not a field: it sets
+ * many). */
+enum key_kind { K_TIME, K_PCT, K_DIST, K_GAP, K_RATE, K_DIR, K_SEED };
+static const struct impair_key {
+    const char *name;
+    enum key_kind kind;
+    size_t off;
+} keys[] = {
+    {"delay", K_TIME, offsetof(struct impair_spec, delay_us)},
+    {"jitter", K_TIME, offsetof(struct impair_spec, jitter_us)},
+    {"distribution", K_DIST, offsetof(struct impair_spec, dist)},
+    {"loss", K_PCT, offsetof(struct impair_spec, loss_pct)},
+    {"loss_corr", K_PCT, offsetof(struct impair_spec, loss_corr_pct)},
+    {"duplicate", K_PCT, offsetof(struct impair_spec, duplicate_pct)},
+    {"reorder", K_PCT, offsetof(struct impair_spec, reorder_pct)},
+    {"reorder_corr", K_PCT, offsetof(struct impair_spec, reorder_corr_pct)},
+    {"reorder_gap", K_GAP, offsetof(struct impair_spec, reorder_gap)},
+    {"corrupt", K_PCT, offsetof(struct impair_spec, corrupt_pct)},
+    {"rate", K_RATE, offsetof(struct impair_spec, rate_bps)},
+    {"direction", K_DIR, offsetof(struct impair_spec, dir)},
+    {"seed", K_SEED, offsetof(struct impair_spec, seed)},
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const struct impair_key *key_find(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+int impair_key_is_time(const char *name)
+{
+    const struct impair_key *k = name ? key_find(name) : NULL;
+    return k && k->kind == K_TIME;
+}
+
+/* "delay, jitter, ..., seed, preset", from the table */
+static const char *valid_keys(void)
+{
+    static char text[256];
+
+    if (!text[0]) {
+        size_t l = 0;
+        for (size_t i = 0; i < NKEYS && l < sizeof text; i++)
+            l += (size_t)snprintf(text + l, sizeof text - l, "%s, ", keys[i].name);
+        if (l < sizeof text)
+            snprintf(text + l, sizeof text - l, "preset");
+    }
+    return text;
+}
 
 int impair_spec_set(struct impair_spec *s, const char *key, const char *val, struct nt_err *err)
 {
+    const struct impair_key *k;
+    void *field;
+
     if (!key)
         key = "";
-    if (strcmp(key, "delay") == 0)
-        return impair_parse_time_us(key, val, &s->delay_us, err);
-    if (strcmp(key, "jitter") == 0)
-        return impair_parse_time_us(key, val, &s->jitter_us, err);
-    if (strcmp(key, "distribution") == 0)
-        return impair_parse_dist(key, val, &s->dist, err);
-    if (strcmp(key, "loss") == 0)
-        return impair_parse_pct(key, val, &s->loss_pct, err);
-    if (strcmp(key, "loss_corr") == 0)
-        return impair_parse_pct(key, val, &s->loss_corr_pct, err);
-    if (strcmp(key, "duplicate") == 0)
-        return impair_parse_pct(key, val, &s->duplicate_pct, err);
-    if (strcmp(key, "reorder") == 0)
-        return impair_parse_pct(key, val, &s->reorder_pct, err);
-    if (strcmp(key, "reorder_corr") == 0)
-        return impair_parse_pct(key, val, &s->reorder_corr_pct, err);
-    if (strcmp(key, "reorder_gap") == 0)
-        return parse_gap(key, val, &s->reorder_gap, err);
-    if (strcmp(key, "corrupt") == 0)
-        return impair_parse_pct(key, val, &s->corrupt_pct, err);
-    if (strcmp(key, "rate") == 0)
-        return impair_parse_rate(key, val, &s->rate_bps, err);
-    if (strcmp(key, "direction") == 0)
-        return impair_parse_dir(key, val, &s->dir, err);
-    if (strcmp(key, "seed") == 0) {
-        if (impair_parse_seed(key, val, &s->seed, err) < 0)
-            return -1;
-        s->has_seed = 1;
-        return 0;
-    }
     if (strcmp(key, "preset") == 0) {
         struct impair_spec p;
         if (impair_preset(val, &p, err) < 0)
@@ -295,8 +320,31 @@ int impair_spec_set(struct impair_spec *s, const char *key, const char *val, str
         *s = p;
         return 0;
     }
-    return nt_err_set(err, NT_EINVAL, OP, "unknown impairment key '%s' (valid: %s)", key,
-                      valid_keys);
+    k = key_find(key);
+    if (!k)
+        return nt_err_set(err, NT_EINVAL, OP, "unknown impairment key '%s' (valid: %s)", key,
+                          valid_keys());
+    field = (char *)s + k->off;
+    switch (k->kind) {
+    case K_TIME:
+        return impair_parse_time_us(key, val, field, err);
+    case K_PCT:
+        return impair_parse_pct(key, val, field, err);
+    case K_DIST:
+        return impair_parse_dist(key, val, field, err);
+    case K_GAP:
+        return parse_gap(key, val, field, err);
+    case K_RATE:
+        return impair_parse_rate(key, val, field, err);
+    case K_DIR:
+        return impair_parse_dir(key, val, field, err);
+    case K_SEED:
+        if (impair_parse_seed(key, val, field, err) < 0)
+            return -1;
+        s->has_seed = 1;
+        return 0;
+    }
+    return nt_err_set(err, NT_EINVAL, OP, "impairment key '%s': no parser", key);
 }
 
 int impair_spec_parse_kv(struct impair_spec *s, const char *const *tokens, size_t n,
@@ -314,7 +362,7 @@ int impair_spec_parse_kv(struct impair_spec *s, const char *const *tokens, size_
         kl = (size_t)(eq - tokens[i]);
         if (kl >= sizeof key)
             return nt_err_set(err, NT_EINVAL, OP, "unknown impairment key '%.*s' (valid: %s)",
-                              (int)kl, tokens[i], valid_keys);
+                              (int)kl, tokens[i], valid_keys());
         memcpy(key, tokens[i], kl);
         key[kl] = '\0';
         if (impair_spec_set(s, key, eq + 1, err) < 0)
@@ -414,37 +462,45 @@ size_t impair_spec_format(const struct impair_spec *s, char *buf, size_t n)
 
     if (buf && n)
         buf[0] = '\0';
-    if (s->delay_us)
-        fb_time(&f, "delay", s->delay_us);
-    if (s->jitter_us)
-        fb_time(&f, "jitter", s->jitter_us);
-    if (s->dist != IMPAIR_DIST_UNIFORM)
-        fb_add(&f, "distribution", dist_names[s->dist]);
-    if (s->loss_pct > 0)
-        fb_pct(&f, "loss", s->loss_pct);
-    if (s->loss_corr_pct > 0)
-        fb_pct(&f, "loss_corr", s->loss_corr_pct);
-    if (s->duplicate_pct > 0)
-        fb_pct(&f, "duplicate", s->duplicate_pct);
-    if (s->reorder_pct > 0)
-        fb_pct(&f, "reorder", s->reorder_pct);
-    if (s->reorder_corr_pct > 0)
-        fb_pct(&f, "reorder_corr", s->reorder_corr_pct);
-    if (s->reorder_gap) {
-        snprintf(v, sizeof v, "%u", s->reorder_gap);
-        fb_add(&f, "reorder_gap", v);
-    }
-    if (s->corrupt_pct > 0)
-        fb_pct(&f, "corrupt", s->corrupt_pct);
-    if (s->rate_bps) {
-        fmt_rate(v, sizeof v, s->rate_bps);
-        fb_add(&f, "rate", v);
-    }
-    if (s->dir != IMPAIR_DIR_EGRESS)
-        fb_add(&f, "direction", dir_name(s->dir));
-    if (s->has_seed) {
-        snprintf(v, sizeof v, "%llu", (unsigned long long)s->seed);
-        fb_add(&f, "seed", v);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct impair_key *k = &keys[i];
+        const void *field = (const char *)s + k->off;
+        switch (k->kind) {
+        case K_TIME:
+            if (*(const uint32_t *)field)
+                fb_time(&f, k->name, *(const uint32_t *)field);
+            break;
+        case K_PCT:
+            if (*(const double *)field > 0)
+                fb_pct(&f, k->name, *(const double *)field);
+            break;
+        case K_DIST:
+            if (*(const enum impair_dist *)field != IMPAIR_DIST_UNIFORM)
+                fb_add(&f, k->name, dist_names[*(const enum impair_dist *)field]);
+            break;
+        case K_GAP:
+            if (*(const uint32_t *)field) {
+                snprintf(v, sizeof v, "%u", *(const uint32_t *)field);
+                fb_add(&f, k->name, v);
+            }
+            break;
+        case K_RATE:
+            if (*(const uint64_t *)field) {
+                fmt_rate(v, sizeof v, *(const uint64_t *)field);
+                fb_add(&f, k->name, v);
+            }
+            break;
+        case K_DIR:
+            if (*(const enum impair_dir *)field != IMPAIR_DIR_EGRESS)
+                fb_add(&f, k->name, dir_name(*(const enum impair_dir *)field));
+            break;
+        case K_SEED:
+            if (s->has_seed) {
+                snprintf(v, sizeof v, "%llu", (unsigned long long)*(const uint64_t *)field);
+                fb_add(&f, k->name, v);
+            }
+            break;
+        }
     }
     return f.len;
 }
@@ -711,141 +767,4 @@ int impair_tbf_argv(const struct impair_spec *s, const char *dev, struct impair_
     impair_argv_push(out, "latency");
     impair_argv_push(out, "50ms");
     return 0;
-}
-
-/* --- decision -------------------------------------------------------------------------------- */
-
-void impair_rng_seed(struct impair_rng *r, uint64_t seed)
-{
-    r->s = seed;
-}
-
-uint64_t impair_rng_next(struct impair_rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-double impair_rng_unit(struct impair_rng *r)
-{
-    /* the top 53 bits fill a double's mantissa exactly */
-    return (double)(impair_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-void impair_state_init(struct impair_state *st, uint64_t seed)
-{
-    memset(st, 0, sizeof *st);
-    impair_rng_seed(&st->rng, seed);
-}
-
-static double sample_normal(struct impair_rng *r)
-{
-    /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1] */
-    double u1 = 1.0 - impair_rng_unit(r), u2 = impair_rng_unit(r);
-
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
-static double sample_pareto(struct impair_rng *r)
-{
-    /* Pareto with shape 3 and scale 1 has mean 1.5 and variance 3/4: shift and scale to zero
-     * mean, unit deviation. u is floored at 2^-14 so one sample stays below about 27 sigma,
-     * like netem's finite table instead of an unbounded tail. */
-    double u = 1.0 - impair_rng_unit(r);
-
-    if (u < 1.0 / 16384)
-        u = 1.0 / 16384;
-    return (pow(u, -1.0 / 3.0) - 1.5) / sqrt(0.75);
-}
-
-static double sample_dist(enum impair_dist d, struct impair_rng *r)
-{
-    switch (d) {
-    case IMPAIR_DIST_NORMAL:
-        return sample_normal(r);
-    case IMPAIR_DIST_PARETO:
-        return sample_pareto(r);
-    case IMPAIR_DIST_PARETONORMAL:
-        /* netem's paretonormal mixes a quarter normal with three quarters pareto; rescale so
-         * jitter stays the standard deviation */
-        return (0.25 * sample_normal(r) + 0.75 * sample_pareto(r)) / sqrt(0.625);
-    case IMPAIR_DIST_UNIFORM:
-    default:
-        return 2.0 * impair_rng_unit(r) - 1.0;
-    }
-}
-
-static int loss_event(const struct impair_spec *s, struct impair_state *st)
-{
-    double p = s->loss_pct / 100, c = s->loss_corr_pct / 100, thr;
-    int lost;
-
-    if (p <= 0) {
-        st->loss_bad = 0;
-        return 0;
-    }
-    thr = st->loss_bad ? c + (1 - c) * p : (1 - c) * p;
-    lost = impair_rng_unit(&st->rng) < thr;
-    st->loss_bad = lost;
-    return lost;
-}
-
-void impair_decide(const struct impair_spec *s, struct impair_state *st, size_t len,
-                   struct impair_verdict *v)
-{
-    int count = 1;
-    double d;
-
-    memset(v, 0, sizeof *v);
-    v->corrupt_at = -1;
-    if (s->duplicate_pct > 0 && impair_rng_unit(&st->rng) * 100 < s->duplicate_pct)
-        count++;
-    if (loss_event(s, st))
-        count--;
-    if (count == 0) {
-        v->drop = 1;
-        return;
-    }
-    v->duplicate = count == 2;
-    if (s->corrupt_pct > 0 && len > 0 && impair_rng_unit(&st->rng) * 100 < s->corrupt_pct) {
-        uint64_t r = impair_rng_next(&st->rng);
-        v->corrupt_at = (long)(r % len);
-        v->corrupt_mask = (uint8_t)(1u << ((r >> 32) % 8));
-    }
-    if (s->reorder_pct > 0) {
-        uint32_t gap = s->reorder_gap ? s->reorder_gap : 1;
-        if (st->since_reorder + 1 >= gap) {
-            double c = s->reorder_corr_pct / 100;
-            double x = c * st->reorder_last + (1 - c) * impair_rng_unit(&st->rng);
-            st->reorder_last = x;
-            if (x * 100 < s->reorder_pct) {
-                st->since_reorder = 0;
-                v->reordered = 1;
-                return;
-            }
-        }
-        st->since_reorder++;
-    }
-    d = (double)s->delay_us;
-    if (s->jitter_us)
-        d += (double)s->jitter_us * sample_dist(s->dist, &st->rng);
-    v->delay_us = d > 0 ? (uint64_t)llround(d) : 0;
-}
-
-uint64_t impair_rate_due(const struct impair_spec *s, struct impair_state *st, uint64_t now_us,
-                         uint64_t delay_us, size_t len)
-{
-    uint64_t due = now_us + delay_us;
-
-    if (!s->rate_bps)
-        return due;
-    if (st->rate_next_us > due)
-        due = st->rate_next_us;
-    /* serialisation time, rounded up so a saturated link never runs faster than the rate */
-    due += ((uint64_t)len * 8 * 1000000 + s->rate_bps - 1) / s->rate_bps;
-    st->rate_next_us = due;
-    return due;
 }

@@ -71,6 +71,8 @@ int impair_spec_is_empty(const struct impair_spec *s);
  * people and as megabytes by tc. Return 0, or -1 with err (NT_EINVAL). */
 int impair_parse_time_us(const char *key, const char *val, uint32_t *out, struct nt_err *err);
 int impair_parse_pct(const char *key, const char *val, double *out, struct nt_err *err);
+/* 1 when key is a time (delay, jitter): a bare number given from Lua means milliseconds. */
+int impair_key_is_time(const char *key);
 int impair_parse_rate(const char *key, const char *val, uint64_t *out, struct nt_err *err);
 int impair_parse_dist(const char *key, const char *val, enum impair_dist *out, struct nt_err *err);
 int impair_parse_dir(const char *key, const char *val, enum impair_dir *out, struct nt_err *err);

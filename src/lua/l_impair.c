@@ -34,7 +34,7 @@ static void spec_from(lua_State *L, int idx, struct impair_spec *s)
             continue;
         }
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            int is_time = strcmp(k, "delay") == 0 || strcmp(k, "jitter") == 0;
+            int is_time = impair_key_is_time(k);
             snprintf(val, sizeof val, is_time ? "%gms" : "%g", lua_tonumber(L, -1));
             v = val;
         } else {
