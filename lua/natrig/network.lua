@@ -368,26 +368,7 @@ function Network:map_text() return artifacts.map_text(self) end
 function Network:plan(taken) return plan.plan(self, taken) end
 
 --- Every node's entries and natrig's own actions (node "natrig"), merged by time.
-function Network:timeline(q)
-  seal.refresh(self)
-  for _, r in ipairs(self.routers) do require("natrig.portmap").sync(r) end
-  local all = {}
-  for _, n in ipairs(self.nodes) do
-    if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end
-  end
-  local logs = require "natrig.logs"
-  for _, e in ipairs(self.actions) do
-    if not q or logs.matches(e, type(q) == "string" and { match = q } or q) then all[#all + 1] = e end
-  end
-  local when = require("natrig.logs").when
-  table.sort(all, function(a, b)
-    local ta, tb = when(a), when(b)
-    if ta ~= tb then return ta < tb end
-    if a.node ~= b.node then return a.node < b.node end
-    return a.seq < b.seq
-  end)
-  return all
-end
+function Network:timeline(q) return require("natrig.timeline").merged(self, q) end
 
 --- Dropped attempts to leave the sealed lab (natrig.seal): { node, addr, port, proto, first, last, count }.
 function Network:escapes() return seal.escapes(self) end
