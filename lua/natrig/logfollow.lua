@@ -24,7 +24,8 @@ local function note_lag(node, last_time)
     node.log_lagging = true
     node.log_lag_reports = (node.log_lag_reports or 0) + 1
     if node.net and node.net.note then
-      node.net:note("log of " .. node.name .. " behind", ("by %.1fs: natrig parses it later than the app writes it"):format(lag))
+      node.net:note("log of " .. node.name .. " behind",
+        ("by %.1fs: natrig parses it later than the app writes it"):format(lag))
     end
   elseif node.log_lagging and lag < M.LAG_REPORT / 2 then
     node.log_lagging = false

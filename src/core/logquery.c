@@ -122,6 +122,30 @@ static int field_is(const struct logstore_view *v, const struct logparse_field *
     return found == 1;
 }
 
+int logquery_chunk_may(const struct logquery *q, const struct logstore_chunk *c)
+{
+    if (q->level && c->max_level < q->level)
+        return 0;
+    if (q->stream != LOGQUERY_ANY_STREAM &&
+        (q->stream < 0 || q->stream > 63 || !(c->streams & (1ull << q->stream))))
+        return 0;
+    if (q->has_since && (double)c->max_ns / 1e9 < q->since)
+        return 0;
+    if (q->has_until && (double)c->min_ns / 1e9 > q->until)
+        return 0;
+    if (q->messages) {
+        int any = 0;
+        for (int i = 0; i < q->nmessages && !any; i++) {
+            uint32_t a = LOGSTORE_BLOOM_A(q->message_hashes[i]);
+            uint32_t b = LOGSTORE_BLOOM_B(q->message_hashes[i]);
+            any = (c->bloom[a / 64] >> (a % 64) & 1) && (c->bloom[b / 64] >> (b % 64) & 1);
+        }
+        if (!any)
+            return 0;
+    }
+    return 1;
+}
+
 enum logquery_result logquery_test(const struct logquery *q, const struct logstore_view *v,
                                    char **scratch, size_t *cap)
 {

@@ -54,6 +54,10 @@ double logquery_when(const struct logstore_view *v);
  * written to *buf (grown with realloc as needed, *cap its size). Returns its length. */
 size_t logquery_hay(const struct logstore_view *v, char **buf, size_t *cap);
 
+/* Whether spill chunk c may hold a match of q (0: skip it): its levels, streams, times
+ * and message hashes. */
+int logquery_chunk_may(const struct logquery *q, const struct logstore_chunk *c);
+
 /* Test record v against q. scratch/cap: a buffer the test may grow (realloc) and reuse. */
 enum logquery_result logquery_test(const struct logquery *q, const struct logstore_view *v,
                                    char **scratch, size_t *cap);

@@ -30,6 +30,8 @@ struct logstore {
     size_t scratch_cap;
     char *disk; /* kept lines of the piece being fed */
     size_t disk_n, disk_cap;
+    struct logstore_chunk *chunks;
+    size_t nchunks, chunks_cap;
 };
 
 static void grow(char **p, size_t *cap, size_t need)
@@ -52,13 +54,16 @@ static void put(char **p, size_t *len, size_t *cap, const void *s, size_t n)
     *len += n;
 }
 
-uint32_t logstore_hash(const char *p, size_t n)
+uint32_t logstore_hash_more(uint32_t h, const char *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-
     while (n--)
         h = (h ^ (unsigned char)*p++) * 16777619u;
     return h;
+}
+
+uint32_t logstore_hash(const char *p, size_t n)
+{
+    return logstore_hash_more(2166136261u, p, n);
 }
 
 static uint64_t hash64(const char *p, size_t n)
@@ -92,6 +97,7 @@ void logstore_free(struct logstore *st)
     free(st->a);
     free(st->scratch);
     free(st->disk);
+    free(st->chunks);
     free(st);
 }
 
@@ -123,6 +129,12 @@ int logstore_stream(struct logstore *st, const char *name, size_t n)
 const char *logstore_stream_name(const struct logstore *st, int id)
 {
     return id >= 0 && id < st->nstreams ? st->streams[id].name : "";
+}
+
+const struct logstore_chunk *logstore_chunks(const struct logstore *st, size_t *n)
+{
+    *n = st->nchunks;
+    return st->chunks;
 }
 
 const char *logstore_mem(const struct logstore *st, size_t *len)
@@ -289,22 +301,46 @@ static void spill(struct logstore *st)
     int64_t k = st->count / 2, i;
     size_t off = 0;
     struct logstore_view v;
+    struct logstore_chunk c;
 
     if (!st->hooks.on_spill || k == 0)
         return;
     if (st->spill_failed_at >= 0 && st->count < 2 * (int64_t)st->spill_failed_at)
         return; /* no disk a moment ago: keep them in memory rather than lose them */
+    memset(&c, 0, sizeof c);
+    c.min_ns = INT64_MAX;
     for (i = 0; i < k; i++) {
         size_t n = logstore_rec_at(st->a + off, st->len - off, &v);
+        int64_t t;
+        uint32_t h;
         if (!n)
             return;
         off += n;
+        t = v.h.engine_ts_ns >= 0 ? v.h.engine_ts_ns : v.h.ts_ns >= 0 ? v.h.ts_ns : 0;
+        c.min_ns = t < c.min_ns ? t : c.min_ns;
+        c.max_ns = t > c.max_ns ? t : c.max_ns;
+        if (v.h.level > c.max_level)
+            c.max_level = v.h.level;
+        c.streams |= 1ull << (v.h.stream & 63);
+        h = v.h.cont_n ? logstore_hash_more(v.h.msg_hash, v.cont, v.h.cont_n) : v.h.msg_hash;
+        c.bloom[LOGSTORE_BLOOM_A(h) / 64] |= 1ull << (LOGSTORE_BLOOM_A(h) % 64);
+        c.bloom[LOGSTORE_BLOOM_B(h) / 64] |= 1ull << (LOGSTORE_BLOOM_B(h) % 64);
+        if (i == 0)
+            c.first_seq = v.h.seq;
     }
+    c.off = st->spill_bytes;
+    c.size = off;
+    c.count = k;
     if (st->hooks.on_spill(st->hooks.ud, st->a, off) != 0) {
         st->spill_failed_at = (int)(st->count > 0x3fffffff ? 0x3fffffff : st->count);
         return;
     }
     st->spill_failed_at = -1;
+    if (st->nchunks == st->chunks_cap) {
+        st->chunks_cap = st->chunks_cap ? 2 * st->chunks_cap : 16;
+        st->chunks = xrealloc(st->chunks, st->chunks_cap * sizeof *st->chunks);
+    }
+    st->chunks[st->nchunks++] = c;
     memmove(st->a, st->a + off, st->len - off);
     st->len -= off;
     st->last_off -= off;

@@ -91,6 +91,25 @@ void logstore_feed(struct logstore *st, int stream, struct logstore_pending *pen
 void logstore_flush(struct logstore *st, int stream, struct logstore_pending *pend,
                     int engine_prefix, size_t budget);
 
+/* What one spill (one on_spill call: whole records, consecutive) holds, so a query reads
+ * only the chunks that may match (core/logquery's logquery_chunk_may). Times are the
+ * entries' times as queries see them (engine, else the line's own, else 0). */
+struct logstore_chunk {
+    uint64_t off, size; /* where in the spill */
+    int64_t min_ns, max_ns;
+    int64_t first_seq, count;
+    uint64_t streams;  /* bit i: stream id i */
+    uint64_t bloom[4]; /* 2 bits of 256 per whole message's logstore_hash */
+    uint8_t max_level;
+};
+
+/* The spill's chunks, oldest first. */
+const struct logstore_chunk *logstore_chunks(const struct logstore *st, size_t *n);
+
+/* The bloom bits of a message hash. */
+#define LOGSTORE_BLOOM_A(h) ((h)&255u)
+#define LOGSTORE_BLOOM_B(h) (((h) >> 8) & 255u)
+
 /* The in-memory records: arena bytes [0, *len). */
 const char *logstore_mem(const struct logstore *st, size_t *len);
 
@@ -113,8 +132,9 @@ size_t logstore_rec_at(const char *p, size_t n, struct logstore_view *v);
 int logstore_field(const struct logstore_view *v, int i, const char **k, size_t *kn,
                    const char **val, size_t *vn);
 
-/* FNV-1a (32 bits) of a message, what msg_hash holds. */
+/* FNV-1a (32 bits) of a message, what msg_hash holds; logstore_hash_more continues one. */
 uint32_t logstore_hash(const char *p, size_t n);
+uint32_t logstore_hash_more(uint32_t h, const char *p, size_t n);
 
 /* The arena record for one parsed line, for tests and fuzzers: encodes e (parsed from the
  * line of len bytes without its engine prefix) into out (cap bytes). Returns the record's

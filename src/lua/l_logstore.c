@@ -30,7 +30,6 @@
 #define QUERY_MT "natrig.LogQuery"
 #define ENTRY_MT "natrig.LogEntry"
 #define FEEDER_MT "natrig.LogFeeder"
-#define READ_CHUNK (1u << 20)
 
 /* st:feeder(stream): a stream's splitter, with its own partial line. */
 struct feeder {
@@ -97,6 +96,7 @@ static void mkdir_parent(const char *path)
 static int open_append(const char *path, int trunc)
 {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (trunc ? O_TRUNC : O_APPEND);
+
     int fd = open(path, flags, 0644);
 
     if (fd < 0 && errno == ENOENT) {
@@ -120,9 +120,11 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* A failed write is cut off again, so the spill's chunks stay where the store counts them. */
 static int hook_spill(void *ud, const char *p, size_t n)
 {
     struct lstore *s = ud;
+    off_t at;
 
     if (!s->spill_path)
         return -1;
@@ -131,7 +133,13 @@ static int hook_spill(void *ud, const char *p, size_t n)
         if (s->spill_fd < 0)
             return -1;
     }
-    return write_all(s->spill_fd, p, n);
+    at = lseek(s->spill_fd, 0, SEEK_END);
+    if (at < 0)
+        return -1;
+    if (write_all(s->spill_fd, p, n) == 0)
+        return 0;
+    (void)ftruncate(s->spill_fd, at);
+    return -1;
 }
 
 static void hook_disk(void *ud, const char *p, size_t n)
@@ -405,6 +413,7 @@ static struct logquery *compile(lua_State *L, struct lstore *s, int idx)
             lua_pop(L, 1);
         }
     }
+    c->q.message_hashes = c->hashes;
     c->q.fields = c->fields;
     if (lua_getfield(L, idx, "fields") == LUA_TTABLE) {
         int bad = 0;
@@ -602,60 +611,47 @@ static int l_store_wait_remove(lua_State *L)
 
 /* --- reading ------------------------------------------------------------------------------- */
 
-/* Call fn(L, s, v, ud) for every record, the spilled ones first; fn returns 1 to stop. */
+/* Call fn(L, s, v, ud) for every record, the spilled ones first, fn returning 1 to stop.
+ * With q, spill chunks that cannot hold a match of q are not read. */
 typedef int (*each_fn)(lua_State *L, struct lstore *s, const struct logstore_view *v, void *ud);
 
-static int each(lua_State *L, struct lstore *s, each_fn fn, void *ud)
+static int each(lua_State *L, struct lstore *s, const struct logquery *q, each_fn fn, void *ud)
 {
     struct logstore_view v;
-    size_t len, off = 0, n;
+    size_t len, off = 0, n, nchunks, max = 0;
+    const struct logstore_chunk *ch = logstore_chunks(s->st, &nchunks);
     const char *mem;
 
-    if (s->spill_fd >= 0 && s->spill_path) {
+    for (size_t i = 0; i < nchunks; i++)
+        if ((!q || logquery_chunk_may(q, &ch[i])) && ch[i].size > max)
+            max = ch[i].size;
+    if (max && s->spill_path) {
         int fd = open(s->spill_path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            char *buf = lua_newuserdatauv(L, READ_CHUNK, 0); /* Lua-owned: a raise frees it */
-            size_t have = 0;
-            int stop = 0;
-            for (;;) {
-                ssize_t r = read(fd, buf + have, READ_CHUNK - have);
-                size_t at = 0;
+        char *buf = fd >= 0 ? lua_newuserdatauv(L, max, 0) : NULL; /* Lua-owned: a raise frees it */
+        for (size_t i = 0; buf && i < nchunks; i++) {
+            size_t got = 0;
+            if (q && !logquery_chunk_may(q, &ch[i]))
+                continue;
+            while (got < ch[i].size) {
+                ssize_t r = pread(fd, buf + got, ch[i].size - got, (off_t)(ch[i].off + got));
                 if (r < 0 && errno == EINTR)
                     continue;
                 if (r <= 0)
                     break;
-                have += (size_t)r;
-                while (!stop && (n = logstore_rec_at(buf + at, have - at, &v)) != 0) {
-                    stop = fn(L, s, &v, ud);
-                    at += n;
-                }
-                if (stop)
-                    break;
-                memmove(buf, buf + at, have - at);
-                have -= at;
-                if (have == READ_CHUNK) { /* a record bigger than the chunk: read it whole */
-                    struct logstore_rec h;
-                    memcpy(&h, buf, sizeof h);
-                    char *big = lua_newuserdatauv(L, h.size, 0);
-                    memcpy(big, buf, have);
-                    while (have < h.size) {
-                        r = read(fd, big + have, h.size - have);
-                        if (r <= 0)
-                            break;
-                        have += (size_t)r;
-                    }
-                    if (have == h.size && logstore_rec_at(big, have, &v))
-                        stop = fn(L, s, &v, ud);
+                got += (size_t)r;
+            }
+            for (size_t at = 0; (n = logstore_rec_at(buf + at, got - at, &v)) != 0; at += n) {
+                if (fn(L, s, &v, ud)) {
+                    close(fd);
                     lua_pop(L, 1);
-                    have = 0;
-                    if (stop)
-                        break;
+                    return 1;
                 }
             }
+            ch = logstore_chunks(s->st, &nchunks);
+        }
+        if (fd >= 0) {
             close(fd);
             lua_pop(L, 1);
-            if (stop)
-                return 1;
         }
     }
     mem = logstore_mem(s->st, &len);
@@ -698,7 +694,7 @@ static int l_store_query(lua_State *L)
     u.list = lua_gettop(L);
     u.n = 0;
     /* stack: st q limit cq list */
-    each(L, s, query_one, &u);
+    each(L, s, u.q, query_one, &u);
     return 1;
 }
 
@@ -721,7 +717,7 @@ static int l_store_text(lua_State *L)
 
     lua_settop(L, 1);
     luaL_buffinit(L, &b);
-    each(L, s, text_one, &b);
+    each(L, s, NULL, text_one, &b);
     luaL_pushresult(&b);
     return 1;
 }

@@ -5,6 +5,10 @@
 -- (the engine sending the same logs again to natrig's C client, every node at once, not
 -- parsed), and natrig's peak RSS (issue 12: under 100 MB). Never pass/fail.
 -- BENCH_LOG_TRACE=FILE writes "seconds RSS-MB Lua-heap-MB" every 0.2 s while logs flow.
+-- wait_log latency under the flood (issue 30: median under 50 ms, p99 under 500 ms): while
+-- its flood runs, each node also writes MARK-<i> on stderr every 0.25 s, and a task per node
+-- waits for each mark in turn; a mark's latency is from the engine's stamp (the app wrote
+-- it) to its wait_log returning.
 local natrig = require "natrig"
 local core = natrig.core
 local task = natrig.task
@@ -21,9 +25,24 @@ end
 local net = natrig.network { scenario = "bench-logflood", quiet = true }
 for i = 1, NODES do
   net:gateway { name = "f" .. i, cmd = { "sh", "-c",
-    ("yes '%s' | head -c %d; echo; echo FLOOD-DONE; exec sleep 3600"):format(LINE, MB * 1000000) } }
+    ("(yes '%s' | head -c %d; echo; echo FLOOD-DONE; touch /tmp/flood-done) & i=0; "
+      .. "while [ ! -e /tmp/flood-done ] || [ $i -lt 8 ]; do i=$((i+1)); echo MARK-$i >&2; sleep 0.25; done; "
+      .. "echo MARK-END >&2; wait; exec sleep 3600"):format(LINE, MB * 1000000) } }
 end
 local rss0 = vm("VmRSS")
+-- natrig's own CPU seconds (user + system), to tell its work from waiting on the engine
+local function cpu()
+  local f = (core.read_file("/proc/self/stat") or ""):match("%) (.*)") or ""
+  local v = {}
+  for x in f:gmatch("%S+") do v[#v + 1] = x end
+  return ((tonumber(v[12]) or 0) + (tonumber(v[13]) or 0)) / 100
+end
+-- and the seconds it was ready to run but waited for a CPU (a loaded machine)
+local function run_delay()
+  local b = (core.read_file("/proc/self/schedstat") or ""):match("%d+ (%d+)")
+  return (tonumber(b) or 0) / 1e9
+end
+local cpu0, delay0 = cpu(), run_delay()
 -- where the memory is: the Lua heap's peak, sampled while the logs flow
 local heap_peak, sampling = 0, true
 local trace = os.getenv("BENCH_LOG_TRACE") and io.open(os.getenv("BENCH_LOG_TRACE"), "w")
@@ -40,8 +59,27 @@ end, "heap sampler")
 local t0 = core.now()
 net:up()
 local up = core.now() - t0
+local up_done = core.time()
+local lats, lats_after = {}, {}
+local markers = {}
+for _, n in ipairs(net.nodes) do
+  markers[#markers + 1] = task.spawn(function()
+    local since
+    for i = 1, 100000 do
+      local e = n:wait_log { message = { "MARK-" .. i, "MARK-END" }, stream = "stderr", since = since, timeout = 1800 }
+      if e.message == "MARK-END" then break end
+      lats[#lats + 1] = core.time() - e.engine_time
+      if e.engine_time > up_done then lats_after[#lats_after + 1] = lats[#lats] end
+      since = e.engine_time
+    end
+  end, "marks of " .. n.name)
+end
 natrig.map(net.nodes, function(n) n:wait_log { match = "FLOOD-DONE", plain = true, timeout = 1800 } end, NODES)
 local parsed = core.now() - t0
+local cpu_parsed, delay_parsed = cpu() - cpu0, run_delay() - delay0
+for _, m in ipairs(markers) do m:join() end
+local lag_max = 0
+for _, n in ipairs(net.nodes) do lag_max = math.max(lag_max, n.log_lag_max or 0) end
 local hwm = vm("VmHWM")
 sampling = false
 local stalls = 0
@@ -64,6 +102,15 @@ print(("  natrig follow + parse   %7.1fs  (%.1f MB/s; bring-up %.1fs included)")
 print(("  floor: engine re-read   %7.1fs  (%.1f MB/s, %d MB framed, not parsed)"):format(floor,
   bytes / 1e6 / floor, bytes // 1000000))
 print(("  ratio                   %7.2f   (follows caught up after a stall: %d)"):format(parsed / floor, stalls))
+print(("  natrig CPU until parsed %7.1fs  (%.0f%% of the time), %.1fs more ready but waiting for a CPU (machine load)")
+  :format(cpu_parsed, 100 * cpu_parsed / parsed, delay_parsed))
+print(("  largest lag of a follow %7.1fs  (engine stamp to parsed)"):format(lag_max))
+local function pct(l, p) return #l > 0 and l[math.max(1, math.ceil(#l * p))] * 1000 or 0 / 0 end
+for _, l in ipairs { { lats, "every mark" }, { lats_after, "marks written after net:up()" } } do
+  table.sort(l[1])
+  print(("  wait_log latency        median %.0f ms, p99 %.0f ms, max %.0f ms over %d marks, %s (issue 30: 50 / 500 ms)")
+    :format(pct(l[1], 0.5), pct(l[1], 0.99), pct(l[1], 1), #l[1], l[2]))
+end
 print(("  natrig RSS before %d MB, peak %d MB (issue 12's bound: 100 MB); Lua heap peak %.1f MB, now %.1f MB")
   :format(rss0, hwm, heap_peak, collectgarbage("count") / 1024))
 net:down()

@@ -182,6 +182,36 @@ static void test_spill(void)
     }
     ok(off == sink.spill_n && ok_order, "the spill holds whole records, oldest first");
     ok(nth(st, 0, &v) && v.h.seq == want, "memory continues where the spill ends");
+    {
+        size_t nch, bytes = 0, hit = 0;
+        int64_t cnt = 0;
+        const struct logstore_chunk *ch = logstore_chunks(st, &nch);
+        struct logquery q;
+        struct logparse_span m = {"line 5", 6};
+        uint32_t h = logstore_hash(m.p, m.n);
+        for (size_t i = 0; i < nch; i++) {
+            bytes += ch[i].size;
+            cnt += ch[i].count;
+        }
+        ok(nch > 1 && bytes == sink.spill_n && cnt == s.spilled, "one chunk per spill, indexed");
+        memset(&q, 0, sizeof q);
+        q.stream = LOGQUERY_ANY_STREAM;
+        q.messages = &m;
+        q.message_hashes = &h;
+        q.nmessages = 1;
+        for (size_t i = 0; i < nch; i++)
+            hit += (size_t)logquery_chunk_may(&q, &ch[i]);
+        ok(hit >= 1 && logquery_chunk_may(&q, &ch[0]), "the chunk holding a message may match");
+        q.nmessages = 0;
+        q.messages = NULL;
+        q.has_since = 1;
+        q.since = 1796083205.0;
+        ok(!logquery_chunk_may(&q, &ch[0]) && logquery_chunk_may(&q, &ch[nch - 1]),
+           "since skips older chunks");
+        q.has_since = 0;
+        q.level = LOGPARSE_LEVEL_WARN;
+        ok(!logquery_chunk_may(&q, &ch[0]), "a level above every entry's skips the chunk");
+    }
     sink.refuse_spill = 1;
     for (int i = 0; i < 100; i++) {
         snprintf(line, sizeof line, "2026-12-01T00:01:%02d.%09dZ INFO app: more %d\n", i / 10, i,
