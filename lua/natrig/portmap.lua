@@ -31,7 +31,8 @@ local VALID = { upnp = true, natpmp = true, pcp = true }
 local VALID_TEXT = "upnp, natpmp, pcp"
 local txt = require "natrig.portmap_text"
 M.HTTP_PORT, M.TABLE = txt.HTTP_PORT, txt.TABLE
-local CONF, NFT, RUN, LOG, LEASES, CAP = txt.CONF, txt.NFT, txt.RUN, txt.LOG, txt.LEASES, txt.CAP
+local CONF, NFT, RUN, CAP, CTL = txt.CONF, txt.NFT, txt.RUN, txt.CAP, txt.CTL
+local function ctl(r, ...) return r:exec({ "/bin/sh", CTL, ... }, { quiet = true }).stdout end
 
 local function fail(op, msg) core.fail("einval", op, msg) end
 
@@ -110,7 +111,7 @@ local function put(r, files)
 end
 
 local function read_log(r)
-  return r:exec({ "sh", "-c", "cat " .. LOG .. " 2>/dev/null; true" }, { quiet = true }).stdout
+  return ctl(r, "log")
 end
 
 local function start_daemon(r, fresh)
@@ -118,11 +119,12 @@ local function start_daemon(r, fresh)
   r.pm_token = (r.pm_token or 0) + 1
   local token = tostring(r.pm_token)
   local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
-    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip), mode = 493 } }
+    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip), mode = 493 },
+    { path = CTL, data = txt.ctl_text(), mode = 493 } }
   if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
   put(r, files)
   eng:exec_detached(r.id, { "/bin/sh", RUN, fresh and "fresh" or "keep", token })
-  local out = r:exec(txt.wait_argv(token), { quiet = true }).stdout
+  local out = ctl(r, "wait", token)
   local up, text = out:match("^([%d.]+)[^\n]*\n(.*)$")
   r.pm_offset = core.time() - (tonumber(up) or 0)
   text = text or out
@@ -136,16 +138,12 @@ local function start_daemon(r, fresh)
   end
 end
 
-local function stop_daemon(r)
-  r:exec({ "sh", "-c", "for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done; "
-    .. "i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done" },
-    { quiet = true })
-end
+local function stop_daemon(r) ctl(r, "stop") end
 
 local function set_cap(r)
   local pm = r.pm
   r.pm_cap = pm.max_lease ~= nil
-  r:exec({ "sh", "-c", "for p in $(pgrep -f pm-cap.sh); do kill $p; done; true" }, { quiet = true })
+  ctl(r, "capoff")
   if pm.max_lease then
     put(r, { { path = CAP, data = txt.cap_text(r, pm.max_lease), mode = 493 } })
     ;(r.eng or r.net.eng):exec_detached(r.id, { "/bin/sh", CAP })
@@ -224,7 +222,7 @@ end
 function M.mappings(r)
   if not r.pm then return {} end
   M.sync(r)
-  local text = r:exec({ "sh", "-c", "cat " .. LEASES .. " 2>/dev/null; date +%s" }, { quiet = true }).stdout
+  local text = ctl(r, "leases")
   local now = tonumber(text:match("(%d+)%s*$")) or math.floor(core.time())
   local ext = r.pm.external_ip or r.wan_ip
   r.pm_granted = r.pm_granted or {}
@@ -308,9 +306,7 @@ end
 function M.diagnostics(r)
   if not r.pm then return nil end
   M.sync(r)
-  local cmd = ("echo '## %s'; cat %s 2>/dev/null; echo '## nft list table inet %s'; nft list table inet %s; "
-    .. "echo '## %s (last 60 lines)'; tail -n 60 %s"):format(LEASES, LEASES, M.TABLE, M.TABLE, LOG, LOG)
-  return r:exec({ "sh", "-c", cmd }, { quiet = true }).stdout
+  return ctl(r, "diag")
 end
 
 return M

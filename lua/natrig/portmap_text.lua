@@ -10,7 +10,7 @@ M.HTTP_PORT = 2869
 M.TABLE = "natrig_pm"
 M.CONF, M.NFT, M.RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
 M.LOG, M.LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
-M.CAP = "/etc/natrig/pm-cap.sh"
+M.CAP, M.CTL = "/etc/natrig/pm-cap.sh", "/etc/natrig/pm-ctl.sh"
 local CONF, NFT, LOG, LEASES = M.CONF, M.NFT, M.LOG, M.LEASES
 
 function M.conf_text(r, pm, wan_dev, lan_dev)
@@ -105,17 +105,39 @@ while [ $i -lt 100 ] && ! netstat -lnu 2>/dev/null | grep -q '127.0.0.1:3478'; d
 ]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, CONF)
 end
 
--- Waits (in the router, one exec) until the section after "natrig-pm start TOKEN" says
--- miniupnpd listens, or 10 s; prints the router's uptime, then that section.
-function M.wait_argv(token)
-  return { "sh", "-c", ([[
-i=0
-while [ $i -lt 500 ]; do
-  s=$(awk -v t="natrig-pm start %s " 'index($0, t) { on = 1; buf = "" } on { buf = buf $0 "\n" } END { printf "%%s", buf }' %s 2>/dev/null)
-  case "$s" in *"Listening for NAT-PMP"*|*"natrig-pm: "*) break ;; esac
-  usleep 20000; i=$((i+1))
-done
-cat /proc/uptime; printf '%%s\n' "$s"]]):format(token, LOG) }
+-- The control script (one file, run as argv { "/bin/sh", CTL, command, ... }):
+--   wait TOKEN  until the section after "natrig-pm start TOKEN" says miniupnpd listens (or
+--               fails), at most 10 s; prints the router's uptime, then that section
+--   stop        miniupnpd and the reflector, waiting until miniupnpd is gone
+--   capoff      the lease cap loop
+--   log         the stamped log;   leases  the lease file, then the router's clock (date +%s)
+--   diag        lease file, miniupnpd's nftables table, the end of the log
+function M.ctl_text()
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/portmap.lua)
+log=%s leases=%s
+case "$1" in
+wait)
+  i=0
+  while [ $i -lt 500 ]; do
+    s=$(awk -v t="natrig-pm start $2 " 'index($0, t) { on = 1; buf = "" } on { buf = buf $0 "\n" }
+      END { printf "%%s", buf }' $log 2>/dev/null)
+    case "$s" in *"Listening for NAT-PMP"*|*"natrig-pm: "*) break ;; esac
+    usleep 20000; i=$((i+1))
+  done
+  cat /proc/uptime; printf '%%s\n' "$s" ;;
+stop)
+  for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done
+  i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done ;;
+capoff) for p in $(pgrep -f %s); do [ "$p" != $$ ] && kill $p; done; true ;;
+log) cat $log 2>/dev/null; true ;;
+leases) cat $leases 2>/dev/null; date +%%s ;;
+diag)
+  echo "## $leases"; cat $leases 2>/dev/null
+  echo "## nft list table inet %s"; nft list table inet %s
+  echo "## $log (last 60 lines)"; tail -n 60 $log ;;
+esac
+]]):format(M.LOG, M.LEASES, M.CAP, M.TABLE, M.TABLE)
 end
 
 -- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted

@@ -106,8 +106,8 @@ struct natrule_spec {
     int racy;              /* 1: plain masquerade, no guard (the conntrack race) */
     int portmap; /* 1: port mapping (lua/natrig/portmap.lua): the guard marks instead of dropping
                   * and chain pm_late (prerouting, -90) drops what no mapping DNATed */
-    unsigned udp_timeout;  /* seconds a mapping lives after its last outbound packet */
-    uint32_t wan_ip;       /* host byte order; 0 = not set */
+    unsigned udp_timeout; /* seconds a mapping lives after its last outbound packet */
+    uint32_t wan_ip;      /* host byte order; 0 = not set */
     size_t n_lan;
     struct ipv4_cidr lan[NATRULE_MAX_LAN]; /* host bits zero */
 };
