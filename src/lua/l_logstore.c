@@ -11,7 +11,11 @@
  *   woken, spilled, seq, last_time = st:flush(f, engine_prefix, budget)
  *   list = st:query(q [, limit])      -- q as node:logs takes it, already checked
  *   wid = st:wait_add(q); st:wait_remove(wid)
+ *   n, woken, spilled, seq = st:feed_file(f, path, offset, max, budget)
+ *       -- up to max bytes of a log file from offset (no engine prefix); n: bytes read
  *   st:text(), st:last_lines(n), st:stats(), #st (entries in memory), st:close()
+ *   w = core.inotify(dir)              -- nil, msg when inotify is not there
+ *   w:changed()                        -- whether files were written since the last call
  */
 #include "lua/l_logstore.h"
 
@@ -19,6 +23,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,6 +200,44 @@ static int l_store_flush(lua_State *L)
     return feed_result(L, s);
 }
 
+/* feed_file(f, path, offset, max, budget): a log file's next piece, read here so the bytes
+ * go from the file to the index without a Lua string. */
+static int l_store_feed_file(lua_State *L)
+{
+    struct lstore *s = l_logstore_check(L);
+    struct feeder *f = luaL_checkudata(L, 2, FEEDER_MT);
+    const char *path = luaL_checkstring(L, 3);
+    lua_Integer off = luaL_checkinteger(L, 4), max = luaL_checkinteger(L, 5);
+    size_t budget = (size_t)luaL_checkinteger(L, 6), got = 0;
+    int fd;
+
+    luaL_argcheck(L, off >= 0, 4, "negative offset");
+    luaL_argcheck(L, max > 0 && max <= (1 << 26), 5, "a piece of 1 byte to 64 MiB");
+    lua_settop(L, 6);
+    if ((size_t)max > s->filebuf_cap) {
+        s->filebuf = xrealloc(s->filebuf, (size_t)max);
+        s->filebuf_cap = (size_t)max;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while (got < (size_t)max) {
+            ssize_t r = pread(fd, s->filebuf + got, (size_t)max - got, (off_t)off + (off_t)got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        close(fd);
+    }
+    lua_pushinteger(L, (lua_Integer)got);
+    s->L = L;
+    s->woken_idx = 0;
+    if (got)
+        logstore_feed(s->st, f->sid, &f->pend, s->filebuf, got, 0, budget);
+    return 1 + feed_result(L, s);
+}
+
 static int l_feeder_gc(lua_State *L)
 {
     struct feeder *f = luaL_checkudata(L, 1, FEEDER_MT);
@@ -315,11 +358,13 @@ static void store_close(struct lstore *s)
     s->spill_fd = s->disk_fd = -1;
     free(s->waiters);
     free(s->scratch);
+    free(s->filebuf);
     free(s->node);
     free(s->spill_path);
     free(s->disk_path);
     s->waiters = NULL;
-    s->scratch = s->node = s->spill_path = s->disk_path = NULL;
+    s->scratch = s->filebuf = s->node = s->spill_path = s->disk_path = NULL;
+    s->filebuf_cap = 0;
     s->nwaiters = 0;
 }
 
@@ -369,20 +414,74 @@ static int l_log_store(lua_State *L)
     return 1;
 }
 
+/* --- inotify: a log directory's writes ------------------------------------------------------ */
+
+#define INOTIFY_MT "natrig.Inotify"
+
+struct inot {
+    int fd;
+};
+
+static int l_inotify_close(lua_State *L)
+{
+    struct inot *w = luaL_checkudata(L, 1, INOTIFY_MT);
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    return 0;
+}
+
+/* w:changed(): drains the events; true when a file was created, written or moved in. */
+static int l_inotify_changed(lua_State *L)
+{
+    struct inot *w = luaL_checkudata(L, 1, INOTIFY_MT);
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    int any = 0;
+
+    if (w->fd < 0)
+        return nt_raisef(L, NT_EINVAL, "inotify", "the watch is closed");
+    for (;;) {
+        ssize_t r = read(w->fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        any = 1;
+    }
+    lua_pushboolean(L, any);
+    return 1;
+}
+
+/* inotify(dir) -> watch, or nil and a message when the kernel gives none (then poll). */
+static int l_inotify(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    struct inot *w = lua_newuserdatauv(L, sizeof *w, 0);
+
+    w->fd = -1;
+    luaL_setmetatable(L, INOTIFY_MT);
+    w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (w->fd < 0 ||
+        inotify_add_watch(w->fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "inotify on '%s': %s", dir, strerror(errno));
+        if (w->fd >= 0)
+            close(w->fd);
+        w->fd = -1;
+        return 2;
+    }
+    return 1;
+}
+
 void l_logstore_open(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"feed", l_store_feed},
-        {"flush", l_store_flush},
-        {"query", l_logquery_query},
-        {"wait_add", l_store_wait_add},
-        {"wait_remove", l_store_wait_remove},
-        {"text", l_logquery_text},
-        {"last_lines", l_logquery_last_lines},
-        {"stats", l_store_stats},
-        {"feeder", l_store_feeder},
-        {"close", l_store_close},
-        {NULL, NULL},
+        {"feed", l_store_feed},           {"flush", l_store_flush},
+        {"feed_file", l_store_feed_file}, {"query", l_logquery_query},
+        {"wait_add", l_store_wait_add},   {"wait_remove", l_store_wait_remove},
+        {"text", l_logquery_text},        {"last_lines", l_logquery_last_lines},
+        {"stats", l_store_stats},         {"feeder", l_store_feeder},
+        {"close", l_store_close},         {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
         {"__gc", l_store_close},
@@ -403,6 +502,20 @@ void l_logstore_open(lua_State *L)
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     l_logquery_open(L);
+    luaL_newmetatable(L, INOTIFY_MT);
+    lua_pushcfunction(L, l_inotify_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_inotify_close);
+    lua_setfield(L, -2, "__close");
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_inotify_changed);
+    lua_setfield(L, -2, "changed");
+    lua_pushcfunction(L, l_inotify_close);
+    lua_setfield(L, -2, "close");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_inotify);
+    lua_setfield(L, -2, "inotify");
     lua_pushcfunction(L, l_log_store);
     lua_setfield(L, -2, "log_store");
 }

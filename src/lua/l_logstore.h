@@ -34,6 +34,8 @@ struct lstore {
     int woken_idx;
     char *scratch;
     size_t scratch_cap;
+    char *filebuf; /* feed_file's piece */
+    size_t filebuf_cap;
 };
 
 /* A compiled query: the struct and its arrays; the strings live in its uservalue. */
