@@ -12,9 +12,9 @@ RUN_PKGS  := busybox-static iptables iproute2 conntrack nftables coturn socat tc
 # Test dependencies: what the tests, lint, fuzz and doc use on top (make test, lint, fuzz,
 # doc install them). Lint: clang-format, lua-check, and clang-tidy-15 (Debian's clang-tidy,
 # 14, lacks bugprone-assignment-in-if-condition); fuzz: clang; doc: lua-ldoc; the REPL and
-# exec -it tests: tmux; the sweep report's check: chromium, libxml2-utils.
+# exec -it tests: tmux, less (more()'s pager); the sweep report's check: chromium, libxml2-utils.
 TEST_PKGS := curl tmux nebula chromium clang clang-format clang-tidy-15 lua-check lua-ldoc libxml2-utils \
-             python3 perl transmission-daemon
+             python3 perl transmission-daemon less
 APT_PKGS  := $(BUILD_PKGS) $(RUN_PKGS) $(TEST_PKGS)
 # make install: PREFIX (default /usr/local), DESTDIR for staging.
 PREFIX    ?= /usr/local

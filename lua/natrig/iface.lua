@@ -21,4 +21,29 @@ function M.spec_text(spec)
   return table.concat(l, " ")
 end
 
+--- What `impair`, `impair_link` and `clear_impair` return: prints as one line, e.g.
+-- `impairment on a: delay=100ms direction=both (natrig-shaper, applied in 12 ms)`.
+-- @type Impairment
+-- @field target the node or router's name (`a -> b` for a link)
+-- @field spec the impairment now in force, as natrig-shaper or netem took it ("" once cleared)
+-- @field engine "natrig-shaper" or "netem" (nil once cleared)
+-- @field seconds how long applying it took (seconds)
+local Impairment = { __name = "natrig.Impairment" }
+Impairment.__index = Impairment
+Impairment.__tostring = function(r)
+  if r.spec == "" then return ("no impairment on %s (cleared in %.0f ms)"):format(r.target, r.seconds * 1000) end
+  return ("impairment on %s: %s (%s, applied in %.0f ms)"):format(r.target, r.spec, tostring(r.engine),
+    r.seconds * 1000)
+end
+
+--- An Impairment value (see the type above). Pure.
+-- @tparam string target
+-- @tparam string spec
+-- @tparam ?string engine
+-- @tparam number seconds
+-- @treturn Impairment
+function M.impairment(target, spec, engine, seconds)
+  return setmetatable({ target = target, spec = spec or "", engine = engine, seconds = seconds }, Impairment)
+end
+
 return M

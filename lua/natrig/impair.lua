@@ -335,17 +335,18 @@ function M.apply(net, x, spec)
     shaper_set(net, host, "all", tokens, dir)
   end
   x.impairment = table.concat(tokens, " ")
-  return core.now() - t0
+  return iface.impairment(x.name, x.impairment, x.netem_dev and "netem" or "natrig-shaper", core.now() - t0)
 end
 
 function M.clear(net, x)
-  local host = M.host_of(x)
+  local host, t0 = M.host_of(x), core.now()
   if x.netem_dev then
     M.exec(net, host, core.impair_netem_argv({}, x.netem_dev, "clear"))
     x.netem_dev = nil
   end
   shaper_clear(net, host, "all")
   x.impairment = nil
+  return iface.impairment(x.name, "", nil, core.now() - t0)
 end
 
 --- The address `a` uses to reach `b`: b's private address behind the same router, else
@@ -361,13 +362,17 @@ end
 function M.link(net, a, b, spec)
   local tokens, dir = M.spec(spec)
   local host = M.host_of(a)
-  local key = M.addr_from(a, b) .. "/32"
+  local key, t0 = M.addr_from(a, b) .. "/32", core.now()
   M.engine(net, host)
-  shaper_set(net, host, key, seeded(net, a, key, tokens), dir)
+  tokens = seeded(net, a, key, tokens)
+  shaper_set(net, host, key, tokens, dir)
+  return iface.impairment(a.name .. " -> " .. b.name, table.concat(tokens, " "), "natrig-shaper", core.now() - t0)
 end
 
 function M.clear_link(net, a, b)
+  local t0 = core.now()
   shaper_clear(net, M.host_of(a), M.addr_from(a, b) .. "/32")
+  return iface.impairment(a.name .. " -> " .. b.name, "", nil, core.now() - t0)
 end
 
 --- The seeds in use, as text for the run's artifacts (nil when nothing was seeded):

@@ -222,8 +222,17 @@ function Network:peer(opts) return add_node(self, "peer", opts) end
 --- A plain container on the public network (a STUN server, a tracker, ...).
 function Network:node(opts) return add_node(self, "node", opts) end
 
---- The node or router of that name.
-function Network:get(name) return self.by_name[name] end
+--- The node or router of that name; raises naming the ones there are (`net.by_name[name]`
+-- is nil instead).
+function Network:get(name)
+  if self.by_name[name] then return self.by_name[name] end
+  local l = {}
+  for k in pairs(self.by_name) do l[#l + 1] = k end
+  table.sort(l)
+  local more = #l > 20 and (" and %d more"):format(#l - 20) or ""
+  bad("net:get", ("no node or router named %s; there are: %s"):format(tostring(name), #l == 0 and
+    "none yet (net:peer{}, net:gateway{} declare them)" or table.concat(l, ", ", 1, math.min(#l, 20)) .. more))
+end
 --- The peers (nodes behind a NAT).
 function Network:peers()
   local l = {}
@@ -375,5 +384,8 @@ function Network:escapes() return seal.escapes(self) end
 
 --- Log entries of every node matching q (see node:logs).
 function Network:logs(q) return self:timeline(q) end
+
+--- net:path(a, b), net:paths(), net:wait_path{ a, b, kind = }, net:relay{ kind = "turn" } (natrig.path).
+require("natrig.path").methods(Network)
 
 return M

@@ -138,33 +138,34 @@ local function key_order(a, b)
   return tostring(a) < tostring(b)
 end
 
-local function render(v, indent, path, depth)
+-- lim: { items, depth, cut }; cut is set when anything was left out.
+local function render(v, indent, path, depth, lim)
   if type(v) ~= "table" or has_tostring(v) then return scalar(v) end
   if path[v] then return "<cycle: " .. tostring(v) .. ">" end
-  if depth > M.max_depth then return "{...}" end
+  if depth > lim.depth then lim.cut = true return "{...}" end
   if M.is_exec_result(v) then
     return "{ code = " .. v.code .. ", stdout = " .. scalar(v.stdout) .. ", stderr = " .. scalar(v.stderr) .. " }"
   end
   path[v] = true
   local items = {}
   local n = rawlen(v)
-  local shown = math.min(n, M.max_items)
-  for i = 1, shown do items[#items + 1] = render(rawget(v, i), indent .. "  ", path, depth + 1) end
+  local shown = math.min(n, lim.items)
+  for i = 1, shown do items[#items + 1] = render(rawget(v, i), indent .. "  ", path, depth + 1, lim) end
   local keys = {}
   for k in next, v do
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
   end
   table.sort(keys, key_order)
-  local kshown = math.min(#keys, M.max_items)
+  local kshown = math.min(#keys, lim.items)
   for i = 1, kshown do
     local k = keys[i]
-    items[#items + 1] = key_text(k) .. " = " .. render(rawget(v, k), indent .. "  ", path, depth + 1)
+    items[#items + 1] = key_text(k) .. " = " .. render(rawget(v, k), indent .. "  ", path, depth + 1, lim)
   end
   path[v] = nil
   local more = {}
   if n > shown then more[#more + 1] = ("... %d more (%d in all)"):format(n - shown, n) end
   if #keys > kshown then more[#more + 1] = ("... %d more keys (%d in all)"):format(#keys - kshown, #keys) end
-  for _, m in ipairs(more) do items[#items + 1] = m end
+  for _, m in ipairs(more) do items[#items + 1] = m; lim.cut = true end
   if #items == 0 then return "{}" end
   local one = "{ " .. table.concat(items, ", ") .. " }"
   if #one + #indent <= M.width and not one:find("\n", 1, true) then return one end
@@ -173,9 +174,14 @@ end
 
 --- The readable text of a value (no trailing newline).
 -- A string is itself; exec results, log entries and diagnostics get their own forms.
+-- Lists and key sets longer than `max_items` and nesting deeper than `max_depth` are cut,
+-- with a count, unless `opts.full` (what the REPL's `more(x)` shows).
 -- @param v any value
--- @treturn string
-function M.format(v)
+-- @tparam[opt] {full=boolean} opts
+-- @treturn string the text
+-- @treturn boolean whether anything was left out
+-- @usage pretty.format(net:peers())            --> { natrig.Node(peer p1 ...), ... }
+function M.format(v, opts)
   if type(v) == "string" then return v end
   if M.is_exec_result(v) then return exec_text(v) end
   if M.is_log_entry(v) then return entry_line(v) end
@@ -189,7 +195,9 @@ function M.format(v)
     local s = sections(v)
     if s then return s end
   end
-  return render(v, "", {}, 1)
+  local full = opts and opts.full
+  local lim = { items = full and math.huge or M.max_items, depth = full and math.huge or M.max_depth, cut = false }
+  return render(v, "", {}, 1, lim), lim.cut
 end
 
 --- Print values, each in its readable form (what the REPL does with a result).

@@ -269,10 +269,86 @@ end
 --- Options `tab` uses in the REPL (set by natrig.cli.repl_init: the lazy `net`).
 M.default_opts = {}
 
---- Print a chunk's results with the pretty-printer (natrig.pretty).
+--- Lines of a result the REPL prints before it cuts the rest (`more()` shows it all).
+M.max_lines = 40
+
+-- The results last shown, for more() without an argument.
+local last = { n = 0 }
+
+-- The text of values, tab-separated as print() does, and whether any was cut.
+local function text_of(vals, full)
+  local pretty = require "natrig.pretty"
+  local parts, cut = {}, false
+  for i = 1, vals.n do
+    local s, c = pretty.format(vals[i], { full = full })
+    parts[i], cut = s, cut or c
+  end
+  return table.concat(parts, "\t"), cut
+end
+
+--- Print a chunk's results with the pretty-printer (natrig.pretty): long lists are cut
+-- with a count, and a text over `max_lines` lines shows its first lines and how many
+-- more there are; either way a last line says `more()` shows it all.
 -- @param ... the results
 function M.show(...)
-  return require("natrig.pretty").print(...)
+  last = table.pack(...)
+  local text, cut = text_of(last, false)
+  local n, stop = 0, nil
+  for pos in text:gmatch("()\n") do
+    n = n + 1
+    if n == M.max_lines then stop = pos end
+  end
+  if stop and n >= M.max_lines then
+    text = ("%s\n... %d more lines (%d in all)"):format(text:sub(1, stop - 1), n + 1 - M.max_lines, n + 1)
+    cut = true
+  end
+  if cut then text = text .. "\n(cut: more() shows all of it" .. (M.pager() and ", in a pager)" or ")") end
+  io.stdout:write(text, "\n")
+  io.stdout:flush()
+end
+
+--- The pager `more()` uses, as an argv (`$NATRIG_PAGER`, else `$PAGER`, else `less -FRX`,
+-- split at spaces: no shell), or nil when stdout is not a terminal (then `more()` prints).
+-- @treturn ?{string,...}
+function M.pager()
+  local core = require "natrig.core"
+  if not core.isatty(1) then return nil end
+  local spec = os.getenv("NATRIG_PAGER") or os.getenv("PAGER")
+  if not spec or spec:match("^%s*$") then spec = "less -FRX" end
+  local argv = {}
+  for w in spec:gmatch("%S+") do argv[#argv + 1] = w end
+  if argv[1] == "cat" and #argv == 1 then return nil end
+  return argv
+end
+
+--- Show values whole, nothing cut: through a pager when stdout is a terminal (see
+-- `pager`), else printed. Without arguments, the results the REPL printed last.
+-- @param ... values (default: the last results)
+-- @usage natrig> net:get("p1"):logs{}      -- 40 lines, then "... 960 more lines"
+-- natrig> more()                           -- all 1000, in less
+function M.more(...)
+  local vals = select("#", ...) > 0 and table.pack(...) or last
+  local text = text_of(vals, true) .. "\n"
+  local argv = M.pager()
+  if argv then
+    local path = os.tmpname()
+    local f = io.open(path, "w")
+    if f then
+      f:write(text)
+      f:close()
+      argv[#argv + 1] = path
+      local ok, proc = pcall(require("natrig.core").spawn, argv)
+      if ok then
+        proc:wait()
+        os.remove(path)
+        return
+      end
+      os.remove(path)
+      io.stderr:write("pager ", argv[1], " did not start (", tostring(proc), "); printing instead\n")
+    end
+  end
+  io.stdout:write(text)
+  io.stdout:flush()
 end
 
 --- Where the REPL keeps its history: `$NATRIG_HISTORY` (empty: none), else
@@ -328,6 +404,7 @@ local GENERAL = [[natrig REPL: Lua 5.4 with natrig loaded
   natrig.parallel(f, g)   run functions concurrently
   expect(v):eq(x)     assertions
   help(obj)           the methods of a live object (help(net), help(net:get("g")), help(natrig))
+  more(x)             x whole, in a pager (long results are cut; more() shows the last one)
   Tab completes names, methods after : and ., node names and presets in strings.
   Up/Down recall history (kept across sessions), Ctrl-R searches it.
   Ctrl-C clears the line or interrupts the running call; Ctrl-D quits and removes the network.]]

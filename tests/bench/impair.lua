@@ -45,7 +45,7 @@ print(("later change on the same nodes: median %.2f ms; first minus later %.1f m
   :format(median(later) * 1000, (median(first) - median(later)) * 1000, (median(first) - median(later)) / dm))
 for _, n in ipairs(others) do n:clear_impair() end
 local change = {}
-for i = 1, 50 do change[i] = a:impair { delay = (1 + i % 7) .. "ms" } end
+for i = 1, 50 do change[i] = a:impair({ delay = (1 + i % 7) .. "ms" }).seconds end
 local cm = median(change)
 print(("mid-run change: median %.2f ms over 50 (goal <= 50 ms); floor exec round trip %.1f ms; ratio %.3f")
   :format(cm * 1000, fm * 1000, cm / fm))

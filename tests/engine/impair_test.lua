@@ -45,7 +45,9 @@ local ok, err = pcall(function()
   -- 100 ms each way on a: RTT rises by 200 ms +-10%
   local dt = a:impair { delay = "100ms", direction = "both" }
   local slow = rtt(a, b, 30, 20)
-  t.diag(("a impaired in %.0f ms; a->b median %.2f ms"):format(dt * 1000, slow.median_ms or -1))
+  t.diag(("%s; a->b median %.2f ms"):format(tostring(dt), slow.median_ms or -1))
+  t.like(tostring(dt), "^impairment on a: .*delay=100ms.*direction=both .*%(natrig%-shaper, applied in %d+ ms%)$",
+    "a:impair{} returns a value that prints what is in force and how")
   t.ok(math.abs((slow.median_ms - base.median_ms) - 200) <= 20,
     ("100 ms each way adds 200 ms +-10%% to the RTT (%.1f ms)"):format(slow.median_ms - base.median_ms))
   a:clear_impair()

@@ -3,7 +3,8 @@
 # in a tmux pane and the screen is read back. History (the up arrow, and across sessions
 # through the history file), Tab completion (net:pe -> net:peer, a NAT preset, a node name),
 # Ctrl-C at the prompt (the line is dropped, the REPL lives) and during a call (it stops),
-# help(obj), net:dump(), a peer added after up() (when the network supports it), and Ctrl-D
+# help(obj), net:dump(), Tab after net: (public names only), net:get of an unknown name,
+# impair()'s value, a long value cut and paged by more(), a peer added after up() (when the network supports it), and Ctrl-D
 # (the network is removed, with a line saying so; checked with the engine by run label).
 . "$(dirname "$0")/lib.sh"
 if ! command -v tmux >/dev/null; then
@@ -88,7 +89,7 @@ enter() { type_text "$1"; key Enter; wait_for "$2" "${3:-20}"; }
 
 start_repl() {
   T new-session -d -s repl -x 200 -y 50 \
-    "NATRIG_HISTORY='$tmp/history' '$bin' repl; echo REPL-EXIT=\$?; sleep 600"
+    "NATRIG_HISTORY='$tmp/history' NATRIG_PAGER='less -FRX' '$bin' repl; echo REPL-EXIT=\$?; sleep 600"
   wait_for '^natrig> ' 10
 }
 
@@ -142,6 +143,34 @@ screen | grep -qE '^public 10\.[0-9.]+/22$' && screen | grep -qE '^  gateway +gw
 ok $? "net:dump() shows the public segment, the gateway, the peer behind its NAT, the NAT type"
 enter 'net:get("gw1"):exec{ "echo", "hello-exec" }' '^exit 0$'
 screen | grep -qE '^hello-exec$'; ok $? "an exec result prints its exit code and stdout"
+
+# Tab after `net:` lists the public methods only (issue 28.3: it listed ctl_dir, plan, place)
+key C-u; type_text 'net:'; key Tab
+wait_for '^[a-z_]+ +.*peers' 5; ok $? "Tab after net: lists the methods"
+screen >"$tmp/tabs"; key C-u
+! grep -qwE 'ctl_dir|plan|place|note|bring_up|map_text|write_artifacts' "$tmp/tabs"
+ok $? "Tab after net: lists no internal name ($(grep -owE 'ctl_dir|plan|place|note|bring_up|map_text' "$tmp/tabs" | tr '\n' ' '))"
+
+# net:get of an unknown name is an error naming the nodes
+enter 'net:get("zz")' 'no node or router named zz' 10
+screen | grep -qE 'no node or router named zz; there are: gw1, p1, router-1'; ok $? "net:get(\"zz\") is an error naming the nodes"
+
+# impair() returns something printable
+enter 'net:get("gw1"):impair{ delay = "20ms" }' '^impairment on gw1: ' 30
+screen | grep -qE '^impairment on gw1: delay=20ms.*\((natrig-shaper|netem), applied in [0-9]+ ms\)$'
+ok $? "gw1:impair{} prints what is in force, by which engine, in how long"
+enter 'net:get("gw1"):clear_impair()' '^no impairment on gw1 ' 30; ok $? "clear_impair() prints that it cleared"
+
+# long values: cut with a count; more() shows the rest in a pager (less), q returns
+enter '("row\n"):rep(99) .. "row-last"' '^\(cut: more\(\) shows all of it, in a pager\)$' 10
+ok $? "a 100-line result ends with the hint that more() pages it"
+screen | grep -qE '^\.\.\. 60 more lines \(100 in all\)$'; ok $? "a 100-line result shows 40 lines and counts the 60 left"
+[ "$(count '^row-last$')" = 0 ]; ok $? "the lines past the cut are not printed"
+enter 'more()' '^row$' 10; sleep 1
+key G; wait_for '^row-last$' 10; ok $? "more() opens the pager on the whole value (G reaches row-last)"
+key q; enter 'print("after-" .. "pager")' '^after-pager$' 10; ok $? "q leaves the pager and the REPL goes on"
+enter 'x100 = {}; for i = 1, 100 do x100[i] = i end; return x100' '\.\.\. 80 more \(100 in all\)' 10
+ok $? "a 100-entry list is cut at 20 with a count"
 
 # a peer added after up(): runs once the network supports it (dynamic topology)
 enter 'late_ok, late = pcall(net.peer, net, { name = "p2", cmd = { "sleep", "600" } }); print("LATE", late_ok, late)' '^LATE'

@@ -169,4 +169,67 @@ for _, l in ipairs(lines) do if not l:match("^  :[%w_]+%b()%s+%S") then missing[
 t.is(table.concat(missing, " | "), "", "every Node method has a one-line description")
 t.is(repl.signature(function(a, b, ...) return a, b, ... end), "(a, b, ...)", "a function's parameters")
 
+-- Tab after `net:` offers the public methods only (natrig.help: a `---` comment without
+-- @local); natrig's internal state and helpers stay out
+local tabnames = " " .. cands("net:", env) .. " "
+local internal = {}
+for _, k in ipairs({ "ctl_dir", "plan", "place", "note", "log", "bring_up", "add_live", "engines",
+  "map_text", "session", "actions", "holders", "eng" }) do
+  if tabnames:find(" " .. k .. " ", 1, true) then internal[#internal + 1] = k end
+end
+t.is(table.concat(internal, " "), "", "net: offers no internal names")
+local count = 0
+for _ in tabnames:gmatch("%S+") do count = count + 1 end
+t.ok(count >= 20 and count <= 30, "net: offers the public methods (" .. count .. "): " .. tabnames)
+for _, k in ipairs(repl.members(net, true)) do
+  t.ok(require("natrig.help").is_public(Network[k]), "net:" .. k .. " has a public doc comment")
+end
+
+-- long values: cut with a count, more() shows them whole
+local v100 = {}
+for i = 1, 100 do v100[i] = i end
+local _, cut = pretty.format(v100)
+t.ok(cut == true, "pretty.format says when it cut a list")
+local full = pretty.format(v100, { full = true })
+t.ok(full:find("100", 1, true) and not full:find("more", 1, true), "pretty.format{ full = true } cuts nothing")
+t.ok(select(2, pretty.format({ 1, 2 })) == false, "a short list is not cut")
+local function captured(f, ...)
+  local buf, real = {}, io.stdout
+  -- luacheck: push ignore 122
+  io.stdout = { write = function(self, ...) for _, x in ipairs({ ... }) do buf[#buf + 1] = x end return self end,
+    flush = function() end }
+  local ok, err = pcall(f, ...)
+  io.stdout = real
+  -- luacheck: pop
+  assert(ok, err)
+  return table.concat(buf)
+end
+local shown = captured(repl.show, v100)
+t.like(shown, "%.%.%. 80 more %(100 in all%)", "show: a long list is cut with a count")
+t.like(shown, "\n%(cut: more%(%) shows all of it%)\n$", "show: says more() shows the rest")
+local long_text = ("line\n"):rep(199) .. "last"
+shown = captured(repl.show, long_text)
+local nl = select(2, shown:gsub("\n", ""))
+t.is(nl, repl.max_lines + 2, "show: a 200-line text prints " .. repl.max_lines .. " lines, a count and the hint")
+t.like(shown, "\n%.%.%. 160 more lines %(200 in all%)\n", "show: the count of lines left out")
+t.is(captured(repl.show, "short"), "short\n", "show: a short value is printed as it is")
+captured(repl.show, long_text)
+shown = captured(repl.more)
+t.is(shown, long_text .. "\n", "more() without a terminal prints the last result whole")
+t.is(captured(repl.more, v100):match("100"), "100", "more(x) prints x whole")
+
+-- net:get of an unknown name is an error naming the nodes; by_name is the lookup for nil
+local ok, err = pcall(net.get, net, "zz")
+t.ok(not ok, "net:get(\"zz\") raises")
+t.like(tostring(err), "no node or router named zz; there are: g, p1, router%-1", "the error names the nodes")
+t.is(net:get("p1"), peer, "net:get of a known name returns it")
+t.is(net.by_name.zz, nil, "net.by_name[name] is nil for an unknown name")
+
+-- what impair() returns prints as one line
+local iface = require "natrig.iface"
+t.is(tostring(iface.impairment("a", "delay=100ms direction=both", "natrig-shaper", 0.0123)),
+  "impairment on a: delay=100ms direction=both (natrig-shaper, applied in 12 ms)", "an Impairment prints")
+t.is(pretty.format(iface.impairment("a", "", nil, 0.002)), "no impairment on a (cleared in 2 ms)",
+  "a cleared Impairment prints in the REPL")
+
 t.done()

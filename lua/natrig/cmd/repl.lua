@@ -15,7 +15,7 @@ local M = {
       .. "leaves it as it was; natrig clean RUN removes it." },
   },
   about = [=[
-A Lua 5.4 prompt with natrig loaded (natrig, expect, help, pretty); `net` is a live
+A Lua 5.4 prompt with natrig loaded (natrig, expect, help, more, pretty); `net` is a live
 network made on first use. A FILE runs first.
 
 keys (libedit; ~/.editrc may rebind them):
@@ -25,12 +25,15 @@ keys (libedit; ~/.editrc may rebind them):
   Ctrl-C    clears the line at the prompt; interrupts a running call
   Ctrl-D    quits: the network is torn down, with a line saying what is removed
 In the REPL: help() for an overview, help(obj) for the methods of a live object,
-net:dump() for the topology. Without a terminal, lines are read from stdin.
+net:dump() for the topology. Long results are cut (40 lines, 20 entries a list);
+more() shows the last one whole, in a pager on a terminal. Without a terminal, lines are read from stdin.
 ]=],
   more = [=[
 environment:
   NATRIG_HISTORY         the history file (empty: none); default
                          $XDG_STATE_HOME/natrig/history (~/.local/state/natrig/history)
+  NATRIG_PAGER, PAGER    what more() pages with on a terminal (split at spaces, no
+                         shell); default less -FRX
 ]=] .. cli.ENV_NETWORK .. [=[
 
 example:
@@ -67,6 +70,7 @@ function M.init(a1, a2, a3)
   _G.natrig = natrig
   _G.expect = natrig.expect
   _G.help = repl.help
+  _G.more = repl.more
   _G.pretty = require("natrig.pretty").print
   -- `net` is made on first use, and made again after net:down() (not stored as a global,
   -- so a dead network never lingers under that name).
