@@ -230,12 +230,15 @@ static int l_store_feed_file(lua_State *L)
         }
         close(fd);
     }
-    lua_pushinteger(L, (lua_Integer)got);
     s->L = L;
     s->woken_idx = 0;
     if (got)
         logstore_feed(s->st, f->sid, &f->pend, s->filebuf, got, 0, budget);
-    return 1 + feed_result(L, s);
+    feed_result(L, s);
+    lua_pushinteger(L, (lua_Integer)got);
+    lua_insert(L, -5);
+    /* stack: ... got woken spilled seq last_time */
+    return 5;
 }
 
 static int l_feeder_gc(lua_State *L)
