@@ -14,6 +14,7 @@ local session = require "natrig.session"
 local nat = require "natrig.nat"
 local node_mod = require "natrig.node"
 local logs = require "natrig.logs"
+local watch = require "natrig.watch"
 
 local M = {}
 
@@ -117,7 +118,8 @@ function M.attach(run_id, opts)
       local preset = (l["natrig.nat"] or nat.DEFAULT_PRESET):match("^(%S+)")
       local ok, spec = pcall(nat.resolve, preset)
       local r = node_mod.new_router(net, name, ok and spec or { preset = preset, mapping = "?", filtering = "?" })
-      r.id, r.running = c.Id, c.State == "running"
+      r.id = c.Id
+      watch.seen(r, c.State == "running")
       r.eng = c._eng or eng
       r.lan = segs[net.session:name(name .. "-lan")]
       local a = addrs(info[k])
@@ -164,7 +166,7 @@ function M.attach(run_id, opts)
     local outer = router
     while outer and outer.behind do outer = outer.behind end
     n.public_ip = outer and outer.wan_ip or ip
-    if app then n.id, n.running = app.c.Id, app.c.State == "running" end
+    if app then n.id = app.c.Id; watch.seen(n, app.c.State == "running") end
     n.ready = true
     local dir = session.ctl_root() .. "/" .. run_id .. "/" .. name
     if core.stat(dir) then n.ctl_dir = dir end
@@ -207,7 +209,7 @@ function M.attach(run_id, opts)
     local ok, e = pcall(M.read_back, net, x)
     if not ok then net.log(("attach: the impairment of %s could not be read: %s"):format(x.name, tostring(e))) end
   end, 16)
-  net.stop_watch = require("natrig.watch").start(net)
+  net.stop_watch = watch.start(net)
   return net
 end
 

@@ -193,7 +193,7 @@ function Node:bring_up()
   if #files > 0 then eng:put_files(self.id, files, "/") end
   require("natrig.seal").wait(net) -- nothing starts before the lab is sealed
   self.started_at = core.time()
-  self.running = true
+  watch.started(self)
   eng:container_start(self.id)
   logs.attach(self)
   profiles.wait_ready(prof, self, net)
@@ -240,28 +240,28 @@ end
 -- a restart until it returns.
 function Node:kill(signal)
   self.net:note("kill", self.name .. " " .. (signal or "KILL"))
-  self.exit_ok_until = math.huge
+  watch.exit_asked(self)
   self.eng:container_kill(self.id, signal or "KILL")
 end
 --- Stop the app.
 function Node:stop(t)
   self.net:note("stop", self.name)
-  self.exit_ok_until = math.huge
+  watch.exit_asked(self)
   self.eng:container_stop(self.id, t or 5)
 end
 --- Start the app again.
 function Node:start()
   self.net:note("start", self.name)
   self.eng:container_start(self.id)
-  self.exit_ok_until, self.running = core.time(), true
+  watch.started(self)
   logs.attach(self, true)
 end
 --- Restart the app.
 function Node:restart(t)
   self.net:note("restart", self.name)
-  self.exit_ok_until = math.huge
+  watch.exit_asked(self)
   self.eng:container_restart(self.id, t or 5)
-  self.exit_ok_until, self.running = core.time(), true
+  watch.started(self)
   logs.attach(self, true)
 end
 --- Say whether the app may exit by itself without failing the run (default: no).

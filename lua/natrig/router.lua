@@ -10,6 +10,7 @@ local impair = require "natrig.impair"
 local capture = require "natrig.capture"
 local portmap = require "natrig.portmap"
 local netns = require "natrig.netns"
+local watch = require "natrig.watch"
 
 local M = {}
 --- A NAT router (net:router, or a peer's own).
@@ -118,9 +119,9 @@ function Router:impair_stats() return impair.stats(self.net, self) end
 --- Restart the router container; its rules and routes are applied again.
 function Router:restart()
   self.net:note("restart", self.name)
-  self.exit_ok_until = math.huge
+  watch.exit_asked(self)
   self.eng:container_restart(self.id, 1)
-  self.exit_ok_until = core.time()
+  watch.started(self)
   self.shaper = nil -- the restart ended natrig-shaper and its rules
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })

@@ -17,6 +17,19 @@ local M = {}
 local APP_ROLES = { gateway = true, peer = true, node = true }
 
 -- Is an exit of x at engine time t one natrig was asked for?
+-- Liveness state (running, exit_code, exited_at, exit_ok_until) has this module as its one
+-- writer; node, router and attach say what happened through these.
+--- natrig was asked to end the app (kill, stop, restart): its exit is expected until it
+-- starts again.
+-- @local
+function M.exit_asked(x) x.exit_ok_until = math.huge end
+--- The app (re)started: running, no exit code; an exit from now on was not asked for.
+-- @local
+function M.started(x) x.exit_ok_until, x.running, x.exit_code = core.time(), true, nil end
+--- What the engine says of a container found already there (natrig.attach).
+-- @local
+function M.seen(x, running) x.running = running end
+
 local function expected(x, t)
   if x.may_exit then return true end
   return x.exit_ok_until ~= nil and t <= x.exit_ok_until
