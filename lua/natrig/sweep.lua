@@ -104,6 +104,7 @@ local function first_line(s) return (tostring(s or ""):match("[^\n]*")) end
 function M.main(o, paths)
   local opts, aerr = args_mod.sweep_opts(o, paths)
   if not opts then warn(aerr, " (natrig sweep --help)") return 2 end
+  if not M.check_history(opts) then return 2 end
   local files, ferr = files_of(opts.paths)
   if not files then warn(ferr) return 2 end
   if #files == 0 then warn("no scenario files (*.lua) in ", table.concat(opts.paths, " ")) return 2 end
@@ -173,6 +174,7 @@ function M.main(o, paths)
   say(("sweep: %d case(s) x %d repeat(s) = %d run(s), %d at once%s%s"):format(#cases, opts.repeat_n, #jobs,
     jobs_n, opts.jobs and "" or " (default for this machine; -j N to change)",
     opts.shard_n and (", shard %d/%d"):format(opts.shard_i, opts.shard_n) or ""))
+  if opts.labels then say("labels: ", require("natrig.trend_model").label_text(opts.labels)) end
 
   local scratch = ("%s/natrig-sweep-%d-%d"):format(core.getenv("TMPDIR") or "/tmp", core.pid(),
     math.floor(core.time() * 1000) % 1000000)
@@ -190,6 +192,10 @@ function M.main(o, paths)
       say(("%-5s %s #%d/%d (%.1fs) [%d/%d]"):format(tag, c.id, r.index, opts.repeat_n, r.duration or 0, done, #jobs))
       if r.status ~= "pass" then
         say("      ", first_line(r.error))
+        -- an error that announces the app's last lines ("...; last lines:") gets them
+        if first_line(r.error):match("last lines:$") then
+          for l in tostring(r.error):gsub("^[^\n]*\n", ""):gmatch("[^\n]+") do say("        ", l) end
+        end
         if r.where then say("      at ", r.where) end
         if r.artifacts then say("      artifacts: ", r.artifacts) end
       end
@@ -205,12 +211,13 @@ function M.main(o, paths)
     if rok or (c.repeats and #c.repeats > 0) then all_cases[#all_cases + 1] = c end
   end
   local doc = model.new({ started = started, hostname = core.hostname(), wall = core.now() - t0, jobs = jobs_n,
-    ["repeat"] = opts.repeat_n, filter = opts.filter, interrupted = not rok or nil,
+    ["repeat"] = opts.repeat_n, filter = opts.filter, interrupted = not rok or nil, labels = opts.labels,
     shard = opts.shard_n and ("%d/%d"):format(opts.shard_i, opts.shard_n) or nil }, scenarios, all_cases)
   if not rok then
     local wok, werr = M.write_reports(doc, opts)
     if not wok then warn(werr) end
     say(("interrupted: %d of %d run(s) finished; %s"):format(done, #jobs, summary_line(doc)))
+    if opts.history then warn("--history: an interrupted sweep is not added to ", opts.history) end
     return 130
   end
   if base then model.compare(doc, base, opts.slower, opts.baseline) end
@@ -221,7 +228,7 @@ function M.main(o, paths)
   local wok, werr = M.write_reports(doc, opts)
   if not wok then warn(werr) return 2 end
   say(("%s, in %.1fs with -j %d"):format(summary_line(doc), doc.wall, jobs_n))
-  return model.exit_code(doc, opts.allow_flaky)
+  return M.history_step(doc, opts, model.exit_code(doc, opts.allow_flaky))
 end
 
 -- natrig report merge A.json B.json ... [--html F] [--junit F] [--json F]
@@ -234,8 +241,15 @@ function M.merge_main(o, inputs)
     if not d then warn(err) return 2 end
     docs[#docs + 1] = d
   end
+  if not M.check_history(opts) then return 2 end
   local ok, doc = pcall(model.merge, docs)
   if not ok then warn(tostring(doc)) return 2 end
+  local labels = {}
+  for _, d in ipairs(docs) do
+    for k, v in pairs(type(d.labels) == "table" and d.labels or {}) do labels[k] = tostring(v) end
+  end
+  for k, v in pairs(opts.labels or {}) do labels[k] = v end
+  doc.labels = next(labels) and labels or nil
   if opts.baseline then
     local b, berr = read_report(opts.baseline)
     if not b then warn("--baseline: ", berr) return 2 end
@@ -245,7 +259,25 @@ function M.merge_main(o, inputs)
   local wok, werr = M.write_reports(doc, opts)
   if not wok then warn(werr) return 2 end
   say(("merged %d report(s): %s"):format(#docs, summary_line(doc)))
-  return model.exit_code(doc, opts.allow_flaky)
+  return M.history_step(doc, opts, model.exit_code(doc, opts.allow_flaky))
+end
+
+-- --history DIR must be a history, an empty folder or a new one: checked before anything
+-- runs (exit 2, nothing touched).
+function M.check_history(opts)
+  if not opts.history then return true end
+  local state, err = require("natrig.history").check(opts.history)
+  if not state then warn("--history: ", err) return false end
+  return true
+end
+
+-- The night into the history, the trend page, the summary; --fail-on-regression.
+function M.history_step(doc, opts, rc)
+  if not opts.history then return rc end
+  local t, err = require("natrig.trend").record(doc, opts, warn)
+  if not t then warn("--history: ", err) return math.max(rc, 2) end
+  if opts.fail_on_regression and #t.regressions > 0 then return math.max(rc, 1) end
+  return rc
 end
 
 return M

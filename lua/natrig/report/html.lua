@@ -94,6 +94,9 @@ local function summary(o, doc)
     esc(doc.natrig or "?"), doc.wall and ("wall time " .. fmt_num(doc.wall) .. " s") or "",
     doc.jobs and (" &middot; -j " .. esc(doc.jobs)) or "",
     doc.merged and (" &middot; merged from " .. doc.merged .. " reports") or "")
+  if type(doc.labels) == "table" and next(doc.labels) then
+    o[#o + 1] = ('<p id="labels">labels: <b>%s</b></p>'):format(esc(require("natrig.trend_model").label_text(doc.labels)))
+  end
   if doc.interrupted then
     o[#o + 1] = '<p class="fail" id="interrupted"><b>Interrupted</b>: only the runs that finished are shown.</p>'
   end

@@ -76,6 +76,12 @@ function M.render(doc)
     for _, k in ipairs(keys) do
       o[#o + 1] = ('      <property name="%s" value="%s"/>'):format(text(k), text(c.params[k]))
     end
+    local lkeys = {}
+    for k in pairs(type(doc.labels) == "table" and doc.labels or {}) do lkeys[#lkeys + 1] = k end
+    table.sort(lkeys)
+    for _, k in ipairs(lkeys) do
+      o[#o + 1] = ('      <property name="natrig.label.%s" value="%s"/>'):format(text(k), text(doc.labels[k]))
+    end
     o[#o + 1] = ('      <property name="natrig.verdict" value="%s"/>'):format(c.verdict)
     o[#o + 1] = ('      <property name="natrig.passed" value="%d/%d"/>'):format(c.passed, c.runs)
     if c.compare and #c.compare.marks > 0 then
