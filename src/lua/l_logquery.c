@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "lua/l_logstore.h"
 
 /* --- entries ------------------------------------------------------------------------------- */
@@ -423,27 +424,30 @@ int l_logquery_query(lua_State *L)
     return 1;
 }
 
+/* The text is gathered in a boxed C buffer, not a luaL_Buffer: reading the spill pushes
+ * its own buffer meanwhile, and a luaL_Buffer needs the top of the stack to itself. */
 static int text_one(lua_State *L, struct lstore *s, const struct logstore_view *v, void *ud)
 {
-    luaL_Buffer *b = ud;
+    struct buf *b = ud;
 
-    (void)L;
     (void)s;
-    luaL_addlstring(b, v->raw, v->h.raw_n);
-    luaL_addlstring(b, v->cont, v->h.cont_n);
-    luaL_addchar(b, '\n');
+    if (buf_append(b, v->raw, v->h.raw_n) || buf_append(b, v->cont, v->h.cont_n) ||
+        buf_append(b, "\n", 1))
+        return nt_raisef(L, NT_LIMIT, "log text", "the log of %s is over %zu bytes", s->node,
+                         b->max);
     return 0;
 }
 
 int l_logquery_text(lua_State *L)
 {
     struct lstore *s = l_logstore_check(L);
-    luaL_Buffer b;
+    struct buf *b;
 
     lua_settop(L, 1);
-    luaL_buffinit(L, &b);
-    each(L, s, NULL, text_one, &b);
-    luaL_pushresult(&b);
+    b = l_box_buf(L, (size_t)1 << 40);
+    /* stack: st box */
+    each(L, s, NULL, text_one, b);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
     return 1;
 }
 
