@@ -34,6 +34,43 @@ local function rm_tree(path, depth)
   end
 end
 
+--- An age as seconds: "7d", "12h", "30m", "45s" or a bare number of days. Pure.
+-- @tparam string s
+-- @treturn ?number seconds, or nil and a message
+function M.parse_age(s)
+  local n, u = tostring(s):match("^(%d+%.?%d*)([smhdw]?)$")
+  if not n then return nil, ("an age like 7d, 12h, 30m or 45s, got '%s'"):format(tostring(s)) end
+  return tonumber(n) * ({ s = 1, m = 60, h = 3600, d = 86400, w = 604800, [""] = 86400 })[u]
+end
+
+--- Remove the run folders under root (default $NATRIG_ARTIFACTS or ./natrig-artifacts)
+-- last changed more than `older` seconds before `now` (all of them without `older`);
+-- other files are left alone. `natrig clean --artifacts [--older-than AGE]`.
+-- @tparam ?string root
+-- @tparam ?number older seconds
+-- @tparam ?number now epoch seconds (default: now)
+-- @treturn {string,...} the folders removed
+-- @treturn {string,...} the folders kept (newer)
+function M.prune(root, older, now)
+  root = root or core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts"
+  now = now or core.time()
+  local removed, kept = {}, {}
+  local names = core.list_dir(root) or {}
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local path = root .. "/" .. name
+    local st = core.stat(path)
+    if st and st.type == "dir" then
+      if older and now - st.mtime <= older then kept[#kept + 1] = path
+      else
+        rm_tree(path, 0)
+        removed[#removed + 1] = path
+      end
+    end
+  end
+  return removed, kept
+end
+
 --- A passing run leaves no files behind, unless asked to keep them: NATRIG_ARTIFACTS set
 -- (a chosen place) or NATRIG_KEEP_ARTIFACTS=1 (like `natrig run --keep-artifacts`).
 function M.remove(self)
@@ -120,11 +157,7 @@ function M.write(self, dir, reason, budget)
   local sok, seeds = pcall(require("natrig.impair").seed_report, self)
   if sok and seeds then core.write_file(dir .. "/impair-seed.txt", seeds) end
   local tok, tl = pcall(self.timeline, self)
-  if tok then
-    local lines = {}
-    for _, e in ipairs(tl) do lines[#lines + 1] = ("%s %s"):format(e.node, e.raw) end
-    core.write_file(dir .. "/timeline.txt", table.concat(lines, "\n") .. "\n")
-  end
+  if tok then core.write_file(dir .. "/timeline.txt", M.timeline_text(tl, reason, core.time())) end
   if #missing > 0 then
     local f = io.open(dir .. "/failure.txt", "a")
     if f then
@@ -135,6 +168,34 @@ function M.write(self, dir, reason, budget)
     self.log(("artifacts: %d item(s) not collected within %g s (named in failure.txt)"):format(#missing, budget))
   end
   self.log(("artifacts written to %s (%.1f s)"):format(dir, core.now() - t0))
+end
+
+local function clock(t)
+  local ms = math.floor((t or 0) * 1000 + 0.5)
+  return os.date("!%H:%M:%S", ms // 1000) .. (".%03d"):format(ms % 1000)
+end
+
+--- timeline.txt: one line an entry, `HH:MM:SS.mmm node line` (UTC, the time natrig
+-- received it, the order of the merge), so natrig's own lines carry a time as the apps'
+-- do; the failure, when there is one, is the last line (`natrig FAIL <the error's first line>`).
+-- Pure.
+-- @tparam {table,...} tl entries of net:timeline()
+-- @tparam ?string reason the failure (failure.txt's text)
+-- @tparam number now when the failure was recorded (epoch seconds)
+-- @treturn string
+function M.timeline_text(tl, reason, now)
+  local when = require("natrig.logs").when
+  local lines = {}
+  for _, e in ipairs(tl) do
+    local node = type(e.node) == "table" and e.node.name or e.node
+    lines[#lines + 1] = ("%s %s %s"):format(clock(when(e)), tostring(node), (tostring(e.raw):gsub("%s+$", "")))
+  end
+  if reason and reason ~= "" then
+    -- failure.txt's header (scenario, case, run, at) ends with its `at:` line: the error follows
+    local first = reason:match("\nat: [^\n]*\n%s*([^\n]+)") or reason:match("^%s*([^\n]*)") or reason
+    lines[#lines + 1] = ("%s natrig FAIL %s"):format(clock(now), first)
+  end
+  return table.concat(lines, "\n") .. "\n"
 end
 
 -- The map a reader needs first: each router with its NAT and the nodes behind it, their

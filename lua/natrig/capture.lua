@@ -6,8 +6,9 @@
 -- router's public and private side), <node>.pcap (the node's one interface). tcpdump runs
 -- with -U and --immediate-mode (each packet is handed over and flushed as it comes) and is
 -- stopped with SIGINT before teardown, also after a failure or a Ctrl-C, so every pcap is
--- complete. captures.txt in the
--- artifacts says which file holds which link, with its addresses.
+-- complete. IPv6 is left out of a link without a global IPv6 address (there it is only
+-- neighbour discovery and MLD noise: see filter_for). captures.txt in the artifacts says
+-- which file holds which link, with its addresses.
 -- @module natrig.capture
 local core = require "natrig.core"
 local task = require "natrig.task"
@@ -20,14 +21,29 @@ function M.wanted(net, x)
   return net.capture_all == true
 end
 
--- The interface carrying ip inside container id (looked up by address, never by name).
+--- The tcpdump filter for a link, from `ip -o addr show`'s text: without a global IPv6
+-- address on dev, IPv6 there is only the kernel's own neighbour discovery, router
+-- solicitations and MLD reports, left out (`not ip6`); with one, everything is kept. Pure.
+-- @tparam string text `ip -o addr show` output
+-- @tparam string dev the link's interface
+-- @treturn {string,...} the filter's words (empty: no filter)
+function M.filter_for(text, dev)
+  for line in text:gmatch("[^\n]+") do
+    local d = line:match("^%d+:%s+(%S+)%s+inet6%s")
+    if d and d:gsub("@.*$", "") == dev and line:find("scope global", 1, true) then return {} end
+  end
+  return { "not", "ip6" }
+end
+
+-- The interface carrying ip inside container id (looked up by address, never by name),
+-- and the capture filter for it.
 local function iface(eng, id, ip)
-  local r = eng:exec(id, { "ip", "-o", "-4", "addr", "show" })
+  local r = eng:exec(id, { "ip", "-o", "addr", "show" })
   local dev = require("natrig.iface").iface_for(r.stdout, ip)
   if not dev then
     core.fail("engine", "capture", ("no interface carries %s:\n%s"):format(ip, r.stdout))
   end
-  return dev
+  return dev, M.filter_for(r.stdout, dev)
 end
 
 -- Start tcpdump on each link of x (a router: WAN and LAN; a node: its interface) in the
@@ -50,7 +66,7 @@ function M.start(_net, x, kind)
   x.captures = x.captures or {}
   local eng = x.eng -- the engine x lives on
   for _, l in ipairs(links) do
-    local dev = iface(eng, id, l.ip)
+    local dev, filter = iface(eng, id, l.ip)
     -- Into the bind-mounted control directory when there is one (a local engine), else
     -- a file in the container that is read out through exec at the end.
     l.inside = (x.ctl_dir and "/run/natrig/" or "/tmp/") .. l.file
@@ -58,8 +74,10 @@ function M.start(_net, x, kind)
     l.container, l.dev = id, dev
     -- --immediate-mode: without it libpcap's TPACKET_V3 ring hands packets over a block at a
     -- time (up to its 1 s timeout), and the SIGINT at the end drops the pending block.
-    eng:exec_detached(id, { "tcpdump", "-i", dev, "-U", "--immediate-mode", "-n", "-Z", "root",
-      "-s", "262144", "-w", l.inside })
+    local argv = { "tcpdump", "-i", dev, "-U", "--immediate-mode", "-n", "-Z", "root", "-s", "262144", "-w", l.inside }
+    for _, w in ipairs(filter) do argv[#argv + 1] = w end
+    if #filter > 0 then l.what = l.what .. ("; IPv6 left out (%s has no global IPv6 address)"):format(dev) end
+    eng:exec_detached(id, argv)
     x.captures[#x.captures + 1] = l
   end
   -- Ready when each file has its 24-byte pcap header (tcpdump writes it once it listens).

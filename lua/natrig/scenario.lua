@@ -140,7 +140,8 @@ function M.run(def, opts)
     ok, err = task.guard(def.run, def.timeout, ("scenario %s"):format(def.name), net, params)
   end
   task.set_where_source(nil)
-  res.where = not ok and task.last_where() or nil
+  -- (a sweep's case wraps def.run and re-raises: its handler saw the line, def.failed_at)
+  res.where = not ok and (task.last_where() or def.failed_at) or nil
   -- the state of every app before the verdict (an exit whose event has not come yet)
   if ok and not task.signal() then require("natrig.watch").settle(net) end
   if ok and net.failures and #net.failures > 0 then ok, err = false, net.failures[1] end

@@ -14,12 +14,21 @@ local M = {
   flags = {
     { "--force", help = "remove the given runs even when their process is alive" },
     { "--all", help = "every natrig resource, kept runs and live runs included (no RUN then)" },
+    { "--artifacts", help = "instead: remove failed runs' folders under $NATRIG_ARTIFACTS "
+      .. "(default ./natrig-artifacts); no engine is asked" },
+    { "--older-than", arg = "AGE", check = function(v, name)
+        local s, err = require("natrig.artifacts").parse_age(v)
+        if not s then return nil, name .. " wants " .. err end
+        return s
+      end, help = "with --artifacts: only folders last changed more than AGE ago (7d, 12h, 30m)" },
   },
   about = [=[
 Without RUN: removes the containers, networks and shaper directories of runs whose
 natrig process is gone (every command also does this first). Kept runs (NATRIG_KEEP=1)
 stay. With RUN ids (see natrig ls): removes those runs, kept or dead at once; a live
 one only after a yes at the terminal, or with --force. Other runs are never touched.
+With --artifacts: removes the folders failed runs left under $NATRIG_ARTIFACTS
+(./natrig-artifacts by default), or with --older-than only those older than AGE.
 ]=],
   more = [=[
 environment:
@@ -29,15 +38,32 @@ environment:
                          them, the manager last (it owns the run's overlay network)
   XDG_STATE_HOME         where kept runs are marked ($XDG_STATE_HOME/natrig/kept)
   XDG_RUNTIME_DIR        shaper control directories ($XDG_RUNTIME_DIR/natrig)
+  NATRIG_ARTIFACTS       where --artifacts looks (default ./natrig-artifacts)
 
 example:
   natrig clean
   natrig ls && natrig clean 1201112441cc4f
+  natrig clean --artifacts --older-than 7d
 ]=],
 }
 
--- natrig clean [--all] | natrig clean [--force] RUN...
+-- natrig clean --artifacts [--older-than AGE]: the local artifact folders, no engine.
+local function clean_artifacts(o, runs)
+  if #runs > 0 or o.all or o.force then
+    warn("usage: natrig clean --artifacts [--older-than AGE] (no RUN, --all or --force with it)") return 2
+  end
+  local removed, kept = require("natrig.artifacts").prune(nil, o.older_than)
+  local root = core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts"
+  for _, p in ipairs(removed) do say("removed " .. p) end
+  say(("removed %d artifact folder(s) under %s%s"):format(#removed, root,
+    #kept > 0 and ("; kept %d changed within %gh"):format(#kept, o.older_than / 3600) or ""))
+  return 0
+end
+
+-- natrig clean [--all] | natrig clean [--force] RUN... | natrig clean --artifacts [--older-than AGE]
 function M.run(o, ...)
+  if o.older_than and not o.artifacts then warn("--older-than goes with --artifacts") return 2 end
+  if o.artifacts then return clean_artifacts(o, { ... }) end
   local all, force, runs = o.all == true, o.force == true, { ... }
   if all and #runs > 0 then warn("usage: natrig clean [--all] | natrig clean [--force] RUN...") return 2 end
   -- NATRIG_HOSTS: every engine, the others first, the manager (the overlay's owner) last.

@@ -60,6 +60,7 @@ function Result:wrap(def)
   def.run = function(...)
     local r = table.pack(xpcall(run, function(e)
       self_.where = self_.where or M.where(file, 3)
+      def.failed_at = self_.where -- scenario.run's own lookup sees only this re-raise's stack
       self_.setup = self_.setup or M.in_bringup(3) or (type(e) == "table" and M.SETUP_CODES[e.code] or false)
       return e
     end, ...))

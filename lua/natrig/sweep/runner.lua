@@ -159,6 +159,7 @@ function M.run(jobs, opts)
     job.proc = core.spawn(argv, { stdout = job.output_file, stderr = "stdout",
       env = { NATRIG_REPEAT = tostring(job["repeat"]), NATRIG_SWEEP = "1" } })
     running[#running + 1] = job
+    log(("start  %s #%d (%d running, %d queued)"):format(job.case.id, job["repeat"], #running, #queue))
   end
 
   local function finish(i, code, timed_out)
@@ -189,7 +190,8 @@ function M.run(jobs, opts)
       local why = #running > 0 and gate()
       if why then
         if core.now() - waiting_said > 30 then
-          log("queueing: host overloaded (" .. why .. "); next case waits for running ones")
+          log(("queued %s #%d: host overloaded (%s); it waits for running cases"):format(
+            queue[#queue].case.id, queue[#queue]["repeat"], why))
           waiting_said = core.now()
         end
         break
