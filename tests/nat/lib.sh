@@ -49,12 +49,14 @@ nt_init() {
     NT_PUNCH=$NT_TMP/punch
 }
 
-# nt_build DIR: compile natrule_dump (against all of src/core and src/base: the core is pure,
-# so no library is needed, and a module split there needs no change here) and punch.
+# nt_build DIR: compile natrule_dump (against every C file under src/core and src/base,
+# subfolders included: the core is pure, so no library is needed, and a module split there
+# needs no change here) and punch.
 nt_build() {
-    local cflags="-std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -I$NT_ROOT/src"
+    local cflags="-std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -I$NT_ROOT/src" srcs
+    mapfile -t srcs < <(find "$NT_ROOT/src/core" "$NT_ROOT/src/base" -name '*.c' | sort)
     gcc $cflags -o "$1/natrule_dump" "$NT_ROOT/tests/nat/natrule_dump.c" \
-        "$NT_ROOT"/src/core/*.c "$NT_ROOT"/src/base/*.c -lm || nt_die "cannot build natrule_dump"
+        "${srcs[@]}" -lm || nt_die "cannot build natrule_dump"
     gcc $cflags -o "$1/punch" "$NT_ROOT/tests/nat/punch.c" || nt_die "cannot build punch"
 }
 
