@@ -274,11 +274,13 @@ uninstall:
 lint: | $(B)/.deps-run-ok
 	$(Q)tests/lint
 
-# The Lua API reference from the modules' doc comments (LDoc, config.ld). Debian's ldoc
+# The Lua API reference from the modules' doc comments (LDoc, config.ld), and its presets
+# page (doc/presets.lua) from the C tables (tools/doc_presets.lua). Debian's ldoc
 # script asks for Lua 5.1/5.2 only, but LDoc runs on lua5.4 (its modules ship for 5.4 too).
 # Any warning fails the target.
-doc: | $(B)/.deps-ok $(B)/.deps-run-ok
+doc: $(LUAMOD) | $(B)/.deps-ok $(B)/.deps-run-ok
 	$(Q)rm -rf $(B)/doc && mkdir -p $(B)/doc
+	$(Q)LUA_CPATH='$(B)/lua/?.so;;' lua5.4 tools/doc_presets.lua doc/presets.lua
 	$(Q)lua5.4 /usr/bin/ldoc -c config.ld -d $(B)/doc . >$(B)/doc.log 2>&1; rc=$$?; \
 	  warn=$$(grep -v '^reading configuration\|^output written' $(B)/doc.log); \
 	  if [ $$rc != 0 ] || [ -n "$$warn" ]; then cat $(B)/doc.log; echo "doc: LDoc warned (see above)"; exit 1; fi; \

@@ -11,6 +11,13 @@
 -- stream }. level filters mean "this level or more severe". wait_log returns as soon as
 -- the line arrives on the follow stream (matched in C as the line is parsed), and a
 -- timeout fails with the node's last lines.
+--
+-- `fields` values are always strings, as the line held them (JSON numbers and booleans
+-- too: `{"n":5}` gives `fields.n == "5"`); a `fields = {...}` query compares that text.
+-- For a number, convert it: `tonumber(e.fields.rtt_ms)`.
+--
+--   local rtts = {}
+--   for _, e in ipairs(a:logs{ match = "pong" }) do rtts[#rtts + 1] = tonumber(e.fields.rtt_ms) end
 -- @module natrig.logs
 local core = require "natrig.core"
 local task = require "natrig.task"

@@ -385,7 +385,7 @@ function Network:escapes() return seal.escapes(self) end
 --- Log entries of every node matching q (see node:logs).
 function Network:logs(q) return self:timeline(q) end
 
---- net:path(a, b), net:paths(), net:wait_path{ a, b, kind = }, net:relay{ kind = "turn" } (natrig.path).
+-- net:path(a, b), net:paths(), net:wait_path{ a, b, kind = }, net:relay{ kind = "turn" } (natrig.path).
 require("natrig.path").methods(Network)
 
 return M

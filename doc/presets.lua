@@ -1,0 +1,41 @@
+--- The impairment and NAT presets, with their values: a page of the reference, written
+-- by tools/doc_presets.lua from natrig's C tables (src/core/impair.c, src/core/natrule.c)
+-- when `make doc` runs. Do not edit: run `make doc`.
+--
+-- <h2>Impairment presets</h2>
+-- <code>node:impair("NAME")</code>, <code>node:impair{ preset = "NAME", loss = "2%" }</code>
+-- (keys given beside a preset replace its values), <code>NATRIG_EMULATION=NAME</code> (every node).
+-- The values are those natrig-shaper (or tc netem) is given; delay and jitter apply to each
+-- packet the node sends (<code>direction = "both"</code>: also to what it receives).
+--
+-- <table>
+-- <tr><th>preset</th><th>delay</th><th>jitter</th><th>loss</th><th>loss_corr</th><th>other keys</th></tr>
+-- <tr><td><code>lan</code></td><td>1ms</td><td>1ms</td><td>-</td><td>25%</td><td>-</td></tr>
+-- <tr><td><code>regional</code></td><td>40ms</td><td>10ms</td><td>0.1%</td><td>25%</td><td>-</td></tr>
+-- <tr><td><code>intercontinental</code></td><td>125ms</td><td>25ms</td><td>0.5%</td><td>25%</td><td>-</td></tr>
+-- <tr><td><code>high_latency</code></td><td>200ms</td><td>30ms</td><td>1%</td><td>25%</td><td>-</td></tr>
+-- <tr><td><code>challenging</code></td><td>150ms</td><td>50ms</td><td>3%</td><td>50%</td><td>-</td></tr>
+-- </table>
+--
+-- <h2>NAT presets</h2>
+-- <code>net:peer{ nat = "NAME" }</code>, <code>net:router{ nat = "NAME" }</code>,
+-- <code>router:set_nat("NAME")</code>, <code>NATRIG_NAT=NAME</code>; a table
+-- <code>{ preset = "NAME", hairpin = false, timeout = 30 }</code> changes one behaviour. Mapping and
+-- filtering in RFC 4787 terms: EIM endpoint-independent, ADM address-dependent, APDM
+-- address-and-port-dependent mapping; EIF, ADF, APDF the same for filtering. The preset
+-- a router gets when nothing names one: <code>port_restricted</code>.
+--
+-- <table>
+-- <tr><th>preset</th><th>mapping</th><th>filtering</th><th>hairpin</th><th>port preservation</th><th>UDP timeout (s)</th><th>conntrack race</th></tr>
+-- <tr><td><code>full_cone</code></td><td>EIM</td><td>EIF</td><td>yes</td><td>yes</td><td>120</td><td>no</td></tr>
+-- <tr><td><code>restricted_cone</code></td><td>EIM</td><td>ADF</td><td>yes</td><td>yes</td><td>120</td><td>no</td></tr>
+-- <tr><td><code>port_restricted</code></td><td>EIM</td><td>APDF</td><td>yes</td><td>yes</td><td>120</td><td>no</td></tr>
+-- <tr><td><code>symmetric</code></td><td>APDM</td><td>APDF</td><td>yes</td><td>no</td><td>120</td><td>no</td></tr>
+-- <tr><td><code>address_dependent</code></td><td>ADM</td><td>ADF</td><td>yes</td><td>no</td><td>120</td><td>no</td></tr>
+-- <tr><td><code>linux_masquerade</code></td><td>EIM</td><td>APDF</td><td>no</td><td>yes</td><td>120</td><td>yes</td></tr>
+-- </table>
+-- <p>conntrack race: plain Linux masquerade, no guard: an unsolicited packet to the public
+-- port makes a conntrack entry first, and the peer's own outbound packet then moves to
+-- another port, which breaks simultaneous hole punching (src/core/natrule.h).</p>
+-- @module presets
+return {}
