@@ -102,6 +102,9 @@ function Node:__tostring()
 end
 
 --- Public_ip:port, the address others reach the node at.
+-- @tparam[opt] integer port default: the profile's port, else 31337
+-- @treturn string "10.128.0.3:31337"
+-- @usage local to = a:addr(4000)   -- b sends to a's public address
 function Node:addr(port) return self.public_ip .. ":" .. tostring(port or self.profile.port or 31337) end
 
 --- Create and start the node (done by net:up).
@@ -203,6 +206,9 @@ end
 
 --- The loopback host port the engine published for a container port of the node
 -- (`ports = { 2222 }` -> node:host_port(2222)); raises if that port is not published.
+-- @tparam integer|string port the container port ("2222" or "2222/tcp")
+-- @treturn integer the port on the host's loopback
+-- @usage local p = a:host_port(2222)   -- ssh -p <p> 127.0.0.1
 function Node:host_port(port)
   local p = tonumber((tostring(port):match("^(%d+)")))
   local hp = p and self.ports and self.ports[p]
@@ -218,15 +224,30 @@ end
 
 --- A point on natrig's clock (epoch seconds, the clock of log entries) to pass as `since`:
 -- `local m = node:mark() ... node:wait_log{ match = ..., since = m }`.
+-- @treturn number epoch seconds
+-- @usage local m = a:mark(); b:restart(); a:wait_log{ match = "reconnected", since = m }
 function Node:mark() return core.time() end -- luacheck: ignore 212 (a method: node:mark())
 
 --- Run argv in the app container: returns { code, stdout, stderr }.
+-- Never a shell string: argv is a list. The call and its exit code go into the timeline.
+-- @tparam {string,...} argv
+-- @tparam[opt] table opts env = { "K=V", ... }, user, workdir, privileged, timeout (s),
+--   check (raise when the exit code is not 0)
+-- @treturn {code=integer,stdout=string,stderr=string}
+-- @usage local r = a:exec{ "ip", "-4", "addr" }
+-- expect(r.code):eq(0)
 function Node:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, self.name) end
 
 --- Run argv in the node's network holder (natrig's tools, CAP_NET_ADMIN, same netns).
+-- @tparam {string,...} argv
+-- @tparam[opt] table opts as for `exec`
+-- @treturn {code=integer,stdout=string,stderr=string}
+-- @usage print(a:netexec{ "ss", "-uan" }.stdout)
 function Node:netexec(argv, opts) return netns.exec_in(self, self.holder, argv, opts, self.name .. " (net)") end
 
 --- The node's addresses and routes.
+-- @treturn {routes=string,addresses=string} the output of `ip route` and `ip -4 -o addr`
+-- @usage print(a:diagnostics().routes)
 function Node:diagnostics()
   local d = {}
   task.parallel(
@@ -238,18 +259,23 @@ end
 --- Faults on the app (the network set-up in the holder is untouched). An exit natrig is
 -- asked for is expected (natrig.watch): after kill or stop until the next start, during
 -- a restart until it returns.
+-- @tparam[opt="KILL"] string signal a signal name ("TERM", "HUP", ...)
+-- @usage a:kill("TERM")
 function Node:kill(signal)
   self.net:note("kill", self.name .. " " .. (signal or "KILL"))
   watch.exit_asked(self)
   self.eng:container_kill(self.id, signal or "KILL")
 end
 --- Stop the app.
+-- @tparam[opt=5] number t seconds between SIGTERM and SIGKILL
+-- @usage a:stop(); b:wait_log{ match = "peer gone" }; a:start()
 function Node:stop(t)
   self.net:note("stop", self.name)
   watch.exit_asked(self)
   self.eng:container_stop(self.id, t or 5)
 end
 --- Start the app again.
+-- @usage a:start()
 function Node:start()
   self.net:note("start", self.name)
   self.eng:container_start(self.id)
@@ -257,6 +283,8 @@ function Node:start()
   logs.attach(self, true)
 end
 --- Restart the app.
+-- @tparam[opt=5] number t seconds between SIGTERM and SIGKILL
+-- @usage a:restart()
 function Node:restart(t)
   self.net:note("restart", self.name)
   watch.exit_asked(self)
@@ -265,14 +293,18 @@ function Node:restart(t)
   logs.attach(self, true)
 end
 --- Say whether the app may exit by itself without failing the run (default: no).
+-- @tparam[opt=true] boolean yes
+-- @usage a:allow_exit()   -- a one-shot program
 function Node:allow_exit(yes) self.may_exit = yes ~= false end
 --- Freeze the app.
+-- @usage a:pause(); natrig.sleep(30); a:resume()   -- a peer that stops answering
 function Node:pause()
   self.net:note("pause", self.name)
   self.pausing = true -- the exit summary says who paused it (natrig.watch)
   self.eng:container_pause(self.id)
 end
 --- Unfreeze the app.
+-- @usage a:resume()
 function Node:resume()
   self.net:note("resume", self.name)
   self.eng:container_unpause(self.id)
@@ -280,37 +312,65 @@ function Node:resume()
 end
 
 --- Impairment and partitions: see natrig.impair.
+-- @tparam string|table spec a preset name ("intercontinental") or keys: delay, jitter,
+--   loss, ... (see natrig.impair and the presets page); empty clears
+-- @tparam[opt] {to=Node} opts `to`: only the traffic to that node (net:impair_link)
+-- @treturn Impairment prints as "impairment on a: delay=100ms ... (natrig-shaper, applied in 12 ms)"
+-- @usage a:impair{ delay = "100ms", loss = "1%", direction = "both" }
+-- a:impair("intercontinental", { to = b })
 function Node:impair(spec, opts)
   if opts and opts.to then return self.net:impair_link(self, opts.to, spec) end
   self.net:note("impair", self.name .. " " .. iface.spec_text(spec))
   return impair.apply(self.net, self, spec)
 end
 --- Remove the node's impairment (or only towards another node).
+-- @tparam[opt] Node other only the impairment towards other
+-- @treturn Impairment
+-- @usage a:clear_impair()
 function Node:clear_impair(other)
   if other then return self.net:clear_link(self, other) end
   self.net:note("clear_impair", self.name)
   return impair.clear(self.net, self)
 end
 --- Natrig-shaper's counters for the node.
+-- @treturn {table,...} one table a queue: queue, seen, dropped, delayed, late_p99_us, ...
+--   (numbers), spec (text)
+-- @usage for _, q in ipairs(a:impair_stats()) do print(q.queue, q.seen, q.dropped) end
 function Node:impair_stats() return impair.stats(self.net, self) end
 --- Cut the node off everything.
+-- Silent: what it sends is held, not refused, and nothing reaches it.
+-- @usage a:isolate(); natrig.sleep(10); a:rejoin()
 function Node:isolate()
   self.net:note("isolate", self.name)
   require("natrig.partition").isolate(self.net, self)
 end
 --- Undo isolate.
+-- @usage a:rejoin()
 function Node:rejoin()
   self.net:note("rejoin", self.name)
   require("natrig.partition").heal_node(self.net, self)
 end
 
 --- Logs: see natrig.logs.
+-- @tparam[opt] table|string q level (this level or worse), target, match, message,
+--   fields = { k = "text" }, since, until, stream, plain; a string is a `match`
+-- @treturn {table,...} entries { time, level, target, message, fields (strings), raw, node }
+-- @usage expect(a:logs{ level = "error" }):none()
 function Node:logs(q) return logs.query(self, q) end
 --- Wait for a log line { match, fields, timeout }.
+-- Returns as soon as the line arrives; fails with the node's last lines on timeout or
+-- when the app exits.
+-- @tparam table|string q as for `logs`, plus timeout (seconds)
+-- @treturn table the entry
+-- @usage local e = b:wait_log{ match = "connected to", fields = { peer = "a" }, timeout = 20 }
+-- print(tonumber(e.fields.rtt_ms))
 function Node:wait_log(q) return logs.wait(self, q) end
 --- The node's whole log as text.
+-- @treturn string
+-- @usage print(a:log_text())
 function Node:log_text() return logs.text(self) end
 --- Catch up on the app's log from the engine.
+-- @usage a:fetch_logs()   -- before reading logs of a stopped node
 function Node:fetch_logs() return logs.fetch(self) end
 
 return M

@@ -33,4 +33,47 @@ end
 t.like(read("config.ld"), '"doc/presets.lua"', "config.ld includes the presets page")
 t.like(read("lua/natrig/logs.lua"), "`fields` values are always strings", "natrig.logs says fields are strings")
 t.like(read("lua/natrig/logs.lua"), "tonumber%(e%.fields%.", "and how to get a number")
+-- Typed docs: every public method of the classes below has @tparam for each parameter,
+-- @treturn when it returns a value, and an @usage example (comment blocks read from the
+-- file the reference is built from).
+local function blocks(path, class)
+  local lines = {}
+  for l in io.lines(path) do lines[#lines + 1] = l end
+  local out = {}
+  for i, l in ipairs(lines) do
+    local name, params = l:match("^function " .. class .. ":([%w_]+)%(([^)]*)%)")
+    if name then
+      local j, b, doc = i - 1, {}, false
+      while j >= 1 and lines[j]:match("^%s*%-%-") do
+        table.insert(b, 1, lines[j])
+        doc = doc or lines[j]:match("^%s*%-%-%-") ~= nil
+        j = j - 1
+      end
+      local text = table.concat(b, "\n")
+      if doc and not text:find("@local", 1, true) and not name:match("^__") then
+        out[#out + 1] = { name = name, params = params, text = text }
+      end
+    end
+  end
+  return out
+end
+local function check_typed(path, class, returns_nothing)
+  local missing = {}
+  local list = blocks(path, class)
+  for _, b in ipairs(list) do
+    for p in b.params:gmatch("[%w_]+") do
+      if not b.text:match("@tparam%[?[^%]]*%]?%s+%S+%s+" .. p .. "%f[%W]") then
+        missing[#missing + 1] = class .. ":" .. b.name .. " @tparam " .. p
+      end
+    end
+    if not returns_nothing[b.name] and not b.text:find("@treturn", 1, true) then
+      missing[#missing + 1] = class .. ":" .. b.name .. " @treturn"
+    end
+    if not b.text:find("@usage", 1, true) then missing[#missing + 1] = class .. ":" .. b.name .. " @usage" end
+  end
+  t.ok(#list > 10, ("%s: %d public methods found in %s"):format(class, #list, path))
+  t.is(table.concat(missing, ", "), "", class .. ": every public method has types, a return shape and an example")
+end
+check_typed("lua/natrig/node.lua", "Node", { kill = true, stop = true, start = true, restart = true,
+  allow_exit = true, pause = true, resume = true, isolate = true, rejoin = true, fetch_logs = true })
 t.done()
