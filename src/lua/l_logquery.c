@@ -337,6 +337,14 @@ int l_logquery_test(lua_State *L, struct lstore *s, const struct logquery *q,
 
 /* --- reading ------------------------------------------------------------------------------- */
 
+static void fd_fini(void *p)
+{
+    int *fd = p;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
 /* Call fn(L, s, v, ud) for every record, the spilled ones first, fn returning 1 to stop.
  * With q, spill chunks that cannot hold a match of q are not read. */
 typedef int (*each_fn)(lua_State *L, struct lstore *s, const struct logstore_view *v, void *ud);
@@ -352,33 +360,33 @@ static int each(lua_State *L, struct lstore *s, const struct logquery *q, each_f
         if ((!q || logquery_chunk_may(q, &ch[i])) && ch[i].size > max)
             max = ch[i].size;
     if (max && s->spill_path) {
-        int fd = open(s->spill_path, O_RDONLY | O_CLOEXEC);
-        char *buf = fd >= 0 ? lua_newuserdatauv(L, max, 0) : NULL; /* Lua-owned: a raise frees it */
-        for (size_t i = 0; buf && i < nchunks; i++) {
+        /* the buffer and the descriptor are Lua's: fn may raise (a pattern, a push) */
+        char *buf = lua_newuserdatauv(L, max, 0);
+        int *fd = l_box_new(L, sizeof *fd, fd_fini);
+        int stop = 0;
+        *fd = open(s->spill_path, O_RDONLY | O_CLOEXEC);
+        /* stack: ... buf fdbox */
+        for (size_t i = 0; *fd >= 0 && !stop && i < nchunks; i++) {
             size_t got = 0;
             if (q && !logquery_chunk_may(q, &ch[i]))
                 continue;
             while (got < ch[i].size) {
-                ssize_t r = pread(fd, buf + got, ch[i].size - got, (off_t)(ch[i].off + got));
+                ssize_t r = pread(*fd, buf + got, ch[i].size - got, (off_t)(ch[i].off + got));
                 if (r < 0 && errno == EINTR)
                     continue;
                 if (r <= 0)
                     break;
                 got += (size_t)r;
             }
-            for (size_t at = 0; (n = logstore_rec_at(buf + at, got - at, &v)) != 0; at += n) {
-                if (fn(L, s, &v, ud)) {
-                    close(fd);
-                    lua_pop(L, 1);
-                    return 1;
-                }
-            }
+            for (size_t at = 0; !stop && (n = logstore_rec_at(buf + at, got - at, &v)) != 0;
+                 at += n)
+                stop = fn(L, s, &v, ud);
             ch = logstore_chunks(s->st, &nchunks);
         }
-        if (fd >= 0) {
-            close(fd);
-            lua_pop(L, 1);
-        }
+        l_box_release(fd);
+        lua_pop(L, 2);
+        if (stop)
+            return 1;
     }
     mem = logstore_mem(s->st, &len);
     while ((n = logstore_rec_at(mem + off, len - off, &v)) != 0) {
