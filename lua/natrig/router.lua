@@ -92,7 +92,18 @@ end
 -- a rebinding (new public ports) on their next packets.
 function Router:flush()
   self.net:note("flush", self.name)
-  for _, argv in ipairs(nat.flush_argvs(self)) do self:exec(argv, { check = true, quiet = true }) end
+  -- One exec, sets flushed in one nft transaction before and after conntrack -F: with one
+  -- exec per command, packets of a live flow re-learned the old mapping in between (seen
+  -- with net:path: a direct path survived set_nat). The script is fixed; nft gets its
+  -- commands (natrig's own, from C) as an argument.
+  local cmds, other = {}, {}
+  for _, argv in ipairs(nat.flush_argvs(self)) do
+    if argv[1] == "nft" then cmds[#cmds + 1] = table.concat(argv, " ", 2)
+    elseif argv[1] ~= "conntrack" then other[#other + 1] = argv end
+  end
+  self:exec({ "/bin/sh", "-c", 'nft "$1" && conntrack -F && nft "$1"', "flush", table.concat(cmds, "; ") },
+    { check = true, quiet = true })
+  for _, argv in ipairs(other) do self:exec(argv, { check = true, quiet = true }) end
 end
 
 --- Change the NAT behaviour mid-run (existing mappings are flushed).

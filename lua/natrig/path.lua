@@ -1,0 +1,223 @@
+--- natrig.path: the network's own verdict on what carries the traffic between two nodes.
+--
+--   net:paths()                                -- start counting now (every node), all pairs
+--   local p = net:path(a, b)                   -- { kind, via, a_to_b, b_to_a, first, last, endpoints }
+--   net:wait_path{ a, b, kind = "direct", timeout = 30 }
+--   expect(net:path(a, b).kind):eq("direct")
+--
+-- kind is "direct", "hairpin", "lan", "relayed" (via the relay node's name) or "none";
+-- a_to_b = { packets, bytes } a sent toward b on that path (IP bytes, as the kernel counts
+-- them) and { received_packets, received_bytes } that arrived at b from it. Counting is
+-- done in each node's own namespace by an nftables table (natrig.path_class) after the
+-- node's filters, so a partition or isolation shows as "none". It starts at the first call
+-- of net:path, net:paths or net:wait_path (nothing is installed in runs that never ask);
+-- from then on a watcher samples every node every `INTERVAL` seconds and writes each change
+-- of a pair's path into the timeline ("natrig path a<->b direct -> none").
+-- A path is current while packets of it arrive within `idle` seconds (default 10), and broken
+-- (none) once a or b has sent on it for path_class.BROKEN seconds with nothing arriving.
+-- @module natrig.path
+local core = require "natrig.core"
+local task = require "natrig.task"
+local pc = require "natrig.path_class"
+
+local M = {}
+M.INTERVAL = 0.1
+M.IDLE = 10
+
+local function bad(op, msg) core.fail("einval", op, msg) end
+
+local function outer(r)
+  while r.behind do r = r.behind end
+  return r
+end
+
+-- What path_class needs to know of a node.
+local function rec(n)
+  return { name = n.name, private_ip = n.private_ip, public_ip = n.public_ip, behind_nat = n.router ~= nil,
+    lan = n.router and n.router.lan and n.router.lan.name or nil, outer = n.router and outer(n.router).name or nil }
+end
+
+local function check_node(net, op, x, which)
+  local node_mt = require("natrig.node").Node
+  if getmetatable(x) ~= node_mt then
+    bad(op, ("%s must be a node of the network (net:peer, net:gateway, net:node), got %s"):format(which,
+      getmetatable(x) == require("natrig.node").Router and "a router (a path is between nodes)" or type(x)))
+  end
+  if x.net ~= net then
+    bad(op, ("%s (%s) belongs to another network (run %s): a path is between nodes of one network"):format(
+      which, x.name, x.net and x.net.session and x.net.session.run_id or "?"))
+  end
+end
+
+-- With a local engine the holder writes its listing into its control directory (bind-
+-- mounted at /run/natrig) every DUMP_EVERY seconds, and natrig reads the file: no engine
+-- call per sample. A fixed script, nothing from the user in it.
+M.DUMP_EVERY = "0.15"
+local DUMP = "while :; do nft list table ip " .. pc.TABLE .. " > /run/natrig/path.new 2>/dev/null && " ..
+  "mv -f /run/natrig/path.new /run/natrig/path.txt; sleep " .. M.DUMP_EVERY .. "; done"
+
+local function install(st, n)
+  local ok, err = pcall(n.netexec, n, { "nft", pc.nft_script() }, { quiet = true, check = true })
+  if ok and n.ctl_dir then
+    pcall(core.remove, n.ctl_dir .. "/path.txt")
+    if pcall(n.eng.exec_detached, n.eng, n.holder, { "/bin/sh", "-c", DUMP }) then
+      st.file[n] = n.ctl_dir .. "/path.txt"
+    end
+  end
+  if ok then st.installed[n] = true
+  elseif not st.warned[n] then
+    st.warned[n] = true
+    st.net.log(("net:path: could not install the counting table in %s: %s"):format(n.name, tostring(err)))
+  end
+end
+
+local function sample(st)
+  local jobs = {}
+  for _, n in ipairs(st.net.nodes) do
+    if n.holder and not n.removed then
+      jobs[#jobs + 1] = function()
+        if not st.installed[n] then install(st, n) return end
+        if st.file[n] then
+          local ok, text = pcall(core.read_file, st.file[n])
+          if ok and text then st.tr:sample(n.name, pc.parse(text), core.time()) end
+          return
+        end
+        local ok, r = pcall(n.netexec, n, { "nft", "list", "table", "ip", pc.TABLE }, { quiet = true })
+        if ok and r.code == 0 then st.tr:sample(n.name, pc.parse(r.stdout), core.time()) end
+      end
+    end
+  end
+  task.parallel(jobs)
+  st.tr.t = core.time()
+  st.samples = st.samples + 1
+end
+
+local function relays(net)
+  local l = {}
+  for _, n in ipairs(net.nodes) do if n.path_relay then l[#l + 1] = rec(n) end end
+  return l
+end
+
+local function classify(st, a, b, idle)
+  return pc.classify(st.tr, rec(a), rec(b), relays(st.net), st.tr.t or core.time(), idle or M.IDLE)
+end
+
+-- Every pair's path; changes go into the timeline.
+local function note_changes(st)
+  local nodes = st.net.nodes
+  for i = 1, #nodes do
+    for j = i + 1, #nodes do
+      local a, b = nodes[i], nodes[j]
+      if st.installed[a] and st.installed[b] then
+        local key = a.name .. "<->" .. b.name
+        local d = pc.describe(classify(st, a, b))
+        local was = st.kinds[key] or "none"
+        if d ~= was then
+          st.net:note("path", ("%s %s -> %s"):format(key, was, d))
+          st.kinds[key] = d
+        end
+      end
+    end
+  end
+end
+
+--- Start counting (once per network) and the watcher; returns the state.
+-- @local
+function M.ensure(net, op)
+  if net.state ~= "up" then
+    bad(op, ("the network is %s: paths are measured while it is up (after net:up())"):format(net.state))
+  end
+  local st = net.path_state
+  if st then return st end
+  st = { net = net, tr = pc.tracker(), installed = {}, warned = {}, kinds = {}, samples = 0, file = {} }
+  net.path_state = st
+  local jobs = {}
+  for _, n in ipairs(net.nodes) do
+    if n.holder then jobs[#jobs + 1] = function() install(st, n) end end
+  end
+  task.parallel(jobs)
+  sample(st)
+  st.task = task.spawn(function()
+    while net.state == "up" and net.path_state == st do
+      local t0 = core.now()
+      local ok = pcall(sample, st)
+      if ok then note_changes(st) end
+      task.sleep(math.max(0.02, M.INTERVAL - (core.now() - t0)))
+    end
+  end, "path watcher")
+  return st
+end
+
+--- net:path(a, b[, { idle = seconds }]): the path between two nodes now.
+function M.path(net, a, b, opts)
+  opts = core.check_options("net:path", opts, { idle = "number" })
+  check_node(net, "net:path", a, "a")
+  check_node(net, "net:path", b, "b")
+  if a == b then bad("net:path", ("a and b are the same node (%s)"):format(a.name)) end
+  local st = M.ensure(net, "net:path")
+  local p = classify(st, a, b, opts.idle)
+  p.a, p.b = a.name, b.name
+  return p
+end
+
+--- net:paths(): every pair of nodes that has talked since counting started:
+-- { ["a<->b"] = path, ... } (the "none" ones included when they talked before).
+function M.paths(net, opts)
+  opts = core.check_options("net:paths", opts, { idle = "number" })
+  local st = M.ensure(net, "net:paths")
+  local out = {}
+  local nodes = net.nodes
+  for i = 1, #nodes do
+    for j = i + 1, #nodes do
+      local p = classify(st, nodes[i], nodes[j], opts.idle)
+      if p.kind ~= "none" or p.previous then
+        p.a, p.b = nodes[i].name, nodes[j].name
+        out[p.a .. "<->" .. p.b] = p
+      end
+    end
+  end
+  return out
+end
+
+local KINDS = { direct = true, hairpin = true, lan = true, relayed = true, none = true }
+
+--- net:wait_path{ a, b, kind = "direct", via = relay, timeout = 30, idle = 10 }: wait until
+-- the pair's path is of that kind; returns it. Fails after timeout with what was seen.
+function M.wait_path(net, q)
+  q = core.check_options("net:wait_path", q, { [1] = "table", [2] = "table", kind = "string",
+    via = "table|string", timeout = "number", idle = "number" })
+  local a, b = q[1], q[2]
+  check_node(net, "net:wait_path", a, "the first node")
+  check_node(net, "net:wait_path", b, "the second node")
+  if not KINDS[q.kind or ""] then
+    bad("net:wait_path", ("kind must be one of direct, hairpin, lan, relayed, none; got %s"):format(tostring(q.kind)))
+  end
+  local via = type(q.via) == "table" and q.via.name or q.via
+  local timeout = q.timeout or 30
+  local st = M.ensure(net, "net:wait_path")
+  local deadline = core.now() + timeout
+  local p
+  while true do
+    p = classify(st, a, b, q.idle)
+    if p.kind == q.kind and (not via or p.via == via) then
+      p.a, p.b = a.name, b.name
+      return p
+    end
+    if core.now() >= deadline then break end
+    task.sleep(math.min(M.INTERVAL, math.max(0.01, deadline - core.now())))
+  end
+  core.fail("timeout", "net:wait_path",
+    ("%s<->%s: no %s path%s within %gs; the path is %s (%s)"):format(a.name, b.name, q.kind,
+      via and (" via " .. via) or "", timeout, pc.describe(p),
+      #p.endpoints > 0 and table.concat(p.endpoints, ", ") or "no packets counted"))
+end
+
+--- Give Network its methods: net:path, net:paths, net:wait_path, net:relay, net:dns.
+function M.methods(Network)
+  function Network:path(a, b, opts) return M.path(self, a, b, opts) end
+  function Network:paths(opts) return M.paths(self, opts) end
+  function Network:wait_path(q) return M.wait_path(self, q) end
+  function Network:relay(opts) return require("natrig.relay").new(self, opts) end
+end
+
+return M

@@ -1,0 +1,180 @@
+--- natrig.path_class: the pure part of net:path (no engine): the nftables table each node's
+-- holder gets, the parser of its listing, a tracker of counters over time, and the
+-- classification of what carries the traffic between two nodes.
+--
+-- Each node counts, after its own filters (input and postrouting hooks at priority 100,
+-- after iptables' filter chains at 0, so what a partition or an isolation drops is not
+-- counted), the packets it receives from and sends to every (remote address, protocol,
+-- remote port, local port), in two dynamic sets with counters. A pair's path is then:
+--   lan      a and b behind the same router, talking to each other's private address
+--   hairpin  a and b behind the same outermost router, talking through its public address
+--   direct   a talks to b's public address and b to a's (or one of them is public)
+--   relayed  both talk to the same relay node (net:relay, or a node with path_relay = true)
+--   none     nothing of the pair arrived at either end within `idle` seconds
+-- A path is current when a packet of it arrived at a or at b within the last `idle` seconds,
+-- and is broken (none) as soon as a or b has sent on it for BROKEN seconds with nothing
+-- arriving at either end.
+-- @module natrig.path_class
+local M = {}
+
+M.TABLE = "natrig_path"
+
+--- The nft script that makes (or remakes) the counting table in a node's namespace.
+function M.nft_script()
+  local set = "type ipv4_addr . inet_proto . inet_service . inet_service; flags dynamic; counter; size 65535;"
+  return table.concat({
+    "table ip natrig_path {};",
+    "delete table ip natrig_path;",
+    "table ip natrig_path {",
+    "  set rx { " .. set .. " };",
+    "  set tx { " .. set .. " };",
+    "  chain in { type filter hook input priority 100; policy accept;",
+    "    ip saddr != 127.0.0.0/8 meta l4proto { tcp, udp }" ..
+      " update @rx { ip saddr . meta l4proto . th sport . th dport }; };",
+    "  chain out { type filter hook postrouting priority 100; policy accept;",
+    "    ip daddr != 127.0.0.0/8 meta l4proto { tcp, udp }" ..
+      " update @tx { ip daddr . meta l4proto . th dport . th sport }; };",
+    "}", "" }, "\n")
+end
+
+--- Parse `nft list table ip natrig_path`: a list of { dir = "rx"|"tx", ip, proto, rport,
+-- lport, packets, bytes } (rport: the remote's port, lport: the node's own).
+function M.parse(text)
+  local out, dir = {}, nil
+  for line in tostring(text or ""):gmatch("[^\n]+") do
+    local s = line:match("^%s*set (%a+) {")
+    if s then dir = s end
+    if dir then
+      for ip, proto, rp, lp, pk, by in line:gmatch(
+        "(%d+%.%d+%.%d+%.%d+) %. (%a+) %. (%d+) %. (%d+) counter packets (%d+) bytes (%d+)") do
+        out[#out + 1] = { dir = dir, ip = ip, proto = proto, rport = tonumber(rp), lport = tonumber(lp),
+          packets = tonumber(pk), bytes = tonumber(by) }
+      end
+    end
+  end
+  return out
+end
+
+local Tracker = {}
+Tracker.__index = Tracker
+
+--- A tracker: counters per node and flow, with when each was first seen and last grew.
+function M.tracker() return setmetatable({ nodes = {} }, Tracker) end
+
+--- Record one listing of node `name` taken at time t (epoch seconds).
+function Tracker:sample(name, entries, t)
+  local flows = self.nodes[name] or {}
+  self.nodes[name] = flows
+  for _, e in ipairs(entries) do
+    local key = table.concat({ e.dir, e.ip, e.proto, e.rport, e.lport }, " ")
+    local f = flows[key]
+    if not f then
+      f = { dir = e.dir, ip = e.ip, proto = e.proto, rport = e.rport, lport = e.lport, packets = 0, bytes = 0,
+        first = t }
+      flows[key] = f
+    end
+    if e.packets > f.packets then f.last = t end
+    f.packets, f.bytes = e.packets, e.bytes
+  end
+  self.t = t
+end
+
+-- Sum of node `name`'s flows in direction dir with a remote address in `ips` (a set).
+local function sum(tr, name, dir, ips, acc)
+  acc = acc or { packets = 0, bytes = 0, endpoints = {} }
+  for _, f in pairs(tr.nodes[name] or {}) do
+    if f.dir == dir and ips[f.ip] then
+      acc.packets, acc.bytes = acc.packets + f.packets, acc.bytes + f.bytes
+      if f.first and (not acc.first or f.first < acc.first) then acc.first = f.first end
+      if f.last and (not acc.last or f.last > acc.last) then acc.last = f.last end
+      acc.endpoints[#acc.endpoints + 1] = ("%s %s:%d %s %s:%d"):format(f.proto, name, f.lport,
+        dir == "tx" and "->" or "<-", f.ip, f.rport)
+    end
+  end
+  return acc
+end
+
+local function set(...)
+  local s = {}
+  for _, v in ipairs({ ... }) do if v then s[v] = true end end
+  return s
+end
+
+-- The candidate paths of a pair, best first: kind, via, the addresses a talks to for it,
+-- the addresses b talks to.
+local function candidates(a, b, relays)
+  local l = {}
+  if a.lan and a.lan == b.lan then
+    l[#l + 1] = { kind = "lan", a_ips = set(b.private_ip), b_ips = set(a.private_ip) }
+  end
+  if a.behind_nat and b.behind_nat and a.public_ip == b.public_ip then
+    -- a reaches b at the shared public address; b sees a's packets from it (the router
+    -- masquerades the hairpin) or from a's private address
+    l[#l + 1] = { kind = "hairpin", via = a.outer, a_ips = set(a.public_ip), b_ips = set(a.public_ip) }
+  elseif a.public_ip ~= b.public_ip then
+    l[#l + 1] = { kind = "direct", a_ips = set(b.public_ip), b_ips = set(a.public_ip) }
+  end
+  for _, r in ipairs(relays) do
+    if r.name ~= a.name and r.name ~= b.name then
+      l[#l + 1] = { kind = "relayed", via = r.name, a_ips = set(r.public_ip), b_ips = set(r.public_ip) }
+    end
+  end
+  return l
+end
+
+local function path_of(tr, a, b, c)
+  local ab = sum(tr, a.name, "tx", c.a_ips)
+  local ba = sum(tr, b.name, "tx", c.b_ips)
+  local a_rx = sum(tr, a.name, "rx", c.a_ips)
+  local b_rx = sum(tr, b.name, "rx", c.b_ips)
+  local eps = {}
+  for _, acc in ipairs({ ab, a_rx, ba, b_rx }) do for _, e in ipairs(acc.endpoints) do eps[#eps + 1] = e end end
+  table.sort(eps)
+  local first
+  for _, acc in ipairs({ ab, ba, a_rx, b_rx }) do
+    if acc.first and (not first or acc.first < first) then first = acc.first end
+  end
+  -- last: the last time something of the pair arrived at either end
+  local last = a_rx.last
+  if b_rx.last and (not last or b_rx.last > last) then last = b_rx.last end
+  local last_sent = ab.last
+  if ba.last and (not last_sent or ba.last > last_sent) then last_sent = ba.last end
+  return { kind = c.kind, via = c.via, first = first, last = last, last_sent = last_sent, endpoints = eps,
+    a_to_b = { packets = ab.packets, bytes = ab.bytes, received_packets = b_rx.packets, received_bytes = b_rx.bytes },
+    b_to_a = { packets = ba.packets, bytes = ba.bytes, received_packets = a_rx.packets, received_bytes = a_rx.bytes },
+    talked = ab.packets + ba.packets > 0 and (a_rx.packets + b_rx.packets) > 0 }
+end
+
+--- Seconds of sending with nothing of the pair arriving after which a path is broken.
+M.BROKEN = 0.45
+
+--- Classify the pair (a, b). a and b: { name, private_ip, public_ip, lan (its LAN's name, or
+-- nil on the public network), behind_nat, outer (its outermost router's name) }; relays: a
+-- list of such records; now: the time of the latest sample; idle: seconds. Returns the
+-- current path, or { kind = "none", previous = the last path that carried traffic, ... }.
+function M.classify(tr, a, b, relays, now, idle)
+  local best_old
+  for _, c in ipairs(candidates(a, b, relays or {})) do
+    local p = path_of(tr, a, b, c)
+    if p.talked then
+      local broken = p.last_sent and p.last and p.last_sent - p.last > M.BROKEN
+      if p.last and now - p.last <= idle and not broken then return p end
+      if not best_old or (p.last or 0) > (best_old.last or 0) then best_old = p end
+    end
+  end
+  local none = { kind = "none", a_to_b = { packets = 0, bytes = 0 }, b_to_a = { packets = 0, bytes = 0 },
+    endpoints = {} }
+  if best_old then
+    none.previous, none.last, none.first = best_old.kind, best_old.last, best_old.first
+    none.a_to_b, none.b_to_a = best_old.a_to_b, best_old.b_to_a
+    none.endpoints, none.via = best_old.endpoints, best_old.via
+  end
+  return none
+end
+
+--- A one-line description of a path, for the timeline: "direct", "relayed via r1", "none".
+function M.describe(p)
+  return p.via and (p.kind .. " via " .. p.via) or p.kind
+end
+
+return M

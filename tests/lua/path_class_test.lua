@@ -1,0 +1,99 @@
+-- natrig.path_class without an engine (issue 26): the counting table's listing is parsed,
+-- the tracker keeps when each flow first appeared and last grew, and a pair is classified
+-- direct / hairpin / lan / relayed / none, broken when sending goes on with nothing arriving.
+local t = require "tap"
+local pc = require "natrig.path_class"
+
+local LISTING = [[
+table ip natrig_path {
+	set rx {
+		type ipv4_addr . inet_proto . inet_service . inet_service
+		size 65535
+		flags dynamic
+		counter
+		elements = { 10.0.0.4 . udp . 31337 . 31337 counter packets 3 bytes 150,
+			     10.0.0.9 . tcp . 443 . 50000 counter packets 1 bytes 60 }
+	}
+
+	set tx {
+		type ipv4_addr . inet_proto . inet_service . inet_service
+		size 65535
+		flags dynamic
+		counter
+		elements = { 10.0.0.4 . udp . 31337 . 31337 counter packets 5 bytes 250 }
+	}
+}
+]]
+local e = pc.parse(LISTING)
+t.is(#e, 3, "three flows parsed")
+t.is(e[1].dir, "rx", "the first set is rx")
+t.is(e[2].proto, "tcp", "protocol")
+t.is(e[2].rport, 443, "remote port")
+t.is(e[2].lport, 50000, "local port")
+t.is(e[3].dir, "tx", "the second set is tx")
+t.is(e[3].bytes, 250, "bytes")
+t.is(#pc.parse(""), 0, "an empty listing: no flows")
+t.like(pc.nft_script(), "hook input priority 100", "counted after the filter chains")
+
+-- a (behind r1, public 10.0.0.3), b (behind r2, public 10.0.0.4), c and d behind r3, g public,
+-- relay r public
+local a = { name = "a", private_ip = "10.1.1.2", public_ip = "10.0.0.3", behind_nat = true, lan = "lan1", outer = "r1" }
+local b = { name = "b", private_ip = "10.1.2.2", public_ip = "10.0.0.4", behind_nat = true, lan = "lan2", outer = "r2" }
+local c = { name = "c", private_ip = "10.1.3.2", public_ip = "10.0.0.5", behind_nat = true, lan = "lan3", outer = "r3" }
+local d = { name = "d", private_ip = "10.1.3.3", public_ip = "10.0.0.5", behind_nat = true, lan = "lan3", outer = "r3" }
+local g = { name = "g", private_ip = "10.0.0.2", public_ip = "10.0.0.2" }
+local r = { name = "r", private_ip = "10.0.0.9", public_ip = "10.0.0.9" }
+
+local function flow(dir, ip, pk, rport)
+  return { dir = dir, ip = ip, proto = "udp", rport = rport or 31337, lport = 31337, packets = pk, bytes = pk * 100 }
+end
+local tr = pc.tracker()
+tr:sample("a", { flow("tx", "10.0.0.4", 0), flow("rx", "10.0.0.4", 0) }, 100)
+tr:sample("b", { flow("tx", "10.0.0.3", 0), flow("rx", "10.0.0.3", 0) }, 100)
+tr:sample("a", { flow("tx", "10.0.0.4", 10), flow("rx", "10.0.0.4", 9) }, 101)
+tr:sample("b", { flow("tx", "10.0.0.3", 9), flow("rx", "10.0.0.3", 10) }, 101)
+local p = pc.classify(tr, a, b, {}, 101, 10)
+t.is(p.kind, "direct", "a and b talk to each other's public address: direct")
+t.is(p.a_to_b.packets, 10, "a_to_b: what a sent")
+t.is(p.a_to_b.received_bytes, 1000, "a_to_b: what arrived at b")
+t.is(p.b_to_a.packets, 9, "b_to_a: what b sent")
+t.is(p.first, 100, "first")
+t.is(p.last, 101, "last")
+t.is(#p.endpoints, 4, "four endpoints")
+-- sending goes on, nothing arrives: broken at once
+tr:sample("a", { flow("tx", "10.0.0.4", 20), flow("rx", "10.0.0.4", 9) }, 101.2)
+t.is(pc.classify(tr, a, b, {}, 101.2, 10).kind, "direct", "0.2 s of sending without arrivals: still direct")
+tr:sample("a", { flow("tx", "10.0.0.4", 30), flow("rx", "10.0.0.4", 9) }, 101.6)
+p = pc.classify(tr, a, b, {}, 101.6, 10)
+t.is(p.kind, "none", "0.6 s of sending with nothing arriving: none")
+t.is(p.previous, "direct", "none remembers the path it had")
+-- silence: idle
+local tr2 = pc.tracker()
+tr2:sample("a", { flow("tx", "10.0.0.2", 3), flow("rx", "10.0.0.2", 3) }, 50)
+tr2:sample("g", { flow("tx", "10.0.0.3", 3), flow("rx", "10.0.0.3", 3) }, 50)
+t.is(pc.classify(tr2, a, g, {}, 55, 10).kind, "direct", "a <-> a public node: direct")
+t.is(pc.classify(tr2, a, g, {}, 61, 10).kind, "none", "silent for longer than idle: none")
+t.is(pc.classify(tr2, a, b, {}, 55, 10).kind, "none", "a pair that never talked: none")
+t.is(pc.classify(tr2, a, b, {}, 55, 10).previous, nil, "... with no previous path")
+
+-- hairpin and lan
+local tr3 = pc.tracker()
+tr3:sample("c", { flow("tx", "10.0.0.5", 4, 40000), flow("rx", "10.0.0.5", 4, 40000) }, 10)
+tr3:sample("d", { flow("tx", "10.0.0.5", 4, 31337), flow("rx", "10.0.0.5", 4, 31337) }, 10)
+p = pc.classify(tr3, c, d, {}, 10, 10)
+t.is(p.kind, "hairpin", "two peers behind one router through its public address: hairpin")
+t.is(p.via, "r3", "hairpin via the router")
+tr3:sample("c", { flow("tx", "10.1.3.3", 4), flow("rx", "10.1.3.3", 4) }, 11)
+t.is(pc.classify(tr3, c, d, {}, 11, 10).kind, "lan", "private addresses on one LAN: lan")
+
+-- relayed
+local tr4 = pc.tracker()
+tr4:sample("a", { flow("tx", "10.0.0.9", 7, 3478), flow("rx", "10.0.0.9", 7, 3478) }, 20)
+tr4:sample("c", { flow("tx", "10.0.0.9", 7, 3478), flow("rx", "10.0.0.9", 7, 3478) }, 20)
+t.is(pc.classify(tr4, a, c, {}, 20, 10).kind, "none", "without a relay node: none")
+p = pc.classify(tr4, a, c, { r }, 20, 10)
+t.is(p.kind, "relayed", "both talk to the relay: relayed")
+t.is(p.via, "r", "via the relay")
+t.is(p.a_to_b.bytes, 700, "a_to_b: what a sent to the relay")
+t.is(pc.describe(p), "relayed via r", "describe")
+t.done()
