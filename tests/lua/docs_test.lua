@@ -76,4 +76,29 @@ local function check_typed(path, class, returns_nothing)
 end
 check_typed("lua/natrig/node.lua", "Node", { kill = true, stop = true, start = true, restart = true,
   allow_exit = true, pause = true, resume = true, isolate = true, rejoin = true, fetch_logs = true })
+-- natrig.network's page lives in doc/network.lua (network.lua stays within 400 lines): it
+-- documents exactly the public methods network.lua defines, each with the first sentence
+-- help() shows for it, types and an example.
+local help = require "natrig.help"
+local Network = require("natrig.network").Network
+local page_net = read("doc/network.lua")
+local flat = page_net:gsub("\n%-%-%s*", " ")
+local code_set, doc_set, unsaid = {}, {}, {}
+for k, fn in pairs(Network) do
+  if type(fn) == "function" and not k:match("^__") and debug.getinfo(fn, "S").source:match("natrig/network%.lua$")
+    and help.is_public(fn) then
+    code_set[#code_set + 1] = k
+    local first = (help.doc_comment(fn) or ""):gsub(" %.%.%.$", "") -- help cuts it at 90 characters
+    if not flat:find(first:gsub("%s+", " "), 1, true) then unsaid[#unsaid + 1] = k .. ": " .. first end
+  end
+end
+for k in page_net:gmatch("\nfunction Network:([%w_]+)%(") do doc_set[#doc_set + 1] = k end
+table.sort(code_set)
+table.sort(doc_set)
+t.is(table.concat(doc_set, " "), table.concat(code_set, " "),
+  "doc/network.lua documents exactly the public Network methods of network.lua")
+t.is(table.concat(unsaid, "; "), "", "each with the sentence help() shows for it")
+check_typed("doc/network.lua", "Network", { remove = true, down = true, keep = true, partition = true,
+  heal = true, isolate = true })
+t.like(read("config.ld"), '"doc/network.lua"', "config.ld builds natrig.network's page from doc/network.lua")
 t.done()
