@@ -242,8 +242,13 @@ function M.merge_main(o, inputs)
     docs[#docs + 1] = d
   end
   if not M.check_history(opts) then return 2 end
-  local ok, doc = pcall(model.merge, docs)
+  local ok, doc, overlap = pcall(model.merge, docs)
   if not ok then warn(tostring(doc)) return 2 end
+  if #overlap > 0 then
+    say(("report merge: %d case(s) are in more than one input (%s): their repeats are added up, "
+      .. "numbered on"):format(#overlap, table.concat(overlap, ", ", 1, math.min(#overlap, 5))
+      .. (#overlap > 5 and ", ..." or "")))
+  end
   local labels = {}
   for _, d in ipairs(docs) do
     for k, v in pairs(type(d.labels) == "table" and d.labels or {}) do labels[k] = tostring(v) end

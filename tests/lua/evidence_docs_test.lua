@@ -84,4 +84,32 @@ t.ok(desc ~= "" and line:find(desc, 1, true), ("README's `make test` line says w
   :format(desc, line))
 t.like(readme, "`level =` means%s+this level or worse", "README says logs{ level = } means this level or worse")
 t.like(readme, "`fields` values are the%s+strings", "README says log fields are strings")
+-- the sweep report: failure.txt and timeline.txt linked beside the folder; metric labels whole;
+-- report merge says which cases were in more than one input
+local model = require "natrig.sweep.model"
+local sweep = require "natrig.sweep"
+local long_case = "nat_a=port_restricted,nat_b=address_dependent,delay=120ms,loss=2%"
+local function rep(i, st)
+  return { index = i, status = st, ok = st == "pass", duration = 1, error = st ~= "pass" and "boom" or nil,
+    where = "s.lua:3", artifacts = st ~= "pass" and "/tmp/rep/art/s-x-1" or nil,
+    metrics = { { name = "rtt", value = 10 + i, unit = "ms" } } }
+end
+local function doc(n)
+  return model.new({ started = 1, hostname = "h", wall = 1, jobs = 1, ["repeat"] = n },
+    { { name = "s", file = "s.lua", axes = {} } },
+    { { id = "s [" .. long_case .. "]", order = 1, scenario = "s", case = long_case, params = { long = long_case },
+      repeats = { rep(1, "fail"), rep(2, "pass") } } })
+end
+local h = require("natrig.report.html").render(doc(2), "/tmp/rep")
+t.like(h, 'href="art/s%-x%-1/failure.txt">failure.txt</a>', "a failure links its failure.txt")
+t.like(h, 'href="art/s%-x%-1/timeline.txt">timeline.txt</a>', "and its timeline")
+t.like(h, ">" .. long_case:gsub("%p", "%%%0") .. "</text>", "a long metric label is shown whole")
+local height = tonumber(h:match('data%-metric="rtt"[^>]- height="(%d+)"'))
+t.ok(height and height >= 16 + 200 + 30 + #long_case * 4.8, "the plot is tall enough for the rotated label (" ..
+  tostring(height) .. ")")
+local a = core.json_decode(sweep.json(doc(2)))
+local b = core.json_decode(sweep.json(doc(2)))
+local merged, overlap = model.merge { a, b }
+t.is(#merged.cases[1].repeats, 4, "report merge adds the repeats of a case in both inputs")
+t.is(table.concat(overlap, ","), "s [" .. long_case .. "]", "and names it as overlapping")
 t.done()

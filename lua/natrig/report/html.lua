@@ -204,7 +204,11 @@ local STATUS_COLOUR = { pass = "#2e8b57", fail = "#c0392b", error = "#8e44ad" }
 -- One SVG plot for metric `name` over cases (each { label, values = { {v, status} } }).
 local function plot(o, name, unit, columns)
   local W_COL, LEFT, TOP, H, BOTTOM = 46, 64, 16, 200, 110
-  local width = LEFT + W_COL * #columns + 20
+  -- room for the whole labels (11px text at 50 degrees: ~4.8 px down, ~4.2 px right a character)
+  local long = 0
+  for _, col in ipairs(columns) do long = math.max(long, utf8.len(col.label) or #col.label) end
+  BOTTOM = math.max(BOTTOM, 30 + math.ceil(long * 4.8))
+  local width = LEFT + W_COL * #columns + math.max(20, math.ceil(long * 4.2))
   local lo, hi = math.huge, -math.huge
   for _, col in ipairs(columns) do
     for _, p in ipairs(col.points) do lo = math.min(lo, p[1]); hi = math.max(hi, p[1]) end
@@ -246,8 +250,7 @@ local function plot(o, name, unit, columns)
           esc(unit), esc(p[2]))
     end
     o[#o + 1] = ('<text x="%.1f" y="%d" transform="rotate(50 %.1f %d)" text-anchor="start"><title>%s</title>%s</text>')
-      :format(cx - 4, TOP + H + 14, cx - 4, TOP + H + 14, esc(col.title or col.label),
-        esc(#col.label > 30 and (col.label:sub(1, 29) .. "…") or col.label))
+      :format(cx - 4, TOP + H + 14, cx - 4, TOP + H + 14, esc(col.title or col.label), esc(col.label))
   end
   o[#o + 1] = "</svg></div>"
 end
@@ -317,6 +320,9 @@ local function failures(o, doc, base_dir)
         if r.where then parts[#parts + 1] = ("at <code>%s</code>"):format(esc(r.where)) end
         if r.artifacts then
           parts[#parts + 1] = ('artifacts: <a href="%s">%s</a>'):format(href(r.artifacts, base_dir), esc(r.artifacts))
+          for _, f in ipairs({ "failure.txt", "timeline.txt" }) do
+            parts[#parts + 1] = ('<a href="%s">%s</a>'):format(href(r.artifacts .. "/" .. f, base_dir), f)
+          end
         end
         for _, p in ipairs(r.pcaps or {}) do
           parts[#parts + 1] = ('pcap: <a href="%s">%s</a>'):format(href(p, base_dir), esc(p:match("[^/]*$")))

@@ -83,10 +83,11 @@ function M.exit_code(doc, allow_flaky)
 end
 
 -- Several reports (shards) -> one. The same case in two reports keeps every repeat
--- (renumbered after the first report's); run metadata comes from the first.
+-- (renumbered after the first report's); run metadata comes from the first. Returns the doc
+-- and the ids of cases found in more than one input (natrig report merge says so).
 function M.merge(docs)
   local out = { cases = {}, scenarios = {} }
-  local by_id, scen = {}, {}
+  local by_id, scen, from, overlap = {}, {}, {}, {}
   local wall, started = 0, nil
   for i, d in ipairs(docs) do
     if d.format ~= M.FORMAT then
@@ -114,6 +115,12 @@ function M.merge(docs)
       -- a scenario that failed to load is in every shard's report: count it once
       local base = #m.repeats
       if c.load_error and base > 0 then goto next_case end
+      -- the same case in two inputs (two runs of one sweep, not shards): repeats are added
+      if from[c.id] and from[c.id] ~= i and not from[c.id .. "\0said"] then
+        overlap[#overlap + 1] = c.id
+        from[c.id .. "\0said"] = true
+      end
+      from[c.id] = from[c.id] or i
       for _, r in ipairs(c.repeats or {}) do
         local rr = {}
         for k, v in pairs(r) do rr[k] = v end
@@ -126,7 +133,7 @@ function M.merge(docs)
   out.shard = nil
   out.wall, out.started = wall, started
   out.merged = #docs
-  return M.finish(out)
+  return M.finish(out), overlap
 end
 
 -- Quartiles and median of a list of numbers (sorted copy).
