@@ -27,7 +27,7 @@ for i = 1, NODES do
   net:gateway { name = "f" .. i, cmd = { "sh", "-c",
     ("(yes '%s' | head -c %d; echo; echo FLOOD-DONE; touch /tmp/flood-done) & i=0; "
       .. "while [ ! -e /tmp/flood-done ] || [ $i -lt 8 ]; do i=$((i+1)); echo MARK-$i >&2; sleep 0.25; done; "
-      .. "echo MARK-END >&2; wait; exec sleep 3600"):format(LINE, MB * 1000000) } }
+      .. "echo MARK-END >&2; wait; exec sleep 3600"):format(LINE, math.floor(MB * 1000000)) } }
 end
 local rss0 = vm("VmRSS")
 -- natrig's own CPU seconds (user + system), to tell its work from waiting on the engine
@@ -56,10 +56,9 @@ task.spawn(function()
   end
   if trace then trace:close() end
 end, "heap sampler")
-local t0 = core.now()
-net:up()
-local up = core.now() - t0
-local up_done = core.time()
+-- the mark waiters wait from the start, so a mark written during bring-up is measured
+-- from the moment it is written too
+local up_done = math.huge
 local lats, lats_after = {}, {}
 local markers = {}
 for _, n in ipairs(net.nodes) do
@@ -74,6 +73,10 @@ for _, n in ipairs(net.nodes) do
     end
   end, "marks of " .. n.name)
 end
+local t0 = core.now()
+net:up()
+local up = core.now() - t0
+up_done = core.time()
 natrig.map(net.nodes, function(n) n:wait_log { match = "FLOOD-DONE", plain = true, timeout = 1800 } end, NODES)
 local parsed = core.now() - t0
 local cpu_parsed, delay_parsed = cpu() - cpu0, run_delay() - delay0
@@ -97,7 +100,7 @@ end, NODES)
 local floor = core.now() - t1
 
 local total = NODES * MB
-print(("%d nodes x %d MB of logs (%d MB):"):format(NODES, MB, total))
+print(("%d nodes x %g MB of logs (%g MB):"):format(NODES, MB, total))
 print(("  natrig follow + parse   %7.1fs  (%.1f MB/s; bring-up %.1fs included)"):format(parsed, total / parsed, up))
 print(("  floor: engine re-read   %7.1fs  (%.1f MB/s, %d MB framed, not parsed)"):format(floor,
   bytes / 1e6 / floor, bytes // 1000000))
