@@ -89,10 +89,14 @@ function M.remove_labelled(eng, label, attempts)
     end
   end, 16)
   task.map(owners, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
-  -- Nothing of the run can send now: its seal entries are released while its networks go.
+  -- Nothing of the run can send now: its seal entries are released, and the helper
+  -- removed, while its networks go.
   local release = seal and task.spawn(function()
     local _, st = listing:wait()
-    for i, c in ipairs(seals) do seal.release_in(eng, c, i == 1 and st or nil) end
+    for i, c in ipairs(seals) do
+      seal.release_in(eng, c, i == 1 and st or nil)
+      quietly(eng.container_remove, eng, c.Id, true)
+    end
   end, "seal release")
   task.map(nets, function(n)
     -- An overlay spans engines: its endpoints on the others go when their own cleanup
@@ -133,8 +137,10 @@ function M.remove_labelled(eng, label, attempts)
       task.sleep(math.min(0.1 * attempt, 0.5))
     end
   end, 16)
-  if release then release:wait() end -- release_in says its failures, never raises
-  for _, c in ipairs(seals) do quietly(eng.container_remove, eng, c.Id, true) end
+  if release then
+    local ok, err = release:wait() -- release_in says its failures, never raises
+    if not ok then error(err, 0) end
+  end
   return #ctrs, #nets
 end
 
