@@ -401,7 +401,8 @@ static int add_line(struct logstore *st, int sid, const char *line, size_t len, 
         head.level = (enum logparse_level)last.h.level;
         if (logparse_is_continuation(&head, &e) &&
             (e.engine_ts_ns < 0 || last.h.tail_ts_ns < 0 ||
-             e.engine_ts_ns - last.h.tail_ts_ns < LOGSTORE_CONT_NS)) {
+             e.engine_ts_ns - last.h.tail_ts_ns < LOGSTORE_CONT_NS) &&
+            (size_t)last.h.size + raw_n + 1 <= LOGSTORE_ENTRY_MAX) {
             struct logstore_rec *h;
             struct logstore_rec hv;
             put(&st->a, &st->len, &st->cap, "\n", 1);

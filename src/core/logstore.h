@@ -12,7 +12,8 @@
  *    line longer than LOGSTORE_LINE_MAX without a newline is taken as it is;
  *  - a line that logparse_is_continuation says continues the node's last entry (same
  *    stream, within 50 ms of the entry's last line by the engine's clock when both have
- *    one) is appended to it: raw and message each get "\n" and the line;
+ *    one) is appended to it: raw and message each get "\n" and the line (up to
+ *    LOGSTORE_ENTRY_MAX bytes an entry: an endless run of them cannot hold the arena);
  *  - per stream, a line stamped earlier than the last one seen, or at the same time with
  *    the same text, is a repeat after a re-attach and dropped;
  *  - entries are numbered (seq) from 1 in arrival order, across streams. */
@@ -22,10 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LOGSTORE_LINE_MAX 1048576 /* a line without newline is cut here */
-#define LOGSTORE_STREAMS 64       /* stream names a store tells apart */
-#define LOGSTORE_CONT_NS 50000000 /* a continuation comes within 50 ms of the entry's tail */
-#define LOGSTORE_MIN_KEEP 16      /* never spill a store holding fewer entries */
+#define LOGSTORE_LINE_MAX 1048576      /* a line without newline is cut here */
+#define LOGSTORE_STREAMS 64            /* stream names a store tells apart */
+#define LOGSTORE_CONT_NS 50000000      /* a continuation comes within 50 ms of the entry's tail */
+#define LOGSTORE_MIN_KEEP 16           /* never spill a store holding fewer entries */
+#define LOGSTORE_ENTRY_MAX (16u << 20) /* a continuation beyond this starts an entry */
 
 /* The index of one entry as stored (unaligned in the arena: read with logstore_rec_at).
  * Its text follows in this order: target, spans, thread, location, the fields (nfields

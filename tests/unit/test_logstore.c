@@ -334,8 +334,33 @@ static void test_long_line(void)
     logstore_free(st);
 }
 
+static void test_endless_continuation(void)
+{
+    struct logstore *st = new_store();
+    struct logstore_pending pd = {0};
+    int sid = logstore_stream(st, "stdout", 6);
+    static char line[4097];
+    struct logstore_stats s;
+    struct logstore_view v;
+
+    feed_s(st, sid, &pd, "2026-12-01T00:00:00Z  INFO app: head\n");
+    memset(line, 'x', sizeof line - 1);
+    line[sizeof line - 1] = '\n';
+    for (int i = 0; i < 5000; i++) /* 20 MB of plain lines after a tracing head */
+        logstore_feed(st, sid, &pd, line, sizeof line, 0, 64u << 20);
+    logstore_stats(st, &s);
+    ok(s.seq > 2 && nth(st, 0, &v) && v.h.size <= LOGSTORE_ENTRY_MAX &&
+           v.h.size > LOGSTORE_ENTRY_MAX - sizeof line,
+       "an endless continuation fills one entry up to LOGSTORE_ENTRY_MAX, then the lines are "
+       "entries of their own (%lld entries)",
+       (long long)s.seq);
+    logstore_pending_free(&pd);
+    logstore_free(st);
+}
+
 int main(void)
 {
+    test_endless_continuation();
     test_split_and_join();
     test_spill();
     test_query();
