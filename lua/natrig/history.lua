@@ -218,7 +218,8 @@ local function run_files(dir, rel)
   walk(dir .. "/" .. rel, rel, 0)
   local order = { ["failure.txt"] = 1, ["timeline.txt"] = 2 }
   table.sort(out, function(a, b)
-    local oa, ob = order[a.name] or (a.name:match("pcap") and 3 or 4), order[b.name] or (b.name:match("pcap") and 3 or 4)
+    local oa = order[a.name] or (a.name:match("pcap") and 3 or 4)
+    local ob = order[b.name] or (b.name:match("pcap") and 3 or 4)
     if oa ~= ob then return oa < ob end
     return a.href < b.href
   end)

@@ -6,9 +6,10 @@
 --   nights: oldest first, { id, bytes = the whole night, run_bytes = its artifacts copies }
 --
 -- --keep-nights N keeps the newest N nights. --keep-bytes B then, while the kept nights
--- weigh more than B: first the artifacts copies go, oldest night first (the night's JSON
--- and report stay: the grid still shows its verdicts and metrics), then whole nights,
--- oldest first. The newest night is never dropped. The trend page is written for the kept
+-- weigh more than B: first the older nights' artifacts copies go, oldest first (the
+-- night's JSON and report stay: the grid still shows its verdicts and metrics), then
+-- whole nights, oldest first, then the newest night's copies. The newest night is never
+-- dropped. The trend page is written for the kept
 -- nights before anything is removed, so it never links a removed file.
 local M = {}
 
@@ -24,15 +25,20 @@ function M.plan(nights, opts)
   local B = opts.keep_bytes
   local runs_gone = {}
   if B then
-    for i = first, n do
-      if total <= B then break end
+    local function drop_runs_of(i)
       local rb = nights[i].run_bytes or 0
-      if rb > 0 then
+      if rb > 0 and not runs_gone[i] then
         drop_runs[#drop_runs + 1] = nights[i].id
         runs_gone[i] = true
         total = total - rb
       end
     end
+    -- 1. the older nights' copies of failing runs, oldest first
+    for i = first, n - 1 do
+      if total <= B then break end
+      drop_runs_of(i)
+    end
+    -- 2. whole nights, oldest first, never the newest
     while total > B and first < n do
       local night = nights[first]
       drop[#drop + 1] = night.id
@@ -42,6 +48,8 @@ function M.plan(nights, opts)
       end
       first = first + 1
     end
+    -- 3. last, the newest night's copies
+    if total > B then drop_runs_of(n) end
   end
   for i = first, n do keep[#keep + 1] = nights[i].id end
   return { drop = drop, drop_runs = drop_runs, keep = keep, bytes = total, over = B and total > B or nil }

@@ -134,7 +134,9 @@ function M.record(doc, opts, warn)
   say(("history: night %s added to %s%s"):format(id, dir,
     (#plan.drop + #plan.drop_runs > 0) and (" (pruned: %d night(s), %d night(s)' artifacts)"):format(#plan.drop,
       #plan.drop_runs) or ""))
-  if plan.over then warn(("--keep-bytes: the newest night alone is over the budget (%d bytes kept)"):format(plan.bytes)) end
+  if plan.over then
+    warn(("--keep-bytes: the newest night alone is over the budget (%d bytes kept)"):format(plan.bytes))
+  end
   for _, l in ipairs(M.summary_lines(t, page)) do say(l) end
   return t
 end

@@ -124,10 +124,17 @@ function M.higher_is_better(unit)
 end
 
 -- compare(latest, ref, unit) -> nil (no change) or { dir = 1 (rose) | -1 (fell), p,
--- median, ref_median, ratio }. latest and ref are lists of samples.
-function M.compare(latest, ref, unit)
+-- median, ref_median, ratio }. latest and ref are lists of samples (ref_sorted: ref is sorted).
+function M.compare(latest, ref, unit, ref_sorted)
   if #latest == 0 or #ref == 0 then return nil end
-  local ml, mr = M.median(latest), M.median(ref)
+  local ml = M.median(latest)
+  local mr
+  if ref_sorted then
+    local n = #ref
+    mr = n % 2 == 1 and ref[(n + 1) // 2] or (ref[n // 2] + ref[n // 2 + 1]) / 2
+  else
+    mr = M.median(ref)
+  end
   local floor = M.TIME_FLOOR[unit or ""] or 0
   local diff = ml - mr
   local scale = math.max(math.abs(mr), 1e-12)
@@ -149,23 +156,39 @@ end
 function M.flags(series, unit, last)
   last = last or #series
   local flags, results, clean = {}, {}, {}
+  -- the reference's samples kept sorted as nights enter and leave the window
+  local ref, in_window = {}, 0
+  local function insert(v)
+    local lo, hi = 1, #ref + 1
+    while lo < hi do
+      local mid = (lo + hi) // 2
+      if ref[mid] < v then lo = mid + 1 else hi = mid end
+    end
+    table.insert(ref, lo, v)
+  end
+  local function remove(v)
+    for k = 1, #ref do if ref[k] == v then table.remove(ref, k) return end end
+  end
   for i = 1, last do
     local s = series[i]
     flags[i] = 0
     if s and #s > 0 then
       if #clean >= M.MIN_REF_NIGHTS then
-        local ref = {}
-        local from = math.max(1, #clean - M.WINDOW + 1)
-        for k = from, #clean do
-          for _, v in ipairs(series[clean[k]]) do ref[#ref + 1] = v end
-        end
-        local r = M.compare(s, ref, unit)
+        local r = M.compare(s, ref, unit, true)
         if r then
-          r.ref = { clean[from], clean[#clean] }
+          r.ref = { clean[math.max(1, #clean - M.WINDOW + 1)], clean[#clean] }
           flags[i], results[i] = r.dir, r
         end
       end
-      if flags[i] == 0 then clean[#clean + 1] = i end
+      if flags[i] == 0 then
+        clean[#clean + 1] = i
+        for _, v in ipairs(s) do insert(v) end
+        in_window = in_window + 1
+        if in_window > M.WINDOW then
+          for _, v in ipairs(series[clean[#clean - M.WINDOW]]) do remove(v) end
+          in_window = in_window - 1
+        end
+      end
     end
   end
   local latest

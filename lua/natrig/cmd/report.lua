@@ -19,7 +19,8 @@ end
 
 local M = {
   name = "report",
-  args = "merge A.json B.json ... " .. flags.usage(args.MERGE_FLAGS) .. " | trend DIR " .. flags.usage(args.TREND_FLAGS),
+  args = "merge A.json B.json ... " .. flags.usage(args.MERGE_FLAGS) .. " | trend DIR "
+    .. flags.usage(args.TREND_FLAGS),
   summary = "combine sweep JSON reports (CI shards) into one report, or show a history's trend", min_args = 2,
   max_args = -1,
   flags = union,

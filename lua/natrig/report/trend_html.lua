@@ -22,7 +22,7 @@ local function anchor(id) return "case-" .. tostring(id):gsub("[^%w]+", "-") end
 
 -- href of a path relative to the history folder, from where the page is written
 local function link(prefix, rel)
-  return esc(prefix .. rel:gsub("[^%w%-%._~/]", function(ch) return ("%%%02X"):format(ch:byte()) end))
+  return esc(prefix .. rel:gsub("[^%w%-%._~/=,+]", function(ch) return ("%%%02X"):format(ch:byte()) end))
 end
 
 local CSS = [[
@@ -43,8 +43,9 @@ td.ev{color:#1d2330 !important;text-align:left !important;padding:0 6px !importa
 table.trend-grid td.ev a{color:#1f4fa3;display:inline;text-decoration:underline}
 .v-pass{background:#2e8b57}.v-flaky{background:#e0a11b}.v-fail{background:#c0392b}.v-error{background:#8e44ad}
 .v-none{background:#eceef2}td.first{outline:2px solid #1d2330;outline-offset:-2px}
-table.metrics{border-collapse:collapse}table.metrics td,table.metrics th{padding:3px 8px;border-bottom:1px solid #eceef2;
-text-align:left;vertical-align:middle;font-size:12px}table.metrics th{background:#f6f7f9}
+table.metrics{border-collapse:collapse}
+table.metrics td,table.metrics th{padding:3px 8px;border-bottom:1px solid #eceef2;text-align:left;
+vertical-align:middle;font-size:12px}table.metrics th{background:#f6f7f9}
 .spark{display:block}.spark .band{fill:#dfe6f3;stroke:none}.spark .med{fill:none;stroke:#1d2330;stroke-width:1.3}
 .spark .flag{stroke-width:5;stroke-linecap:round;fill:none}.spark .worse{stroke:#c0392b}.spark .better{stroke:#2e8b57}
 .spark .since{stroke:#c0392b;stroke-dasharray:2 2}
@@ -254,7 +255,8 @@ local function nights_table(o, t, prefix)
     end
     local det = #runs > 0 and ("<details><summary>%d failing run(s)</summary><ul>%s</ul></details>")
       :format(#runs, table.concat(runs)) or ""
-    o[#o + 1] = ('<tr class="night-row" data-night="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s pass, %s flaky, %s fail, '
+    o[#o + 1] = ('<tr class="night-row" data-night="%s"><td>%s</td><td>%s</td><td>%s</td>'
+      .. "<td>%s pass, %s flaky, %s fail, "
       .. "%s error</td><td>%s%s</td></tr>"):format(esc(nt.id), esc(night_name(t, i)),
       esc(nt.started and os.date("!%Y-%m-%d %H:%M", math.floor(nt.started)) or "?"), esc(nt.label),
       esc(s.pass or 0), esc(s.flaky or 0), esc(s.fail or 0), esc(s.error or 0), table.concat(links, " "), det)
@@ -267,7 +269,8 @@ end
 function M.render(t, prefix)
   prefix = prefix or ""
   local o = { '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">', "<title>natrig trend</title><style>" .. CSS }
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    "<title>natrig trend</title><style>" .. CSS }
   for _, k in ipairs(M.FILTERS) do
     o[#o + 1] = ("#chg-%d:checked~.scenarios tr.row:not(.ch%d){display:none}"):format(k, k)
   end
@@ -276,8 +279,8 @@ function M.render(t, prefix)
   o[#o + 1] = '<b class="filter">Show:</b> <input type="radio" name="chg" id="chg-all" checked>'
     .. '<label for="chg-all">every case</label>'
   for _, k in ipairs(M.FILTERS) do
-    o[#o + 1] = ('<input type="radio" name="chg" id="chg-%d"><label for="chg-%d">changed in the last %d night%s</label>')
-      :format(k, k, k, k > 1 and "s" or "")
+    o[#o + 1] = ('<input type="radio" name="chg" id="chg-%d">'
+      .. '<label for="chg-%d">changed in the last %d night%s</label>'):format(k, k, k, k > 1 and "s" or "")
   end
   o[#o + 1] = '<div class="scenarios">'
   for _, sc in ipairs(t.scenarios) do scenario(o, t, sc, prefix) end

@@ -24,7 +24,8 @@ local HISTORY = {
   { "--history", arg = "DIR", help = "add this night to the history in DIR (its JSON, page and failing runs' "
     .. "artifacts) and write DIR/index.html, the trend page (natrig report trend)" },
   { "--keep-nights", arg = "N", kind = "int", min = 1, help = "with --history: keep the newest N nights" },
-  { "--keep-bytes", arg = "B", help = "with --history: keep DIR under B bytes (500M, 2G): the oldest nights' "
+  { "--keep-bytes", arg = "B", help = "with --history: keep the nights in DIR under B bytes (500M, 2G): the "
+    .. "oldest nights' "
     .. "artifacts go first, then the oldest nights",
     check = function(v) return require("natrig.history_prune").parse_bytes(v) end },
   { "--label", arg = "K=V", many = true, help = "what was tested (version=1.2, commit=abc, kernel=6.1): in every "
