@@ -29,15 +29,33 @@ local natrig = {
   metric = require("natrig.metrics").record,
 }
 
+--- An Engine client (natrig.engine): DOCKER_HOST's engine, or host's.
+-- @tparam[opt] string host unix:///path or tcp://host:port
+-- @treturn Engine
+-- @usage local eng = natrig.engine(); print(eng:version().ApiVersion)
 function natrig.engine(host) return require("natrig.engine").open(host) end
 
 --- A network outside a scenario (REPL, plain Lua scripts). Use with <close> or call
 -- net:down() yourself; the watchdog removes it if the process dies.
+-- @tparam[opt] table opts as for natrig.network.new (scenario, nat, hosts, capture, ...)
+-- @treturn Network
+-- @usage local net <close> = natrig.network{ scenario = "try" }
+-- net:peer{ nat = "symmetric" }; net:gateway{}; net:up()
 function natrig.network(opts) return require("natrig.network").new(opts or {}) end
 
 --- Rebuild a live network from a run on the engine (kept or running): see natrig.attach.
+-- @tparam string run the run id (natrig ls)
+-- @tparam[opt] table opts
+-- @treturn Network its nodes and routers as they are; leaving it does not remove them
+-- @usage local net = natrig.attach("1207010514e264"); net:dump()
 function natrig.attach(run, opts) return require("natrig.attach").attach(run, opts) end
 
+--- Declare a scenario (natrig.scenario): what a scenario file returns.
+-- @tparam table def name, run = function(net, params), params (defaults), matrix (values
+--   a sweep crosses), timeout (seconds), description, tags, keep
+-- @treturn table the scenario, checked
+-- @usage return natrig.scenario { name = "punch", params = { nat = "symmetric" },
+--   run = function(net, p) net:peer{ nat = p.nat }; net:up() end }
 function natrig.scenario(def) return require("natrig.scenario").define(def) end
 
 return natrig

@@ -16,7 +16,12 @@ local MAX = 10000 -- a runaway loop must not grow the result file without bound
 
 local function bad(msg) error(core.error { code = "einval", op = "natrig.metric", status = 0, message = msg }, 3) end
 
--- record(name, value [, unit]): one sample. Raises on a bad name, value or unit.
+--- One sample of a metric for the sweep's reports (natrig.metric). Raises on a bad name,
+-- value or unit.
+-- @tparam string name
+-- @tparam number value finite
+-- @tparam[opt] string unit
+-- @usage natrig.metric("connect_time", t, "s")
 function M.record(name, value, unit)
   if type(name) ~= "string" or name == "" then bad("name must be a non-empty string, got " .. type(name)) end
   if type(value) ~= "number" or value ~= value or value == math.huge or value == -math.huge then

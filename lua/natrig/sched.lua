@@ -263,6 +263,9 @@ end
 function M.on_events(id, fn) S.handlers[id] = fn end
 function M.forget(id) S.handlers[id] = nil end
 
+--- Wait `seconds` (other tasks run meanwhile; natrig.sleep).
+-- @tparam number seconds
+-- @usage natrig.sleep(0.5)
 function M.sleep(seconds)
   if seconds <= 0 then return end
   M.wait_for(function(wake) add_timer(core.now() + seconds, wake) end, ("sleep %g s"):format(seconds))
@@ -284,6 +287,12 @@ function M.wait_for_timeout(timeout, register, what)
   end, what)
 end
 
+--- Run fn(...) as a task beside the caller (natrig.spawn); t:join() waits for its results.
+-- @tparam function fn
+-- @tparam[opt] string name what it does, for timeout messages
+-- @treturn Task
+-- @usage local t = natrig.spawn(function() return b:wait_log{ match = "up" } end)
+-- a:start(); local e = t:join()
 function M.spawn(fn, name, ...)
   local co = coroutine.create(fn)
   core.watch_thread(co)

@@ -62,7 +62,9 @@ local function check_typed(path, class, returns_nothing)
   local list = blocks(path, class)
   for _, b in ipairs(list) do
     for p in b.params:gmatch("[%w_]+") do
-      if not b.text:match("@tparam%[?[^%]]*%]?%s+%S+%s+" .. p .. "%f[%W]") then
+      -- @tparam TYPE name, or @param name for a value of any type
+      if not b.text:match("@tparam%[?[^%]]*%]?%s+%S+%s+" .. p .. "%f[%W]")
+        and not b.text:match("@param%[?[^%]]*%]?%s+" .. p .. "%f[%W]") then
         missing[#missing + 1] = class .. ":" .. b.name .. " @tparam " .. p
       end
     end
@@ -101,4 +103,15 @@ t.is(table.concat(unsaid, "; "), "", "each with the sentence help() shows for it
 check_typed("doc/network.lua", "Network", { remove = true, down = true, keep = true, partition = true,
   heal = true, isolate = true })
 t.like(read("config.ld"), '"doc/network.lua"', "config.ld builds natrig.network's page from doc/network.lua")
+-- the front door and expect(): their functions are documented, so help() and Tab offer them
+check_typed("lua/natrig/expect.lua", "Expect", {})
+local repl = require "natrig.repl"
+local front = " " .. table.concat(repl.members(require("natrig")), " ") .. " "
+for _, k in ipairs({ "network", "attach", "engine", "scenario", "spawn", "sleep", "parallel", "map", "metric",
+  "expect", "now", "monotonic" }) do
+  t.ok(front:find(" " .. k .. " ", 1, true), "natrig." .. k .. " is offered by Tab and help(natrig)")
+end
+local em = " " .. table.concat(repl.members(require("natrig").expect(1), true), " ") .. " "
+t.ok(em:find(" eq ", 1, true) and em:find(" none ", 1, true) and em:find(" near ", 1, true),
+  "expect(v): its checks are offered by Tab and help():" .. em)
 t.done()
