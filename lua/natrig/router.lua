@@ -73,9 +73,15 @@ function Router:bring_up()
 end
 
 --- Run argv in the router: returns { code, stdout, stderr }.
+-- @tparam {string,...} argv
+-- @tparam[opt] table opts as for node:exec (env, user, workdir, timeout, check)
+-- @treturn {code=integer,stdout=string,stderr=string}
+-- @usage print(r:exec{ "conntrack", "-L" }.stdout)
 function Router:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, self.name) end
 
 --- The seed's dumps: NAT ruleset with counters, FORWARD counters, conntrack entries.
+-- @treturn {nat=string,forward=string,conntrack=string,portmap=?string} (portmap: miniupnpd's state, when on)
+-- @usage print(r:diagnostics().conntrack)
 function Router:diagnostics()
   local d = {}
   task.parallel(
@@ -90,6 +96,7 @@ end
 
 --- Forget every mapping: conntrack entries and natrig's learned sets. Peers behind it see
 -- a rebinding (new public ports) on their next packets.
+-- @usage r:flush()   -- a NAT rebinding mid-session
 function Router:flush()
   self.net:note("flush", self.name)
   -- One exec, sets flushed in one nft transaction before and after conntrack -F: with one
@@ -107,6 +114,9 @@ function Router:flush()
 end
 
 --- Change the NAT behaviour mid-run (existing mappings are flushed).
+-- @tparam string|table preset a preset name or spec table (see the presets page)
+-- @tparam[opt] table opts hairpin, timeout, port_preservation
+-- @usage r:set_nat("symmetric")
 function Router:set_nat(preset, opts)
   self.nat = nat.resolve(preset, opts or {})
   self.net:note("set_nat", ("%s %s"):format(self.name, nat.describe(self.nat)))
@@ -115,19 +125,28 @@ function Router:set_nat(preset, opts)
 end
 
 --- Impair what the router forwards.
+-- @tparam string|table spec a preset name or keys (natrig.impair; the presets page)
+-- @treturn Impairment prints what is in force, by which engine, in how long
+-- @usage r:impair{ loss = "5%" }
 function Router:impair(spec)
   self.net:note("impair", self.name .. " " .. iface.spec_text(spec))
   return impair.apply(self.net, self, spec)
 end
 --- Remove the router's impairment.
+-- @treturn Impairment
+-- @usage r:clear_impair()
 function Router:clear_impair()
   self.net:note("clear_impair", self.name)
   return impair.clear(self.net, self)
 end
 --- Natrig-shaper's counters for the router.
+-- @treturn {table,...} one table a queue (numbers; spec as text)
+-- @usage for _, q in ipairs(r:impair_stats()) do print(q.queue, q.dropped) end
 function Router:impair_stats() return impair.stats(self.net, self) end
 
 --- Restart the router container; its rules and routes are applied again.
+-- Conntrack and port mappings are lost (peers behind it see new public ports).
+-- @usage r:restart()
 function Router:restart()
   self.net:note("restart", self.name)
   watch.exit_asked(self)

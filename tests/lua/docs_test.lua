@@ -57,7 +57,7 @@ local function blocks(path, class)
   end
   return out
 end
-local function check_typed(path, class, returns_nothing)
+local function check_typed(path, class, returns_nothing, at_least)
   local missing = {}
   local list = blocks(path, class)
   for _, b in ipairs(list) do
@@ -73,7 +73,7 @@ local function check_typed(path, class, returns_nothing)
     end
     if not b.text:find("@usage", 1, true) then missing[#missing + 1] = class .. ":" .. b.name .. " @usage" end
   end
-  t.ok(#list > 10, ("%s: %d public methods found in %s"):format(class, #list, path))
+  t.ok(#list >= (at_least or 10), ("%s: %d public methods found in %s"):format(class, #list, path))
   t.is(table.concat(missing, ", "), "", class .. ": every public method has types, a return shape and an example")
 end
 check_typed("lua/natrig/node.lua", "Node", { kill = true, stop = true, start = true, restart = true,
@@ -103,6 +103,9 @@ t.is(table.concat(unsaid, "; "), "", "each with the sentence help() shows for it
 check_typed("doc/network.lua", "Network", { remove = true, down = true, keep = true, partition = true,
   heal = true, isolate = true })
 t.like(read("config.ld"), '"doc/network.lua"', "config.ld builds natrig.network's page from doc/network.lua")
+check_typed("lua/natrig/router.lua", "Router", { flush = true, set_nat = true, restart = true }, 8)
+t.like(read("config.ld"), '"lua/natrig/router.lua"', "the Router class is in the reference")
+
 -- the front door and expect(): their functions are documented, so help() and Tab offer them
 check_typed("lua/natrig/expect.lua", "Expect", {})
 local repl = require "natrig.repl"
