@@ -78,6 +78,7 @@ function M.server(net, eng)
 end
 
 --- opts: lifetime (seconds: also test that a mapping idle that long is still alive)
+-- @local
 function M.classify(net, node, opts)
   opts = opts or {}
   if not node.holder then fail(tostring(node.name) .. " is not a node of a running network") end

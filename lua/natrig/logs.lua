@@ -44,10 +44,14 @@ end
 
 --- When an entry happened, for since/until and ordering: the engine's receive time (ns
 -- precision, one clock for every node) when known, else the line's own timestamp.
+-- @tparam table e a log entry
+-- @treturn number epoch seconds
+-- @usage table.sort(l, function(x, y) return logs.when(x) < logs.when(y) end)
 function M.when(e) return e.engine_time or e.time or 0 end
 
 --- Does entry e satisfy query q? (The same test the store runs in C, for entries built in
 -- Lua: natrig's own actions in the timeline.)
+-- @local
 function M.matches(e, q)
   if q.level and level_rank(e.level) < level_rank(q.level) then return false end
   if q.target and (not e.target or e.target:sub(1, #q.target) ~= q.target) then return false end
@@ -111,6 +115,7 @@ local function drop_waiter(node, w)
 end
 
 --- The waits a fed piece satisfied ({wid = entry}, from the store): wake each.
+-- @local
 function M.wake(node, woken)
   for wid, e in pairs(woken) do
     local w = node.waiters and node.waiters[wid]
@@ -136,6 +141,7 @@ end
 
 --- Call fn(e) for every entry of the node, oldest first (spilled ones included); fn
 -- returns true to stop.
+-- @local
 function M.each_entry(node, fn)
   for _, e in ipairs(M.store(node):query({})) do if fn(e) then return true end end
   return false
@@ -161,6 +167,7 @@ end
 
 --- The node's app exited: nothing more will come, so every wait on it fails now (not at
 -- its timeout). Called by the liveness watcher (natrig.watch) once the last lines are in.
+-- @local
 function M.node_exited(node, code)
   local ws = {}
   for _, w in pairs(node.waiters or {}) do ws[#ws + 1] = w end
@@ -178,6 +185,7 @@ end
 
 --- Wait until an entry matching q arrives (or already has); return it. Fails at once when
 -- the node's app has exited (or exits while waiting).
+-- @local
 function M.wait(node, q)
   q = check_query("node:wait_log", q)
   local timeout = q.timeout or 30
@@ -223,6 +231,9 @@ end
 --- Assertions over entries of several nodes.
 -- in_order({ {node=a, match=...}, {node=b, match=...} }): each event exists, and each one's
 -- first match comes no earlier than the one before it.
+-- @tparam {table,...} steps each a log query (natrig.node's logs) plus node
+-- @usage require("natrig.logs").in_order{ { node = a, match = "punch sent" },
+--   { node = b, match = "punch received" } }
 function M.in_order(steps)
   local prev_t, prev_desc = -math.huge, nil
   for i, st in ipairs(steps) do

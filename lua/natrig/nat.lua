@@ -12,6 +12,9 @@ local core = require "natrig.core"
 
 local M = {}
 
+--- The NAT preset names (the presets page has their behaviours).
+-- @treturn {string,...}
+-- @usage for _, p in ipairs(require("natrig.nat").presets()) do print(p) end
 function M.presets() return core.nat_presets() end
 
 --- The preset a router gets when nothing names one (natrule.h's NATRULE_DEFAULT_PRESET).
@@ -19,6 +22,10 @@ M.DEFAULT_PRESET = core.nat_resolve({}).preset
 
 --- preset: a name or a table { preset=, mapping=, filtering=, hairpin=, ... };
 -- opts may carry hairpin, timeout, port_preservation.
+-- @tparam string|table preset
+-- @tparam[opt] table opts
+-- @treturn table { preset, mapping, filtering, hairpin, port_preservation, racy, udp_timeout, timeout }
+-- @usage require("natrig.nat").resolve("symmetric", { hairpin = false }).mapping   --> "APDM"
 function M.resolve(preset, opts)
   local spec = {}
   if type(preset) == "table" then
@@ -44,6 +51,10 @@ local function c_spec(spec)
     udp_timeout = spec.udp_timeout, portmap = spec.portmap }
 end
 
+--- One line for a NAT: "symmetric (APDM APDF hairpin)".
+-- @tparam table spec a resolved NAT (router.nat)
+-- @treturn string
+-- @usage print(require("natrig.nat").describe(r.nat))
 function M.describe(spec)
   return ("%s (%s %s%s)"):format(spec.preset or "custom", spec.mapping, spec.filtering,
     spec.hairpin and " hairpin" or "")
@@ -52,10 +63,14 @@ end
 function M.ruleset(spec, wan_ip, lans) return core.nat_ruleset(c_spec(spec), wan_ip, lans) end
 
 --- What the router's NAT claims, in RFC 5780 classifier terms.
+-- @tparam table spec a resolved NAT
+-- @treturn table { mapping, filtering, hairpin, port_preserved, describe, ... }, as net:classify reports a NAT
+-- @usage expect(net:classify(a).mapping):eq(require("natrig.nat").claim(a.router.nat).mapping)
 function M.claim(spec) return core.nat_claim(c_spec(spec)) end
 
 --- Upload the ruleset, load it in one nft transaction, then check the listing shows
 -- every chain, set and address it should: the router is ready when this returns.
+-- @local
 function M.apply(router)
   if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
   local spec = c_spec(router.nat)
@@ -79,6 +94,7 @@ end
 function M.flush_argvs(router) return core.nat_argvs("flush", c_spec(router.nat)) end
 
 --- "ruleset" or "conntrack"
+-- @local
 function M.diag_argv(kind)
   local a = core.nat_argvs("diag")
   return kind == "conntrack" and a[2] or a[1]

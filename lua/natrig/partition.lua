@@ -35,6 +35,7 @@ end
 
 --- No traffic between any node of group1 and any node of group2 (both ways): every node
 -- drops what arrives from the other group, so both ends of each pair get a rule.
+-- @local
 function M.partition(net, g1, g2)
   -- Rules of one namespace go in order; namespaces are independent, so one task each.
   local by_node, order = {}, {}
@@ -55,6 +56,7 @@ function M.partition(net, g1, g2)
 end
 
 --- Cut a node off entirely (all but loopback), or bring it back.
+-- @local
 function M.isolate(net, a)
   local host = host_of(a)
   ensure_part_chains(net, host)

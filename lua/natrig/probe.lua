@@ -9,6 +9,7 @@ local impair = require "natrig.impair"
 local M = {}
 local SHAPER = impair.SHAPER
 --- What `natrig doctor` reports: can netem work here, can NFQUEUE + natrig-shaper?
+-- @local
 function M.probe(eng, image_ref)
   local s = require("natrig.session").new { engine = eng, scenario = "doctor" }
   local res = {}

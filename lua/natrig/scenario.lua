@@ -20,6 +20,11 @@ local KEYS = { name = "string", description = "string", params = "table", timeou
 
 local function bad(msg) error(core.error { code = "einval", op = "scenario", status = 0, message = msg }, 3) end
 
+--- Declare a scenario (natrig.scenario{...}): checked at once (unknown keys, types, the
+-- timeout), so a wrong file fails before anything is made.
+-- @tparam table def name, run = function(net, params), params, matrix, timeout, description, tags, keep
+-- @treturn table def, marked as a scenario
+-- @usage return natrig.scenario { name = "hello", run = function(net) net:gateway{}; net:up() end }
 function M.define(def)
   if type(def) ~= "table" then bad("natrig.scenario expects a table") end
   for k, v in pairs(def) do

@@ -13,6 +13,10 @@ for k, v in pairs(sched) do M[k] = v end
 --- Run every function as its own task and wait for all of them; return their first
 -- results in order. The first failure ends the call at once: the other branches are
 -- cancelled (what they made carries the run's labels, so teardown still finds it).
+-- @tparam function ... the functions (or one list of them)
+-- @treturn {any,...} each function's first result, in order
+-- @usage local r = natrig.parallel(function() return a:exec{ "true" } end,
+--   function() return b:wait_log{ match = "up" } end)
 function M.parallel(...)
   local fns = select("#", ...) == 1 and type(...) == "table" and ... or table.pack(...)
   local ts = {}
@@ -22,6 +26,10 @@ end
 
 --- Wait for every task of the list; the first failure ends the wait at once, cancels the
 -- others and is raised. Returns the tasks' first results in order.
+-- @tparam {Task,...} ts tasks from natrig.spawn
+-- @tparam[opt] string what what they do, for timeout messages
+-- @treturn {any,...}
+-- @usage local rs = natrig.task.join_all({ natrig.spawn(f), natrig.spawn(g) })
 function M.join_all(ts, what)
   local n = #ts
   local left, failed = n, nil
@@ -48,6 +56,11 @@ function M.join_all(ts, what)
 end
 
 --- Apply fn to each item of list with at most `limit` in flight; returns results in order.
+-- @tparam {any,...} list
+-- @tparam function fn fn(item, index)
+-- @tparam[opt=16] integer limit
+-- @treturn {any,...}
+-- @usage local rs = natrig.map(net:peers(), function(p) return p:exec{ "hostname" } end, 8)
 function M.map(list, fn, limit)
   limit = limit or 16
   local fns, results, idx = {}, {}, 0

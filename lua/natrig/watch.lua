@@ -22,11 +22,14 @@ local APP_ROLES = { gateway = true, peer = true, node = true }
 --- natrig was asked to end the app (kill, stop, restart): its exit is expected until it
 -- starts again.
 -- @local
+-- @local
 function M.exit_asked(x) x.exit_ok_until = math.huge end
 --- The app (re)started: running, no exit code; an exit from now on was not asked for.
 -- @local
+-- @local
 function M.started(x) x.exit_ok_until, x.running, x.exit_code = core.time(), true, nil end
 --- What the engine says of a container found already there (natrig.attach).
+-- @local
 -- @local
 function M.seen(x, running) x.running = running end
 
