@@ -28,6 +28,7 @@
 -- feed it, and it holds, drops, duplicates, reorders or corrupts each packet. It runs in
 -- the node's network holder (or in the router), so the app's image needs nothing.
 -- If neither engine can work, impair() fails loudly; it never silently does nothing.
+-- This module's functions are natrig's own: the API is node:impair and net:impair_link.
 -- @module natrig.impair
 local core = require "natrig.core"
 local task = require "natrig.task"
@@ -40,7 +41,7 @@ local CTL = { "--control", "/run/natrig/shaper.sock" }
 
 local function fail(op, msg) core.fail("engine", op, msg) end
 
---- The spec as canonical key=value tokens (validated in C), its direction, emptiness.
+-- The spec as canonical key=value tokens (validated in C), its direction, emptiness.
 function M.spec(spec)
   if type(spec) == "string" then spec = { preset = spec } end
   if type(spec) ~= "table" then
@@ -129,7 +130,7 @@ local function known(net, host)
   return net.impair_engines and net.impair_engines[host.obj.eng]
 end
 
---- Which impairment engine x's host uses: probed once per Docker engine, in a real
+-- Which impairment engine x's host uses: probed once per Docker engine, in a real
 -- container of the run (net.impair_engine holds the first choice).
 function M.engine(net, probe_host)
   local have = known(net, probe_host)
@@ -301,7 +302,7 @@ local function shaper_clear(net, host, key)
 end
 
 
---- Impair everything x sends (and receives, with direction both). x: node or router.
+-- Impair everything x sends (and receives, with direction both). x: node or router.
 function M.apply(net, x, spec)
   local tokens, dir, empty = M.spec(spec)
   local host = M.host_of(x)
@@ -349,14 +350,14 @@ function M.clear(net, x)
   return iface.impairment(x.name, "", nil, core.now() - t0)
 end
 
---- The address `a` uses to reach `b`: b's private address behind the same router, else
+-- The address `a` uses to reach `b`: b's private address behind the same router, else
 -- its public one (what a's packets are addressed to).
 function M.addr_from(a, b)
   if b.router and a.router == b.router then return b.private_ip end
   return b.public_ip or b.wan_ip
 end
 
---- Only traffic between a and b: shaped in a's namespace, to (and, with direction both,
+-- Only traffic between a and b: shaped in a's namespace, to (and, with direction both,
 -- from) b's address as a sees it. A node sharing b's public address (behind the same NAT)
 -- shares the impairment.
 function M.link(net, a, b, spec)
@@ -375,7 +376,7 @@ function M.clear_link(net, a, b)
   return iface.impairment(a.name .. " -> " .. b.name, "", nil, core.now() - t0)
 end
 
---- The seeds in use, as text for the run's artifacts (nil when nothing was seeded):
+-- The seeds in use, as text for the run's artifacts (nil when nothing was seeded):
 --   run seed N (replay: NATRIG_SEED=N)
 --   a node seed=S
 --   a link to 10.0.0.3/32 seed=S
@@ -397,7 +398,7 @@ function M.seed_report(net)
   return table.concat(lines, "\n") .. "\n"
 end
 
---- natrig-shaper counters for x (seen, dropped, delayed, ...), per queue.
+-- natrig-shaper counters for x (seen, dropped, delayed, ...), per queue.
 function M.stats(net, x)
   local host = M.host_of(x)
   if not x.shaper then return {} end
@@ -411,7 +412,7 @@ function M.stats(net, x)
   return all
 end
 
---- Warning lines for the run's summary: each shaper queue that released more than 1% of its
+-- Warning lines for the run's summary: each shaper queue that released more than 1% of its
 -- held packets later than 10% of their delay (its p99 lateness above 10% of the asked delay).
 function M.late_warnings(net)
   local hosts, out = {}, {}
@@ -439,7 +440,7 @@ function M.late_warnings(net)
   return out
 end
 
---- At net:down(), before teardown: the late-release warnings into the run's log.
+-- At net:down(), before teardown: the late-release warnings into the run's log.
 function M.finish(net)
   local ok, lines = pcall(M.late_warnings, net)
   for _, l in ipairs(ok and lines or {}) do net.log(l) end
