@@ -123,8 +123,21 @@ function M.add(dir, doc)
     core.write_file(dir .. "/" .. M.MARKER, core.json_encode({ format = M.FORMAT, format_version = M.VERSION,
       natrig = core.version, created = core.time() }) .. "\n")
   end
-  local nights = M.list(dir)
-  local seq = (#nights > 0 and nights[#nights].seq or 0) + 1
+  -- Another sweep adding its night at the same time may take the same number: the
+  -- rename then fails (the folder exists and is not empty) and this night takes the next.
+  local id, e
+  for _ = 1, 5 do
+    local nights = M.list(dir)
+    local seq = (#nights > 0 and nights[#nights].seq or 0) + 1
+    id, e = M.write_night(dir, doc, seq)
+    if id then return id end
+    if not e:match("into place") then break end
+  end
+  error(("cannot add the night to %s: %s"):format(dir, tostring(e)), 0)
+end
+
+-- One attempt: the night as number seq; id, or nil, message.
+function M.write_night(dir, doc, seq)
   local id = ("%04d-%s"):format(seq, os.date("!%Y%m%d-%H%M%S", math.floor(doc.started or core.time())))
   local final = dir .. "/nights/" .. id
   local tmp = dir .. "/nights/.new-" .. id .. "-" .. core.pid()
@@ -169,7 +182,7 @@ function M.add(dir, doc)
   end)
   if not ok then
     rm_tree(tmp, 0)
-    error(("cannot add the night to %s: %s"):format(dir, tostring(e)), 0)
+    return nil, tostring(e)
   end
   return id
 end
@@ -194,11 +207,13 @@ local function valid_report(d)
         if type(m.unit) ~= "string" then m.unit = "" end
       end
     end
+    if type(c.order) ~= "number" then c.order = nil end
     c.passed = type(c.passed) == "number" and c.passed or 0
     c.runs = type(c.runs) == "number" and c.runs or #c.repeats
     if type(c.case) ~= "string" then c.case = c.id end
   end
   if type(d.labels) ~= "table" then d.labels = {} end
+  if type(d.started) ~= "number" then d.started = nil end
   return d
 end
 
