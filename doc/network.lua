@@ -184,7 +184,7 @@ function Network:isolate(n) end
 function Network:classify(n, opts) end
 
 --- Print the topology: segments, routers, nodes, addresses, NAT, impairment.
--- @treturn string the same text (printed too)
+-- (`require("natrig.dump")(net, { print = false })` returns the text instead.)
 -- @usage net:dump()
 function Network:dump() end
 

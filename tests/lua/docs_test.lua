@@ -101,7 +101,7 @@ t.is(table.concat(doc_set, " "), table.concat(code_set, " "),
   "doc/network.lua documents exactly the public Network methods of network.lua")
 t.is(table.concat(unsaid, "; "), "", "each with the sentence help() shows for it")
 check_typed("doc/network.lua", "Network", { remove = true, down = true, keep = true, partition = true,
-  heal = true, isolate = true })
+  heal = true, isolate = true, dump = true })
 t.like(read("config.ld"), '"doc/network.lua"', "config.ld builds natrig.network's page from doc/network.lua")
 check_typed("lua/natrig/router.lua", "Router", { flush = true, set_nat = true, restart = true }, 8)
 t.like(read("config.ld"), '"lua/natrig/router.lua"', "the Router class is in the reference")
