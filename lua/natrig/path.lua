@@ -94,7 +94,13 @@ end
 
 local function relays(net)
   local l = {}
-  for _, n in ipairs(net.nodes) do if n.path_relay then l[#l + 1] = rec(n) end end
+  for _, n in ipairs(net.nodes) do
+    if n.path_relay then
+      local r = rec(n)
+      r.listen_port = n.relay and n.relay.port or nil
+      l[#l + 1] = r
+    end
+  end
   return l
 end
 

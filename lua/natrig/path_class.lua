@@ -116,10 +116,37 @@ local function candidates(a, b, relays)
   end
   for _, r in ipairs(relays) do
     if r.name ~= a.name and r.name ~= b.name then
-      l[#l + 1] = { kind = "relayed", via = r.name, a_ips = set(r.public_ip), b_ips = set(r.public_ip) }
+      l[#l + 1] = { kind = "relayed", via = r.name, relay = r, a_ips = set(r.public_ip), b_ips = set(r.public_ip) }
     end
   end
   return l
+end
+
+-- The relay's own counters (when it is a node natrig counts in) for flows with address ip:
+-- packets received from ip on a port that is (listen = true) or is not its listening port,
+-- and packets sent to ip.
+local function at_relay(tr, r, ip, dir, listen)
+  local n = 0
+  for _, f in pairs(tr.nodes[r.name] or {}) do
+    if f.ip == ip and f.dir == dir and (listen == nil or (f.lport == r.listen_port) == listen) then
+      n = n + f.packets
+    end
+  end
+  return n
+end
+
+-- Did the relay carry traffic between a and b? A TURN relay (listen_port known) that
+-- received from one of them on a relayed port (the peer side of an allocation) and sent to
+-- the other from its listening port (the client side) forwarded between them; two clients
+-- of it, or a relay natrig knows nothing of, must have delivered something to both ends.
+local function relay_evidence(tr, a, b, r, a_rx, b_rx)
+  if r.listen_port then
+    local function forwards(x, y) -- x the peer, y the client
+      return at_relay(tr, r, x.public_ip, "rx", false) > 0 and at_relay(tr, r, y.public_ip, "tx", true) > 0
+    end
+    if forwards(a, b) or forwards(b, a) then return true end
+  end
+  return a_rx.packets > 0 and b_rx.packets > 0
 end
 
 local function path_of(tr, a, b, c)
@@ -142,7 +169,8 @@ local function path_of(tr, a, b, c)
   return { kind = c.kind, via = c.via, first = first, last = last, last_sent = last_sent, endpoints = eps,
     a_to_b = { packets = ab.packets, bytes = ab.bytes, received_packets = b_rx.packets, received_bytes = b_rx.bytes },
     b_to_a = { packets = ba.packets, bytes = ba.bytes, received_packets = a_rx.packets, received_bytes = a_rx.bytes },
-    talked = ab.packets + ba.packets > 0 and (a_rx.packets + b_rx.packets) > 0 }
+    talked = ab.packets + ba.packets > 0 and (a_rx.packets + b_rx.packets) > 0
+      and (c.kind ~= "relayed" or relay_evidence(tr, a, b, c.relay, a_rx, b_rx)) }
 end
 
 --- Seconds of sending with nothing of the pair arriving after which a path is broken.
@@ -150,7 +178,8 @@ M.BROKEN = 0.45
 
 --- Classify the pair (a, b). a and b: { name, private_ip, public_ip, lan (its LAN's name, or
 -- nil on the public network), behind_nat, outer (its outermost router's name) }; relays: a
--- list of such records; now: the time of the latest sample; idle: seconds. Returns the
+-- list of such records (listen_port: a TURN relay's listening port); now: the time of the
+-- latest sample; idle: seconds. Returns the
 -- current path, or { kind = "none", previous = the last path that carried traffic, ... }.
 function M.classify(tr, a, b, relays, now, idle)
   local best_old

@@ -96,4 +96,18 @@ t.is(p.kind, "relayed", "both talk to the relay: relayed")
 t.is(p.via, "r", "via the relay")
 t.is(p.a_to_b.bytes, 700, "a_to_b: what a sent to the relay")
 t.is(pc.describe(p), "relayed via r", "describe")
+-- a TURN relay: a is its client (port 3478), b sends to a's relayed port; only a receives
+local turn = { name = "r", private_ip = "10.0.0.9", public_ip = "10.0.0.9", listen_port = 3478 }
+local tr5 = pc.tracker()
+tr5:sample("a", { flow("tx", "10.0.0.9", 7, 3478), flow("rx", "10.0.0.9", 7, 3478) }, 30)
+tr5:sample("c", { flow("tx", "10.0.0.9", 1, 50000) }, 30)
+t.is(pc.classify(tr5, a, c, { turn }, 30, 10).kind, "none",
+  "one datagram of c to the relay, nothing arriving at c, the relay silent: none")
+tr5:sample("r", {
+  { dir = "rx", ip = "10.0.0.5", proto = "udp", rport = 31337, lport = 50000, packets = 5, bytes = 500 },
+  { dir = "tx", ip = "10.0.0.3", proto = "udp", rport = 31337, lport = 3478, packets = 9, bytes = 900 } }, 30)
+tr5:sample("c", { flow("tx", "10.0.0.9", 6, 50000) }, 30.1)
+p = pc.classify(tr5, a, c, { turn }, 30.1, 10)
+t.is(p.kind, "relayed", "the relay received from c on a relayed port and sent to its client a: relayed")
+t.is(p.b_to_a.packets, 6, "b_to_a: what c sent to the relay")
 t.done()
