@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (its Ctrl-C check waits at most 60 s for two runs to be under way: the engine's speed)
 # natrig sweep end to end (needs:engine): repeats and flake rate, -j, crash containment,
 # load errors, 0 cases, --set, shards + merge, baseline, JUnit against junit-10.xsd
 # (xmllint), the HTML report in a real headless browser (chromium: screenshot, no
