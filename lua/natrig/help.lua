@@ -114,6 +114,7 @@ function M.public_fields(obj)
       if natrigs(src) then sources[src] = true end
     end
   end
+  if next(sources) == nil then return nil end -- no methods to find its @type block by: show all
   for src in pairs(sources) do
     local inside = false
     for _, l in ipairs(source_lines(src) or {}) do

@@ -5,6 +5,7 @@ local M = {}
 
 --- The interface carrying ip, from the text of `ip -o -4 addr show` (interface names are
 -- not stable in containers: always look them up by address). Pure.
+-- @local
 function M.iface_for(text, ip)
   for line in text:gmatch("[^\n]+") do
     local dev, addr = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
@@ -13,6 +14,7 @@ function M.iface_for(text, ip)
 end
 
 --- An impairment spec as one line ("delay=100ms loss=1%"), for the timeline. Pure.
+-- @local
 function M.spec_text(spec)
   if type(spec) ~= "table" then return tostring(spec) end
   local l = {}
@@ -42,6 +44,7 @@ end
 -- @tparam ?string engine
 -- @tparam number seconds
 -- @treturn Impairment
+-- @local
 function M.impairment(target, spec, engine, seconds)
   return setmetatable({ target = target, spec = spec or "", engine = engine, seconds = seconds }, Impairment)
 end

@@ -84,6 +84,7 @@ end
 -- (NATRIG_LOG_MEMORY, default 4 MB, at least 32 KB a node, counted in the C records'
 -- real size); the older half moves, whole, to <artifacts>/<node>.spill and is read back by
 -- queries. Every kept line also goes to <artifacts>/<node>.log as it came.
+-- @local
 function M.store(node)
   local st = node.entries
   if type(st) ~= "userdata" then
@@ -264,6 +265,7 @@ end
 -- Docker 20.10 stops a follow for good when it rotates the file (a daemon.json with
 -- max-size 10m did so at 8.5 MB of app output); natrig keeps its own copy of every line in
 -- the artifacts, so the engine's file is only a buffer. See also `catch_up`.
+-- @local
 function M.engine_log_config()
   return { Type = "json-file",
     Config = { ["max-size"] = M.engine_log_size or core.getenv("NATRIG_ENGINE_LOG_SIZE") or "1g",

@@ -28,6 +28,10 @@ local FIELDS = { name = "string", image = "string", binary = { "string", "table"
 local function bad(msg) error(core.error { code = "einval", op = "profile", status = 0, message = msg }, 0) end
 
 --- Check a profile table; raise naming the first wrong or missing field.
+-- @tparam table p a profile (the keys above)
+-- @tparam[opt] string where what to name in the error (default: p.name)
+-- @treturn table p
+-- @usage require("natrig.profiles").check{ name = "mine", peer = function(node, net) return { "app" } end }
 function M.check(p, where)
   where = where or (type(p) == "table" and p.name) or "?"
   if type(p) ~= "table" then bad(("profile %s must be a table"):format(where)) end
@@ -63,6 +67,7 @@ end
 
 --- The profile a node uses: opts.profile (name, table or file), else "command" when a
 -- cmd is given, else natrig-peer.
+-- @local
 function M.resolve(opts, kind)
   local p = opts.profile
   if p == nil then p = opts.cmd and "command" or "natrig-peer" end
@@ -100,6 +105,7 @@ function M.files(p, node, net)
 end
 
 --- Wait until the node is ready by the profile's rule (log line or probe), never a sleep.
+-- @local
 function M.wait_ready(p, node, net)
   local r = node.opts.ready
   if r == nil then r = p.ready end

@@ -50,6 +50,7 @@ end
 
 --- The environment scenario chunks run in: natrig's names, Lua's standard library, and
 -- an error for any other global read.
+-- @local
 function M.env()
   local natrig = require "natrig"
   local base = { natrig = natrig, expect = natrig.expect }
@@ -79,6 +80,7 @@ function M.load(path)
 end
 
 --- Apply "key=value" overrides; values take the type of the default.
+-- @local
 function M.params(def, overrides)
   local p = {}
   for k, v in pairs(def.params) do p[k] = v end
@@ -120,6 +122,7 @@ end
 --- Run one scenario. opts: engine (client), params (overrides), keep, log (fn),
 -- artifacts (dir root). Returns a result table:
 --   { name, params, ok, error, duration, run_id, artifacts }
+-- @local
 function M.run(def, opts)
   opts = opts or {}
   local log = opts.log or function() end

@@ -221,6 +221,7 @@ M.refresh = refresh
 -- that has already exited (a missing binary exits 127 within milliseconds) fails the
 -- bring-up, naming the node and the code. The engine is asked (inspect) unless its exit
 -- event has come.
+-- @local
 function M.startup_check(x)
   if x.may_exit then return end
   -- a moment for an exec that fails (tini reports it at once), then the engine's word
@@ -242,6 +243,7 @@ M.STARTUP_GRACE = 0.15 -- seconds after start
 -- inspected (in parallel, at most `timeout` seconds in all); an app found exited unasked
 -- is added to net.failures. Never raises. scenario.lua calls it after a run body that
 -- returned normally, before it looks at net.failures.
+-- @local
 function M.settle(net, timeout)
   if not net.nodes or net.state ~= "up" then return end
   local list = {}

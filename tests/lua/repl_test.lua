@@ -231,5 +231,7 @@ t.is(tostring(iface.impairment("a", "delay=100ms direction=both", "natrig-shaper
   "impairment on a: delay=100ms direction=both (natrig-shaper, applied in 12 ms)", "an Impairment prints")
 t.is(pretty.format(iface.impairment("a", "", nil, 0.002)), "no impairment on a (cleared in 2 ms)",
   "a cleared Impairment prints in the REPL")
+t.is(cands("x.", { x = iface.impairment("a", "delay=1ms", "netem", 0.1) }), "engine seconds spec target",
+  "Tab after an Impairment value offers its fields")
 
 t.done()
