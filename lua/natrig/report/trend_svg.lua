@@ -51,7 +51,7 @@ function M.render(m, n, case_id)
     local s = m.nights[i]
     if s then
       up[#up + 1] = x(i) .. " " .. y(s.max)
-      table.insert(down, 1, x(i) .. " " .. y(s.min))
+      down[#down + 1] = x(i) .. " " .. y(s.min)
       seg[#seg + 1] = x(i) .. " " .. y(s.median)
     else
       flush()
@@ -61,7 +61,9 @@ function M.render(m, n, case_id)
   local o = { ('<svg class="spark" data-metric="%s" data-case="%s" width="%d" height="%d" viewBox="0 0 %d %d" '
     .. 'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="%s">'):format(esc(m.name), esc(case_id), W, H, W, H,
     esc(m.name .. " per night: median and spread")) }
-  o[#o + 1] = ('<path class="band" d="M%sL%sZ"/>'):format(table.concat(up, "L"), table.concat(down, "L"))
+  local back = {}
+  for k = #down, 1, -1 do back[#back + 1] = down[k] end
+  o[#o + 1] = ('<path class="band" d="M%sL%sZ"/>'):format(table.concat(up, "L"), table.concat(back, "L"))
   o[#o + 1] = ('<path class="med" d="%s"/>'):format(table.concat(line))
   local better_up = stats.higher_is_better(m.unit)
   local dots = { worse = {}, better = {} }
