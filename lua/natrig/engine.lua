@@ -36,6 +36,8 @@ end
 
 --- Seconds an ordinary engine call may take: NATRIG_ENGINE_TIMEOUT, default 30 (the C
 -- client reads the same variable, src/engine/ops.c).
+-- @treturn number seconds
+-- @usage print(require("natrig.engine").timeout())
 function M.timeout()
   local s = core.getenv("NATRIG_ENGINE_TIMEOUT")
   if s == nil or s == "" then return 30 end
@@ -130,6 +132,13 @@ function Engine:info() return self.raw:info() end
 
 --- Submit one operation and wait for it. Returns the completion event
 -- ({status, body, out, err}); raises on error. `what` names the object for messages.
+-- @tparam string op an operation of src/engine/ops.c's table ("container_inspect", ...)
+-- @tparam[opt] table params its path and query parameters ({ id = ... })
+-- @param[opt] body a JSON body (a table) or a string
+-- @tparam[opt] table opts { timeout = seconds }
+-- @tparam[opt] string what the object, for error messages
+-- @treturn {status=integer,body=string,out=?string,err=?string}
+-- @usage local ev = eng:call("ping"); print(ev.status, ev.body)
 function Engine:call(op, params, body, opts, what)
   local desc = what and (op .. " " .. what) or op
   if LONG[op] then
@@ -156,18 +165,27 @@ function Engine:call(op, params, body, opts, what)
 end
 
 --- Like call, returning the decoded JSON body (or nil for an empty body).
+-- @tparam string op
+-- @tparam[opt] table params
+-- @param[opt] body
+-- @tparam[opt] string what
+-- @treturn ?table the decoded body
+-- @usage local c = eng:json("container_inspect", { id = a.id }); print(c.State.Status)
 function Engine:json(op, params, body, what)
   local ev = self:call(op, params, body, nil, what)
   if ev.body == "" then return nil end
   return (core.json_decode(ev.body))
 end
 
---- system ----------------------------------------------------------------
+-- system ----------------------------------------------------------------
 function Engine:ping() return self:call("ping").body end
+--- The engine's version document (GET /version).
+-- @treturn table { Version, ApiVersion, Os, Arch, ... }
+-- @usage print(natrig.engine():version().ApiVersion)
 function Engine:version() return self:json("version") end
 function Engine:system_info() return self:json("info") end
 
---- networks ----------------------------------------------------------------
+-- networks ----------------------------------------------------------------
 -- spec: Docker's NetworkCreate JSON ({Name=, Driver=, Internal=, IPAM=, Labels=, Options=})
 function Engine:network_create(spec)
   return self:json("network_create", nil, spec, spec.Name).Id
@@ -188,7 +206,7 @@ function Engine:network_list(filters)
 end
 function Engine:network_remove(id) self:call("network_remove", { id = id }, nil, nil, id) end
 
---- containers ----------------------------------------------------------------
+-- containers ----------------------------------------------------------------
 -- spec: Docker's ContainerCreate JSON. Returns the id.
 function Engine:container_create(name, spec)
   return self:json("container_create", name and { name = name } or nil, spec, name or spec.Image).Id
@@ -206,6 +224,10 @@ function Engine:container_restart(id, t)
   self:call("container_restart", { id = id, t = t or 10 }, nil, nil, id)
 end
 --- Returns the exit code once the container is not running.
+-- @tparam string id
+-- @tparam[opt] string condition Docker's: "not-running" (default), "next-exit", "removed"
+-- @treturn integer the exit code
+-- @usage local code = eng:container_wait(a.id)
 function Engine:container_wait(id, condition)
   local r = self:json("container_wait", { id = id, condition = condition or "not-running" }, nil, id)
   return r and r.StatusCode
@@ -219,19 +241,33 @@ function Engine:container_list(filters, all)
 end
 
 --- Upload a tar (a string from natrig.core.tar) and unpack it at `path` in the container.
+-- @tparam string id
+-- @tparam string tar
+-- @tparam string path
+-- @usage eng:upload(a.id, require("natrig.core").tar{ { path = "x", data = "1\n" } }, "/tmp")
 function Engine:upload(id, tar, path)
   self:call("container_put_archive", { id = id, path = path or "/" }, tar, nil, id)
 end
 --- Build the tar from entries ({path=, data=|file=, mode=}) and upload it.
+-- @tparam string id
+-- @tparam {table,...} entries
+-- @tparam string path
+-- @usage eng:put_files(a.id, { { path = "peer.conf", data = "x=1\n", mode = 420 } }, "/etc")
 function Engine:put_files(id, entries, path)
   self:upload(id, core.tar(entries), path)
 end
 
---- Run argv in the container. Returns { code, stdout, stderr }.
--- opts: env = { "K=V" }, user, workdir, privileged, timeout (seconds), check (raise on non-zero).
+-- exec's options (name: what the timeline and errors call the target)
 local EXEC_OPTS = { env = "table", user = "string", workdir = "string", privileged = "boolean",
   timeout = "number", check = "boolean", name = "string" }
 
+--- Run argv in the container. Returns { code, stdout, stderr }.
+-- opts: env = { "K=V" }, user, workdir, privileged, timeout (seconds), check (raise on non-zero).
+-- @tparam string id a container id
+-- @tparam {string,...} argv
+-- @tparam[opt] table opts
+-- @treturn {code=integer,stdout=string,stderr=string}
+-- @usage local r = eng:exec(a.id, { "cat", "/etc/hostname" })
 function Engine:exec(id, argv, opts)
   opts = core.check_options("exec", opts, EXEC_OPTS)
   if type(argv) ~= "table" or #argv == 0 then
@@ -254,6 +290,9 @@ function Engine:exec(id, argv, opts)
 end
 
 --- Start argv in the container and return at once (a daemon: natrig-shaper).
+-- @tparam string id
+-- @tparam {string,...} argv
+-- @usage eng:exec_detached(a.holder, { "tcpdump", "-i", "eth0", "-w", "/tmp/x.pcap" })
 function Engine:exec_detached(id, argv)
   local ex = self:json("exec_create", { id = id }, { Cmd = core.json_array(argv),
     AttachStdout = false, AttachStderr = false }, id).Id
@@ -263,6 +302,11 @@ end
 
 --- Logs so far: stdout, stderr (demultiplexed). opts: since (unix seconds, fractional ok),
 -- ["until"], timestamps (default true), tail.
+-- @tparam string id
+-- @tparam[opt] table opts
+-- @treturn string stdout
+-- @treturn string stderr
+-- @usage local out, err = eng:logs(a.id, { tail = 20 })
 function Engine:logs(id, opts)
   opts = opts or {}
   local p = { id = id, stdout = true, stderr = true, timestamps = opts.timestamps ~= false }
@@ -277,6 +321,12 @@ end
 -- on_end(err_or_nil) when the stream ends. Returns a function that stops following.
 -- opts.follow = false: the stream ends with the log so far (a fetch of any size, in
 -- pieces of bounded size, where `logs` returns it in one string).
+-- @tparam string id
+-- @tparam[opt] table opts since, follow, timestamps
+-- @tparam function on_data
+-- @tparam function on_end
+-- @treturn function stop
+-- @usage local stop = eng:follow_logs(a.id, {}, function(o, e) io.write(o or "") end, function() end)
 function Engine:follow_logs(id, opts, on_data, on_end)
   opts = opts or {}
   local p = { id = id, stdout = true, stderr = true, follow = opts.follow ~= false,
@@ -304,6 +354,11 @@ local function stream_errors(text)
 end
 
 --- Import a rootfs tar as repo:tag (what `docker import` does; no registry needed).
+-- @tparam string tar
+-- @tparam string repo
+-- @tparam string tag
+-- @param[opt] changes Dockerfile instructions for the image (Docker's `changes` query: "CMD [...]")
+-- @usage eng:image_import(rootfs_tar, "my/base", "1")
 function Engine:image_import(tar, repo, tag, changes)
   local p = { fromSrc = "-", repo = repo, tag = tag }
   if changes then p.changes = changes end
@@ -313,6 +368,10 @@ function Engine:image_import(tar, repo, tag, changes)
 end
 
 --- Build from a tar context holding a Dockerfile. labels: table.
+-- @tparam string context_tar
+-- @tparam string tag
+-- @tparam[opt] table labels
+-- @usage eng:image_build(require("natrig.core").tar{ { path = "Dockerfile", data = "FROM scratch\n" } }, "my/x:1")
 function Engine:image_build(context_tar, tag, labels)
   local p = { t = tag, rm = true, forcerm = true, version = "1" }
   if labels then p.labels = labels end
@@ -323,6 +382,9 @@ function Engine:image_build(context_tar, tag, labels)
 end
 
 --- Returns the inspect JSON, or nil when the image does not exist.
+-- @tparam string ref
+-- @treturn ?table
+-- @usage if not eng:image_inspect("my/x:1") then ... end
 function Engine:image_inspect(ref)
   local epoch = acquire(self, "image_inspect " .. ref)
   local id = self.raw:submit("image_inspect", { id = ref })
