@@ -116,8 +116,10 @@ t.like(html, 'data%-kind="verdict" data%-case="s %[case=flake%]" data%-since="#1
 t.like(html, 'data%-metric="connect" data%-since="#20"', "page: the metric at night 20")
 t.like(html, "version=v11", "page: the last good night's label")
 t.like(html, 'class="skipped" data%-night="0031%-bad"', "page: the skipped night is named")
-t.like(html, '<tr class="row ch7 ch30" data%-case="s %[case=fixed%]"', "filter: fixed 5 nights ago is in the last 7 and 30")
-t.like(html, '<tr class="row ch30" data%-case="s %[case=flake%]"', "filter: the flake (18 nights ago) only in the last 30")
+t.like(html, '<tr class="row ch7 ch30" data%-case="s %[case=fixed%]"',
+  "filter: fixed 5 nights ago is in the last 7 and 30")
+t.like(html, '<tr class="row ch30" data%-case="s %[case=flake%]"',
+  "filter: the flake (18 nights ago) only in the last 30")
 t.like(html, "#chg%-7:checked~%.scenarios tr%.row:not%(%.ch7%){display:none}", "filter: CSS alone hides the others")
 t.ok(not html:find("<script", 1, true) and not html:find('href="http', 1, true) and not html:find('src="', 1, true),
   "page: no script, nothing fetched")
