@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (exit within 1 s of a deadline or a signal)
 # A scenario that loops on the CPU without yielding (issue 22): in the run body and in a
 # natrig.parallel branch (behind a pcall), it still ends at its deadline and on SIGINT or
 # SIGTERM, within 1 s of either, with the timeout's exit 1 or 128 + signal. Before the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# natrig-test: serial (times artifact collection and the exit after a deadline)
 # A deadline ends the process, not only the verdict (issue 22): collecting a failed run's
 # artifacts has a budget (NATRIG_ARTIFACTS_TIMEOUT, default 5 s), what is not collected in
 # it is named in failure.txt, and the process exits once teardown is done.
