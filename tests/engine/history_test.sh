@@ -164,6 +164,7 @@ ok $? "a corrupt night and a newer one: skipped and named in the terminal (got $
 grep -q "class=\"skipped\" data-night=\"$n5\"" "$tmp/bad.html" && grep -q "class=\"skipped\" data-night=\"$n6\"" "$tmp/bad.html"
 ok $? "the skipped nights are named on the page"
 [ "$(sum "$tmp/bad")" = "$s0" ]; ok $? "report trend changed nothing in DIR"
+$NATRIG lua "$tmp/links.lua" "$tmp/bad.html" 100; ok $? "report trend --html outside DIR: every link resolves from there"
 echo 31 >"$tmp/night"
 $NATRIG sweep --repeat 3 -j 9 --history "$tmp/bad" $SC >"$tmp/o" 2>&1
 cmp -s "$tmp/bad/nights/$n5/report.json" <(head -c 300 "$H/nights/$n5/report.json") && [ "$(ls "$tmp/bad/nights" | wc -l)" = 31 ]

@@ -127,6 +127,24 @@ local m2 = tm.build({ nights[1] })
 t.is(#m2.regressions + #m2.improvements, 0, "one night: nothing to compare")
 t.ok(tm.build({}).latest == nil and page.render(tm.build({})):find('id="empty"'), "no night: an empty page")
 
+-- the terminal: at most 10 lines, whatever the number of changes
+local many = {}
+for i = 1, 3 do
+  local cases = {}
+  for c = 1, 20 do
+    cases[c] = { id = "m [c=" .. c .. "]", scenario = "m", case = "c=" .. c, order = c,
+      verdict = i == 3 and "flaky" or "pass", passed = i == 3 and 2 or 3, runs = 3, repeats = {} }
+  end
+  many[i] = { id = "n" .. i, seq = i, labels = {}, doc = { cases = cases, summary = {} }, runs = {},
+    links = { json = "x" } }
+end
+local mm = tm.build(many, { skipped = { { id = "n0", reason = "corrupt" } } })
+local lines = require("natrig.trend").summary_lines(mm, "DIR/index.html")
+t.is(#mm.regressions, 20, "20 cases went flaky")
+t.ok(#lines <= 10 and lines[#lines] == "page: DIR/index.html" and lines[#lines - 1]:match("^skipped 1 night")
+  and table.concat(lines, "\n"):match("and 1[0-9] more"),
+  ("the terminal summary: %d lines, the rest on the page"):format(#lines))
+
 -- pruning
 local ns = {}
 for i = 1, 10 do ns[i] = { id = "n" .. i, bytes = 100, run_bytes = 60 } end
