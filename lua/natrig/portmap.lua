@@ -174,16 +174,24 @@ end
 
 -- events: miniupnpd's log lines into natrig's timeline, stamped by the router's clock ---
 
+-- miniupnpd 2.3.1's log lines that mark a mapping's life: pattern -> kind, via, and the
+-- captures (port, proto, lease) where the line has them.
 local EVENTS = {
-  { "AddPortMapping: ext port", "granted" }, { "AddAnyPortMapping: ext port", "granted" },
-  { "updating existing port mapping", "renewed" }, { "NAT%-PMP", "natpmp" }, { "PCP", "pcp" },
-  { "has expired", "expired" }, { "DeletePortMapping", "deleted" }, { "removing redirect", "deleted" },
-  { "permission", "refused" }, { "not allowed", "refused" }, { "denied", "refused" },
-  { "remove port mapping", "expired" },
+  { "^AddPortMapping: ext port (%d+) to [%d.]+:%d+ protocol (%u+) for: .* leaseduration=(%d+)", "granted", "upnp" },
+  { "^updating existing port mapping (%d+) (%u+)", "renewed", "upnp" },
+  { "^NAT%-PMP port mapping request : (%d+)%->[%d.]+:%d+ (%a+) lifetime=([1-9]%d*)s", "requested", "natpmp" },
+  { "^NAT%-PMP (%u+) port (%d+) mapping removed", "deleted", "natpmp", swap = true },
+  { "^PCP MAP: added mapping (%u+) (%d+)%->", "granted", "pcp", swap = true },
+  { "^DeletePortMapping: external port: (%d+), protocol: (%u+)", "deleted", "upnp" },
+  { "^remove port mapping (%d+) (%u+) because it has expired", "expired" },
+  { "^No allowed eport for NAT%-PMP (%d+) (%a+)", "refused", "natpmp" },
+  { "^Failed to add NAT%-PMP %d+ (%a+)", "refused", "natpmp" },
 }
 
---- Read miniupnpd's log and add the new mapping events to the timeline (net:note style,
--- with the time miniupnpd logged them). Returns the events added.
+--- Read miniupnpd's log and add the new mapping events to the timeline (target "portmap",
+-- fields router, kind, via, port, proto, lease), with the time miniupnpd logged them.
+-- Kinds: granted, renewed, requested (NAT-PMP: its grant is not logged apart), deleted,
+-- expired, refused. Returns the events added.
 function M.sync(r)
   if not r.pm or not r.id then return {} end
   local ok, text = pcall(read_log, r)
@@ -193,16 +201,24 @@ function M.sync(r)
     n = n + 1
     if n > (r.pm_seen or 0) then
       local up, msg = line:match("^([%d.]+) miniupnpd%[%d+%]: (.*)$")
-      local kind
-      for _, e in ipairs(EVENTS) do if msg and msg:find(e[1]) then kind = e[2]; break end end
-      if kind then
-        local t = (r.pm_offset or 0) + (tonumber(up) or 0)
-        local text2 = ("%s %s: %s"):format(kind, r.name, msg)
-        local net = r.net
-        net.actions[#net.actions + 1] = { time = t, engine_time = t, node = "natrig", level = "info",
-          target = "portmap", message = "portmap " .. text2, raw = "portmap " .. text2,
-          fields = { router = r.name }, seq = #net.actions + 1, stream = "natrig" }
-        added[#added + 1] = { time = t, kind = kind, message = msg }
+      for _, e in ipairs(msg and EVENTS or {}) do
+        local c1, c2, c3 = msg:match(e[1])
+        if c1 then
+          if e.swap then c1, c2 = c2, c1 end
+          local t = (r.pm_offset or 0) + (tonumber(up) or 0)
+          local ev = { router = r.name, kind = e[2], via = e[3], port = tonumber(c1),
+            proto = c2 and c2:lower(), lease = tonumber(c3) }
+          local fields = {} -- entries' fields are strings (natrig.logs)
+          for k, v in pairs(ev) do fields[k] = tostring(v) end
+          local text2 = ("%s %s: %s"):format(e[2], r.name, msg)
+          local net = r.net
+          net.actions[#net.actions + 1] = { time = t, engine_time = t, node = "natrig", level = "info",
+            target = "portmap", message = "portmap " .. text2, raw = "portmap " .. text2,
+            fields = fields, seq = #net.actions + 1, stream = "natrig" }
+          ev.time = t
+          added[#added + 1] = ev
+          break
+        end
       end
     end
   end

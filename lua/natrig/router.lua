@@ -68,8 +68,8 @@ function Router:bring_up()
     self.behind.job:join()
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
-  nat.apply(self)
-  portmap.start(self, true)
+  -- miniupnpd works in a table of its own: it starts while natrig's NAT rules load
+  task.parallel(function() nat.apply(self) end, function() portmap.start(self, true) end)
 end
 
 --- Run argv in the router: returns { code, stdout, stderr }.
