@@ -87,6 +87,8 @@ print(("# %d links, %d missing"):format(n, bad))
 os.exit((bad == 0 and n >= tonumber(arg[2] or 1)) and 0 or 1)
 EOF
 $NATRIG lua "$tmp/links.lua" "$P" 100; ok $? "page: every link resolves (reports, JSON, failing runs' files)"
+$NATRIG lua "$tmp/links.lua" "$H/nights/$(ls "$H/nights" | tail -1)/report.html" 3
+ok $? "the night's own report links its copies of the failing runs"
 grep -q 'class="run-file" href="nights/0030-[^"]*/runs/nightly_case=flake_-r3/failure.txt">failure.txt</a> <a class="run-file" href="[^"]*timeline.txt">timeline.txt</a> <a class="run-file" href="[^"]*peer.pcap">peer.pcap</a>' "$P"
 ok $? "page: a failing run's failure.txt, timeline and pcap linked"
 [ "$(grep -o '<svg class="spark"' "$P" | wc -l)" = 12 ]; ok $? "page: a trend line per case and metric (3 x 4)"
