@@ -52,7 +52,7 @@ vertical-align:middle;font-size:12px}table.metrics th{background:#f6f7f9}
 .filter{margin:10px 0;font-size:13px}.filter label{margin-right:10px}
 table.nights{border-collapse:collapse;font-size:12px}table.nights td,table.nights th{padding:3px 8px;
 border-bottom:1px solid #eceef2;text-align:left;vertical-align:top}table.nights th{background:#f6f7f9}
-details summary{cursor:pointer}
+details summary{cursor:pointer}.key{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-left:6px}
 ]]
 
 local function night_name(t, i)
@@ -133,7 +133,23 @@ local function top(o, t, prefix)
     :format(require("natrig.trend_stats").ALPHA, math.floor(require("natrig.trend_stats").MIN_EFFECT * 100 + 0.5))
 end
 
+local function metric_text(t, row, prefix)
+  local out = {}
+  for _, m in ipairs(row.metrics) do
+    local ch = m.change
+    if ch and ch.night == #t.nights and ch.ref_median ~= 0 then
+      out[#out + 1] = ("; %s %+.0f%% since %s"):format(esc(m.name), (ch.median / ch.ref_median - 1) * 100,
+        night_ref(t, ch.since, prefix))
+    end
+  end
+  return table.concat(out)
+end
+
 local function event_text(t, row, prefix)
+  return M.verdict_text(t, row, prefix) .. metric_text(t, row, prefix)
+end
+
+function M.verdict_text(t, row, prefix)
   local ev = row.event
   if not ev then return row.verdict == "pass" and "passes every night" or "" end
   if ev.kind == "bad" then
@@ -282,7 +298,10 @@ function M.render(t, prefix)
     o[#o + 1] = ('<input type="radio" name="chg" id="chg-%d">'
       .. '<label for="chg-%d">changed in the last %d night%s</label>'):format(k, k, k, k > 1 and "s" or "")
   end
-  o[#o + 1] = '<div class="scenarios">'
+  o[#o + 1] = '<div class="scenarios"><p class="legend muted">Cells: <span class="key v-pass"></span> pass '
+    .. '<span class="key v-flaky"></span> flaky (passed/runs) <span class="key v-fail"></span> fail '
+    .. '<span class="key v-error"></span> error <span class="key v-none"></span> not run; outlined: the night a '
+    .. "case went bad or was fixed.</p>"
   for _, sc in ipairs(t.scenarios) do scenario(o, t, sc, prefix) end
   o[#o + 1] = "</div>"
   nights_table(o, t, prefix)
