@@ -224,6 +224,7 @@ function M.methods(Network)
   function Network:paths(opts) return M.paths(self, opts) end
   function Network:wait_path(q) return M.wait_path(self, q) end
   function Network:relay(opts) return require("natrig.relay").new(self, opts) end
+  function Network:dns(opts) return require("natrig.dns").new(self, opts) end
 end
 
 return M

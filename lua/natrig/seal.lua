@@ -196,6 +196,7 @@ end
 
 --- HostConfig.Dns for a holder or router.
 function M.dns(net)
+  if net.dns_server then return core.json_array { net.dns_server.node.private_ip } end -- net:dns{} (natrig.dns)
   local ip = M.resolver_ip(net)
   return ip and core.json_array { ip } or nil
 end
