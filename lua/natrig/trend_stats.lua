@@ -20,6 +20,14 @@ M.EXACT_MAX = 4000
 function M.median(v)
   local n = #v
   if n == 0 then return nil end
+  if n <= 3 then -- the usual night (3 repeats): no copy, no sort
+    if n == 1 then return v[1] end
+    if n == 2 then return (v[1] + v[2]) / 2 end
+    local a, b, c = v[1], v[2], v[3]
+    if a > b then a, b = b, a end
+    if b > c then b = c end
+    return a > b and a or b
+  end
   local s = table.move(v, 1, n, 1, {})
   table.sort(s)
   if n % 2 == 1 then return s[(n + 1) // 2] end
@@ -30,6 +38,15 @@ end
 function M.summary(v)
   local n = #v
   if n == 0 then return nil end
+  if n <= 3 then -- the usual night: sorted by hand
+    local a, b, c = v[1], v[2] or v[1], v[3]
+    if a > b then a, b = b, a end
+    if n == 1 then return { n = 1, min = a, q1 = a, median = a, q3 = a, max = a } end
+    if n == 2 then return { n = 2, min = a, q1 = a + (b - a) * 0.25, median = (a + b) / 2, q3 = a + (b - a) * 0.75,
+      max = b } end
+    if c < a then a, b, c = c, a, b elseif c < b then b, c = c, b end
+    return { n = 3, min = a, q1 = (a + b) / 2, median = b, q3 = (b + c) / 2, max = c }
+  end
   local s = table.move(v, 1, n, 1, {})
   table.sort(s)
   local function q(p)

@@ -30,6 +30,28 @@ t.ok(howt == "normal" and pt > 0 and pt < 0.2, "ties: the normal approximation w
 t.ok(near(stats.upper_tail(0), 0.5, 1e-6) and near(stats.upper_tail(1.6448536), 0.05, 1e-4), "normal tail")
 t.is(stats.median({ 3, 1, 2 }), 2, "median, odd")
 t.is(stats.median({ 4, 1, 2, 3 }), 2.5, "median, even")
+-- the hand-sorted summaries of 1..3 samples equal the sorted ones
+local function ref_summary(v)
+  local sv = { table.unpack(v) }
+  table.sort(sv)
+  local n = #sv
+  local function q(pp)
+    local pos = 1 + (n - 1) * pp
+    local lo = math.floor(pos)
+    local hi = math.min(lo + 1, n)
+    return sv[lo] + (sv[hi] - sv[lo]) * (pos - lo)
+  end
+  return { n = n, min = sv[1], q1 = q(0.25), median = q(0.5), q3 = q(0.75), max = sv[n] }
+end
+local same = true
+for _, v in ipairs({ { 1 }, { 2, 1 }, { 1, 2 }, { 1, 2, 3 }, { 1, 3, 2 }, { 2, 1, 3 }, { 2, 3, 1 }, { 3, 1, 2 },
+  { 3, 2, 1 }, { 1, 1, 2 }, { 2, 1, 1 }, { 1, 2, 1 }, { 5, 5, 5 }, { 4, 1, 3, 2 } }) do
+  local a, b = stats.summary(v), ref_summary(v)
+  for _, k in ipairs({ "n", "min", "q1", "median", "q3", "max" }) do
+    if not near(a[k], b[k], 1e-12) or not near(stats.median(v), b.median, 1e-12) then same = false end
+  end
+end
+t.ok(same, "summaries and medians of 1, 2, 3 and 4 samples in any order")
 t.ok(stats.higher_is_better("Mbit/s") and not stats.higher_is_better("ms"), "a rate's rise is better")
 
 -- the rule: p < ALPHA and the medians >= MIN_EFFECT apart
