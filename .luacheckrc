@@ -19,6 +19,7 @@ local scenario = { read_globals = { "natrig", "expect" } }
 files["scenarios"] = scenario
 files["tests/engine/fixtures"] = scenario
 files["tests/fixtures/sweep"] = scenario
+files["tests/bench/fixtures"] = scenario
 
 -- The HTML report's markup and CSS: one element or rule per line reads better than strings
 -- cut at 120 columns.
