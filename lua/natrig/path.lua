@@ -50,17 +50,17 @@ local function check_node(net, op, x, which)
 end
 
 -- With a local engine the holder writes its listing into its control directory (bind-
--- mounted at /run/natrig) every DUMP_EVERY seconds, and natrig reads the file: no engine
--- call per sample. A fixed script, nothing from the user in it.
-M.DUMP_EVERY = "0.15"
-local DUMP = "while :; do nft list table ip " .. pc.TABLE .. " > /run/natrig/path.new 2>/dev/null && " ..
-  "mv -f /run/natrig/path.new /run/natrig/path.txt; sleep " .. M.DUMP_EVERY .. "; done"
+-- mounted at /run/natrig) every DUMP_MS milliseconds (natrig-peer every), and natrig reads
+-- the file: no engine call per sample.
+M.DUMP_MS = "150"
+local DUMP = { "/usr/local/bin/natrig-peer", "every", M.DUMP_MS, "/run/natrig/path.txt", "nft", "list", "table",
+  "ip", pc.TABLE }
 
 local function install(st, n)
   local ok, err = pcall(n.netexec, n, { "nft", pc.nft_script() }, { quiet = true, check = true })
   if ok and n.ctl_dir then
     pcall(core.remove, n.ctl_dir .. "/path.txt")
-    if pcall(n.eng.exec_detached, n.eng, n.holder, { "/bin/sh", "-c", DUMP }) then
+    if pcall(n.eng.exec_detached, n.eng, n.holder, DUMP) then
       st.file[n] = n.ctl_dir .. "/path.txt"
     end
   end

@@ -99,16 +99,21 @@ end
 -- @usage r:flush()   -- a NAT rebinding mid-session
 function Router:flush()
   self.net:note("flush", self.name)
-  -- One exec, sets flushed in one nft transaction before and after conntrack -F: with one
-  -- exec per command, packets of a live flow re-learned the old mapping in between (seen
-  -- with net:path: a direct path survived set_nat). The script is fixed; nft gets its
-  -- commands (natrig's own, from C) as an argument.
+  -- Packets of a live flow re-learned the old mapping between the commands (seen with
+  -- net:path: a direct path survived set_nat). So: what arrives at the WAN address is
+  -- dropped (a table of its own, before the guard) while the learned sets are flushed in
+  -- one nft transaction, conntrack is flushed, and the sets once more with the drop gone.
   local cmds, other = {}, {}
   for _, argv in ipairs(nat.flush_argvs(self)) do
     if argv[1] == "nft" then cmds[#cmds + 1] = table.concat(argv, " ", 2)
     elseif argv[1] ~= "conntrack" then other[#other + 1] = argv end
   end
-  self:exec({ "/bin/sh", "-c", 'nft "$1" && conntrack -F && nft "$1"', "flush", table.concat(cmds, "; ") },
+  local sets = table.concat(cmds, "; ")
+  local hold = ("add table ip natrig_flush; add chain ip natrig_flush hold { type filter hook prerouting "
+    .. "priority -310; policy accept; }; add rule ip natrig_flush hold ip daddr %s drop"):format(self.wan_ip)
+  self:exec({ "nft", hold .. (sets ~= "" and "; " .. sets or "") }, { check = true, quiet = true })
+  self:exec({ "conntrack", "-F" }, { check = true, quiet = true })
+  self:exec({ "nft", (sets ~= "" and sets .. "; " or "") .. "delete table ip natrig_flush" },
     { check = true, quiet = true })
   for _, argv in ipairs(other) do self:exec(argv, { check = true, quiet = true }) end
 end

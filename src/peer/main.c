@@ -63,8 +63,8 @@
 #endif
 
 static const struct peer_cmd *const main_cmds[] = {
-    &cmd_gateway, &cmd_peer, &cmd_echo,         &cmd_probe,   &cmd_send,
-    &cmd_listen,  &cmd_rtt,  &cmd_stun_reflect, &cmd_portmap, &cmd_dnsfail};
+    &cmd_gateway, &cmd_peer,         &cmd_echo,    &cmd_probe,   &cmd_send, &cmd_listen,
+    &cmd_rtt,     &cmd_stun_reflect, &cmd_portmap, &cmd_dnsfail, &cmd_every};
 #define MAIN_NCMDS (sizeof main_cmds / sizeof main_cmds[0])
 
 static void main_usage(FILE *f)

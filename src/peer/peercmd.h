@@ -20,7 +20,7 @@ struct peer_cmd {
 };
 
 extern const struct peer_cmd cmd_gateway, cmd_peer, cmd_echo, cmd_probe, cmd_send, cmd_listen,
-    cmd_rtt, cmd_stun_reflect, cmd_portmap, cmd_dnsfail;
+    cmd_rtt, cmd_stun_reflect, cmd_portmap, cmd_dnsfail, cmd_every;
 
 /* Print "natrig-peer NAME: <message>" and the usage to stderr. Returns PEERCMD_EXIT_USAGE. */
 int peercmd_usage_error(const struct peer_cmd *cmd, const char *fmt, ...)
