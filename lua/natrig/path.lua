@@ -218,11 +218,21 @@ function M.wait_path(net, q)
       #p.endpoints > 0 and table.concat(p.endpoints, ", ") or "no packets counted"))
 end
 
---- Give Network its methods: net:path, net:paths, net:wait_path, net:relay, net:dns.
+--- net:record_path(a, b): the pair's path kind as a sweep metric ("path a<->b direct" = 1,
+-- natrig.metric), so a sweep's report shows which kind each case got; returns the path.
+function M.record_path(net, a, b, opts)
+  local p = M.path(net, a, b, opts)
+  require("natrig.metrics").record(("path %s<->%s %s"):format(a.name, b.name, pc.describe(p)), 1, "")
+  return p
+end
+
+--- Give Network its methods: net:path, net:paths, net:wait_path, net:record_path, net:relay,
+-- net:dns.
 function M.methods(Network)
   function Network:path(a, b, opts) return M.path(self, a, b, opts) end
   function Network:paths(opts) return M.paths(self, opts) end
   function Network:wait_path(q) return M.wait_path(self, q) end
+  function Network:record_path(a, b, opts) return M.record_path(self, a, b, opts) end
   function Network:relay(opts) return require("natrig.relay").new(self, opts) end
   function Network:dns(opts) return require("natrig.dns").new(self, opts) end
 end

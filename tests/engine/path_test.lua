@@ -37,6 +37,12 @@ local ok, err = pcall(function()
     ("packets arrived both ways (at b %d, at a %d)"):format(p.a_to_b.received_packets, p.b_to_a.received_packets))
   t.ok(p.first and p.last and p.last >= p.first, "first and last are set")
   t.ok(#p.endpoints >= 2, "endpoints: " .. table.concat(p.endpoints, "; "))
+  net:record_path(a, b)
+  local recorded
+  for _, m in ipairs(require("natrig.metrics").all()) do
+    if m.name == "path a<->b direct" and m.value == 1 then recorded = true end
+  end
+  t.ok(recorded, "net:record_path: the kind is a sweep metric (path a<->b direct)")
   local ga = net:wait_path { a, gw, kind = "direct", timeout = 15 } -- a's keepalives: every 5 s
   t.is(ga.kind, "direct", "a <-> the gateway (public): direct")
 
