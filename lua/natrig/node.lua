@@ -194,7 +194,7 @@ function Node:bring_up()
   })
   local files = nodeopts.files("net:up", self.name, profiles.files(prof, self, net))
   if #files > 0 then eng:put_files(self.id, files, "/") end
-  require("natrig.seal").wait(net) -- nothing starts before the lab is sealed
+  require("natrig.seal").wait(net, self) -- nothing starts before the lab is sealed
   self.started_at = core.time()
   watch.started(self)
   eng:container_start(self.id)

@@ -35,6 +35,7 @@ local nftx = require "natrig.seal_nft" -- the nft text: batches and parsers (pur
 
 M.TABLE = nftx.TABLE
 local HOLD = { "/usr/bin/sleep", "2000000000" }
+M.LIVE_HOSTS = "/run/natrig-hosts" -- in the helper: nodes added while the network is up
 
 local function bad(op, msg) core.fail("einval", op, msg) end
 
@@ -204,7 +205,8 @@ end
 --- The resolver's argv: NXDOMAIN for every name but the nodes', on ip only (pure).
 function M.resolver_argv(ip, nodes)
   local argv = { "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--address=/#/",
-    "--bind-interfaces", "--listen-address=" .. ip, "--log-facility=-", "--user=root", "--pid-file=" }
+    "--bind-interfaces", "--listen-address=" .. ip, "--log-facility=-", "--user=root", "--pid-file=",
+    "--addn-hosts=" .. M.LIVE_HOSTS }
   for _, n in ipairs(nodes) do
     if n.public_ip then argv[#argv + 1] = ("--host-record=%s,%s"):format(n.name, n.public_ip) end
   end
@@ -272,13 +274,20 @@ function M.start(net)
   end, "seal")
 end
 
---- Wait until the run's seal is in place (before an app starts); raises its failure.
-function M.wait(net)
+--- Wait until the run's seal is in place (before node's app starts); raises its failure.
+-- A node added while the network is up gets its name into the resolver first (a hosts
+-- file dnsmasq reads again on SIGHUP).
+function M.wait(net, node)
   local st = net.seal
   if not (st and st.job) then return end
   local t0 = core.now()
   st.job:join()
   st.waited = math.max(st.waited or 0, core.now() - t0)
+  if node and net.state == "up" and st.helper and node.public_ip and M.resolver_ip(net) then
+    st.live_hosts = (st.live_hosts or "") .. node.public_ip .. " " .. node.name .. "\n"
+    st.eng:put_files(st.helper, { { path = M.LIVE_HOSTS:sub(2), data = st.live_hosts, mode = 420 } }, "/")
+    st.eng:container_kill(st.helper, "HUP")
+  end
 end
 
 --- A router's LAN made while the network is up: sealed before its nodes start.
