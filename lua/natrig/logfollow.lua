@@ -13,9 +13,11 @@ local M = {}
 --- A follow that falls this many seconds behind the engine's stamps is reported.
 M.LAG_REPORT = 2
 
--- Lag: the engine stamps a line when the app writes it; natrig parses it later. Measured
--- on follow streams only (a fetch brings old lines by design).
-local function note_lag(node, last_time)
+--- Lag: the engine stamps a line when the app writes it; natrig parses it later. Called
+-- after each piece of a follow stream (not a fetch: it brings old lines by design) with
+-- the newest entry's engine time; a lag over LAG_REPORT seconds is noted in the timeline
+-- once, and its end ("caught up") too.
+function M.note_lag(node, last_time)
   if not last_time then return end
   local lag = core.time() - last_time
   node.log_lag = lag
@@ -55,7 +57,7 @@ local function feeder(node, stream, engine_prefix, follow)
   local function after(woken, spilled, seq, last_time)
     node.spilled, node.seq = spilled, seq
     if woken then logs.wake(node, woken) end
-    if follow and engine_prefix then note_lag(node, last_time) end
+    if follow and engine_prefix then M.note_lag(node, last_time) end
   end
   local function feed(piece)
     if piece == "" then return end

@@ -149,6 +149,25 @@ t.like(ents[#ents].raw, "\npartial line$", "the partial line, completed by the a
 w:close()
 os.remove(fpath)
 
+-- a follow that falls behind is noted in the timeline, once, and again when it catches up
+local follow = require "natrig.logfollow"
+local notes = {}
+local fake_net = { nodes = {} }
+function fake_net.note(_, what, detail) notes[#notes + 1] = what .. " " .. detail end
+local fnode = { name = "slow", net = fake_net }
+fake_net.nodes[1] = fnode
+follow.note_lag(fnode, core.time() - 0.1)
+t.is(#notes, 0, "a lag of 0.1 s is no news")
+follow.note_lag(fnode, core.time() - 3.5)
+follow.note_lag(fnode, core.time() - 4.5)
+t.is(#notes, 1, "a lag over 2 s is noted once")
+t.like(notes[1] or "", "^log of slow behind by 3%.%ds", "with the lag in seconds")
+follow.note_lag(fnode, core.time() - 0.2)
+t.like(notes[2] or "", "^log of slow caught up after lagging up to 4%.%ds", "and its end, with the worst lag")
+t.like(table.concat(follow.lag_report(fake_net) or {}), "log of slow fell behind natrig by up to 4%.%ds",
+  "lag_report: a line for the run's summary")
+t.is(follow.lag_report({ nodes = { { name = "x" } } }), nil, "no lag, no report")
+
 st:close()
 t.raises(function() st:query({}) end, "closed", "a closed store raises")
 os.remove(dir .. "/n1.spill")
