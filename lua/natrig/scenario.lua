@@ -16,7 +16,7 @@ local task = require "natrig.task"
 
 local M = {}
 local KEYS = { name = "string", description = "string", params = "table", timeout = "number",
-  run = "function", matrix = "table", tags = "table", keep = "boolean" }
+  run = "function", matrix = "table", tags = "table", keep = "boolean", outside = "boolean" }
 
 local function bad(msg) error(core.error { code = "einval", op = "scenario", status = 0, message = msg }, 3) end
 
@@ -133,7 +133,7 @@ function M.run(def, opts)
   local t0 = core.now()
   local case = opts.case or M.case_text(opts.params)
   local net = network.new { engine = opts.engine, scenario = def.name, log = log, case = case,
-    keep = keep }
+    keep = keep, outside = def.outside } -- outside = true opens the sealed lab (natrig.seal)
   local res = { name = def.name, params = params, run_id = net.session.run_id }
   -- The deadline holds whatever the run waits on (natrig.task.guard); an app that exits
   -- unasked, a signal or the deadline end the run at once.

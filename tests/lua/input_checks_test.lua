@@ -92,4 +92,11 @@ big.pool = plan.POOL
 refused(function() plan.plan(big, {}) end, "the public network 10%.[%d.]+/22 is full",
   "plan() says full, not 'outside'")
 
+-- a scenario may open the sealed lab (outside = true), and only with a boolean
+local scenario = require "natrig.scenario"
+local def = scenario.define { name = "open", outside = true, run = function() end }
+t.is(def.outside, true, "natrig.scenario takes outside = true (the run's network is opened)")
+refused(function() scenario.define { name = "open", outside = "yes", run = function() end } end,
+  "field 'outside' must be a boolean", "outside must be a boolean")
+
 t.done()
