@@ -82,25 +82,26 @@ end
 function M.run_text(r, ext)
   return ([[#!/bin/sh
 # written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
-mode=$1 token=$2
+mode=$1 token=$2 ready=/var/lib/natrig-pm.ready.$2 refl=/var/lib/natrig-pm.reflect
 mkdir -p /var/log /var/lib
-stamp() { awk '
+rm -f $refl
+stamp() { awk -v ready=$ready '
   /UPnP permission rule [0-9]+ matched/ { next }
-  { getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " "); print u[1], $0; fflush() }' >> %s; }
+  { getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " "); print u[1], $0; fflush() }
+  /Listening for NAT-PMP/ { print "ok" > ready; close(ready) }' >> %s; }
+fail() { echo "natrig-pm: $1" | stamp; echo fail > $ready; exit 1; }
 dev() { ip -o -4 addr show | awk -v a="$1" '{ split($4, p, "/"); if (p[1] == a) { sub(/@.*/, "", $2); print $2 } }'; }
 wan=$(dev %s) lan=$(dev %s)
-{
-  echo "natrig-pm start $token wan=$wan lan=$lan"
-  [ -n "$wan" ] && [ -n "$lan" ] || { echo "natrig-pm: WAN or LAN interface not found by address"; exit 1; }
-  sed -e "s/@WAN@/$wan/" -e "s/@LAN@/$lan/" %s.in > %s
-  if [ "$mode" = fresh ]; then
-    rm -f %s
-    nft -f %s 2>&1 || { echo "natrig-pm: nft -f %s failed"; exit 1; }
-  fi
-} 2>&1 | stamp
-/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s >/dev/null 2>&1 &
+echo "natrig-pm start $token wan=$wan lan=$lan" | stamp
+[ -n "$wan" ] && [ -n "$lan" ] || fail "WAN or LAN interface not found by address"
+sed -e "s/@WAN@/$wan/" -e "s/@LAN@/$lan/" %s.in > %s
+if [ "$mode" = fresh ]; then
+  rm -f %s
+  out=$(nft -f %s 2>&1) || fail "nft -f %s failed: $out"
+fi
+/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s > $refl 2>&1 &
 i=0
-while [ $i -lt 100 ] && ! netstat -lnu 2>/dev/null | grep -q '127.0.0.1:3478'; do usleep 10000; i=$((i+1)); done
+while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 /usr/sbin/miniupnpd -f %s -d 2>&1 | stamp
 ]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, CONF)
 end
@@ -119,13 +120,9 @@ log=%s leases=%s
 case "$1" in
 wait)
   i=0
-  while [ $i -lt 500 ]; do
-    s=$(awk -v t="natrig-pm start $2 " 'index($0, t) { on = 1; buf = "" } on { buf = buf $0 "\n" }
-      END { printf "%%s", buf }' $log 2>/dev/null)
-    case "$s" in *"Listening for NAT-PMP"*|*"natrig-pm: "*) break ;; esac
-    usleep 20000; i=$((i+1))
-  done
-  cat /proc/uptime; printf '%%s\n' "$s" ;;
+  while [ ! -s /var/lib/natrig-pm.ready.$2 ] && [ $i -lt 500 ]; do usleep 20000; i=$((i+1)); done
+  cat /proc/uptime
+  awk -v t="natrig-pm start $2 " 'index($0, t) { on = 1 } on { print }' $log ;;
 stop)
   for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done
   i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done ;;
