@@ -237,6 +237,8 @@ function M.down(self)
     -- Captures are stopped and copied before anything is removed (also after a failure
     -- or a signal: this runs shielded).
     seal.finish(self); require("natrig.impair").finish(self) -- escapes' summary; shapers' late releases
+    -- a node whose log outran natrig is said, never silently dropped (natrig.logfollow)
+    for _, l in ipairs(require("natrig.logfollow").lag_report(self) or {}) do self.log("warning: " .. l) end
     local cok, caps = pcall(require("natrig.capture").finish, self, self:artifacts_dir())
     if cok and #caps > 0 then
       self.captured = caps
