@@ -11,6 +11,8 @@
 --   direct   a talks to b's public address and b to a's (or one of them is public)
 --   relayed  both talk to the same relay node (net:relay, or a node with path_relay = true)
 --   none     nothing of the pair arrived at either end within `idle` seconds
+-- When two are alive (a relay kept while punched packets also pass), the one with more than
+-- twice the other's recent packets wins (HALF_LIFE), else the first in the order above.
 -- A path is current when a packet of it arrived at a or at b within the last `idle` seconds,
 -- and is broken (none) as soon as a or b has sent on it for BROKEN seconds with nothing
 -- arriving at either end.
@@ -55,6 +57,16 @@ function M.parse(text)
   return out
 end
 
+--- Half-life, in seconds, of a flow's count of recent packets (which path carries the
+-- traffic now, when two are alive).
+M.HALF_LIFE = 2
+
+--- A flow's recent packets as of time t.
+function M.recent(f, t)
+  if not f.recent then return 0 end
+  return f.recent * 0.5 ^ (math.max(0, t - f.t_recent) / M.HALF_LIFE)
+end
+
 local Tracker = {}
 Tracker.__index = Tracker
 
@@ -73,7 +85,12 @@ function Tracker:sample(name, entries, t)
         first = t }
       flows[key] = f
     end
-    if e.packets > f.packets then f.last = t end
+    if e.packets > f.packets then
+      f.last = t
+      -- packets of the last seconds: decays by half every HALF_LIFE seconds
+      f.recent = M.recent(f, t) + (e.packets - f.packets)
+      f.t_recent = t
+    end
     f.packets, f.bytes = e.packets, e.bytes
   end
   self.t = t
@@ -81,10 +98,11 @@ end
 
 -- Sum of node `name`'s flows in direction dir with a remote address in `ips` (a set).
 local function sum(tr, name, dir, ips, acc)
-  acc = acc or { packets = 0, bytes = 0, endpoints = {} }
+  acc = acc or { packets = 0, bytes = 0, recent = 0, endpoints = {} }
   for _, f in pairs(tr.nodes[name] or {}) do
     if f.dir == dir and ips[f.ip] then
       acc.packets, acc.bytes = acc.packets + f.packets, acc.bytes + f.bytes
+      acc.recent = acc.recent + M.recent(f, tr.t or 0)
       if f.first and (not acc.first or f.first < acc.first) then acc.first = f.first end
       if f.last and (not acc.last or f.last > acc.last) then acc.last = f.last end
       acc.endpoints[#acc.endpoints + 1] = ("%s %s:%d %s %s:%d"):format(f.proto, name, f.lport,
@@ -167,6 +185,7 @@ local function path_of(tr, a, b, c)
   local last_sent = ab.last
   if ba.last and (not last_sent or ba.last > last_sent) then last_sent = ba.last end
   return { kind = c.kind, via = c.via, first = first, last = last, last_sent = last_sent, endpoints = eps,
+    recent = ab.recent + ba.recent,
     a_to_b = { packets = ab.packets, bytes = ab.bytes, received_packets = b_rx.packets, received_bytes = b_rx.bytes },
     b_to_a = { packets = ba.packets, bytes = ba.bytes, received_packets = a_rx.packets, received_bytes = a_rx.bytes },
     talked = ab.packets + ba.packets > 0 and (a_rx.packets + b_rx.packets) > 0
@@ -182,15 +201,20 @@ M.BROKEN = 0.45
 -- latest sample; idle: seconds. Returns the
 -- current path, or { kind = "none", previous = the last path that carried traffic, ... }.
 function M.classify(tr, a, b, relays, now, idle)
-  local best_old
+  local best_old, best
   for _, c in ipairs(candidates(a, b, relays or {})) do
     local p = path_of(tr, a, b, c)
     if p.talked then
       local broken = p.last_sent and p.last and p.last_sent - p.last > M.BROKEN
-      if p.last and now - p.last <= idle and not broken then return p end
+      if p.last and now - p.last <= idle and not broken then
+        -- two paths alive (a relay kept while punched packets also pass): the one that
+        -- carries more than twice the other's recent packets wins, else the first kind
+        if not best or p.recent > 2 * best.recent then best = p end
+      end
       if not best_old or (p.last or 0) > (best_old.last or 0) then best_old = p end
     end
   end
+  if best then return best end
   local none = { kind = "none", a_to_b = { packets = 0, bytes = 0 }, b_to_a = { packets = 0, bytes = 0 },
     endpoints = {} }
   if best_old then

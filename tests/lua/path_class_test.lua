@@ -110,4 +110,21 @@ tr5:sample("c", { flow("tx", "10.0.0.9", 6, 50000) }, 30.1)
 p = pc.classify(tr5, a, c, { turn }, 30.1, 10)
 t.is(p.kind, "relayed", "the relay received from c on a relayed port and sent to its client a: relayed")
 t.is(p.b_to_a.packets, 6, "b_to_a: what c sent to the relay")
+-- two paths alive: punched packets pass directly, the data goes through the relay
+local tr6 = pc.tracker()
+tr6:sample("a", { flow("tx", "10.0.0.4", 0), flow("rx", "10.0.0.4", 0), flow("tx", "10.0.0.9", 0, 3478),
+  flow("rx", "10.0.0.9", 0, 3478) }, 40)
+tr6:sample("b", { flow("tx", "10.0.0.3", 0), flow("rx", "10.0.0.3", 0), flow("tx", "10.0.0.9", 0, 3478),
+  flow("rx", "10.0.0.9", 0, 3478) }, 40)
+tr6:sample("a", { flow("tx", "10.0.0.4", 2), flow("rx", "10.0.0.4", 2), flow("tx", "10.0.0.9", 40, 3478),
+  flow("rx", "10.0.0.9", 40, 3478) }, 41)
+tr6:sample("b", { flow("tx", "10.0.0.3", 2), flow("rx", "10.0.0.3", 2), flow("tx", "10.0.0.9", 40, 3478),
+  flow("rx", "10.0.0.9", 40, 3478) }, 41)
+local r2 = { name = "r", private_ip = "10.0.0.9", public_ip = "10.0.0.9" }
+t.is(pc.classify(tr6, a, b, { r2 }, 41, 10).kind, "relayed", "the relay carries 20 times what passes directly: relayed")
+tr6:sample("a", { flow("tx", "10.0.0.4", 60), flow("rx", "10.0.0.4", 60), flow("tx", "10.0.0.9", 41, 3478),
+  flow("rx", "10.0.0.9", 41, 3478) }, 50)
+tr6:sample("b", { flow("tx", "10.0.0.3", 60), flow("rx", "10.0.0.3", 60), flow("tx", "10.0.0.9", 41, 3478),
+  flow("rx", "10.0.0.9", 41, 3478) }, 50)
+t.is(pc.classify(tr6, a, b, { r2 }, 50, 10).kind, "direct", "the data moved to the direct path: direct")
 t.done()
