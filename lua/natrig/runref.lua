@@ -18,7 +18,7 @@ local function engines()
     for _, h in ipairs(hl) do l[#l + 1] = { name = h.name, eng = require("natrig.engine").open(h.url) } end
     return l
   end
-  return { { name = "engine", eng = require("natrig.cli").open_engine() } }
+  return { { name = "engine", eng = require("natrig.cmdkit").open_engine() } }
 end
 
 function M.close(engs)

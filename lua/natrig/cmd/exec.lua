@@ -3,7 +3,7 @@
 -- commands and dispatches; src/cli only starts Lua).
 -- @module natrig.cmd.exec
 local core = require "natrig.core"
-local cli = require "natrig.cli"
+local cli = require "natrig.cmdkit"
 local warn, errstr = cli.warn, cli.errstr
 
 local M = {

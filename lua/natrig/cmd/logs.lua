@@ -3,7 +3,7 @@
 -- commands and dispatches; src/cli only starts Lua).
 -- @module natrig.cmd.logs
 local core = require "natrig.core"
-local cli = require "natrig.cli"
+local cli = require "natrig.cmdkit"
 local warn, errstr = cli.warn, cli.errstr
 
 local M -- (the --since check below calls M.since)

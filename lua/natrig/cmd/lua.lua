@@ -2,7 +2,7 @@
 -- The command's usage, --help text and code live here together (natrig.cli lists the
 -- commands and dispatches; src/cli only starts Lua).
 -- @module natrig.cmd.lua
-local cli = require "natrig.cli"
+local cli = require "natrig.cmdkit"
 local warn = cli.warn
 
 local M = {

@@ -5,7 +5,7 @@
 -- (natrig.sweep.args MERGE_FLAGS and TREND_FLAGS); natrig.cli parses with their union and
 -- run() refuses an option of the other form.
 -- @module natrig.cmd.report
-local cli = require "natrig.cli"
+local cli = require "natrig.cmdkit"
 local flags = require "natrig.flags"
 local args = require "natrig.sweep.args"
 local warn = cli.warn

@@ -3,7 +3,7 @@
 -- commands and dispatches; src/cli only starts Lua).
 -- @module natrig.cmd.run
 local core = require "natrig.core"
-local cli = require "natrig.cli"
+local cli = require "natrig.cmdkit"
 local say, warn, errstr = cli.say, cli.warn, cli.errstr
 local open_engine = cli.open_engine
 local parse_kv = cli.parse_kv
