@@ -135,10 +135,9 @@ function M.release_in(eng, c, st)
 end
 
 --- What `natrig doctor` says about the seal on an engine's host, tried for real: a helper
--- of a throwaway session lists the table. Returns { ok, table = true|false, runs = { {
--- run, subnets, live } } } or raises what failed.
-function M.doctor(eng, image)
-  local s = require("natrig.session").new { engine = eng, scenario = "doctor" }
+-- of a throwaway session s (the caller's: it tears it down) lists the table. Returns {
+-- ok, table = true|false, runs = { { run, subnets, live } } } or raises what failed.
+function M.doctor(eng, image, s)
   local res
   local ok, err = pcall(function()
     local id = M.helper(eng, image, s)
@@ -155,7 +154,6 @@ function M.doctor(eng, image)
     end
     table.sort(res.runs, function(a, b) return a.run < b.run end)
   end)
-  s:teardown()
   if not ok then error(err, 0) end
   return res
 end

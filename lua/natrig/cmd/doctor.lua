@@ -98,7 +98,11 @@ function M.run()
   end
   -- The sealed lab (natrig.seal): the host's table, tried through the engine.
   local sok, sres = pcall(function()
-    return require("natrig.seal").doctor(eng, require("natrig.image").ensure_base(eng))
+    local s = require("natrig.session").new { engine = eng, scenario = "doctor" }
+    local dok, r = pcall(require("natrig.seal").doctor, eng, require("natrig.image").ensure_base(eng), s)
+    s:teardown()
+    if not dok then error(r, 0) end
+    return r
   end)
   if not sok then
     line(false, "seal", "cannot manage the engine host's nftables through the engine: " .. errstr(sres),
