@@ -188,7 +188,8 @@ local function path_of(tr, a, b, c)
     recent = ab.recent + ba.recent,
     a_to_b = { packets = ab.packets, bytes = ab.bytes, received_packets = b_rx.packets, received_bytes = b_rx.bytes },
     b_to_a = { packets = ba.packets, bytes = ba.bytes, received_packets = a_rx.packets, received_bytes = a_rx.bytes },
-    talked = ab.packets + ba.packets > 0 and (a_rx.packets + b_rx.packets) > 0
+    -- seen at both ends: one sent on it and the other received from it
+    talked = ((ab.packets > 0 and b_rx.packets > 0) or (ba.packets > 0 and a_rx.packets > 0))
       and (c.kind ~= "relayed" or relay_evidence(tr, a, b, c.relay, a_rx, b_rx)) }
 end
 
