@@ -13,7 +13,7 @@ local engine = require "natrig.engine"
 local session = require "natrig.session"
 local nat = require "natrig.nat"
 local node_mod = require "natrig.node"
-local logs = require "natrig.logs"
+local logfollow = require "natrig.logfollow"
 local watch = require "natrig.watch"
 
 local M = {}
@@ -196,9 +196,9 @@ function M.attach(run_id, opts)
   local with_app = {}
   for _, n in ipairs(net.nodes) do if n.id then with_app[#with_app + 1] = n end end
   task.map(with_app, function(n)
-    local ok, e = pcall(logs.fetch, n)
+    local ok, e = pcall(logfollow.fetch, n)
     if not ok then net.log(("attach: the logs of %s could not be read: %s"):format(n.name, tostring(e))) end
-    pcall(logs.attach, n)
+    pcall(logfollow.attach, n)
   end, 16)
   -- Impairment and partitions in force are read back from the nodes and routers
   -- (natrig-shaper's queues, the partition chains), so impair_stats() and net:dump() show them.

@@ -2,6 +2,10 @@
 -- reaped, key=value words, the interrupting signal, and the environment text their --help
 -- lists. natrig.cli dispatches to the commands; they require this, never natrig.cli.
 -- @module natrig.cmdkit
+-- Every command runs with natrig's API loaded: natrig.init hands it to scenario and
+-- profile files.
+require "natrig"
+
 local M = {}
 
 --- The environment every command that makes a network reads (run, repl, lua list it in

@@ -58,4 +58,9 @@ function natrig.attach(run, opts) return require("natrig.attach").attach(run, op
 --   run = function(net, p) net:peer{ nat = p.nat }; net:up() end }
 function natrig.scenario(def) return require("natrig.scenario").define(def) end
 
+-- Scenario and profile files run with natrig's API as a global: handed over from here, the
+-- top, so neither module requires back up to this one.
+require("natrig.scenario").set_api(natrig)
+require("natrig.profiles").env = require("natrig.scenario").env
+
 return natrig

@@ -177,6 +177,9 @@ end
 -- Returns true when it found missed lines. Only for nodes past 1 MB of output, so quiet
 -- nodes cost no calls.
 M.CATCH_UP_BYTES = 1048576
+-- natrig.logs' waits catch a stalled follow up through these (see logs.wait)
+logs.catch_up_bytes = M.CATCH_UP_BYTES
+logs.on_stall = function(node) return M.catch_up(node) end
 function M.catch_up(node)
   if not node.running or not node.id or (node.log_bytes or 0) < M.CATCH_UP_BYTES then return false end
   -- a follow still delivering is not stalled (and a fetch now would copy its backlog)

@@ -178,11 +178,11 @@ function M.node_exited(node, code)
   end
 end
 
-local follow -- natrig.logfollow, loaded on first use (it requires this module)
-local function follow_mod()
-  follow = follow or require "natrig.logfollow"
-  return follow
-end
+-- A wait on a node with much output checks between slices whether its follow stalled:
+-- natrig.logfollow (which requires this module, so never the other way) sets these when it
+-- is loaded, and only followed nodes have anything to catch up.
+M.catch_up_bytes = math.huge
+M.on_stall = function() end
 
 --- Wait until an entry matching q arrives (or already has); return it. Fails at once when
 -- the node's app has exited (or exits while waiting).
@@ -206,7 +206,7 @@ function M.wait(node, q)
   while true do
     local w
     local left = deadline - core.now()
-    local slice = (node.log_bytes or 0) >= follow_mod().CATCH_UP_BYTES and math.min(left, 2) or left
+    local slice = (node.log_bytes or 0) >= M.catch_up_bytes and math.min(left, 2) or left
     e, why, code = task.wait_for_timeout(math.max(0, slice), function(wake)
       w = add_waiter(node, q, wake)
     end, ("wait_log %s on %s"):format(describe(q), node.name))
@@ -214,7 +214,7 @@ function M.wait(node, q)
     if e or why ~= "timeout" then break end
     -- lines a catch-up brings are offered to this wait like streamed ones
     local w2 = add_waiter(node, q, function(x) e = x end)
-    follow_mod().catch_up(node)
+    M.on_stall(node)
     if not w2.done then drop_waiter(node, w2) end
     if e then break end
     if core.now() >= deadline then break end
@@ -255,10 +255,7 @@ function M.in_order(steps)
   return true
 end
 
--- Following, fetching, log files (natrig.logfollow), reached through this module as before.
-for _, name in ipairs { "attach", "attach_files", "fetch", "catch_up", "resume_time", "lag_report" } do
-  M[name] = function(...) return follow_mod()[name](...) end
-end
+-- Following, fetching and log files are natrig.logfollow's.
 
 --- The engine's log settings for app containers: json-file (what follows read) with a
 -- size of natrig's choosing, NATRIG_ENGINE_LOG_SIZE (default 1g), not the daemon's default.

@@ -6,6 +6,7 @@ local core = require "natrig.core"
 local task = require "natrig.task"
 local profiles = require "natrig.profiles"
 local logs = require "natrig.logs"
+local logfollow = require "natrig.logfollow"
 local iface = require "natrig.iface"
 local impair = require "natrig.impair"
 local capture = require "natrig.capture"
@@ -198,7 +199,7 @@ function Node:bring_up()
   self.started_at = core.time()
   watch.started(self)
   eng:container_start(self.id)
-  logs.attach(self)
+  logfollow.attach(self)
   profiles.wait_ready(prof, self, net)
   watch.startup_check(self) -- an app that already exited (a missing binary: 127) fails net:up()
   self.ready = true
@@ -280,7 +281,7 @@ function Node:start()
   self.net:note("start", self.name)
   self.eng:container_start(self.id)
   watch.started(self)
-  logs.attach(self, true)
+  logfollow.attach(self, true)
 end
 --- Restart the app.
 -- @tparam[opt=5] number t seconds between SIGTERM and SIGKILL
@@ -290,7 +291,7 @@ function Node:restart(t)
   watch.exit_asked(self)
   self.eng:container_restart(self.id, t or 5)
   watch.started(self)
-  logs.attach(self, true)
+  logfollow.attach(self, true)
 end
 --- Say whether the app may exit by itself without failing the run (default: no).
 -- @tparam[opt=true] boolean yes
@@ -371,6 +372,6 @@ function Node:wait_log(q) return logs.wait(self, q) end
 function Node:log_text() return logs.text(self) end
 --- Catch up on the app's log from the engine.
 -- @usage a:fetch_logs()   -- before reading logs of a stopped node
-function Node:fetch_logs() return logs.fetch(self) end
+function Node:fetch_logs() return logfollow.fetch(self) end
 
 return M

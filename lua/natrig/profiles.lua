@@ -60,7 +60,8 @@ end
 
 function M.load(path)
   -- The same strict environment as scenario files: unknown globals raise, on read and on write.
-  local chunk, err = loadfile(path, "t", require("natrig.scenario").env())
+  if not M.env then bad("profile files need require \"natrig\" first (it sets their environment)") end
+  local chunk, err = loadfile(path, "t", M.env())
   if not chunk then bad(err) end
   return M.check(chunk(), path)
 end
