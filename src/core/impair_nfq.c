@@ -6,6 +6,7 @@
 
 #include "base/xalloc.h"
 #include "core/impair.h"
+#include "core/ipv4.h"
 
 #define OP "impair"
 
@@ -84,41 +85,30 @@ int impair_nfq_setup_cmds(const char *iptables, enum impair_dir dir, struct impa
     return 0;
 }
 
-/* IPv4 address with an optional /0..32; writes "a.b.c.d/len". */
+/* IPv4 address with an optional /0..32; writes "a.b.c.d/len". Read by core/ipv4, as every
+ * address natrig takes (010.1.0.1 is refused there, not read as 10.1.0.1). */
 int impair_norm_addr(const char *addr, char *out, size_t n, struct nt_err *err)
 {
-    unsigned oct[4], plen = 32;
-    const char *p = addr;
-    int i;
+    struct ipv4_cidr c;
+    uint32_t ip;
 
     if (!addr || !*addr)
         return nt_err_set(err, NT_EINVAL, OP, "empty link address");
     if (strchr(addr, ':'))
         return nt_err_set(err, NT_EINVAL, OP,
                           "link address '%s': only IPv4 is supported (no ip6tables rules)", addr);
-    for (i = 0; i < 4; i++) {
-        unsigned v = 0;
-        int d = 0;
-        for (; *p >= '0' && *p <= '9' && d < 4; p++, d++)
-            v = v * 10 + (unsigned)(*p - '0');
-        if (d == 0 || d > 3 || v > 255 || (i < 3 && *p != '.'))
+    if (strchr(addr, '/')) {
+        if (ipv4_parse_cidr(addr, &c, 1, NULL) < 0)
             return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
                               addr);
-        oct[i] = v;
-        if (i < 3)
-            p++;
+    } else {
+        if (ipv4_parse(addr, &ip) < 0)
+            return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
+                              addr);
+        c.addr = ip;
+        c.prefix = 32;
     }
-    if (*p == '/') {
-        int d = 0;
-        plen = 0;
-        for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
-            plen = plen * 10 + (unsigned)(*p - '0');
-        if (d == 0 || plen > 32)
-            return nt_err_set(err, NT_EINVAL, OP, "bad prefix length in link address '%s'", addr);
-    }
-    if (*p)
-        return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])", addr);
-    snprintf(out, n, "%u.%u.%u.%u/%u", oct[0], oct[1], oct[2], oct[3], plen);
+    ipv4_format_cidr(&c, out, n);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/impair.h"
+#include "core/ipv4.h"
 #include "shaper/shaper.h"
 
 /* Run argv; a may_fail command's output is discarded (its failure is expected). Returns the
@@ -48,17 +49,18 @@ static int run_argv(char *const *argv, int quiet)
 int shaper_dev_for_addr(const char *ip, char *dev, size_t n, struct nt_err *err)
 {
     struct ifaddrs *ifa, *i;
-    struct in_addr want;
+    uint32_t want;
     int found = 0;
 
-    if (!ip || inet_pton(AF_INET, ip, &want) != 1)
+    /* core/ipv4, as every address natrig takes */
+    if (!ip || ipv4_parse(ip, &want) < 0)
         return nt_err_set(err, NT_EINVAL, "--via", "bad address '%s' (want a.b.c.d)", ip ? ip : "");
     if (getifaddrs(&ifa) < 0)
         return nt_err_set(err, NT_SYS, "--via", "getifaddrs: %s", strerror(errno));
     for (i = ifa; i && !found; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
             continue;
-        if (((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr == want.s_addr) {
+        if (ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) == want) {
             snprintf(dev, n, "%s", i->ifa_name);
             found = 1;
         }
