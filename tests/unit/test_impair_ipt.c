@@ -253,6 +253,19 @@ static void test_partition(void)
     impair_part_cmds(NULL, IMPAIR_PART_BLOCK, "10.2.0.0/16", &c, &err);
     check_cmds(&c, block_cidr, 1, "block a subnet");
     impair_cmds_free(&c);
+    /* addresses are read by core/ipv4, as everywhere: a leading zero is refused, not read */
+    ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, "010.1.0.1", &c, &err) < 0,
+       "010.1.0.1 is refused (it once read as 10.1.0.1)");
+    impair_cmds_free(&c);
+    {
+        char line[256] = "";
+        ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, "10.2.0.9/16", &c, &err) == 0 && c.n == 1,
+           "a prefix with host bits is taken");
+        if (c.n == 1)
+            impair_argv_join(&c.v[0].argv, line, sizeof line);
+        ok(strstr(line, "10.2.0.0/16") != NULL, "its host bits are cleared: %s", line);
+    }
+    impair_cmds_free(&c);
     ok(impair_part_cmds(NULL, IMPAIR_PART_ISOLATE, NULL, &c, &err) == 0, "isolate");
     check_cmds(&c, isolate, 2, "isolate keeps loopback");
     impair_cmds_free(&c);
