@@ -15,8 +15,9 @@ return natrig.scenario {
       return { PEER, "peer", "--gateway", rv.public_ip .. ":31337", "--name", me, "--port", "31337",
         "--expect", expect, "--pings", tostring(pings), "--ping-interval", "250", "--keepalive", "2" }
     end
-    -- Enough pings to outlast the churn (each round: a peer and its NAT join, one leaves).
-    local pings = math.floor((p.rounds * (p.every + 3) + 10) * 4)
+    -- Enough pings to outlast the churn (each round: a peer and its NAT join, one leaves;
+    -- about 3 s a round on an idle machine, allowed 6 for a busy one).
+    local pings = math.floor((p.rounds * (p.every + 6) + 10) * 4)
     local a = net:peer { name = "a", nat = p.nat, cmd = function() return argv("a", "b", pings) end }
     local b = net:peer { name = "b", nat = p.nat, cmd = function() return argv("b", "a", pings) end }
     net:up()

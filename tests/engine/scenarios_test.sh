@@ -34,8 +34,10 @@ else
 fi
 grep -qE "port_restricted +linux_masquerade +a +failed" "$out" && grep -qE "port_restricted +linux_masquerade +b +direct" "$out"
 ok $? "the racy preset fails where the faithful one succeeds (order of arrival matters)"
-run "churn: 10 peers join and 10 leave while a long-lived pair keeps every ping" scenarios/churn.lua
-grep -q "churn: 10 joins, 10 leaves" "$out"; ok $? "the churn happened (10 joins, 10 leaves)"
+# make test: 5 rounds of churn; make test-full: the default 10
+rounds=5; [ "${NATRIG_TEST_FULL:-}" = 1 ] && rounds=10
+run "churn: $rounds peers join and $rounds leave while a long-lived pair keeps every ping" scenarios/churn.lua rounds=$rounds
+grep -q "churn: $rounds joins, $rounds leaves" "$out"; ok $? "the churn happened ($rounds joins, $rounds leaves)"
 if [ -n "${FREENET_BIN:-}" ]; then
   run "real Freenet peers connect directly through port-restricted NATs" scenarios/freenet_direct.lua
   grep -q "a -> b after" "$out" && grep -q "b -> a after" "$out"; ok $? "both peers logged the direct connection"
