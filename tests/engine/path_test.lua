@@ -24,6 +24,7 @@ local ok, err = pcall(function()
   local home = net:router { name = "home", nat = "port_restricted", hairpin = true }
   local h1 = peer("h1", { router = home })
   local h2 = peer("h2", { router = home })
+  local tg = net:gateway { name = "tg", cmd = { "socat", "-u", "TCP-LISTEN:5000,fork,reuseaddr", "OPEN:/dev/null" } }
   net:up()
   net:paths() -- counting starts here
   t.is(net:path(a, b).kind ~= nil, true, "net:path answers right after counting starts")
@@ -45,6 +46,19 @@ local ok, err = pcall(function()
   t.ok(recorded, "net:record_path: the kind is a sweep metric (path a<->b direct)")
   local ga = net:wait_path { a, gw, kind = "direct", timeout = 15 } -- a's keepalives: every 5 s
   t.is(ga.kind, "direct", "a <-> the gateway (public): direct")
+
+  -- TCP: b sends a file to a public TCP sink (socat)
+  local r = b:exec { "socat", "-u", "OPEN:/usr/bin/socat", "TCP:" .. tg.public_ip .. ":5000" }
+  t.is(r.code, 0, "b sent a file over TCP")
+  p = net:wait_path { b, tg, kind = "direct", timeout = 10 }
+  local tcp = 0
+  for _, e in ipairs(p.endpoints) do if e:match("^tcp ") then tcp = tcp + 1 end end
+  natrig.sleep(0.5) -- the last listings
+  p = net:path(b, tg)
+  local size = tonumber(b:exec({ "stat", "-c", "%s", "/usr/bin/socat" }).stdout)
+  t.ok(tcp >= 2 and p.a_to_b.bytes >= size and p.a_to_b.bytes <= size * 1.1,
+    ("TCP counted: direct, %d IP bytes b->tg for a %d-byte file (headers: +%.1f%%); %s"):format(
+      p.a_to_b.bytes, size, 100 * (p.a_to_b.bytes - size) / size, table.concat(p.endpoints, "; ")))
 
   -- hairpin
   p = net:wait_path { h1, h2, kind = "hairpin", timeout = 30 }
