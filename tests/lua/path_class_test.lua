@@ -2,6 +2,7 @@
 -- the tracker keeps when each flow first appeared and last grew, and a pair is classified
 -- direct / hairpin / lan / relayed / none, broken when sending goes on with nothing arriving.
 local t = require "tap"
+require "natrig" -- registers the embedded modules
 local pc = require "natrig.path_class"
 
 local LISTING = [[
