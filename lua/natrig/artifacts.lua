@@ -8,6 +8,7 @@ local nat = require "natrig.nat"
 local task = require "natrig.task"
 
 local M = {}
+local rm_tree
 
 local function slug(s) return (tostring(s):gsub("[^%w_.=,+-]", "_"):sub(1, 80)) end
 
@@ -23,16 +24,20 @@ function M.dir(self)
   return (core.getenv("NATRIG_ARTIFACTS") or "natrig-artifacts") .. "/" .. self.artifacts_name
 end
 
-local function rm_tree(path, depth)
+--- Remove a file or a folder with what is in it (10 levels at most; links are not followed:
+-- core.stat says what the path itself is). natrig.history prunes with it too.
+-- @local
+function rm_tree(path, depth)
   local st = core.stat(path)
   if not st then return end
-  if st.type == "dir" and depth < 8 then
+  if st.type == "dir" and depth < 10 then
     for _, name in ipairs(core.list_dir(path) or {}) do rm_tree(path .. "/" .. name, depth + 1) end
     core.rmdir(path)
   else
     core.remove(path)
   end
 end
+M.rm_tree = rm_tree
 
 --- An age as seconds: "7d", "12h", "30m", "45s" or a bare number of days. Pure.
 -- @tparam string s

@@ -58,16 +58,7 @@ local function size_of(path, depth)
   return n
 end
 
-local function rm_tree(path, depth)
-  local st = core.stat(path)
-  if not st then return end
-  if st.type == "dir" and depth < 10 then
-    for _, name in ipairs(core.list_dir(path) or {}) do rm_tree(path .. "/" .. name, depth + 1) end
-    core.rmdir(path)
-  else
-    core.remove(path)
-  end
-end
+local rm_tree = require("natrig.artifacts").rm_tree -- the one folder remover
 M.rm_tree = rm_tree
 
 -- Copy a tree of regular files (no links), at most 4 levels deep; returns the bytes copied.
