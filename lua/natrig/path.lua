@@ -22,6 +22,7 @@ local pc = require "natrig.path_class"
 
 local M = {}
 M.INTERVAL = 0.1
+M.EXEC_INTERVAL = 0.5
 M.IDLE = 10
 
 local function bad(op, msg) core.fail("einval", op, msg) end
@@ -148,7 +149,9 @@ function M.ensure(net, op)
       local t0 = core.now()
       local ok = pcall(sample, st)
       if ok then note_changes(st) end
-      task.sleep(math.max(0.02, M.INTERVAL - (core.now() - t0)))
+      -- reading files: every INTERVAL; an exec per node (a remote engine): every EXEC_INTERVAL
+      local every = next(st.file) and M.INTERVAL or M.EXEC_INTERVAL
+      task.sleep(math.max(0.02, every - (core.now() - t0)))
     end
   end, "path watcher")
   return st
