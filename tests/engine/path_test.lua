@@ -1,3 +1,4 @@
+-- natrig-test: serial (a path change in the timeline within 1 s of set_nat)
 -- net:path against the real engine (needs:engine; issue 26): natrig-peers behind
 -- port-restricted NATs punch a direct path (net:path says direct, with what each sent);
 -- two peers behind one hairpinning router reach each other through its public address
