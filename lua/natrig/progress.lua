@@ -17,7 +17,9 @@ function M.start(every, what, log)
       local live, main = task.live()
       local count, order = {}, {}
       for _, x in ipairs(live) do
-        local op = x.waiting and (x.waiting:match("^(%S+)") or x.waiting)
+        -- "a free engine call slot for network_remove ID": queued behind the call pool
+        local queued = x.waiting and x.waiting:match("^a free engine call slot for (%S+)")
+        local op = queued and (queued .. " (queued)") or x.waiting and (x.waiting:match("^(%S+)") or x.waiting)
         if op then
           if not count[op] then order[#order + 1] = op; count[op] = 0 end
           count[op] = count[op] + 1
