@@ -216,6 +216,14 @@ function M.up(self)
   return self
 end
 
+--- How long teardown may take: 120 s, plus 0.2 s for every node and router past 50 (the
+-- engine removes a few hundred objects for 200 peers, each slower on a busy machine). What
+-- is left when it runs out is the watchdog's, once natrig exits.
+-- @local
+function M.teardown_limit(net)
+  return 120 + 0.2 * math.max(0, #net.nodes + #net.routers - 50)
+end
+
 -- Remove everything this run made (by label) and close the log followers. Signals
 -- cannot interrupt it (a second Ctrl-C must not leave half a network); every task still
 -- running is cancelled first and requests in flight (creates) are let finish, so what
@@ -254,7 +262,7 @@ function M.down(self)
     end
     if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
     stop_progress()
-  end, 120)
+  end, M.teardown_limit(self))
   self.state = "down"
   if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
   if not ok then error(err, 0) end
