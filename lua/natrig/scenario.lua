@@ -48,14 +48,15 @@ function M.define(def)
   return def
 end
 
---- The environment scenario chunks run in: natrig's names, Lua's standard library, and
--- an error for any other global read.
--- @local
 local api -- the natrig module: natrig.init hands it over (it requires this module)
+
 --- natrig.init gives scenarios their API here (so this module never requires it back).
 -- @local
 function M.set_api(t) api = t end
 
+--- The environment scenario chunks run in: natrig's names, Lua's standard library, and
+-- an error for any other global read.
+-- @local
 function M.env()
   if not api then error("the scenario environment needs the natrig module loaded first", 2) end
   local natrig = api

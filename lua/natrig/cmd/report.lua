@@ -40,7 +40,7 @@ DIR that is not a history. trend takes --html and --fail-on-regression only.
 
 environment: none.
 
-examples:
+example:
   natrig report merge shard-*.json --html report.html --junit report.xml
   natrig report trend nightly/ --html trend.html --fail-on-regression
 ]=]
