@@ -24,15 +24,15 @@ secs=$(sed -n 's/.*artifacts written to .* (\([0-9.]*\) s)$/\1/p' "$tmp/out")
 ok $(( $(echo "${secs:-99} > 2" | bc) )) "collecting took ${secs:-?} s with a 0.001 s budget (want under 2: the timeline and seeds need no engine)"
 
 # The default budget, on a run with nodes up: the process ends after verdict + budget +
-# teardown, each bounded (60 s in all is far above what this takes: a hang takes minutes).
+# teardown, each bounded (50 s in all is far above what this takes: a hang takes minutes).
 t0=$(now_ms)
-UPTO_TIMEOUT=30 timeout -s KILL 120 $NATRIG run tests/engine/fixtures/upto.lua n=2 >"$tmp/out2" 2>&1 &
+UPTO_TIMEOUT=20 timeout -s KILL 120 $NATRIG run tests/engine/fixtures/upto.lua n=2 >"$tmp/out2" 2>&1 &
 pid=$!
 i=0; while ! grep -q "^UP\|exit codes\|up in" "$tmp/out2" && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
 wait $pid; rc=$?; ms=$(( $(now_ms) - t0 ))
 grep -q "artifacts written to" "$tmp/out2"
 ok $? "the default budget collects a small run's artifacts: $(grep -o 'artifacts written to .*' "$tmp/out2" | sed 's|.*(||')"
-ok $(( rc != 1 || ms > 60000 )) "exit $rc after $ms ms (30 s deadline, want 1 within 60 s)"
+ok $(( rc != 1 || ms > 50000 )) "exit $rc after $ms ms (20 s deadline, want 1 within 50 s)"
 left=$(( $(docker ps -aq --filter label=natrig.scenario=upto | wc -l) + $(docker network ls -q --filter label=natrig.scenario=upto | wc -l) ))
 ok $(( left != 0 )) "nothing left on the engine ($left)"
 done_tap
