@@ -129,7 +129,7 @@ end
 --- Write every node's log, the diagnostics and the timeline into dir, within `budget`
 -- seconds (M.budget()): the engine round trips (diagnostics, each stopped node's log
 -- catch-up) run at once, and what is not done in time is named at the end of
--- failure.txt. The timeline and the impairment seeds need no engine and are always written.
+-- failure.txt. The timeline and the impairment seeds are written after it whatever happens.
 function M.write(self, dir, reason, budget)
   if self.state == "declared" or self.state == "down" then return end
   budget = budget or M.budget()
