@@ -169,8 +169,11 @@ int main(void)
         got_b |= seen[i] == b;
     }
     ok(got_a && got_b, "both completions were delivered (a %d, b %d)", got_a, got_b);
-    ok(nseen - before >= 1 && nseen <= 4,
-       "the interrupted batch was delivered again, once (%d events in all)", nseen);
+    /* 3 events for 2 requests, however the fake server's replies fall into batches: the
+     * first completion (where the callback jumped), its batch again, and whatever was
+     * not in that batch once (whether that happens before or after `before` is a race) */
+    ok(nseen == 3, "the interrupted batch was delivered again, once (%d events in all, %d after)",
+       nseen, nseen - before);
 
     /* A lagging reader: every piece handed over is taken slowly. */
     struct engine_req fr = {"GET", "/flood", NULL, NULL, 0, ENGINE_STREAM, 0, 0};
