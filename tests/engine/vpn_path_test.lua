@@ -10,98 +10,30 @@
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
-local core = natrig.core
 
-local NEBULA, NEBULA_CERT = "/usr/bin/nebula", "/usr/bin/nebula-cert"
-if not core.stat(NEBULA) or not core.stat(NEBULA_CERT) then
-  if os.getenv("CI") == "true" then
-    print("not ok 1 - nebula required under CI=true (make deps installs the Debian package)")
-    print("1..1")
-    os.exit(1)
-  end
-  print("1..0 # SKIP nebula is not installed (make deps installs it)")
-  os.exit(0)
-end
+local nebula = require "nebula" -- tests/lua/nebula.lua
+nebula.require_installed()
 
 local VPN = { lh = "10.42.0.1", a = "10.42.0.2", b = "10.42.0.3", c = "10.42.0.4", d = "10.42.0.5" }
-local PORT = 4242
+local pki = nebula.pki(VPN)
 
--- Certificates, as a user makes them: nebula-cert on the host, one CA, one cert per host.
-local function run(argv)
-  local code, out, err = core.run(argv)
-  assert(code == 0, table.concat(argv, " ") .. ": " .. tostring(out) .. tostring(err))
-  return out
-end
--- a fresh directory of our own (mktemp -d: mode 0700, unpredictable name)
-local dir = run({ "mktemp", "-d", "/tmp/natrig-vpn-path-test.XXXXXX" }):match("^(%S+)")
-run { NEBULA_CERT, "ca", "-name", "natrig vpn test", "-out-crt", dir .. "/ca.crt", "-out-key", dir .. "/ca.key" }
-local pki = { ca = core.read_file(dir .. "/ca.crt") }
-for name, ip in pairs(VPN) do
-  run { NEBULA_CERT, "sign", "-ca-crt", dir .. "/ca.crt", "-ca-key", dir .. "/ca.key", "-name", name,
-    "-ip", ip .. "/24", "-out-crt", dir .. "/" .. name .. ".crt", "-out-key", dir .. "/" .. name .. ".key" }
-  pki[name] = { crt = core.read_file(dir .. "/" .. name .. ".crt"), key = core.read_file(dir .. "/" .. name .. ".key") }
-end
-for _, f in ipairs({ "ca.crt", "ca.key" }) do core.remove(dir .. "/" .. f) end
-for name in pairs(VPN) do
-  core.remove(dir .. "/" .. name .. ".crt")
-  core.remove(dir .. "/" .. name .. ".key")
-end
-run { "rmdir", dir }
-
--- The config nebula's example ships, cut down: lighthouse, punchy, tun, text logs, allow all.
-local function config(lh_public, relays)
-  local c = {
-    "pki:", "  ca: /etc/nebula/ca.crt", "  cert: /etc/nebula/host.crt", "  key: /etc/nebula/host.key",
-  }
-  if lh_public then
-    c[#c + 1] = "static_host_map:"
-    c[#c + 1] = ('  "%s": ["%s:%d"]'):format(VPN.lh, lh_public, PORT)
-  end
-  for _, l in ipairs({
-    "lighthouse:", "  am_lighthouse: " .. tostring(lh_public == nil), "  interval: 60",
-    "  hosts:" .. (lh_public and "" or " []"), lh_public and ('    - "%s"'):format(VPN.lh) or nil,
-  }) do c[#c + 1] = l end
-  for _, l in ipairs({
-    "listen:", "  host: 0.0.0.0", "  port: " .. PORT,
-    "punchy:", "  punch: true", "  respond: true",
-    "relay:", lh_public and "  relays:" or "  am_relay: true",
+-- The relay section: the lighthouse relays (am_relay); a peer names it as its relay, and
+-- uses it only when `relays` (a and b: they cannot punch; c and d must).
+local function relay_lines(lh_public, relays)
+  return { "relay:", lh_public and "  relays:" or "  am_relay: true",
     lh_public and ('    - "%s"'):format(VPN.lh) or "  use_relays: false",
-    lh_public and ("  use_relays: " .. tostring(relays == true)) or "  # the lighthouse relays for the others",
-    "tun:", "  disabled: false", "  dev: nebula1", "  mtu: 1300",
-    "logging:", "  level: info", "  format: text",
-    "firewall:",
-    "  outbound:", "    - port: any", "      proto: any", "      host: any",
-    "  inbound:", "    - port: any", "      proto: any", "      host: any",
-  }) do c[#c + 1] = l end
-  return table.concat(c, "\n") .. "\n"
+    lh_public and ("  use_relays: " .. tostring(relays == true)) or "  # the lighthouse relays for the others" }
 end
 
 local function files_for(name, lh_public)
   -- a and b may use the lighthouse as their relay; c and d may not (they must punch)
   local relays = name == "a" or name == "b"
-  return {
-    { path = "/etc/nebula", dir = true },
-    { path = "/etc/nebula/config.yml", data = config(lh_public, relays) },
-    { path = "/etc/nebula/ca.crt", data = pki.ca },
-    { path = "/etc/nebula/host.crt", data = pki[name].crt },
-    { path = "/etc/nebula/host.key", data = pki[name].key, mode = 384 },
-  }
+  return nebula.files(pki, name, nebula.config(VPN, lh_public, relay_lines(lh_public, relays)))
 end
 
 local net = natrig.network { scenario = "vpn_path_test", quiet = true }
 local ok, err = pcall(function()
-  local common = {
-    binary = { host = NEBULA, dest = "/usr/local/bin/nebula" },
-    cmd = { "/usr/local/bin/nebula", "-config", "/etc/nebula/config.yml" },
-    tun = true,
-    ready = { log = "Nebula interface is active", plain = true, timeout = 30 },
-  }
-  local function opts(extra)
-    local o = {}
-    for k, v in pairs(common) do o[k] = v end
-    for k, v in pairs(extra) do o[k] = v end
-    return o
-  end
+  local opts = nebula.opts
   local lh = net:gateway(opts { name = "lh", files = files_for("lh", nil) })
   lh.path_relay = true -- nebula's own relay: net:path may say "relayed via lh"
   local function peer_files(node, n) return files_for(node.name, n:get("lh").public_ip) end
