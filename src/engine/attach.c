@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/fdio.h"
 #include "base/sig.h"
 #include "core/demux.h"
 #include "core/url.h"
@@ -29,20 +30,6 @@ static void on_winch(int sig)
 {
     (void)sig;
     winch_seen = 1;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static int send_all(int fd, const char *p, size_t n)
@@ -62,7 +49,7 @@ static int send_all(int fd, const char *p, size_t n)
 static int out_sink(void *ud, int stream, const char *p, size_t n)
 {
     const struct engine_attach *a = ud;
-    return write_all(stream == 2 ? a->err_fd : a->out_fd, p, n);
+    return nt_write_all(stream == 2 ? a->err_fd : a->out_fd, p, n);
 }
 
 static void ignore_ev(void *ud, const struct engine_event *ev)
@@ -180,7 +167,7 @@ static int emit(const struct engine_attach *a, struct demux *d, const char *p, s
 {
     struct nt_err derr = {0};
     errno = 0;
-    if (a->tty ? write_all(a->out_fd, p, n) == 0
+    if (a->tty ? nt_write_all(a->out_fd, p, n) == 0
                : demux_feed(d, p, n, out_sink, (void *)a, &derr) == 0)
         return 0;
     if (errno == EPIPE)

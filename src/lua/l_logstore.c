@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fdio.h"
 #include "base/xalloc.h"
 
 struct lstore *l_logstore_check(lua_State *L)
@@ -70,20 +71,6 @@ static int open_append(const char *path, int trunc)
     return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A failed write is cut off again, so the spill's chunks stay where the store counts them. */
 static int hook_spill(void *ud, const char *p, size_t n)
 {
@@ -100,7 +87,7 @@ static int hook_spill(void *ud, const char *p, size_t n)
     at = lseek(s->spill_fd, 0, SEEK_END);
     if (at < 0)
         return -1;
-    if (write_all(s->spill_fd, p, n) == 0)
+    if (nt_write_all(s->spill_fd, p, n) == 0)
         return 0;
     (void)ftruncate(s->spill_fd, at);
     return -1;
@@ -119,7 +106,7 @@ static void hook_disk(void *ud, const char *p, size_t n)
             return;
         }
     }
-    (void)write_all(s->disk_fd, p, n);
+    (void)nt_write_all(s->disk_fd, p, n);
 }
 
 /* --- ingest and waits ---------------------------------------------------------------------- */
