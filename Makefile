@@ -110,7 +110,7 @@ define need_pkgs
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps ($(1)): installing$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	    flock /var/lock/natrig-apt.lock sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@" >/dev/null' sh $$missing \
 	      || { echo "deps ($(1)): apt-get install failed"; exit 1; }; \
 	  else \
 	    echo "deps ($(1)): missing packages:$$missing"; \
@@ -120,16 +120,17 @@ define need_pkgs
 endef
 
 # Compiling needs only the build packages; a run (demo) the runtime ones; tests, lint, fuzz
-# and doc the test ones too.
+# and doc the test ones too. One apt-get at a time (the chain below, and flock across
+# makes): under make -j a second apt-get fails on apt's lock.
 $(B)/.deps-ok:
 	$(call need_pkgs,build,$(BUILD_PKGS))
 	$(Q)mkdir -p $(B) && touch $@
 # Checked again when the Makefile changes, so a package added to a list gets installed
 # where an older list was already satisfied.
-$(B)/.deps-demo-ok: Makefile
+$(B)/.deps-demo-ok: Makefile | $(B)/.deps-ok
 	$(call need_pkgs,runtime,$(RUN_PKGS))
 	$(Q)mkdir -p $(B) && touch $@
-$(B)/.deps-run-ok: Makefile
+$(B)/.deps-run-ok: Makefile | $(B)/.deps-demo-ok
 	$(call need_pkgs,runtime and tests,$(RUN_PKGS) $(TEST_PKGS))
 	$(Q)mkdir -p $(B) && touch $@
 deps: $(B)/.deps-ok $(B)/.deps-run-ok
