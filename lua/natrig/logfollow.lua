@@ -81,7 +81,7 @@ function M.attach(node, again)
   if node.stop_follow then node.stop_follow() end
   local out, err = feeder(node, "stdout", true, true), feeder(node, "stderr", true, true)
   local since = M.resume_time(node)
-  node.following = true
+  node.following, node.lines_final = true, nil
   node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id, { since = since }, function(o, e)
     out(o)
     err(e)
@@ -145,14 +145,16 @@ end
 --- Fetch what is new since the last line seen (also for stopped or killed containers,
 -- whose follow stream has ended).
 -- Streamed, not read whole: a fetch may bring megabytes (a stalled follow's backlog), and
--- in pieces it costs what a follow costs. Returns the bytes fetched.
+-- in pieces it costs what a follow costs. Returns the bytes fetched. timeout: seconds
+-- (default 60).
 local FETCH_TIMEOUT = 60
-function M.fetch(node)
+function M.fetch(node, timeout)
+  timeout = timeout or FETCH_TIMEOUT
   local out, out_flush = feeder(node, "stdout", true, false)
   local err, err_flush = feeder(node, "stderr", true, false)
   local n, stop = 0, nil
   local what = "fetching the logs of " .. node.name
-  local ended, why = task.wait_for_timeout(FETCH_TIMEOUT, function(wake)
+  local ended, why = task.wait_for_timeout(timeout, function(wake)
     stop = (node.eng or node.net.eng):follow_logs(node.id,
       { since = M.resume_time(node), follow = false }, function(o, e)
         n = n + #o + #e
@@ -162,7 +164,7 @@ function M.fetch(node)
   end, what)
   if not ended then
     if stop then stop() end
-    core.fail("timeout", what, ("the engine sent %d bytes in %ds and had not finished"):format(n, FETCH_TIMEOUT))
+    core.fail("timeout", what, ("the engine sent %d bytes in %gs and had not finished"):format(n, timeout))
   end
   out_flush()
   err_flush()

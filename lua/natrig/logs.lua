@@ -170,6 +170,7 @@ end
 -- its timeout). Called by the liveness watcher (natrig.watch) once the last lines are in.
 -- @local
 function M.node_exited(node, code)
+  node.lines_final = true -- until its follow starts again (natrig.logfollow.attach)
   local ws = {}
   for _, w in pairs(node.waiters or {}) do ws[#ws + 1] = w end
   table.sort(ws, function(a, b) return a.wid < b.wid end)
@@ -197,7 +198,11 @@ function M.wait(node, q)
       ("no entry matching %s: the app of %s exited with code %s; last lines:\n%s")
         :format(describe(q), node.name, tostring(code), M.last_lines(node, 15)))
   end
-  if node.exit_code and not node.running then exited(node.exit_code) end
+  -- exited with its follow ended: every line is in. Still following: the liveness watcher
+  -- is bringing the last lines in and wakes this wait when they are (node_exited).
+  if node.exit_code and not node.running and (node.following ~= true or node.lines_final) then
+    exited(node.exit_code)
+  end
   -- Waited for in slices: between slices a node with much output is checked for a stalled
   -- follow (catch_up: silent for 2 s after 1 MB), so a line the engine has is never
   -- reported missing.

@@ -11,6 +11,7 @@
 local core = require "natrig.core"
 local task = require "natrig.task"
 local logs = require "natrig.logs"
+local logfollow = require "natrig.logfollow"
 
 local M = {}
 
@@ -74,6 +75,19 @@ local function report_exit(net, x, role, name, code, when)
 end
 M.report_exit = report_exit
 
+-- An app exited: have its last lines in the store before anyone reports them. The follow
+-- stream ends right after the exit and brings them; a stream that has not ended within a
+-- second (a loaded engine) or that broke is not trusted: the engine is asked for what it
+-- has since the last line seen (it has all of it now; lines seen are not added twice).
+-- `needed`: someone will read them (a wait on the node, or a failure to report), so the
+-- exits of a teardown cost no engine call.
+local function last_lines_in(x, needed)
+  local until_t = core.now() + 1
+  while x.following ~= false and core.now() < until_t do task.sleep(0.02) end
+  if not needed or not x.id then return end
+  if x.following ~= false or x.follow_error then pcall(logfollow.fetch, x, 3) end
+end
+
 local function on_die(net, role, name, code, t)
   local x = net.by_name[name]
   if not x then return end
@@ -88,9 +102,11 @@ local function on_die(net, role, name, code, t)
   -- Let the follow stream deliver the last lines (it ends right after the exit), then
   -- wake waiters and, if nobody asked for this exit, fail the run.
   task.spawn(function()
-    local until_t = core.now() + 1
-    while x.following ~= false and APP_ROLES[role] and core.now() < until_t do task.sleep(0.02) end
-    if APP_ROLES[role] then logs.node_exited(x, code) end
+    local stopping = net.state == "stopping" or net.state == "down"
+    if APP_ROLES[role] then
+      last_lines_in(x, not stopping and (not ok_exit or next(x.waiters or {}) ~= nil))
+      logs.node_exited(x, code)
+    end
     if ok_exit or net.state == "stopping" or net.state == "down" then return end
     if x.exit_reported then return end -- the start-up check or settle said it already
     task.fail(report_exit(net, x, role, name, code))
@@ -230,8 +246,7 @@ function M.startup_check(x)
   if x.running ~= false then refresh(x) end
   if x.running == false and not expected(x, x.exited_at or core.time()) then
     -- its last lines (tini's "exec ... failed") come with the end of the follow stream
-    local until_t = core.now() + 1
-    while x.following ~= false and core.now() < until_t do task.sleep(0.02) end
+    last_lines_in(x, true)
     local err = report_exit(x.net, x, x.kind, x.name, x.exit_code, "during its start-up check")
     error(err, 0)
   end
