@@ -37,13 +37,13 @@ function M.new(opts) end
 
 --- A test network (natrig.network{...}).
 -- @type Network
--- @field nodes every node, in the order they were declared
--- @field routers every router
--- @field by_name nodes and routers by name (nil for an unknown name)
--- @field state "declared", "up", "stopping" or "down"
--- @field session the run: run_id, scenario, labels
--- @field public the public segment: { name, subnet }
--- @field case the parameters of this case ("k=v,..."), when any
+-- @tfield {Node,...} nodes every node, in the order they were declared
+-- @tfield {Router,...} routers every router
+-- @tfield {[string]=Node|Router} by_name nodes and routers by name (nil for an unknown name)
+-- @tfield string state "declared", "up", "stopping" or "down"
+-- @tfield table session the run: run_id, scenario, labels
+-- @tfield ?{name=string,subnet=string} public the public segment: { name, subnet }
+-- @tfield ?string case the parameters of this case ("k=v,..."), when any
 local Network = {}
 
 --- The default NAT for peers: scenario option, then NATRIG_NAT, then the seed's switches.
@@ -216,5 +216,61 @@ function Network:escapes() end
 -- @treturn {table,...} entries, merged by time
 -- @usage expect(net:logs{ level = "error" }):none()
 function Network:logs(q) end
+
+--- The path between two nodes now: direct, hairpin, lan, relayed or none.
+-- Counted by the network itself (natrig.path): nftables counters in each node's namespace,
+-- read every 0.1 s from the first call on; a path is current while its packets arrive
+-- within `idle` seconds.
+-- @tparam Node a one node
+-- @tparam Node b another
+-- @tparam[opt] {idle=number} opts seconds without packets before a path is no longer current (10)
+-- @treturn table the path: `{ kind, via, a, b, a_to_b, b_to_a, first, last, endpoints }`:
+-- kind (a string), the relay's name for "relayed", the two names, packets and bytes each way
+-- (`a_to_b = { packets, bytes, received_packets, received_bytes }`), first/last packet times
+-- @usage expect(net:path(a, b).kind):eq("direct")
+function Network:path(a, b, opts) end
+
+--- Every pair of nodes that has talked since counting started, by "a<->b".
+-- @tparam[opt] {idle=number} opts as for net:path
+-- @treturn {[string]=table} "a<->b" -> the pair's path (as net:path returns it); pairs
+-- whose path broke are kept, as "none"
+-- @usage for pair, p in pairs(net:paths()) do print(pair, p.kind, p.via) end
+function Network:paths(opts) end
+
+--- Wait until the pair's path is of a kind (and via a relay); returns it.
+-- Raises after `timeout` seconds (30) saying the path there is and what was counted.
+-- @tparam {Node,Node,kind=string,via=?(Node|string),timeout=?number,idle=?number} q the pair, the
+-- kind wanted ("direct", "hairpin", "lan", "relayed", "none"), the relay for "relayed"
+-- @treturn table the path (as net:path returns it)
+-- @usage net:wait_path{ a, b, kind = "relayed", via = relay.node, timeout = 20 }
+function Network:wait_path(q) end
+
+--- The pair's path kind as a sweep metric ("path a<->b direct" = 1); returns the path.
+-- A sweep's report then shows which kind each case got.
+-- @tparam Node a one node
+-- @tparam Node b another
+-- @tparam[opt] {idle=number} opts as for net:path
+-- @treturn table the path (as net:path returns it)
+-- @usage net:record_path(a, b)
+function Network:record_path(a, b, opts) end
+
+--- A relay node: a TURN server (coturn) on the public network, with credentials.
+-- Before or after net:up(). Two nodes that both talk to it and not to each other have a
+-- "relayed" path via it (natrig.relay).
+-- @tparam[opt] {kind=?string,name=?string,realm=?string,ports=?{integer,integer},host=?(string|integer)} opts
+-- kind "turn" (the only one), the relayed ports (default { 49152, 65535 }), the engine
+-- @treturn Relay the relay: `url` ("turn:IP:3478"), `username`, `password`, `node`
+-- @usage local relay = net:relay{ kind = "turn" }
+-- net:up(); print(relay.url, relay.username, relay.password)
+function Network:relay(opts) end
+
+--- The run's DNS node (dnsmasq) with zones, faults from Lua mid-run.
+-- Declared before net:up(); every node and router then uses it as its resolver (natrig.dns).
+-- @tparam[opt] {zones=?{[string]=(string|Node)},name=?string} opts zones: name -> an address
+-- or a node (its public address); the node's name (default "dns")
+-- @treturn Dns the DNS node: `dns:fault{...}`, `dns:clear()`, `dns:queries()`, `dns:ip()`
+-- @usage local dns = net:dns{ zones = { ["tracker.example"] = "10.1.2.3" } }
+-- dns:fault{ delay = "2s" }
+function Network:dns(opts) end
 
 return M

@@ -24,6 +24,11 @@ local FAIL_PORT = 5354
 
 local function bad(op, msg) core.fail("einval", op, msg) end
 
+--- The run's DNS node (what net:dns{...} returns).
+-- @type Dns
+-- @tfield Node node the dnsmasq node, on the public network
+-- @tfield {[string]=string} zones the declared names and their addresses
+-- @tfield Network net its network
 local Dns = {}
 Dns.__index = Dns
 Dns.__name = "natrig.Dns"
@@ -124,8 +129,14 @@ end
 
 local FAULT_OPTS = { delay = "string|number", servfail = "boolean", nxdomain = "string|table", answer = "table" }
 
---- dns:fault{ delay = "2s" | servfail = true | nxdomain = "name" | answer = { name = ip } }:
--- in force from the call on, until dns:clear() (several may be combined).
+--- A fault, in force from the call on until dns:clear() (several may be combined).
+-- `delay`: every answer late (the node's impairment); `servfail`: every query answered
+-- SERVFAIL; `nxdomain`: those names do not exist; `answer`: names get these addresses.
+-- While the network is up; each fault is a timeline entry.
+-- @tparam {delay=?(string|number),servfail=?boolean,nxdomain=?(string|{string,...}),answer=?{[string]=string}} f
+-- the faults
+-- @usage dns:fault{ delay = "2s" }
+-- dns:fault{ nxdomain = "gw.test", answer = { ["api.test"] = "10.9.9.9" } }
 function Dns:fault(f)
   local op = "dns:fault"
   f = core.check_options(op, f, FAULT_OPTS)
@@ -191,6 +202,7 @@ function Dns:set_servfail(on)
 end
 
 --- Every fault off: the names answer as declared, no delay, no SERVFAIL.
+-- @usage dns:clear()
 function Dns:clear()
   if self.net.state ~= "up" then return end
   self.answers, self.missing = {}, {}
@@ -203,8 +215,10 @@ function Dns:clear()
   self.net:note("dns_clear", self.node.name)
 end
 
---- The queries the node answered (its log lines "query[TYPE] NAME from IP"): a list of
--- { time, type, name, from }; q: { name = , type = } to filter.
+--- The queries the node answered (its log lines "query[TYPE] NAME from IP"), oldest first.
+-- @tparam[opt] {name=?string,type=?string} q only this name, only this type ("A", "AAAA")
+-- @treturn {{time=number,type=string,name=string,from=string},...} one per query
+-- @usage expect(#dns:queries{ name = "gw.test" }):ne(0)
 function Dns:queries(q)
   q = core.check_options("dns:queries", q, { name = "string", type = "string" })
   local l = {}
@@ -218,6 +232,8 @@ function Dns:queries(q)
 end
 
 --- The address (nil before net:up()).
+-- @treturn ?string the DNS node's address on the public network
+-- @usage print(dns:ip())
 function Dns:ip() return self.node.private_ip end
 
 return M

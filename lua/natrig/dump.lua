@@ -62,7 +62,7 @@ end
 local function plural(n, what) return ("%d %s%s"):format(n, what, n == 1 and "" or "s") end
 
 --- The topology of net as text.
--- @param net a natrig.Network
+-- @tparam Network net
 -- @treturn string the text, one line per segment, router and node
 local function text(net)
   local out = {}
@@ -82,7 +82,7 @@ local function text(net)
 end
 
 --- Print the topology of net (or return it with `print = false`).
--- @param net a natrig.Network
+-- @tparam Network net
 -- @tparam[opt] table opts `print = false` returns the text instead of printing it
 -- @treturn ?string the text, when not printed
 return function(net, opts)

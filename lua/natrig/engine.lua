@@ -134,7 +134,7 @@ function Engine:info() return self.raw:info() end
 -- ({status, body, out, err}); raises on error. `what` names the object for messages.
 -- @tparam string op an operation of src/engine/ops.c's table ("container_inspect", ...)
 -- @tparam[opt] table params its path and query parameters ({ id = ... })
--- @param[opt] body a JSON body (a table) or a string
+-- @tparam[opt] table|string body a JSON body (a table) or a string
 -- @tparam[opt] table opts { timeout = seconds }
 -- @tparam[opt] string what the object, for error messages
 -- @treturn {status=integer,body=string,out=?string,err=?string}
@@ -167,7 +167,7 @@ end
 --- Like call, returning the decoded JSON body (or nil for an empty body).
 -- @tparam string op
 -- @tparam[opt] table params
--- @param[opt] body
+-- @tparam[opt] table|string body
 -- @tparam[opt] string what
 -- @treturn ?table the decoded body
 -- @usage local c = eng:json("container_inspect", { id = a.id }); print(c.State.Status)
@@ -292,6 +292,7 @@ end
 --- Start argv in the container and return at once (a daemon: natrig-shaper).
 -- @tparam string id
 -- @tparam {string,...} argv
+-- @treturn string the exec's id
 -- @usage eng:exec_detached(a.holder, { "tcpdump", "-i", "eth0", "-w", "/tmp/x.pcap" })
 function Engine:exec_detached(id, argv)
   local ex = self:json("exec_create", { id = id }, { Cmd = core.json_array(argv),
@@ -371,6 +372,7 @@ end
 -- @tparam string context_tar
 -- @tparam string tag
 -- @tparam[opt] table labels
+-- @treturn string the engine's build output (a JSON stream)
 -- @usage eng:image_build(require("natrig.core").tar{ { path = "Dockerfile", data = "FROM scratch\n" } }, "my/x:1")
 function Engine:image_build(context_tar, tag, labels)
   local p = { t = tag, rm = true, forcerm = true, version = "1" }

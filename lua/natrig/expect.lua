@@ -29,7 +29,7 @@ local function new(v, label) return setmetatable({ v = v, label = label }, Expec
 -- @type Expect
 
 --- Equal (==) to want.
--- @param want any value
+-- @tparam any want any value
 -- @treturn Expect self
 -- @usage expect(r.code, "exit code"):eq(0)
 function Expect:eq(want)
@@ -37,7 +37,7 @@ function Expect:eq(want)
   return self
 end
 --- Anything but other (~=).
--- @param other any value
+-- @tparam any other any value
 -- @treturn Expect self
 -- @usage expect(a.public_ip):ne(a.private_ip)
 function Expect:ne(other)
@@ -108,7 +108,7 @@ function Expect:matches(pat)
   return self
 end
 --- A table with x among its values, or a string containing x (plain text).
--- @param x a value, or a substring
+-- @tparam any x a value, or a substring
 -- @treturn Expect self
 -- @usage expect(r.stdout):contains("hello")
 function Expect:contains(x)

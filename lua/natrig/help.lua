@@ -4,7 +4,7 @@
 --
 -- * a method is public when the comment above its definition is an LDoc doc comment
 --   (`---`) without `@local`; natrig's own functions without one are internal and hidden;
--- * a class's public fields are the `@field` lines of its `@type` block (e.g. `-- @type
+-- * a class's public fields are the `@tfield` (or `@field`) lines of its `@type` block (e.g. `-- @type
 --   Node` in node.lua); other fields of a natrig object are its modules' internal state.
 -- @module natrig.help
 local M = {}
@@ -122,6 +122,7 @@ function M.public_fields(obj)
       if t then inside = (t == short)
       elseif inside then
         local f, d = l:match("^%s*%-%-+%s*@field%s+([%w_]+)%s*(.*)$")
+        if not f then f, d = l:match("^%s*%-%-+%s*@tfield%s+%S+%s+([%w_]+)%s*(.*)$") end -- typed: @tfield TYPE name
         if f then fields[f] = d elseif not l:match("^%s*%-%-") then inside = false end
       end
     end

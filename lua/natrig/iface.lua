@@ -26,10 +26,10 @@ end
 --- What `impair`, `impair_link` and `clear_impair` return: prints as one line, e.g.
 -- `impairment on a: delay=100ms direction=both (natrig-shaper, applied in 12 ms)`.
 -- @type Impairment
--- @field target the node or router's name (`a -> b` for a link)
--- @field spec the impairment now in force, as natrig-shaper or netem took it ("" once cleared)
--- @field engine "natrig-shaper" or "netem" (nil once cleared)
--- @field seconds how long applying it took (seconds)
+-- @tfield string target the node or router's name (`a -> b` for a link)
+-- @tfield string spec the impairment now in force, as natrig-shaper or netem took it ("" once cleared)
+-- @tfield ?string engine "natrig-shaper" or "netem" (nil once cleared)
+-- @tfield number seconds how long applying it took (seconds)
 local Impairment = { __name = "natrig.Impairment" }
 Impairment.__index = Impairment
 Impairment.__tostring = function(r)

@@ -238,6 +238,7 @@ end
 -- in_order({ {node=a, match=...}, {node=b, match=...} }): each event exists, and each one's
 -- first match comes no earlier than the one before it.
 -- @tparam {table,...} steps each a log query (natrig.node's logs) plus node
+-- @treturn boolean true (raises naming the step that is missing or out of order)
 -- @usage require("natrig.logs").in_order{ { node = a, match = "punch sent" },
 --   { node = b, match = "punch received" } }
 function M.in_order(steps)

@@ -20,15 +20,15 @@ local M = {}
 M.Router, M.new_router = router_mod.Router, router_mod.new_router
 --- A node: a gateway, a peer or a plain node (net:gateway, net:peer, net:node).
 -- @type Node
--- @field name its name
--- @field kind "gateway", "peer" or "node"
--- @field private_ip its address on its own segment (a LAN, or the public network)
--- @field public_ip the address the public network sees it at (its outermost router's)
--- @field router the router it sits behind, or nil on the public network
--- @field profile the profile it runs (natrig-peer, command, freenet, ...)
--- @field running whether its app runs (as the engine last said)
--- @field exit_code its app's exit code once it exited
--- @field net its network
+-- @tfield string name its name
+-- @tfield string kind "gateway", "peer" or "node"
+-- @tfield ?string private_ip its address on its own segment (a LAN, or the public network)
+-- @tfield ?string public_ip the address the public network sees it at (its outermost router's)
+-- @tfield ?Router router the router it sits behind, or nil on the public network
+-- @tfield table profile the profile it runs (natrig-peer, command, freenet, ...)
+-- @tfield ?boolean running whether its app runs (as the engine last said)
+-- @tfield ?integer exit_code its app's exit code once it exited
+-- @tfield Network net its network
 local Node = {}
 Node.__index = Node
 Node.__name = "natrig.Node"
@@ -52,6 +52,11 @@ local CAPS_REFUSED = {
 --- Check a node's cap_add, devices and tun options; return the CapAdd list and the
 -- Devices list for the app container (both possibly empty). Pure; raises naming the
 -- refused capability or device and why.
+-- @tparam table opts the node's options (cap_add, devices, tun)
+-- @tparam[opt] string op the operation named in errors ("net:peer", ...)
+-- @treturn {string,...} CapAdd
+-- @treturn {table,...} Devices ({ PathOnHost, PathInContainer, CgroupPermissions })
+-- @usage local caps, devs = node.app_access({ tun = true }, "net:peer")
 function M.app_access(opts, op)
   local function refuse(msg) core.fail("einval", op or "node", msg) end
   local caps, devices, seen = {}, {}, {}
@@ -371,6 +376,7 @@ function Node:wait_log(q) return logs.wait(self, q) end
 -- @usage print(a:log_text())
 function Node:log_text() return logs.text(self) end
 --- Catch up on the app's log from the engine.
+-- @treturn integer the bytes fetched
 -- @usage a:fetch_logs()   -- before reading logs of a stopped node
 function Node:fetch_logs() return logfollow.fetch(self) end
 

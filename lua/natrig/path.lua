@@ -230,13 +230,20 @@ function M.record_path(net, a, b, opts)
 end
 
 --- Give Network its methods: net:path, net:paths, net:wait_path, net:record_path, net:relay,
--- net:dns.
+-- net:dns. (Their reference, with types and examples, is doc/network.lua's; help() shows
+-- the first sentence of each comment below.)
 function M.methods(Network)
+  --- The path between two nodes now: direct, hairpin, lan, relayed or none.
   function Network:path(a, b, opts) return M.path(self, a, b, opts) end
+  --- Every pair of nodes that has talked since counting started, by "a<->b".
   function Network:paths(opts) return M.paths(self, opts) end
+  --- Wait until the pair's path is of a kind (and via a relay); returns it.
   function Network:wait_path(q) return M.wait_path(self, q) end
+  --- The pair's path kind as a sweep metric ("path a<->b direct" = 1); returns the path.
   function Network:record_path(a, b, opts) return M.record_path(self, a, b, opts) end
+  --- A relay node: a TURN server (coturn) on the public network, with credentials.
   function Network:relay(opts) return require("natrig.relay").new(self, opts) end
+  --- The run's DNS node (dnsmasq) with zones, faults from Lua mid-run.
   function Network:dns(opts) return require("natrig.dns").new(self, opts) end
 end
 

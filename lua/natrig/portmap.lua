@@ -312,12 +312,6 @@ function M.change(r, opts)
   end
 end
 
---- Router methods (installed by natrig.node).
-function M.methods(Router)
-  function Router:mappings() return M.mappings(self) end
-  function Router:portmap(opts) return M.change(self, opts) end
-end
-
 --- For router:diagnostics(): miniupnpd's log, the lease file and its nftables table.
 function M.diagnostics(r)
   if not r.pm then return nil end

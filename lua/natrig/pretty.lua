@@ -33,7 +33,7 @@ local function has_tostring(v)
 end
 
 --- Is v an exec result (`{ code = n, stdout = s, stderr = s }`)?
--- @param v any value
+-- @tparam any v
 -- @treturn boolean
 function M.is_exec_result(v)
   return type(v) == "table" and math.type(rawget(v, "code")) == "integer" and
@@ -41,7 +41,7 @@ function M.is_exec_result(v)
 end
 
 --- Is v a log entry (`{ raw = s, node = name, ... }`, from natrig.logs)?
--- @param v any value
+-- @tparam any v
 -- @treturn boolean
 function M.is_log_entry(v)
   return type(v) == "table" and not has_tostring(v) and type(rawget(v, "raw")) == "string" and
@@ -176,7 +176,7 @@ end
 -- A string is itself; exec results, log entries and diagnostics get their own forms.
 -- Lists and key sets longer than `max_items` and nesting deeper than `max_depth` are cut,
 -- with a count, unless `opts.full` (what the REPL's `more(x)` shows).
--- @param v any value
+-- @tparam any v
 -- @tparam[opt] {full=boolean} opts
 -- @treturn string the text
 -- @treturn boolean whether anything was left out
@@ -201,7 +201,7 @@ function M.format(v, opts)
 end
 
 --- Print values, each in its readable form (what the REPL does with a result).
--- @param ... values
+-- @tparam any ... values
 function M.print(...)
   local n = select("#", ...)
   local parts = {}

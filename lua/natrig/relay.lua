@@ -19,6 +19,16 @@ M.KINDS = { turn = true }
 
 local function bad(msg) core.fail("einval", "net:relay", msg) end
 
+--- A relay node (what net:relay{...} returns).
+-- @type Relay
+-- @tfield string kind "turn"
+-- @tfield Node node its node, on the public network
+-- @tfield ?string url "turn:IP:3478" (nil before net:up())
+-- @tfield ?string ip its address (nil before net:up())
+-- @tfield string username the long-term credential's user natrig made
+-- @tfield string password its password
+-- @tfield string realm the TURN realm ("natrig" unless given)
+-- @tfield integer port the listening port (3478)
 local Relay = {}
 Relay.__index = function(self, k)
   if k == "ip" then return self.node.private_ip end

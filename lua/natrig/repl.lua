@@ -69,7 +69,7 @@ local function collect(v, methods_only, out, seen)
 end
 
 --- Names a value offers: fields (and methods) with `.`, methods only with `:`.
--- @param v a table, userdata or string
+-- @tparam table|userdata|string v
 -- @tparam boolean methods_only only names whose value is a function
 -- @treturn {string,...} sorted
 function M.members(v, methods_only)
@@ -289,7 +289,7 @@ end
 --- Print a chunk's results with the pretty-printer (natrig.pretty): long lists are cut
 -- with a count, and a text over `max_lines` lines shows its first lines and how many
 -- more there are; either way a last line says `more()` shows it all.
--- @param ... the results
+-- @tparam any ... the results
 function M.show(...)
   last = table.pack(...)
   local text, cut = text_of(last, false)
@@ -323,7 +323,7 @@ end
 
 --- Show values whole, nothing cut: through a pager when stdout is a terminal (see
 -- `pager`), else printed. Without arguments, the results the REPL printed last.
--- @param ... values (default: the last results)
+-- @tparam any ... values (default: the last results)
 -- @usage natrig> net:get("p1"):logs{}      -- 40 lines, then "... 960 more lines"
 -- natrig> more()                           -- all 1000, in less
 function M.more(...)
@@ -376,7 +376,7 @@ M.signature, M.doc_comment = help.signature, help.doc_comment
 
 --- Lines describing the public methods of a live object (or the functions of a module
 -- table), one a method: `:name(params)  description`.
--- @param obj a node, a router, `net`, a module table, ...
+-- @tparam table obj a node, a router, `net`, a module table, ...
 -- @treturn {string,...}
 function M.describe(obj)
   local mt = getmetatable(obj)
@@ -410,7 +410,7 @@ local GENERAL = [[natrig REPL: Lua 5.4 with natrig loaded
   Ctrl-C clears the line or interrupts the running call; Ctrl-D quits and removes the network.]]
 
 --- `help()` prints what the REPL offers; `help(obj)` the methods of obj, one line each.
--- @param[opt] obj any live object or module table
+-- @tparam[opt] table obj any live object or module table
 function M.help(obj)
   local out = io.stdout
   if obj == nil then

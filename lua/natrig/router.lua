@@ -15,19 +15,18 @@ local watch = require "natrig.watch"
 local M = {}
 --- A NAT router (net:router, or a peer's own).
 -- @type Router
--- @field name its name
--- @field nat its NAT: { preset, mapping, filtering, hairpin, ... }
--- @field wan_ip its address on the network above it (the public one, or its upstream's LAN)
--- @field lan_ip its address on its LAN (.254, the LAN's gateway)
--- @field lan its LAN: { name, subnet }
--- @field nodes the nodes behind it
--- @field behind the router it sits behind (double NAT), or nil
--- @field net its network
+-- @tfield string name its name
+-- @tfield table nat its NAT: { preset, mapping, filtering, hairpin, ... }
+-- @tfield ?string wan_ip its address on the network above it (the public one, or its upstream's LAN)
+-- @tfield ?string lan_ip its address on its LAN (.254, the LAN's gateway)
+-- @tfield {name=string,subnet=string} lan its LAN: { name, subnet }
+-- @tfield {Node,...} nodes the nodes behind it
+-- @tfield ?Router behind the router it sits behind (double NAT), or nil
+-- @tfield Network net its network
 local Router = {}
 Router.__index = Router
 Router.__name = "natrig.Router"
 M.Router = Router
-portmap.methods(Router) -- router:mappings(), router:portmap{...}
 function M.new_router(net, name, spec, behind)
   -- eng: the engine it lives on (net:up() places NAT cells when there are several hosts)
   return setmetatable({ net = net, eng = net.eng, name = name, nat = spec, behind = behind, nodes = {} }, Router)
@@ -148,6 +147,25 @@ end
 -- @treturn {table,...} one table a queue (numbers; spec as text)
 -- @usage for _, q in ipairs(r:impair_stats()) do print(q.queue, q.dropped) end
 function Router:impair_stats() return impair.stats(self.net, self) end
+
+--- The router's live port mappings (UPnP-IGD, NAT-PMP, PCP: natrig.portmap), from
+-- miniupnpd's lease file, by external port. Empty for a router without `portmap`.
+-- @treturn {table,...} one a mapping: `{ proto, internal, external, external_port, lease,
+-- remaining, description, via }`: "udp"/"tcp", "ip:port" inside and outside (strings), the
+-- port (integer), seconds granted (nil: no expiry) and left, the client's description, and
+-- "upnp", "natpmp" or "pcp"
+-- @usage for _, m in ipairs(r:mappings()) do print(m.proto, m.internal, m.external, m.remaining) end
+function Router:mappings() return portmap.mappings(self) end
+
+--- Port mapping faults and switches mid-run (a router made with `portmap`): `deny` refuses
+-- every request, `max_lease` caps leases (seconds; false: no cap), `external_ip` is the
+-- address announced, `protocols` replaces the served protocols, `enable`/`disable` switch
+-- some ("upnp", "natpmp", "pcp": a name or a list). Each change is a timeline entry.
+-- @tparam table opts the changes: `{ deny = boolean, max_lease = integer|false, external_ip =
+-- string, protocols = {string,...}, enable = string|{string,...}, disable = ... }`
+-- @usage r:portmap{ deny = true }
+-- r:portmap{ max_lease = 5, disable = "pcp" }
+function Router:portmap(opts) portmap.change(self, opts) end
 
 --- Restart the router container; its rules and routes are applied again.
 -- Conntrack and port mappings are lost (peers behind it see new public ports).

@@ -79,7 +79,8 @@ end
 check_typed("lua/natrig/node.lua", "Node", { kill = true, stop = true, start = true, restart = true,
   allow_exit = true, pause = true, resume = true, isolate = true, rejoin = true, fetch_logs = true })
 -- natrig.network's page lives in doc/network.lua (network.lua stays within 400 lines): it
--- documents exactly the public methods network.lua defines, each with the first sentence
+-- documents exactly the public methods network.lua (and natrig.path: net:path, net:relay,
+-- net:dns...) defines, each with the first sentence
 -- help() shows for it, types and an example.
 local help = require "natrig.help"
 local Network = require("natrig.network").Network
@@ -87,7 +88,8 @@ local page_net = read("doc/network.lua")
 local flat = page_net:gsub("\n%-%-%s*", " ")
 local code_set, doc_set, unsaid = {}, {}, {}
 for k, fn in pairs(Network) do
-  if type(fn) == "function" and not k:match("^__") and debug.getinfo(fn, "S").source:match("natrig/network%.lua$")
+  if type(fn) == "function" and not k:match("^__") and (debug.getinfo(fn, "S").source:match("natrig/network%.lua$")
+    or debug.getinfo(fn, "S").source:match("natrig/path%.lua$"))
     and help.is_public(fn) then
     code_set[#code_set + 1] = k
     local first = (help.doc_comment(fn) or ""):gsub(" %.%.%.$", "") -- help cuts it at 90 characters
@@ -103,7 +105,10 @@ t.is(table.concat(unsaid, "; "), "", "each with the sentence help() shows for it
 check_typed("doc/network.lua", "Network", { remove = true, down = true, keep = true, partition = true,
   heal = true, isolate = true, dump = true })
 t.like(read("config.ld"), '"doc/network.lua"', "config.ld builds natrig.network's page from doc/network.lua")
-check_typed("lua/natrig/router.lua", "Router", { flush = true, set_nat = true, restart = true }, 8)
+check_typed("lua/natrig/router.lua", "Router", { flush = true, set_nat = true, restart = true, portmap = true }, 10)
+check_typed("lua/natrig/dns.lua", "Dns", { fault = true, clear = true }, 4)
+t.like(read("config.ld"), '"lua/natrig/dns.lua"', "net:dns's Dns and net:relay's Relay are in the reference")
+t.like(read("config.ld"), '"lua/natrig/relay.lua"', "... (relay.lua)")
 t.like(read("config.ld"), '"lua/natrig/router.lua"', "the Router class is in the reference")
 
 -- the front door and expect(): their functions are documented, so help() and Tab offer them

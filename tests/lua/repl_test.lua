@@ -180,7 +180,9 @@ end
 t.is(table.concat(internal, " "), "", "net: offers no internal names")
 local count = 0
 for _ in tabnames:gmatch("%S+") do count = count + 1 end
-t.ok(count >= 20 and count <= 30, "net: offers the public methods (" .. count .. "): " .. tabnames)
+t.ok(count >= 20 and count <= 36, "net: offers the public methods (" .. count .. "): " .. tabnames)
+t.ok(tabnames:find(" path ", 1, true) and tabnames:find(" wait_path ", 1, true) and tabnames:find(" relay ", 1, true)
+  and tabnames:find(" dns ", 1, true), "net: offers natrig.path's methods too (path, wait_path, relay, dns...)")
 for _, k in ipairs(repl.members(net, true)) do
   t.ok(require("natrig.help").is_public(Network[k]), "net:" .. k .. " has a public doc comment")
 end
