@@ -26,6 +26,7 @@ void impair_spec_init(struct impair_spec *s)
     memset(s, 0, sizeof *s);
     s->dist = IMPAIR_DIST_UNIFORM;
     s->dir = IMPAIR_DIR_EGRESS;
+    s->family = IMPAIR_FAMILY_BOTH;
 }
 
 int impair_spec_is_empty(const struct impair_spec *s)
@@ -209,6 +210,26 @@ int impair_parse_dir(const char *key, const char *val, enum impair_dir *out, str
     return 0;
 }
 
+const char *impair_family_name(enum impair_family f)
+{
+    return f == IMPAIR_FAMILY_V4 ? "v4" : f == IMPAIR_FAMILY_V6 ? "v6" : "both";
+}
+
+int impair_parse_family(const char *key, const char *val, enum impair_family *out,
+                        struct nt_err *err)
+{
+    if (val && (strcasecmp(val, "v4") == 0 || strcasecmp(val, "ipv4") == 0))
+        *out = IMPAIR_FAMILY_V4;
+    else if (val && (strcasecmp(val, "v6") == 0 || strcasecmp(val, "ipv6") == 0))
+        *out = IMPAIR_FAMILY_V6;
+    else if (val && strcasecmp(val, "both") == 0)
+        *out = IMPAIR_FAMILY_BOTH;
+    else
+        return nt_err_set(err, NT_EINVAL, OP, "%s: unknown family '%s' (valid: v4, v6, both)",
+                          key, val ? val : "");
+    return 0;
+}
+
 static int parse_gap(const char *key, const char *val, uint32_t *out, struct nt_err *err)
 {
     unsigned long v = 0;
@@ -252,7 +273,7 @@ int impair_parse_seed(const char *key, const char *val, uint64_t *out, struct nt
  * (the canonical text, in this order) and the error that lists the valid keys. A new key
  * is a field of struct impair_spec and one row here ("preset" is not a field: it sets
  * many). */
-enum key_kind { K_TIME, K_PCT, K_DIST, K_GAP, K_RATE, K_DIR, K_SEED };
+enum key_kind { K_TIME, K_PCT, K_DIST, K_GAP, K_RATE, K_DIR, K_FAM, K_SEED };
 static const struct impair_key {
     const char *name;
     enum key_kind kind;
@@ -270,6 +291,7 @@ static const struct impair_key {
     {"corrupt", K_PCT, offsetof(struct impair_spec, corrupt_pct)},
     {"rate", K_RATE, offsetof(struct impair_spec, rate_bps)},
     {"direction", K_DIR, offsetof(struct impair_spec, dir)},
+    {"family", K_FAM, offsetof(struct impair_spec, family)},
     {"seed", K_SEED, offsetof(struct impair_spec, seed)},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -315,6 +337,7 @@ int impair_spec_set(struct impair_spec *s, const char *key, const char *val, str
         if (impair_preset(val, &p, err) < 0)
             return -1;
         p.dir = s->dir;
+        p.family = s->family;
         p.has_seed = s->has_seed;
         p.seed = s->seed;
         *s = p;
@@ -338,6 +361,8 @@ int impair_spec_set(struct impair_spec *s, const char *key, const char *val, str
         return impair_parse_rate(key, val, field, err);
     case K_DIR:
         return impair_parse_dir(key, val, field, err);
+    case K_FAM:
+        return impair_parse_family(key, val, field, err);
     case K_SEED:
         if (impair_parse_seed(key, val, field, err) < 0)
             return -1;
@@ -493,6 +518,10 @@ size_t impair_spec_format(const struct impair_spec *s, char *buf, size_t n)
         case K_DIR:
             if (*(const enum impair_dir *)field != IMPAIR_DIR_EGRESS)
                 fb_add(&f, k->name, dir_name(*(const enum impair_dir *)field));
+            break;
+        case K_FAM:
+            if (*(const enum impair_family *)field != IMPAIR_FAMILY_BOTH)
+                fb_add(&f, k->name, impair_family_name(*(const enum impair_family *)field));
             break;
         case K_SEED:
             if (s->has_seed) {

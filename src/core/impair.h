@@ -28,6 +28,14 @@ enum impair_dir {
     IMPAIR_DIR_BOTH = 3,
 };
 
+/* Which IP versions an impairment shapes: a bit each, so "both" (the default) is their union.
+ * The NFQUEUE rules of a family live in its own tables (iptables / ip6tables). */
+enum impair_family {
+    IMPAIR_FAMILY_V4 = 1,
+    IMPAIR_FAMILY_V6 = 2,
+    IMPAIR_FAMILY_BOTH = 3,
+};
+
 /* Limits the parsers enforce; generous, but a typo like "100s" for a delay is still caught. */
 #define IMPAIR_MAX_TIME_US (60ull * 1000 * 1000)
 #define IMPAIR_MAX_RATE_BPS (100ull * 1000 * 1000 * 1000)
@@ -48,6 +56,7 @@ struct impair_spec {
     double corrupt_pct;
     uint64_t rate_bps; /* bits per second, 0 = unlimited */
     enum impair_dir dir;
+    enum impair_family family; /* not an impairment by itself either: where the rules go */
     /* seed=N: the decisions (loss, jitter, duplication, reordering, corruption) restart from
      * this seed whenever the spec is applied, so the same packet sequence meets the same
      * fate. Not an impairment by itself: impair_spec_is_empty ignores it. */
@@ -57,10 +66,10 @@ struct impair_spec {
 
 /* --- spec, parsers --------------------------------------------------------------------- */
 
-/* Reset to "no impairment", direction egress. */
+/* Reset to "no impairment", direction egress, both families. */
 void impair_spec_init(struct impair_spec *s);
 
-/* 1 when the spec changes nothing (direction and seed aside). */
+/* 1 when the spec changes nothing (direction, family and seed aside). */
 int impair_spec_is_empty(const struct impair_spec *s);
 
 /* Value parsers. key only names the value in the error message ("delay: bad time '10xs' ...").
@@ -76,13 +85,18 @@ int impair_key_is_time(const char *key);
 int impair_parse_rate(const char *key, const char *val, uint64_t *out, struct nt_err *err);
 int impair_parse_dist(const char *key, const char *val, enum impair_dist *out, struct nt_err *err);
 int impair_parse_dir(const char *key, const char *val, enum impair_dir *out, struct nt_err *err);
+/* v4, v6 or both (ipv4 and ipv6 are taken too), case-insensitive. */
+int impair_parse_family(const char *key, const char *val, enum impair_family *out,
+                        struct nt_err *err);
+/* "v4", "v6" or "both". */
+const char *impair_family_name(enum impair_family f);
 /* A seed: plain decimal, 0 to 18446744073709551615. */
 int impair_parse_seed(const char *key, const char *val, uint64_t *out, struct nt_err *err);
 
 /* Set one field by name: delay, jitter, distribution, loss, loss_corr, duplicate, reorder,
- * reorder_corr, reorder_gap, corrupt, rate, direction, seed (a decimal 0..2^64-1), or preset
- * (which replaces every field but the direction and the seed with the preset's, so put it
- * first). An unknown key is an error that lists the valid ones. */
+ * reorder_corr, reorder_gap, corrupt, rate, direction, family, seed (a decimal 0..2^64-1), or
+ * preset (which replaces every field but the direction, the family and the seed with the
+ * preset's, so put it first). An unknown key is an error that lists the valid ones. */
 int impair_spec_set(struct impair_spec *s, const char *key, const char *val, struct nt_err *err);
 
 /* Apply "key=value" tokens in order onto s (callers start from impair_spec_init to get
@@ -181,7 +195,15 @@ struct impair_nfq_link {
 };
 
 /* iptables: the binary to run ("iptables", "iptables-legacy", ...; NULL = "iptables").
- * Each function appends to *out (which the caller zeroes before first use). */
+ * Each function appends to *out (which the caller zeroes before first use). A program named
+ * ip6tables* writes IPv6 rules: the same chains, in the ip6 tables, and a link address must
+ * then be IPv6 (an IPv4 one is refused, and the other way round). */
+/* The program that writes family f's rules, from the IPv4 one (NULL = "iptables"):
+ * "iptables-legacy" gives "ip6tables-legacy" for V6. f must be V4 or V6. Writes into out. */
+int impair_ipt_for_family(const char *iptables, enum impair_family f, char *out, size_t n,
+                          struct nt_err *err);
+/* 1 when the program writes IPv6 rules (its name starts with ip6tables). */
+int impair_ipt_is_v6(const char *iptables);
 /* Create (or empty) our chain(s) for dir and hook them in first position. Idempotent. */
 int impair_nfq_setup_cmds(const char *iptables, enum impair_dir dir, struct impair_cmds *out,
                           struct nt_err *err);
@@ -234,6 +256,10 @@ struct impair_argv *impair_ipt_cmd(struct impair_cmds *c, const char *ipt, const
 int impair_check_ipt(const char *ipt, struct nt_err *err);
 /* IPv4 address with an optional /0..32, written as "a.b.c.d/len" into out. */
 int impair_norm_addr(const char *addr, char *out, size_t n, struct nt_err *err);
+/* The same for the rules of program ipt: an IPv6 rule's address must be IPv6 and the other
+ * way round. */
+int impair_norm_addr_for(const char *ipt, const char *addr, char *out, size_t n,
+                         struct nt_err *err);
 
 /* --- per-packet decision (the userspace shaper) ----------------------------------------- */
 

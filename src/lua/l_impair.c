@@ -68,7 +68,7 @@ static void push_tokens(lua_State *L, const struct impair_spec *s)
     }
 }
 
-/* impair_check(spec) -> { "delay=100ms", ... } (canonical tokens), direction, empty */
+/* impair_check(spec) -> { "delay=100ms", ... } (canonical tokens), direction, empty, family */
 static int l_impair_check(lua_State *L)
 {
     struct impair_spec s;
@@ -79,7 +79,8 @@ static int l_impair_check(lua_State *L)
                       : s.dir == IMPAIR_DIR_INGRESS ? "ingress"
                                                     : "egress");
     lua_pushboolean(L, impair_spec_is_empty(&s));
-    return 3;
+    lua_pushstring(L, impair_family_name(s.family));
+    return 4;
 }
 
 /* impair_from_env(natrig_env, freenet_env) -> tokens | nil */

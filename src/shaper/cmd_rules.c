@@ -3,7 +3,8 @@
  * library would, with no shell in between. The running daemon takes the same request over
  * its control socket ("rules add --dir ... --via IP"), so natrig changes rules without an
  * engine exec round trip. Commands run with fork + execvp. --via finds the interface that
- * carries an address with getifaddrs (interface names are not stable; addresses are). */
+ * carries an address with getifaddrs (interface names are not stable; addresses are).
+ * --family v6 writes the same rules with ip6tables (the IPv6 program named after --iptables). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,17 +51,22 @@ int shaper_dev_for_addr(const char *ip, char *dev, size_t n, struct nt_err *err)
 {
     struct ifaddrs *ifa, *i;
     uint32_t want;
-    int found = 0;
+    struct in6_addr want6;
+    int found = 0, v6 = ip && strchr(ip, ':');
 
-    /* core/ipv4, as every address natrig takes */
-    if (!ip || ipv4_parse(ip, &want) < 0)
-        return nt_err_set(err, NT_EINVAL, "--via", "bad address '%s' (want a.b.c.d)", ip ? ip : "");
+    /* core/ipv4, as every IPv4 address natrig takes; an IPv6 one (a v6-only node's) is
+     * compared in binary, so any spelling of it matches */
+    if (v6 ? inet_pton(AF_INET6, ip, &want6) != 1 : !ip || ipv4_parse(ip, &want) < 0)
+        return nt_err_set(err, NT_EINVAL, "--via", "bad address '%s' (want a.b.c.d or an IPv6 one)",
+                          ip ? ip : "");
     if (getifaddrs(&ifa) < 0)
         return nt_err_set(err, NT_SYS, "--via", "getifaddrs: %s", strerror(errno));
     for (i = ifa; i && !found; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+        if (!i->ifa_addr || i->ifa_addr->sa_family != (v6 ? AF_INET6 : AF_INET))
             continue;
-        if (ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) == want) {
+        if (v6 ? memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, &want6,
+                        sizeof want6) == 0
+               : ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) == want) {
             snprintf(dev, n, "%s", i->ifa_name);
             found = 1;
         }
@@ -76,7 +82,8 @@ int shaper_rules(int argc, char **argv, char *dev_out, size_t dev_n, FILE *out, 
     struct impair_cmds cmds = {0};
     struct impair_nfq_link link = {NULL, NULL, 0, IMPAIR_DIR_EGRESS};
     const char *action = argc > 1 ? argv[1] : "", *ipt = NULL, *via = NULL;
-    char dev[32];
+    enum impair_family fam = IMPAIR_FAMILY_V4;
+    char dev[32], prog[64];
     int print = 0, have_queue = 0, rc = 0, i;
     size_t k;
 
@@ -107,11 +114,20 @@ int shaper_rules(int argc, char **argv, char *dev_out, size_t dev_n, FILE *out, 
             via = val;
         } else if (strcmp(argv[i], "--iptables") == 0) {
             ipt = val;
+        } else if (strcmp(argv[i], "--family") == 0) {
+            if (impair_parse_family("--family", val, &fam, err) < 0)
+                return -1;
+            if (fam == IMPAIR_FAMILY_BOTH)
+                return nt_err_set(err, NT_EINVAL, "usage",
+                                  "--family: one family a command (v4 or v6), not both");
         } else {
             return nt_err_set(err, NT_EINVAL, "usage", "unexpected argument '%s'", argv[i]);
         }
         i += 2;
     }
+    if (impair_ipt_for_family(ipt, fam, prog, sizeof prog, err) < 0)
+        return -1;
+    ipt = prog;
     if (strcmp(action, "up") == 0) {
         rc = impair_nfq_setup_cmds(ipt, link.dir, &cmds, err);
     } else if (strcmp(action, "down") == 0) {
@@ -186,6 +202,7 @@ static int run_rules(int argc, char **argv)
 const struct shaper_cmd shaper_cmd_rules = {
     "rules",
     "rules up|down|add|del [--dir egress|ingress|both] [--queue N] [--dev IFACE | --via ADDRESS] "
-    "[--addr A.B.C.D[/LEN]] [--iptables PROGRAM] [--print] (add/del need --queue and the "
-    "interface: --dev, or --via the address it carries; lo is refused)",
+    "[--addr A.B.C.D[/LEN]] [--family v4|v6] [--iptables PROGRAM] [--print] (add/del need "
+    "--queue and the interface: --dev, or --via the address it carries; lo is refused; "
+    "--family v6: the same rules with ip6tables)",
     run_rules};

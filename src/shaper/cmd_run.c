@@ -8,7 +8,7 @@
  * were (p50/p99/max, and how many came later than 10% of their delay).
  * Per packet it asks core/impair's impair_decide what to do, then drops it, gives it back at
  * once, or holds it in the pending heap until its due time. Duplicates are injected through a
- * raw IPv4 socket carrying IMPAIR_SHAPER_MARK, which the iptables chains let through, because
+ * raw socket of the packet's family (IPv4 or IPv6) carrying IMPAIR_SHAPER_MARK, which the iptables chains let through, because
  * NFQUEUE itself has no verdict that duplicates (NF_REPEAT only re-runs the hook). */
 #include <errno.h>
 #include <poll.h>
@@ -68,7 +68,7 @@ struct daemon {
     const char *sched; /* "fifo", "nice" or "normal": what set_sched obtained */
     int conns[MAX_CONNS];
     size_t nconns;
-    int raw_fd;   /* -1: not opened yet, -2: could not be opened */
+    int raw_fd[2]; /* IPv4, IPv6; -1: not opened yet, -2: could not be opened */
     int stopping; /* shutting down: accept every new packet at once */
     uint32_t maxlen;
     uint64_t seed;
@@ -127,26 +127,38 @@ static void report(struct nt_err *err)
 
 static int inject(struct daemon *d, const unsigned char *pkt, size_t len)
 {
-    struct sockaddr_in dst;
+    struct sockaddr_storage dst;
     uint32_t mark = IMPAIR_SHAPER_MARK;
+    int v6 = len >= 40 && (pkt[0] >> 4) == 6, *fd = &d->raw_fd[v6];
+    socklen_t dl;
 
-    if (d->raw_fd == -1) {
-        d->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
-        if (d->raw_fd < 0 || setsockopt(d->raw_fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
-            logf_("duplicate: raw socket: %s (duplicates are counted as dup_failed)",
-                  strerror(errno));
-            if (d->raw_fd >= 0)
-                close(d->raw_fd);
-            d->raw_fd = -2;
+    if (*fd == -1) {
+        /* IPPROTO_RAW: the packet carries its own header, in both families */
+        *fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                     IPPROTO_RAW);
+        if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+            logf_("duplicate: raw %s socket: %s (duplicates are counted as dup_failed)",
+                  v6 ? "IPv6" : "IPv4", strerror(errno));
+            if (*fd >= 0)
+                close(*fd);
+            *fd = -2;
         }
     }
-    if (d->raw_fd < 0 || len < 20)
+    if (*fd < 0 || len < 20)
         return -1;
     memset(&dst, 0, sizeof dst);
-    dst.sin_family = AF_INET;
-    memcpy(&dst.sin_addr, pkt + 16, 4);
-    return sendto(d->raw_fd, pkt, len, 0, (struct sockaddr *)&dst, sizeof dst) == (ssize_t)len ? 0
-                                                                                               : -1;
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&dst;
+        a->sin6_family = AF_INET6;
+        memcpy(&a->sin6_addr, pkt + 24, 16);
+        dl = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&dst;
+        a->sin_family = AF_INET;
+        memcpy(&a->sin_addr, pkt + 16, 4);
+        dl = sizeof *a;
+    }
+    return sendto(*fd, pkt, len, 0, (struct sockaddr *)&dst, dl) == (ssize_t)len ? 0 : -1;
 }
 
 /* Give a packet back to the kernel (now), and send its duplicate after it. Frees p->pkt. */
@@ -195,14 +207,18 @@ static void on_packet(void *ud, const struct nfqueue_pkt *p)
         return;
     }
     sq->c.seen++;
-    /* the IP header gives the true length even when only headers were copied */
+    /* the IP header gives the true length even when only headers were copied (IPv6: the
+     * fixed header's payload length; corruption may then hit extension headers, as in netem) */
     if (p->caplen >= 20 && (p->data[0] >> 4) == 4) {
         ihl = (size_t)(p->data[0] & 0x0f) * 4;
         tot = ((size_t)p->data[2] << 8) | p->data[3];
-        if (tot < ihl || ihl < 20) {
-            ihl = 0;
-            tot = p->caplen;
-        }
+    } else if (p->caplen >= 40 && (p->data[0] >> 4) == 6) {
+        ihl = 40;
+        tot = 40 + (((size_t)p->data[4] << 8) | p->data[5]);
+    }
+    if (ihl && (tot < ihl || ihl < 20)) {
+        ihl = 0;
+        tot = p->caplen;
     }
     full = p->caplen >= tot && tot > ihl;
     /* a packet copied in header-only mode (the spec changed while it was queued) cannot be
@@ -708,7 +724,7 @@ static int run_run(int argc, char **argv)
 
     memset(&d, 0, sizeof d);
     d.ctl_fd = -1;
-    d.raw_fd = -1;
+    d.raw_fd[0] = d.raw_fd[1] = -1;
     d.timer_fd = -1;
     d.sched = "normal";
     d.maxlen = SHAPER_DEFAULT_MAXLEN;
@@ -809,8 +825,9 @@ static int run_run(int argc, char **argv)
     unlink(d.ctl_path);
     for (i = 0; i < d.nconns; i++)
         close(d.conns[i]);
-    if (d.raw_fd >= 0)
-        close(d.raw_fd);
+    for (i = 0; i < 2; i++)
+        if (d.raw_fd[i] >= 0)
+            close(d.raw_fd[i]);
     close(d.timer_fd);
     pending_free(&d.heap);
     free(d.q);

@@ -46,6 +46,18 @@ ntsh_need() {
     fi
 }
 
+# check NAME VALUE LO HI UNIT: one measured figure against its bounds; counts FAILS
+FAILS=0
+check() {
+    if within "$2" "$3" "$4"; then
+        printf 'ok   %-44s %10s %s  (want %s..%s)\n' "$1" "$2" "$5" "$3" "$4"
+    else
+        printf 'FAIL %-44s %10s %s  (want %s..%s)\n' "$1" "$2" "$5" "$3" "$4"
+        FAILS=$((FAILS + 1))
+    fi
+}
+fatal() { echo "FAIL: $*"; exit 1; }
+
 nsa() { ip netns exec "$NSA" "$@"; }
 nsb() { ip netns exec "$NSB" "$@"; }
 

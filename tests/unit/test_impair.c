@@ -178,6 +178,41 @@ static void test_dist_dir(void)
        "direction out fails: %s", err.msg);
 }
 
+/* family: which IP versions the rules shape; both by default, kept across a preset, written
+ * only when it is not both */
+static void test_family(void)
+{
+    struct impair_spec s;
+    struct nt_err err = {0};
+    enum impair_family f = IMPAIR_FAMILY_BOTH;
+    char buf[256];
+    const char *v6[] = {"family=v6", "preset=regional", "delay=100ms"};
+    const char *bad[] = {"family=v5"};
+
+    impair_spec_init(&s);
+    ok(s.family == IMPAIR_FAMILY_BOTH, "default family is both");
+    ok(impair_parse_family("family", "IPv6", &f, &err) == 0 && f == IMPAIR_FAMILY_V6,
+       "family IPv6");
+    ok(impair_parse_family("family", "v4", &f, &err) == 0 && f == IMPAIR_FAMILY_V4, "family v4");
+    ok(impair_parse_family("family", "both", &f, &err) == 0 && f == IMPAIR_FAMILY_BOTH,
+       "family both");
+    ok(impair_spec_parse_kv(&s, v6, 3, &err) == 0 && s.family == IMPAIR_FAMILY_V6 &&
+           s.delay_us == 100000 && s.jitter_us == 10000,
+       "family=v6 kept across preset=");
+    impair_spec_format(&s, buf, sizeof buf);
+    is_str(buf, "delay=100ms jitter=10ms loss=0.1% loss_corr=25% family=v6", "family formatted");
+    impair_spec_init(&s);
+    ok(impair_spec_parse_kv(&s, bad, 1, &err) == -1 &&
+           strstr(err.msg, "family: unknown family 'v5' (valid: v4, v6, both)"),
+       "family=v5 fails: %s", err.msg);
+    impair_spec_init(&s);
+    ok(impair_spec_set(&s, "family", "v4", &err) == 0 && impair_spec_is_empty(&s),
+       "family alone impairs nothing");
+    impair_spec_format(&s, buf, sizeof buf);
+    is_str(buf, "family=v4", "family alone formatted");
+    is_str(impair_family_name(IMPAIR_FAMILY_BOTH), "both", "family name both");
+}
+
 /* Split kv on spaces into tok (pointing into store). */
 static int split_kv(const char *kv, char *store, size_t n, char **tok, size_t max)
 {
@@ -806,6 +841,7 @@ int main(void)
     test_pct();
     test_rate();
     test_dist_dir();
+    test_family();
     test_kv();
     test_presets();
     test_env();

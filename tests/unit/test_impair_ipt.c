@@ -154,7 +154,7 @@ static void test_iptables(void)
     }
     l.addr = "fe80::1";
     impair_nfq_link_add_cmds(NULL, &l, &c, &err);
-    ok(strstr(err.msg, "only IPv4") != NULL, "IPv6 says why: %s", err.msg);
+    ok(strstr(err.msg, "rule needs an IPv4 address") != NULL, "IPv6 says why: %s", err.msg);
     l.addr = "10.0.0.1";
     l.dir = (enum impair_dir)0;
     ok(impair_nfq_link_add_cmds(NULL, &l, &c, &err) == -1, "bad direction");
@@ -290,9 +290,68 @@ static void test_partition(void)
     test_partition_silent();
 }
 
+/* --family v6: the same chains written by the IPv6 program; addresses of the other family are
+ * refused, naming the family they need */
+static void test_family_ipt(void)
+{
+    struct impair_cmds c = {0};
+    struct nt_err err = {0};
+    char prog[64];
+    struct impair_nfq_link all = {NULL, "eth0", 4, IMPAIR_DIR_EGRESS};
+    struct impair_nfq_link v4 = {"10.1.2.3", "eth0", 4, IMPAIR_DIR_EGRESS};
+    struct impair_nfq_link v6 = {"2001:db8::7", "eth0", 4, IMPAIR_DIR_EGRESS};
+    static const struct ipt_want setup6[] = {
+        {1, "ip6tables -w -t mangle -N NATRIG_SHAPE_OUT"},
+        {0, "ip6tables -w -t mangle -F NATRIG_SHAPE_OUT"},
+        {0, "ip6tables -w -t mangle -A NATRIG_SHAPE_OUT -m mark --mark 0x4e545348 -j RETURN"},
+        {1, "ip6tables -w -t mangle -D POSTROUTING -j NATRIG_SHAPE_OUT"},
+        {0, "ip6tables -w -t mangle -I POSTROUTING 1 -j NATRIG_SHAPE_OUT"},
+    };
+    static const struct ipt_want add6[] = {
+        {0, "ip6tables -w -t mangle -A NATRIG_SHAPE_OUT -o eth0 -j NFQUEUE --queue-num 4 "
+            "--queue-bypass"},
+    };
+
+    ok(impair_ipt_for_family(NULL, IMPAIR_FAMILY_V4, prog, sizeof prog, &err) == 0 &&
+           strcmp(prog, "iptables") == 0,
+       "v4 program: iptables");
+    ok(impair_ipt_for_family(NULL, IMPAIR_FAMILY_V6, prog, sizeof prog, &err) == 0 &&
+           strcmp(prog, "ip6tables") == 0,
+       "v6 program: ip6tables");
+    ok(impair_ipt_for_family("iptables-legacy", IMPAIR_FAMILY_V6, prog, sizeof prog, &err) == 0 &&
+           strcmp(prog, "ip6tables-legacy") == 0,
+       "v6 program of iptables-legacy: ip6tables-legacy");
+    ok(impair_ipt_for_family("xtables", IMPAIR_FAMILY_V6, prog, sizeof prog, &err) == -1 &&
+           strstr(err.msg, "cannot name the IPv6 program for 'xtables'"),
+       "no IPv6 program for xtables: %s", err.msg);
+    ok(impair_ipt_for_family("ip6tables", IMPAIR_FAMILY_V6, prog, sizeof prog, &err) == -1 &&
+           strstr(err.msg, "give the IPv4 program"),
+       "ip6tables as the base refused: %s", err.msg);
+    ok(impair_ipt_for_family(NULL, IMPAIR_FAMILY_BOTH, prog, sizeof prog, &err) == -1 &&
+           strstr(err.msg, "one family at a time"),
+       "both is not one program: %s", err.msg);
+
+    ok(impair_nfq_setup_cmds("ip6tables", IMPAIR_DIR_EGRESS, &c, &err) == 0, "ip6 setup");
+    check_cmds(&c, setup6, sizeof setup6 / sizeof setup6[0], "ip6 setup egress");
+    impair_cmds_free(&c);
+    memset(&c, 0, sizeof c);
+    ok(impair_nfq_link_add_cmds("ip6tables", &all, &c, &err) == 0, "ip6 add, whole interface");
+    check_cmds(&c, add6, sizeof add6 / sizeof add6[0], "ip6 add egress");
+    impair_cmds_free(&c);
+    memset(&c, 0, sizeof c);
+    ok(impair_nfq_link_add_cmds("ip6tables", &v4, &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "'10.1.2.3' is IPv4: an IPv6 (ip6tables) rule needs an IPv6 address"),
+       "IPv4 address in an ip6tables rule refused: %s", err.msg);
+    ok(impair_nfq_link_add_cmds(NULL, &v6, &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "'2001:db8::7' is IPv6: an IPv4 (iptables) rule needs an IPv4"),
+       "IPv6 address in an iptables rule refused: %s", err.msg);
+    impair_cmds_free(&c);
+}
+
 int main(void)
 {
     test_iptables();
+    test_family_ipt();
     test_partition();
     return tap_done();
 }
