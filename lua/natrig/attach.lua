@@ -29,23 +29,29 @@ local function err(msg) core.fail("einval", "attach", msg) end
 function M.read_back(net, x)
   local impair = require "natrig.impair"
   local host = impair.host_of(x)
-  local r = impair.exec(net, host, { "iptables", "-t", "mangle", "-S" })
-  local queues = {}
-  for line in (r.stdout or ""):gmatch("[^\n]+") do
-    local chain, rest = line:match("^%-A (NATRIG_SHAPE_%u+) (.*)$")
-    local num = rest and tonumber(rest:match("%-%-queue%-num (%d+)"))
-    if num then
-      local key = rest:match("%-[ds] (%S+)") or "all"
-      local dir = chain == "NATRIG_SHAPE_OUT" and "egress" or "ingress"
-      local q = queues[key] or { num = num, dev = rest:match("%-[oi] (%S+)") }
-      q.dir = (q.dir and q.dir ~= dir) and "both" or dir
-      queues[key] = q
+  local queues, up6 = {}, nil
+  -- each family's rules: iptables (v4) and ip6tables (v6), the same chains
+  for _, fam in ipairs({ "v4", "v6" }) do
+    local prog = fam == "v6" and "ip6tables" or "iptables"
+    local r = impair.exec(net, host, { prog, "-t", "mangle", "-S" })
+    for line in (r.stdout or ""):gmatch("[^\n]+") do
+      local chain, rest = line:match("^%-A (NATRIG_SHAPE_%u+) (.*)$")
+      local num = rest and tonumber(rest:match("%-%-queue%-num (%d+)"))
+      if num then
+        local key = rest:match("%-[ds] (%S+)") or "all"
+        local dir = chain == "NATRIG_SHAPE_OUT" and "egress" or "ingress"
+        local q = queues[key] or { num = num }
+        q[fam == "v6" and "dev6" or "dev"] = rest:match("%-[oi] (%S+)")
+        q.dir = (q.dir and q.dir ~= dir) and "both" or dir
+        queues[key] = q
+      end
     end
+    if fam == "v6" and (r.stdout or ""):match("%-N NATRIG_SHAPE_") then up6 = true end
   end
   if next(queues) then
     local top = 0
     for _, q in pairs(queues) do top = math.max(top, q.num) end
-    x.shaper = { queues = queues, next_queue = top + 1 }
+    x.shaper = { queues = queues, next_queue = top + 1, up6 = up6 }
     for _, st in ipairs(impair.stats(net, x)) do
       if queues.all and st.queue == queues.all.num and st.spec and st.spec ~= "none" then
         x.impairment = tostring(st.spec):gsub(",", " ")

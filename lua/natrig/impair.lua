@@ -8,7 +8,8 @@
 --
 -- Keys: delay, jitter, distribution (uniform|normal|pareto|paretonormal), loss,
 -- loss_corr, duplicate, reorder, reorder_corr, reorder_gap, corrupt, rate, direction
--- (egress, the default | ingress | both), seed, preset. Numbers for delay/jitter are ms.
+-- (egress, the default | ingress | both), family (v4 | v6 | both, the default: every family
+-- the node has), seed, preset. Numbers for delay/jitter are ms.
 --
 -- Only the node's link is shaped: the interface that carries its address on its segment
 -- (found by address), never lo, a tun or any other interface of the namespace, so a packet
@@ -33,15 +34,15 @@
 local core = require "natrig.core"
 local task = require "natrig.task"
 local iface = require "natrig.iface"
+local shaper = require "natrig.shaper"
 
 local M = {}
-local SHAPER = "/usr/local/bin/natrig-shaper"
-M.SHAPER = SHAPER
-local CTL = { "--control", "/run/natrig/shaper.sock" }
+M.SHAPER = shaper.SHAPER
+M.host_of, M.exec, M.stats = shaper.host_of, shaper.exec, shaper.stats
 
 local function fail(op, msg) core.fail("engine", op, msg) end
 
--- The spec as canonical key=value tokens (validated in C), its direction, emptiness.
+-- The spec as canonical key=value tokens (validated in C), its direction, emptiness, family.
 function M.spec(spec)
   if type(spec) == "string" then spec = { preset = spec } end
   if type(spec) ~= "table" then
@@ -106,22 +107,6 @@ local function has_seed(tokens)
   return false
 end
 
--- A place where shaping happens: a node's holder or a router (both have CAP_NET_ADMIN
--- and natrig's tools).
-function M.host_of(x)
-  if x.holder then return { id = x.holder, name = x.name, obj = x } end
-  return { id = x.id, name = x.name, obj = x }
-end
-
-function M.exec(_net, host, argv, check)
-  local r = host.obj.eng:exec(host.id, argv, { name = host.name })
-  if check and r.code ~= 0 then
-    fail("impair " .. host.name, ("%s failed (exit %d): %s"):format(table.concat(argv, " "), r.code,
-      (r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
-  end
-  return r
-end
-
 -- The impairment engine already chosen for the Docker engine host lives on, or nil. One
 -- engine: net.impair_engine (tests may set it). Over several (a Swarm of machines whose
 -- kernels may differ: one with sch_netem, one without), one choice per Docker engine.
@@ -162,165 +147,40 @@ function M.engine(net, probe_host)
   return choice
 end
 
-local function ctl_argv(argv)
-  local a = { SHAPER }
-  for _, x in ipairs(argv) do a[#a + 1] = x end
-  for _, x in ipairs(CTL) do a[#a + 1] = x end
-  return a
-end
-
--- Talk to the host's natrig-shaper: straight to its control socket when the engine is
--- local and the socket's directory is bind-mounted (about a millisecond), else by exec
--- (three engine round trips). argv: { verb, ["--queue", N], key=value... }
-local function ctl(net, host, argv, check)
-  local dir = host.obj.ctl_dir
-  if dir then
-    local req = { argv[1] }
-    local i = 2
-    while argv[i] do
-      if argv[i] == "--queue" then req[#req + 1] = "queue=" .. argv[i + 1]; i = i + 2
-      else req[#req + 1] = argv[i]; i = i + 1 end
-    end
-    local reply, why = core.seqpacket_call(dir .. "/shaper.sock", table.concat(req, " "), 3000)
-    if reply and not reply:match("^err") then
-      return { code = 0, stdout = reply:gsub("^ok ?", "") }
-    end
-    if check then
-      fail("impair " .. host.name, ("natrig-shaper %s: %s"):format(table.concat(req, " "), reply or why))
-    end
-    return { code = 1, stdout = "", stderr = reply or why }
+-- The families a spec shapes on x: { v4 =, v6 = }. "both" is every family x has; a family
+-- x lacks is an error that says how to give it one.
+local function families(x, family, op)
+  local has = shaper.families(x)
+  if family == "both" then return has end
+  if not has[family] then
+    core.fail("einval", op, ("family = %q, but %s has no %s address (%s)"):format(family, x.name,
+      family == "v6" and "IPv6" or "IPv4", family == "v6" and 'give it ip = "dual" or "v6only"'
+        or 'it is ip = "v6only"; give it ip = "dual"'))
   end
-  return M.exec(net, host, ctl_argv(argv), check)
+  return { [family] = true }
 end
-
--- `natrig-shaper rules ACTION ...` (the NFQUEUE argv lists from core/impair): through the
--- daemon's control socket when it is reachable (no engine exec round trip; the daemon runs
--- iptables in its namespace), else by exec. Returns the interface an add/del named.
-local function rules(net, host, args)
-  local dir = host.obj.ctl_dir
-  local out
-  if dir then
-    local req = "rules " .. table.concat(args, " ")
-    local reply, why = core.seqpacket_call(dir .. "/shaper.sock", req, 15000)
-    if not reply or not reply:match("^ok") then
-      fail("impair " .. host.name, ("natrig-shaper %s: %s"):format(req, reply or why))
-    end
-    out = reply
-  else
-    local argv = { SHAPER, "rules" }
-    for _, a in ipairs(args) do argv[#argv + 1] = a end
-    out = M.exec(net, host, argv, true).stdout
-  end
-  return out:match("dev=(%S+)")
-end
-
--- Start natrig-shaper in the host once (a detached exec), wait until it answers, and hook
--- its (still empty) chains in both directions: what a first impair costs beyond a later one
--- is this start, then one queue rule.
-local function ensure_shaper(net, host)
-  local st = host.obj.shaper
-  if st then
-    if st.starting then st.starting:join() end
-    return st
-  end
-  st = { queues = {}, next_queue = 1 }
-  host.obj.shaper = st
-  st.starting = task.spawn(function()
-    local argv = { SHAPER, "run" }
-    for _, a in ipairs(CTL) do argv[#argv + 1] = a end
-    host.obj.eng:exec_detached(host.id, argv)
-    local deadline = core.now() + 5
-    while ctl(net, host, { "ping" }).code ~= 0 do
-      if core.now() > deadline then
-        fail("impair " .. host.name, "natrig-shaper did not start (is NFQUEUE available? see `natrig doctor`)")
-      end
-      task.sleep(0.01)
-    end
-    rules(net, host, { "up", "--dir", "both" })
-  end, "shaper " .. host.name)
-  st.starting:join()
-  st.starting = nil
-  return st
-end
-
--- The device carrying an address, from `ip -o -4 addr` (interface names are not stable).
-local function dev_for(net, host, ip)
-  local out = M.exec(net, host, { "ip", "-o", "-4", "addr", "show" }, true).stdout
-  return iface.iface_for(out, ip) or fail("impair " .. host.name, "no interface carries " .. tostring(ip))
-end
-
--- The address that names the node's link: its address on its segment (a router's: WAN).
-local function link_addr(x) return x.private_ip or x.wan_ip end
-
--- The node's link for tc: the interface carrying that address.
-local function link_dev(net, host)
-  return dev_for(net, host, link_addr(host.obj))
-end
-
--- Set (or replace) the impairment of one queue: key = "all" or an address.
-local function shaper_set(net, host, key, tokens, dir)
-  local st = ensure_shaper(net, host)
-  local q = st.queues[key]
-  local fresh = not q
-  if fresh then
-    q = { num = st.next_queue }
-    st.next_queue = st.next_queue + 1
-    st.queues[key] = q
-    ctl(net, host, { "bind", "--queue", tostring(q.num) }, true)
-  end
-  local set = { "set", "--queue", tostring(q.num) }
-  for _, t in ipairs(tokens) do set[#set + 1] = t end
-  ctl(net, host, set, true)
-  if q.dir ~= dir then
-    -- the rule names the interface carrying the node's address (the shaper finds it --via
-    -- that address), so nothing on lo, a tun or another interface is queued
-    local function args(action, d, dev)
-      local a = { action, "--dir", d, "--queue", tostring(q.num) }
-      if dev then a[#a + 1] = "--dev"; a[#a + 1] = dev
-      else a[#a + 1] = "--via"; a[#a + 1] = link_addr(host.obj) end
-      if key ~= "all" then a[#a + 1] = "--addr"; a[#a + 1] = key end
-      return a
-    end
-    if q.dir then pcall(rules, net, host, args("del", q.dir, q.dev)) end
-    q.dev = rules(net, host, args("add", dir))
-    q.dir = dir
-  end
-  return q
-end
-
-local function shaper_clear(net, host, key)
-  local st = host.obj.shaper
-  local q = st and st.queues[key]
-  if not q then return end
-  if q.dir then
-    local a = { "del", "--dir", q.dir, "--queue", tostring(q.num), "--dev", q.dev }
-    if key ~= "all" then a[#a + 1] = "--addr"; a[#a + 1] = key end
-    pcall(rules, net, host, a)
-    q.dir, q.dev = nil, nil
-  end
-  ctl(net, host, { "clear", "--queue", tostring(q.num) }, true)
-end
-
 
 -- Impair everything x sends (and receives, with direction both). x: node or router.
 function M.apply(net, x, spec)
-  local tokens, dir, empty = M.spec(spec)
+  local tokens, dir, empty, family = M.spec(spec)
   local host = M.host_of(x)
   if empty then return M.clear(net, x) end
+  local fams = families(x, family, "impair " .. x.name)
   local t0 = core.now()
   local eng = known(net, host)
   if not eng then
     -- the run's one engine probe overlaps the shaper's start (two engine round trips in the
     -- time of one); on a netem kernel a shaper started for nothing just idles, and one that
     -- cannot start fails loudly when it is needed
-    task.parallel(function() M.engine(net, host) end, function() pcall(ensure_shaper, net, host) end)
+    task.parallel(function() M.engine(net, host) end, function() pcall(shaper.ensure, net, host) end)
     eng = known(net, host)
   end
   -- netem on the same interface the shaper's rules name; but tc (iproute2 < 6.4) takes no
   -- seed, so a seeded run (seed=, NATRIG_SEED) goes to the shaper, whose fates repeat
   local want_seed = has_seed(tokens) or (core.getenv("NATRIG_SEED") or "") ~= ""
-  if eng == "netem" and dir == "egress" and not want_seed then
-    local dev = link_dev(net, host)
+  -- (and a root qdisc shapes every family: one family alone is the shaper's)
+  if eng == "netem" and dir == "egress" and family == "both" and fams.v4 and not want_seed then
+    local dev = shaper.link_dev(net, host)
     local s = {}
     for _, t in ipairs(tokens) do local k, v = t:match("^([^=]+)=(.*)$"); if k ~= "direction" then s[k] = v end end
     local r = M.exec(net, host, core.impair_netem_argv(s, dev, "netem"))
@@ -333,7 +193,7 @@ function M.apply(net, x, spec)
     x.impair_seed = nil
   else
     tokens = seeded(net, x, "all", tokens)
-    shaper_set(net, host, "all", tokens, dir)
+    shaper.set(net, host, "all", tokens, dir, fams)
   end
   x.impairment = table.concat(tokens, " ")
   return iface.impairment(x.name, x.impairment, x.netem_dev and "netem" or "natrig-shaper", core.now() - t0)
@@ -345,7 +205,7 @@ function M.clear(net, x)
     M.exec(net, host, core.impair_netem_argv({}, x.netem_dev, "clear"))
     x.netem_dev = nil
   end
-  shaper_clear(net, host, "all")
+  shaper.clear(net, host, "all")
   x.impairment = nil
   return iface.impairment(x.name, "", nil, core.now() - t0)
 end
@@ -359,20 +219,25 @@ end
 
 -- Only traffic between a and b: shaped in a's namespace, to (and, with direction both,
 -- from) b's address as a sees it. A node sharing b's public address (behind the same NAT)
--- shares the impairment.
+-- shares the impairment. Links are keyed by IPv4 address: IPv4 only.
 function M.link(net, a, b, spec)
-  local tokens, dir = M.spec(spec)
+  local tokens, dir, _, family = M.spec(spec)
   local host = M.host_of(a)
+  if family == "v6" then
+    core.fail("einval", "impair_link", ("%s -> %s: family = \"v6\" on a link is not built (a link is "
+      .. "keyed by IPv4 address); impair the node's whole IPv6 traffic: %s:impair{ family = \"v6\", ... }")
+      :format(a.name, b.name, a.name))
+  end
   local key, t0 = M.addr_from(a, b) .. "/32", core.now()
   M.engine(net, host)
   tokens = seeded(net, a, key, tokens)
-  shaper_set(net, host, key, tokens, dir)
+  shaper.set(net, host, key, tokens, dir, { v4 = true })
   return iface.impairment(a.name .. " -> " .. b.name, table.concat(tokens, " "), "natrig-shaper", core.now() - t0)
 end
 
 function M.clear_link(net, a, b)
   local t0 = core.now()
-  shaper_clear(net, M.host_of(a), M.addr_from(a, b) .. "/32")
+  shaper.clear(net, M.host_of(a), M.addr_from(a, b) .. "/32")
   return iface.impairment(a.name .. " -> " .. b.name, "", nil, core.now() - t0)
 end
 
@@ -396,20 +261,6 @@ function M.seed_report(net)
     end
   end
   return table.concat(lines, "\n") .. "\n"
-end
-
--- natrig-shaper counters for x (seen, dropped, delayed, ...), per queue.
-function M.stats(net, x)
-  local host = M.host_of(x)
-  if not x.shaper then return {} end
-  local r = ctl(net, host, { "stats" }, true)
-  local all = {}
-  for line in r.stdout:gmatch("[^\n]+") do
-    local st = {}
-    for k, v in line:gmatch("([%w_]+)=(%S+)") do st[k] = tonumber(v) or v end
-    if st.queue then all[#all + 1] = st end
-  end
-  return all
 end
 
 -- Warning lines for the run's summary: each shaper queue that released more than 1% of its

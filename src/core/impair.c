@@ -225,8 +225,8 @@ int impair_parse_family(const char *key, const char *val, enum impair_family *ou
     else if (val && strcasecmp(val, "both") == 0)
         *out = IMPAIR_FAMILY_BOTH;
     else
-        return nt_err_set(err, NT_EINVAL, OP, "%s: unknown family '%s' (valid: v4, v6, both)",
-                          key, val ? val : "");
+        return nt_err_set(err, NT_EINVAL, OP, "%s: unknown family '%s' (valid: v4, v6, both)", key,
+                          val ? val : "");
     return 0;
 }
 

@@ -127,9 +127,9 @@ int impair_norm_addr(const char *addr, char *out, size_t n, struct nt_err *err)
     if (!addr || !*addr)
         return nt_err_set(err, NT_EINVAL, OP, "empty link address");
     if (strchr(addr, ':'))
-        return nt_err_set(err, NT_EINVAL, OP,
-                          "link address '%s' is IPv6: an IPv4 (iptables) rule needs an IPv4 address",
-                          addr);
+        return nt_err_set(
+            err, NT_EINVAL, OP,
+            "link address '%s' is IPv6: an IPv4 (iptables) rule needs an IPv4 address", addr);
     if (strchr(addr, '/')) {
         if (ipv4_parse_cidr(addr, &c, 1, NULL) < 0)
             return nt_err_set(err, NT_EINVAL, OP, "bad link address '%s' (want a.b.c.d[/len])",
@@ -145,8 +145,7 @@ int impair_norm_addr(const char *addr, char *out, size_t n, struct nt_err *err)
     return 0;
 }
 
-int impair_norm_addr_for(const char *ipt, const char *addr, char *out, size_t n,
-                         struct nt_err *err)
+int impair_norm_addr_for(const char *ipt, const char *addr, char *out, size_t n, struct nt_err *err)
 {
     if (!impair_ipt_is_v6(ipt))
         return impair_norm_addr(addr, out, n, err);

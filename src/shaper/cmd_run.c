@@ -8,8 +8,9 @@
  * were (p50/p99/max, and how many came later than 10% of their delay).
  * Per packet it asks core/impair's impair_decide what to do, then drops it, gives it back at
  * once, or holds it in the pending heap until its due time. Duplicates are injected through a
- * raw socket of the packet's family (IPv4 or IPv6) carrying IMPAIR_SHAPER_MARK, which the iptables chains let through, because
- * NFQUEUE itself has no verdict that duplicates (NF_REPEAT only re-runs the hook). */
+ * raw socket of the packet's family (IPv4 or IPv6) carrying IMPAIR_SHAPER_MARK, which the iptables
+ * chains let through, because NFQUEUE itself has no verdict that duplicates (NF_REPEAT only re-runs
+ * the hook). */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -69,7 +70,7 @@ struct daemon {
     int conns[MAX_CONNS];
     size_t nconns;
     int raw_fd[2]; /* IPv4, IPv6; -1: not opened yet, -2: could not be opened */
-    int stopping; /* shutting down: accept every new packet at once */
+    int stopping;  /* shutting down: accept every new packet at once */
     uint32_t maxlen;
     uint64_t seed;
     char ctl_path[108];
@@ -134,8 +135,7 @@ static int inject(struct daemon *d, const unsigned char *pkt, size_t len)
 
     if (*fd == -1) {
         /* IPPROTO_RAW: the packet carries its own header, in both families */
-        *fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                     IPPROTO_RAW);
+        *fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
         if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
             logf_("duplicate: raw %s socket: %s (duplicates are counted as dup_failed)",
                   v6 ? "IPv6" : "IPv4", strerror(errno));
