@@ -7,8 +7,10 @@ PKGS      := lua5.4 libcurl libcjson libarchive
 BUILD_PKGS:= lua5.4 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libarchive-dev pkg-config \
              libnetfilter-queue-dev libmnl-dev libedit-dev
 # Runtime dependencies: the tools natrig puts into its base image or runs on the host
-# (busybox-static ... coturn, tcpdump, dnsmasq). `make demo` needs these and no more.
-RUN_PKGS  := busybox-static iptables iproute2 conntrack nftables coturn socat tcpdump dnsmasq-base miniupnpd-nftables miniupnpc natpmpc
+# (busybox-static ... coturn, tcpdump, dnsmasq; tayga and unbound: NAT64/DNS64 routers).
+# `make demo` needs these and no more.
+RUN_PKGS  := busybox-static iptables iproute2 conntrack nftables coturn socat tcpdump dnsmasq-base miniupnpd-nftables miniupnpc natpmpc \
+             tayga unbound
 # Test dependencies: what the tests, lint, fuzz and doc use on top (make test, lint, fuzz,
 # doc install them). Lint: clang-format, lua-check, and clang-tidy-15 (Debian's clang-tidy,
 # 14, lacks bugprone-assignment-in-if-condition); fuzz: clang; doc: lua-ldoc; the REPL and

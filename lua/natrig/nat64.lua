@@ -131,7 +131,9 @@ function M.setup_argvs(prefix)
   }
 end
 
-function M.tayga_argv() return { "tayga", "--config", M.DIR .. "/tayga.conf", "--nodetach", "--pidfile", M.DIR .. "/tayga.pid" } end
+function M.tayga_argv()
+  return { "tayga", "--config", M.DIR .. "/tayga.conf", "--nodetach", "--pidfile", M.DIR .. "/tayga.pid" }
+end
 function M.unbound_argv() return { "unbound", "-d", "-c", M.DIR .. "/unbound.conf" } end
 
 return M
