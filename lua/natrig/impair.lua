@@ -80,9 +80,7 @@ end
 -- A seed for one queue of one node, from the run seed: FNV-1a (64-bit, wrapping) of
 -- "<run seed>/<node>/<key>", so nodes with the same spec still get independent fates.
 local function derived_seed(net, x, key)
-  local text = run_seed(net) .. "/" .. x.name .. "/" .. key
-  local h = -3750763034362895579 -- the FNV offset basis 0xcbf29ce484222325
-  for i = 1, #text do h = (h ~ text:byte(i)) * 1099511628211 end
+  local h = math.tointeger(tonumber(core.hash(run_seed(net) .. "/" .. x.name .. "/" .. key), 16))
   return ("%d"):format(h & 0x7fffffffffffffff)
 end
 

@@ -23,9 +23,8 @@ local core = require "natrig.core"
 local task = require "natrig.task"
 
 local M = {}
-local SEVERITY = { trace = 1, debug = 2, info = 3, warn = 4, warning = 4, error = 5, fatal = 6, panic = 7 }
-
-local function level_rank(l) return l and SEVERITY[l:lower()] or 0 end
+-- the one severity order is C's (core/logparse: every format's names and aliases)
+local function level_rank(l) return l and core.log_level_rank(l) or 0 end
 
 local function bad(op, msg) core.fail("einval", op, msg) end
 
@@ -36,8 +35,8 @@ local QUERY_KEYS = { level = "string", target = "string", match = "string", fiel
 local function check_query(op, q)
   if type(q) == "string" then return { match = q } end
   q = core.check_options(op, q, QUERY_KEYS)
-  if q.level and not SEVERITY[tostring(q.level):lower()] then
-    bad(op, ("unknown level '%s' (valid: trace, debug, info, warn, error, fatal, panic)"):format(tostring(q.level)))
+  if q.level and not core.log_level_rank(tostring(q.level)) then
+    bad(op, ("unknown level '%s' (valid: %s)"):format(tostring(q.level), table.concat(core.LOG_LEVELS, ", ")))
   end
   return q
 end

@@ -108,10 +108,10 @@ function Node:__tostring()
 end
 
 --- Public_ip:port, the address others reach the node at.
--- @tparam[opt] integer port default: the profile's port, else 31337
+-- @tparam[opt] integer port default: the profile's port, else natrig-peer's (31337)
 -- @treturn string "10.128.0.3:31337"
 -- @usage local to = a:addr(4000)   -- b sends to a's public address
-function Node:addr(port) return self.public_ip .. ":" .. tostring(port or self.profile.port or 31337) end
+function Node:addr(port) return self.public_ip .. ":" .. tostring(port or self.profile.port or core.PEER_PORT) end
 
 --- Create and start the node (done by net:up).
 -- @local

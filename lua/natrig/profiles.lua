@@ -135,16 +135,17 @@ local function first_gateway(net, node)
 end
 
 -- natrig-peer: natrig's own hole-punching test peer (src/peer), already in the base image.
+local PEER_PORT = tostring(core.PEER_PORT) -- natrig-peer's own default (src/core/peerproto.h)
 M.builtin["natrig-peer"] = {
   name = "natrig-peer",
-  port = 31337,
+  port = core.PEER_PORT,
   gateway = function()
-    return { "/usr/local/bin/natrig-peer", "gateway", "--port", "31337" }
+    return { "/usr/local/bin/natrig-peer", "gateway", "--port", PEER_PORT }
   end,
   peer = function(node, net)
     local gw = first_gateway(net, node)
-    return { "/usr/local/bin/natrig-peer", "peer", "--gateway", gw.public_ip .. ":31337",
-      "--name", node.name, "--port", "31337" }
+    return { "/usr/local/bin/natrig-peer", "peer", "--gateway", gw.public_ip .. ":" .. PEER_PORT,
+      "--name", node.name, "--port", PEER_PORT }
   end,
   ready = { log = "natrig_peer::", plain = true, timeout = 20 },
 }

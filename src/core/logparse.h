@@ -157,6 +157,9 @@ int logparse_is_continuation(const struct logparse_entry *head, const struct log
 /* "TRACE" "DEBUG" "INFO" "WARN" "ERROR" "FATAL" "PANIC", "NONE" for LOGPARSE_LEVEL_NONE and
  * unknown values. */
 const char *logparse_level_name(enum logparse_level level);
+/* The same names in lower case, as natrig's Lua side shows them ("trace" .. "panic"); NULL
+ * for LOGPARSE_LEVEL_NONE and unknown values. The enum's order is the severity order. */
+const char *logparse_level_lower(enum logparse_level level);
 
 /* Level for a name, case-insensitive, for filters and every format: the names of
  * logparse_level_name and their aliases (see the top of this file). Returns the enum

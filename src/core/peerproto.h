@@ -31,6 +31,7 @@
 #include "base/err.h"
 
 #define PEERPROTO_VERSION 1
+#define PEERPROTO_PORT 31337     /* natrig-peer's default port (Lua: natrig.core.PEER_PORT) */
 #define PEERPROTO_MAX_DGRAM 1200 /* below any sane path MTU, even tunnelled */
 #define PEERPROTO_NAME_MAX 32
 #define PEERPROTO_PEERS_PER_DGRAM 24 /* 8 + 1 + 24 * 40 = 969 bytes */

@@ -15,6 +15,10 @@
 int nt_raise(lua_State *L, const struct nt_err *err);
 /* Raise a natrig.Error built from code, op and a message. Never returns. */
 int nt_raisef(lua_State *L, enum nt_err_code code, const char *op, const char *fmt, ...);
+/* The one check of a handle (a userdata of metatable mt at idx) before use: returns it, or
+ * raises "op: <what> is closed" (NT_EINVAL) when is_open(handle) says it was closed. */
+void *nt_check_open(lua_State *L, int idx, const char *mt, int (*is_open)(const void *),
+                    const char *op, const char *what);
 
 /* Push a Lua value for j (objects -> tables, arrays -> tables marked as arrays, null ->
  * natrig.core.null). Raises beyond a nesting depth of 64. */

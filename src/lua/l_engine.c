@@ -16,12 +16,14 @@ struct l_engine {
     struct engine *e;
 };
 
+static int engine_is_open(const void *h)
+{
+    return ((const struct l_engine *)h)->e != NULL;
+}
+
 static struct l_engine *check_engine(lua_State *L, int idx)
 {
-    struct l_engine *le = luaL_checkudata(L, idx, NT_ENGINE_MT);
-    if (!le->e)
-        luaL_error(L, "attempt to use a closed engine");
-    return le;
+    return nt_check_open(L, idx, NT_ENGINE_MT, engine_is_open, "engine", "the engine connection");
 }
 
 /* natrig.core.engine_open([host]) -> Engine */

@@ -41,6 +41,16 @@ int nt_raise(lua_State *L, const struct nt_err *err)
     return lua_error(L);
 }
 
+void *nt_check_open(lua_State *L, int idx, const char *mt, int (*is_open)(const void *),
+                    const char *op, const char *what)
+{
+    void *h = luaL_checkudata(L, idx, mt);
+    if (!is_open(h))
+        nt_raisef(L, NT_EINVAL, op, "%s is closed (used after close(), or after its run ended)",
+                  what);
+    return h;
+}
+
 int nt_raisef(lua_State *L, enum nt_err_code code, const char *op, const char *fmt, ...)
 {
     struct nt_err err = {0};

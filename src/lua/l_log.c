@@ -15,15 +15,6 @@ static void set_span(lua_State *L, const struct logparse_span *s, const char *k)
     lua_setfield(L, -2, k);
 }
 
-/* lua/natrig/logs.lua ranks trace..error only, so fatal and panic are told to Lua as
- * "error" (the most severe it knows) until it ranks them too. */
-static const char *level_lower(enum logparse_level l)
-{
-    static const char *const names[] = {NULL,   "trace", "debug", "info",
-                                        "warn", "error", "fatal", "panic"};
-    return (unsigned)l < sizeof names / sizeof names[0] ? names[l] : NULL;
-}
-
 /* log_parse(line [, head_entry [, engine_prefix]]) -> entry table.
  * head_entry: the entry being assembled (its format and level decide whether this line
  * continues it: entry.continuation = true). engine_prefix: every line starts with the
@@ -67,8 +58,8 @@ static int l_log_parse(lua_State *L)
         lua_pushinteger(L, e.ts_ns);
         lua_setfield(L, -2, "time_ns");
     }
-    if (level_lower(e.level)) {
-        lua_pushstring(L, level_lower(e.level));
+    if (logparse_level_lower(e.level)) {
+        lua_pushstring(L, logparse_level_lower(e.level));
         lua_setfield(L, -2, "level");
     }
     lua_pushstring(L, logparse_format_name(e.format));
@@ -108,9 +99,32 @@ static int l_log_parse(lua_State *L)
 
 void l_logstore_open(lua_State *L); /* l_logstore.c */
 
+/* log_level_rank(name) -> 1 (trace) .. 7 (panic), or nil for a name no format uses; any
+ * case and the aliases every parser knows ("warning", "err", ...). The one severity order:
+ * natrig.logs ranks with it, the C store matches with it. */
+static int l_log_level_rank(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    int l = logparse_level_from(s, n);
+    if (l <= LOGPARSE_LEVEL_NONE)
+        return 0;
+    lua_pushinteger(L, l);
+    return 1;
+}
+
 void l_log_open(lua_State *L)
 {
     l_logstore_open(L);
     lua_pushcfunction(L, l_log_parse);
     lua_setfield(L, -2, "log_parse");
+    lua_pushcfunction(L, l_log_level_rank);
+    lua_setfield(L, -2, "log_level_rank");
+    /* LOG_LEVELS: the names in severity order, for messages */
+    lua_newtable(L);
+    for (int l = LOGPARSE_LEVEL_NONE + 1; logparse_level_lower((enum logparse_level)l); l++) {
+        lua_pushstring(L, logparse_level_lower((enum logparse_level)l));
+        lua_rawseti(L, -2, l);
+    }
+    lua_setfield(L, -2, "LOG_LEVELS");
 }

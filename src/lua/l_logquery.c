@@ -13,13 +13,6 @@
 
 /* --- entries ------------------------------------------------------------------------------- */
 
-static const char *level_lower(int l)
-{
-    static const char *const names[] = {NULL,   "trace", "debug", "info",
-                                        "warn", "error", "fatal", "panic"};
-    return l >= 0 && (unsigned)l < sizeof names / sizeof names[0] ? names[l] : NULL;
-}
-
 static void set_str(lua_State *L, const char *k, const char *p, size_t n)
 {
     if (!n)
@@ -76,7 +69,7 @@ static int l_entry_index(lua_State *L)
 void l_logquery_push_entry(lua_State *L, struct lstore *s, const struct logstore_view *v)
 {
     luaL_Buffer b;
-    const char *lv = level_lower(v->h.level);
+    const char *lv = logparse_level_lower((enum logparse_level)v->h.level);
 
     lua_createtable(L, 0, 16);
     /* stack: entry */

@@ -30,13 +30,14 @@
 #include "base/fdio.h"
 #include "base/xalloc.h"
 
+static int store_is_open(const void *h)
+{
+    return ((const struct lstore *)h)->st != NULL;
+}
+
 struct lstore *l_logstore_check(lua_State *L)
 {
-    struct lstore *s = luaL_checkudata(L, 1, STORE_MT);
-    if (!s->st)
-        nt_raisef(L, NT_EINVAL, "log store", "the log store of %s is closed",
-                  s->node ? s->node : "?");
-    return s;
+    return nt_check_open(L, 1, STORE_MT, store_is_open, "log store", "the log store");
 }
 
 /* --- files --------------------------------------------------------------------------------- */
@@ -422,14 +423,17 @@ static int l_inotify_close(lua_State *L)
 }
 
 /* w:changed(): drains the events; true when a file was created, written or moved in. */
+static int inot_is_open(const void *h)
+{
+    return ((const struct inot *)h)->fd >= 0;
+}
+
 static int l_inotify_changed(lua_State *L)
 {
-    struct inot *w = luaL_checkudata(L, 1, INOTIFY_MT);
+    struct inot *w = nt_check_open(L, 1, INOTIFY_MT, inot_is_open, "inotify", "the watch");
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     int any = 0;
 
-    if (w->fd < 0)
-        return nt_raisef(L, NT_EINVAL, "inotify", "the watch is closed");
     for (;;) {
         ssize_t r = read(w->fd, buf, sizeof buf);
         if (r < 0 && errno == EINTR)

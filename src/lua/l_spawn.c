@@ -31,6 +31,16 @@ static struct process *check_process(lua_State *L, int idx)
     return luaL_checkudata(L, idx, NT_PROCESS_MT);
 }
 
+static int process_is_open(const void *h)
+{
+    return !((const struct process *)h)->closed;
+}
+
+static struct process *check_open(lua_State *L, int idx, const char *op)
+{
+    return nt_check_open(L, idx, NT_PROCESS_MT, process_is_open, op, NT_PROCESS_MT);
+}
+
 /* Reap p if it has exited; with block, wait for it. Returns 1 when reaped. */
 static int process_reap(struct process *p, int block)
 {
@@ -199,9 +209,7 @@ static int l_spawn(lua_State *L)
 /* p:poll() -> nil while running; exit code (128 + signal when killed) once it ended */
 static int l_process_poll(lua_State *L)
 {
-    struct process *p = check_process(L, 1);
-    if (p->closed)
-        return nt_raisef(L, NT_EINVAL, "poll", "%s is closed", NT_PROCESS_MT);
+    struct process *p = check_open(L, 1, "poll");
     if (!process_reap(p, 0))
         return 0;
     lua_pushinteger(L, p->status);
@@ -211,9 +219,7 @@ static int l_process_poll(lua_State *L)
 /* p:wait() -> exit code (blocks; for tests and short helpers) */
 static int l_process_wait(lua_State *L)
 {
-    struct process *p = check_process(L, 1);
-    if (p->closed)
-        return nt_raisef(L, NT_EINVAL, "wait", "%s is closed", NT_PROCESS_MT);
+    struct process *p = check_open(L, 1, "wait");
     process_reap(p, 1);
     lua_pushinteger(L, p->status);
     return 1;
@@ -222,10 +228,8 @@ static int l_process_wait(lua_State *L)
 /* p:kill([signal = SIGTERM]) -> true | nil, message (false when it already ended) */
 static int l_process_kill(lua_State *L)
 {
-    struct process *p = check_process(L, 1);
+    struct process *p = check_open(L, 1, "kill");
     int sig = (int)luaL_optinteger(L, 2, SIGTERM);
-    if (p->closed)
-        return nt_raisef(L, NT_EINVAL, "kill", "%s is closed", NT_PROCESS_MT);
     if (p->done) {
         lua_pushboolean(L, 0);
         return 1;

@@ -18,12 +18,14 @@ struct l_tar {
     lua_Integer entries;
 };
 
+static int tar_is_open(const void *h)
+{
+    return ((const struct l_tar *)h)->t != NULL;
+}
+
 static struct l_tar *check_tar(lua_State *L, int idx)
 {
-    struct l_tar *h = luaL_checkudata(L, idx, TAR_MT);
-    if (!h->t)
-        nt_raisef(L, NT_EINVAL, "tar", "the builder is closed");
-    return h;
+    return nt_check_open(L, idx, TAR_MT, tar_is_open, "tar", "the tar builder");
 }
 
 /* The one close: idempotent, for close(), finish(), __gc and __close. */

@@ -1,6 +1,7 @@
 /* natrig_core.c - luaopen_natrig_core (the low-level module, natrig.core) and
  * luaopen_natrig (the front door for stock lua5.4: registers the embedded Lua modules in
  * package.preload and returns require "natrig.init"). */
+#include "core/peerproto.h"
 #include "lua/l_aux.h"
 
 int luaopen_natrig_core(lua_State *L)
@@ -27,6 +28,8 @@ int luaopen_natrig_core(lua_State *L)
     l_signal_open(L);
     lua_pushstring(L, NATRIG_VERSION);
     lua_setfield(L, -2, "version");
+    lua_pushinteger(L, PEERPROTO_PORT);
+    lua_setfield(L, -2, "PEER_PORT");
     return 1;
 }
 

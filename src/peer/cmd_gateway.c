@@ -182,7 +182,7 @@ static int gw_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct gw_opts o = {0, 31337, 30};
+    struct gw_opts o = {0, PEERPROTO_PORT, 30};
     unsigned char buf[PEERPROTO_MAX_DGRAM + 1];
     struct peerproto_gw_entry gone;
     struct peerproto_addr from, local;

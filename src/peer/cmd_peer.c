@@ -550,7 +550,7 @@ static int peer_run(int argc, char **argv)
     struct peer *p = xcalloc(1, sizeof *p);
     int rc;
 
-    p->local.port = 31337;
+    p->local.port = PEERPROTO_PORT;
     p->t.punch_interval_us = 100000;
     p->t.punch_timeout_us = 20 * 1000000LL;
     p->t.intro_timeout_us = 60 * 1000000LL;

@@ -4,6 +4,8 @@
 
 static const char *const level_names[] = {"NONE", "TRACE", "DEBUG", "INFO",
                                           "WARN", "ERROR", "FATAL", "PANIC"};
+static const char *const level_lower[] = {NULL,   "trace", "debug", "info",
+                                          "warn", "error", "fatal", "panic"};
 static const char *const format_names[] = {"plain", "tracing", "json", "logfmt", "zap"};
 
 const char *logparse_level_name(enum logparse_level level)
@@ -11,6 +13,13 @@ const char *logparse_level_name(enum logparse_level level)
     if ((unsigned)level >= sizeof level_names / sizeof level_names[0])
         return level_names[0];
     return level_names[level];
+}
+
+const char *logparse_level_lower(enum logparse_level level)
+{
+    if ((unsigned)level >= sizeof level_lower / sizeof level_lower[0])
+        return NULL;
+    return level_lower[level];
 }
 
 const char *logparse_format_name(enum logparse_format format)
