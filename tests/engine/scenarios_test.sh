@@ -1,9 +1,8 @@
 #!/bin/bash
-# natrig-test: serial (churn's pings last as long as 10 rounds should take: the engine's speed)
 # The shipped scenarios, run by the natrig binary against the real engine (needs:engine):
 # quickstart, every NAT preset judged by coturn, the hole-punching matrix (both orders of
-# arrival), churn (peers joining and leaving a running network), and the real Freenet when
-# FREENET_BIN points at a binary.
+# arrival), and the real Freenet when FREENET_BIN points at a binary. Churn, which times
+# itself, is churn_test.sh (serial); these run beside other files.
 . "$(dirname "$0")/lib.sh"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -34,10 +33,6 @@ else
 fi
 grep -qE "port_restricted +linux_masquerade +a +failed" "$out" && grep -qE "port_restricted +linux_masquerade +b +direct" "$out"
 ok $? "the racy preset fails where the faithful one succeeds (order of arrival matters)"
-# make test: 5 rounds of churn; make test-full: the default 10
-rounds=5; [ "${NATRIG_TEST_FULL:-}" = 1 ] && rounds=10
-run "churn: $rounds peers join and $rounds leave while a long-lived pair keeps every ping" scenarios/churn.lua rounds=$rounds
-grep -q "churn: $rounds joins, $rounds leaves" "$out"; ok $? "the churn happened ($rounds joins, $rounds leaves)"
 if [ -n "${FREENET_BIN:-}" ]; then
   run "real Freenet peers connect directly through port-restricted NATs" scenarios/freenet_direct.lua
   grep -q "a -> b after" "$out" && grep -q "b -> a after" "$out"; ok $? "both peers logged the direct connection"
