@@ -95,10 +95,9 @@ function M.attach(run_id, opts)
     state = "up", attached = true, pool = "10.128.0.0/9", case = labels["natrig.case"],
   }
   -- The run's identity, without a watchdog: this process does not own the run.
-  net.session = setmetatable({ eng = eng, scenario = labels["natrig.scenario"] or "attached",
-    case = labels["natrig.case"], run_id = run_id, owner = labels["natrig.owner"] or session.owner_id(),
-    created = tonumber(labels["natrig.created"]) or math.floor(core.time()), torn_down = false },
-    session.Session)
+  net.session = session.new { engine = eng, scenario = labels["natrig.scenario"] or "attached",
+    case = labels["natrig.case"], run_id = run_id, owner = labels["natrig.owner"],
+    created = tonumber(labels["natrig.created"]), watchdog = false }
   -- Segments by network name.
   local segs = {}
   for _, n in ipairs(nets) do

@@ -14,13 +14,11 @@ local task = require "natrig.task"
 local M = {}
 local Session = {}
 Session.__index = Session
-M.Session = Session
 
 local function owner_id()
   local pid = core.pid()
   return ("%s:%d:%s"):format(core.hostname(), pid, core.proc_start(pid) or "0")
 end
-M.owner_id = owner_id
 
 -- Is the owner "host:pid:start" certainly dead? Only decidable for this host.
 function M.owner_dead(owner)
@@ -203,7 +201,8 @@ end
 
 -- opts: engine (a natrig.engine client), scenario (name), watchdog (default true), hosts
 -- (natrig.hosts entries with eng, when the run spans several engines: a watchdog and a
--- teardown on each)
+-- teardown on each). A run found on the engine (natrig.attach) passes its run_id, owner and
+-- created from its labels, and watchdog = false: this process does not own it.
 function M.new(opts)
   local s = setmetatable({
     eng = opts.engine,
@@ -211,8 +210,8 @@ function M.new(opts)
     scenario = opts.scenario or "adhoc",
     case = opts.case,
     run_id = opts.run_id or new_run_id(),
-    owner = owner_id(),
-    created = math.floor(core.time()),
+    owner = opts.owner or owner_id(),
+    created = opts.created or math.floor(core.time()),
     torn_down = false,
   }, Session)
   if opts.watchdog ~= false and core.getenv("NATRIG_NO_WATCHDOG") ~= "1" then
