@@ -56,7 +56,10 @@ function Network:default_nat_preset() end
 -- @tparam[opt] table opts name, nat (a preset name or a spec table: see the presets page),
 --   behind (an upstream router: double NAT), hairpin (boolean), timeout (UDP mapping
 --   timeout, seconds), port_preservation (boolean), capture (boolean), host (an engine of
---   a Swarm), portmap (`{ upnp = true, natpmp = true, pcp = true }`: natrig.portmap)
+--   a Swarm), portmap (`{ upnp = true, natpmp = true, pcp = true }`: natrig.portmap), ip
+--   (`"v4"`, the default or NATRIG_IP, `"dual"`, `"v6only"`: natrig.ip6), filtering6 (its
+--   IPv6 firewall's inbound filtering, RFC 6092: `"APDF"`, the default, `"ADF"`, `"EIF"`,
+--   `"closed"`, `"open"`; only with IPv6)
 -- @treturn Router
 -- @usage local home = net:router{ nat = "symmetric" }
 -- local a = net:peer{ router = home }
@@ -65,15 +68,15 @@ function Network:router(opts) end
 --- A node on the public network (no NAT): name, cmd, profile, ....
 -- @tparam[opt] table opts name, cmd (argv, or function(node, net) -> argv), image, profile,
 --   env, files, binary, args, ports, ready (`{ log = "listening" }`, or false), may_exit,
---   capture, cap_add, devices, tun, host
+--   capture, cap_add, devices, tun, host, ip (`"v4"`, `"dual"`, `"v6only"`: natrig.ip6)
 -- @treturn Node
 -- @usage local gw = net:gateway{ name = "gw", cmd = { "natrig-peer", "echo", "--port", "3478" } }
 function Network:gateway(opts) end
 
 --- A node behind its own NAT router: nat = preset, or router = r.
 -- @tparam[opt] table opts as for `gateway`, plus nat (a preset name or spec table: its own
---   router) or router (a shared one), and hairpin, timeout, port_preservation, portmap for
---   its own router
+--   router) or router (a shared one), and hairpin, timeout, port_preservation, portmap,
+--   filtering6 for its own router (ip: its router's)
 -- @treturn Node
 -- @usage local a = net:peer{ name = "a", nat = "symmetric", cmd = { "my-p2p-app" } }
 function Network:peer(opts) end

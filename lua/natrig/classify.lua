@@ -46,7 +46,7 @@ function M.server(net, eng)
       Image = net.image, Cmd = core.json_array { "sleep", "2000000000" },
       Labels = s:labels("stun"),
       HostConfig = { NetworkMode = net.public.name, Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
-      NetworkingConfig = { EndpointsConfig = { [net.public.name] = { IPAMConfig = { IPv4Address = ip1 } } } },
+      NetworkingConfig = require("natrig.netns").endpoint(net.public, ip1, require("natrig.ip6").host(net.public, ip1)),
     })
     eng:container_start(st.id)
     -- the second address goes on the interface that carries the first (names move)

@@ -190,10 +190,11 @@ function Engine:system_info() return self:json("info") end
 function Engine:network_create(spec)
   return self:json("network_create", nil, spec, spec.Name).Id
 end
-function Engine:network_connect(net, container, ipv4, aliases)
+function Engine:network_connect(net, container, ipv4, aliases, ipv6)
   local ep = { Container = container }
-  if ipv4 or aliases then
-    ep.EndpointConfig = { IPAMConfig = ipv4 and { IPv4Address = ipv4 } or nil, Aliases = aliases }
+  if ipv4 or aliases or ipv6 then
+    ep.EndpointConfig = { IPAMConfig = (ipv4 or ipv6) and { IPv4Address = ipv4, IPv6Address = ipv6 } or nil,
+      Aliases = aliases }
   end
   self:call("network_connect", { id = net }, ep, nil, net)
 end

@@ -37,7 +37,13 @@ local function create_segment(self, seg)
     Name = seg.name, Driver = seg.overlay and "overlay" or "bridge", CheckDuplicate = true, Internal = false,
     Attachable = seg.overlay or nil,
     IPAM = { Driver = "default", Config = core.json_array { { Subnet = seg.subnet, Gateway = gw,
-      IPRange = seg.overlay and (core.subnet_host(seg.subnet, plan.OVERLAY_DYNAMIC) .. "/26") or nil } } },
+      IPRange = seg.overlay and (core.subnet_host(seg.subnet, plan.OVERLAY_DYNAMIC) .. "/26") or nil },
+      -- natrig.ip6: a /64 of the run's /48 (Docker 20.10 needs no daemon flag for this)
+      -- addresses the engine picks itself (STUN servers, the resolver) stay off natrig's
+      -- host numbers: they come from hosts 65536 and up
+      seg.subnet6 and { Subnet = seg.subnet6, Gateway = core.subnet6_host(seg.subnet6, 1),
+        IPRange = core.subnet6_host(seg.subnet6, 65536) .. "/112" } or nil } },
+    EnableIPv6 = seg.subnet6 and true or nil,
     Options = seal.bridge_options(self, seg), -- masquerade off (on only for an outside = true run's public)
     Labels = self.session:labels("net", { ["natrig.segment"] = seg.kind }),
   }
@@ -68,6 +74,7 @@ function M.add_live(self, x)
     end
     x.job = task.spawn(function() x:bring_up() end, x.name)
     task.join_all({ x.job }, "adding " .. x.name)
+    if is_router then require("natrig.ip6").announce(self, x) end -- its IPv6 LAN's route
   end)
   if not ok then
     if not task.is_abort(err) then pcall(self.remove, self, x) end

@@ -15,8 +15,8 @@ function M.sysctls(extra)
   return s
 end
 
-function M.endpoint(seg, ip)
-  return { EndpointsConfig = { [seg.name] = { IPAMConfig = { IPv4Address = ip } } } }
+function M.endpoint(seg, ip, ip6)
+  return { EndpointsConfig = { [seg.name] = { IPAMConfig = { IPv4Address = ip, IPv6Address = ip6 } } } }
 end
 
 -- exec for routers and nodes: the caller's opts table is left as it was; the exec and

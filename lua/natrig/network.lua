@@ -29,6 +29,7 @@ local artifacts = require "natrig.artifacts"
 local hosts_mod = require "natrig.hosts"
 local seal = require "natrig.seal"
 local lifecycle = require "natrig.lifecycle"
+local ip6 = require "natrig.ip6"
 
 local M = {}
 --- A test network (natrig.network{...}).
@@ -156,18 +157,19 @@ function Network:default_nat_preset()
 end
 
 --- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
--- double NAT), hairpin, timeout, port_preservation
+-- double NAT), hairpin, timeout, port_preservation, ip and filtering6 (natrig.ip6)
 function Network:router(opts)
-  opts = check_opts("net:router", opts, { name = true, nat = true, behind = true,
+  opts = check_opts("net:router", opts, { name = true, nat = true, behind = true, ip = true, filtering6 = true,
     hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true })
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
   end
+  local fam = ip6.router_family(self, opts) -- bad input, before anything is declared
   local spec = nat.resolve(opts.nat or self:default_nat_preset(), opts)
   local pm = require("natrig.portmap").resolve(opts.portmap, spec, "net:router") -- natrig.portmap
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
-  r.pm = pm
+  r.ip, r.fw6, r.pm = fam, ip6.firewall(opts, spec), pm -- fw6: nil without IPv6
   r.capture = opts.capture
   r.host_pin = opts.host
   self.routers[#self.routers + 1] = r
@@ -181,7 +183,8 @@ local NODE_OPTS = { name = "string", nat = "string|table", router = "table",
   files = "table|function", ports = "table", ready = "table|boolean", args = "table",
   binary = "string|table|function", behind = "table", hairpin = "boolean", timeout = "number",
   port_preservation = "boolean", may_exit = "boolean", capture = "boolean", cap_add = "table",
-  devices = "table", tun = "boolean", host = "string|number", portmap = "table|boolean" }
+  devices = "table", tun = "boolean", host = "string|number", portmap = "table|boolean", ip = "string",
+  filtering6 = "string" }
 M.NODE_OPTS = NODE_OPTS
 
 local function add_node(self, kind, opts)
@@ -202,10 +205,13 @@ local function add_node(self, kind, opts)
       -- A peer's own router is part of its capture (both sides of its NAT).
       implicit = true
       router = self:router { nat = opts.nat, behind = opts.behind, hairpin = opts.hairpin, capture = opts.capture,
-        timeout = opts.timeout, port_preservation = opts.port_preservation, host = opts.host, portmap = opts.portmap }
+        timeout = opts.timeout, port_preservation = opts.port_preservation, host = opts.host, portmap = opts.portmap,
+        ip = opts.ip, filtering6 = opts.filtering6 }
     end
   end
+  local fam = ip6.node_family(self, kind, opts, router) -- and where filtering6 may go
   local n = node_mod.new_node(self, kind, unique_name(self, kind, opts.name), router, opts)
+  n.ip = fam
   n.host_pin = opts.host
   self.nodes[#self.nodes + 1] = n
   self.by_name[n.name] = n

@@ -14,6 +14,7 @@ local nodeopts = require "natrig.nodeopts"
 local watch = require "natrig.watch"
 local netns = require "natrig.netns"
 local router_mod = require "natrig.router"
+local ip6 = require "natrig.ip6"
 
 local M = {}
 -- Routers live in natrig.router; known here too as node.Router and node.new_router.
@@ -24,6 +25,9 @@ M.Router, M.new_router = router_mod.Router, router_mod.new_router
 -- @tfield string kind "gateway", "peer" or "node"
 -- @tfield ?string private_ip its address on its own segment (a LAN, or the public network)
 -- @tfield ?string public_ip the address the public network sees it at (its outermost router's)
+-- @tfield ?string private_ip6 its IPv6 address (ip = "dual" or "v6only"; natrig.ip6), else nil
+-- @tfield ?string public_ip6 the IPv6 address the public network sees it at: its own (no translation)
+-- @tfield string ip the families it speaks: "v4", "dual" or "v6only" (a peer: its router's)
 -- @tfield ?Router router the router it sits behind, or nil on the public network
 -- @tfield table profile the profile it runs (natrig-peer, command, freenet, ...)
 -- @tfield ?boolean running whether its app runs (as the engine last said)
@@ -102,16 +106,24 @@ function M.new_node(net, kind, name, router, opts)
 end
 
 function Node:__tostring()
-  return ("natrig.Node(%s %s, private %s, public %s%s)"):format(self.kind, self.name,
+  return ("natrig.Node(%s %s, private %s, public %s%s%s)"):format(self.kind, self.name,
     tostring(self.private_ip), tostring(self.public_ip),
+    self.public_ip6 and (", ipv6 " .. self.public_ip6) or "",
     self.api_port and (", api 127.0.0.1:" .. self.api_port) or "")
 end
 
---- Public_ip:port, the address others reach the node at.
+--- Public_ip:port, the address others reach the node at; with IPv6 also its IPv6 one.
+-- A v6only node's first value is its IPv6 address.
 -- @tparam[opt] integer port default: the profile's port, else natrig-peer's (31337)
 -- @treturn string "10.128.0.3:31337"
--- @usage local to = a:addr(4000)   -- b sends to a's public address
-function Node:addr(port) return self.public_ip .. ":" .. tostring(port or self.profile.port or core.PEER_PORT) end
+-- @treturn ?string "[2001:db8:4a1::5]:31337" when it speaks IPv6
+-- @usage local to, to6 = a:addr(4000)   -- b sends to a's public addresses
+function Node:addr(port)
+  port = tostring(port or self.profile.port or core.PEER_PORT)
+  local v6 = self.public_ip6 and ip6.hostport(self.public_ip6, port)
+  if self.ip == "v6only" then return v6 end
+  return self.public_ip .. ":" .. port, v6
+end
 
 --- Create and start the node (done by net:up).
 -- @local
@@ -137,14 +149,24 @@ function Node:bring_up()
       -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
       PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net),
-      Sysctls = netns.sysctls(),
+      Sysctls = netns.sysctls { ["net.ipv6.conf.all.disable_ipv6"] = ip6.disabled(self.segment, self.private_ip6) },
     },
-    NetworkingConfig = netns.endpoint(self.segment, self.private_ip),
+    NetworkingConfig = netns.endpoint(self.segment, self.private_ip, self.seg_ip6),
   })
   eng:container_start(self.holder)
   if self.router then
     self.router.job:join()
-    self:netexec({ "ip", "route", "replace", "default", "via", self.router.lan_ip }, { check = true })
+    local r = self.router
+    task.parallel(function()
+      -- a v6only LAN has no IPv4 route at all (the engine's default via its host bridge goes)
+      self:netexec(r.ip == "v6only" and { "ip", "route", "del", "default" }
+        or { "ip", "route", "replace", "default", "via", r.lan_ip }, { check = true })
+    end, function()
+      if not r.lan_ip6 then return end
+      self:netexec({ "ip", "-6", "route", "replace", "default", "via", r.lan_ip6 }, { check = true })
+    end)
+  elseif self.private_ip6 then
+    ip6.routes_public(net, self, function(a, o) return self:netexec(a, o) end)
   end
   -- Before the app starts, so its first packets are in the capture.
   if capture.wanted(net, self) then capture.start(net, self, "node") end
@@ -251,14 +273,20 @@ function Node:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, s
 -- @usage print(a:netexec{ "ss", "-uan" }.stdout)
 function Node:netexec(argv, opts) return netns.exec_in(self, self.holder, argv, opts, self.name .. " (net)") end
 
---- The node's addresses and routes.
--- @treturn {routes=string,addresses=string} the output of `ip route` and `ip -4 -o addr`
+--- The node's addresses and routes, of both families.
+-- @treturn {routes=string,addresses=string,routes6=string,addresses6=string} the output of
+-- `ip route` and `ip -4 -o addr` (and of `ip -6 route` and `ip -6 -o addr` when it has IPv6)
 -- @usage print(a:diagnostics().routes)
 function Node:diagnostics()
   local d = {}
-  task.parallel(
-    function() d.routes = self:netexec({ "ip", "route", "show" }, { quiet = true }).stdout end,
-    function() d.addresses = self:netexec({ "ip", "-4", "-o", "addr", "show" }, { quiet = true }).stdout end)
+  local function run(k, argv) d[k] = self:netexec(argv, { quiet = true }).stdout end
+  local jobs = { function() run("routes", { "ip", "route", "show" }) end,
+    function() run("addresses", { "ip", "-4", "-o", "addr", "show" }) end }
+  if self.private_ip6 then
+    jobs[3] = function() run("routes6", { "ip", "-6", "route", "show" }) end
+    jobs[4] = function() run("addresses6", { "ip", "-6", "-o", "addr", "show", "scope", "global" }) end
+  end
+  task.parallel(jobs)
   return d
 end
 

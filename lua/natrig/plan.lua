@@ -5,6 +5,7 @@
 -- @module natrig.plan
 local core = require "natrig.core"
 local task = require "natrig.task"
+local ip6 = require "natrig.ip6"
 
 local M = {}
 
@@ -94,6 +95,7 @@ function M.place_lan(self, r, subnet)
   r.lan = { name = self.session:name(r.name .. "-lan"), subnet = subnet, kind = "lan", eng = r.eng }
   r.lan_ip = core.subnet_host(subnet, 254)
   r.next_host = 1
+  ip6.place_lan(self, r)
 end
 
 function M.place_wan(self, r)
@@ -105,11 +107,13 @@ function M.place_wan(self, r)
     r.wan = self.public
     r.wan_ip = next_pub(self)
   end
+  ip6.place_wan(self, r)
 end
 
 function M.place_node(self, n)
   if not n.router then
     n.private_ip = next_pub(self); n.public_ip = n.private_ip; n.segment = self.public
+    ip6.place_node(self, n)
     return
   end
   n.segment = n.router.lan
@@ -117,6 +121,7 @@ function M.place_node(self, n)
   local outer = n.router
   while outer.behind do outer = outer.behind end
   n.public_ip = outer.wan_ip
+  ip6.place_node(self, n)
 end
 
 --- Allocate subnets and addresses for every segment and node (pure, from the engine's list
@@ -131,6 +136,7 @@ function M.plan(self, taken, attempt)
   local lans = #self.routers > 0 and core.subnet_alloc(self.pool, LAN_PREFIX, t2, start % 32768, #self.routers) or {}
   self.public = { name = self.session:name("public"), subnet = pub, kind = "public", eng = self.eng,
     overlay = self.hosts ~= nil }
+  ip6.plan(self, taken, start) -- the run's /48 of 2001:db8::/32, when anything speaks IPv6
   self.pub_host = 1 -- .1 is the bridge (the host)
   for _, n in ipairs(self.nodes) do if not n.router then M.place_node(self, n) end end
   for i, r in ipairs(self.routers) do M.place_lan(self, r, lans[i]) end

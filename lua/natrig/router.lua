@@ -11,6 +11,7 @@ local capture = require "natrig.capture"
 local portmap = require "natrig.portmap"
 local netns = require "natrig.netns"
 local watch = require "natrig.watch"
+local ip6 = require "natrig.ip6"
 
 local M = {}
 --- A NAT router (net:router, or a peer's own).
@@ -19,7 +20,10 @@ local M = {}
 -- @tfield table nat its NAT: { preset, mapping, filtering, hairpin, ... }
 -- @tfield ?string wan_ip its address on the network above it (the public one, or its upstream's LAN)
 -- @tfield ?string lan_ip its address on its LAN (.254, the LAN's gateway)
--- @tfield {name=string,subnet=string} lan its LAN: { name, subnet }
+-- @tfield {name=string,subnet=string} lan its LAN: { name, subnet, subnet6 (its IPv6 prefix, when it speaks IPv6) }
+-- @tfield string ip the families it routes: "v4", "dual" or "v6only"
+-- @tfield ?string wan_ip6 its IPv6 address on the public network (ip = "dual" or "v6only")
+-- @tfield ?string lan_ip6 its IPv6 address on its LAN (::fe), the LAN's IPv6 gateway
 -- @tfield {Node,...} nodes the nodes behind it
 -- @tfield ?Router behind the router it sits behind (double NAT), or nil
 -- @tfield Network net its network
@@ -55,13 +59,16 @@ function Router:bring_up()
         ["net.ipv4.ip_forward"] = "1",
         ["net.netfilter.nf_conntrack_udp_timeout"] = timeout,
         ["net.netfilter.nf_conntrack_udp_timeout_stream"] = timeout,
+        ["net.ipv6.conf.all.forwarding"] = self.lan_ip6 and "1" or nil,
+        ["net.ipv6.conf.all.disable_ipv6"] = ip6.disabled(self.wan, self.wan_ip6),
       },
     },
-    NetworkingConfig = netns.endpoint(self.wan, self.wan_ip),
+    NetworkingConfig = netns.endpoint(self.wan, self.wan_ip, self.wan_seg6),
   })
   -- API 1.41 takes one network at create; the LAN is joined before start.
-  eng:network_connect(self.lan.name, self.id, self.lan_ip)
+  eng:network_connect(self.lan.name, self.id, self.lan_ip, nil, self.lan_ip6)
   eng:container_start(self.id)
+  if self.wan_ip6 then ip6.routes_public(net, self, function(a, o) return self:exec(a, o) end) end
   if capture.wanted(net, self) then capture.start(net, self, "router") end
   if self.behind then
     self.behind.job:join()
@@ -179,6 +186,7 @@ function Router:restart()
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
+  if self.wan_ip6 then ip6.routes_public(self.net, self, function(a, o) return self:exec(a, o) end) end
   nat.apply(self)
   portmap.start(self, true) -- a restart loses every mapping (new epoch)
   -- The nodes' default routes survive (they live in the nodes' own namespaces).

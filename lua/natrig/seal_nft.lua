@@ -9,6 +9,7 @@ local M = {}
 
 M.TABLE = "natrig_seal"
 M.TIMEOUT = 7 * 86400 -- how long an escape is remembered (seconds)
+M.LAB6 = "2001:db8::/32" -- natrig.ip6's pool: IPv6 between lab addresses stays in the lab
 local T = "inet " .. M.TABLE
 
 local function bad(op, msg) core.fail("einval", op, msg) end
@@ -58,6 +59,11 @@ function M.base_batch(run)
     "add rule " .. T .. " seal ip daddr { 224.0.0.0/4, 255.255.255.255 } return",
     "add rule " .. T .. " seal ip saddr vmap @runs",
     "add rule " .. T .. " seal drop",
+    -- IPv6 (natrig.ip6): the lab's 2001:db8::/32 prefixes and link-local traffic (neighbour
+    -- discovery) between the containers of one bridge; anything else falls to seal's drop
+    -- (this host does not route IPv6 at all: net.ipv6.conf.all.forwarding=0)
+    "add rule " .. T .. " forward meta nfproto ipv6 ip6 saddr { ::/128, fe80::/10, " .. M.LAB6 .. " } "
+      .. "ip6 daddr { fe80::/10, ff00::/8, " .. M.LAB6 .. " } return",
     "add rule " .. T .. " forward jump seal",
     "add rule " .. T .. " input jump seal" }) do l[#l + 1] = x end
   return table.concat(l, "\n") .. "\n"

@@ -82,7 +82,7 @@ function M.remove_labelled(eng, label, attempts)
   task.map(apps, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
   task.map(nets, function(n)
     local info = inspect(n.Id)
-    for cid in pairs(info and info.Containers or {}) do
+    for cid in pairs(info and type(info.Containers) == "table" and info.Containers or {}) do -- JSON null: none
       quietly(eng.network_disconnect, eng, n.Id, cid, true)
     end
   end, 16)
@@ -128,7 +128,7 @@ function M.remove_labelled(eng, label, attempts)
       local busy = type(e) == "table" and (e.status == 403 or (n.Driver == "overlay" and (e.status or 0) >= 400))
       if not (busy and attempt < tries) then error(e, 0) end
       local info = inspect(n.Id)
-      for cid in pairs(info and info.Containers or {}) do
+      for cid in pairs(info and type(info.Containers) == "table" and info.Containers or {}) do -- JSON null: none
         pcall(eng.network_disconnect, eng, n.Id, cid, true)
         pcall(eng.container_remove, eng, cid, true)
       end
