@@ -61,8 +61,9 @@
  *  - racy with ADM or with EIF/ADF filtering: plain masquerade only has conntrack filtering
  *    (address and port dependent) and port-preserving or random ports. Racy EIM needs port
  *    preservation on, racy APDM needs it off; other combinations are rejected.
- *  - RFC 4787 behaviour is built for UDP only. TCP and other protocols from the LAN are
- *    SNATed to wan_ip as plain Linux masquerade does (conntrack filtering); IPv6 is not NATed.
+ *  - TCP (RFC 5382) is built the same way with sets and maps of its own (natrule_tcp.c, whose
+ *    header comment says how); protocols other than UDP and TCP from the LAN are SNATed to
+ *    wan_ip as plain Linux masquerade does (conntrack filtering); IPv6 is not NATed.
  *  - the random fallback port is only checked against conntrack tuples, so with many busy LAN
  *    endpoints it can land on a port another endpoint owns (about k/64512 for k live
  *    mappings); the later one then wins that port's inbound (EIF/ADF) DNAT.
@@ -98,6 +99,19 @@ enum natrule_filtering {
 #define NATRULE_PM_MARK 0x1u   /* meta mark bit: unsolicited UDP the guard let wait for pm_late */
 #define NATRULE_PM_MARK_S "0x1"
 
+/* What a NAT does with an unsolicited inbound TCP SYN (RFC 5382 REQ-4). */
+enum natrule_syn {
+    NATRULE_SYN_DEFAULT = 0, /* the preset's way: drop, or rst for racy (its own stack) */
+    NATRULE_SYN_DROP,        /* silently dropped */
+    NATRULE_SYN_RST,         /* answered with a TCP RST at once */
+    NATRULE_SYN_HOLD,        /* no answer for 6 s (REQ-4), then ICMP port unreachable */
+};
+
+#define NATRULE_TCP_ESTABLISHED_DEFAULT 7440u /* RFC 5382 REQ-5: at least 2 h 4 min */
+#define NATRULE_TCP_TRANSITORY_DEFAULT 240u   /* RFC 5382 REQ-5: at least 4 min */
+#define NATRULE_TCP_TIMEOUT_MAX 604800u
+#define NATRULE_SYN_HOLD_SECONDS 6u
+
 struct natrule_spec {
     enum natrule_mapping mapping;
     enum natrule_filtering filtering;
@@ -107,7 +121,15 @@ struct natrule_spec {
     int portmap; /* 1: port mapping (lua/natrig/portmap.lua): the guard marks instead of dropping
                   * and chain pm_late (prerouting, -90) drops what no mapping DNATed */
     unsigned udp_timeout; /* seconds a mapping lives after its last outbound packet */
-    uint32_t wan_ip;      /* host byte order; 0 = not set */
+    /* TCP (natrule_tcp.c). Zero means "the default", so a zeroed spec is valid: mapping and
+     * filtering as UDP's, syn as the preset's, the RFC 5382 timeouts. Read them through
+     * natrule_tcp_mapping() and friends. */
+    int tcp_mapping;   /* 0, or 1 + enum natrule_mapping */
+    int tcp_filtering; /* 0, or 1 + enum natrule_filtering */
+    enum natrule_syn tcp_syn;
+    unsigned tcp_established; /* idle seconds of an established connection's mapping */
+    unsigned tcp_transitory;  /* idle seconds of one being opened or closed */
+    uint32_t wan_ip;          /* host byte order; 0 = not set */
     size_t n_lan;
     struct ipv4_cidr lan[NATRULE_MAX_LAN]; /* host bits zero */
 };
@@ -138,8 +160,10 @@ int natrule_add_lan(struct natrule_spec *s, const char *cidr, struct nt_err *err
 
 /* Set one option by name: mapping (EIM|ADM|APDM), filtering (EIF|ADF|APDF), hairpin,
  * port_preservation, racy (on|off|true|false|1|0|yes|no), udp_timeout (seconds), wan_ip,
- * lan (adds a subnet). Case-insensitive values. Unknown keys are an error listing the valid
- * ones. Returns 0 or -1 with err. */
+ * lan (adds a subnet), and TCP's: tcp_mapping, tcp_filtering (as UDP's, or "same"),
+ * tcp_syn (drop|rst|hold|default), tcp_established, tcp_transitory (seconds).
+ * Case-insensitive values. Unknown keys are an error listing the valid ones. Returns 0 or
+ * -1 with err. */
 int natrule_set_option(struct natrule_spec *s, const char *key, const char *value,
                        struct nt_err *err);
 
@@ -152,8 +176,21 @@ int natrule_validate(const struct natrule_spec *s, struct nt_err *err);
 const char *natrule_mapping_name(enum natrule_mapping m);
 const char *natrule_filtering_name(enum natrule_filtering f);
 
+/* TCP's effective behaviour: mapping and filtering (UDP's unless set apart), what an
+ * unsolicited SYN gets, port preservation (the spec's, for EIM only) and the timeouts. */
+enum natrule_mapping natrule_tcp_mapping(const struct natrule_spec *s);
+enum natrule_filtering natrule_tcp_filtering(const struct natrule_spec *s);
+enum natrule_syn natrule_tcp_syn(const struct natrule_spec *s);
+int natrule_tcp_port_preservation(const struct natrule_spec *s);
+unsigned natrule_tcp_established(const struct natrule_spec *s);
+unsigned natrule_tcp_transitory(const struct natrule_spec *s);
+/* "drop", "rst", "hold" ("default" for NATRULE_SYN_DEFAULT); "?" when out of range. */
+const char *natrule_syn_name(enum natrule_syn y);
+
 /* One line describing the spec: "mapping=EIM filtering=APDF hairpin=on port_preservation=on
- * racy=off udp_timeout=120". Appends to out; returns 0, or -1 when out is full. */
+ * racy=off udp_timeout=120", then each TCP setting that is not the default
+ * (" tcp_filtering=EIF tcp_syn=rst tcp_established=600"). Appends to out; returns 0, or -1
+ * when out is full. */
 int natrule_describe(const struct natrule_spec *s, struct buf *out);
 
 /* --- ruleset ---------------------------------------------------------------------------- */
@@ -172,7 +209,7 @@ struct natrule_object {
     const char *hook;
 };
 
-#define NATRULE_MAX_OBJECTS 16
+#define NATRULE_MAX_OBJECTS 32
 
 /* The objects the ruleset for s defines, in ruleset order. Fills up to max entries and
  * returns how many there are (may exceed max). */
@@ -207,7 +244,8 @@ void natrule_verify_argv(struct natrule_argv *out);
 size_t natrule_flush_argvs(const struct natrule_spec *s, struct natrule_argv *out, size_t max);
 
 /* Diagnostics: {"nft", "list", "table", "ip", "natrig"} (rules carry counters and the
- * listing shows learned elements with their expiry) and {"conntrack", "-L", "-p", "udp"}.
+ * listing shows learned elements with their expiry), {"conntrack", "-L", "-p", "udp"} and
+ * {"conntrack", "-L", "-p", "tcp"}.
  * Fills up to max and returns how many there are. */
 size_t natrule_diag_argvs(struct natrule_argv *out, size_t max);
 

@@ -39,25 +39,29 @@ nt_init() {
     trap nt_cleanup EXIT
     trap 'exit 130' INT TERM
     # NT_BIN=DIR: natrule_dump and punch already built there (run-all builds them once)
-    if [ -n "${NT_BIN:-}" ] && [ -x "$NT_BIN/natrule_dump" ] && [ -x "$NT_BIN/punch" ]; then
+    if [ -n "${NT_BIN:-}" ] && [ -x "$NT_BIN/natrule_dump" ] && [ -x "$NT_BIN/punch" ] &&
+        [ -x "$NT_BIN/tcppunch" ]; then
         NT_DUMP=$NT_BIN/natrule_dump
         NT_PUNCH=$NT_BIN/punch
+        NT_TCPPUNCH=$NT_BIN/tcppunch
         return 0
     fi
     nt_build "$NT_TMP" || exit 2
     NT_DUMP=$NT_TMP/natrule_dump
     NT_PUNCH=$NT_TMP/punch
+    NT_TCPPUNCH=$NT_TMP/tcppunch
 }
 
 # nt_build DIR: compile natrule_dump (against every C file under src/core and src/base,
 # subfolders included: the core is pure, so no library is needed, and a module split there
-# needs no change here) and punch.
+# needs no change here), punch and tcppunch.
 nt_build() {
     local cflags="-std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -I$NT_ROOT/src" srcs
     mapfile -t srcs < <(find "$NT_ROOT/src/core" "$NT_ROOT/src/base" -name '*.c' | sort)
     gcc $cflags -o "$1/natrule_dump" "$NT_ROOT/tests/nat/natrule_dump.c" \
         "${srcs[@]}" -lm || nt_die "cannot build natrule_dump"
     gcc $cflags -o "$1/punch" "$NT_ROOT/tests/nat/punch.c" || nt_die "cannot build punch"
+    gcc $cflags -o "$1/tcppunch" "$NT_ROOT/tests/nat/tcppunch.c" || nt_die "cannot build tcppunch"
 }
 
 # nt_ns NAME: create namespace $NT_ID-NAME with lo up.
@@ -175,4 +179,6 @@ nt_diag() {
     nt_x "r$1" nft list table ip natrig
     echo "--- router $1: conntrack -L -p udp"
     nt_x "r$1" conntrack -L -p udp 2>/dev/null
+    echo "--- router $1: conntrack -L -p tcp"
+    nt_x "r$1" conntrack -L -p tcp 2>/dev/null
 }

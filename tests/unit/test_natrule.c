@@ -306,8 +306,10 @@ static const char *const common_lines[] = {
     "table ip natrig {}\ndelete table ip natrig\n\ntable ip natrig {\n",
     "\tset lan_nets {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.168.1.0/24 }\n",
     "\tct timeout udp_map {\n\t\tprotocol udp\n\t\tl3proto ip\n\t\tpolicy = { unreplied : ",
-    "\tchain ct_policy {\n\t\ttype filter hook prerouting priority -150; policy accept;\n"
-    "\t\tmeta l4proto udp ct timeout set \"udp_map\"\n",
+    "\t\ttype filter hook prerouting priority -150; policy accept;\n"
+    "\t\tmeta l4proto udp ct timeout set \"udp_map\"\n"
+    "\t\tmeta l4proto tcp ct timeout set \"tcp_map\"\n",
+    "\tchain ct_policy {\n\t\tcomment \"natrig tcp mapping=",
     "\tchain snat_out {\n\t\ttype nat hook postrouting priority 100; policy accept;\n",
     "\t\tip saddr @lan_nets ip daddr != @lan_nets counter snat ip to 203.0.113.1\n\t}\n",
     "\tchain isolate {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tct state new "
@@ -327,7 +329,7 @@ static const struct rules_row rules_rows[] = {
       "udp_timeout=120 wan_ip=203.0.113.1\"\n",
       "\tchain guard {\n\t\ttype filter hook prerouting priority -300; policy accept;\n" GUARD
       "ip saddr . udp sport . udp dport @seen_ap counter accept\n" GUARD
-      "meta l4proto udp counter drop\n\t}\n",
+      "meta l4proto udp counter drop\n" GUARD "ip saddr . tcp sport",
       "\tchain dnat_in {\n\t\ttype nat hook prerouting priority -100; policy accept;\n"
       "\t\tip daddr 203.0.113.1 udp dport @pub_to_inside counter dnat ip to udp dport map "
       "@pub_to_inside\n",
@@ -379,6 +381,7 @@ static const struct rules_row rules_rows[] = {
      {NULL},
      {"racy=on",
       OUT "meta l4proto udp counter snat ip to 203.0.113.1\n" OUT
+          "meta l4proto tcp counter snat ip to 203.0.113.1\n" OUT
           "counter snat ip to 203.0.113.1\n\t}\n",
       NULL},
      {"chain guard", "seen_ap", "pub_to_inside", "eim_out", "chain learn", "chain dnat_in",
@@ -496,9 +499,9 @@ static void test_objects_and_argv(void)
 {
     struct natrule_spec s;
     struct natrule_object obj[NATRULE_MAX_OBJECTS];
-    struct natrule_argv a[8];
+    struct natrule_argv a[16];
     size_t n, i;
-    char joined[256];
+    char joined[512];
 
     make_spec(&s, "restricted_cone", NULL, NULL);
     n = natrule_objects(&s, obj, NATRULE_MAX_OBJECTS);
@@ -510,15 +513,17 @@ static void test_objects_and_argv(void)
                  obj[i].name, obj[i].hook ? "@" : "", obj[i].hook ? obj[i].hook : "");
     }
     is_str(joined,
-           "set:lan_nets set:seen_ap set:seen_a map:pub_to_inside map:eim_out ct timeout:udp_map "
+           "set:lan_nets set:seen_ap set:seen_a map:pub_to_inside map:eim_out set:tcp_seen_ap "
+           "set:tcp_seen_a map:tcp_pub_to_inside map:tcp_eim_out ct timeout:tcp_map "
+           "chain:tcp_learn_est chain:tcp_learn_close chain:tcp_learn_new ct timeout:udp_map "
            "chain:guard@prerouting chain:ct_policy@prerouting chain:dnat_in@prerouting "
            "chain:snat_out@postrouting chain:learn@postrouting chain:isolate@forward",
            "restricted_cone objects");
     is_int(natrule_objects(&s, obj, 2), n, "objects: count even when max is smaller");
 
     make_spec(&s, "linux_masquerade", NULL, NULL);
-    is_int(natrule_objects(&s, obj, NATRULE_MAX_OBJECTS), 5,
-           "linux_masquerade: lan_nets, udp_map, ct_policy, snat_out, isolate");
+    is_int(natrule_objects(&s, obj, NATRULE_MAX_OBJECTS), 6,
+           "linux_masquerade: lan_nets, tcp_map, udp_map, ct_policy, snat_out, isolate");
 
     natrule_apply_argv(NULL, &a[0]);
     ok(!strcmp(a[0].v[0], "nft") && !strcmp(a[0].v[1], "-f") &&
@@ -532,28 +537,31 @@ static void test_objects_and_argv(void)
        "verify argv");
 
     make_spec(&s, "address_dependent", NULL, NULL);
-    n = natrule_flush_argvs(&s, a, 8);
-    is_int(n, 5, "address_dependent: 4 learned sets/maps + conntrack -F");
+    n = natrule_flush_argvs(&s, a, 16);
+    is_int(n, 9, "address_dependent: 4 learned sets/maps, TCP's 4, conntrack -F");
     ok(!strcmp(a[0].v[1], "flush") && !strcmp(a[0].v[2], "set") && !strcmp(a[0].v[5], "seen_ap"),
        "flush seen_ap first (the guard closes before conntrack forgets)");
     ok(!strcmp(a[1].v[5], "seen_a") && !strcmp(a[2].v[2], "map") &&
            !strcmp(a[2].v[5], "pub_to_inside") && !strcmp(a[3].v[5], "adm_out") &&
            !strcmp(a[3].v[3], "ip") && !strcmp(a[3].v[4], "natrig") && a[3].v[6] == NULL,
        "flush seen_a, pub_to_inside, adm_out in table ip natrig");
-    ok(!strcmp(a[4].v[0], "conntrack") && !strcmp(a[4].v[1], "-F") && a[4].v[2] == NULL,
+    ok(!strcmp(a[4].v[5], "tcp_seen_ap") && !strcmp(a[7].v[5], "tcp_adm_out"),
+       "then TCP's: tcp_seen_ap first");
+    ok(!strcmp(a[8].v[0], "conntrack") && !strcmp(a[8].v[1], "-F") && a[8].v[2] == NULL,
        "conntrack -F last");
-    is_int(natrule_flush_argvs(&s, a, 2), 5, "flush: count even when max is smaller");
+    is_int(natrule_flush_argvs(&s, a, 2), 9, "flush: count even when max is smaller");
     for (i = 0; i < 5; i++)
         ok(a[i].v[0] != NULL, "flush argv %zu filled", i);
 
     make_spec(&s, "linux_masquerade", NULL, NULL);
-    n = natrule_flush_argvs(&s, a, 8);
+    n = natrule_flush_argvs(&s, a, 16);
     ok(n == 1 && !strcmp(a[0].v[0], "conntrack"), "racy: only conntrack -F to flush");
 
-    n = natrule_diag_argvs(a, 8);
-    ok(n == 2 && !strcmp(a[0].v[0], "nft") && !strcmp(a[0].v[4], "natrig") &&
-           !strcmp(a[1].v[0], "conntrack") && !strcmp(a[1].v[1], "-L") &&
-           !strcmp(a[1].v[2], "-p") && !strcmp(a[1].v[3], "udp") && a[1].v[4] == NULL,
+    n = natrule_diag_argvs(a, 16);
+    ok(n == 3 && !strcmp(a[2].v[3], "tcp") && !strcmp(a[0].v[0], "nft") &&
+           !strcmp(a[0].v[4], "natrig") && !strcmp(a[1].v[0], "conntrack") &&
+           !strcmp(a[1].v[1], "-L") && !strcmp(a[1].v[2], "-p") && !strcmp(a[1].v[3], "udp") &&
+           a[1].v[4] == NULL,
        "diag argvs");
 }
 
