@@ -6,11 +6,36 @@
 -- the default), symmetric (APDM+APDF), address_dependent (ADM+ADF), linux_masquerade
 -- (plain MASQUERADE: classifies as EIM+APDF but has the conntrack race that breaks
 -- simultaneous hole punching, as some real Linux routers do).
--- Options: hairpin (bool), timeout (UDP mapping timeout, seconds), port_preservation.
+-- Options: hairpin (bool), timeout (UDP mapping timeout, seconds), port_preservation,
+-- tcp = { mapping =, filtering =, syn = "drop"|"rst"|"hold", established =, transitory = }
+-- (RFC 5382; TCP keeps the preset's mapping and filtering unless set apart here).
 -- @module natrig.nat
 local core = require "natrig.core"
 
 local M = {}
+
+-- tcp = {...} (a router option, or a spec's own) -> the C spec's tcp_* keys
+local TCP_KEYS = { mapping = "tcp_mapping", filtering = "tcp_filtering", syn = "tcp_syn",
+  established = "tcp_established", transitory = "tcp_transitory" }
+local function tcp_into(spec, tcp)
+  if tcp == nil then return end
+  if type(tcp) ~= "table" then
+    core.fail("einval", "nat", "tcp must be a table { mapping, filtering, syn, established, transitory }, got "
+      .. type(tcp))
+  end
+  for k, v in pairs(tcp) do
+    local key = TCP_KEYS[k]
+    if not key then
+      core.fail("einval", "nat", ("unknown tcp option '%s' (valid: mapping, filtering, syn, established, "
+        .. "transitory)"):format(tostring(k)))
+    end
+    if type(v) == "number" then v = math.tointeger(v) or tostring(v) end
+    if type(v) ~= "string" and math.type(v) ~= "integer" then
+      core.fail("einval", "nat", ("tcp.%s must be a string or a number, got %s"):format(k, type(v)))
+    end
+    spec[key] = tostring(v)
+  end
+end
 
 --- The NAT preset names (the presets page has their behaviours).
 -- @treturn {string,...}
@@ -24,7 +49,8 @@ M.DEFAULT_PRESET = core.nat_resolve({}).preset
 -- opts may carry hairpin, timeout, port_preservation.
 -- @tparam string|table preset
 -- @tparam[opt] table opts
--- @treturn table { preset, mapping, filtering, hairpin, port_preservation, racy, udp_timeout, timeout }
+-- @treturn table { preset, mapping, filtering, hairpin, port_preservation, racy, udp_timeout, timeout,
+--   tcp = { mapping, filtering, syn, established, transitory } }
 -- @usage require("natrig.nat").resolve("symmetric", { hairpin = false }).mapping   --> "APDM"
 function M.resolve(preset, opts)
   local spec = {}
@@ -36,6 +62,10 @@ function M.resolve(preset, opts)
     core.fail("einval", "nat", "nat must be a preset name or a table, got " .. type(preset))
   end
   opts = opts or {}
+  local tcp = spec.tcp
+  spec.tcp = nil
+  tcp_into(spec, tcp)
+  tcp_into(spec, opts.tcp)
   if opts.hairpin ~= nil then spec.hairpin = opts.hairpin end
   if opts.port_preservation ~= nil then spec.port_preservation = opts.port_preservation end
   if opts.timeout ~= nil then spec.udp_timeout = opts.timeout end
@@ -46,18 +76,25 @@ function M.resolve(preset, opts)
 end
 
 local function c_spec(spec)
-  return { preset = spec.preset, mapping = spec.mapping, filtering = spec.filtering,
+  local c = { preset = spec.preset, mapping = spec.mapping, filtering = spec.filtering,
     hairpin = spec.hairpin, port_preservation = spec.port_preservation, racy = spec.racy,
     udp_timeout = spec.udp_timeout, portmap = spec.portmap }
+  tcp_into(c, spec.tcp)
+  return c
 end
 
---- One line for a NAT: "symmetric (APDM APDF hairpin)".
+--- One line for a NAT: "symmetric (APDM APDF hairpin)", plus TCP's behaviour when it is set
+-- apart from UDP's or its SYN answer is not a silent drop: "(... tcp EIM EIF syn=rst)".
 -- @tparam table spec a resolved NAT (router.nat)
 -- @treturn string
 -- @usage print(require("natrig.nat").describe(r.nat))
 function M.describe(spec)
-  return ("%s (%s %s%s)"):format(spec.preset or "custom", spec.mapping, spec.filtering,
-    spec.hairpin and " hairpin" or "")
+  local t, tcp = spec.tcp, ""
+  if t and (t.mapping ~= spec.mapping or t.filtering ~= spec.filtering or t.syn ~= (spec.racy and "rst" or "drop")) then
+    tcp = (" tcp %s %s syn=%s"):format(t.mapping, t.filtering, t.syn)
+  end
+  return ("%s (%s %s%s%s)"):format(spec.preset or "custom", spec.mapping, spec.filtering,
+    spec.hairpin and " hairpin" or "", tcp)
 end
 
 function M.ruleset(spec, wan_ip, lans) return core.nat_ruleset(c_spec(spec), wan_ip, lans) end

@@ -157,10 +157,12 @@ function Network:default_nat_preset()
 end
 
 --- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
--- double NAT), hairpin, timeout, port_preservation, ip and filtering6 (natrig.ip6)
+-- double NAT), hairpin, timeout, port_preservation, ip and filtering6 (natrig.ip6), tcp ({ mapping,
+-- filtering, syn, established, transitory }: RFC 5382)
 function Network:router(opts)
   opts = check_opts("net:router", opts, { name = true, nat = true, behind = true, ip = true, filtering6 = true,
-    hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true })
+    hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true,
+    tcp = true })
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
@@ -184,7 +186,7 @@ local NODE_OPTS = { name = "string", nat = "string|table", router = "table",
   binary = "string|table|function", behind = "table", hairpin = "boolean", timeout = "number",
   port_preservation = "boolean", may_exit = "boolean", capture = "boolean", cap_add = "table",
   devices = "table", tun = "boolean", host = "string|number", portmap = "table|boolean", ip = "string",
-  filtering6 = "string" }
+  filtering6 = "string", tcp = "table" }
 M.NODE_OPTS = NODE_OPTS
 
 local function add_node(self, kind, opts)
@@ -206,7 +208,7 @@ local function add_node(self, kind, opts)
       implicit = true
       router = self:router { nat = opts.nat, behind = opts.behind, hairpin = opts.hairpin, capture = opts.capture,
         timeout = opts.timeout, port_preservation = opts.port_preservation, host = opts.host, portmap = opts.portmap,
-        ip = opts.ip, filtering6 = opts.filtering6 }
+        ip = opts.ip, filtering6 = opts.filtering6, tcp = opts.tcp }
     end
   end
   local fam = ip6.node_family(self, kind, opts, router) -- and where filtering6 may go

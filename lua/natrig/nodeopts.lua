@@ -9,6 +9,7 @@
 --             or a string of octal digits ("644", "0755")
 --   binary    a host file that exists and is executable
 --   timeout   a peer's NAT mapping timeout (seconds > 0); a gateway or node has no router
+--   tcp       a peer's own NAT's TCP behaviour (natrig.nat checks keys and values)
 --   ready     { timeout = seconds > 0 }
 -- Function-valued options (files, binary) are checked when natrig calls them.
 -- @module natrig.nodeopts
@@ -125,6 +126,12 @@ end
 function M.check(op, name, kind, opts)
   if opts.timeout ~= nil and kind ~= "peer" then
     bad(op, ("%s: timeout is a peer's NAT mapping timeout; a %s has no NAT router"):format(name, kind))
+  end
+  if opts.tcp ~= nil and kind ~= "peer" then
+    bad(op, ("%s: tcp is a peer's NAT's TCP behaviour; a %s has no NAT router"):format(name, kind))
+  end
+  if opts.tcp ~= nil and opts.router ~= nil then
+    bad(op, ("%s: tcp belongs to the shared router (net:router{ tcp = ... }), not to a peer behind it"):format(name))
   end
   for _, p in ipairs(opts.ports or {}) do M.port(op, name, p) end
   if type(opts.files) == "table" then M.files(op, name, opts.files) end

@@ -249,9 +249,10 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
         return natrule_set_wan(s, value, err);
     } else if (strcmp(key, "lan") == 0) {
         return natrule_add_lan(s, value, err);
-    } else if ((v = natrule_tcp_option(s, key, value, err)) != 1) {
-        return v;
     } else {
+        v = natrule_tcp_option(s, key, value, err);
+        if (v != 1)
+            return v;
         return nt_err_set(err, NT_EINVAL, OP,
                           "unknown nat option '%s' (valid: mapping, filtering, hairpin, "
                           "port_preservation, racy, portmap, udp_timeout, tcp_mapping, "

@@ -1,7 +1,10 @@
 /* l_nat.c - NAT rule generation (core/natrule) and NAT classification (core/natclass) as
  * functions of natrig.core. A spec travels in Lua as a table:
  *   { preset=, mapping="EIM"|"ADM"|"APDM", filtering="EIF"|"ADF"|"APDF", hairpin=bool,
- *     port_preservation=bool, racy=bool, udp_timeout=seconds }
+ *     port_preservation=bool, racy=bool, udp_timeout=seconds, tcp_mapping=, tcp_filtering=,
+ *     tcp_syn="drop"|"rst"|"hold", tcp_established=seconds, tcp_transitory=seconds }
+ * and comes back with `tcp = { mapping, filtering, syn, established, transitory }` (effective;
+ * a `tcp` key going in is ignored here: natrig.nat turns it into the tcp_* keys).
  * and is rebuilt in C for each call (cheap; keeps the C side free of Lua-held state).
  * Text buffers are boxed (l_box_buf), so a raise while pushing cannot leak them. */
 #include <string.h>
@@ -11,8 +14,10 @@
 #include "lua/l_aux.h"
 
 static const char *const SPEC_KEYS[] = {
-    "preset", "mapping",     "filtering", "hairpin",  "port_preservation",
-    "racy",   "udp_timeout", "portmap",   "describe", NULL};
+    "preset",  "mapping",         "filtering",      "hairpin",     "port_preservation",
+    "racy",    "udp_timeout",     "portmap",        "tcp_mapping", "tcp_filtering",
+    "tcp_syn", "tcp_established", "tcp_transitory", "describe",    "tcp",
+    NULL};
 
 /* Build a C spec from the table at idx (preset first, then each option), plus wan and
  * lans when given. Raises a natrig.Error on anything invalid. */
@@ -25,7 +30,7 @@ static void spec_from(lua_State *L, int idx, const char *wan, int lans_idx, stru
     if (natrule_preset(lua_tostring(L, -1), s, &err))
         nt_raise(L, &err);
     lua_pop(L, 1);
-    for (int i = 1; i < 8; i++) {
+    for (int i = 1; strcmp(SPEC_KEYS[i], "describe") != 0; i++) {
         const char *k = SPEC_KEYS[i], *v;
         lua_getfield(L, idx, k);
         if (lua_isboolean(L, -1))
@@ -71,6 +76,19 @@ static void push_spec(lua_State *L, const struct natrule_spec *s, const char *pr
     lua_setfield(L, -2, "portmap");
     lua_pushinteger(L, s->udp_timeout);
     lua_setfield(L, -2, "udp_timeout");
+    /* TCP's effective behaviour (natrule_tcp.c); natrig.nat passes it back as tcp_* keys */
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, natrule_mapping_name(natrule_tcp_mapping(s)));
+    lua_setfield(L, -2, "mapping");
+    lua_pushstring(L, natrule_filtering_name(natrule_tcp_filtering(s)));
+    lua_setfield(L, -2, "filtering");
+    lua_pushstring(L, natrule_syn_name(natrule_tcp_syn(s)));
+    lua_setfield(L, -2, "syn");
+    lua_pushinteger(L, natrule_tcp_established(s));
+    lua_setfield(L, -2, "established");
+    lua_pushinteger(L, natrule_tcp_transitory(s));
+    lua_setfield(L, -2, "transitory");
+    lua_setfield(L, -2, "tcp");
     b = l_box_buf(L, 4096);
     natrule_describe(s, b);
     lua_pushstring(L, b->data ? b->data : "");

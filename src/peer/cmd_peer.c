@@ -3,7 +3,13 @@
  * --punch-interval from both sides until a PUNCH or PUNCH_ACK arrives), then exchanges
  * PING/PONG and logs the RTTs. Runs until SIGINT/SIGTERM (or --exit-when-done), answering
  * punches and pings. The per-remote logic is core/peerproto's state machine; this file
- * does the I/O and the logging. */
+ * does the I/O and the logging. With --tcp the punch is a TCP simultaneous open instead
+ * (peertcp.c): every punch interval, while no connection to the remote is up or under way,
+ * a connect() from the registered port to the remote's public endpoint (a listener on the
+ * same port takes a SYN that arrives first); the remote counts as punched when its HELLO
+ * line arrives on a connection, and the pings go over that connection. The rendezvous stays
+ * UDP: the remote's public endpoint is the one the gateway saw its UDP from, which is its TCP
+ * one where the NAT preserves ports (every natrig preset with EIM does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 #include "peer/peercmd.h"
 #include "peer/peerlog.h"
 #include "peer/peernet.h"
+#include "peer/peertcp.h"
 
 #define T_PEER "natrig_peer::peer"
 #define T_PUNCH "natrig_peer::punch"
@@ -36,6 +43,7 @@ enum {
     OPT_KEEPALIVE,
     OPT_EXPECT,
     OPT_EXIT_WHEN_DONE,
+    OPT_TCP,
 };
 
 struct peer {
@@ -48,7 +56,9 @@ struct peer {
     char expect[PEER_MAX_EXPECT][PEERPROTO_NAME_MAX + 1];
     int nexpect;
     int exit_when_done;
+    int tcp; /* --tcp: punch by TCP simultaneous open */
     /* state */
+    struct peertcp t_tcp;
     int fd;
     struct peerproto_table tb;
     struct peerproto_stats st;
@@ -124,6 +134,9 @@ static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
         return 0;
     case OPT_EXIT_WHEN_DONE:
         p->exit_when_done = 1;
+        return 0;
+    case OPT_TCP:
+        p->tcp = 1;
         return 0;
     }
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
@@ -225,11 +238,139 @@ static void log_pings_done(const struct peerproto_remote *r, unsigned pings)
     peerlog_end(&l);
 }
 
+static void on_pong(struct peer *p, const struct peerproto_msg *m,
+                    const struct peerproto_addr *from, int64_t now);
+
+/* --tcp: a PUNCH is a connect() (while none to r is up or under way), a PING a line on the
+ * connection. Returns 1 when it handled the action. */
+static int tcp_action(struct peer *p, struct peerproto_remote *r, const struct peerproto_action *a,
+                      int64_t now)
+{
+    int idx = (int)(r - p->tb.r), i = peertcp_find(&p->t_tcp, idx, 0);
+    char line[96];
+    struct peerlog_line l;
+
+    if (a->kind == PEERPROTO_ACT_PUNCH) {
+        if (i < 0 && peertcp_connect(&p->t_tcp, &a->to, idx) >= 0) {
+            peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "tcp connect started");
+            peerlog_str(&l, "remote", r->name);
+            peerlog_addr(&l, "to", &a->to);
+            peerlog_int(&l, "attempt", (long long)a->seq);
+            peerlog_end(&l);
+        }
+        return 1;
+    }
+    if (a->kind == PEERPROTO_ACT_PING || a->kind == PEERPROTO_ACT_KEEPALIVE) {
+        snprintf(line, sizeof line, "PING %lu %lld", (unsigned long)a->seq, (long long)now);
+        i = peertcp_find(&p->t_tcp, idx, 1);
+        if (i >= 0)
+            peertcp_send(&p->t_tcp, i, line);
+        return 1;
+    }
+    return 0;
+}
+
+static void tcp_connected(void *ctx, struct peertcp *t, int i, int err)
+{
+    struct peer *p = ctx;
+    struct peerlog_line l;
+    char line[64];
+
+    if (err) {
+        peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "tcp connect failed");
+        peerlog_str(&l, "remote", p->tb.r[t->c[i].remote].name);
+        peerlog_addr(&l, "to", &t->c[i].addr);
+        peerlog_str(&l, "error", strerror(err));
+        peerlog_end(&l);
+        return;
+    }
+    snprintf(line, sizeof line, "HELLO %s", p->name);
+    peertcp_send(t, i, line);
+}
+
+static void tcp_accepted(void *ctx, struct peertcp *t, int i)
+{
+    struct peer *p = ctx;
+    char line[64];
+
+    snprintf(line, sizeof line, "HELLO %s", p->name);
+    peertcp_send(t, i, line);
+}
+
+static void tcp_hello(struct peer *p, struct peertcp *t, int i, const char *name, int64_t now)
+{
+    struct peerproto_remote *r;
+    struct peerlog_line l;
+
+    if ((p->nexpect > 0 && !is_expected(p, name)) || !(r = peerproto_table_get(&p->tb, name))) {
+        peertcp_close(t, i);
+        return;
+    }
+    /* the first connection to say HELLO carries the pings; a second one (both connect()s
+     * and the listener can each win) is closed */
+    if (peertcp_find(t, (int)(r - p->tb.r), 1) >= 0) {
+        peertcp_close(t, i);
+        return;
+    }
+    t->c[i].remote = (int)(r - p->tb.r);
+    t->c[i].hello = 1;
+    if (peerproto_remote_on_punch(r, &t->c[i].addr, now, &p->t) == PEERPROTO_EV_PUNCHED) {
+        peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punched");
+        peerlog_str(&l, "remote", r->name);
+        peerlog_addr(&l, "addr", &t->c[i].addr);
+        peerlog_int(&l, "attempts", (long long)r->attempts);
+        peerlog_str(&l, "via", "tcp");
+        if (r->has_public)
+            peerlog_addr(&l, "public_addr", &r->public_addr);
+        peerlog_end(&l);
+    }
+}
+
+static void tcp_line(void *ctx, struct peertcp *t, int i, const char *line)
+{
+    struct peer *p = ctx;
+    int64_t now = peernet_now_us();
+    unsigned long seq;
+    long long ts;
+    char name[PEERPROTO_NAME_MAX + 2], out[96];
+
+    /* 32: PEERPROTO_NAME_MAX */
+    if (sscanf(line, "HELLO %32s", name) == 1 && peerproto_name_valid(name)) {
+        tcp_hello(p, t, i, name, now);
+    } else if (t->c[i].remote >= 0 && sscanf(line, "PING %lu %lld", &seq, &ts) == 2) {
+        snprintf(out, sizeof out, "PONG %lu %lld", seq, ts);
+        peertcp_send(t, i, out);
+    } else if (t->c[i].remote >= 0 && sscanf(line, "PONG %lu %lld", &seq, &ts) == 2) {
+        struct peerproto_msg m;
+
+        memset(&m, 0, sizeof m);
+        snprintf(m.name, sizeof m.name, "%s", p->tb.r[t->c[i].remote].name);
+        m.seq = (uint32_t)seq;
+        m.ts = (uint64_t)ts;
+        on_pong(p, &m, &t->c[i].addr, now);
+    }
+}
+
+static void tcp_closed(void *ctx, struct peertcp *t, int i)
+{
+    struct peer *p = ctx;
+    struct peerlog_line l;
+
+    if (t->c[i].remote < 0)
+        return;
+    peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "tcp connection closed");
+    peerlog_str(&l, "remote", p->tb.r[t->c[i].remote].name);
+    peerlog_addr(&l, "addr", &t->c[i].addr);
+    peerlog_end(&l);
+}
+
 static void do_action(struct peer *p, struct peerproto_remote *r, const struct peerproto_action *a,
                       int64_t now)
 {
     struct peerlog_line l;
 
+    if (p->tcp && tcp_action(p, r, a, now))
+        return;
     switch (a->kind) {
     case PEERPROTO_ACT_PUNCH:
         send_named(p, PEERPROTO_PUNCH, a->seq, r->name, 0, &a->to);
@@ -417,7 +558,8 @@ static void on_datagram(struct peer *p, const unsigned char *buf, size_t n, size
         return;
     case PEERPROTO_PUNCH:
     case PEERPROTO_PUNCH_ACK:
-        on_punch(p, &m, from, now);
+        if (!p->tcp) /* --tcp: only a TCP connection counts */
+            on_punch(p, &m, from, now);
         return;
     case PEERPROTO_PING:
         /* anyone who can reach us gets an answer: that is what a test peer is for */
@@ -494,9 +636,11 @@ static int peer_loop(struct peer *p)
     struct peerproto_action act;
     struct peerproto_addr from;
     int64_t now, wake, w;
-    size_t i;
+    size_t i, pn;
     int rc, k;
     long n;
+    struct pollfd pfd[PEERTCP_MAX + 2];
+    const struct peertcp_cb tcp_cb = {p, tcp_connected, tcp_accepted, tcp_line, tcp_closed};
 
     p->next_register_us = peernet_now_us();
     for (;;) {
@@ -513,10 +657,16 @@ static int peer_loop(struct peer *p)
         }
         if (check_expected(p) && p->exit_when_done)
             return p->expect_failed ? 1 : 0;
-        rc = peernet_wait(p->fd, wake > now ? wake - now : 0);
+        pn = 1;
+        pfd[0] = (struct pollfd){p->fd, POLLIN, 0};
+        if (p->tcp)
+            pn += peertcp_pollfds(&p->t_tcp, pfd + 1, PEERTCP_MAX + 1);
+        rc = peernet_waitv(pfd, pn, wake > now ? wake - now : 0);
         if (rc < 0)
             return 0;
-        for (k = 0; rc > 0 && k < 256; k++) {
+        if (p->tcp && rc > 0)
+            peertcp_handle(&p->t_tcp, pfd + 1, pn - 1, &tcp_cb);
+        for (k = 0; rc > 0 && pfd[0].revents && k < 256; k++) {
             n = peernet_recv(p->fd, buf, sizeof buf, &from);
             if (n < 0)
                 break;
@@ -541,6 +691,7 @@ static int peer_run(int argc, char **argv)
         {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
         {"expect", required_argument, NULL, OPT_EXPECT},
         {"exit-when-done", no_argument, NULL, OPT_EXIT_WHEN_DONE},
+        {"tcp", no_argument, NULL, OPT_TCP},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -573,7 +724,12 @@ static int peer_run(int argc, char **argv)
     }
     p->t.keepalive_us = p->keepalive_us;
     peernet_signals_init();
+    p->t_tcp.lfd = -1;
     p->fd = peernet_udp_bind(p->local.ip, p->local.port, &err);
+    if (p->fd >= 0 && p->tcp && peertcp_listen(&p->t_tcp, &p->local, &err) < 0) {
+        close(p->fd);
+        p->fd = -1;
+    }
     if (p->fd < 0) {
         peerlog_begin(&l, PEERLOG_ERROR, T_PEER, "cannot listen");
         peerlog_str(&l, "error", err.msg);
@@ -585,6 +741,7 @@ static int peer_run(int argc, char **argv)
     peerlog_str(&l, "name", p->name);
     peerlog_addr(&l, "addr", &p->local);
     peerlog_addr(&l, "gateway", &p->gateway);
+    peerlog_str(&l, "punch", p->tcp ? "tcp" : "udp");
     peerlog_end(&l);
     rc = peer_loop(p);
     peerlog_begin(&l, PEERLOG_INFO, T_PEER, "shutting down");
@@ -597,6 +754,8 @@ static int peer_run(int argc, char **argv)
     peerlog_int(&l, "bad_total", (long long)p->st.bad_total);
     peerlog_end(&l);
     close(p->fd);
+    if (p->tcp)
+        peertcp_free(&p->t_tcp);
     free(p);
     return rc;
 }
@@ -607,12 +766,14 @@ const struct peer_cmd cmd_peer = {
     "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--punch-delay MS (0)]\n"
     "  [--intro-timeout SECS (60)] [--pings N (5)]\n"
     "  [--ping-interval MS (200)] [--keepalive SECS (5)] [--expect NAME,NAME...]\n"
-    "  [--exit-when-done] [-v]\n"
+    "  [--exit-when-done] [--tcp] [-v]\n"
     "  Registers with the gateway, punches a UDP hole to each peer it introduces (only the\n"
     "  --expect ones when given), then exchanges N pings with each and logs the RTTs.\n"
     "  Runs until SIGINT/SIGTERM; --exit-when-done exits once every --expect peer is\n"
     "  connected (status 0) or failed (status 1) and its pings are done. An --expect peer\n"
-    "  the gateway has not introduced within --intro-timeout of registering has failed.\n",
+    "  the gateway has not introduced within --intro-timeout of registering has failed.\n"
+    "  --tcp: punch by TCP simultaneous open instead (connect() from --port to the peer's\n"
+    "  public endpoint, with a listener on --port too), ping over that connection.\n",
     "hole-punching test peer",
     peer_run,
 };

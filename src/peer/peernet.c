@@ -66,6 +66,12 @@ const char *peernet_signal_name(int sig)
 int peernet_wait(int fd, int64_t timeout_us)
 {
     struct pollfd pfd = {fd, POLLIN, 0};
+
+    return peernet_waitv(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, timeout_us);
+}
+
+int peernet_waitv(struct pollfd *p, size_t n, int64_t timeout_us)
+{
     struct timespec ts, *tsp = NULL;
     int rc;
 
@@ -76,7 +82,7 @@ int peernet_wait(int fd, int64_t timeout_us)
         ts.tv_nsec = (long)(timeout_us % 1000000) * 1000;
         tsp = &ts;
     }
-    rc = ppoll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, tsp, &peernet_wait_mask);
+    rc = ppoll(p, (nfds_t)n, tsp, &peernet_wait_mask);
     if (peernet_stop_sig)
         return -1;
     if (rc < 0)

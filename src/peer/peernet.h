@@ -4,6 +4,7 @@
 #ifndef NT_PEERNET_H
 #define NT_PEERNET_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@ const char *peernet_signal_name(int sig);
 /* Wait until fd is readable (fd < 0: just sleep), at most timeout_us (< 0: forever).
  * Returns 1 readable, 0 timed out, -1 when a stop signal arrived (or poll failed). */
 int peernet_wait(int fd, int64_t timeout_us);
+/* The same over n pollfds (their revents filled in). */
+int peernet_waitv(struct pollfd *p, size_t n, int64_t timeout_us);
 
 /* A non-blocking UDP socket bound to ip:port (port 0: any). Returns the fd, or -1 with err. */
 int peernet_udp_bind(uint32_t ip, uint16_t port, struct nt_err *err);
