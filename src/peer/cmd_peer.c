@@ -299,10 +299,12 @@ static void tcp_accepted(void *ctx, struct peertcp *t, int i)
 
 static void tcp_hello(struct peer *p, struct peertcp *t, int i, const char *name, int64_t now)
 {
-    struct peerproto_remote *r;
+    struct peerproto_remote *r = NULL;
     struct peerlog_line l;
 
-    if ((p->nexpect > 0 && !is_expected(p, name)) || !(r = peerproto_table_get(&p->tb, name))) {
+    if (p->nexpect == 0 || is_expected(p, name))
+        r = peerproto_table_get(&p->tb, name);
+    if (!r) {
         peertcp_close(t, i);
         return;
     }
