@@ -59,7 +59,9 @@ function Network:default_nat_preset() end
 --   a Swarm), portmap (`{ upnp = true, natpmp = true, pcp = true }`: natrig.portmap), ip
 --   (`"v4"`, the default or NATRIG_IP, `"dual"`, `"v6only"`: natrig.ip6), filtering6 (its
 --   IPv6 firewall's inbound filtering, RFC 6092: `"APDF"`, the default, `"ADF"`, `"EIF"`,
---   `"closed"`, `"open"`; only with IPv6)
+--   `"closed"`, `"open"`; only with IPv6), tcp (RFC 5382: `{ mapping, filtering, syn =
+--   "drop"|"rst"|"hold", established, transitory }`; TCP keeps the preset's mapping and
+--   filtering unless set apart here)
 -- @treturn Router
 -- @usage local home = net:router{ nat = "symmetric" }
 -- local a = net:peer{ router = home }
@@ -76,7 +78,7 @@ function Network:gateway(opts) end
 --- A node behind its own NAT router: nat = preset, or router = r.
 -- @tparam[opt] table opts as for `gateway`, plus nat (a preset name or spec table: its own
 --   router) or router (a shared one), and hairpin, timeout, port_preservation, portmap,
---   filtering6 for its own router (ip: its router's)
+--   filtering6, tcp for its own router (ip: its router's)
 -- @treturn Node
 -- @usage local a = net:peer{ name = "a", nat = "symmetric", cmd = { "my-p2p-app" } }
 function Network:peer(opts) end

@@ -1,31 +1,39 @@
 -- Hole-punching fidelity matrix: for every pair of NAT presets, two natrig-peers try to
 -- punch through each other's NAT via a rendezvous, in both orders of arrival (one side
 -- starts punching a second before the other, so its first packets reach the other NAT
--- before that NAT's own peer has sent). Each cell: what happened, and whether it is what
--- RFC 4787 behaviour predicts (natrig.holepunch). Passes when every cell matches.
---   natrig run scenarios/holepunch_matrix.lua presets=full_cone,symmetric batch=12
--- As a sweep, one case per cell: `first` x `second` (6 x 6 = the same 36 cells: the peer
--- behind `first` punches first), each case its own network, a pass-rate grid in the HTML:
+-- before that NAT's own peer has sent), over UDP and over TCP (natrig-peer --tcp: a TCP
+-- simultaneous open). Each cell: what happened, and whether it is what RFC 4787 (UDP) or
+-- RFC 5382 (TCP) behaviour predicts (natrig.holepunch). Passes when every cell matches.
+--   natrig run scenarios/holepunch_matrix.lua presets=full_cone,symmetric batch=12 proto=tcp
+-- As a sweep, one case per cell: `first` x `second` x `proto` (6 x 6 x 2: the peer behind
+-- `first` punches first), each case its own network, a pass-rate grid in the HTML:
 --   natrig sweep scenarios/holepunch_matrix.lua --repeat 3 -j 4 --html r.html
 local holepunch = require "natrig.holepunch"
 local nat = require "natrig.nat"
 
 return natrig.scenario {
   name = "hole-punching matrix",
-  params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6, first = "", second = "" },
-  matrix = { first = natrig.core.nat_presets(), second = natrig.core.nat_presets() },
+  params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6, first = "", second = "",
+    proto = "" },
+  matrix = { first = natrig.core.nat_presets(), second = natrig.core.nat_presets(), proto = { "udp", "tcp" } },
   timeout = 900,
   run = function(_, p)
     local presets = {}
     if p.presets ~= "" then for s in p.presets:gmatch("[^,]+") do presets[#presets + 1] = s end
     else presets = natrig.core.nat_presets() end
-    -- cells: unordered pairs; for different presets both orders of arrival
+    -- cells: unordered pairs; for different presets both orders of arrival; each protocol
+    local protos = p.proto ~= "" and { p.proto } or { "udp", "tcp" }
+    for _, pr in ipairs(protos) do
+      if pr ~= "udp" and pr ~= "tcp" then error("proto must be udp or tcp, got " .. pr, 0) end
+    end
     local cells = {}
-    if p.first ~= "" and p.second ~= "" then cells[1] = { a = p.first, b = p.second, first = "a" } end
-    for i = 1, p.first == "" and #presets or 0 do
-      for j = i, #presets do
-        cells[#cells + 1] = { a = presets[i], b = presets[j], first = "a" }
-        if i ~= j then cells[#cells + 1] = { a = presets[i], b = presets[j], first = "b" } end
+    for _, pr in ipairs(protos) do
+      if p.first ~= "" and p.second ~= "" then cells[#cells + 1] = { a = p.first, b = p.second, first = "a", proto = pr } end
+      for i = 1, p.first == "" and #presets or 0 do
+        for j = i, #presets do
+          cells[#cells + 1] = { a = presets[i], b = presets[j], first = "a", proto = pr }
+          if i ~= j then cells[#cells + 1] = { a = presets[i], b = presets[j], first = "b", proto = pr } end
+        end
       end
     end
     local PEER = "/usr/local/bin/natrig-peer"
@@ -39,9 +47,11 @@ return natrig.scenario {
           local na, nb = "c" .. k .. "a", "c" .. k .. "b"
           local function argv(me, other, delayed)
             return function(_, n)
-              return { PEER, "peer", "--gateway", n:get("rv").public_ip .. ":31337", "--name", me,
+              local a = { PEER, "peer", "--gateway", n:get("rv").public_ip .. ":31337", "--name", me,
                 "--port", "31337", "--expect", other, "--punch-timeout", tostring(p.punch_timeout),
                 "--punch-delay", delayed and tostring(p.delay_ms) or "0", "--pings", "3" }
+              if c.proto == "tcp" then a[#a + 1] = "--tcp" end
+              return a
             end
           end
           c.na = net:peer { name = na, nat = c.a, cmd = argv(na, nb, c.first == "b") }
@@ -62,7 +72,7 @@ return natrig.scenario {
           local ra, rb = outcome(c.na, c.nb), outcome(c.nb, c.na)
           natrig.metric("time to punch outcome", natrig.now() - t_up, "s") -- after the network is up
           c.got = (ra == "direct" and rb == "direct") and "direct" or "failed"
-          c.want, c.why = holepunch.predict(nat.resolve(c.a), nat.resolve(c.b), c.first)
+          c.want, c.why = holepunch.predict(nat.resolve(c.a), nat.resolve(c.b), c.first, c.proto)
           if c.got ~= c.want then -- what both peers said, while their logs are at hand
             local function tail(node)
               local l = {}
@@ -78,14 +88,14 @@ return natrig.scenario {
     end
     -- the matrix
     local bad = 0
-    print(("   %-18s %-18s %-6s %-8s %-8s %s"):format("NAT a", "NAT b", "first", "got", "expected", ""))
+    print(("   %-5s %-18s %-18s %-6s %-8s %-8s %s"):format("proto", "NAT a", "NAT b", "first", "got", "expected", ""))
     for _, c in ipairs(cells) do
       local okc = c.got == c.want
       if not okc then bad = bad + 1 end
-      print(("   %-18s %-18s %-6s %-8s %-8s %s"):format(c.a, c.b, c.a == c.b and "-" or c.first,
+      print(("   %-5s %-18s %-18s %-6s %-8s %-8s %s"):format(c.proto, c.a, c.b, c.a == c.b and "-" or c.first,
         c.got or "?", c.want or "?", okc and "ok" or ("MISMATCH: " .. tostring(c.why))))
     if c.evidence then print((c.evidence:gsub("[^\n]+", "     | %0"))) end
     end
-    expect(bad, "cells that differ from the RFC 4787 prediction"):eq(0)
+    expect(bad, "cells that differ from the RFC 4787 (UDP) / RFC 5382 (TCP) prediction"):eq(0)
   end,
 }

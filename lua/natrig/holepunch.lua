@@ -19,13 +19,34 @@
 --    whatever its preset, so the other side's first packet gets through and the reply
 --    comes back from the very address:port it sent to, which every filter accepts. Direct,
 --    with any NAT on the other side (tests/engine/portmap_test.lua measures a symmetric one).
+-- TCP (proto "tcp", RFC 5382; natrig-peer --tcp: simultaneous open, each peer also listening
+-- on the port it connect()s from): the same rules over each NAT's TCP mapping and filtering
+-- (router.nat.tcp), with two differences for the racy NAT, measured on Linux 6.18
+-- (tests/nat/netns-tcp): the SYN that reaches it first is answered RST by its own stack and
+-- the conntrack entry it leaves is closed, and the kernel reuses a closed entry's port, so
+-- its peer keeps its port: racy with a faithful NAT is direct in both orders; two racy NATs
+-- fail (each stack resets every SYN, and no SYN crosses). An unsolicited SYN answered with
+-- RST (syn = "rst") costs a refused connect(), not the punch: the listener takes the other
+-- side's SYN.
 local M = {}
 
 local rank = { EIF = 1, ADF = 2, APDF = 3 }
 
--- a, b: nat specs {mapping, filtering, racy, mapped}; first: "a" or "b", whose packets start first.
--- Returns "direct" or "failed", and a reason.
-function M.predict(a, b, first)
+-- a NAT's TCP behaviour as predict reads it (a resolved spec's tcp table, else its own)
+local function tcp_view(s)
+  local t = s.tcp or {}
+  return { mapping = t.mapping or s.mapping, filtering = t.filtering or s.filtering, mapped = s.mapped }
+end
+
+-- a, b: nat specs {mapping, filtering, racy, mapped, tcp}; first: "a" or "b", whose packets
+-- start first; proto: "udp" (the default) or "tcp". Returns "direct" or "failed", and a reason.
+function M.predict(a, b, first, proto)
+  if proto == "tcp" then
+    if a.racy and b.racy and not (a.mapped or b.mapped) then
+      return "failed", "two racy NATs: each router's own stack answers every SYN with RST"
+    end
+    return M.predict(tcp_view(a), tcp_view(b), first)
+  end
   if a.mapped or b.mapped then
     return "direct", "a port mapping makes that side reachable at its mapped port from any address"
   end

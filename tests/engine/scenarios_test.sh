@@ -1,7 +1,7 @@
 #!/bin/bash
 # The shipped scenarios, run by the natrig binary against the real engine (needs:engine):
 # quickstart, every NAT preset judged by coturn, the hole-punching matrix (both orders of
-# arrival), and the real Freenet when FREENET_BIN points at a binary. Churn, which times
+# arrival, UDP and TCP), and the real Freenet when FREENET_BIN points at a binary. Churn, which times
 # itself, is churn_test.sh (serial); these run beside other files.
 . "$(dirname "$0")/lib.sh"
 out=$(mktemp)
@@ -20,7 +20,8 @@ run "quickstart with a symmetric NAT" scenarios/quickstart.lua nat=symmetric
 if [ "${NATRIG_TEST_FULL:-}" = 1 ]; then
   run "every NAT preset, hairpin on/off and double NAT, measured by coturn equal natrig's claims" scenarios/nat_types.lua
   grep -q "linux_masquerade (hairpin off)" "$out"; ok $? "the NAT table lists every preset"
-  run "hole-punching matrix matches RFC 4787 predictions in both orders of arrival" scenarios/holepunch_matrix.lua
+  run "hole-punching matrix matches RFC 4787 (UDP) and RFC 5382 (TCP) predictions in both orders of arrival" \
+    scenarios/holepunch_matrix.lua
 else
   echo "# every preset over Docker (NAT table, hole-punching matrix): make test-full (NATRIG_TEST_FULL=1)"
   run "port_restricted, hairpin on/off, and the double NATs, measured by coturn equal natrig's claims" \
@@ -28,11 +29,16 @@ else
   grep -q "port_restricted (hairpin off)" "$out" && grep -q "port_restricted behind symmetric CGNAT" "$out" &&
     grep -q "full_cone behind full_cone CGNAT" "$out"
   ok $? "the NAT table lists port_restricted both ways and both double NATs"
-  run "hole-punching port_restricted x linux_masquerade matches RFC 4787 predictions in both orders of arrival" \
+  run "hole-punching port_restricted x linux_masquerade matches RFC 4787 (UDP) and RFC 5382 (TCP) predictions in both orders of arrival" \
     scenarios/holepunch_matrix.lua presets=port_restricted,linux_masquerade
 fi
-grep -qE "port_restricted +linux_masquerade +a +failed" "$out" && grep -qE "port_restricted +linux_masquerade +b +direct" "$out"
-ok $? "the racy preset fails where the faithful one succeeds (order of arrival matters)"
+grep -qE "udp +port_restricted +linux_masquerade +a +failed" "$out" &&
+  grep -qE "udp +port_restricted +linux_masquerade +b +direct" "$out"
+ok $? "UDP: the racy preset fails where the faithful one succeeds (order of arrival matters)"
+grep -qE "tcp +port_restricted +port_restricted +- +direct +direct" "$out" &&
+  grep -qE "tcp +port_restricted +linux_masquerade +a +direct +direct" "$out" &&
+  grep -qE "tcp +linux_masquerade +linux_masquerade +- +failed +failed" "$out"
+ok $? "TCP simultaneous open: cone x cone direct, racy x cone direct in either order, racy x racy failed"
 if [ -n "${FREENET_BIN:-}" ]; then
   run "real Freenet peers connect directly through port-restricted NATs" scenarios/freenet_direct.lua
   grep -q "a -> b after" "$out" && grep -q "b -> a after" "$out"; ok $? "both peers logged the direct connection"

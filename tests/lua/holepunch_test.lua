@@ -15,4 +15,18 @@ t.is(p("linux_masquerade", "port_restricted", "a"), "direct", "racy first, port 
 t.is(p("linux_masquerade", "port_restricted", "b"), "failed", "port restricted first into the racy NAT: failed")
 t.is(p("linux_masquerade", "full_cone", "b"), "direct", "racy <-> full cone: direct either way")
 t.is(p("linux_masquerade", "linux_masquerade"), "failed", "racy <-> racy: failed")
+-- TCP (RFC 5382): each NAT's TCP behaviour, the racy NAT as measured (tests/nat/netns-tcp)
+local function pt(a, b, first, opts_a)
+  return (hp.predict(nat.resolve(a, opts_a), nat.resolve(b), first or "a", "tcp"))
+end
+t.is(pt("port_restricted", "port_restricted"), "direct", "tcp: cone <-> cone: direct")
+t.is(pt("symmetric", "symmetric"), "failed", "tcp: symmetric <-> symmetric: failed")
+t.is(pt("full_cone", "symmetric"), "direct", "tcp: full cone <-> symmetric: direct (the listener takes it)")
+t.is(pt("port_restricted", "symmetric"), "failed", "tcp: port restricted <-> symmetric: failed")
+t.is(pt("linux_masquerade", "port_restricted", "b"), "direct",
+  "tcp: port restricted first into the racy NAT: direct (the kernel reuses the closed entry's port)")
+t.is(pt("linux_masquerade", "linux_masquerade"), "failed", "tcp: racy <-> racy: failed")
+t.is(pt("full_cone", "symmetric", "a", { tcp = { filtering = "APDF" } }), "failed",
+  "tcp: TCP set apart (tcp.filtering = APDF) is what counts")
+t.is(p("full_cone", "symmetric"), "direct", "udp of the same pair stays direct")
 t.done()

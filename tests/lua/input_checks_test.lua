@@ -58,6 +58,27 @@ refused(function() net:peer { name = "t2", cmd = CMD, timeout = 0 } end, "udp_ti
   "timeout = 0")
 refused(function() net:peer { name = "t3", cmd = CMD, timeout = -1 } end, "udp_timeout: bad number '%-1'",
   "timeout = -1")
+-- TCP (RFC 5382) options: what a preset cannot honour, bad timeouts, unknown keys
+refused(function() net:router { name = "tc1", nat = "linux_masquerade", tcp = { syn = "drop" } } end,
+  "racy %(plain masquerade%) lets an unsolicited SYN reach the router's own stack, which answers RST; tcp syn drop",
+  "tcp.syn = drop on linux_masquerade")
+refused(function() net:router { name = "tc2", nat = "linux_masquerade", tcp = { filtering = "EIF" } } end,
+  "tcp filtering EIF needs the guard", "tcp.filtering = EIF on linux_masquerade")
+refused(function() net:peer { name = "tc3", cmd = CMD, tcp = { established = 0 } } end,
+  "tcp_established: 0 is out of range 1%.%.604800 seconds", "tcp.established = 0")
+refused(function() net:peer { name = "tc4", cmd = CMD, tcp = { transitory = 2.5 } } end,
+  "tcp_transitory: bad number '2%.5'", "tcp.transitory = 2.5")
+refused(function() net:peer { name = "tc5", cmd = CMD, tcp = { established = 60, transitory = 120 } } end,
+  "tcp_transitory 120 is longer than tcp_established 60", "transitory longer than established")
+refused(function() net:peer { name = "tc6", cmd = CMD, tcp = { synn = "rst" } } end,
+  "unknown tcp option 'synn' %(valid: mapping, filtering, syn, established, transitory%)", "an unknown tcp key")
+refused(function() net:peer { name = "tc7", cmd = CMD, tcp = { syn = "reset" } } end,
+  "tcp_syn: bad value 'reset' %(want drop, rst or hold", "a bad syn mode")
+refused(function() net:gateway { name = "tc8", cmd = CMD, tcp = { syn = "rst" } } end,
+  "tc8: tcp is a peer's NAT's TCP behaviour; a gateway has no NAT router", "tcp on a gateway")
+t.is(net:router { name = "tc9", nat = "full_cone", tcp = { filtering = "APDF", syn = "hold" } }.nat.tcp.filtering,
+  "APDF", "tcp set apart from UDP's filtering")
+t.ok(not net.by_name.tc1 and not net.by_name.tc3, "refused routers and peers are not declared")
 refused(function() net:gateway { name = "r1", cmd = CMD, ready = { log = "x", timeout = 0 } } end,
   "r1: ready%.timeout must be a number of seconds > 0, got 0", "ready.timeout = 0")
 refused(function() net:gateway { name = "b1", cmd = CMD, binary = "/no/such/binary" } end,
