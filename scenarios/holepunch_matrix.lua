@@ -28,7 +28,9 @@ return natrig.scenario {
     end
     local cells = {}
     for _, pr in ipairs(protos) do
-      if p.first ~= "" and p.second ~= "" then cells[#cells + 1] = { a = p.first, b = p.second, first = "a", proto = pr } end
+      if p.first ~= "" and p.second ~= "" then
+        cells[#cells + 1] = { a = p.first, b = p.second, first = "a", proto = pr }
+      end
       for i = 1, p.first == "" and #presets or 0 do
         for j = i, #presets do
           cells[#cells + 1] = { a = presets[i], b = presets[j], first = "a", proto = pr }
