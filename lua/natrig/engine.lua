@@ -323,8 +323,11 @@ end
 -- on_end(err_or_nil) when the stream ends. Returns a function that stops following.
 -- opts.follow = false: the stream ends with the log so far (a fetch of any size, in
 -- pieces of bounded size, where `logs` returns it in one string).
+-- opts.sink (a log store's st:sink, or core.count_sink()): the pieces go to it in C, never
+-- into Lua strings, and on_data(ev) gets what they did instead (ev.bytes, ev.woken,
+-- ev.seq, ev.spilled, ev.last_time: see l_logstore.c); timestamps must stay on.
 -- @tparam string id
--- @tparam[opt] table opts since, follow, timestamps
+-- @tparam[opt] table opts since, follow, timestamps, sink
 -- @tparam function on_data
 -- @tparam function on_end
 -- @treturn function stop
@@ -337,10 +340,18 @@ function Engine:follow_logs(id, opts, on_data, on_end)
   if opts.tail then p.tail = tostring(opts.tail) end
   local rid = self.raw:submit("container_logs", p, nil, { mode = "stream" })
   local raw = self.raw
-  task.on_events(rid, function(ev)
-    if ev.out ~= "" or ev.err ~= "" then on_data(ev.out, ev.err) end
-    if ev.done and on_end then on_end(ev.error) end
-  end)
+  if opts.sink then
+    raw:sink(rid, opts.sink)
+    task.on_events(rid, function(ev)
+      if ev.bytes and (ev.bytes > 0 or ev.woken) then on_data(ev) end
+      if ev.done and on_end then on_end(ev.error) end
+    end)
+  else
+    task.on_events(rid, function(ev)
+      if ev.out ~= "" or ev.err ~= "" then on_data(ev.out, ev.err) end
+      if ev.done and on_end then on_end(ev.error) end
+    end)
+  end
   return function() task.forget(rid); if raw and self.raw then raw:cancel(rid) end end
 end
 

@@ -1,7 +1,8 @@
 --- natrig.logfollow: how a node's log reaches its store (natrig.logs): the engine's
 -- follow stream, fetches of what the engine has (stopped containers, a stalled follow),
--- and the log files of profiles whose programs write them. Pieces go to the C store as
--- they come (split, parsed, indexed and matched against waits there); a node whose log
+-- and the log files of profiles whose programs write them. Pieces go from the engine's
+-- socket to the C store inside engine:poll (split, parsed, indexed and matched against
+-- waits there; Lua sees the waits they satisfied, not the bytes); a node whose log
 -- outruns natrig is reported with the lag in seconds, in the timeline and by lag_report.
 -- @module natrig.logfollow
 local core = require "natrig.core"
@@ -49,23 +50,35 @@ function M.lag_report(net)
   return #lines > 0 and lines or nil
 end
 
--- A stream's feeder: feed(piece) for each piece, flush() at the stream's end for a last
--- line without newline. follow: a live stream, whose lag is measured.
-local function feeder(node, stream, engine_prefix, follow)
+-- A follow's (or fetch's) sink: the engine hands the stream's pieces to the node's store in
+-- C (split, parsed, indexed and matched against waits there, inside engine:poll); Lua sees
+-- one small event a piece: bytes, the waits it satisfied, counters. Returns the sink, the
+-- event handler, and flush() for the stream's end (a last line without newline). follow:
+-- a live stream, whose lag is measured.
+local function sink_for(node, follow)
   local st = logs.store(node)
-  local id = st:feeder(stream)
+  local out, err = st:feeder("stdout"), st:feeder("stderr")
+  local sink = st:sink(out, err, logs.budget(node))
   local function after(woken, spilled, seq, last_time)
     node.spilled, node.seq = spilled, seq
     if woken then logs.wake(node, woken) end
-    if follow and engine_prefix then M.note_lag(node, last_time) end
+    if follow then M.note_lag(node, last_time) end
   end
-  local function feed(piece)
-    if piece == "" then return end
-    node.log_bytes = (node.log_bytes or 0) + #piece
-    node.log_data_at = core.now()
-    after(st:feed(id, piece, engine_prefix, logs.budget(node)))
+  local function on_fed(ev)
+    if ev.bytes > 0 then
+      node.log_bytes = (node.log_bytes or 0) + ev.bytes
+      node.log_data_at = core.now()
+    end
+    -- the run's nodes share the budget: one added since shrinks it
+    sink:budget(logs.budget(node))
+    after(ev.woken, ev.spilled, ev.seq, ev.last_time)
   end
-  return feed, function() after(st:flush(id, engine_prefix, logs.budget(node))) end
+  local function flush()
+    local budget = logs.budget(node)
+    after(st:flush(out, true, budget))
+    after(st:flush(err, true, budget))
+  end
+  return sink, on_fed, flush
 end
 
 --- Where to resume fetching: the earliest of the streams' last times (the engine's
@@ -79,16 +92,14 @@ end
 function M.attach(node, again)
   if node.stop_follow and not again then return end
   if node.stop_follow then node.stop_follow() end
-  local out, err = feeder(node, "stdout", true, true), feeder(node, "stderr", true, true)
+  local sink, on_fed = sink_for(node, true)
   local since = M.resume_time(node)
   node.following, node.lines_final = true, nil
-  node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id, { since = since }, function(o, e)
-    out(o)
-    err(e)
-  end, function(e)
-    node.following = false
-    node.follow_error = e
-  end)
+  node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id, { since = since, sink = sink }, on_fed,
+    function(e)
+      node.following = false
+      node.follow_error = e
+    end)
   if node.profile and node.profile.log_files then M.attach_files(node) end
 end
 
@@ -150,24 +161,21 @@ end
 local FETCH_TIMEOUT = 60
 function M.fetch(node, timeout)
   timeout = timeout or FETCH_TIMEOUT
-  local out, out_flush = feeder(node, "stdout", true, false)
-  local err, err_flush = feeder(node, "stderr", true, false)
+  local sink, on_fed, flush = sink_for(node, false)
   local n, stop = 0, nil
   local what = "fetching the logs of " .. node.name
   local ended, why = task.wait_for_timeout(timeout, function(wake)
     stop = (node.eng or node.net.eng):follow_logs(node.id,
-      { since = M.resume_time(node), follow = false }, function(o, e)
-        n = n + #o + #e
-        out(o)
-        err(e)
+      { since = M.resume_time(node), follow = false, sink = sink }, function(ev)
+        n = n + ev.bytes
+        on_fed(ev)
       end, function(e) wake(true, e) end)
   end, what)
   if not ended then
     if stop then stop() end
     core.fail("timeout", what, ("the engine sent %d bytes in %gs and had not finished"):format(n, timeout))
   end
-  out_flush()
-  err_flush()
+  flush()
   if why then core.fail("engine", what, why) end
   return n
 end

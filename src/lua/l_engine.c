@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "engine/ops.h"
 #include "lua/l_aux.h"
+#include "lua/l_logstore.h"
 
 #define MAX_PARAMS 16
 
@@ -32,9 +33,11 @@ static int l_engine_new(lua_State *L)
     const char *host = luaL_optstring(L, 1, NULL);
     struct nt_err err = {0};
     /* Create the userdata closed first, then acquire (a raise leaks nothing). */
-    struct l_engine *le = lua_newuserdatauv(L, sizeof *le, 0);
+    struct l_engine *le = lua_newuserdatauv(L, sizeof *le, 1);
     le->e = NULL;
     luaL_setmetatable(L, NT_ENGINE_MT);
+    lua_newtable(L); /* request id -> log sink (raw:sink) */
+    lua_setiuservalue(L, -2, 1);
     le->e = engine_open(host, &err);
     if (!le->e)
         return nt_raise(L, &err);
@@ -174,6 +177,7 @@ static int l_engine_submit(lua_State *L)
 struct poll_ctx {
     lua_State *L;
     int tidx;
+    int sinks; /* the request id -> sink table */
     int n;
 };
 
@@ -196,8 +200,27 @@ static void poll_cb(void *ud, const struct engine_event *ev)
     lua_pushinteger(L, ev->status);
     lua_setfield(L, -2, "status");
     push_buf(L, &ev->body, "body");
-    push_buf(L, &ev->out, "out");
-    push_buf(L, &ev->errout, "err");
+    lua_rawgeti(L, c->sinks, ev->id);
+    if (l_logstore_is_sink(L, -1)) {
+        /* A log stream: its pieces go to the store here, never into Lua strings. Should a
+         * raise leave this batch to be delivered again, the store drops the lines it has
+         * (a repeat after a re-attach). */
+        l_logstore_sink_take(L, -1, -2, ev->out.data, ev->out.len, ev->errout.data,
+                             ev->errout.len);
+        lua_pop(L, 1);
+        lua_pushliteral(L, "");
+        lua_setfield(L, -2, "out");
+        lua_pushliteral(L, "");
+        lua_setfield(L, -2, "err");
+        if (ev->done) {
+            lua_pushnil(L);
+            lua_rawseti(L, c->sinks, ev->id);
+        }
+    } else {
+        lua_pop(L, 1);
+        push_buf(L, &ev->out, "out");
+        push_buf(L, &ev->errout, "err");
+    }
     if (ev->error) {
         lua_pushstring(L, ev->error);
         lua_setfield(L, -2, "error");
@@ -210,9 +233,11 @@ static int l_engine_poll(lua_State *L)
 {
     struct l_engine *le = check_engine(L, 1);
     double t = luaL_optnumber(L, 2, 0);
-    struct poll_ctx c = {L, 0, 0};
+    struct poll_ctx c = {L, 0, 0, 0};
     int rc;
 
+    lua_getiuservalue(L, 1, 1);
+    c.sinks = lua_gettop(L);
     lua_newtable(L);
     c.tidx = lua_gettop(L);
     rc = engine_poll(le->e, (long)(t * 1000.0), poll_cb, &c);
@@ -225,7 +250,25 @@ static int l_engine_poll(lua_State *L)
 static int l_engine_cancel(lua_State *L)
 {
     struct l_engine *le = check_engine(L, 1);
-    engine_cancel(le->e, (int)luaL_checkinteger(L, 2));
+    int id = (int)luaL_checkinteger(L, 2);
+    engine_cancel(le->e, id);
+    lua_getiuservalue(L, 1, 1);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, id);
+    return 0;
+}
+
+/* engine:sink(id, sink): the stream pieces of request id go to sink (natrig.core.log_store's
+ * st:sink or core.count_sink) inside poll; its events then carry the sink's figures
+ * (bytes, woken, spilled, seq, last_time) and empty out/err. */
+static int l_engine_sink(lua_State *L)
+{
+    check_engine(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    luaL_argexpected(L, l_logstore_is_sink(L, 3), 3, "log sink");
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, -2, id);
     return 0;
 }
 
@@ -272,6 +315,7 @@ static const luaL_Reg engine_methods[] = {
     {"submit", l_engine_submit},
     {"poll", l_engine_poll},
     {"cancel", l_engine_cancel},
+    {"sink", l_engine_sink},
     {"pending", l_engine_pending},
     {"info", l_engine_info},
     {"close", l_engine_close},

@@ -16,6 +16,8 @@
  *   st:text(), st:last_lines(n), st:stats(), #st (entries in memory), st:close()
  *   w = core.inotify(dir)              -- nil, msg when inotify is not there
  *   w:changed()                        -- whether files were written since the last call
+ *   k = st:sink(out_feeder, err_feeder, budget); k:budget(n); core.count_sink()
+ *       -- an engine log stream fed in C (raw:sink in l_engine.c; see below)
  */
 #include "lua/l_logstore.h"
 
@@ -227,6 +229,100 @@ static int l_store_feed_file(lua_State *L)
     lua_insert(L, -5);
     /* stack: ... got woken spilled seq last_time */
     return 5;
+}
+
+/* --- sinks: an engine stream's bytes to the store without Lua strings ----------------------- */
+
+/* st:sink(out_feeder, err_feeder, budget) -> sink; raw:sink(request_id, sink) (l_engine.c)
+ * hands it a log stream's demuxed pieces inside engine:poll, so they go from the socket
+ * to the index in C and the event Lua sees carries only what the pieces did (bytes, the
+ * waits they satisfied, counters). core.count_sink(): counts the bytes, keeps nothing (a
+ * benchmark's floor). sink:budget(n) changes the budget (nodes added to the run). */
+struct sink {
+    size_t budget;
+    int counting; /* count_sink: no store */
+};
+
+static int l_store_sink(lua_State *L)
+{
+    struct sink *k;
+
+    l_logstore_check(L);
+    luaL_checkudata(L, 2, FEEDER_MT);
+    luaL_checkudata(L, 3, FEEDER_MT);
+    lua_Integer budget = luaL_checkinteger(L, 4);
+    luaL_argcheck(L, budget > 0, 4, "a budget of at least 1 byte");
+    k = lua_newuserdatauv(L, sizeof *k, 3);
+    k->budget = (size_t)budget;
+    k->counting = 0;
+    for (int i = 1; i <= 3; i++) {
+        lua_pushvalue(L, i);
+        lua_setiuservalue(L, -2, i);
+    }
+    luaL_setmetatable(L, SINK_MT);
+    return 1;
+}
+
+static int l_count_sink(lua_State *L)
+{
+    struct sink *k = lua_newuserdatauv(L, sizeof *k, 3);
+    k->budget = 0;
+    k->counting = 1;
+    luaL_setmetatable(L, SINK_MT);
+    return 1;
+}
+
+static int l_sink_budget(lua_State *L)
+{
+    struct sink *k = luaL_checkudata(L, 1, SINK_MT);
+    lua_Integer budget = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, budget > 0, 2, "a budget of at least 1 byte");
+    k->budget = (size_t)budget;
+    return 0;
+}
+
+int l_logstore_is_sink(lua_State *L, int idx)
+{
+    return luaL_testudata(L, idx, SINK_MT) != NULL;
+}
+
+void l_logstore_sink_take(lua_State *L, int sink_idx, int ev_idx, const char *out, size_t out_n,
+                          const char *err, size_t err_n)
+{
+    struct sink *k = luaL_checkudata(L, sink_idx, SINK_MT);
+    struct lstore *s;
+    struct feeder *fo, *fe;
+    int top = lua_gettop(L);
+
+    sink_idx = lua_absindex(L, sink_idx);
+    ev_idx = lua_absindex(L, ev_idx);
+    lua_pushinteger(L, (lua_Integer)(out_n + err_n));
+    lua_setfield(L, ev_idx, "bytes");
+    if (k->counting)
+        return;
+    lua_getiuservalue(L, sink_idx, 1);
+    s = luaL_checkudata(L, -1, STORE_MT);
+    lua_getiuservalue(L, sink_idx, 2);
+    fo = luaL_checkudata(L, -1, FEEDER_MT);
+    lua_getiuservalue(L, sink_idx, 3);
+    fe = luaL_checkudata(L, -1, FEEDER_MT);
+    if (!s->st) { /* the node's store was closed (teardown): the bytes have nowhere to go */
+        lua_settop(L, top);
+        return;
+    }
+    s->L = L;
+    s->woken_idx = 0;
+    if (out_n)
+        logstore_feed(s->st, fo->sid, &fo->pend, out, out_n, 1, k->budget);
+    if (err_n)
+        logstore_feed(s->st, fe->sid, &fe->pend, err, err_n, 1, k->budget);
+    feed_result(L, s);
+    /* stack: top store fo fe woken spilled seq last_time */
+    lua_setfield(L, ev_idx, "last_time");
+    lua_setfield(L, ev_idx, "seq");
+    lua_setfield(L, ev_idx, "spilled");
+    lua_setfield(L, ev_idx, "woken");
+    lua_settop(L, top);
 }
 
 static int l_feeder_gc(lua_State *L)
@@ -475,7 +571,8 @@ void l_logstore_open(lua_State *L)
         {"wait_add", l_store_wait_add},   {"wait_remove", l_store_wait_remove},
         {"text", l_logquery_text},        {"last_lines", l_logquery_last_lines},
         {"stats", l_store_stats},         {"feeder", l_store_feeder},
-        {"close", l_store_close},         {NULL, NULL},
+        {"close", l_store_close},         {"sink", l_store_sink},
+        {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
         {"__gc", l_store_close},
@@ -491,6 +588,14 @@ void l_logstore_open(lua_State *L)
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+    luaL_newmetatable(L, SINK_MT);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, l_sink_budget);
+    lua_setfield(L, -2, "budget");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_count_sink);
+    lua_setfield(L, -2, "count_sink");
     luaL_newmetatable(L, FEEDER_MT);
     lua_pushcfunction(L, l_feeder_gc);
     lua_setfield(L, -2, "__gc");

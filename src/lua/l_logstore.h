@@ -12,6 +12,7 @@
 #define QUERY_MT "natrig.LogQuery"
 #define ENTRY_MT "natrig.LogEntry"
 #define FEEDER_MT "natrig.LogFeeder"
+#define SINK_MT "natrig.LogSink"
 
 /* st:feeder(stream): a stream's splitter, with its own partial line. */
 struct feeder {
@@ -65,6 +66,13 @@ int l_logquery_text(lua_State *L);
 int l_logquery_last_lines(lua_State *L);
 /* The metatables of entries and compiled queries, and string.find in the registry. */
 void l_logquery_open(lua_State *L);
+/* l_logstore.c: whether the value at idx is a sink (st:sink, core.count_sink); hand it an
+ * engine event's demuxed bytes (the engine's prefixed log lines): they are fed to its store
+ * and the event table at ev_idx gets bytes, and for a store's sink woken ({wid = entry} or
+ * nil), spilled, seq, last_time, as st:feed returns them. Leaves the stack as it found it. */
+int l_logstore_is_sink(lua_State *L, int idx);
+void l_logstore_sink_take(lua_State *L, int sink_idx, int ev_idx, const char *out, size_t out_n,
+                          const char *err, size_t err_n);
 void l_logstore_open(lua_State *L);
 
 #endif

@@ -88,12 +88,13 @@ sampling = false
 local stalls = 0
 for _, n in ipairs(net.nodes) do stalls = stalls + (n.follow_stalls or 0) end
 
--- floor: the same bytes from the engine again, all nodes at once, counted and dropped
+-- floor: the same bytes from the engine again, all nodes at once, demuxed and counted in C
+-- (core.count_sink: no Lua string), not parsed
 local t1 = core.now()
 local bytes = 0
 natrig.map(net.nodes, function(n)
   task.wait_for_timeout(1800, function(wake)
-    net.eng:follow_logs(n.id, { follow = false }, function(o, e) bytes = bytes + #o + #e end,
+    net.eng:follow_logs(n.id, { follow = false, sink = core.count_sink() }, function(ev) bytes = bytes + ev.bytes end,
       function() wake(true) end)
   end, "reading the logs of " .. n.name)
 end, NODES)
