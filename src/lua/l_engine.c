@@ -205,8 +205,7 @@ static void poll_cb(void *ud, const struct engine_event *ev)
         /* A log stream: its pieces go to the store here, never into Lua strings. Should a
          * raise leave this batch to be delivered again, the store drops the lines it has
          * (a repeat after a re-attach). */
-        l_logstore_sink_take(L, -1, -2, ev->out.data, ev->out.len, ev->errout.data,
-                             ev->errout.len);
+        l_logstore_sink_take(L, -1, -2, ev->out.data, ev->out.len, ev->errout.data, ev->errout.len);
         lua_pop(L, 1);
         lua_pushliteral(L, "");
         lua_setfield(L, -2, "out");

@@ -566,12 +566,18 @@ static int l_inotify(lua_State *L)
 void l_logstore_open(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"feed", l_store_feed},           {"flush", l_store_flush},
-        {"feed_file", l_store_feed_file}, {"query", l_logquery_query},
-        {"wait_add", l_store_wait_add},   {"wait_remove", l_store_wait_remove},
-        {"text", l_logquery_text},        {"last_lines", l_logquery_last_lines},
-        {"stats", l_store_stats},         {"feeder", l_store_feeder},
-        {"close", l_store_close},         {"sink", l_store_sink},
+        {"feed", l_store_feed},
+        {"flush", l_store_flush},
+        {"feed_file", l_store_feed_file},
+        {"query", l_logquery_query},
+        {"wait_add", l_store_wait_add},
+        {"wait_remove", l_store_wait_remove},
+        {"text", l_logquery_text},
+        {"last_lines", l_logquery_last_lines},
+        {"stats", l_store_stats},
+        {"feeder", l_store_feeder},
+        {"close", l_store_close},
+        {"sink", l_store_sink},
         {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
