@@ -247,7 +247,7 @@ function M.down(self)
   for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
   local t0 = core.now()
   local ok, err = task.shielded(function()
-    if not task.in_task() then task.recover(5) end
+    if not task.in_task() then task.recover() end
     local stop_progress = require("natrig.progress").start(5, "teardown", self.log)
     -- Captures are stopped and copied before anything is removed (also after a failure
     -- or a signal: this runs shielded).
@@ -263,9 +263,11 @@ function M.down(self)
     end
     local t1 = core.now()
     local nc, nn = self.session:teardown()
+    local late = self.session.late -- creates the abort let run on, waited for beside it
     if nc and nc + nn > 0 then
-      self.log(("removed %d containers and %d networks in %.1fs (in-flight requests drained in %.1fs)")
-        :format(nc, nn, core.now() - t0, t1 - t0))
+      self.log(("removed %d containers and %d networks in %.1fs (%.1fs before the removal%s)")
+        :format(nc, nn, core.now() - t0, t1 - t0, late and (", %d creates in flight at the abort, %d made later, %d unanswered")
+          :format(late.late, late.made, late.left) or ""))
     end
     if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
     stop_progress()

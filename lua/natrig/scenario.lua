@@ -165,7 +165,7 @@ function M.run(def, opts)
   -- From here to the end of teardown a signal is noted, never raised mid-way; only the
   -- artifacts step (bounded, skipped after a signal) can be cut short by one.
   local outer_defer = core.defer_signals(true)
-  task.recover(5)
+  task.recover()
   res.signal = task.signal()
   if not ok then
     res.error = errstr(err)
@@ -183,7 +183,7 @@ function M.run(def, opts)
       aok, aerr = task.guard(net.write_artifacts, budget + 5, "writing artifacts", net, dir,
         table.concat(header, "\n") .. res.error)
       core.defer_signals(true)
-      task.recover(2)
+      task.recover()
       res.signal = task.signal()
     end
     res.artifacts = aok and core.stat(dir) and dir or nil

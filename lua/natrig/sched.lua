@@ -10,14 +10,11 @@ local core = require "natrig.core"
 
 local M = {}
 
--- The scheduler: one value that owns every piece of the loop's state. The module's
--- functions act on it; nothing mutable is exported (read it with M.signal(), M.epoch(),
--- M.last_where()).
--- Aborts (a deadline passed, a signal arrived) are errors of the scheduler itself, not
--- of the task that happened to be waiting: they carry `abort = true`, Task:wait and
--- parallel re-raise them instead of blaming a task, and inside M.guard they are sticky
--- (S.aborting): every later step raises the same error again, so a pcall somewhere in
--- between cannot swallow one. M.recover() ends the abort before teardown.
+-- The scheduler: one value that owns every piece of the loop's state; nothing mutable is
+-- exported (read it with M.signal(), M.epoch(), M.last_where()). Aborts (a deadline, a
+-- signal) are the scheduler's errors, not the waiting task's: they carry `abort = true`,
+-- Task:wait and parallel re-raise them, and inside M.guard they are sticky (S.aborting):
+-- every later step raises it again, so no pcall between can swallow one. M.recover() ends it.
 local S = {
   tasks = setmetatable({}, { __mode = "k" }), -- coroutine -> task
   ready = {},        -- { co, args } resumed on the next step
@@ -25,9 +22,13 @@ local S = {
   handlers = {},     -- engine request id -> function(event)
   engines = {},      -- raw S.engines polled by the loop
   calls = {},        -- engine request id -> { what, raw, drain } awaited (not streams)
+  -- Events polled and not yet handed to their handlers (head..tail): an abort raised in
+  -- the middle of a batch leaves the rest for the next step or recover(), never loses it.
+  inbox = { head = 1, tail = 0 },
+  polling = false,   -- between poll() and the inbox: the watch hook raises nothing here
+  late = {}, late_made = 0, -- creates let run on after an abort (recover); made with success
   main_waiting = nil, -- what code outside any task waits on (for timeout messages)
-  aborting = nil,    -- the sticky abort, inside M.guard
-  guarding = nil,    -- inside M.guard
+  aborting = nil, guarding = nil, -- the sticky abort, inside M.guard; inside M.guard
   deadline = nil, deadline_len = nil, deadline_what = nil,
   signal = nil,      -- the first signal seen (M.signal())
   epoch = 0,         -- bumped by recover(): what was counted before it was abandoned
@@ -107,10 +108,7 @@ function M.pending_desc(limit)
   table.sort(l)
   if S.main_waiting then table.insert(l, 1, "main (" .. S.main_waiting .. ")") end
   local n = #l
-  if n > limit then
-    for i = n, limit + 1, -1 do l[i] = nil end
-    l[#l + 1] = ("and %d more"):format(n - limit)
-  end
+  if n > limit then l = { table.unpack(l, 1, limit) }; l[#l + 1] = ("and %d more"):format(n - limit) end
   return table.concat(l, ", ")
 end
 
@@ -153,6 +151,7 @@ M.check = check_abort
 --- The watch hook's entry: raise what check_abort raises, but a task running when an abort
 -- is sticky yields from the hook instead (returns true): no pcall in it can catch that.
 function M.hook_check(can_yield)
+  if S.polling then return false end -- step's own check raises it, once the batch is kept
   local ok, e = pcall(check_abort)
   if ok then return false end
   if can_yield and S.aborting and e == S.aborting and S.tasks[coroutine.running()] then
@@ -161,9 +160,43 @@ function M.hook_check(can_yield)
   error(e, 0)
 end
 
+-- Poll one engine into the inbox; the watch hook (a signal arms it for poll's return)
+-- raises nothing until the batch is held.
+local function take(e, wait)
+  S.polling = true
+  local ok, evs = pcall(e.poll, e, wait)
+  S.polling = false
+  if not ok then error(evs, 0) end
+  local box = S.inbox
+  for i = 1, #evs do box.tail = box.tail + 1; box[box.tail] = evs[i] end
+end
+
+-- Hand the inbox's events to their handlers, each taken off before its handler runs.
+local function dispatch()
+  local box = S.inbox
+  while box.head <= box.tail do
+    local ev = box[box.head]
+    box[box.head], box.head = nil, box.head + 1
+    if ev.done then
+      S.calls[ev.id] = nil
+      if S.late[ev.id] then
+        S.late[ev.id] = nil
+        if ev.status >= 200 and ev.status < 300 then S.late_made = S.late_made + 1 end
+      end
+    end
+    local h = S.handlers[ev.id]
+    if h then
+      if ev.done then S.handlers[ev.id] = nil end
+      h(ev)
+    end
+  end
+  box.head, box.tail = 1, 0
+end
+
 --- Run the loop once: ready tasks first, then due timers, then engine events.
 function M.step(max_wait)
   check_abort()
+  if S.inbox.head <= S.inbox.tail then dispatch() return true end
   if #S.ready > 0 then
     local q = S.ready
     S.ready = {}
@@ -195,16 +228,9 @@ function M.step(max_wait)
   local slice = busy > 1 and math.min(math.max(wait, 0), 0.004) or math.max(wait, 0)
   for _, e in ipairs(S.engines) do
     local n = e:pending()
-    local evs = e:poll((n > 0 and slice) or (busy == 0 and slice) or 0)
-    for _, ev in ipairs(evs) do
-      if ev.done then S.calls[ev.id] = nil end
-      local h = S.handlers[ev.id]
-      if h then
-        if ev.done then S.handlers[ev.id] = nil end
-        h(ev)
-      end
-    end
+    take(e, (n > 0 and slice) or (busy == 0 and slice) or 0)
   end
+  dispatch()
   check_abort()
   return true
 end
@@ -382,11 +408,11 @@ function M.guard(fn, timeout, what, ...)
 end
 
 -- End an abort: every task is cancelled (none will run again), timers and handlers are
--- dropped; creates still in flight are let finish (up to `drain` seconds) so that what
--- they make exists before teardown lists it, and every other request is abandoned (an
--- image import or a long exec must not hold up the teardown).
-
-function M.recover(drain)
+-- dropped, every request is abandoned (an image import must not hold up the teardown)
+-- except creates and connects (`drain`): they run on as `late` calls beside the teardown,
+-- which waits for them (M.wait_late) and removes what they made. (Waited for here, as
+-- once for up to 5 s, the engine's slowest create came before the whole teardown.)
+function M.recover()
   S.aborting = nil
   sync_watch()
   S.epoch = S.epoch + 1
@@ -394,20 +420,19 @@ function M.recover(drain)
   S.ready, S.timers = {}, {}
   for id in pairs(S.handlers) do S.handlers[id] = nil end
   for id, c in pairs(S.calls) do
-    if not c.drain then
-      if c.raw then pcall(c.raw.cancel, c.raw, id) end
-      S.calls[id] = nil
-    end
-  end
-  local deadline = core.now() + (drain or 5)
-  while next(S.calls) and core.now() < deadline do
-    for _, e in ipairs(S.engines) do
-      for _, ev in ipairs((e:poll(0.05))) do
-        if ev.done then S.calls[ev.id] = nil end
-      end
-    end
+    if c.drain then S.late[id] = c.what elseif c.raw then pcall(c.raw.cancel, c.raw, id) end
   end
   S.calls = {}
+  dispatch() -- a batch an abort cut short: its completions count
+end
+
+--- Wait (at most `timeout` s; 0: not at all) until no late create is in flight. Returns
+-- how many still are, and how many the engine made with success since the start.
+function M.wait_late(timeout)
+  local deadline, n = core.now() + timeout, 0
+  while next(S.late) and core.now() < deadline do M.sleep(math.min(0.05, deadline - core.now())) end
+  for _ in pairs(S.late) do n = n + 1 end
+  return n, S.late_made
 end
 
 --- Run fn() where signals cannot stop it (teardown): they are noted, and the first one

@@ -285,8 +285,21 @@ function Session:teardown()
     local ok, c, n = pcall(M.remove_labelled, h.eng, "natrig.run=" .. self.run_id)
     if ok then nc, nn = nc + c, nn + n else errs[#errs + 1] = { h = h, err = c } end
   end
-  task.map({ table.unpack(hosts, 2) }, one, 8)
-  one(hosts[1])
+  local function pass()
+    task.map({ table.unpack(hosts, 2) }, one, 8)
+    one(hosts[1])
+  end
+  -- Creates an abort let run on (natrig.sched's late calls) are waited for beside the
+  -- removal, not before it: a moment first (most answer at once, and the listing finds
+  -- what they made), the rest after the first pass, whose listing may have missed what
+  -- they made: a second pass removes it. Bounded: each has the engine timeout.
+  local late, made0 = task.wait_late(1)
+  pass()
+  if late > 0 then
+    local left, made = task.wait_late(require("natrig.engine").timeout() + 1)
+    if made > made0 and #errs == 0 then pass() end
+    self.late = { late = late, left = left, made = made - made0 }
+  end
   if #errs == 1 and #hosts == 1 then error(errs[1].err, 0) end
   if #errs > 0 then
     local l = {}

@@ -272,7 +272,7 @@ function M.settle(net, timeout)
     end, 16)
   end, timeout or 10, "reading the apps' states")
   if not ok then
-    task.recover(1)
+    task.recover()
     net.log("could not read every app's state before the verdict: " .. tostring(err))
   end
 end

@@ -173,9 +173,38 @@ do
   t.like(res.error or "", "gw %(container_create natrig%-" .. res.run_id .. "%-gw%-net%)",
     "and names what was pending: gw's holder create")
   local state, made, kept = summary(f)
-  t.ok(#made >= 2, ("the slow create finished during the teardown's drain (%d creates)"):format(#made))
+  t.ok(#made >= 2, ("the slow create finished beside the teardown (%d creates)"):format(#made))
   t.is(#kept + #state.containers + #state.networks, 0,
     ("teardown removed it too, and the network (%.1f s in all)"):format(total))
+  eng:close()
+  stop(f)
+end
+
+-- 3b. a create slower than the abort: waited for beside the teardown, and removed ---------------
+do
+  -- The holder's create takes 7 s, the scenario 1 s. The abort once waited 5 s for creates in
+  -- flight and then tore down without it: the engine made it afterwards, and it was left.
+  local f = fake { { method = "POST", path = "^/containers/create$", name = "-gw-net$", action = "slow", seconds = 7 } }
+  local eng = natrig.engine(host)
+  local said = {}
+  local def = scenario.define { name = "fake_slower", timeout = 1,
+    run = function(net)
+      net:gateway { name = "gw", cmd = APP }
+      net:up()
+    end }
+  local t0 = core.now()
+  local res = scenario.run(def, { engine = eng, artifacts = dir .. "/artifacts",
+    log = function(m) said[#said + 1] = m end })
+  local total = core.now() - t0
+  t.is(res.error_code, "timeout", "the scenario times out while a create is in flight")
+  core.sleep(math.max(0, t0 + 8.5 - core.now())) -- the fake has answered the create by now
+  local state, made, kept = summary(f)
+  t.ok(#made >= 2, ("the slow create finished before natrig went on (%d creates)"):format(#made))
+  t.is(#kept + #state.containers + #state.networks, 0,
+    ("what it made after the teardown's first listing is removed too (%.1f s in all)"):format(total))
+  t.ok(total < 1 + 7 + 3, ("the teardown ran beside the create, not after a drain (%.1f s for a 7 s create)"):format(total))
+  t.like(table.concat(said, "\n"), "1 creates in flight at the abort, 1 made later, 0 unanswered",
+    "the teardown says what it waited for")
   eng:close()
   stop(f)
 end

@@ -92,7 +92,7 @@ function M.after()
   local task = require "natrig.task"
   if task.signal() then
     task.clear_signal()
-    task.recover(2)
+    task.recover()
   end
 end
 
