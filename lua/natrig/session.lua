@@ -81,6 +81,11 @@ function M.remove_labelled(eng, label, attempts)
     if type(info) == "table" and (info.status == 404 or info.status == 409) then return nil end
     error(info, 0)
   end
+  -- The containers attached to a network (a JSON null is none).
+  local function attached(id)
+    local c = (inspect(id) or {}).Containers
+    return type(c) == "table" and c or {}
+  end
   local function remove_net(n)
     -- An overlay spans engines: its endpoints on the others go when their own cleanup
     -- removes their containers (another watchdog, in parallel), so wait longer for it.
@@ -112,8 +117,7 @@ function M.remove_labelled(eng, label, attempts)
       -- hold attachments ("network ... is in use by task ..."): retried the same way.
       local busy = type(e) == "table" and (e.status == 403 or (n.Driver == "overlay" and (e.status or 0) >= 400))
       if not (busy and attempt < tries) then error(e, 0) end
-      local info = inspect(n.Id)
-      for cid in pairs(info and type(info.Containers) == "table" and info.Containers or {}) do -- JSON null: none
+      for cid in pairs(attached(n.Id)) do
         pcall(eng.network_disconnect, eng, n.Id, cid, true)
         pcall(eng.container_remove, eng, cid, true)
       end
@@ -135,7 +139,7 @@ function M.remove_labelled(eng, label, attempts)
   local ok, err = pcall(function()
     task.map(nets, function(n)
       local l = {}
-      for cid in pairs((inspect(n.Id) or {}).Containers or {}) do l[#l + 1] = cid; left[cid] = (left[cid] or 0) + 1 end
+      for cid in pairs(attached(n.Id)) do l[#l + 1] = cid; left[cid] = (left[cid] or 0) + 1 end
       members[n] = l
     end, 16)
     for _, c in ipairs(owners) do if not left[c.Id] then later("remove container", remove_owner, c.Id) end end
