@@ -94,11 +94,11 @@ local function adapt(self, dt)
 end
 
 -- The pool is reset when the scheduler recovers from an abort (the calls it counted
--- were abandoned).
-local function acquire(self, what)
+-- were abandoned). first: this call waits ahead of the others (teardown's longest chain).
+local function acquire(self, what, first)
   if self.epoch ~= task.epoch() then self.busy, self.waiters, self.epoch = 0, {}, task.epoch() end
   while self.busy >= self.limit do
-    task.wait_for(function(wake) self.waiters[#self.waiters + 1] = wake end,
+    task.wait_for(function(wake) table.insert(self.waiters, first and 1 or #self.waiters + 1, wake) end,
       "a free engine call slot for " .. what)
     if self.epoch ~= task.epoch() then self.busy, self.waiters, self.epoch = 0, {}, task.epoch() end
   end
@@ -135,7 +135,8 @@ function Engine:info() return self.raw:info() end
 -- @tparam string op an operation of src/engine/ops.c's table ("container_inspect", ...)
 -- @tparam[opt] table params its path and query parameters ({ id = ... })
 -- @tparam[opt] table|string body a JSON body (a table) or a string
--- @tparam[opt] table opts { timeout = seconds }
+-- @tparam[opt] table opts { timeout = seconds, first = true: a free slot of the pool goes
+-- to this call before the others waiting }
 -- @tparam[opt] string what the object, for error messages
 -- @treturn {status=integer,body=string,out=?string,err=?string}
 -- @usage local ev = eng:call("ping"); print(ev.status, ev.body)
@@ -147,8 +148,10 @@ function Engine:call(op, params, body, opts, what)
     if ev.error then raise(op:gsub("_", " "), what, ev) end
     return ev
   end
+  local first = opts and opts.first
+  if first then opts = opts.timeout and { timeout = opts.timeout } or nil end
   for attempt = 1, 2 do
-    local epoch = acquire(self, desc)
+    local epoch = acquire(self, desc, first)
     local t0 = core.now()
     local ok, id, drain = pcall(self.raw.submit, self.raw, op, params, body, opts)
     if not ok then release(self, epoch) error(id, 0) end
@@ -198,8 +201,9 @@ function Engine:network_connect(net, container, ipv4, aliases, ipv6)
   end
   self:call("network_connect", { id = net }, ep, nil, net)
 end
-function Engine:network_disconnect(net, container, force)
-  self:call("network_disconnect", { id = net }, { Container = container, Force = force or false }, nil, net)
+function Engine:network_disconnect(net, container, force, first)
+  self:call("network_disconnect", { id = net }, { Container = container, Force = force or false },
+    first and { first = true } or nil, net)
 end
 function Engine:network_inspect(id) return self:json("network_inspect", { id = id }, nil, id) end
 function Engine:network_list(filters)

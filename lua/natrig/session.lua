@@ -152,7 +152,8 @@ function M.remove_labelled(eng, label, attempts)
       table.sort(l, function(a, b) return several[a] and not several[b] end)
       for _, cid in ipairs(l) do
         if several[cid] or not owner[cid] then
-          quietly(eng.network_disconnect, eng, n.Id, cid, true)
+          -- the longest chain is the teardown's critical path: its calls go first
+          quietly(eng.network_disconnect, eng, n.Id, cid, true, n == nets[1])
           left[cid] = left[cid] - 1
           if left[cid] == 0 and owner[cid] then later("remove container", remove_owner, cid) end
         else

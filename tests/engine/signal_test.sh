@@ -60,12 +60,9 @@ one() {
   local want=130; [ $sig = TERM ] && want=143
   # A signal that lands after the run already finished its teardown may find it exiting 0.
   local rc_ok=1; { [ $rc = $want ] || { [ $when = down ] && [ $rc = 0 ]; }; } && rc_ok=0
-  # During bring-up the abort first lets creates in flight finish (task.recover, at most 5 s,
-  # so teardown finds what they make): seen once in 8 runs here, a signal just as the
-  # networks were made exited after 6.2 s with a 1.2 s teardown. Not yet pinned down (stop
-  # 21's note); the drain's own bound is added for signals during bring-up.
-  local limit=$LIMIT; [ $when = up ] && limit=$((LIMIT + 5000))
-  [ $ms -le $limit ] && [ "$l" = 0 ] && [ $rc_ok = 0 ]
+  # Creates in flight at a signal during bring-up are waited for beside the teardown, not
+  # before it (they once added up to 5 s: the old drain bound), so every moment has one limit.
+  [ $ms -le $LIMIT ] && [ "$l" = 0 ] && [ $rc_ok = 0 ]
   local good=$?
   ok $good "SIG$sig during $when${second:+ + a second SIGINT during teardown} (watchdog $wd): exit $rc after ${ms} ms, $l resources left"
   # what the run was doing when the signal came, and where its teardown spent the time
