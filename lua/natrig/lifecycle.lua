@@ -265,9 +265,10 @@ function M.down(self)
     local nc, nn = self.session:teardown()
     local late = self.session.late -- creates the abort let run on, waited for beside it
     if nc and nc + nn > 0 then
+      local lt = late and (", %d creates in flight at the abort, %d made later, %d unanswered")
+        :format(late.late, late.made, late.left) or ""
       self.log(("removed %d containers and %d networks in %.1fs (%.1fs before the removal%s)")
-        :format(nc, nn, core.now() - t0, t1 - t0, late and (", %d creates in flight at the abort, %d made later, %d unanswered")
-          :format(late.late, late.made, late.left) or ""))
+        :format(nc, nn, core.now() - t0, t1 - t0, lt))
     end
     if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
     stop_progress()

@@ -202,7 +202,8 @@ do
   t.ok(#made >= 2, ("the slow create finished before natrig went on (%d creates)"):format(#made))
   t.is(#kept + #state.containers + #state.networks, 0,
     ("what it made after the teardown's first listing is removed too (%.1f s in all)"):format(total))
-  t.ok(total < 1 + 7 + 3, ("the teardown ran beside the create, not after a drain (%.1f s for a 7 s create)"):format(total))
+  t.ok(total < 1 + 7 + 3,
+    ("the teardown ran beside the create, not after a drain (%.1f s for a 7 s create)"):format(total))
   t.like(table.concat(said, "\n"), "1 creates in flight at the abort, 1 made later, 0 unanswered",
     "the teardown says what it waited for")
   eng:close()
