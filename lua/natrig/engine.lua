@@ -371,7 +371,7 @@ local function stream_errors(text)
 end
 
 --- Import a rootfs tar as repo:tag (what `docker import` does; no registry needed).
--- @tparam string tar
+-- @tparam string|table tar the tar, or { file = a host path } to send it from a file as it is read
 -- @tparam string repo
 -- @tparam string tag
 -- @param[opt] changes Dockerfile instructions for the image (Docker's `changes` query: "CMD [...]")
@@ -379,7 +379,10 @@ end
 function Engine:image_import(tar, repo, tag, changes)
   local p = { fromSrc = "-", repo = repo, tag = tag }
   if changes then p.changes = changes end
-  local ev = self:call("image_import", p, tar, nil, repo .. ":" .. tag)
+  -- { file = path }: the tar is read from that host file as it is sent
+  local file = type(tar) == "table" and tar.file or nil
+  local ev = self:call("image_import", p, not file and tar or nil, file and { body_file = file } or nil,
+    repo .. ":" .. tag)
   local e = stream_errors(ev.out)
   if e then core.fail("engine", "image import " .. repo .. ":" .. tag, e, ev.status) end
 end

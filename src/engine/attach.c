@@ -68,7 +68,7 @@ static void resize(struct engine *e, const char *exec_id, int fd)
         return;
     snprintf(path, sizeof path, "/exec/%s/resize?h=%u&w=%u", exec_id, (unsigned)ws.ws_row,
              (unsigned)ws.ws_col);
-    struct engine_req r = {"POST", path, NULL, NULL, 0, ENGINE_BUFFER, 5000, 0};
+    struct engine_req r = {"POST", path, NULL, NULL, 0, ENGINE_BUFFER, 5000, 0, NULL};
     engine_call(e, &r, ignore_ev, NULL, &err);
 }
 

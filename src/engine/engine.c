@@ -4,11 +4,13 @@
 
 #include <cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/sig.h"
@@ -28,6 +30,7 @@ struct xfer {
     CURL *h;
     struct curl_slist *headers;
     char *req_body;
+    FILE *body_fp; /* the request's body_file, read as curl sends it */
     enum engine_mode mode;
     struct demux dmx;
     struct buf body, out, errout;
@@ -173,6 +176,8 @@ static void xfer_free(struct xfer *x)
         curl_easy_cleanup(x->h);
     curl_slist_free_all(x->headers);
     free(x->req_body);
+    if (x->body_fp)
+        fclose(x->body_fp);
     buf_free(&x->body);
     buf_free(&x->out);
     buf_free(&x->errout);
@@ -235,7 +240,20 @@ int engine_submit(struct engine *e, const struct engine_req *r, struct nt_err *e
         x->headers = curl_slist_append(x->headers, ct);
     }
     curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->headers);
-    if (r->body || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
+    if (r->body_file) {
+        struct stat sb;
+        x->body_fp = fopen(r->body_file, "rbe");
+        if (!x->body_fp || fstat(fileno(x->body_fp), &sb)) {
+            int e2 = errno;
+            xfer_free(x);
+            return nt_err_set(err, NT_SYS, op, "cannot read the body file %s: %s", r->body_file,
+                              strerror(e2));
+        }
+        /* POST with a read callback (curl's default: fread on READDATA) */
+        curl_easy_setopt(x->h, CURLOPT_POST, 1L);
+        curl_easy_setopt(x->h, CURLOPT_READDATA, x->body_fp);
+        curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sb.st_size);
+    } else if (r->body || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
         x->req_body = xmalloc(r->body_len + 1);
         if (r->body_len)
             memcpy(x->req_body, r->body, r->body_len);
@@ -497,7 +515,7 @@ struct engine *engine_open(const char *host, struct nt_err *err)
 {
     struct engine *e;
     struct version_ctx v = {0};
-    struct engine_req r = {"GET", "/version", NULL, NULL, 0, ENGINE_BUFFER, 10000, 1};
+    struct engine_req r = {"GET", "/version", NULL, NULL, 0, ENGINE_BUFFER, 10000, 1, NULL};
 
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -42,6 +42,9 @@ struct engine_req {
     enum engine_mode mode;
     long timeout_ms; /* 0: none (waits, follows) */
     int unversioned; /* 1 for /_ping and /version */
+    /* A host file sent as the body, read as curl sends it (body NULL): an image's rootfs
+     * is never held in memory whole. */
+    const char *body_file;
 };
 
 struct engine_event {

@@ -148,7 +148,7 @@ static long ordinary_timeout_ms(void)
 
 int engine_op_submit(struct engine *e, const struct engine_op *op, const char *const *keys,
                      const char *const *vals, size_t n, const char *body, size_t body_len,
-                     int mode_override, long timeout_ms, struct nt_err *err)
+                     const char *body_file, int mode_override, long timeout_ms, struct nt_err *err)
 {
     struct buf path;
     int id;
@@ -161,13 +161,14 @@ int engine_op_submit(struct engine *e, const struct engine_op *op, const char *c
     struct engine_req r = {
         op->method,
         path.data,
-        body ? op->content_type : NULL,
+        body || body_file ? op->content_type : NULL,
         body,
         body_len,
         mode_override >= 0 ? (enum engine_mode)mode_override : op->mode,
         timeout_ms >= 0 ? timeout_ms
                         : (op->timeout_ms == T ? ordinary_timeout_ms() : op->timeout_ms),
         op->unversioned,
+        body_file,
     };
     id = engine_submit(e, &r, err);
     if (id < 0 && err)

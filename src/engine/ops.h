@@ -33,9 +33,10 @@ const struct engine_op *engine_op_table(void);
 int engine_op_path(const struct engine_op *op, const char *const *keys, const char *const *vals,
                    size_t n, struct buf *out, struct nt_err *err);
 
-/* Build and submit. body may be NULL. mode_override < 0 keeps the op's mode; timeout_ms
- * < 0 keeps the op's. Returns the request id or -1 with err filled. */
+/* Build and submit. body may be NULL; body_file (NULL: none) is a host file sent as the body
+ * instead. mode_override < 0 keeps the op's mode; timeout_ms < 0 keeps the op's. Returns
+ * the request id or -1 with err filled. */
 int engine_op_submit(struct engine *e, const struct engine_op *op, const char *const *keys,
                      const char *const *vals, size_t n, const char *body, size_t body_len,
-                     int mode_override, long timeout_ms, struct nt_err *err);
+                     const char *body_file, int mode_override, long timeout_ms, struct nt_err *err);
 #endif

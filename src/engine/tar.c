@@ -31,7 +31,7 @@ static la_ssize_t tar_write_cb(struct archive *a, void *ud, const void *p, size_
     return (la_ssize_t)n;
 }
 
-struct tar *tar_new(size_t max)
+static struct tar *tar_alloc(size_t max)
 {
     struct tar *t = xcalloc(1, sizeof *t);
     buf_init(&t->out, max ? max : (size_t)2 << 30);
@@ -41,7 +41,20 @@ struct tar *tar_new(size_t max)
      * setlocale, and in the C locale libarchive would refuse non-ASCII names. */
     archive_write_set_options(t->a, "hdrcharset=BINARY");
     archive_write_set_bytes_in_last_block(t->a, 1);
+    return t;
+}
+
+struct tar *tar_new(size_t max)
+{
+    struct tar *t = tar_alloc(max);
     archive_write_open(t->a, t, NULL, tar_write_cb, NULL);
+    return t;
+}
+
+struct tar *tar_new_fd(int fd)
+{
+    struct tar *t = tar_alloc(0);
+    archive_write_open_fd(t->a, fd);
     return t;
 }
 

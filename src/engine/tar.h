@@ -13,6 +13,9 @@ struct tar;
 
 /* Returns a new builder whose output may grow to max bytes (0: 2 GiB). */
 struct tar *tar_new(size_t max);
+/* A builder writing to fd as it goes (an image's rootfs: never whole in memory); the
+ * caller owns fd. tar_finish hands over an empty buffer. */
+struct tar *tar_new_fd(int fd);
 /* Add a regular file from memory. */
 int tar_add_data(struct tar *t, const char *path, const void *data, size_t n, int mode,
                  struct nt_err *err);

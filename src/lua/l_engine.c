@@ -111,10 +111,11 @@ static const char *param_string(lua_State *L, int idx)
 
 /* engine:submit(op, [params], [body], [opts]) -> id, drain (the op table's: an abort lets it
  * finish) op: a name from the op table; params: {id=, key=value...}; body: string or table (JSON);
- * opts: {mode="buffer"|"demux"|"stream"|"lines", timeout=seconds} */
+ * opts: {mode="buffer"|"demux"|"stream"|"lines", timeout=seconds, body_file=host path sent
+ * as the body, read as it goes} */
 static int l_engine_submit(lua_State *L)
 {
-    static const char *const opt_names[] = {"mode", "timeout", NULL};
+    static const char *const opt_names[] = {"mode", "timeout", "body_file", NULL};
     struct l_engine *le = check_engine(L, 1);
     const char *name = luaL_checkstring(L, 2);
     const struct engine_op *op = engine_op_find(name);
@@ -123,6 +124,7 @@ static int l_engine_submit(lua_State *L)
     const char *body = NULL;
     int mode = -1;
     long timeout_ms = -1;
+    const char *body_file = NULL;
     struct nt_err err = {0};
     int id;
 
@@ -138,6 +140,11 @@ static int l_engine_submit(lua_State *L)
         if (!lua_isnil(L, -1))
             timeout_ms = (long)(luaL_checknumber(L, -1) * 1000.0);
         lua_pop(L, 2);
+        /* kept alive by opts (argument 5) until the call returns: the file is opened here */
+        lua_getfield(L, 5, "body_file");
+        if (!lua_isnil(L, -1))
+            body_file = luaL_checkstring(L, -1);
+        lua_pop(L, 1);
     }
     /* stack: eng op params body opts */
     if (lua_istable(L, 4)) {
@@ -166,7 +173,10 @@ static int l_engine_submit(lua_State *L)
             n++;
         }
     }
-    id = engine_op_submit(le->e, op, keys, vals, n, body, body_len, mode, timeout_ms, &err);
+    if (body_file && body)
+        return nt_raisef(L, NT_EINVAL, name, "a body and a body_file: give one");
+    id = engine_op_submit(le->e, op, keys, vals, n, body, body_len, body_file, mode, timeout_ms,
+                          &err);
     if (id < 0)
         return nt_raise(L, &err);
     lua_pushinteger(L, id);

@@ -1,11 +1,17 @@
 /* l_tar.c - in-memory tars for uploads and images (engine/tar), as a handle and as one call.
  *   core.tar_new([max_bytes]) -> natrig.Tar: t:add(entry), t:finish() -> string, t:close()
  *   core.tar(entries) -> string (a builder that is closed whatever happens)
+ *   core.tar(entries, path) -> bytes written to the host file path (made or truncated, 0600;
+ *   an image's rootfs goes to the engine from there, never whole in memory)
  * Each entry: {path=, data=, mode=} | {path=, file=host path, mode=} | {path=, dir=true}
  * | {path=, symlink=target}. Paths that escape the root are refused. The builder holds C
  * heap (up to 2 GiB) across calls that can raise, so it lives in a handle whose __gc and
  * __close free it (STYLE.md rule 9). */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/tarpath.h"
 #include "engine/tar.h"
@@ -16,6 +22,7 @@
 struct l_tar {
     struct tar *t; /* NULL once closed */
     lua_Integer entries;
+    int fd; /* the file core.tar(entries, path) writes, -1 when none */
 };
 
 static int tar_is_open(const void *h)
@@ -33,6 +40,9 @@ static void tar_close(struct l_tar *h)
 {
     tar_free(h->t);
     h->t = NULL;
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
 }
 
 static int l_tar_close(lua_State *L)
@@ -58,6 +68,7 @@ static struct l_tar *push_tar(lua_State *L, size_t max)
     struct l_tar *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->t = NULL;
     h->entries = 0;
+    h->fd = -1;
     luaL_setmetatable(L, TAR_MT);
     h->t = tar_new(max);
     return h;
@@ -144,11 +155,12 @@ static int l_tar_finish(lua_State *L)
     return 1;
 }
 
-/* tar(entries) -> string */
+/* tar(entries, [path]) -> string, or the bytes written to path */
 static int l_tar(lua_State *L)
 {
     struct l_tar *h;
     lua_Integer n;
+    const char *path = luaL_optstring(L, 2, NULL);
 
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (lua_Integer)lua_rawlen(L, 1);
@@ -157,15 +169,38 @@ static int l_tar(lua_State *L)
             return nt_raisef(L, NT_EINVAL, "tar", "entry %d is not a table", (int)i);
         lua_pop(L, 1);
     }
-    lua_settop(L, 1);
+    lua_settop(L, 2);
     h = push_tar(L, 0);
-    /* stack: entries builder */
+    if (path) {
+        /* the file replaces the memory builder; the handle closes the fd whatever happens */
+        tar_free(h->t);
+        h->t = NULL;
+        h->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (h->fd < 0)
+            return nt_raisef(L, NT_SYS, "tar", "cannot write %s: %s", path, strerror(errno));
+        h->t = tar_new_fd(h->fd);
+    }
+    /* stack: entries path builder */
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, 1, i);
         add_entry(L, h, -1);
         lua_pop(L, 1);
     }
-    finish(L, h);
+    if (!path) {
+        finish(L, h);
+        return 1;
+    }
+    struct nt_err err = {0};
+    struct buf none;
+    struct stat sb;
+    int rc = tar_finish(h->t, &none, &err);
+    buf_free(&none);
+    if (rc == 0 && fstat(h->fd, &sb))
+        rc = nt_err_set(&err, NT_SYS, "tar", "%s: %s", path, strerror(errno));
+    tar_close(h);
+    if (rc)
+        return nt_raise(L, &err);
+    lua_pushinteger(L, (lua_Integer)sb.st_size);
     return 1;
 }
 

@@ -53,6 +53,18 @@ t.is(core.tar { { path = "x", data = "1" } }, core.tar { { path = "x", data = "1
 t.raises(function() core.tar { { path = "../x", data = "1" } } end, "escapes", "tar: escaping path refused")
 t.raises(function() core.tar { { path = "x" } } end, "needs data, file, symlink or dir",
   "tar: entry without content refused")
+do -- to a file (an image's rootfs: never whole in memory), the same bytes
+  local entries = { { path = "x", data = ("z"):rep(100000) }, { path = "d", dir = true } }
+  local path = os.tmpname()
+  local n = core.tar(entries, path)
+  t.is(core.read_file(path), core.tar(entries), ("tar to a file: the same bytes (%d)"):format(n))
+  t.is(n, #core.tar(entries), "tar to a file: returns its size")
+  t.raises(function() core.tar({ { path = "../x", data = "1" } }, path) end, "escapes",
+    "tar to a file: escaping path refused")
+  core.remove(path)
+  t.raises(function() core.tar(entries, "/nonexistent/dir/x.tar") end, "cannot write",
+    "tar to a file: unwritable path")
+end
 t.is(core.tarpath("/etc//natrig/./x"), "etc/natrig/x", "tarpath normalises")
 
 -- scheduler: tasks, parallel, sleep, timeouts, errors

@@ -140,7 +140,7 @@ int main(void)
     if (!e)
         goto out;
 
-    struct engine_req r = {"GET", "/info", NULL, NULL, 0, ENGINE_BUFFER, 5000, 0};
+    struct engine_req r = {"GET", "/info", NULL, NULL, 0, ENGINE_BUFFER, 5000, 0, NULL};
     int a = engine_submit(e, &r, &err), b = engine_submit(e, &r, &err);
     ok(a > 0 && b > 0, "two requests queued");
 
@@ -176,7 +176,7 @@ int main(void)
        nseen, nseen - before);
 
     /* A lagging reader: every piece handed over is taken slowly. */
-    struct engine_req fr = {"GET", "/flood", NULL, NULL, 0, ENGINE_STREAM, 0, 0};
+    struct engine_req fr = {"GET", "/flood", NULL, NULL, 0, ENGINE_STREAM, 0, 0, NULL};
     int f = engine_submit(e, &fr, &err);
     ok(f > 0, "a flooding stream queued");
     for (int i = 0; i < 2000 && engine_pending(e) > 0; i++)
@@ -187,7 +187,7 @@ int main(void)
        flood_max);
 
     /* A whole body (DEMUX: exec output, a log fetch) of the same size is never paused. */
-    struct engine_req dr = {"GET", "/flood", NULL, NULL, 0, ENGINE_DEMUX, 20000, 0};
+    struct engine_req dr = {"GET", "/flood", NULL, NULL, 0, ENGINE_DEMUX, 20000, 0, NULL};
     flood_bytes = 0, flood_done = 0;
     int d = engine_submit(e, &dr, &err);
     for (int i = 0; d > 0 && i < 300 && engine_pending(e) > 0; i++)
