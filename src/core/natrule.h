@@ -216,8 +216,9 @@ struct natrule_object {
 size_t natrule_objects(const struct natrule_spec *s, struct natrule_object *out, size_t max);
 
 /* Readiness check on the text of `nft list table ip natrig` (natrule_verify_argv): the table
- * comment names this very spec (the ruleset tags the table with "natrig <natrule_describe>
- * wan_ip=<ip>", so a stale table of another spec is caught), every object of natrule_objects
+ * comment names this very spec (the ruleset tags the table with "natrig <natrule_describe, UDP>
+ * wan_ip=<ip>", so a stale table of another spec is caught; chain ct_policy's comment names
+ * TCP's behaviour, natrule_tcp.c), every object of natrule_objects
  * is present (a chain also with its hook), wan_ip appears in the rules and every LAN subnet
  * is an element of set lan_nets. Returns 0 when ready, or -1 with err (NT_PARSE) naming the
  * first thing missing. */
