@@ -126,7 +126,7 @@ end
 
 --- Change the NAT behaviour mid-run (existing mappings are flushed).
 -- @tparam string|table preset a preset name or spec table (see the presets page)
--- @tparam[opt] table opts hairpin, timeout, port_preservation
+-- @tparam[opt] table opts hairpin, timeout, port_preservation, tcp (as net:router's)
 -- @usage r:set_nat("symmetric")
 function Router:set_nat(preset, opts)
   self.nat = nat.resolve(preset, opts or {})
