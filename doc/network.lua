@@ -61,7 +61,9 @@ function Network:default_nat_preset() end
 --   IPv6 firewall's inbound filtering, RFC 6092: `"APDF"`, the default, `"ADF"`, `"EIF"`,
 --   `"closed"`, `"open"`; only with IPv6), tcp (RFC 5382: `{ mapping, filtering, syn =
 --   "drop"|"rst"|"hold", established, transitory }`; TCP keeps the preset's mapping and
---   filtering unless set apart here)
+--   filtering unless set apart here), nat64 (true: NAT64 and DNS64 for an IPv6 LAN, `ip =
+--   "v6only"` or `"dual"`; tayga and unbound in the router, natrig.nat64; `r.nat64_prefix` is
+--   its prefix)
 -- @treturn Router
 -- @usage local home = net:router{ nat = "symmetric" }
 -- local a = net:peer{ router = home }

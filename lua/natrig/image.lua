@@ -1,6 +1,6 @@
 -- natrig.image: images built locally, with no registry and no network at run time.
 -- The base image is a rootfs packed from this host's own binaries (busybox-static as the
--- shell, iptables/nft/ip/tc/conntrack/socat/coturn/dnsmasq, natrig-peer, natrig-shaper) plus
+-- shell, iptables/nft/ip/tc/conntrack/socat/coturn/dnsmasq/tayga/unbound, natrig-peer, natrig-shaper) plus
 -- their shared-library closure found with ldd, imported with POST /images/create. The
 -- libraries are the host's own, so a host binary copied into a container always finds
 -- the glibc it was linked against. The tag carries a hash of the inputs (paths, sizes,
@@ -22,6 +22,8 @@ M.PROGRAMS = {
   { "tcpdump", false }, { "dnsmasq", true }, -- dnsmasq: the sealed lab's resolver (natrig.seal)
   -- port mapping (natrig.portmap): the router's daemon, and Debian's clients for peers
   { "miniupnpd", false }, { "upnpc", false }, { "natpmpc", false },
+  -- NAT64/DNS64 in a router (natrig.nat64): Debian's userspace translator and resolver
+  { "tayga", false }, { "unbound", false },
 }
 M.DIRS = { "/usr/lib/x86_64-linux-gnu/xtables", "/usr/lib/x86_64-linux-gnu/tc" }
 M.ETC = { "/etc/ethertypes", "/etc/protocols", "/etc/services" }

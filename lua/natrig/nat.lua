@@ -111,7 +111,8 @@ function M.claim(spec) return core.nat_claim(c_spec(spec)) end
 function M.apply(router)
   if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
   local spec = c_spec(router.nat)
-  local lans = { router.lan.subnet }
+  -- a NAT64 router's pool is one more LAN: translated packets get the same NAT (natrig.nat64)
+  local lans = { router.lan.subnet, router.nat64 and require("natrig.nat64").POOL or nil }
   local text = core.nat_ruleset(spec, router.wan_ip, lans)
   local eng = router.eng
   eng:put_files(router.id, { { path = core.nat_ruleset_path, data = text, mode = 420 } }, "/")

@@ -20,9 +20,11 @@
 -- no such resolver: unbound then forwards to Docker's embedded DNS (127.0.0.11), as every
 -- node's lookups go there in such a network.
 --
--- The functions here are pure (texts and argv lists); natrig.router runs them.
+-- The texts and argv lists are pure (tests/nat/netns-nat64 runs them in namespaces);
+-- M.start runs them in a router, M.resolv makes the router the resolver of its LAN's nodes.
 -- @module natrig.nat64
 local core = require "natrig.core"
+local task = require "natrig.task"
 
 local M = {}
 
@@ -35,7 +37,8 @@ M.PROGRAMS = { "tayga", "unbound" }
 
 local function bad(op, msg) core.fail("einval", op, msg) end
 
---- Checks at declaration: nat64 needs an IPv6 LAN (ip = "v6only" or "dual").
+--- Checks at declaration (nothing is made yet): nat64 needs an IPv6 LAN (ip = "v6only" or
+-- "dual") and Debian's tayga and unbound on the host (natrig packs them into its image).
 -- @local
 function M.check(op, opts, fam)
   if opts.nat64 == nil or opts.nat64 == false then return false end
@@ -45,6 +48,16 @@ function M.check(op, opts, fam)
   if fam ~= "v6only" and fam ~= "dual" then
     bad(op, ("nat64 = true on a router with no IPv6 LAN (ip = %q): NAT64 translates its LAN's IPv6 to "
       .. "IPv4; give it ip = \"v6only\" (or \"dual\")"):format(tostring(fam)))
+  end
+  if opts.behind ~= nil then
+    bad(op, "nat64 = true behind another router: a NAT64 router sits on the public network")
+  end
+  local which = require("natrig.image").which
+  for _, prog in ipairs(M.PROGRAMS) do
+    if not which(prog) then
+      bad(op, ("nat64 = true needs Debian's %s on this host, packed into natrig's image (apt-get install "
+        .. "tayga unbound, or make deps)"):format(prog))
+    end
   end
   return true
 end
@@ -103,7 +116,7 @@ function M.unbound_conf(prefix, lan_ip6, lan6, upstream)
     "  pidfile: \"" .. M.DIR .. "/unbound.pid\"",
     "  do-daemonize: no",
     "  use-syslog: no",
-    "  logfile: \"\"",
+    "  logfile: \"" .. M.DIR .. "/unbound.log\"",
     "  log-queries: yes",
     "  verbosity: 1",
     -- the lab's resolver answers at once; a lookup natrig's tests wait on should not be cached
@@ -135,5 +148,72 @@ function M.tayga_argv()
   return { "tayga", "--config", M.DIR .. "/tayga.conf", "--nodetach", "--pidfile", M.DIR .. "/tayga.pid" }
 end
 function M.unbound_argv() return { "unbound", "-d", "-c", M.DIR .. "/unbound.conf" } end
+
+--- The router's tun device for tayga (HostConfig.Devices), nil for a router without NAT64.
+-- @local
+function M.devices(r)
+  if not r.nat64 then return nil end
+  return core.json_array { { PathOnHost = "/dev/net/tun", PathInContainer = "/dev/net/tun",
+    CgroupPermissions = "rwm" } }
+end
+
+--- Behind a NAT64 router, the node's resolver is the router's unbound alone, as a v6-only
+-- LAN's hosts learn it (RA or DHCPv6): its holder's /etc/resolv.conf, which its app shares.
+-- Docker's embedded DNS (127.0.0.11) is left out: it forwards to IPv4 servers only and,
+-- having none, tries the host's own, which no v6-only LAN can reach (lookups then waited
+-- out its timeouts: seen, 17 s and no answer).
+-- @local
+function M.resolv(node)
+  local r = node.router
+  if not (r and r.nat64 and r.lan_ip6) then return end
+  -- the engine's file is a bind mount an upload cannot replace: cp writes into it
+  node.eng:put_files(node.holder, { { path = "natrig-resolv.conf", mode = 420,
+    data = ("# natrig: the NAT64 router's DNS64 resolver (natrig.nat64)\nnameserver %s\n"):format(r.lan_ip6) } }, "/run")
+  node:netexec({ "cp", "/run/natrig-resolv.conf", "/etc/resolv.conf" }, { check = true })
+end
+
+-- Where unbound forwards: the run's resolver (a net:dns{} node, else the seal's dnsmasq),
+-- else (an open lab) Docker's embedded DNS in the router's namespace.
+local function upstream(net)
+  if net.dns_server then return net.dns_server.node.private_ip end
+  return require("natrig.seal").resolver_ip(net) or M.EMBEDDED_DNS
+end
+
+-- A daemon gone or not answering: what the router says about it.
+local function not_ready(r, what, why)
+  local log = r:exec({ "tail", "-n", "5", M.DIR .. "/unbound.log" }, { quiet = true }).stdout or ""
+  core.fail("engine", "nat64 on " .. r.name, ("%s did not start within 5 s (%s)%s"):format(what, why,
+    log ~= "" and ("; unbound's log: " .. log:gsub("%s+$", "")) or ""))
+end
+
+--- Start NAT64 and DNS64 in a router that is up (its NAT rules loaded): files, tun, routes,
+-- then tayga and unbound, each waited for (tayga's pid file, unbound's socket on the LAN).
+-- @local
+function M.start(r)
+  local prefix = M.prefix(r.net.block6)
+  r.nat64_prefix = prefix
+  r.eng:put_files(r.id, {
+    { path = M.DIR:sub(2), dir = true, mode = 493 },
+    { path = M.DIR:sub(2) .. "/tayga.conf", data = M.tayga_conf(prefix), mode = 420 },
+    { path = M.DIR:sub(2) .. "/unbound.conf", data = M.unbound_conf(prefix, r.lan_ip6, r.lan.subnet6,
+      upstream(r.net)), mode = 420 },
+  }, "/")
+  for _, argv in ipairs(M.setup_argvs(prefix)) do r:exec(argv, { check = true }) end
+  r.eng:exec_detached(r.id, M.tayga_argv())
+  r.eng:exec_detached(r.id, M.unbound_argv())
+  -- ready: tayga's pid file, and unbound's "start of service" (logged once its sockets are
+  -- bound: busybox netstat cuts long IPv6 addresses)
+  local deadline, tayga, unbound = core.now() + 5, false, false
+  while not (tayga and unbound) do
+    tayga = tayga or r:exec({ "cat", M.DIR .. "/tayga.pid" }, { quiet = true }).code == 0
+    unbound = unbound or (r:exec({ "cat", M.DIR .. "/unbound.log" }, { quiet = true }).stdout or "")
+      :find("start of service", 1, true) ~= nil
+    if core.now() > deadline then
+      if not tayga then not_ready(r, "tayga", "no pid file " .. M.DIR .. "/tayga.pid") end
+      not_ready(r, "unbound", "no \"start of service\" in " .. M.DIR .. "/unbound.log")
+    end
+    if not (tayga and unbound) then task.sleep(0.05) end
+  end
+end
 
 return M

@@ -162,7 +162,7 @@ end
 function Network:router(opts)
   opts = check_opts("net:router", opts, { name = true, nat = true, behind = true, ip = true, filtering6 = true,
     hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true,
-    tcp = true })
+    tcp = true, nat64 = true })
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
@@ -172,6 +172,7 @@ function Network:router(opts)
   local pm = require("natrig.portmap").resolve(opts.portmap, spec, "net:router") -- natrig.portmap
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
   r.ip, r.fw6, r.pm = fam, ip6.firewall(opts, spec), pm -- fw6: nil without IPv6
+  r.nat64 = require("natrig.nat64").check("net:router", opts, fam)
   r.capture = opts.capture
   r.host_pin = opts.host
   self.routers[#self.routers + 1] = r

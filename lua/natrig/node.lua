@@ -164,7 +164,7 @@ function Node:bring_up()
     end, function()
       if not r.lan_ip6 then return end
       self:netexec({ "ip", "-6", "route", "replace", "default", "via", r.lan_ip6 }, { check = true })
-    end)
+    end, function() require("natrig.nat64").resolv(self) end) -- a NAT64 router: its DNS64
   elseif self.private_ip6 then
     ip6.routes_public(net, self, function(a, o) return self:netexec(a, o) end)
   end

@@ -12,6 +12,7 @@ local portmap = require "natrig.portmap"
 local netns = require "natrig.netns"
 local watch = require "natrig.watch"
 local ip6 = require "natrig.ip6"
+local nat64 = require "natrig.nat64"
 
 local M = {}
 --- A NAT router (net:router, or a peer's own).
@@ -24,6 +25,8 @@ local M = {}
 -- @tfield string ip the families it routes: "v4", "dual" or "v6only"
 -- @tfield ?string wan_ip6 its IPv6 address on the public network (ip = "dual" or "v6only")
 -- @tfield ?string lan_ip6 its IPv6 address on its LAN (::fe), the LAN's IPv6 gateway
+-- @tfield boolean nat64 whether it runs NAT64 and DNS64 for its LAN (natrig.nat64)
+-- @tfield ?string nat64_prefix its NAT64 prefix, "<the run's /48>:ffff::/96" (with nat64)
 -- @tfield {Node,...} nodes the nodes behind it
 -- @tfield ?Router behind the router it sits behind (double NAT), or nil
 -- @tfield Network net its network
@@ -55,12 +58,15 @@ function Router:bring_up()
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
       -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" }, Dns = require("natrig.seal").dns(net),
+      Devices = nat64.devices(self), -- tayga's tun (natrig.nat64)
       Sysctls = netns.sysctls {
         ["net.ipv4.ip_forward"] = "1",
         ["net.netfilter.nf_conntrack_udp_timeout"] = timeout,
         ["net.netfilter.nf_conntrack_udp_timeout_stream"] = timeout,
         ["net.ipv6.conf.all.forwarding"] = self.lan_ip6 and "1" or nil,
         ["net.ipv6.conf.all.disable_ipv6"] = ip6.disabled(self.wan, self.wan_ip6),
+        -- tayga's tun is made after start: it takes the default's setting (natrig.nat64)
+        ["net.ipv6.conf.default.disable_ipv6"] = self.nat64 and "0" or nil,
       },
     },
     NetworkingConfig = netns.endpoint(self.wan, self.wan_ip, self.wan_seg6),
@@ -76,6 +82,7 @@ function Router:bring_up()
   end
   -- miniupnpd works in a table of its own: it starts while natrig's NAT rules load
   task.parallel(function() nat.apply(self) end, function() portmap.start(self, true) end)
+  if self.nat64 then nat64.start(self) end
 end
 
 --- Run argv in the router: returns { code, stdout, stderr }.

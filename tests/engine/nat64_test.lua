@@ -1,0 +1,55 @@
+-- NAT64 and DNS64 in a router (issue 25 item 3), against the real engine (needs:engine): a
+-- peer behind net:router{ ip = "v6only", nat64 = true } has no IPv4 route out; it resolves the
+-- IPv4-only gateway's name (busybox nslookup through its own resolver path, Docker's embedded
+-- DNS, to the router's unbound) to an address in the router's NAT64 prefix, and socat
+-- exchanges datagrams over IPv6 with the gateway's natrig-peer echo (by name: glibc's
+-- resolver), which sees the router's IPv4 WAN address. Bad input is refused at declaration.
+local t = require "tap"
+t.needs_engine()
+local natrig = require "natrig"
+local nat64 = require "natrig.nat64"
+
+local PEER = "/usr/local/bin/natrig-peer"
+local function esc(s) return (s:gsub("%p", "%%%0")) end
+
+-- bad input: refused when declared, before anything is made
+do
+  local bad = natrig.network { scenario = "nat64_test_bad", quiet = true }
+  t.raises(function() bad:router { nat = "port_restricted", nat64 = true } end,
+    "nat64 = true on a router with no IPv6 LAN %(ip = \"v4\"%).*give it ip = \"v6only\"", "nat64 on an IPv4 router")
+  t.raises(function() bad:router { ip = "v6only", nat64 = "yes" } end, "nat64 = yes: want true or false",
+    "nat64 = \"yes\"")
+  t.is(#bad.routers, 0, "no router was declared")
+  bad:down()
+end
+
+local net = natrig.network { scenario = "nat64_test", quiet = true }
+local ok, err = pcall(function()
+  local gw = net:gateway { name = "gw", cmd = { PEER, "echo", "--port", "4000" },
+    ready = { log = "echo listening", plain = true } }
+  local r = net:router { name = "r64", nat = "port_restricted", ip = "v6only", nat64 = true }
+  local p = net:peer { name = "p", router = r, cmd = { "sleep", "600" } }
+  local t0 = natrig.monotonic()
+  net:up()
+  t.diag(("up in %.1f s; NAT64 prefix %s, gateway %s"):format(natrig.monotonic() - t0, r.nat64_prefix, gw.public_ip))
+  local want = nat64.synth(r.nat64_prefix, gw.public_ip)
+
+  local v4 = p:netexec { "ip", "-4", "route", "get", gw.public_ip }
+  t.ok(v4.code ~= 0, "the peer has no IPv4 route to the gateway: " .. (v4.stderr .. v4.stdout):gsub("%s+$", ""))
+  local look = p:exec { "nslookup", "-type=AAAA", "gw" }
+  t.like(look.stdout, "Address:%s+" .. esc(want), "the peer resolves gw to " .. want)
+  local other = p:exec { "nslookup", "-type=AAAA", "example.com" }
+  t.like(other.stdout .. other.stderr, "NXDOMAIN", "a name outside the lab does not resolve")
+
+  local t1 = natrig.monotonic()
+  local reply = p:exec { "sh", "-c", "echo probe | socat -T3 - UDP6:gw:4000" }
+  t.like(reply.stdout, "^seen " .. esc(r.wan_ip) .. ":%d+",
+    ("socat over IPv6 to gw:4000 is answered, seen from the router's IPv4 address (%.0f ms)")
+      :format((natrig.monotonic() - t1) * 1000))
+  t.ok(gw:wait_log { match = r.wan_ip, plain = true, timeout = 10 }, "the gateway's log names " .. r.wan_ip)
+  t.is(#gw:logs { match = "2001:db8", plain = true }, 0, "the gateway saw no IPv6 address")
+  t.is(r:exec({ "cat", nat64.DIR .. "/tayga.pid" }).code, 0, "tayga runs in the router")
+end)
+t.ok(ok, "no unexpected error: " .. tostring(err))
+net:down()
+t.done()
