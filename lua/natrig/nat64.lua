@@ -167,8 +167,8 @@ function M.resolv(node)
   local r = node.router
   if not (r and r.nat64 and r.lan_ip6) then return end
   -- the engine's file is a bind mount an upload cannot replace: cp writes into it
-  node.eng:put_files(node.holder, { { path = "natrig-resolv.conf", mode = 420,
-    data = ("# natrig: the NAT64 router's DNS64 resolver (natrig.nat64)\nnameserver %s\n"):format(r.lan_ip6) } }, "/run")
+  local text = ("# natrig: the NAT64 router's DNS64 resolver (natrig.nat64)\nnameserver %s\n"):format(r.lan_ip6)
+  node.eng:put_files(node.holder, { { path = "natrig-resolv.conf", mode = 420, data = text } }, "/run")
   node:netexec({ "cp", "/run/natrig-resolv.conf", "/etc/resolv.conf" }, { check = true })
 end
 
