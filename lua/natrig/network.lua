@@ -158,7 +158,7 @@ end
 
 --- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
 -- double NAT), hairpin, timeout, port_preservation, ip and filtering6 (natrig.ip6), tcp ({ mapping,
--- filtering, syn, established, transitory }: RFC 5382)
+-- filtering, syn, established, transitory }: RFC 5382), nat64 (natrig.nat64)
 function Network:router(opts)
   opts = check_opts("net:router", opts, { name = true, nat = true, behind = true, ip = true, filtering6 = true,
     hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true,
