@@ -23,7 +23,9 @@ local function returns_value(lines, i)
     return lines[i]:match("%f[%w]return%s+[^%s;]") ~= nil and not lines[i]:match("%f[%w]return%s+end") end
   if lines[i]:match("%f[%w]return%s+[^e%s]") then return true end -- one-line body
   for j = i + 1, #lines do
-    local l = lines[j]
+    -- a function written inline on the line (a callback) returns for itself, not for this one
+    if lines[j]:match("%f[%w]return%s+function") then return true end
+    local l = lines[j]:gsub("function%s*%b()(.-)%f[%w]end%f[%W]", "")
     if l:match("^end") then return false end
     local r = l:match("%f[%w]return%s+(.-)%s*$")
     if r and r ~= "" and not r:match("^end") and not r:match("^%-%-") then return true end
