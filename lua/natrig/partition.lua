@@ -4,7 +4,9 @@
 -- Packets vanish silently, as on a real partition: each node drops what arrives from the
 -- other side (so partition() cuts both nodes), and an isolated node's outbound packets go
 -- to an NFQUEUE nobody binds; a DROP in the sender's own OUTPUT would fail its send() with
--- EPERM instead (tests/engine/partition_test.lua).
+-- EPERM instead (tests/engine/partition_test.lua). Peers behind one router are also cut in
+-- that router's FORWARD, where a hairpin through its public address still shows both LAN
+-- addresses (router_cuts).
 -- @module natrig.partition
 local core = require "natrig.core"
 local task = require "natrig.task"
@@ -33,12 +35,49 @@ local function block(net, a, addr)
   part(net, host, "block", addr)
 end
 
+-- n's address on router r's LAN: its own private address when r is its router, else the WAN
+-- address of the router of n's chain that sits on r's LAN; nil when n is not behind r.
+local function addr_at(n, r)
+  if n.router == r then return n.private_ip end
+  local x = n.router
+  while x do
+    if x.behind == r then return x.wan_ip end
+    x = x.behind
+  end
+end
+
+--- The router rules a partition of a from b needs: two nodes behind one router (its LAN or
+-- routers below it) may hairpin through its public address, and then each receives from
+-- that address, not the other's (the hairpin's SNAT), so their own rules miss it. The
+-- lowest router both sit behind drops what it forwards between their addresses on its LAN,
+-- both ways. Pure (no I/O). Returns { router, from, to } pairs, or an empty list.
+-- @local
+function M.router_cuts(a, b)
+  local r = a.router
+  while r do
+    local xa, xb = addr_at(a, r), addr_at(b, r)
+    if xa and xb then
+      if xa == xb then return {} end -- never: r would not be the lowest
+      return { { router = r, from = xa, to = xb }, { router = r, from = xb, to = xa } }
+    end
+    r = r.behind
+  end
+  return {}
+end
+
+local function fwd(net, r, op, src, dst)
+  for _, c in ipairs(core.impair_part_fwd_cmds(op, src, dst)) do
+    exec(net, host_of(r), c.argv, not c.may_fail)
+  end
+end
+
 --- No traffic between any node of group1 and any node of group2 (both ways): every node
--- drops what arrives from the other group, so both ends of each pair get a rule.
+-- drops what arrives from the other group, so both ends of each pair get a rule, and the
+-- lowest router two of them share drops what it would hairpin between them (router_cuts).
 -- @local
 function M.partition(net, g1, g2)
   -- Rules of one namespace go in order; namespaces are independent, so one task each.
-  local by_node, order = {}, {}
+  local by_node, order, by_router, rorder = {}, {}, {}, {}
   for _, a in ipairs(g1) do
     for _, b in ipairs(g2) do
       for _, pair in ipairs({ { a, b }, { b, a } }) do
@@ -46,11 +85,22 @@ function M.partition(net, g1, g2)
         if not by_node[n] then by_node[n] = {}; order[#order + 1] = n end
         table.insert(by_node[n], impair.addr_from(pair[1], pair[2]))
       end
+      for _, cut in ipairs(M.router_cuts(a, b)) do
+        local r = cut.router
+        if not by_router[r] then by_router[r] = {}; rorder[#rorder + 1] = r end
+        table.insert(by_router[r], cut)
+      end
     end
   end
   local fns = {}
   for _, n in ipairs(order) do
     fns[#fns + 1] = function() for _, addr in ipairs(by_node[n]) do block(net, n, addr) end end
+  end
+  for _, r in ipairs(rorder) do
+    fns[#fns + 1] = function()
+      if not r.part_chains then fwd(net, r, "setup"); r.part_chains = true end
+      for _, cut in ipairs(by_router[r]) do fwd(net, r, "block", cut.from, cut.to) end
+    end
   end
   task.parallel(fns)
 end
@@ -72,6 +122,9 @@ function M.heal(net)
   local jobs = {}
   for _, n in ipairs(net.nodes) do
     if n.part_chains then jobs[#jobs + 1] = function() M.heal_node(net, n) end end
+  end
+  for _, r in ipairs(net.routers or {}) do
+    if r.part_chains then jobs[#jobs + 1] = function() fwd(net, r, "heal") end end
   end
   task.parallel(jobs)
 end

@@ -166,6 +166,7 @@ function M.path(net, a, b, opts)
   local st = M.ensure(net, "net:path")
   local p = classify(st, a, b, opts.idle)
   p.a, p.b = a.name, b.name
+  M.asked(st, a, b, p)
   return p
 end
 
@@ -210,11 +211,13 @@ function M.wait_path(net, q)
     p = classify(st, a, b, q.idle)
     if p.kind == q.kind and (not via or p.via == via) then
       p.a, p.b = a.name, b.name
+      M.asked(st, a, b, p)
       return p
     end
     if core.now() >= deadline then break end
     task.sleep(math.min(M.INTERVAL, math.max(0.01, deadline - core.now())))
   end
+  M.asked(st, a, b, p)
   core.fail("timeout", "net:wait_path",
     ("%s<->%s: no %s path%s within %gs; the path is %s (%s)"):format(a.name, b.name, q.kind,
       via and (" via " .. via) or "", timeout, pc.describe(p),
@@ -227,6 +230,69 @@ function M.record_path(net, a, b, opts)
   local p = M.path(net, a, b, opts)
   require("natrig.metrics").record(("path %s<->%s %s"):format(a.name, b.name, pc.describe(p)), 1, "")
   return p
+end
+
+--- Remember the verdict last given for a pair (net:path, net:wait_path), for a failure's
+-- evidence. @local
+function M.asked(st, a, b, p)
+  st.asked = st.asked or {}
+  st.asked[a.name .. "<->" .. b.name] = { a = a, b = b, p = p, at = core.time() }
+end
+
+-- What a program says about its own connection: its lines that speak of one.
+local SAYS = { "direct", "relay", "punch", "hairpin", "connect", "handshake", "path", "via", "peer" }
+M.EVIDENCE_WINDOW = 10 -- seconds between the last verdict asked and the failure
+M.EVIDENCE_LINES = 5
+
+local function said(n, since)
+  local ok, es = pcall(require("natrig.logs").query, n, { since = since })
+  if not ok or type(es) ~= "table" then return {}, "its log could not be read: " .. tostring(es) end
+  local hits, last = {}, {}
+  for i = math.max(1, #es - 199), #es do
+    local raw = tostring(es[i].raw or es[i].message or ""):gsub("%s+$", "")
+    local low = raw:lower()
+    last[#last + 1] = raw
+    for _, w in ipairs(SAYS) do
+      if low:find(w, 1, true) then hits[#hits + 1] = raw; break end
+    end
+  end
+  local pick, what = #hits > 0 and hits or last, #hits > 0 and "what it said of its connection" or "its last lines"
+  local out = {}
+  for i = math.max(1, #pick - M.EVIDENCE_LINES + 1), #pick do out[#out + 1] = pick[i] end
+  return out, what
+end
+
+--- When a run fails within EVIDENCE_WINDOW seconds of net:path or net:wait_path being
+-- asked about a pair (an `expect(net:path(a, b).kind)` or a wait that timed out), the
+-- failure shows net:path's verdict beside what each end's own program logged: the text to
+-- append to the error, or nil. Each verdict is also a timeline line (`path a<->b verdict`).
+-- @local
+function M.evidence(net, now)
+  local st = net.path_state
+  if not st or not st.asked then return nil end
+  now = now or core.time()
+  local recent = {}
+  for key, q in pairs(st.asked) do
+    if now - q.at <= M.EVIDENCE_WINDOW then recent[#recent + 1] = { key = key, q = q } end
+  end
+  if #recent == 0 then return nil end
+  table.sort(recent, function(x, y) return x.q.at > y.q.at end)
+  local l = { "", "net:path's verdict beside the programs' own logs:" }
+  for i = 1, math.min(3, #recent) do
+    local key, q = recent[i].key, recent[i].q
+    local p = q.p
+    local verdict = ("%s %s (%s->%s %d packets, %s->%s %d packets)"):format(key, pc.describe(p),
+      q.a.name, q.b.name, p.a_to_b and p.a_to_b.packets or 0, q.b.name, q.a.name, p.b_to_a and p.b_to_a.packets or 0)
+    l[#l + 1] = ("  net:path %s, %.1f s before the failure"):format(verdict, now - q.at)
+    net:note("path", key .. " verdict " .. pc.describe(p))
+    for _, n in ipairs({ q.a, q.b }) do
+      local lines, what = said(n, q.at - 60)
+      l[#l + 1] = ("    %s's program, %s:"):format(n.name, what)
+      if #lines == 0 then l[#l + 1] = "      (nothing in the last 60 s)" end
+      for _, x in ipairs(lines) do l[#l + 1] = "      " .. x end
+    end
+  end
+  return table.concat(l, "\n")
 end
 
 --- Give Network its methods: net:path, net:paths, net:wait_path, net:record_path, net:relay,

@@ -171,6 +171,9 @@ function M.run(def, opts)
     res.error = errstr(err)
     -- A natrig error says which scenario line asked (a Lua error already does).
     if res.where and type(err) == "table" then res.error = res.where .. ": " .. res.error end
+    -- a path assertion's failure: net:path's verdict beside what each program logged
+    local eok, ev = pcall(require("natrig.path").evidence, net)
+    if eok and ev then res.error = res.error .. ev end
     local header = { ("scenario: %s%s"):format(def.name, def.file and (" (" .. def.file .. ")") or ""),
       ("case: %s"):format(M.case_text(params, true)), ("run: %s"):format(net.session.run_id),
       ("at: %s"):format(res.where or "?"), "" }

@@ -226,6 +226,11 @@ int impair_nfq_teardown_cmds(const char *iptables, enum impair_dir dir, struct i
  * EPERM; impair_part.c says how each op avoids that). */
 #define IMPAIR_PART_CHAIN_IN "NATRIG_PART_IN"
 #define IMPAIR_PART_CHAIN_OUT "NATRIG_PART_OUT"
+/* In a router (from FORWARD): what it forwards between two of its LAN's addresses. Two peers
+ * hairpinning through the router reach each other from its public address (the hairpin's
+ * SNAT), which no rule in the peers' own namespaces can tell apart from other traffic; in
+ * FORWARD the packet still carries the sender's LAN address and, DNATed, the receiver's. */
+#define IMPAIR_PART_CHAIN_FWD "NATRIG_PART_FWD"
 /* The NFQUEUE number isolate sends a node's outbound packets to. Nobody binds it (the shaper
  * refuses to), so the kernel frees each packet and the sender sees success. */
 #define IMPAIR_PART_VOID_QUEUE 65535
@@ -242,6 +247,12 @@ enum impair_part_op {
  * it. iptables as for the NFQUEUE lists. Returns 0, or -1 with err and *out unchanged. */
 int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *addr,
                      struct impair_cmds *out, struct nt_err *err);
+/* The same for a router's NATRIG_PART_FWD: SETUP (create, hook first in FORWARD), BLOCK (drop
+ * what it forwards from src to dst, both required; run it for both directions), HEAL (flush),
+ * DOWN (unhook, flush, delete; every command may fail). ISOLATE is refused. A drop in
+ * FORWARD is silent for the sender: its own send() already returned. */
+int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const char *src,
+                         const char *dst, struct impair_cmds *out, struct nt_err *err);
 
 /* --- helpers shared by impair.c, impair_nfq.c and impair_part.c (not for other callers) --- */
 

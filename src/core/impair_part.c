@@ -81,3 +81,49 @@ int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *a
     }
     return nt_err_set(err, NT_EINVAL, OP, "bad partition operation %d", (int)op);
 }
+
+int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const char *src,
+                         const char *dst, struct impair_cmds *out, struct nt_err *err)
+{
+    char s[32], d[32];
+
+    if (impair_check_ipt(iptables, err) < 0)
+        return -1;
+    switch (op) {
+    case IMPAIR_PART_SETUP:
+        /* as for the node's chains: exactly one jump, first, however often setup runs */
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
+                          (const char *const[]){"-N", IMPAIR_PART_CHAIN_FWD, NULL});
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
+                          (const char *const[]){"-D", "FORWARD", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
+        impair_argv_pushv(
+            impair_ipt_cmd(out, iptables, NULL, 0),
+            (const char *const[]){"-I", "FORWARD", "1", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
+        return 0;
+    case IMPAIR_PART_BLOCK:
+        if (!src || !dst)
+            return nt_err_set(err, NT_EINVAL, OP,
+                              "a router's partition rule needs both addresses (from, to)");
+        if (impair_norm_addr(src, s, sizeof s, err) < 0 || impair_norm_addr(dst, d, sizeof d, err) < 0)
+            return -1;
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 0),
+                          (const char *const[]){"-A", IMPAIR_PART_CHAIN_FWD, "-s", s, "-d", d, "-j",
+                                                "DROP", NULL});
+        return 0;
+    case IMPAIR_PART_HEAL:
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 0),
+                          (const char *const[]){"-F", IMPAIR_PART_CHAIN_FWD, NULL});
+        return 0;
+    case IMPAIR_PART_DOWN:
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
+                          (const char *const[]){"-D", "FORWARD", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
+                          (const char *const[]){"-F", IMPAIR_PART_CHAIN_FWD, NULL});
+        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
+                          (const char *const[]){"-X", IMPAIR_PART_CHAIN_FWD, NULL});
+        return 0;
+    case IMPAIR_PART_ISOLATE:
+        break;
+    }
+    return nt_err_set(err, NT_EINVAL, OP, "bad router partition operation %d", (int)op);
+}

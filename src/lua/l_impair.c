@@ -153,6 +153,20 @@ static void cmds_fini(void *p)
     impair_cmds_free(p);
 }
 
+/* Push c as { { argv = {...}, may_fail = bool }, ... }. */
+static void push_cmds(lua_State *L, const struct impair_cmds *c)
+{
+    lua_createtable(L, (int)c->n, 0);
+    for (size_t i = 0; i < c->n; i++) {
+        lua_createtable(L, 0, 2);
+        push_argv(L, &c->v[i].argv);
+        lua_setfield(L, -2, "argv");
+        lua_pushboolean(L, c->v[i].may_fail);
+        lua_setfield(L, -2, "may_fail");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
 /* impair_part_cmds(op [, addr [, iptables]]) -> { { argv = {...}, may_fail = bool }, ... }
  * op: setup | block | isolate | heal | down; block needs addr (IPv4 or CIDR). Raises on a
  * bad op or address. */
@@ -171,16 +185,27 @@ static int l_impair_part_cmds(lua_State *L)
     /* stack: op addr ipt box */
     if (impair_part_cmds(ipt, opv[op], addr, c, &err) < 0)
         return nt_raise(L, &err);
-    lua_createtable(L, (int)c->n, 0);
-    for (size_t i = 0; i < c->n; i++) {
-        lua_createtable(L, 0, 2);
-        push_argv(L, &c->v[i].argv);
-        lua_setfield(L, -2, "argv");
-        lua_pushboolean(L, c->v[i].may_fail);
-        lua_setfield(L, -2, "may_fail");
-        /* stack: op addr ipt box list cmd */
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    push_cmds(L, c);
+    l_box_release(c);
+    return 1;
+}
+
+/* impair_part_fwd_cmds(op [, src, dst [, iptables]]) -> as impair_part_cmds, for a router's
+ * FORWARD chain. op: setup | block | heal | down; block needs both addresses. */
+static int l_impair_part_fwd_cmds(lua_State *L)
+{
+    static const char *const ops[] = {"setup", "block", "heal", "down", NULL};
+    static const enum impair_part_op opv[] = {IMPAIR_PART_SETUP, IMPAIR_PART_BLOCK,
+                                              IMPAIR_PART_HEAL, IMPAIR_PART_DOWN};
+    int op = luaL_checkoption(L, 1, NULL, ops);
+    const char *src = luaL_optstring(L, 2, NULL), *dst = luaL_optstring(L, 3, NULL);
+    const char *ipt = luaL_optstring(L, 4, NULL);
+    struct nt_err err = {0};
+    struct impair_cmds *c = l_box_new(L, sizeof *c, cmds_fini);
+
+    if (impair_part_fwd_cmds(ipt, opv[op], src, dst, c, &err) < 0)
+        return nt_raise(L, &err);
+    push_cmds(L, c);
     l_box_release(c);
     return 1;
 }
@@ -188,7 +213,8 @@ static int l_impair_part_cmds(lua_State *L)
 static const luaL_Reg impair_funcs[] = {
     {"impair_check", l_impair_check},         {"impair_from_env", l_impair_from_env},
     {"impair_presets", l_impair_presets},     {"impair_netem_argv", l_impair_netem_argv},
-    {"impair_part_cmds", l_impair_part_cmds}, {NULL, NULL},
+    {"impair_part_cmds", l_impair_part_cmds}, {"impair_part_fwd_cmds", l_impair_part_fwd_cmds},
+    {NULL, NULL},
 };
 
 void l_impair_open(lua_State *L)

@@ -3,7 +3,10 @@
 -- when send() fails. natrig-peer `send` reports how many datagrams the kernel accepted (exit 1
 -- and "sent 0" when sendmsg fails, as with EPERM from a DROP in the sender's own OUTPUT) and
 -- natrig-peer `listen` on the other side is the judge of what arrived. Two NAT'd peers and a
--- public node, so both a direct path and one through two routers are covered.
+-- public node, so both a direct path and one through two routers are covered; two peers
+-- behind one hairpinning router, so their LAN path and the hairpin through the router's
+-- public address are covered (the hairpin reaches the receiver from the router's address:
+-- only the router's own rules can cut it).
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
@@ -16,18 +19,22 @@ local ok, err = pcall(function()
   local g = net:gateway { name = "g", cmd = sleep }
   local a = net:peer { name = "a", nat = "full_cone", cmd = sleep }
   local b = net:peer { name = "b", nat = "full_cone", cmd = sleep }
+  local home = net:router { name = "home", nat = "full_cone" } -- hairpin on, ports preserved
+  local h1 = net:peer { name = "h1", router = home, cmd = sleep }
+  local h2 = net:peer { name = "h2", router = home, cmd = sleep }
   net:up()
 
-  local function send(from, to, p)
-    local addr = require("natrig.impair").addr_from(from, to)
+  -- via_public: to the receiver's public address (a hairpin for two peers behind one router)
+  local function send(from, to, p, via_public)
+    local addr = via_public and to.public_ip or require("natrig.impair").addr_from(from, to)
     local r = from:exec { PEER, "send", "--to", addr .. ":" .. p, "--count", tostring(COUNT), "--interval", "50" }
     return tonumber(r.stdout:match("sent (%d+)")) or -1, r.code, r.stdout .. r.stderr
   end
   -- to listens on its port (its router mapped it first), from sends COUNT datagrams.
   -- Returns sent, sender's exit code, whether anything arrived, the sender's output, the
   -- listener's output. Each node keeps one port, so a mapping made before an isolate holds.
-  local ports = { a = "5001", b = "5002", g = "5003" }
-  local function trial(from, to)
+  local ports = { a = "5001", b = "5002", g = "5003", h1 = "5004", h2 = "5005" }
+  local function trial(from, to, via_public)
     local p = ports[to.name]
     if to.router then
       -- open to's full-cone mapping for p (it sends first, as a NAT'd peer announces itself)
@@ -38,18 +45,19 @@ local ok, err = pcall(function()
       function() heard = to:exec { PEER, "listen", "--port", p, "--timeout", "2000" } end,
       function()
         natrig.sleep(0.3) -- the listener binds first
-        sent, code, out = send(from, to, p)
+        sent, code, out = send(from, to, p, via_public)
       end,
     }
     return sent, code, heard.code == 0, out, heard.stdout
   end
 
-  local function expect(from, to, arrives, label)
-    local sent, code, got, out, heard = trial(from, to)
+  local function expect(from, to, arrives, label, via_public)
+    local sent, code, got, out, heard = trial(from, to, via_public)
     t.is(sent, COUNT, ("%s: %s->%s send() succeeded for every datagram (%s)"):format(label, from.name, to.name,
       out:gsub("%s+$", "")))
     t.is(code, 0, ("%s: the sender exits 0"):format(label))
-    t.is(got, arrives, ("%s: %s->%s %s (%s)"):format(label, from.name, to.name,
+    t.is(got, arrives, ("%s: %s->%s%s %s (%s)"):format(label, from.name, to.name,
+      via_public and " (hairpin)" or "",
       arrives and "arrives" or "nothing arrives", heard:gsub("%s+$", "")))
   end
 
@@ -63,6 +71,20 @@ local ok, err = pcall(function()
   net:heal()
   expect(a, b, true, "heal")
   expect(b, a, true, "heal")
+
+  -- two peers behind one router: the LAN path and the hairpin through its public address
+  expect(h1, h2, true, "baseline", true)
+  expect(h2, h1, true, "baseline", true)
+  expect(h1, h2, true, "baseline")
+  net:partition({ h1 }, { h2 })
+  expect(h1, h2, false, "partition h1|h2", true)
+  expect(h2, h1, false, "partition h1|h2", true)
+  expect(h1, h2, false, "partition h1|h2")
+  expect(h2, h1, false, "partition h1|h2")
+  expect(h1, g, true, "partition h1|h2 leaves g")
+  net:heal()
+  expect(h1, h2, true, "heal", true)
+  expect(h2, h1, true, "heal", true)
 
   a:isolate()
   expect(a, g, false, "isolate a")

@@ -167,6 +167,40 @@ t.like(h, "newly%-flaky", "baseline marks in the HTML")
 t.ok(not h:find("https?://") or not h:find('src="http'), "no network fetches")
 t.ok(not h:find("<script src") and not h:find("<link "), "self-contained: no external script or stylesheet")
 
+-- the path column: net:record_path's metrics ("path a<->b KIND"), per pair, in JSON, JUnit, HTML
+do
+  local function prep(i, kind, extra)
+    local ms = { { name = "rtt", value = 30, unit = "ms" }, { name = "path a<->b " .. kind, value = 1, unit = "" } }
+    if extra then ms[#ms + 1] = { name = extra, value = 1, unit = "" } end
+    return { index = i, status = kind == "direct" and "pass" or "fail", ok = kind == "direct", duration = 1,
+      metrics = ms }
+  end
+  local pd = model.new({ started = 1700000000, hostname = "h" }, {}, {
+    { id = "p [default]", order = 1, scenario = "p", case = "default", params = {},
+      repeats = { prep(1, "direct", "path a<->r direct"), prep(2, "relayed via turn"), prep(3, "direct") } },
+    { id = "q [default]", order = 2, scenario = "q", case = "default", params = {}, repeats = { rep(1, "pass") } },
+  })
+  local back = core.json_decode(sweep.json(pd))
+  local pc = back.cases[1].paths
+  t.is(#pc, 2, "JSON: one path entry per pair the case recorded")
+  t.is(pc[1].pair .. " " .. pc[1].kinds[1].kind .. " " .. pc[1].kinds[1].n, "a<->b direct 2",
+    "JSON: the pair's most frequent kind first, with its count")
+  t.is(pc[1].text, "a<->b direct 2/3, relayed via turn 1/3", "JSON: the column's text")
+  t.is(pc[2].text, "a<->r direct 1/3", "JSON: a pair recorded in one repeat only")
+  t.is(#back.cases[2].paths, 0, "JSON: a case that recorded no path has an empty list")
+  local merged2 = model.merge { back, back }
+  t.is(merged2.cases[1].paths[1].text, "a<->b direct 4/6, relayed via turn 2/6", "merge recounts the paths")
+  local px = junit.render(pd)
+  t.like(px, '<property name="natrig.path.a&lt;%-&gt;b" value="direct 2/3, relayed via turn 1/3"/>',
+    "JUnit: a property per pair")
+  local ph = html.render(pd, "/tmp")
+  t.like(ph, "<th>path</th>", "HTML: the cases table has a path column")
+  t.like(ph, '<span class="path" data%-pair="a&lt;%-&gt;b" data%-kind="direct">a&lt;%-&gt;b direct 2/3, relayed via turn 1/3</span>',
+    "HTML: the case's path cell")
+  t.ok(not ph:find('data%-metric="path '), "HTML: path metrics are the column, not plots of ones")
+  t.like(ph, 'data%-metric="rtt"', "HTML: the other metrics are still plotted")
+end
+
 -- metrics
 metrics.reset()
 natrig.metric("connect", 1.5, "s")

@@ -204,6 +204,50 @@ static void test_partition_silent(void)
     impair_cmds_free(&c);
 }
 
+/* A router's chain: what it forwards between two LAN addresses (hairpin included). */
+static void test_partition_fwd(void)
+{
+    struct impair_cmds c = {0};
+    struct nt_err err = {0};
+    static const struct ipt_want setup[] = {
+        {1, "iptables -w -N NATRIG_PART_FWD"},
+        {1, "iptables -w -D FORWARD -j NATRIG_PART_FWD"},
+        {0, "iptables -w -I FORWARD 1 -j NATRIG_PART_FWD"},
+    };
+    static const struct ipt_want block[] = {
+        {0, "iptables -w -A NATRIG_PART_FWD -s 10.1.0.2/32 -d 10.1.0.3/32 -j DROP"},
+    };
+    static const struct ipt_want heal[] = {{0, "iptables -w -F NATRIG_PART_FWD"}};
+    static const struct ipt_want down[] = {
+        {1, "iptables -w -D FORWARD -j NATRIG_PART_FWD"},
+        {1, "iptables -w -F NATRIG_PART_FWD"},
+        {1, "iptables -w -X NATRIG_PART_FWD"},
+    };
+
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_SETUP, NULL, NULL, &c, &err) == 0, "fwd setup");
+    check_cmds(&c, setup, 3, "router partition setup");
+    impair_cmds_free(&c);
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_BLOCK, "10.1.0.2", "10.1.0.3", &c, &err) == 0,
+       "fwd block");
+    check_cmds(&c, block, 1, "router block: from one LAN address to another");
+    impair_cmds_free(&c);
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_HEAL, NULL, NULL, &c, &err) == 0, "fwd heal");
+    check_cmds(&c, heal, 1, "router heal flushes only our chain");
+    impair_cmds_free(&c);
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_DOWN, NULL, NULL, &c, &err) == 0, "fwd down");
+    check_cmds(&c, down, 3, "router down");
+    impair_cmds_free(&c);
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_BLOCK, "10.1.0.2", NULL, &c, &err) == -1 &&
+           c.n == 0 && strstr(err.msg, "both addresses"),
+       "fwd block without a destination: %s", err.msg);
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_BLOCK, "10.1.0.2", "010.1.0.3", &c, &err) == -1 &&
+           c.n == 0,
+       "fwd block with a bad destination: %s", err.msg);
+    ok(impair_part_fwd_cmds(NULL, IMPAIR_PART_ISOLATE, NULL, NULL, &c, &err) == -1 && c.n == 0,
+       "a router is not isolated this way: %s", err.msg);
+    impair_cmds_free(&c);
+}
+
 static void test_partition(void)
 {
     struct impair_cmds c = {0};
@@ -287,6 +331,7 @@ static void test_partition(void)
     ok(impair_part_cmds(NULL, (enum impair_part_op)99, NULL, &c, &err) == -1 && c.n == 0,
        "bad op: %s", err.msg);
     impair_cmds_free(&c);
+    test_partition_fwd();
     test_partition_silent();
 }
 

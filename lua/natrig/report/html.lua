@@ -4,7 +4,8 @@
 --   summary        counts, pass rate, wall time, machine, baseline changes
 --   grid           per scenario with a matrix: parameter x parameter cells coloured by
 --                  pass rate (red 0% .. green 100%) with "passed/runs", linking to the case
---   cases          every case: verdict, passed/runs, median duration, baseline marks
+--   cases          every case: verdict, passed/runs, median duration, the path kinds
+--                  net:record_path recorded per pair, baseline marks
 --   plots          per metric, an inline SVG box + strip plot: one column per case, one
 --                  dot per repeat (coloured by its result), box = quartiles, bar = median
 --   failures       every failing repeat: message, file:line, artifacts folder and pcaps
@@ -177,7 +178,7 @@ end
 
 local function case_table(o, doc)
   o[#o + 1] = '<h2>Cases <label class="toggle"><input type="checkbox" id="only-bad"> only cases that did not pass every repeat</label></h2>'
-  o[#o + 1] = "<table id=\"cases\"><tr><th>scenario</th><th>case</th><th>verdict</th><th>passed</th><th>median time</th><th>changes</th></tr>"
+  o[#o + 1] = "<table id=\"cases\"><tr><th>scenario</th><th>case</th><th>verdict</th><th>passed</th><th>median time</th><th>path</th><th>changes</th></tr>"
   for _, c in ipairs(doc.cases) do
     local d = {}
     for _, r in ipairs(c.repeats) do if r.duration then d[#d + 1] = r.duration end end
@@ -192,9 +193,15 @@ local function case_table(o, doc)
       marks[#marks + 1] = ('<span class="muted">%s %s&rarr;%s %s</span>'):format(esc(sl.metric), fmt_num(sl.old),
         fmt_num(sl.new), esc(sl.unit or ""))
     end
-    o[#o + 1] = ('<tr class="case-row" id="%s" data-verdict="%s"><td>%s</td><td>%s</td><td><span class="badge b-%s">%s</span></td><td>%d/%d</td><td>%s</td><td>%s</td></tr>')
+    -- net:record_path's verdicts (natrig.path), per pair: "a<->b direct 3/3"
+    local paths = {}
+    for _, pp in ipairs(c.paths or model.case_paths(c)) do
+      paths[#paths + 1] = ('<span class="path" data-pair="%s" data-kind="%s">%s</span>'):format(esc(pp.pair),
+        esc(pp.kinds[1] and pp.kinds[1].kind or ""), esc(pp.text))
+    end
+    o[#o + 1] = ('<tr class="case-row" id="%s" data-verdict="%s"><td>%s</td><td>%s</td><td><span class="badge b-%s">%s</span></td><td>%d/%d</td><td>%s</td><td class="paths">%s</td><td>%s</td></tr>')
       :format(anchor(c.id), c.verdict, esc(c.scenario), esc(c.case), c.verdict, c.verdict, c.passed, c.runs,
-        st and (fmt_num(st.median) .. " s") or "", table.concat(marks, " "))
+        st and (fmt_num(st.median) .. " s") or "", table.concat(paths, "<br>"), table.concat(marks, " "))
   end
   o[#o + 1] = "</table>"
 end
@@ -269,6 +276,10 @@ local function plots(o, doc)
   local names, per = {}, {}
   for _, c in ipairs(doc.cases) do
     local ms, order = model.case_metrics(c)
+    -- net:record_path's metrics are the cases' path column, not a plot of ones
+    local kept = {}
+    for _, n in ipairs(order) do if not n:match("^path %S+<%->%S+ ") then kept[#kept + 1] = n end end
+    order = kept
     for _, n in ipairs(order) do
       if not per[n] then per[n] = { unit = ms[n].unit or "", columns = {} }; names[#names + 1] = n end
     end

@@ -7,7 +7,8 @@
 -- (bring-up, engine, crash, timeout, a scenario that does not load) an <error>; both
 -- carry the message and file:line. <system-out> holds what the run printed and the
 -- artifacts folder. A flaky case's passing repeats pass and its failing ones fail: no
--- retry hides anything. The verdict and pass count are properties too.
+-- retry hides anything. The verdict, pass count and path kinds (net:record_path) are
+-- properties too.
 local M = {}
 
 local function xml(s)
@@ -84,6 +85,11 @@ function M.render(doc)
     end
     o[#o + 1] = ('      <property name="natrig.verdict" value="%s"/>'):format(c.verdict)
     o[#o + 1] = ('      <property name="natrig.passed" value="%d/%d"/>'):format(c.passed, c.runs)
+    -- net:record_path's verdicts: one property per pair ("natrig.path.a<->b" = "direct 3/3")
+    for _, pp in ipairs(c.paths or {}) do
+      o[#o + 1] = ('      <property name="natrig.path.%s" value="%s"/>'):format(text(pp.pair),
+        text(pp.text:sub(#pp.pair + 2)))
+    end
     if c.compare and #c.compare.marks > 0 then
       o[#o + 1] = ('      <property name="natrig.baseline" value="%s"/>')
         :format(text(table.concat(c.compare.marks, " ")))

@@ -6,7 +6,8 @@
 --   cases = { {id, order, scenario, file, case, params, verdict, passed, runs,
 --              repeats = { {index, status, ok, params, duration, error, where, artifacts, pcaps,
 --                           run_id, exit_code, output, metrics = { {name, value, unit} }} },
---              compare = { was, marks = {...}, slower = {...} } } },
+--              compare = { was, marks = {...}, slower = {...} },
+--              paths = { {pair, kinds = { {kind, n} }, runs, text} } } },
 --   summary = { cases, runs, pass, fail, flaky, error, runs_passed },
 --   baseline = { file, new_failure, fixed, newly_flaky, slower } }
 -- A case's verdict: pass (every repeat passed), flaky (some did), fail (none did and
@@ -50,6 +51,7 @@ function M.finish(doc)
       r.metrics = arr(r.metrics)
       if r.pcaps then r.pcaps = arr(r.pcaps) end
     end
+    c.paths = arr(M.case_paths(c))
   end
   doc.cases = arr(doc.cases)
   doc.scenarios = arr(doc.scenarios)
@@ -165,6 +167,37 @@ function M.case_metrics(c)
     for _, m in ipairs(r.metrics or {}) do add(m.name, m.value, m.unit) end
   end
   return out, names
+end
+
+-- The path column: net:record_path's metrics ("path a<->b direct", "path a<->b relayed via
+-- r"), per pair, what kinds its repeats got: { {pair = "a<->b", kinds = { {kind = "direct",
+-- n = 2}, ... }, runs = 3, text = "a<->b direct 2/3, relayed via r 1/3"} }, pairs sorted,
+-- kinds by count. A repeat that recorded a pair twice counts the last kind.
+function M.case_paths(c)
+  local per, pairs_ = {}, {}
+  for _, r in ipairs(c.repeats or {}) do
+    local last = {}
+    for _, m in ipairs(r.metrics or {}) do
+      local pair, kind = tostring(m.name):match("^path (%S+<%->%S+) (.+)$")
+      if pair then
+        if not per[pair] then per[pair] = {}; pairs_[#pairs_ + 1] = pair end
+        last[pair] = kind
+      end
+    end
+    for pair, kind in pairs(last) do per[pair][kind] = (per[pair][kind] or 0) + 1 end
+  end
+  table.sort(pairs_)
+  local runs = #(c.repeats or {})
+  local out = {}
+  for _, pair in ipairs(pairs_) do
+    local kinds = {}
+    for kind, n in pairs(per[pair]) do kinds[#kinds + 1] = { kind = kind, n = n } end
+    table.sort(kinds, function(x, y) if x.n ~= y.n then return x.n > y.n end return x.kind < y.kind end)
+    local parts = {}
+    for i, k in ipairs(kinds) do parts[i] = ("%s %d/%d"):format(k.kind, k.n, runs) end
+    out[#out + 1] = { pair = pair, kinds = arr(kinds), runs = runs, text = pair .. " " .. table.concat(parts, ", ") }
+  end
+  return out
 end
 
 local TIME_UNITS = { s = true, ms = true, us = true, ns = true }
