@@ -5,8 +5,12 @@
 -- simultaneous open). Each cell: what happened, and whether it is what RFC 4787 (UDP) or
 -- RFC 5382 (TCP) behaviour predicts (natrig.holepunch). Passes when every cell matches.
 --   natrig run scenarios/holepunch_matrix.lua presets=full_cone,symmetric batch=12 proto=tcp
--- As a sweep, one case per cell: `first` x `second` x `proto` (6 x 6 x 2: the peer behind
--- `first` punches first), each case its own network, a pass-rate grid in the HTML:
+-- As a sweep, one case per cell: `first` x `second` x `proto` x `mapped` (6 x 6 x 2 x 2: the
+-- peer behind `first` punches first; mapped=a: a's router has port mapping on (NAT-PMP), its
+-- peer asks for a mapping (UDP, and TCP too over tcp) and registers the mapped endpoint with
+-- the rendezvous, so the other side punches to it), each case its own network, a pass-rate
+-- grid in the HTML, and the path net:path saw between the two peers as the report's path
+-- column (net:record_path). Columns: proto, NATs, first, got, expected, mapped, path.
 --   natrig sweep scenarios/holepunch_matrix.lua --repeat 3 -j 4 --html r.html
 local holepunch = require "natrig.holepunch"
 local nat = require "natrig.nat"
@@ -14,10 +18,15 @@ local nat = require "natrig.nat"
 return natrig.scenario {
   name = "hole-punching matrix",
   params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6, first = "", second = "",
-    proto = "" },
-  matrix = { first = natrig.core.nat_presets(), second = natrig.core.nat_presets(), proto = { "udp", "tcp" } },
+    proto = "", mapped = "none" },
+  matrix = { first = natrig.core.nat_presets(), second = natrig.core.nat_presets(), proto = { "udp", "tcp" },
+    mapped = { "none", "a" } },
   timeout = 900,
   run = function(_, p)
+    if p.mapped ~= "none" and p.mapped ~= "a" then
+      error(("mapped must be none or a (side a's router maps its port), got %s"):format(tostring(p.mapped)), 0)
+    end
+    local mapped = p.mapped == "a"
     local presets = {}
     if p.presets ~= "" then for s in p.presets:gmatch("[^,]+") do presets[#presets + 1] = s end
     else presets = natrig.core.nat_presets() end
@@ -47,20 +56,23 @@ return natrig.scenario {
         for k = start, math.min(start + p.batch - 1, #cells) do
           local c = cells[k]
           local na, nb = "c" .. k .. "a", "c" .. k .. "b"
-          local function argv(me, other, delayed)
+          local function argv(me, other, delayed, pm)
             return function(_, n)
               local a = { PEER, "peer", "--gateway", n:get("rv").public_ip .. ":31337", "--name", me,
                 "--port", "31337", "--expect", other, "--punch-timeout", tostring(p.punch_timeout),
                 "--punch-delay", delayed and tostring(p.delay_ms) or "0", "--pings", "3" }
               if c.proto == "tcp" then a[#a + 1] = "--tcp" end
+              if pm then a[#a + 1] = "--portmap"; a[#a + 1] = "natpmp" end
               return a
             end
           end
-          c.na = net:peer { name = na, nat = c.a, cmd = argv(na, nb, c.first == "b") }
+          c.na = net:peer { name = na, nat = c.a, portmap = mapped and { "natpmp" } or nil,
+            cmd = argv(na, nb, c.first == "b", mapped) }
           c.nb = net:peer { name = nb, nat = c.b, cmd = argv(nb, na, c.first == "a") }
         end
         net:up()
         local t_up = natrig.now()
+        net:paths() -- counting starts: each cell's path is the sweep report's path column
         natrig.map((function()
           local l = {}
           for k = start, math.min(start + p.batch - 1, #cells) do l[#l + 1] = cells[k] end
@@ -74,7 +86,16 @@ return natrig.scenario {
           local ra, rb = outcome(c.na, c.nb), outcome(c.nb, c.na)
           natrig.metric("time to punch outcome", natrig.now() - t_up, "s") -- after the network is up
           c.got = (ra == "direct" and rb == "direct") and "direct" or "failed"
-          c.want, c.why = holepunch.predict(nat.resolve(c.a), nat.resolve(c.b), c.first, c.proto)
+          if mapped then
+            local m = c.na:logs { target = "natrig_peer::portmap", message = "port mapped" }
+            c.mapped_at = m[1] and m[1].fields.external or "not mapped"
+          end
+          -- the network's own verdict beside the peers' word (its pings and keepalives)
+          if c.got == "direct" then pcall(net.wait_path, net, { c.na, c.nb, kind = "direct", timeout = 8 }) end
+          c.path = net:record_path(c.na, c.nb).kind
+          local spec_a = nat.resolve(c.a)
+          spec_a.mapped = mapped or nil
+          c.want, c.why = holepunch.predict(spec_a, nat.resolve(c.b), c.first, c.proto)
           if c.got ~= c.want then -- what both peers said, while their logs are at hand
             local function tail(node)
               local l = {}
@@ -90,12 +111,15 @@ return natrig.scenario {
     end
     -- the matrix
     local bad = 0
-    print(("   %-5s %-18s %-18s %-6s %-8s %-8s %s"):format("proto", "NAT a", "NAT b", "first", "got", "expected", ""))
+    print(("   %-5s %-18s %-18s %-6s %-8s %-8s %-6s %-8s %s"):format("proto", "NAT a", "NAT b", "first", "got",
+      "expected", "mapped", "path", ""))
     for _, c in ipairs(cells) do
       local okc = c.got == c.want
       if not okc then bad = bad + 1 end
-      print(("   %-5s %-18s %-18s %-6s %-8s %-8s %s"):format(c.proto, c.a, c.b, c.a == c.b and "-" or c.first,
-        c.got or "?", c.want or "?", okc and "ok" or ("MISMATCH: " .. tostring(c.why))))
+      print(("   %-5s %-18s %-18s %-6s %-8s %-8s %-6s %-8s %s"):format(c.proto, c.a, c.b, c.a == c.b and "-" or c.first,
+        c.got or "?", c.want or "?", mapped and "a" or "-", c.path or "?",
+        okc and "ok" or ("MISMATCH: " .. tostring(c.why))))
+      if c.mapped_at then print(("     | a mapped at %s"):format(c.mapped_at)) end
     if c.evidence then print((c.evidence:gsub("[^\n]+", "     | %0"))) end
     end
     expect(bad, "cells that differ from the RFC 4787 (UDP) / RFC 5382 (TCP) prediction"):eq(0)

@@ -58,7 +58,7 @@ local function check_proto(op, x)
 end
 
 --- Check a router's portmap option before anything is made; nil when off. Accepts true
--- (all three), a list of protocol names, optionally with max_lease, external_ip, deny.
+-- (all three), a list of protocol names, optionally with max_lease, external_ip, deny, cgn.
 -- Marks the NAT spec so natrule builds the deferred guard. Pure except for spec.portmap.
 function M.resolve(v, spec, op)
   op = op or "net:router"
@@ -75,11 +75,11 @@ function M.resolve(v, spec, op)
       pm.protocols[x] = true
     elseif k == "max_lease" then check_lease(op, x); pm.max_lease = x
     elseif k == "external_ip" then check_ip(op, x); pm.external_ip = x
-    elseif k == "deny" then
-      if type(x) ~= "boolean" then fail(op, "portmap.deny must be true or false") end
-      pm.deny = x
+    elseif k == "deny" or k == "cgn" then
+      if type(x) ~= "boolean" then fail(op, ("portmap.%s must be true or false"):format(k)) end
+      pm[k] = x
     else
-      fail(op, ("portmap: unknown option '%s' (valid: the protocols %s as a list; max_lease, external_ip, deny)")
+      fail(op, ("portmap: unknown option '%s' (valid: the protocols %s as a list; max_lease, external_ip, deny, cgn)")
         :format(tostring(k), VALID_TEXT))
     end
   end
@@ -119,7 +119,7 @@ local function start_daemon(r, fresh)
   r.pm_token = (r.pm_token or 0) + 1
   local token = tostring(r.pm_token)
   local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
-    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip), mode = 493 },
+    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip, pm.cgn), mode = 493 },
     { path = CTL, data = txt.ctl_text(), mode = 493 } }
   if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
   put(r, files)
@@ -133,8 +133,11 @@ local function start_daemon(r, fresh)
     core.fail("engine", "portmap on " .. r.name, "miniupnpd did not start within 10 s; its log: "
       .. (text ~= "" and text:sub(1, 800) or "(empty)") .. "; processes:\n" .. ps)
   end
-  if not text:find("unrestricted full-cone NAT", 1, true) then
-    core.fail("engine", "portmap on " .. r.name, "miniupnpd started without port forwarding: " .. text:sub(1, 800))
+  -- cgn: miniupnpd's own STUN check must have found the upstream NAT restrictive
+  local want = pm.cgn and "Port forwarding is now disabled" or "unrestricted full-cone NAT"
+  if not text:find(want, 1, true) then
+    core.fail("engine", "portmap on " .. r.name, ("miniupnpd started without saying %q: "):format(want)
+      .. text:sub(1, 800))
   end
 end
 
@@ -167,6 +170,7 @@ function M.describe(pm)
   for _, p in ipairs(M.PROTOCOLS) do if pm.protocols[p] then l[#l + 1] = p end end
   local s = #l > 0 and table.concat(l, ",") or "all protocols off"
   if pm.deny then s = s .. " deny" end
+  if pm.cgn then s = s .. " cgn" end
   if pm.max_lease then s = s .. " max_lease=" .. pm.max_lease end
   if pm.external_ip then s = s .. " external_ip=" .. pm.external_ip end
   return s
@@ -185,7 +189,7 @@ local EVENTS = {
   { "^DeletePortMapping: external port: (%d+), protocol: (%u+)", "deleted", "upnp" },
   { "^remove port mapping (%d+) (%u+) because it has expired", "expired" },
   { "^No allowed eport for NAT%-PMP (%d+) (%a+)", "refused", "natpmp" },
-  { "^Failed to add NAT%-PMP %d+ (%a+)", "refused", "natpmp" },
+  { "^Failed to add NAT%-PMP (%d+) (%a+)", "refused", "natpmp" }, -- e.g. port forwarding off (cgn)
 }
 
 --- Read miniupnpd's log and add the new mapping events to the timeline (target "portmap",
@@ -264,21 +268,24 @@ function M.mappings(r)
   return list
 end
 
---- Faults and switches mid-run: deny, max_lease, external_ip, protocols (a list),
--- enable / disable (a protocol name or list).
+--- Faults and switches mid-run: deny, cgn, max_lease, external_ip, protocols (a list),
+-- enable / disable (a protocol name or list). cgn: the router's upstream is a port-changing
+-- NAT (a carrier-grade NAT): natrig's STUN reflector answers with a changed port, miniupnpd's
+-- own check finds the NAT restrictive and turns port forwarding off, so every mapping
+-- request fails (NAT-PMP result 3 Network Failure, PCP NO_RESOURCES).
 function M.change(r, opts)
   local op = "router:portmap"
   if not r.pm then fail(op, r.name .. " has no port mapping: give net:router{ portmap = { ... } }") end
   if type(opts) ~= "table" then
-    fail(op, "router:portmap takes a table: deny, max_lease, external_ip, protocols, enable, disable")
+    fail(op, "router:portmap takes a table: deny, cgn, max_lease, external_ip, protocols, enable, disable")
   end
   local pm, restart, switches = r.pm, false, false
   local new = { protocols = {} }
   for p in pairs(pm.protocols) do new.protocols[p] = true end
   for k, v in pairs(opts) do
-    if k == "deny" then
-      if type(v) ~= "boolean" then fail(op, "deny must be true or false") end
-      new.deny = v; restart = restart or v ~= pm.deny
+    if k == "deny" or k == "cgn" then
+      if type(v) ~= "boolean" then fail(op, k .. " must be true or false") end
+      new[k] = v; restart = restart or v ~= (pm[k] or false)
     elseif k == "max_lease" then
       if v ~= false then check_lease(op, v) end
       new.max_lease = v
@@ -290,11 +297,12 @@ function M.change(r, opts)
       for _, p in ipairs(l) do new.protocols[p] = k ~= "disable" or nil end
       switches = true
     else
-      fail(op, ("unknown option '%s' (valid: deny, max_lease, external_ip, protocols, enable, disable)")
+      fail(op, ("unknown option '%s' (valid: deny, cgn, max_lease, external_ip, protocols, enable, disable)")
         :format(tostring(k)))
     end
   end
   if new.deny ~= nil then pm.deny = new.deny end
+  if new.cgn ~= nil then pm.cgn = new.cgn end
   if new.external_ip then pm.external_ip = new.external_ip end
   pm.protocols = new.protocols
   r.net:note("portmap", ("%s: %s"):format(r.name, M.describe(pm)))

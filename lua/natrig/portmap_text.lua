@@ -79,7 +79,7 @@ end
 -- line stamped with the kernel's uptime after a line "natrig-pm start TOKEN". The
 -- permission check's lines are left out: refusing a NAT-PMP request makes miniupnpd try
 -- every other port, one debug line each (65535 of them).
-function M.run_text(r, ext)
+function M.run_text(r, ext, cgn)
   return ([[#!/bin/sh
 # written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
 mode=$1 token=$2 ready=/var/lib/natrig-pm.ready.$2 refl=/var/lib/natrig-pm.reflect
@@ -99,11 +99,11 @@ if [ "$mode" = fresh ]; then
   rm -f %s
   out=$(nft -f %s 2>&1) || fail "nft -f %s failed: $out"
 fi
-/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s > $refl 2>&1 &
+/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s --port-shift %d > $refl 2>&1 &
 i=0
 while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 /usr/sbin/miniupnpd -f %s -d 2>&1 | stamp
-]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, CONF)
+]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, cgn and 1 or 0, CONF)
 end
 
 -- The control script (one file, run as argv { "/bin/sh", CTL, command, ... }):

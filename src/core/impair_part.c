@@ -94,8 +94,9 @@ int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const cha
         /* as for the node's chains: exactly one jump, first, however often setup runs */
         impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
                           (const char *const[]){"-N", IMPAIR_PART_CHAIN_FWD, NULL});
-        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
-                          (const char *const[]){"-D", "FORWARD", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
+        impair_argv_pushv(
+            impair_ipt_cmd(out, iptables, NULL, 1),
+            (const char *const[]){"-D", "FORWARD", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
         impair_argv_pushv(
             impair_ipt_cmd(out, iptables, NULL, 0),
             (const char *const[]){"-I", "FORWARD", "1", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
@@ -104,7 +105,8 @@ int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const cha
         if (!src || !dst)
             return nt_err_set(err, NT_EINVAL, OP,
                               "a router's partition rule needs both addresses (from, to)");
-        if (impair_norm_addr(src, s, sizeof s, err) < 0 || impair_norm_addr(dst, d, sizeof d, err) < 0)
+        if (impair_norm_addr(src, s, sizeof s, err) < 0 ||
+            impair_norm_addr(dst, d, sizeof d, err) < 0)
             return -1;
         impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 0),
                           (const char *const[]){"-A", IMPAIR_PART_CHAIN_FWD, "-s", s, "-d", d, "-j",
@@ -115,8 +117,9 @@ int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const cha
                           (const char *const[]){"-F", IMPAIR_PART_CHAIN_FWD, NULL});
         return 0;
     case IMPAIR_PART_DOWN:
-        impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
-                          (const char *const[]){"-D", "FORWARD", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
+        impair_argv_pushv(
+            impair_ipt_cmd(out, iptables, NULL, 1),
+            (const char *const[]){"-D", "FORWARD", "-j", IMPAIR_PART_CHAIN_FWD, NULL});
         impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),
                           (const char *const[]){"-F", IMPAIR_PART_CHAIN_FWD, NULL});
         impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 1),

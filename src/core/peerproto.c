@@ -15,8 +15,8 @@ static const char peerproto_magic[2] = {'N', 'T'};
 
 const char *peerproto_type_name(int type)
 {
-    static const char *names[] = {"unknown", "register",  "registered", "peers",
-                                  "punch",   "punch_ack", "ping",       "pong"};
+    static const char *names[] = {"unknown",   "register", "registered", "peers",      "punch",
+                                  "punch_ack", "ping",     "pong",       "register_at"};
 
     if (type > 0 && (size_t)type < sizeof names / sizeof names[0])
         return names[type];
@@ -138,6 +138,12 @@ long peerproto_encode(const struct peerproto_msg *m, void *out, size_t cap, stru
         if (wr_addr(&w, &m->addr) < 0)
             return nt_err_set(err, NT_EINVAL, "peerproto encode", "endpoint has port 0");
         break;
+    case PEERPROTO_REGISTER_AT:
+        if (wr_name(&w, m->name) < 0)
+            return nt_err_set(err, NT_EINVAL, "peerproto encode", "invalid peer name");
+        if (wr_addr(&w, &m->addr) < 0)
+            return nt_err_set(err, NT_EINVAL, "peerproto encode", "endpoint has port 0");
+        break;
     case PEERPROTO_PEERS:
         if (m->npeers > PEERPROTO_PEERS_PER_DGRAM)
             return nt_err_set(err, NT_LIMIT, "peerproto encode",
@@ -230,6 +236,9 @@ static enum peerproto_bad decode_body(struct rd *r, struct peerproto_msg *m)
         return rd_name(r, m->name);
     case PEERPROTO_REGISTERED:
         return rd_addr(r, &m->addr);
+    case PEERPROTO_REGISTER_AT:
+        why = rd_name(r, m->name);
+        return why != PEERPROTO_OK ? why : rd_addr(r, &m->addr);
     case PEERPROTO_PEERS:
         if (!rd_need(r, 1))
             return PEERPROTO_BAD_TRUNCATED;
@@ -275,7 +284,7 @@ static enum peerproto_bad decode(const void *buf, size_t len, struct peerproto_m
     if (r.p[2] != PEERPROTO_VERSION)
         return PEERPROTO_BAD_VERSION;
     type = r.p[3];
-    if (type < PEERPROTO_REGISTER || type > PEERPROTO_PONG)
+    if (type < PEERPROTO_REGISTER || type > PEERPROTO_REGISTER_AT)
         return PEERPROTO_BAD_TYPE;
     memset(m, 0, sizeof *m);
     m->type = (enum peerproto_type)type;

@@ -19,6 +19,9 @@
  *   5 PUNCH_ACK   from-name to-name         peer -> peer; seq echoes the PUNCH's
  *   6 PING        from-name ts(u64)         peer -> peer; seq 1..N, 0 = keepalive
  *   7 PONG        from-name ts(u64)         answer; seq and ts echo the PING's
+ *   8 REGISTER_AT name endpoint             client -> gateway: REGISTER, but introduce me at
+ *                                           endpoint (a port mapping its router granted),
+ *                                           not at the source the gateway observes
  *
  * ts is the pinger's own monotonic clock in microseconds, echoed back, so the RTT needs no
  * state on either side. */
@@ -47,6 +50,7 @@ enum peerproto_type {
     PEERPROTO_PUNCH_ACK = 5,
     PEERPROTO_PING = 6,
     PEERPROTO_PONG = 7,
+    PEERPROTO_REGISTER_AT = 8,
 };
 
 /* Why a datagram was rejected; PEERPROTO_OK (0) when it was not. */
@@ -79,9 +83,9 @@ struct peerproto_peer {
 struct peerproto_msg {
     enum peerproto_type type;
     uint32_t seq;
-    char name[PEERPROTO_NAME_MAX + 1]; /* REGISTER: client; PUNCH..PONG: sender */
+    char name[PEERPROTO_NAME_MAX + 1]; /* REGISTER(_AT): client; PUNCH..PONG: sender */
     char to[PEERPROTO_NAME_MAX + 1];   /* PUNCH, PUNCH_ACK: intended receiver */
-    struct peerproto_addr addr;        /* REGISTERED */
+    struct peerproto_addr addr;        /* REGISTERED, REGISTER_AT */
     uint64_t ts;                       /* PING, PONG */
     size_t npeers;                     /* PEERS */
     struct peerproto_peer peers[PEERPROTO_PEERS_PER_DGRAM];

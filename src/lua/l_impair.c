@@ -211,9 +211,12 @@ static int l_impair_part_fwd_cmds(lua_State *L)
 }
 
 static const luaL_Reg impair_funcs[] = {
-    {"impair_check", l_impair_check},         {"impair_from_env", l_impair_from_env},
-    {"impair_presets", l_impair_presets},     {"impair_netem_argv", l_impair_netem_argv},
-    {"impair_part_cmds", l_impair_part_cmds}, {"impair_part_fwd_cmds", l_impair_part_fwd_cmds},
+    {"impair_check", l_impair_check},
+    {"impair_from_env", l_impair_from_env},
+    {"impair_presets", l_impair_presets},
+    {"impair_netem_argv", l_impair_netem_argv},
+    {"impair_part_cmds", l_impair_part_cmds},
+    {"impair_part_fwd_cmds", l_impair_part_fwd_cmds},
     {NULL, NULL},
 };
 

@@ -1,6 +1,7 @@
 /* cmd_gateway.c - `natrig-peer gateway`: the UDP rendezvous. Records the source endpoint each
- * REGISTER arrives from, answers REGISTERED with it, and introduces peers to each other with
- * PEERS lists. Uses core/peerproto (table, wire format), peernet, peerlog. */
+ * REGISTER arrives from (or the endpoint a REGISTER_AT names: a peer's port mapping), answers
+ * REGISTERED with the source, and introduces peers to each other with PEERS lists. Uses
+ * core/peerproto (table, wire format), peernet, peerlog. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -105,13 +106,16 @@ static void gw_announce(struct gw *g, const char *name, const struct peerproto_a
     }
 }
 
+/* REGISTER: the peer is introduced at the source observed (from); REGISTER_AT: at the
+ * endpoint it names (a port mapping its router granted). Answers go to from either way. */
 static void gw_on_register(struct gw *g, const struct peerproto_msg *m,
                            const struct peerproto_addr *from, int64_t now)
 {
     struct peerproto_addr prev;
     struct peerproto_msg reply;
     struct peerlog_line l;
-    enum peerproto_gw_result res = peerproto_gw_register(&g->table, m->name, from, now, &prev);
+    const struct peerproto_addr *at = m->type == PEERPROTO_REGISTER_AT ? &m->addr : from;
+    enum peerproto_gw_result res = peerproto_gw_register(&g->table, m->name, at, now, &prev);
 
     if (res == PEERPROTO_GW_FULL) {
         peerlog_begin(&l, PEERLOG_WARN, GW_TARGET, "registration refused");
@@ -136,12 +140,14 @@ static void gw_on_register(struct gw *g, const struct peerproto_msg *m,
     } else {
         peerlog_begin(&l, PEERLOG_INFO, GW_TARGET, "peer registered");
         peerlog_str(&l, "name", m->name);
-        peerlog_addr(&l, "addr", from);
+        peerlog_addr(&l, "addr", at);
+        if (at != from)
+            peerlog_addr(&l, "observed", from);
         if (res == PEERPROTO_GW_MOVED)
             peerlog_addr(&l, "previous", &prev);
         peerlog_int(&l, "peers", (long long)g->table.n);
         peerlog_end(&l);
-        gw_announce(g, m->name, from);
+        gw_announce(g, m->name, at);
     }
     /* the whole list on every (re-)registration: a lost PEERS is repaired by the next keepalive */
     gw_send_peer_list(g, m->name, from);
@@ -160,7 +166,7 @@ static void gw_on_datagram(struct gw *g, const unsigned char *buf, size_t n, siz
         peerlog_bad_datagram(GW_TARGET, &g->st, why, from, n);
         return;
     }
-    if (m.type != PEERPROTO_REGISTER) {
+    if (m.type != PEERPROTO_REGISTER && m.type != PEERPROTO_REGISTER_AT) {
         g->unexpected++;
         peerlog_begin(&l, PEERLOG_DEBUG, GW_TARGET, "ignored unexpected message");
         peerlog_addr(&l, "from", from);

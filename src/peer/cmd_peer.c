@@ -3,12 +3,13 @@
  * --punch-interval from both sides until a PUNCH or PUNCH_ACK arrives), then exchanges
  * PING/PONG and logs the RTTs. Runs until SIGINT/SIGTERM (or --exit-when-done), answering
  * punches and pings. The per-remote logic is core/peerproto's state machine; this file
- * does the I/O and the logging. With --tcp the punch is a TCP simultaneous open instead
- * (peertcp.c): every punch interval, while no connection to the remote is up or under way,
- * a connect() from the registered port to the remote's public endpoint (a listener on the
- * same port takes a SYN that arrives first); the remote counts as punched when its HELLO
- * line arrives on a connection, and the pings go over that connection. The rendezvous stays
- * UDP: the remote's public endpoint is the one the gateway saw its UDP from, which is its TCP
+ * does the I/O and the logging. With --portmap it first asks its router for a mapping and
+ * registers the mapped endpoint (REGISTER_AT), so remotes punch to it. With --tcp the punch is a
+ * TCP simultaneous open instead (peertcp.c): every punch interval, while no connection to the
+ * remote is up or under way, a connect() from the registered port to the remote's public endpoint
+ * (a listener on the same port takes a SYN that arrives first); the remote counts as punched when
+ * its HELLO line arrives on a connection, and the pings go over that connection. The rendezvous
+ * stays UDP: the remote's public endpoint is the one the gateway saw its UDP from, which is its TCP
  * one where the NAT preserves ports (every natrig preset with EIM does). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,15 @@
 #include "core/peerproto.h"
 #include "peer/peercmd.h"
 #include "peer/peerlog.h"
+#include "peer/peermap.h"
 #include "peer/peernet.h"
 #include "peer/peertcp.h"
 
 #define T_PEER "natrig_peer::peer"
 #define T_PUNCH "natrig_peer::punch"
 #define T_PING "natrig_peer::ping"
+#define T_MAP "natrig_peer::portmap"
+#define PEER_MAP_LIFETIME 3600 /* one request, never renewed: a test peer lives shorter */
 
 #define PEER_REGISTER_RETRY_US 500000 /* until the gateway first answers */
 #define PEER_MAX_EXPECT 64
@@ -44,6 +48,7 @@ enum {
     OPT_EXPECT,
     OPT_EXIT_WHEN_DONE,
     OPT_TCP,
+    OPT_PORTMAP,
 };
 
 struct peer {
@@ -56,7 +61,8 @@ struct peer {
     char expect[PEER_MAX_EXPECT][PEERPROTO_NAME_MAX + 1];
     int nexpect;
     int exit_when_done;
-    int tcp; /* --tcp: punch by TCP simultaneous open */
+    int tcp;     /* --tcp: punch by TCP simultaneous open */
+    int portmap; /* 0 off, 1 NAT-PMP, 2 PCP */
     /* state */
     struct peertcp t_tcp;
     int fd;
@@ -69,6 +75,9 @@ struct peer {
     unsigned reg_unanswered;
     int64_t next_register_us;
     int expect_reported, expect_failed;
+    int has_mapped;
+    struct peerproto_addr
+        mapped; /* the router's mapping of our port: registered with REGISTER_AT */
 };
 
 static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
@@ -138,6 +147,12 @@ static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     case OPT_TCP:
         p->tcp = 1;
         return 0;
+    case OPT_PORTMAP:
+        if (strcmp(arg, "natpmp") && strcmp(arg, "pcp"))
+            return nt_err_set(err, NT_EINVAL, "--portmap", "--portmap: '%s' (valid: natpmp, pcp)",
+                              arg);
+        p->portmap = strcmp(arg, "pcp") == 0 ? 2 : 1;
+        return 0;
     }
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
 }
@@ -193,7 +208,9 @@ static void send_register(struct peer *p, int64_t now)
     struct peerlog_line l;
 
     memset(&m, 0, sizeof m);
-    m.type = PEERPROTO_REGISTER;
+    /* with a port mapping: introduce me at the mapped endpoint, not the observed source */
+    m.type = p->has_mapped ? PEERPROTO_REGISTER_AT : PEERPROTO_REGISTER;
+    m.addr = p->mapped;
     m.seq = ++p->reg_seq;
     snprintf(m.name, sizeof m.name, "%s", p->name);
     peer_send(p, &m, &p->gateway);
@@ -571,6 +588,7 @@ static void on_datagram(struct peer *p, const unsigned char *buf, size_t n, size
         on_pong(p, &m, from, now);
         return;
     case PEERPROTO_REGISTER:
+    case PEERPROTO_REGISTER_AT:
         break;
     }
     p->unexpected++;
@@ -630,6 +648,76 @@ static int check_expected(struct peer *p)
         peerlog_end(&l);
     }
     return !pinging;
+}
+
+/* One mapping of our port (UDP, or TCP) by NAT-PMP or PCP, logged. Returns 1 with *ext set
+ * when granted, else 0. */
+static int map_one(struct peer *p, int tcp, struct peerproto_addr *ext)
+{
+    struct peermap_req q;
+    struct portmap_answer a;
+    struct nt_err err = {0};
+    struct peerlog_line l;
+    const char *proto = p->portmap == 2 ? "pcp" : "natpmp";
+    uint32_t ext_ip = 0;
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    q.pcp = p->portmap == 2;
+    q.tcp = tcp;
+    q.port = p->local.port;
+    q.lifetime = PEER_MAP_LIFETIME;
+    q.timeout_ms = 4000;
+    rc = peermap_request(&q, &a, &ext_ip, &err);
+    if (rc == 0 && a.result == 0) {
+        ext->ip = ext_ip;
+        ext->port = a.eport;
+        peerlog_begin(&l, PEERLOG_INFO, T_MAP, "port mapped");
+        peerlog_str(&l, "proto", proto);
+        peerlog_str(&l, "transport", tcp ? "tcp" : "udp");
+        peerlog_int(&l, "port", p->local.port);
+        peerlog_addr(&l, "external", ext);
+        peerlog_int(&l, "lifetime", a.lifetime);
+        peerlog_end(&l);
+        return 1;
+    }
+    peerlog_begin(&l, PEERLOG_WARN, T_MAP, "port mapping failed");
+    peerlog_str(&l, "proto", proto);
+    peerlog_str(&l, "transport", tcp ? "tcp" : "udp");
+    peerlog_int(&l, "port", p->local.port);
+    if (rc < 0) {
+        peerlog_str(&l, "error", err.msg);
+    } else if (rc > 0) {
+        peerlog_str(&l, "reason", "no_answer");
+        peerlog_addr(&l, "gateway", &q.gw);
+    } else {
+        peerlog_str(&l, "reason", portmap_result_name(q.pcp, a.result));
+        peerlog_int(&l, "result", a.result);
+    }
+    peerlog_end(&l);
+    return 0;
+}
+
+/* --portmap: ask the default gateway (the router) to map our UDP port (and, with --tcp, our
+ * TCP port: the remote connects to the registered endpoint), by NAT-PMP or PCP, and register
+ * the UDP mapping. A refusal or silence is logged and the peer goes on unmapped, as a P2P
+ * program falls back to punching. */
+static void peer_portmap(struct peer *p)
+{
+    struct peerproto_addr udp = {0, 0}, tcp = {0, 0};
+    struct peerlog_line l;
+
+    if (!map_one(p, 0, &udp))
+        return;
+    p->has_mapped = 1;
+    p->mapped = udp;
+    if (p->tcp && map_one(p, 1, &tcp) && !peerproto_addr_eq(&tcp, &udp)) {
+        /* the remote connects to the registered (UDP) endpoint: say when TCP's differs */
+        peerlog_begin(&l, PEERLOG_WARN, T_MAP, "tcp mapping differs from the udp one");
+        peerlog_addr(&l, "udp", &udp);
+        peerlog_addr(&l, "tcp", &tcp);
+        peerlog_end(&l);
+    }
 }
 
 static int peer_loop(struct peer *p)
@@ -694,6 +782,7 @@ static int peer_run(int argc, char **argv)
         {"expect", required_argument, NULL, OPT_EXPECT},
         {"exit-when-done", no_argument, NULL, OPT_EXIT_WHEN_DONE},
         {"tcp", no_argument, NULL, OPT_TCP},
+        {"portmap", required_argument, NULL, OPT_PORTMAP},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -745,6 +834,8 @@ static int peer_run(int argc, char **argv)
     peerlog_addr(&l, "gateway", &p->gateway);
     peerlog_str(&l, "punch", p->tcp ? "tcp" : "udp");
     peerlog_end(&l);
+    if (p->portmap)
+        peer_portmap(p);
     rc = peer_loop(p);
     peerlog_begin(&l, PEERLOG_INFO, T_PEER, "shutting down");
     if (peernet_stop_signal())
@@ -768,14 +859,17 @@ const struct peer_cmd cmd_peer = {
     "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--punch-delay MS (0)]\n"
     "  [--intro-timeout SECS (60)] [--pings N (5)]\n"
     "  [--ping-interval MS (200)] [--keepalive SECS (5)] [--expect NAME,NAME...]\n"
-    "  [--exit-when-done] [--tcp] [-v]\n"
+    "  [--exit-when-done] [--tcp] [--portmap natpmp|pcp] [-v]\n"
     "  Registers with the gateway, punches a UDP hole to each peer it introduces (only the\n"
     "  --expect ones when given), then exchanges N pings with each and logs the RTTs.\n"
     "  Runs until SIGINT/SIGTERM; --exit-when-done exits once every --expect peer is\n"
     "  connected (status 0) or failed (status 1) and its pings are done. An --expect peer\n"
     "  the gateway has not introduced within --intro-timeout of registering has failed.\n"
     "  --tcp: punch by TCP simultaneous open instead (connect() from --port to the peer's\n"
-    "  public endpoint, with a listener on --port too), ping over that connection.\n",
+    "  public endpoint, with a listener on --port too), ping over that connection.\n"
+    "  --portmap first asks the default gateway (the router) to map the UDP port (and the\n"
+    "  TCP one with --tcp; one request each, 3600 s) and registers the mapped endpoint,\n"
+    "  so others punch to it.\n",
     "hole-punching test peer",
     peer_run,
 };

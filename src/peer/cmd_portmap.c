@@ -7,7 +7,8 @@
  *  - `natrig-peer stun-reflect`: the STUN answer that tells the router's miniupnpd which
  *    external address to claim (see core/portmap.h for why). It listens on one address (the
  *    router's loopback) and answers every Binding request with XOR-MAPPED-ADDRESS = --ext :
- *    the request's source port. Runs until SIGINT/SIGTERM. */
+ *    the request's source port (+ --port-shift: an upstream NAT that changes ports, the cgn
+ *    fault). Runs until SIGINT/SIGTERM. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +17,15 @@
 
 #include "core/portmap.h"
 #include "peer/peercmd.h"
+#include "peer/peermap.h"
 #include "peer/peernet.h"
 
-enum { OPT_LISTEN = 256, OPT_EXT };
+enum { OPT_LISTEN = 256, OPT_EXT, OPT_PORT_SHIFT };
 
 struct reflect_opts {
     struct peerproto_addr listen, ext;
     int has_listen, has_ext;
+    long port_shift;
 };
 
 static int reflect_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
@@ -38,6 +41,8 @@ static int reflect_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
         o->has_ext = 1;
         snprintf(buf, sizeof buf, "%s:1", arg);
         return peerproto_parse_endpoint(buf, &o->ext, "--ext", err);
+    case OPT_PORT_SHIFT:
+        return peercmd_long(arg, 0, 1000, &o->port_shift, "--port-shift", err);
     }
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
 }
@@ -47,6 +52,7 @@ static int reflect_run(int argc, char **argv)
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"ext", required_argument, NULL, OPT_EXT},
+        {"port-shift", required_argument, NULL, OPT_PORT_SHIFT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -79,8 +85,9 @@ static int reflect_run(int argc, char **argv)
         if (w < 0)
             break;
         while ((n = peernet_recv(fd, in, sizeof in, &from)) >= 0) {
-            int len = portmap_stun_answer(in, (size_t)n > sizeof in ? sizeof in : (size_t)n,
-                                          o.ext.ip, from.port, out, sizeof out);
+            int len =
+                portmap_stun_answer(in, (size_t)n > sizeof in ? sizeof in : (size_t)n, o.ext.ip,
+                                    (uint16_t)(from.port + o.port_shift), out, sizeof out);
             if (len > 0 && peernet_send(fd, out, (size_t)len, &from, &err) == 0)
                 answered++;
         }
@@ -92,9 +99,11 @@ static int reflect_run(int argc, char **argv)
 
 const struct peer_cmd cmd_stun_reflect = {
     "stun-reflect",
-    "  --listen IPv4:PORT --ext IPv4\n"
-    "  Answer every STUN Binding request with XOR-MAPPED-ADDRESS = EXT:<source port>: how\n"
-    "  natrig tells a router's miniupnpd the external address to claim. Until SIGINT/SIGTERM.\n",
+    "  --listen IPv4:PORT --ext IPv4 [--port-shift N]\n"
+    "  Answer every STUN Binding request with XOR-MAPPED-ADDRESS = EXT:<source port + N>: how\n"
+    "  natrig tells a router's miniupnpd the external address to claim. N (default 0) > 0 is a\n"
+    "  port-changing (symmetric) NAT upstream: miniupnpd then turns port forwarding off, as\n"
+    "  behind a carrier-grade NAT. Until SIGINT/SIGTERM.\n",
     "tell a router's miniupnpd its external address (STUN)",
     reflect_run,
 };
@@ -140,84 +149,6 @@ static int map_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
 }
 
-/* The default route's gateway from /proc/net/route (host byte order), or 0. */
-static uint32_t default_gateway(void)
-{
-    FILE *f = fopen("/proc/net/route", "r");
-    char line[256], ifname[64];
-    unsigned long dst, gw;
-    uint32_t out = 0;
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%63s %lx %lx", ifname, &dst, &gw) == 3 && dst == 0 && gw != 0) {
-            /* little-endian hex of the network-order address */
-            out = (uint32_t)((gw & 0xff) << 24 | (gw >> 8 & 0xff) << 16 | (gw >> 16 & 0xff) << 8 |
-                             (gw >> 24 & 0xff));
-            break;
-        }
-    }
-    fclose(f);
-    return out;
-}
-
-/* Send req until an answer parse() accepts arrives: 250 ms, doubling, within timeout_ms.
- * Returns 0, or -1 (no answer). */
-static int exchange(int fd, const uint8_t *req, size_t len, long timeout_ms,
-                    int (*parse)(const uint8_t *, size_t, void *), void *ctx)
-{
-    int64_t end = peernet_now_us() + (int64_t)timeout_ms * 1000, wait = 250000;
-    struct nt_err err = {0};
-    uint8_t in[1100];
-
-    while (peernet_now_us() < end) {
-        int64_t until = peernet_now_us() + wait;
-        if (peernet_send(fd, req, len, NULL, &err) < 0 && errno != ECONNREFUSED)
-            return -1;
-        if (until > end)
-            until = end;
-        for (;;) {
-            int64_t left = until - peernet_now_us();
-            struct peerproto_addr from;
-            long n;
-            int w;
-
-            if (left <= 0)
-                break;
-            w = peernet_wait(fd, left);
-            if (w < 0)
-                return -1;
-            if (w == 0)
-                break;
-            while ((n = peernet_recv(fd, in, sizeof in, &from)) >= 0)
-                if (parse(in, (size_t)n > sizeof in ? sizeof in : (size_t)n, ctx) == 0)
-                    return 0;
-        }
-        wait *= 2;
-    }
-    return -1;
-}
-
-struct parse_ctx {
-    int map;
-    enum portmap_proto proto;
-    const uint8_t *nonce;
-    struct portmap_answer a;
-};
-
-static int parse_natpmp(const uint8_t *in, size_t n, void *ctx)
-{
-    struct parse_ctx *c = ctx;
-    return portmap_natpmp_parse(in, n, c->map, c->proto, &c->a);
-}
-
-static int parse_pcp(const uint8_t *in, size_t n, void *ctx)
-{
-    struct parse_ctx *c = ctx;
-    return portmap_pcp_parse(in, n, c->nonce, &c->a);
-}
-
 static int map_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -234,13 +165,12 @@ static int map_run(int argc, char **argv)
     };
     struct map_opts o;
     struct nt_err err = {0};
-    struct peerproto_addr local = {0, 0};
-    struct parse_ctx c;
-    uint8_t req[PORTMAP_PCP_MAP_LEN], nonce[12];
+    struct peermap_req q;
+    struct portmap_answer a;
     const char *name;
     char ip[PEERPROTO_ADDR_STRLEN];
     uint32_t ext_ip = 0;
-    int rc, fd, len, i;
+    int rc;
 
     memset(&o, 0, sizeof o);
     o.lifetime = 60;
@@ -251,57 +181,34 @@ static int map_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     name = o.pcp ? "pcp" : "natpmp";
-    if (!o.has_gw) {
-        o.gw.ip = default_gateway();
-        o.gw.port = PORTMAP_PORT;
-        if (!o.gw.ip) {
-            fprintf(stderr, "natrig-peer portmap: no default route (give --gateway IP)\n");
-            return 1;
-        }
-    }
     peernet_signals_init();
-    fd = peernet_udp_bind(0, 0, &err);
-    if (fd < 0 || peernet_connect(fd, &o.gw, &err) < 0) {
+    memset(&q, 0, sizeof q);
+    q.pcp = o.pcp;
+    q.tcp = o.tcp;
+    if (o.has_gw)
+        q.gw = o.gw;
+    q.port = o.port;
+    q.external = o.external;
+    q.lifetime = (uint32_t)o.lifetime;
+    q.timeout_ms = o.timeout_ms;
+    rc = peermap_request(&q, &a, &ext_ip, &err);
+    if (rc < 0) {
         fprintf(stderr, "natrig-peer portmap: %s\n", err.msg);
         return 1;
     }
-    peernet_local_addr(fd, &local);
-    memset(&c, 0, sizeof c);
-    c.proto = o.tcp ? PORTMAP_TCP : PORTMAP_UDP;
-    if (o.pcp) {
-        srand((unsigned)(peernet_now_us() ^ getpid()));
-        for (i = 0; i < 12; i++)
-            nonce[i] = (uint8_t)(rand() & 0xff);
-        c.nonce = nonce;
-        len = portmap_pcp_map_req(c.proto, local.ip, o.port, o.external ? o.external : o.port,
-                                  (uint32_t)o.lifetime, nonce, req, sizeof req);
-        rc = exchange(fd, req, (size_t)len, o.timeout_ms, parse_pcp, &c);
-        ext_ip = c.a.ext_ip;
-    } else {
-        len = portmap_natpmp_addr_req(req, sizeof req);
-        rc = exchange(fd, req, (size_t)len, o.timeout_ms, parse_natpmp, &c);
-        ext_ip = c.a.ext_ip;
-        if (rc == 0 && c.a.result == 0) {
-            c.map = 1;
-            len = portmap_natpmp_map_req(c.proto, o.port, o.external ? o.external : o.port,
-                                         (uint32_t)o.lifetime, req, sizeof req);
-            rc = exchange(fd, req, (size_t)len, o.timeout_ms, parse_natpmp, &c);
-        }
-    }
-    close(fd);
-    if (rc < 0) {
-        printf("portmap %s no answer from %s\n", name, peerproto_addr_format(&o.gw, ip, sizeof ip));
+    if (rc > 0) {
+        printf("portmap %s no answer from %s\n", name, peerproto_addr_format(&q.gw, ip, sizeof ip));
         return 1;
     }
-    if (c.a.result != 0) {
-        printf("portmap %s refused %s (%d) epoch %u\n", name,
-               portmap_result_name(o.pcp, c.a.result), c.a.result, c.a.epoch);
+    if (a.result != 0) {
+        printf("portmap %s refused %s (%d) epoch %u\n", name, portmap_result_name(o.pcp, a.result),
+               a.result, a.epoch);
         return 1;
     }
     {
-        struct peerproto_addr e = {ext_ip, c.a.eport};
+        struct peerproto_addr e = {ext_ip, a.eport};
         printf("portmap %s %s %u -> %s lifetime %u epoch %u\n", name, o.tcp ? "tcp" : "udp",
-               (unsigned)o.port, peerproto_addr_format(&e, ip, sizeof ip), c.a.lifetime, c.a.epoch);
+               (unsigned)o.port, peerproto_addr_format(&e, ip, sizeof ip), a.lifetime, a.epoch);
     }
     return 0;
 }

@@ -6,7 +6,6 @@
 -- ratios, teardown against the floor's teardown, and natrig's peak RSS. Never pass/fail.
 local natrig = require "natrig"
 local core = natrig.core
-local session = require "natrig.session"
 local image = require "natrig.image"
 local common = require "common"
 
@@ -35,29 +34,7 @@ local function bench(peers)
   local leftover = left(run)
 
   -- floor: the same number of bare containers and networks, created and started in parallel
-  local s = session.new { engine = eng, scenario = "bench-floor" }
-  local t0 = core.now()
-  local taken = {}
-  for _, n in ipairs(eng:network_list()) do
-    for _, c in ipairs((n.IPAM or {}).Config or {}) do taken[#taken + 1] = c.Subnet end
-  end
-  local subnets = core.subnet_alloc("10.128.0.0/9", 24, taken, 777, nnet)
-  natrig.map(subnets, function(sn, i)
-    eng:network_create { Name = s:name("n" .. i), IPAM = { Config = natrig.json.array { { Subnet = sn } } },
-      Labels = s:labels("net") }
-  end, 64)
-  local tnets = core.now() - t0
-  local t1 = core.now()
-  natrig.map(core.subnet_alloc("10.0.0.0/8", 24, {}, 0, nctr), function(_, i)
-    local id = eng:container_create(s:name("c" .. i), { Image = ref, Cmd = natrig.json.array { "sleep", "600" },
-      Labels = s:labels("bench"), HostConfig = { NetworkMode = "none" } })
-    eng:container_start(id)
-  end, 64)
-  local tctr = core.now() - t1
-  local floor = core.now() - t0
-  t0 = core.now()
-  s:teardown()
-  local floor_down = core.now() - t0
+  local floor, floor_down, tnets, tctr = common.floor(eng, ref, nnet, nctr)
 
   print(("natrig bring-up of 1 gateway + %d NATed peers: %d containers, %d networks"):format(peers, nctr, nnet))
   print(("  natrig up      %6.2fs   (NAT rules applied and verified, routes set, apps started, logs followed)")

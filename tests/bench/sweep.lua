@@ -1,4 +1,4 @@
--- Sweep bench: the hole-punching matrix as a sweep over UDP (36 cases x 3 repeats, each case its
+-- Sweep bench: the hole-punching matrix as a sweep over UDP, unmapped (36 cases x 3 repeats, each case its
 -- own network), once with -j 4 and once with -j 1 on this machine. Prints both wall
 -- times, their ratio (goal: -j 4 at most 0.5 x the -j 1 time on 2 cores), whether the
 -- verdicts are the same, and whether the JUnit validates. Run by `make bench`.
@@ -16,7 +16,8 @@ core.mkdir_p(out)
 
 local function sweep(j)
   -- UDP only, as the bench has always measured (the matrix's TCP half doubles the cases)
-  local argv = { bin, "sweep", scenario, "--set", "proto=udp", "--repeat", rep, "-j", tostring(j),
+  local argv = { bin, "sweep", scenario, "--set", "proto=udp", "--set", "mapped=none", "--repeat", rep,
+    "-j", tostring(j),
     "--json", ("%s/sweep-j%d.json"):format(out, j), "--junit", ("%s/sweep-j%d.xml"):format(out, j),
     "--html", ("%s/sweep-j%d.html"):format(out, j) }
   if filter and filter ~= "" then argv[#argv + 1] = "--filter"; argv[#argv + 1] = filter end

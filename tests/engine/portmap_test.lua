@@ -2,8 +2,8 @@
 -- upnpc (miniupnpc) and natpmpc in a peer behind a SYMMETRIC NAT get a mapping from the
 -- router's miniupnpd, list it, delete it; a TCP and a UDP connection from a gateway on the
 -- public network reach the peer on the mapped port, and fail when portmap is off, after the
--- mapping expired, or was deleted. Faults: deny, max_lease, restart (mappings gone, epoch
--- reset), external_ip, protocols switched off mid-run, double NAT.
+-- mapping expired, or was deleted. Faults: deny, cgn (NAT-PMP 3, PCP NO_RESOURCES), max_lease,
+-- restart (mappings gone, epoch reset), external_ip, protocols switched off mid-run, double NAT.
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
@@ -156,6 +156,23 @@ local ok, err = pcall(function()
   pc = p:exec { PEER, "portmap", "--proto", "pcp", "--port", "6103", "--timeout", "8000" }
   t.like(pc.stdout, "^portmap pcp refused NOT_AUTHORIZED %(2%)", "deny: PCP refuses (NOT_AUTHORIZED)")
   r:portmap { deny = false }
+
+  -- cgn: the router's own WAN sits behind a port-changing NAT (a carrier-grade NAT).
+  -- miniupnpd's own STUN check sees the changed ports and turns port forwarding off, as it
+  -- does behind a real CGN: NAT-PMP result 3 (Network Failure), PCP NO_RESOURCES (8).
+  r:portmap { cgn = true }
+  n = sh(p, "timeout 8 natpmpc -a 6005 6005 udp 60")
+  t.like(n.stdout, "readnatpmpresponseorretry returned %-52",
+    "cgn: Debian's natpmpc gets result 3 (NATPMP_ERR_NETWORKFAILURE, -52)")
+  pc = p:exec { PEER, "portmap", "--proto", "natpmp", "--port", "6105", "--timeout", "8000" }
+  t.like(pc.stdout, "^portmap natpmp refused NETWORK_FAILURE %(3%)", "cgn: natrig-peer portmap reports NAT-PMP 3")
+  pc = p:exec { PEER, "portmap", "--proto", "pcp", "--port", "6106", "--timeout", "8000" }
+  t.like(pc.stdout, "^portmap pcp refused NO_RESOURCES %(8%)", "cgn: natrig-peer portmap reports PCP NO_RESOURCES")
+  t.ok(not find(r:mappings(), 6005) and not find(r:mappings(), 6106), "cgn: no mapping made")
+  t.ok(event("refused", 6005, "udp"), "cgn: the refusal is a portmap event in the timeline")
+  r:portmap { cgn = false }
+  n = sh(p, "natpmpc -a 6005 6005 udp 60")
+  t.like(n.stdout, "Mapped public port 6005", "cgn off: port forwarding is back")
 
   -- max_lease: a permanent UPnP request is capped (the router grants it again with the cap),
   -- and the mapping ends within 1 s of the capped lease (router clock)

@@ -28,7 +28,7 @@ t.raises(function() net:router { portmap = { "natpmp", max_lease = 1.5 } } end,
 t.raises(function() net:router { portmap = { "natpmp", external_ip = "1.2.3" } } end,
   "portmap%.external_ip must be an IPv4 address", "a bad external_ip is refused")
 t.raises(function() net:router { portmap = { "natpmp", leases = 3 } } end,
-  "unknown option 'leases' %(valid: the protocols upnp, natpmp, pcp as a list; max_lease, external_ip, deny%)",
+  "unknown option 'leases' %(valid: the protocols upnp, natpmp, pcp as a list; max_lease, external_ip, deny, cgn%)",
   "an unknown portmap option names the valid ones")
 t.raises(function() net:router { portmap = {} } end, "name at least one protocol", "an empty list is refused")
 t.raises(function() net:router { portmap = "upnp" } end, "portmap must be a list of protocols",

@@ -169,9 +169,9 @@ t.ok(not h:find("<script src") and not h:find("<link "), "self-contained: no ext
 
 -- the path column: net:record_path's metrics ("path a<->b KIND"), per pair, in JSON, JUnit, HTML
 do
-  local function prep(i, kind, extra)
+  local function prep(i, kind, more)
     local ms = { { name = "rtt", value = 30, unit = "ms" }, { name = "path a<->b " .. kind, value = 1, unit = "" } }
-    if extra then ms[#ms + 1] = { name = extra, value = 1, unit = "" } end
+    if more then ms[#ms + 1] = { name = more, value = 1, unit = "" } end
     return { index = i, status = kind == "direct" and "pass" or "fail", ok = kind == "direct", duration = 1,
       metrics = ms }
   end
@@ -195,8 +195,8 @@ do
     "JUnit: a property per pair")
   local ph = html.render(pd, "/tmp")
   t.like(ph, "<th>path</th>", "HTML: the cases table has a path column")
-  t.like(ph, '<span class="path" data%-pair="a&lt;%-&gt;b" data%-kind="direct">a&lt;%-&gt;b direct 2/3, relayed via turn 1/3</span>',
-    "HTML: the case's path cell")
+  t.like(ph, '<span class="path" data%-pair="a&lt;%-&gt;b" data%-kind="direct">'
+    .. 'a&lt;%-&gt;b direct 2/3, relayed via turn 1/3</span>', "HTML: the case's path cell")
   t.ok(not ph:find('data%-metric="path '), "HTML: path metrics are the column, not plots of ones")
   t.like(ph, 'data%-metric="rtt"', "HTML: the other metrics are still plotted")
 end

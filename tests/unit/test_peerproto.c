@@ -50,6 +50,8 @@ static int msg_eq(const struct peerproto_msg *a, const struct peerproto_msg *b)
         return strcmp(a->name, b->name) == 0;
     case PEERPROTO_REGISTERED:
         return peerproto_addr_eq(&a->addr, &b->addr);
+    case PEERPROTO_REGISTER_AT:
+        return strcmp(a->name, b->name) == 0 && peerproto_addr_eq(&a->addr, &b->addr);
     case PEERPROTO_PEERS:
         if (a->npeers != b->npeers)
             return 0;
@@ -86,6 +88,7 @@ static void fill_round_trip_rows(void)
         mk(PEERPROTO_PUNCH_ACK, 12, "B.2", NAME32, 0, 0, 0, 0),
         mk(PEERPROTO_PING, 1, "a", NULL, 0, 0, 123456789, 0),
         mk(PEERPROTO_PONG, 0, "a", NULL, 0, 0, UINT64_MAX, 0),
+        mk(PEERPROTO_REGISTER_AT, 2, "a", NULL, IP(10, 128, 0, 5), 6000, 0, 0),
     };
     size_t i;
 
@@ -188,7 +191,8 @@ static void test_decode_rejects(void)
         {"XT\x01\x01\x00\x00\x00\x01\x01" "a", 10, PEERPROTO_BAD_MAGIC, "bad magic"},
         {"NT\x02\x01\x00\x00\x00\x01\x01" "a", 10, PEERPROTO_BAD_VERSION, "version 2"},
         {"NT\x01\x00\x00\x00\x00\x01", 8, PEERPROTO_BAD_TYPE, "type 0"},
-        {"NT\x01\x08\x00\x00\x00\x01", 8, PEERPROTO_BAD_TYPE, "type 8"},
+        {"NT\x01\x09\x00\x00\x00\x01", 8, PEERPROTO_BAD_TYPE, "type 9"},
+        {"NT\x01\x08\x00\x00\x00\x01\x01" "a", 10, PEERPROTO_BAD_TRUNCATED, "register_at without endpoint"},
         {"NT\x01\xff\x00\x00\x00\x01\x01" "a", 10, PEERPROTO_BAD_TYPE, "type 255"},
         {"NT\x01\x01\x00\x00\x00\x01", 8, PEERPROTO_BAD_TRUNCATED, "register without name"},
         {"NT\x01\x01\x00\x00\x00\x01\x00", 9, PEERPROTO_BAD_NAME, "zero-length name"},
