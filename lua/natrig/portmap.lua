@@ -115,7 +115,7 @@ local function read_log(r)
 end
 
 local function start_daemon(r, fresh)
-  local pm, eng = r.pm, r.eng or r.net.eng
+  local pm = r.pm
   r.pm_token = (r.pm_token or 0) + 1
   local token = tostring(r.pm_token)
   local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
@@ -123,8 +123,7 @@ local function start_daemon(r, fresh)
     { path = CTL, data = txt.ctl_text(), mode = 493 } }
   if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
   put(r, files)
-  eng:exec_detached(r.id, { "/bin/sh", RUN, fresh and "fresh" or "keep", token })
-  local out = ctl(r, "wait", token)
+  local out = ctl(r, "start", fresh and "fresh" or "keep", token)
   local up, text = out:match("^([%d.]+)[^\n]*\n(.*)$")
   r.pm_offset = core.time() - (tonumber(up) or 0)
   text = text or out

@@ -107,6 +107,7 @@ while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 end
 
 -- The control script (one file, run as argv { "/bin/sh", CTL, command, ... }):
+--   start MODE TOKEN  the run script in the background, then as wait TOKEN (one exec, not two)
 --   wait TOKEN  until the section after "natrig-pm start TOKEN" says miniupnpd listens (or
 --               fails), at most 10 s; prints the router's uptime, then that section
 --   stop        miniupnpd and the reflector, waiting until miniupnpd is gone
@@ -117,12 +118,18 @@ function M.ctl_text()
   return ([[#!/bin/sh
 # written by natrig (lua/natrig/portmap.lua)
 log=%s leases=%s
-case "$1" in
-wait)
+ready() {
   i=0
-  while [ ! -s /var/lib/natrig-pm.ready.$2 ] && [ $i -lt 500 ]; do usleep 20000; i=$((i+1)); done
+  while [ ! -s /var/lib/natrig-pm.ready.$1 ] && [ $i -lt 500 ]; do usleep 20000; i=$((i+1)); done
   cat /proc/uptime
-  awk -v t="natrig-pm start $2 " 'index($0, t) { on = 1 } on { print }' $log ;;
+  awk -v t="natrig-pm start $1 " 'index($0, t) { on = 1 } on { print }' $log
+}
+case "$1" in
+start)
+  # one exec starts the run script (detached: its output closed) and waits for it
+  /bin/sh %s "$2" "$3" </dev/null >/dev/null 2>&1 &
+  ready "$3" ;;
+wait) ready "$2" ;;
 stop)
   for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done
   i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done ;;
@@ -134,7 +141,7 @@ diag)
   echo "## nft list table inet %s"; nft list table inet %s
   echo "## $log (last 60 lines)"; tail -n 60 $log ;;
 esac
-]]):format(M.LOG, M.LEASES, M.CAP, M.TABLE, M.TABLE)
+]]):format(M.LOG, M.LEASES, M.RUN, M.CAP, M.TABLE, M.TABLE)
 end
 
 -- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted
