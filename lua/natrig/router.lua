@@ -172,11 +172,13 @@ function Router:impair_stats() return impair.stats(self.net, self) end
 function Router:mappings() return portmap.mappings(self) end
 
 --- Port mapping faults and switches mid-run (a router made with `portmap`): `deny` refuses
--- every request, `max_lease` caps leases (seconds; false: no cap), `external_ip` is the
--- address announced, `protocols` replaces the served protocols, `enable`/`disable` switch
--- some ("upnp", "natpmp", "pcp": a name or a list). Each change is a timeline entry.
--- @tparam table opts the changes: `{ deny = boolean, max_lease = integer|false, external_ip =
--- string, protocols = {string,...}, enable = string|{string,...}, disable = ... }`
+-- every request, `cgn` puts its WAN behind a carrier-grade NAT as miniupnpd's own STUN check
+-- sees it (forwarding off: NAT-PMP result 3, PCP NO_RESOURCES), `max_lease` caps leases
+-- (seconds; false: no cap), `external_ip` is the address announced, `protocols` replaces the
+-- served protocols, `enable`/`disable` switch some ("upnp", "natpmp", "pcp": a name or a
+-- list). Each change is a timeline entry.
+-- @tparam table opts the changes: `{ deny = boolean, cgn = boolean, max_lease = integer|false,
+-- external_ip = string, protocols = {string,...}, enable = string|{string,...}, disable = ... }`
 -- @usage r:portmap{ deny = true }
 -- r:portmap{ max_lease = 5, disable = "pcp" }
 function Router:portmap(opts) portmap.change(self, opts) end
