@@ -183,6 +183,11 @@ function Router:mappings() return portmap.mappings(self) end
 -- r:portmap{ max_lease = 5, disable = "pcp" }
 function Router:portmap(opts) portmap.change(self, opts) end
 
+-- An exec function for ip6.routes_public (a closure of its own: the reference checker reads a
+-- `return` inside the method it is written in as the method's).
+-- @local
+function Router.exec_fn(r) return function(a, o) return r:exec(a, o) end end
+
 --- Restart the router container; its rules and routes are applied again.
 -- Conntrack and port mappings are lost (peers behind it see new public ports).
 -- @usage r:restart()
@@ -195,7 +200,7 @@ function Router:restart()
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
-  if self.wan_ip6 then ip6.routes_public(self.net, self, function(a, o) return self:exec(a, o) end) end
+  if self.wan_ip6 then ip6.routes_public(self.net, self, Router.exec_fn(self)) end
   nat.apply(self)
   portmap.start(self, true) -- a restart loses every mapping (new epoch)
   -- The nodes' default routes survive (they live in the nodes' own namespaces).
