@@ -96,7 +96,12 @@ function M.classify(net, node, opts)
   end
   -- What natrig claims: the node's router (outermost first for double NAT: the combined
   -- behaviour is the most restrictive of the chain, which is what coturn sees).
-  if node.router then
+  local via_cgn = node.router and require("natrig.cgn").claim(node.router)
+  if via_cgn then -- home router + CGN, or a node right behind a CGN (natrule_cgn_claim)
+    res.claimed = via_cgn
+    res.matches = via_cgn.mapping == res.mapping and via_cgn.filtering == res.filtering and
+      (res.hairpin == nil or via_cgn.hairpin == res.hairpin)
+  elseif node.router then
     local claim = nat.claim(node.router.nat)
     local r2 = node.router.behind
     if r2 then

@@ -109,6 +109,7 @@ function M.claim(spec) return core.nat_claim(c_spec(spec)) end
 -- every chain, set and address it should: the router is ready when this returns.
 -- @local
 function M.apply(router)
+  if router.nat.cgnat then return require("natrig.cgn").apply(router) end
   if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
   local spec = c_spec(router.nat)
   -- a NAT64 router's pool is one more LAN: translated packets get the same NAT (natrig.nat64)
@@ -129,7 +130,10 @@ function M.apply(router)
   end
 end
 
-function M.flush_argvs(router) return core.nat_argvs("flush", c_spec(router.nat)) end
+function M.flush_argvs(router)
+  if router.nat.cgnat then return require("natrig.cgn").flush_argvs(router) end
+  return core.nat_argvs("flush", c_spec(router.nat))
+end
 
 --- "ruleset" or "conntrack"
 -- @local

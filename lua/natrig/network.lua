@@ -158,17 +158,21 @@ end
 
 --- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
 -- double NAT), hairpin, timeout, port_preservation, ip and filtering6 (natrig.ip6), tcp ({ mapping,
--- filtering, syn, established, transitory }: RFC 5382), nat64 (natrig.nat64)
+-- filtering, syn, established, transitory }: RFC 5382), nat64 (natrig.nat64); a carrier-grade
+-- NAT (nat = "cgnat", natrig.cgn): pool, port_block, blocks, udp_timeout, tcp_timeout, filtering
 function Network:router(opts)
-  opts = check_opts("net:router", opts, { name = true, nat = true, behind = true, ip = true, filtering6 = true,
-    hairpin = true, timeout = true, port_preservation = true, capture = true, host = true, portmap = true,
-    tcp = true, nat64 = true })
+  local cgn = require "natrig.cgn"
+  local known = { name = true, nat = true, behind = true, ip = true, filtering6 = true, hairpin = true,
+    timeout = true, port_preservation = true, capture = true, host = true, portmap = true, tcp = true, nat64 = true }
+  for k in pairs(cgn.OPTS) do known[k] = true end
+  opts = check_opts("net:router", opts, known)
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
   end
+  local spec = cgn.router_spec(self, opts, plan.RESERVED - 2) -- a CGN refuses ip, filtering6, tcp
+    or nat.resolve(opts.nat or self:default_nat_preset(), opts)
   local fam = ip6.router_family(self, opts) -- bad input, before anything is declared
-  local spec = nat.resolve(opts.nat or self:default_nat_preset(), opts)
   local pm = require("natrig.portmap").resolve(opts.portmap, spec, "net:router") -- natrig.portmap
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
   r.ip, r.fw6, r.pm = fam, ip6.firewall(opts, spec), pm -- fw6: nil without IPv6
@@ -203,6 +207,9 @@ local function add_node(self, kind, opts)
     if router and opts.nat then bad("net:peer", "give either 'router' (shared) or 'nat' (own router), not both") end
     if router ~= nil and getmetatable(router) ~= node_mod.Router then
       bad("net:peer", "'router' must be a router made by net:router")
+    end
+    if router and router.nat.cgnat and self.state == "up" then
+      bad("net:peer", router.name .. " (cgnat) is up: its customers are numbered at net:up(); declare them before")
     end
     if not router then
       -- A peer's own router is part of its capture (both sides of its NAT).

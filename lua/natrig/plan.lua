@@ -71,9 +71,10 @@ function M.check(self)
   for _, r in ipairs(self.routers) do
     if r.behind then lan[r.behind] = (lan[r.behind] or 0) + 1 else pub = pub + 1 end
   end
+  pub = pub + require("natrig.cgn").check_plan(self) -- a CGN's pool takes public addresses
   local cap = pub_last(self.hosts ~= nil) - 1
   if pub > cap then
-    bad("net:up", ("the public network is full: %d gateways, public nodes and routers asked for, a /%d holds %d "
+    bad("net:up", ("the public network is full: %d gateways, public nodes, routers and CGN pool addresses asked for, a /%d holds %d "
       .. "(routers of peers that have their own NAT count too); share routers between peers "
       .. "(net:peer{ router = r }) or split the test"):format(pub, PUBLIC_PREFIX, cap))
   end
@@ -106,6 +107,10 @@ function M.place_wan(self, r)
   else
     r.wan = self.public
     r.wan_ip = next_pub(self)
+    if r.nat.cgnat then -- its pool: paired pooling hands each customer one of these
+      r.pool_ips = { r.wan_ip }
+      for i = 2, r.nat.pool do r.pool_ips[i] = next_pub(self) end
+    end
   end
   ip6.place_wan(self, r)
 end
@@ -118,9 +123,9 @@ function M.place_node(self, n)
   end
   n.segment = n.router.lan
   n.private_ip = next_lan_host(n.router)
-  local outer = n.router
-  while outer.behind do outer = outer.behind end
-  n.public_ip = outer.wan_ip
+  local outer, inner = n.router, n
+  while outer.behind do outer, inner = outer.behind, outer end
+  n.public_ip = outer.nat.cgnat and require("natrig.cgn").public_ip(outer, inner) or outer.wan_ip
   ip6.place_node(self, n)
 end
 
@@ -133,13 +138,22 @@ function M.plan(self, taken, attempt)
   local pub = core.subnet_alloc(self.pool, PUBLIC_PREFIX, taken, start % 512, 1)[1]
   local t2 = { pub }
   for _, s in ipairs(taken) do t2[#t2 + 1] = s end
-  local lans = #self.routers > 0 and core.subnet_alloc(self.pool, LAN_PREFIX, t2, start % 32768, #self.routers) or {}
+  -- a CGN's inside comes from the shared address space (RFC 6598), every other LAN from the pool
+  local ncgn = 0
+  for _, r in ipairs(self.routers) do if r.nat.cgnat then ncgn = ncgn + 1 end end
+  local lans = #self.routers > ncgn and core.subnet_alloc(self.pool, LAN_PREFIX, t2, start % 32768,
+    #self.routers - ncgn) or {}
+  local shared = ncgn > 0 and core.subnet_alloc(require("natrig.cgn").SHARED, LAN_PREFIX, t2, start % 16384, ncgn) or {}
   self.public = { name = self.session:name("public"), subnet = pub, kind = "public", eng = self.eng,
     overlay = self.hosts ~= nil }
   ip6.plan(self, taken, start) -- the run's /48 of 2001:db8::/32, when anything speaks IPv6
   self.pub_host = 1 -- .1 is the bridge (the host)
   for _, n in ipairs(self.nodes) do if not n.router then M.place_node(self, n) end end
-  for i, r in ipairs(self.routers) do M.place_lan(self, r, lans[i]) end
+  local li, si = 0, 0
+  for _, r in ipairs(self.routers) do
+    if r.nat.cgnat then si = si + 1; M.place_lan(self, r, shared[si])
+    else li = li + 1; M.place_lan(self, r, lans[li]) end
+  end
   for _, r in ipairs(self.routers) do M.place_wan(self, r) end
   for _, n in ipairs(self.nodes) do if n.router then M.place_node(self, n) end end
 end

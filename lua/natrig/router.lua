@@ -80,6 +80,7 @@ function Router:bring_up()
     self.behind.job:join()
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
+  if self.nat.cgnat then require("natrig.cgn").add_pool(self) end
   -- miniupnpd works in a table of its own: it starts while natrig's NAT rules load
   task.parallel(function() nat.apply(self) end, function() portmap.start(self, true) end)
   if self.nat64 then nat64.start(self) end
@@ -136,10 +137,27 @@ end
 -- @tparam[opt] table opts hairpin, timeout, port_preservation, tcp (as net:router's)
 -- @usage r:set_nat("symmetric")
 function Router:set_nat(preset, opts)
+  if self.nat.cgnat or preset == "cgnat" then
+    core.fail("einval", "router:set_nat", ("%s: a carrier-grade NAT is chosen when the router is declared "
+      .. "(net:router{ nat = \"cgnat\" }), not changed mid-run"):format(self.name))
+  end
   self.nat = nat.resolve(preset, opts or {})
   self.net:note("set_nat", ("%s %s"):format(self.name, nat.describe(self.nat)))
   nat.apply(self)
   self:flush()
+end
+
+--- A carrier-grade NAT's customers (nat = "cgnat"): who has which public address and port
+-- blocks, how many UDP ports each has mapped now, and how many packets of new mappings
+-- beyond its quota were dropped.
+-- @treturn {table,...} one { name, inside, public_ip, blocks = {"1024-1535",...}, quota, used, dropped } a customer
+-- @usage for _, c in ipairs(cgn:customers()) do print(c.name, c.public_ip, c.used, c.dropped) end
+function Router:customers()
+  if not self.nat.cgnat then
+    core.fail("einval", "router:customers", self.name .. " is not a carrier-grade NAT (net:router{ nat = \"cgnat\" })")
+  end
+  if not self.id then core.fail("einval", "router:customers", self.name .. " is not up (net:up() first)") end
+  return require("natrig.cgn").customers(self)
 end
 
 --- Impair what the router forwards.

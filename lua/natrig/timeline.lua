@@ -10,7 +10,10 @@ local M = {}
 --- Every node's entries and natrig's own actions (node "natrig"), merged by time.
 function M.merged(self, q)
   seal.refresh(self)
-  for _, r in ipairs(self.routers) do require("natrig.portmap").sync(r) end
+  for _, r in ipairs(self.routers) do
+    require("natrig.portmap").sync(r)
+    if r.nat.cgnat and self.state == "up" then pcall(require("natrig.cgn").sync, r) end
+  end
   local all = {}
   for _, n in ipairs(self.nodes) do
     if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end

@@ -46,6 +46,7 @@ void l_reap_open(lua_State *L);
 void l_subnet_open(lua_State *L);
 void l_box_open(lua_State *L);
 void l_nat_open(lua_State *L);
+void l_cgn_open(lua_State *L);
 void l_log_open(lua_State *L);
 void l_impair_open(lua_State *L);
 void l_spawn_open(lua_State *L);

@@ -22,6 +22,7 @@ int luaopen_natrig_core(lua_State *L)
     l_reap_open(L);
     l_subnet_open(L);
     l_nat_open(L);
+    l_cgn_open(L);
     l_log_open(L);
     l_impair_open(L);
     l_spawn_open(L);
