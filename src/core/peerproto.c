@@ -541,6 +541,7 @@ enum peerproto_punch_event peerproto_remote_on_punch(struct peerproto_remote *r,
         memset(r->pong_seen, 0, sizeof r->pong_seen);
         r->next_ping_us = now_us;
         r->next_keepalive_us = now_us + t->keepalive_us;
+        r->keepalive_waiting = r->path_lost = 0;
         return PEERPROTO_EV_PUNCHED;
     }
     if (!peerproto_addr_eq(&r->actual_addr, from)) {
@@ -554,8 +555,12 @@ int peerproto_remote_on_pong(struct peerproto_remote *r, uint32_t seq, int64_t r
 {
     if (r->state != PEERPROTO_ST_CONNECTED || rtt_us < 0)
         return 0;
-    if (seq == 0)
-        return 2;
+    if (seq == 0) {
+        int was_lost = r->path_lost;
+
+        r->keepalive_waiting = r->path_lost = 0;
+        return was_lost ? 3 : 2;
+    }
     if (seq > r->pings_sent || seq > PEERPROTO_MAX_PINGS)
         return 0;
     if (r->pong_seen[(seq - 1) / 8] & (1u << ((seq - 1) % 8)))
@@ -621,8 +626,19 @@ int peerproto_remote_next(struct peerproto_remote *r, int64_t now_us,
             act->kind = PEERPROTO_ACT_PINGS_DONE;
             return 1;
         }
+        if (r->keepalive_waiting && !r->path_lost &&
+            now_us >= r->keepalive_sent_us + t->ping_wait_us) {
+            r->path_lost = 1;
+            r->keepalive_waiting = 0;
+            act->kind = PEERPROTO_ACT_PATH_LOST;
+            act->to = r->actual_addr;
+            return 1;
+        }
         if (t->keepalive_us > 0 && now_us >= r->next_keepalive_us) {
             r->next_keepalive_us = now_us + t->keepalive_us;
+            if (!r->keepalive_waiting)
+                r->keepalive_sent_us = now_us;
+            r->keepalive_waiting = 1;
             act->kind = PEERPROTO_ACT_KEEPALIVE;
             act->to = r->actual_addr;
             act->seq = 0;
@@ -657,6 +673,8 @@ int64_t peerproto_remote_wakeup(const struct peerproto_remote *r, const struct p
             w = r->pongs == pings ? r->last_ping_us : r->last_ping_us + t->ping_wait_us;
         if (t->keepalive_us > 0)
             w = min64(w, r->next_keepalive_us);
+        if (r->keepalive_waiting && !r->path_lost)
+            w = min64(w, r->keepalive_sent_us + t->ping_wait_us);
         return w;
     case PEERPROTO_ST_FAILED:
         return INT64_MAX;

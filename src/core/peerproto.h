@@ -204,6 +204,10 @@ struct peerproto_remote {
     int pings_reported;
     int64_t rtt_min_us, rtt_max_us, rtt_sum_us; /* over first answers to seq 1..N */
     int64_t next_ping_us, last_ping_us, next_keepalive_us;
+    /* a keepalive not answered within ping_wait_us: the direct path is lost (a NAT on the
+     * way forgot the mapping, e.g. a CGN whose UDP timeout is shorter than the keepalive) */
+    int64_t keepalive_sent_us;
+    int keepalive_waiting, path_lost;
     unsigned char pong_seen[PEERPROTO_MAX_PINGS / 8];
 };
 
@@ -214,6 +218,7 @@ enum peerproto_act_kind {
     PEERPROTO_ACT_PING,         /* send PING seq to `to` */
     PEERPROTO_ACT_PINGS_DONE,   /* log the summary */
     PEERPROTO_ACT_KEEPALIVE,    /* send PING seq 0 to `to` */
+    PEERPROTO_ACT_PATH_LOST,    /* log: a keepalive went unanswered (once, until answered) */
 };
 
 struct peerproto_action {
@@ -244,7 +249,8 @@ enum peerproto_punch_event peerproto_remote_on_punch(struct peerproto_remote *r,
                                                      int64_t now_us,
                                                      const struct peerproto_timing *t);
 /* A PONG with seq arrived, rtt_us after its PING left. Returns 1 for a first answer to ping
- * seq (counted in the RTT summary), 2 for a keepalive answer (seq 0), 0 for a duplicate,
+ * seq (counted in the RTT summary), 2 for a keepalive answer (seq 0), 3 for a keepalive
+ * answer after the path was reported lost (it is back), 0 for a duplicate,
  * stale or unknown seq, or a negative rtt_us. */
 int peerproto_remote_on_pong(struct peerproto_remote *r, uint32_t seq, int64_t rtt_us);
 /* The next due action at now_us, if any (advances the state). Call until it returns 0. */

@@ -409,6 +409,14 @@ static void do_action(struct peer *p, struct peerproto_remote *r, const struct p
     case PEERPROTO_ACT_PINGS_DONE:
         log_pings_done(r, p->t.pings);
         break;
+    case PEERPROTO_ACT_PATH_LOST:
+        peerlog_begin(&l, PEERLOG_WARN, T_PING, "direct path lost");
+        peerlog_str(&l, "remote", r->name);
+        peerlog_addr(&l, "addr", &a->to);
+        peerlog_fmt(&l, "keepalive_s", "%.1f", (double)p->keepalive_us / 1e6);
+        peerlog_str(&l, "why", "keepalive unanswered");
+        peerlog_end(&l);
+        break;
     case PEERPROTO_ACT_NONE:
         break;
     }
@@ -542,8 +550,10 @@ static void on_pong(struct peer *p, const struct peerproto_msg *m,
     res = peerproto_remote_on_pong(r, m->seq, rtt);
     if (res == 0)
         return;
-    peerlog_begin(&l, res == 1 ? PEERLOG_INFO : PEERLOG_DEBUG, T_PING,
-                  res == 1 ? "rtt" : "keepalive rtt");
+    peerlog_begin(&l, res == 2 ? PEERLOG_DEBUG : PEERLOG_INFO, T_PING,
+                  res == 1   ? "rtt"
+                  : res == 3 ? "direct path restored"
+                             : "keepalive rtt");
     peerlog_str(&l, "remote", r->name);
     peerlog_addr(&l, "addr", from);
     if (res == 1)
@@ -869,7 +879,10 @@ const struct peer_cmd cmd_peer = {
     "  public endpoint, with a listener on --port too), ping over that connection.\n"
     "  --portmap first asks the default gateway (the router) to map the UDP port (and the\n"
     "  TCP one with --tcp; one request each, 3600 s) and registers the mapped endpoint,\n"
-    "  so others punch to it.\n",
+    "  so others punch to it.\n"
+    "  Keepalives (every --keepalive to the gateway and each connected peer) keep the NAT\n"
+    "  mappings open; one a peer leaves unanswered for 2 s logs \"direct path lost\" (warn)\n"
+    "  and its next answer \"direct path restored\".\n",
     "hole-punching test peer",
     peer_run,
 };

@@ -531,7 +531,7 @@ static void drain(struct peerproto_remote *r, int64_t now, char *out, size_t cap
 {
     struct peerproto_action a;
     char b[PEERPROTO_ADDR_STRLEN];
-    static const char *kinds[] = {"none", "punch", "failed", "ping", "done", "keepalive"};
+    static const char *kinds[] = {"none", "punch", "failed", "ping", "done", "keepalive", "lost"};
     size_t len;
     int guard = 0;
 
@@ -617,7 +617,8 @@ static const struct step sm_success[] = {
     {1330, PONG_RX, 0, 3, -1, 0, "", PEERPROTO_ST_CONNECTED},  /* negative rtt: bogus */
     {2300, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
     {2400, PUNCH_RX, 0, 0, 0, PEERPROTO_EV_ADDR_MOVED, "", PEERPROTO_ST_CONNECTED},
-    {3300, TICK, 0, 0, 0, 0, "keepalive0>" P0, PEERPROTO_ST_CONNECTED},
+    /* the 2300 keepalive was never answered: reported lost (once), then the next one */
+    {3300, TICK, 0, 0, 0, 0, "lost0>" P0 " keepalive0>" P0, PEERPROTO_ST_CONNECTED},
     /* the remote restarted behind another NAT: the gateway's new endpoint restarts it all */
     {3400, INTRO, 2, 0, 0, 1, "punch1>" P2, PEERPROTO_ST_PUNCHING},
     {3450, PUNCH_RX, 2, 0, 0, PEERPROTO_EV_PUNCHED, "ping1>" P2, PEERPROTO_ST_CONNECTED},
@@ -665,6 +666,27 @@ static const struct step sm_punched_first[] = {
     {1000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
 };
 
+/* keepalives through a NAT that forgot the mapping: the first unanswered one is reported
+ * after ping_wait (once, however many follow), an answer says the path is back */
+static const struct step sm_path_lost[] = {
+    {0, PUNCH_RX, 1, 0, 0, PEERPROTO_EV_PUNCHED, "ping1>" P1, PEERPROTO_ST_CONNECTED},
+    {10, PONG_RX, 0, 1, 1, 1, "", PEERPROTO_ST_CONNECTED},
+    {200, TICK, 0, 0, 0, 0, "ping2>" P1, PEERPROTO_ST_CONNECTED},
+    {210, PONG_RX, 0, 2, 1, 1, "", PEERPROTO_ST_CONNECTED},
+    {400, TICK, 0, 0, 0, 0, "ping3>" P1, PEERPROTO_ST_CONNECTED},
+    {410, PONG_RX, 0, 3, 1, 1, "done:3/3", PEERPROTO_ST_CONNECTED},
+    {1000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
+    {1499, TICK, 0, 0, 0, 0, "", PEERPROTO_ST_CONNECTED},
+    {1500, TICK, 0, 0, 0, 0, "lost0>" P1, PEERPROTO_ST_CONNECTED},
+    {2000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
+    {2600, TICK, 0, 0, 0, 0, "", PEERPROTO_ST_CONNECTED}, /* no second report */
+    {3000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
+    {3010, PONG_RX, 0, 0, 10, 3, "", PEERPROTO_ST_CONNECTED}, /* back */
+    {4000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
+    {4010, PONG_RX, 0, 0, 10, 2, "", PEERPROTO_ST_CONNECTED},
+    {4600, TICK, 0, 0, 0, 0, "", PEERPROTO_ST_CONNECTED},
+};
+
 /* The introduction deadline is its own (peers of one test start seconds apart); 0 falls
  * back to the punch timeout. */
 static void test_intro_timeout(void)
@@ -702,6 +724,7 @@ static void test_state_machine(void)
         {"not_introduced", sm_not_introduced,
          sizeof sm_not_introduced / sizeof sm_not_introduced[0]},
         {"punched_first", sm_punched_first, sizeof sm_punched_first / sizeof sm_punched_first[0]},
+        {"path_lost", sm_path_lost, sizeof sm_path_lost / sizeof sm_path_lost[0]},
     };
     struct peerproto_remote r;
     size_t i;
