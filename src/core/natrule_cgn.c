@@ -273,20 +273,42 @@ static void dynset(struct out *o, const char *kind, const char *name, const char
          type, timeout);
 }
 
-/* Both conntrack directions refresh a learned map (see natrule.c's emit_learn_map). */
+/* A learned set: made by a flow's first packet, only refreshed by its later ones. Linux
+ * refreshes a conntrack entry with packets of both directions, so an entry can outlive its
+ * mapping (the other side kept sending); its next outbound packet must not bring the mapping
+ * back at the old port: the entry is left to time out and the flow's next packet gets a new
+ * mapping, as a CGN with per-mapping timers does (RFC 4787 REQ-6). */
+static void learn_set(struct out *o, const char *pre, const char *set, const char *key)
+{
+    emit(o, "\t\t%s ct state new update @%s { %s }\n", pre, set, key);
+    emit(o, "\t\t%s ct state != new %s @%s update @%s { %s }\n", pre, key, set, set, key);
+}
+
+/* The same for a map, in both conntrack directions (see natrule.c's emit_learn_map). */
 static void learn_map(struct out *o, const char *pre, const char *map, int inside_is_key)
 {
     static const char *const dirs[] = {"original", "reply"};
+    char k[96], v[96];
     size_t i;
 
     for (i = 0; i < 2; i++) {
         const char *d = dirs[i];
 
-        emit(o, "\t\t%s ct direction %s ct %s ip saddr @inside_nets update @%s { ", pre, d, d, map);
-        if (inside_is_key)
-            emit(o, "ct %s ip saddr . ct %s proto-src : ip saddr . udp sport }\n", d, d);
-        else
-            emit(o, "ip saddr . udp sport : ct %s ip saddr . ct %s proto-src }\n", d, d);
+        snprintf(k, sizeof k, "ct %s ip saddr . ct %s proto-src", d, d);
+        snprintf(v, sizeof v, "ip saddr . udp sport");
+        if (!inside_is_key) {
+            snprintf(v, sizeof v, "%s", k);
+            snprintf(k, sizeof k, "ip saddr . udp sport");
+        }
+        if (i == 0)
+            emit(o,
+                 "\t\t%s ct state new ct direction %s ct %s ip saddr @inside_nets update @%s { %s "
+                 ": %s }\n",
+                 pre, d, d, map, k, v);
+        emit(o,
+             "\t\t%s ct state != new ct direction %s ct %s ip saddr @inside_nets %s @%s update @%s "
+             "{ %s : %s }\n",
+             pre, d, d, k, map, map, k, v);
     }
 }
 
@@ -357,7 +379,13 @@ int natrule_cgn_ruleset(const struct natrule_cgn *c, struct buf *b, struct nt_er
     if (c->filtering == NATRULE_ADF)
         emit(&o, "\t\t%s ip saddr . ip daddr . udp dport @seen_a counter accept\n", pre);
     emit(&o, "\t\t%s ip saddr . udp sport . ip daddr . udp dport @seen_ap counter accept\n", pre);
-    emit(&o, "\t\t%s meta l4proto udp counter drop\n\t}\n", pre);
+    emit(&o, "\t\t%s meta l4proto udp counter drop\n", pre);
+    if (c->hairpin)
+        /* a hairpinned packet reaches only a live mapping: a conntrack entry that outlived
+         * it must not carry it (and is not refreshed by it) */
+        emit(&o, "\t\tip saddr @inside_nets ip daddr @pool ip daddr . udp dport != @pub_to_inside "
+                 "counter drop\n");
+    emit(&o, "\t}\n");
 
     emit(&o, "\tchain ct_policy {\n\t\ttype filter hook prerouting priority -150; policy "
              "accept;\n");
@@ -403,9 +431,9 @@ int natrule_cgn_ruleset(const struct natrule_cgn *c, struct buf *b, struct nt_er
 
     emit(&o, "\tchain learn {\n\t\ttype filter hook postrouting priority 300; policy accept;\n");
     snprintf(pre, sizeof pre, "ip saddr @pool meta l4proto udp");
-    emit(&o, "\t\t%s update @seen_ap { ip daddr . udp dport . ip saddr . udp sport }\n", pre);
+    learn_set(&o, pre, "seen_ap", "ip daddr . udp dport . ip saddr . udp sport");
     if (c->filtering == NATRULE_ADF)
-        emit(&o, "\t\t%s update @seen_a { ip daddr . ip saddr . udp sport }\n", pre);
+        learn_set(&o, pre, "seen_a", "ip daddr . ip saddr . udp sport");
     learn_map(&o, pre, "pub_to_inside", 0);
     learn_map(&o, pre, "eim_out", 1);
     emit(&o, "\t}\n");

@@ -541,7 +541,8 @@ enum peerproto_punch_event peerproto_remote_on_punch(struct peerproto_remote *r,
         memset(r->pong_seen, 0, sizeof r->pong_seen);
         r->next_ping_us = now_us;
         r->next_keepalive_us = now_us + t->keepalive_us;
-        r->keepalive_waiting = r->path_lost = 0;
+        /* an unanswered keepalive stays unanswered across a new punch (the gateway's new
+         * introduction after a NAT forgot the mapping): the old path was still lost */
         return PEERPROTO_EV_PUNCHED;
     }
     if (!peerproto_addr_eq(&r->actual_addr, from)) {
@@ -586,6 +587,14 @@ int peerproto_remote_next(struct peerproto_remote *r, int64_t now_us,
     unsigned pings = pings_wanted(t);
 
     memset(act, 0, sizeof *act);
+    if ((r->state == PEERPROTO_ST_CONNECTED || r->state == PEERPROTO_ST_PUNCHING) &&
+        r->keepalive_waiting && !r->path_lost && now_us >= r->keepalive_sent_us + t->ping_wait_us) {
+        r->path_lost = 1;
+        r->keepalive_waiting = 0;
+        act->kind = PEERPROTO_ACT_PATH_LOST;
+        act->to = r->actual_addr;
+        return 1;
+    }
     switch (r->state) {
     case PEERPROTO_ST_WAITING:
         if (now_us < r->deadline_us)
@@ -626,14 +635,6 @@ int peerproto_remote_next(struct peerproto_remote *r, int64_t now_us,
             act->kind = PEERPROTO_ACT_PINGS_DONE;
             return 1;
         }
-        if (r->keepalive_waiting && !r->path_lost &&
-            now_us >= r->keepalive_sent_us + t->ping_wait_us) {
-            r->path_lost = 1;
-            r->keepalive_waiting = 0;
-            act->kind = PEERPROTO_ACT_PATH_LOST;
-            act->to = r->actual_addr;
-            return 1;
-        }
         if (t->keepalive_us > 0 && now_us >= r->next_keepalive_us) {
             r->next_keepalive_us = now_us + t->keepalive_us;
             if (!r->keepalive_waiting)
@@ -665,7 +666,10 @@ int64_t peerproto_remote_wakeup(const struct peerproto_remote *r, const struct p
     case PEERPROTO_ST_WAITING:
         return r->deadline_us;
     case PEERPROTO_ST_PUNCHING:
-        return min64(r->deadline_us, r->next_punch_us);
+        w = min64(r->deadline_us, r->next_punch_us);
+        if (r->keepalive_waiting && !r->path_lost)
+            w = min64(w, r->keepalive_sent_us + t->ping_wait_us);
+        return w;
     case PEERPROTO_ST_CONNECTED:
         if (r->pings_sent < pings)
             w = r->next_ping_us;

@@ -516,6 +516,12 @@ static void on_punch(struct peer *p, const struct peerproto_msg *m,
     prev = r->actual_addr;
     switch (peerproto_remote_on_punch(r, from, now, &p->t)) {
     case PEERPROTO_EV_PUNCHED:
+        /* one keepalive clock: the gateway's refresh goes out with the peers' keepalives, so
+         * the gap a NAT sees between two packets of this socket is the keepalive, not
+         * whatever offset the punch happened to have (two interleaved timers would keep a
+         * mapping alive that either alone lets expire) */
+        if (p->registered)
+            p->next_register_us = now + p->keepalive_us;
         peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punched");
         peerlog_str(&l, "remote", r->name);
         peerlog_addr(&l, "addr", from);

@@ -669,6 +669,7 @@ static const struct step sm_punched_first[] = {
 /* keepalives through a NAT that forgot the mapping: the first unanswered one is reported
  * after ping_wait (once, however many follow), an answer says the path is back */
 static const struct step sm_path_lost[] = {
+    {0, INTRO, 0, 0, 0, 1, "punch1>" P0, PEERPROTO_ST_PUNCHING},
     {0, PUNCH_RX, 1, 0, 0, PEERPROTO_EV_PUNCHED, "ping1>" P1, PEERPROTO_ST_CONNECTED},
     {10, PONG_RX, 0, 1, 1, 1, "", PEERPROTO_ST_CONNECTED},
     {200, TICK, 0, 0, 0, 0, "ping2>" P1, PEERPROTO_ST_CONNECTED},
@@ -685,6 +686,13 @@ static const struct step sm_path_lost[] = {
     {4000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
     {4010, PONG_RX, 0, 0, 10, 2, "", PEERPROTO_ST_CONNECTED},
     {4600, TICK, 0, 0, 0, 0, "", PEERPROTO_ST_CONNECTED},
+    /* the gateway re-introduces it at a new endpoint while a keepalive waits: the new punch
+     * works, the old path was still lost */
+    {5000, TICK, 0, 0, 0, 0, "keepalive0>" P1, PEERPROTO_ST_CONNECTED},
+    {5100, INTRO, 2, 0, 0, 1, "punch1>" P2, PEERPROTO_ST_PUNCHING},
+    {5150, PUNCH_RX, 2, 0, 0, PEERPROTO_EV_PUNCHED, "ping1>" P2, PEERPROTO_ST_CONNECTED},
+    {5350, TICK, 0, 0, 0, 0, "ping2>" P2, PEERPROTO_ST_CONNECTED},
+    {5500, TICK, 0, 0, 0, 0, "lost0>" P2, PEERPROTO_ST_CONNECTED},
 };
 
 /* The introduction deadline is its own (peers of one test start seconds apart); 0 falls
