@@ -63,10 +63,19 @@ function Network:default_nat_preset() end
 --   "drop"|"rst"|"hold", established, transitory }`; TCP keeps the preset's mapping and
 --   filtering unless set apart here), nat64 (true: NAT64 and DNS64 for an IPv6 LAN, `ip =
 --   "v6only"` or `"dual"`; tayga and unbound in the router, natrig.nat64; `r.nat64_prefix` is
---   its prefix)
+--   its prefix).
+--   A carrier-grade NAT (`nat = "cgnat"`, RFC 6888; its inside is a piece of 100.64.0.0/10
+--   and every router or node right behind it is a customer) takes pool (public addresses,
+--   1), port_block (ports a block, 512; must divide the 64512 ports 1024-65535), blocks
+--   (blocks a customer, 4; its UDP quota is blocks x port_block), udp_timeout (120),
+--   tcp_timeout (7440), filtering ("EIF", "ADF" or "APDF"; "EIF") and hairpin (true);
+--   it is declared before `up()` with its customers, and is IPv4 only (no ip, filtering6,
+--   tcp, nat64 or portmap).
 -- @treturn Router
 -- @usage local home = net:router{ nat = "symmetric" }
 -- local a = net:peer{ router = home }
+-- local cgn = net:router{ nat = "cgnat", pool = 2, port_block = 512, blocks = 4, udp_timeout = 30 }
+-- local h = net:router{ nat = "port_restricted", behind = cgn }   -- a customer
 function Network:router(opts) end
 
 --- A node on the public network (no NAT): name, cmd, profile, ....

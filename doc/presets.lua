@@ -37,5 +37,28 @@
 -- <p>conntrack race: plain Linux masquerade, no guard: an unsolicited packet to the public
 -- port makes a conntrack entry first, and the peer's own outbound packet then moves to
 -- another port, which breaks simultaneous hole punching (src/core/natrule.h).</p>
+-- <h2>Carrier-grade NAT</h2>
+-- <code>net:router{ nat = "cgnat", pool = 1, port_block = 512, blocks = 4, udp_timeout = 120,
+-- tcp_timeout = 7440, filtering = "EIF" }</code> (RFC 6888, RFC 7021; inside 100.64.0.0/10):
+-- paired pooling, blocks reserved per customer, a UDP quota of blocks x port_block mappings,
+-- random ports, hairpinning (src/core/natrule_cgn.h). A client behind a home router behind it:
+--
+-- <table>
+-- <tr><th>home router</th><th>CGN filtering</th><th>mapping</th><th>filtering</th><th>hairpin</th><th>port preservation</th></tr>
+-- <tr><td>(none)</td><td>EIF</td><td>EIM</td><td>EIF</td><td>yes</td><td>no</td></tr>
+-- <tr><td><code>full_cone</code></td><td>EIF</td><td>EIM</td><td>EIF</td><td>yes</td><td>no</td></tr>
+-- <tr><td><code>restricted_cone</code></td><td>EIF</td><td>EIM</td><td>ADF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>port_restricted</code></td><td>EIF</td><td>EIM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>symmetric</code></td><td>EIF</td><td>APDM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>address_dependent</code></td><td>EIF</td><td>ADM</td><td>ADF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>linux_masquerade</code></td><td>EIF</td><td>EIM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td>(none)</td><td>APDF</td><td>EIM</td><td>APDF</td><td>yes</td><td>no</td></tr>
+-- <tr><td><code>full_cone</code></td><td>APDF</td><td>EIM</td><td>APDF</td><td>yes</td><td>no</td></tr>
+-- <tr><td><code>restricted_cone</code></td><td>APDF</td><td>EIM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>port_restricted</code></td><td>APDF</td><td>EIM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>symmetric</code></td><td>APDF</td><td>APDM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>address_dependent</code></td><td>APDF</td><td>ADM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- <tr><td><code>linux_masquerade</code></td><td>APDF</td><td>EIM</td><td>APDF</td><td>no</td><td>no</td></tr>
+-- </table>
 -- @module presets
 return {}

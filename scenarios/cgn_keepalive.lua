@@ -15,10 +15,25 @@
 -- path_lost_after (seconds from the punch).
 local PEER = "/usr/local/bin/natrig-peer"
 
+-- The sweep's grid: keepalive x timeout, seconds. NATRIG_CGN_GRID="2,5:3,8" (keepalives:
+-- timeouts) gives a fast one with the same shape (tests/engine/cgn_keepalive_test.sh).
+local function grid()
+  local ka, to = { 20, 45 }, { 30, 60 }
+  local g = natrig.core.getenv("NATRIG_CGN_GRID")
+  if g and g ~= "" then
+    local k, t = g:match("^([%d,]+):([%d,]+)$")
+    if not k then error("NATRIG_CGN_GRID must look like 2,5:3,8 (keepalives:timeouts), got " .. g, 0) end
+    ka, to = {}, {}
+    for v in k:gmatch("%d+") do ka[#ka + 1] = tonumber(v) end
+    for v in t:gmatch("%d+") do to[#to + 1] = tonumber(v) end
+  end
+  return { keepalive = ka, timeout = to }
+end
+
 return natrig.scenario {
   name = "cgn keepalive",
   params = { keepalive = 45, timeout = 30, watch = 0, expect = "prediction" },
-  matrix = { keepalive = { 20, 45 }, timeout = { 30, 60 } },
+  matrix = grid(),
   timeout = 900,
   run = function(net, p)
     if p.expect ~= "prediction" and p.expect ~= "direct" then
@@ -47,7 +62,8 @@ return natrig.scenario {
     local lost
     while natrig.now() - t0 < window and not lost do
       natrig.sleep(0.5)
-      lost = a:logs { message = "direct path lost", since = t0 }[1] or b:logs { message = "direct path lost", since = t0 }[1]
+      lost = a:logs { message = "direct path lost", since = t0 }[1]
+        or b:logs { message = "direct path lost", since = t0 }[1]
     end
     local predicted = p.keepalive > p.timeout
     local after = lost and ((lost.engine_time or lost.time) - t0)

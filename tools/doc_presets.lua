@@ -72,6 +72,29 @@ out[#out + 1] = "-- </table>"
 out[#out + 1] = "-- <p>conntrack race: plain Linux masquerade, no guard: an unsolicited packet to the public"
 out[#out + 1] = "-- port makes a conntrack entry first, and the peer's own outbound packet then moves to"
 out[#out + 1] = "-- another port, which breaks simultaneous hole punching (src/core/natrule.h).</p>"
+-- The carrier-grade NAT: its own row, and what a client behind a home router behind it sees
+-- (natrule_cgn_claim: what coturn measures, tests/nat/netns-cgn and tests/engine/cgn_test.lua)
+out[#out + 1] = "-- <h2>Carrier-grade NAT</h2>"
+out[#out + 1] = "-- <code>net:router{ nat = \"cgnat\", pool = 1, port_block = 512, blocks = 4, udp_timeout = 120,"
+out[#out + 1] = "-- tcp_timeout = 7440, filtering = \"EIF\" }</code> (RFC 6888, RFC 7021; inside 100.64.0.0/10):"
+out[#out + 1] = "-- paired pooling, blocks reserved per customer, a UDP quota of blocks x port_block mappings,"
+out[#out + 1] = "-- random ports, hairpinning (src/core/natrule_cgn.h). A client behind a home router behind it:"
+out[#out + 1] = "--"
+out[#out + 1] = "-- <table>"
+out[#out + 1] = row({ "home router", "CGN filtering", "mapping", "filtering", "hairpin", "port preservation" }, true)
+local function cgn_spec(f)
+  return { filtering = f, inside = "100.64.0.0/24", pool = { "198.18.0.1" }, customers = { "100.64.0.1" } }
+end
+for _, f in ipairs { "EIF", "APDF" } do
+  local c = core.cgn_claim(cgn_spec(f))
+  out[#out + 1] = row({ "(none)", esc(f), esc(c.mapping), esc(c.filtering), yn(c.hairpin), "no" })
+  for _, name in ipairs(core.nat_presets()) do
+    local h = core.nat_claim(core.nat_resolve({ preset = name }))
+    c = core.cgn_claim(cgn_spec(f), h.mapping, h.filtering, h.hairpin)
+    out[#out + 1] = row({ code(name), esc(f), esc(c.mapping), esc(c.filtering), yn(c.hairpin), "no" })
+  end
+end
+out[#out + 1] = "-- </table>"
 out[#out + 1] = "-- @module presets"
 out[#out + 1] = "return {}"
 local text = table.concat(out, "\n") .. "\n"

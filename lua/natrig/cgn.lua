@@ -56,9 +56,10 @@ function M.resolve(opts, cap)
 end
 
 --- net:router's spec for nat = "cgnat" (nil for any other nat, which then may not carry a
--- cgnat option); also refuses a customer added behind a CGN while the network is up.
+-- cgnat option); also refuses a customer added behind a CGN while the network is up. cap:
+-- the public addresses the plan has for gateways, nodes, routers and pools.
 -- @local
-function M.router_spec(net, opts)
+function M.router_spec(net, opts, cap)
   local up = opts.behind
   if up and up.nat.cgnat and net.state == "up" then
     bad("net:router", ("%s is up: its customers are numbered at net:up(); declare routers behind it before")
@@ -74,7 +75,7 @@ function M.router_spec(net, opts)
     return nil
   end
   if net.state == "up" then bad("net:router", "a cgnat router is declared before net:up()") end
-  return M.resolve(opts, require("natrig.plan").RESERVED - 2)
+  return M.resolve(opts, cap)
 end
 
 --- The C spec table.
@@ -215,14 +216,14 @@ function M.sync(r)
 end
 
 --- What an RFC 5780 client behind `router` should measure when a CGN is on its way out:
--- { mapping, filtering, hairpin }, or nil when there is no CGN.
+-- { mapping, filtering, hairpin }, or nil when there is no CGN. home_claim(spec): what a
+-- home router's NAT claims (natrig.nat.claim).
 -- @local
-function M.claim(router)
-  local nat = require "natrig.nat"
+function M.claim(router, home_claim)
   if router.nat.cgnat then return core.cgn_claim(spec_of(router)) end
   local up = router.behind
-  if not (up and up.nat.cgnat) or router.behind.behind then return nil end
-  local home = nat.claim(router.nat)
+  if not (up and up.nat.cgnat) then return nil end
+  local home = home_claim(router.nat)
   return core.cgn_claim(spec_of(up), home.mapping, home.filtering, home.hairpin)
 end
 

@@ -96,7 +96,7 @@ function M.classify(net, node, opts)
   end
   -- What natrig claims: the node's router (outermost first for double NAT: the combined
   -- behaviour is the most restrictive of the chain, which is what coturn sees).
-  local via_cgn = node.router and require("natrig.cgn").claim(node.router)
+  local via_cgn = node.router and require("natrig.cgn").claim(node.router, nat.claim)
   if via_cgn then -- home router + CGN, or a node right behind a CGN (natrule_cgn_claim)
     res.claimed = via_cgn
     res.matches = via_cgn.mapping == res.mapping and via_cgn.filtering == res.filtering and

@@ -71,12 +71,14 @@ function M.check(self)
   for _, r in ipairs(self.routers) do
     if r.behind then lan[r.behind] = (lan[r.behind] or 0) + 1 else pub = pub + 1 end
   end
-  pub = pub + require("natrig.cgn").check_plan(self) -- a CGN's pool takes public addresses
+  local pool = require("natrig.cgn").check_plan(self) -- a CGN's pool takes public addresses
+  pub = pub + pool
   local cap = pub_last(self.hosts ~= nil) - 1
   if pub > cap then
-    bad("net:up", ("the public network is full: %d gateways, public nodes, routers and CGN pool addresses asked for, a /%d holds %d "
+    bad("net:up", ("the public network is full: %d gateways, public nodes and routers%s asked for, a /%d holds %d "
       .. "(routers of peers that have their own NAT count too); share routers between peers "
-      .. "(net:peer{ router = r }) or split the test"):format(pub, PUBLIC_PREFIX, cap))
+      .. "(net:peer{ router = r }) or split the test"):format(pub,
+      pool > 0 and (" (%d of them CGN pool addresses)"):format(pool) or "", PUBLIC_PREFIX, cap))
   end
   for _, r in ipairs(self.routers) do
     if (lan[r] or 0) > M.LAN_MAX then
