@@ -108,6 +108,13 @@ static void test_ruleset_and_checker(void)
     ok(strstr(b.data, "size 2048") && strstr(b.data, "timeout 30s"), "quota 4 x 512, 30 s");
     ok(!strstr(b.data, "@pub_to_inside counter accept"), "APDF: no EIF accept in the guard");
     ok(strstr(b.data, "policy = { established : 7440 }") != NULL, "tcp timeout 2 h 4 min");
+    ok(strstr(b.data,
+              "ct state != new ct direction original ct original ip saddr @inside_nets "
+              "ct original ip saddr . ct original proto-src @eim_out update @eim_out") != NULL,
+       "a later packet only refreshes a live mapping (no resurrection by a stale flow)");
+    ok(strstr(b.data, "ip saddr @inside_nets ip daddr @pool ip daddr . udp dport != @pub_to_inside "
+                      "counter drop") != NULL,
+       "hairpinned packets reach only live mappings");
     ok(natrule_cgn_check_listing(&c, b.data, &err) == 0, "the text passes its own check (%s)",
        err.msg);
     other = c;
