@@ -34,7 +34,7 @@ function M.resolve(opts, cap)
     bad(op, "a cgnat router picks random ports in each customer's blocks: no port_preservation")
   end
   if opts.timeout ~= nil then bad(op, "a cgnat router has udp_timeout and tcp_timeout, not timeout") end
-  for _, k in ipairs { "ip", "filtering6", "tcp", "portmap" } do
+  for _, k in ipairs { "ip", "filtering6", "tcp", "portmap", "nat64" } do
     if opts[k] ~= nil then
       bad(op, ("a cgnat router is IPv4 NAT44 (RFC 6598) with EIM for TCP and UDP alike and no port mapping "
         .. "protocol: no %s (its TCP idle timeout is tcp_timeout)"):format(k))
