@@ -168,6 +168,18 @@ t.like(table.concat(follow.lag_report(fake_net) or {}), "log of slow fell behind
   "lag_report: a line for the run's summary")
 t.is(follow.lag_report({ nodes = { { name = "x" } } }), nil, "no lag, no report")
 
+-- sinks: what engine:poll hands a follow's demuxed bytes to (l_engine.c's raw:sink)
+local so, se = st:feeder("stdout"), st:feeder("stderr")
+local sink = st:sink(so, se, BUDGET)
+t.ok(sink ~= nil, "a store's sink: its two feeders and a budget")
+t.raises(function() st:sink(so, se, 0) end, "budget", "a sink's budget is at least 1 byte")
+t.raises(function() sink:budget(0) end, "budget", "and stays so")
+sink:budget(BUDGET * 2)
+t.ok(core.count_sink() ~= nil, "a counting sink (a benchmark's floor) needs no store")
+local eng = core.engine_open()
+t.raises(function() eng:sink(1, {}) end, "log sink", "raw:sink takes only a sink")
+eng:close()
+
 st:close()
 t.raises(function() st:query({}) end, "closed", "a closed store raises")
 os.remove(dir .. "/n1.spill")
