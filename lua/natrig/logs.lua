@@ -216,12 +216,24 @@ function M.wait(node, q)
     end, ("wait_log %s on %s"):format(describe(q), node.name))
     if w and not w.done then drop_waiter(node, w) end
     if e or why ~= "timeout" then break end
-    -- lines a catch-up brings are offered to this wait like streamed ones
-    local w2 = add_waiter(node, q, function(x) e = x end)
-    M.on_stall(node)
-    if not w2.done then drop_waiter(node, w2) end
-    if e then break end
-    if core.now() >= deadline then break end
+    if core.now() < deadline then
+      -- A catch-up runs beside the wait, its lines offered to the next slice's waiter like
+      -- streamed ones: its fetch may take long on a busy engine (seen: 60 s under a
+      -- 100-node flood) while the entry comes on the follow meanwhile.
+      if not node.catching_up then
+        node.catching_up = true
+        task.spawn(function()
+          pcall(M.on_stall, node)
+          node.catching_up = nil
+        end, "catching up the log of " .. node.name)
+      end
+    else
+      -- the last slice: what the engine has is looked at before the wait says "missing"
+      local w2 = add_waiter(node, q, function(x) e = x end)
+      M.on_stall(node)
+      if not w2.done then drop_waiter(node, w2) end
+      break
+    end
   end
   if not e and why == "exited" then exited(code) end
   if not e then

@@ -294,6 +294,9 @@ void l_logstore_sink_take(lua_State *L, int sink_idx, int ev_idx, const char *ou
     struct feeder *fo, *fe;
     int top = lua_gettop(L);
 
+    /* Called inside engine:poll's C function, whose stack also holds the events: room for
+     * the woken entries being built (st:feed had a call frame of its own). */
+    luaL_checkstack(L, 48, "feeding a log sink");
     sink_idx = lua_absindex(L, sink_idx);
     ev_idx = lua_absindex(L, ev_idx);
     lua_pushinteger(L, (lua_Integer)(out_n + err_n));
