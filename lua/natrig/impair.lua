@@ -9,7 +9,8 @@
 -- Keys: delay, jitter, distribution (uniform|normal|pareto|paretonormal), loss,
 -- loss_corr, duplicate, reorder, reorder_corr, reorder_gap, corrupt, rate, direction
 -- (egress, the default | ingress | both), family (v4 | v6 | both, the default: every family
--- the node has), seed, preset. Numbers for delay/jitter are ms.
+-- the node has; a link: every family both ends have), seed, preset. Numbers for delay/jitter
+-- are ms.
 --
 -- Only the node's link is shaped: the interface that carries its address on its segment
 -- (found by address), never lo, a tun or any other interface of the namespace, so a packet
@@ -208,34 +209,56 @@ function M.clear(net, x)
   return iface.impairment(x.name, "", nil, core.now() - t0)
 end
 
--- The address `a` uses to reach `b`: b's private address behind the same router, else
--- its public one (what a's packets are addressed to).
-function M.addr_from(a, b)
+-- The address `a` uses to reach `b` in a family: b's private address behind the same router,
+-- else its public one (what a's packets are addressed to); nil when b has none there.
+function M.addr_from(a, b, fam)
+  if fam == "v6" then
+    if b.router and a.router == b.router then return b.private_ip6 end
+    return b.public_ip6 or b.wan_ip6
+  end
   if b.router and a.router == b.router then return b.private_ip end
   return b.public_ip or b.wan_ip
 end
 
+-- A link's queues: one a family, keyed by b's address in it ("a.b.c.d/32", "x::y/128"),
+-- for the families the spec names that both ends speak.
+local function link_keys(a, b, family)
+  local keys, has = {}, shaper.families(a)
+  for _, fam in ipairs({ "v4", "v6" }) do
+    local addr = M.addr_from(a, b, fam)
+    if (family == "both" or family == fam) and has[fam] and addr then
+      keys[#keys + 1] = { fam = fam, key = addr .. (fam == "v6" and "/128" or "/32") }
+    end
+  end
+  if #keys == 0 then
+    core.fail("einval", "impair_link", ("%s -> %s: no %s address on both ends (family = %q)"):format(a.name,
+      b.name, family == "both" and "common" or (family == "v6" and "IPv6" or "IPv4"), family))
+  end
+  return keys
+end
+
 -- Only traffic between a and b: shaped in a's namespace, to (and, with direction both,
--- from) b's address as a sees it. A node sharing b's public address (behind the same NAT)
--- shares the impairment. Links are keyed by IPv4 address: IPv4 only.
+-- from) b's address as a sees it, in each family both speak (family = "v4"/"v6": one). A
+-- node sharing b's public address (behind the same NAT) shares the impairment.
 function M.link(net, a, b, spec)
   local tokens, dir, _, family = M.spec(spec)
-  local host = M.host_of(a)
-  if family == "v6" then
-    core.fail("einval", "impair_link", ("%s -> %s: family = \"v6\" on a link is not built (a link is "
-      .. "keyed by IPv4 address); impair the node's whole IPv6 traffic: %s:impair{ family = \"v6\", ... }")
-      :format(a.name, b.name, a.name))
-  end
-  local key, t0 = M.addr_from(a, b) .. "/32", core.now()
+  local host, t0, imp = M.host_of(a), core.now(), nil
+  local keys = link_keys(a, b, family)
   M.engine(net, host)
-  tokens = seeded(net, a, key, tokens)
-  shaper.set(net, host, key, tokens, dir, { v4 = true })
-  return iface.impairment(a.name .. " -> " .. b.name, table.concat(tokens, " "), "natrig-shaper", core.now() - t0)
+  for _, k in ipairs(keys) do
+    local toks = seeded(net, a, k.key, tokens)
+    shaper.set(net, host, k.key, toks, dir, { [k.fam] = true })
+    imp = table.concat(toks, " ")
+  end
+  return iface.impairment(a.name .. " -> " .. b.name, imp, "natrig-shaper", core.now() - t0)
 end
 
 function M.clear_link(net, a, b)
   local t0 = core.now()
-  shaper.clear(net, M.host_of(a), M.addr_from(a, b) .. "/32")
+  for _, fam in ipairs({ "v4", "v6" }) do
+    local addr = M.addr_from(a, b, fam)
+    if addr then shaper.clear(net, M.host_of(a), addr .. (fam == "v6" and "/128" or "/32")) end
+  end
   return iface.impairment(a.name .. " -> " .. b.name, "", nil, core.now() - t0)
 end
 

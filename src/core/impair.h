@@ -267,8 +267,9 @@ struct impair_argv *impair_ipt_cmd(struct impair_cmds *c, const char *ipt, const
 int impair_check_ipt(const char *ipt, struct nt_err *err);
 /* IPv4 address with an optional /0..32, written as "a.b.c.d/len" into out. */
 int impair_norm_addr(const char *addr, char *out, size_t n, struct nt_err *err);
-/* The same for the rules of program ipt: an IPv6 rule's address must be IPv6 and the other
- * way round. */
+/* The same for the rules of program ipt: an IPv6 rule's address must be IPv6 (read by
+ * core/ipv6, written canonical as "addr/len", /128 when none is given) and the other way
+ * round. */
 int impair_norm_addr_for(const char *ipt, const char *addr, char *out, size_t n,
                          struct nt_err *err);
 

@@ -7,6 +7,7 @@
 #include "base/xalloc.h"
 #include "core/impair.h"
 #include "core/ipv4.h"
+#include "core/ipv6.h"
 
 #define OP "impair"
 
@@ -155,12 +156,22 @@ int impair_norm_addr_for(const char *ipt, const char *addr, char *out, size_t n,
         return nt_err_set(err, NT_EINVAL, OP,
                           "link address '%s' is IPv4: an IPv6 (%s) rule needs an IPv6 address",
                           addr, ipt);
-    /* a per-address IPv6 link waits for the IPv6 parser in core (issue 25): until then only
-     * a whole interface is shaped over IPv6 */
-    return nt_err_set(err, NT_EINVAL, OP,
-                      "link address '%s': IPv6 links are not supported yet (impair a node's "
-                      "whole IPv6 traffic with family=v6)",
-                      addr);
+    /* core/ipv6, as every IPv6 address natrig takes; written canonical, with its prefix */
+    {
+        struct ipv6_cidr c;
+        if (strchr(addr, '/')) {
+            if (ipv6_parse_cidr(addr, &c, 1, NULL) < 0)
+                return nt_err_set(err, NT_EINVAL, OP,
+                                  "bad link address '%s' (want an IPv6 address[/len])", addr);
+        } else {
+            if (ipv6_parse(addr, &c.addr) < 0)
+                return nt_err_set(err, NT_EINVAL, OP,
+                                  "bad link address '%s' (want an IPv6 address[/len])", addr);
+            c.prefix = 128;
+        }
+        ipv6_format_cidr(&c, out, n);
+    }
+    return 0;
 }
 
 static int link_cmds(const char *iptables, const struct impair_nfq_link *l, const char *op,

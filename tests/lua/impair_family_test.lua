@@ -39,5 +39,15 @@ t.raises(function() impair.apply(net, v6only, { delay = "100ms", family = "v4" }
   "impair c: family = \"v4\", but c has no IPv4 address %(it is ip = \"v6only\"; give it ip = \"dual\"%)",
   "family=v4 on a v6-only node")
 t.raises(function() impair.link(net, dual, v4, { delay = "10ms", family = "v6" }) end,
-  "impair_link: b %-> a: family = \"v6\" on a link is not built", "family=v6 on a link says what to do instead")
+  "impair_link: b %-> a: no IPv6 address on both ends %(family = \"v6\"%)", "family=v6 on a link to an IPv4 node")
+-- the address a link is keyed by, per family: b's public one, or its private one behind the same router
+local r = { name = "r" }
+local p1 = { name = "p1", router = r, private_ip = "10.1.0.2", public_ip = "10.0.0.9", private_ip6 = "2001:db8:1::2",
+  public_ip6 = "2001:db8:1::2" }
+local p2 = { name = "p2", router = r, private_ip = "10.1.0.3", public_ip = "10.0.0.9", private_ip6 = "2001:db8:1::3",
+  public_ip6 = "2001:db8:1::3" }
+t.is(impair.addr_from(p1, p2), "10.1.0.3", "IPv4 behind the same router: its private address")
+t.is(impair.addr_from(p1, p2, "v6"), "2001:db8:1::3", "IPv6 behind the same router: its own")
+t.is(impair.addr_from(dual, p2, "v6"), "2001:db8:1::3", "IPv6 from outside: its public IPv6 address (no NAT)")
+t.is(impair.addr_from(dual, p2), "10.0.0.9", "IPv4 from outside: its router's address")
 t.done()

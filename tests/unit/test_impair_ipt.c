@@ -356,6 +356,14 @@ static void test_family_ipt(void)
         {0, "ip6tables -w -t mangle -A NATRIG_SHAPE_OUT -o eth0 -j NFQUEUE --queue-num 4 "
             "--queue-bypass"},
     };
+    static const struct ipt_want add6_addr[] = {
+        {0, "ip6tables -w -t mangle -A NATRIG_SHAPE_OUT -o eth0 -d 2001:db8::7/128 -j NFQUEUE "
+            "--queue-num 4 --queue-bypass"},
+        {0, "ip6tables -w -t mangle -A NATRIG_SHAPE_IN -i eth0 -s 2001:db8::/64 -j NFQUEUE "
+            "--queue-num 4 --queue-bypass"},
+    };
+    struct impair_nfq_link v6net = {"2001:DB8:0:0::1/64", "eth0", 4, IMPAIR_DIR_INGRESS};
+    struct impair_nfq_link v6bad = {"2001:db8::g", "eth0", 4, IMPAIR_DIR_EGRESS};
 
     ok(impair_ipt_for_family(NULL, IMPAIR_FAMILY_V4, prog, sizeof prog, &err) == 0 &&
            strcmp(prog, "iptables") == 0,
@@ -387,6 +395,16 @@ static void test_family_ipt(void)
     ok(impair_nfq_link_add_cmds("ip6tables", &v4, &c, &err) == -1 && c.n == 0 &&
            strstr(err.msg, "'10.1.2.3' is IPv4: an IPv6 (ip6tables) rule needs an IPv6 address"),
        "IPv4 address in an ip6tables rule refused: %s", err.msg);
+    /* an IPv6 address, canonical (core/ipv6), /128 unless a prefix is given (host bits cleared) */
+    ok(impair_nfq_link_add_cmds("ip6tables", &v6, &c, &err) == 0 &&
+           impair_nfq_link_add_cmds("ip6tables", &v6net, &c, &err) == 0,
+       "ip6 add with IPv6 addresses (%s)", err.msg);
+    check_cmds(&c, add6_addr, sizeof add6_addr / sizeof add6_addr[0], "ip6 add with an address");
+    impair_cmds_free(&c);
+    memset(&c, 0, sizeof c);
+    ok(impair_nfq_link_add_cmds("ip6tables", &v6bad, &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "bad link address '2001:db8::g' (want an IPv6 address[/len])"),
+       "a bad IPv6 address is refused: %s", err.msg);
     ok(impair_nfq_link_add_cmds(NULL, &v6, &c, &err) == -1 && c.n == 0 &&
            strstr(err.msg, "'2001:db8::7' is IPv6: an IPv4 (iptables) rule needs an IPv4"),
        "IPv6 address in an iptables rule refused: %s", err.msg);
