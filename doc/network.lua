@@ -192,7 +192,7 @@ function Network:isolate(n) end
 --- Classify a node's NAT with coturn (natrig.classify).
 -- @tparam Node n
 -- @tparam[opt] table opts lifetime (seconds: also test that a mapping idle that long is
---   still alive)
+--   still alive), family (6: over IPv6, judging the router's IPv6 firewall; mapping "none")
 -- @treturn table { mapping = "EIM", filtering = "APDF", hairpin = true, claimed = {...},
 --   matches = true, lifetime_alive = true|nil, raw = "..." }
 -- @usage local c = net:classify(a)

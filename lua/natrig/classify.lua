@@ -33,7 +33,7 @@ function M.server(net, eng)
     if net.stuns[k].job then net.stuns[k].job:join() end
     return net.stuns[k]
   end
-  local st = {}
+  local st = { eng = eng }
   net.stuns[k] = st
   if k == 1 then net.stun = st end
   st.job = task.spawn(function()
@@ -54,19 +54,33 @@ function M.server(net, eng)
     local dev = require("natrig.iface").iface_for(out, ip1)
     if not dev then fail("no interface carries " .. ip1 .. " in the STUN server") end
     eng:exec(st.id, { "ip", "addr", "add", ip2 .. "/" .. prefix, "dev", dev }, { check = true })
-    eng:exec_detached(st.id, { "turnserver", "-n", "-L", ip1, "-L", ip2, "--no-auth", "--stun-only",
-      "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute", "--log-file", "stdout", "--simple-log" })
+    local listen = { "-L", ip1, "-L", ip2 }
+    local ip6 = require "natrig.ip6"
+    local a6, b6 = ip6.host(net.public, ip1), ip6.host(net.public, ip2)
+    if a6 then -- a public network with IPv6: the same server answers over both families
+      eng:exec(st.id, { "ip", "-6", "addr", "add", b6 .. "/64", "dev", dev, "nodad" }, { check = true })
+      for _, a in ipairs({ "-L", a6, "-L", b6 }) do listen[#listen + 1] = a end
+      st.ip1_6, st.ip2_6 = a6, b6
+      -- its answers into a LAN go through that LAN's router, as every public node's do
+      ip6.routes_public(net, st, function(argv) return eng:exec(st.id, argv, { check = true }) end)
+    end
+    local argv = { "turnserver", "-n" }
+    for _, a in ipairs(listen) do argv[#argv + 1] = a end
+    for _, a in ipairs({ "--no-auth", "--stun-only", "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute",
+      "--log-file", "stdout", "--simple-log" }) do argv[#argv + 1] = a end
+    eng:exec_detached(st.id, argv)
     -- ready when it listens on both addresses, ports 3478 and 3479
     local deadline = core.now() + 10
     while true do
       local l = eng:exec(st.id, { "netstat", "-uln" }).stdout
       local n = 0
-      for _, ip in ipairs({ ip1, ip2 }) do
+      local want = { ip1, ip2, st.ip1_6, st.ip2_6 }
+      for _, ip in ipairs(want) do
         for _, port in ipairs({ "3478", "3479" }) do
           if l:find(ip .. ":" .. port, 1, true) then n = n + 1 end
         end
       end
-      if n == 4 then break end
+      if n == 2 * #want then break end
       if core.now() > deadline then fail("turnserver did not listen on " .. ip1 .. " and " .. ip2) end
       task.sleep(0.05)
     end
@@ -77,12 +91,15 @@ function M.server(net, eng)
   return st
 end
 
---- opts: lifetime (seconds: also test that a mapping idle that long is still alive)
+--- opts: lifetime (seconds: also test that a mapping idle that long is still alive),
+-- family (6: over IPv6, judging the router's IPv6 firewall: no translation, its filtering)
 -- @local
 function M.classify(net, node, opts)
   opts = opts or {}
   if not node.holder then fail(tostring(node.name) .. " is not a node of a running network") end
+  if opts.family == 6 and not node.private_ip6 then fail(node.name .. " has no IPv6 address (ip = \"dual\")") end
   local st = M.server(net, node.eng)
+  if opts.family == 6 then return M.classify6(node, st) end
   local argv = { "turnutils_natdiscovery", "-m", "-f", "-H", st.ip1 }
   local r = node.eng:exec(node.holder, argv, { name = node.name })
   local res = core.nat_classify(r.stdout)
@@ -124,6 +141,22 @@ function M.classify(net, node, opts)
     res.claimed = { mapping = "none", filtering = "none" }
     res.matches = res.mapping == "none"
   end
+  return res
+end
+
+-- Over IPv6 the router translates nothing (coturn: "No NAT"), and its firewall filters as
+-- its filtering6 says (EIF, ADF, APDF; closed answers nothing).
+function M.classify6(node, st)
+  local r = node.eng:exec(node.holder, { "turnutils_natdiscovery", "-m", "-f", st.ip1_6 }, { name = node.name })
+  local res = core.nat_classify(r.stdout)
+  res.raw = r.stdout
+  -- the tool binds [::] and cannot tell: its reflexive address is the node's own, so nothing
+  -- was translated
+  local seen = res.public_addr and res.public_addr:match("^%[?(.-)%]?:%d+$")
+  if seen and core.ip6_parse(seen) == node.private_ip6 then res.mapping = "none" end
+  local fw = node.router and node.router.fw6
+  res.claimed = { mapping = "none", filtering = fw and (fw.filtering == "open" and "EIF" or fw.filtering) or "none" }
+  res.matches = res.mapping == "none" and (not fw or res.filtering == res.claimed.filtering)
   return res
 end
 

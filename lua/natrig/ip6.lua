@@ -7,10 +7,10 @@
 -- no IPv6 subnet on the engines (the planner's list of taken subnets); the public network
 -- is its first /64, each IPv6 router's LAN the next ones. Host numbers are the IPv4 ones
 -- (a node that is x.y.z.5 is <prefix>::5; a router's LAN address is ::fe). The engine's
--- host does not forward IPv6 (net.ipv6.conf.all.forwarding=0 here) and natrig never needs
--- it to: public holders and routers reach a LAN prefix through a route via its router's
--- WAN address, nodes behind a router route via the router, so every packet into a LAN
--- crosses its router's IPv6 firewall, and no IPv6 packet leaves through the host.
+-- host routes IPv6 between its bridges (Docker turns forwarding on with the first IPv6
+-- network), so public holders, routers and STUN servers reach a LAN prefix through a route
+-- via its router's WAN address, and nodes behind a router route via the router: every
+-- packet into a LAN crosses its router's IPv6 firewall, never the host's short cut.
 -- Nothing of this is made for a network where everything is "v4".
 -- @module natrig.ip6
 local core = require "natrig.core"
@@ -199,6 +199,11 @@ function M.announce(net, r)
   for _, o in ipairs(net.routers) do
     if o ~= r and o.id and o.wan_ip6 and not o.behind then
       fns[#fns + 1] = function() o:exec(argv, { check = true, quiet = true }) end
+    end
+  end
+  for _, st in pairs(net.stuns or {}) do -- net:classify's STUN servers
+    if st.id and st.ip1_6 then
+      fns[#fns + 1] = function() st.eng:exec(st.id, argv, { check = true }) end
     end
   end
   require("natrig.task").parallel(fns)

@@ -128,11 +128,47 @@ function M.apply(router)
     core.fail("engine", "nat on " .. router.name,
       "IP forwarding is off in the router (sysctl net.ipv4.ip_forward not applied)")
   end
+  if router.fw6 then M.apply6(router) end
 end
 
+--- The router's IPv6 firewall as a natrule spec (family 6: the same generator, table ip6
+-- natrig), or nil without IPv6.
+-- @local
+function M.spec6(router)
+  local f = router.fw6
+  return f and { family = 6, filtering = f.filtering, hairpin = f.hairpin, udp_timeout = f.timeout }
+end
+
+--- Load the IPv6 firewall (RFC 6092) beside the NAT and check it took, as M.apply does.
+-- @local
+function M.apply6(router)
+  local spec, lans = M.spec6(router), { router.lan.subnet6 }
+  local apply = core.nat_argvs("apply", spec)[1]
+  router.eng:put_files(router.id, { { path = apply[3], data = core.nat_ruleset(spec, router.wan_ip6, lans),
+    mode = 420 } }, "/")
+  router:exec(apply, { check = true })
+  local listing = router:exec(core.nat_argvs("verify", spec)[1], { check = true }).stdout
+  local ok, why = core.nat_check(spec, router.wan_ip6, lans, listing)
+  if not ok then core.fail("engine", "ipv6 firewall on " .. router.name, "rules did not take effect: " .. why) end
+  local fwd = router:exec({ "cat", "/proc/sys/net/ipv6/conf/all/forwarding" }, { check = true }).stdout
+  if not fwd:match("^1") then
+    core.fail("engine", "ipv6 firewall on " .. router.name,
+      "IPv6 forwarding is off in the router (sysctl net.ipv6.conf.all.forwarding not applied)")
+  end
+end
+
+function M.argvs6_verify(router) return core.nat_argvs("verify", M.spec6(router))[1] end
+
+-- Forget every mapping: the NAT's learned sets, the IPv6 firewall's, then conntrack (once).
 function M.flush_argvs(router)
-  if router.nat.cgnat then return require("natrig.cgn").flush_argvs(router) end
-  return core.nat_argvs("flush", c_spec(router.nat))
+  local l = router.nat.cgnat and require("natrig.cgn").flush_argvs(router)
+    or core.nat_argvs("flush", c_spec(router.nat))
+  if router.fw6 then
+    for _, a in ipairs(core.nat_argvs("flush", M.spec6(router))) do
+      if a[1] == "nft" then table.insert(l, 1, a) end
+    end
+  end
+  return l
 end
 
 --- "ruleset" or "conntrack"

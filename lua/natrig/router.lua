@@ -94,13 +94,20 @@ end
 function Router:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, self.name) end
 
 --- The seed's dumps: NAT ruleset with counters, FORWARD counters, conntrack entries.
--- @treturn {nat=string,forward=string,conntrack=string,portmap=?string} (portmap: miniupnpd's state, when on)
+-- @treturn {nat=string,forward=string,conntrack=string,portmap=?string,nat6=?string,conntrack6=?string}
+-- (portmap: miniupnpd's state, when on; nat6, conntrack6: the IPv6 firewall's, with IPv6)
 -- @usage print(r:diagnostics().conntrack)
 function Router:diagnostics()
   local d = {}
   task.parallel(
     function() d.nat = self:exec(nat.diag_argv("ruleset"), { quiet = true }).stdout end,
     function() d.forward = self:exec({ "iptables", "-nvL", "FORWARD" }, { quiet = true }).stdout end,
+    function() -- the IPv6 firewall (table ip6 natrig) and its conntrack entries
+      if not self.fw6 then return end
+      d.nat6 = self:exec(nat.argvs6_verify(self), { quiet = true }).stdout
+      local r = self:exec({ "conntrack", "-L", "-f", "ipv6" }, { quiet = true })
+      d.conntrack6 = r.stdout ~= "" and r.stdout or r.stderr
+    end,
     function()
       local r = self:exec(nat.diag_argv("conntrack"), { quiet = true })
       d.conntrack = r.stdout ~= "" and r.stdout or r.stderr

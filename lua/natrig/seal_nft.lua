@@ -60,8 +60,7 @@ function M.base_batch(run)
     "add rule " .. T .. " seal ip saddr vmap @runs",
     "add rule " .. T .. " seal drop",
     -- IPv6 (natrig.ip6): the lab's 2001:db8::/32 prefixes and link-local traffic (neighbour
-    -- discovery) between the containers of one bridge; anything else falls to seal's drop
-    -- (this host does not route IPv6 at all: net.ipv6.conf.all.forwarding=0)
+    -- discovery); anything else falls to seal's drop
     "add rule " .. T .. " forward meta nfproto ipv6 ip6 saddr { ::/128, fe80::/10, " .. M.LAB6 .. " } "
       .. "ip6 daddr { fe80::/10, ff00::/8, " .. M.LAB6 .. " } return",
     "add rule " .. T .. " forward jump seal",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/natrule_int.h"
 #include "core/natrule_tcp.h"
 
 #define OP "nat spec"
@@ -17,7 +18,7 @@
 /* --- names ------------------------------------------------------------------------------ */
 
 static const char *const mapping_names[] = {"EIM", "ADM", "APDM"};
-static const char *const filtering_names[] = {"EIF", "ADF", "APDF"};
+static const char *const filtering_names[] = {"EIF", "ADF", "APDF", "closed", "open"};
 
 const char *natrule_mapping_name(enum natrule_mapping m)
 {
@@ -203,8 +204,9 @@ static int parse_enum(const char *key, const char *v, const char *const *names, 
             return 0;
         }
     }
-    return nt_err_set(err, NT_EINVAL, OP, "%s: bad value '%s' (want %s, %s or %s)", key, v ? v : "",
-                      names[0], names[1], names[2]);
+    return nt_err_set(err, NT_EINVAL, OP, "%s: bad value '%s' (want %s, %s or %s%s)", key,
+                      v ? v : "", names[0], names[1], names[2],
+                      n > 3 ? "; an IPv6 firewall also closed or open" : "");
 }
 
 int natrule_set_option(struct natrule_spec *s, const char *key, const char *value,
@@ -219,7 +221,7 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
             return -1;
         s->mapping = (enum natrule_mapping)v;
     } else if (strcmp(key, "filtering") == 0) {
-        if (parse_enum(key, value, filtering_names, 3, &v, err) < 0)
+        if (parse_enum(key, value, filtering_names, 5, &v, err) < 0)
             return -1;
         s->filtering = (enum natrule_filtering)v;
     } else if (strcmp(key, "hairpin") == 0) {
@@ -245,19 +247,28 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
             return nt_err_set(err, NT_EINVAL, OP, "udp_timeout: %s is out of range 1..%u", value,
                               NATRULE_TIMEOUT_MAX);
         s->udp_timeout = (unsigned)t;
+    } else if (strcmp(key, "family") == 0) {
+        if (!value || (strcmp(value, "4") != 0 && strcmp(value, "6") != 0))
+            return nt_err_set(err, NT_EINVAL, OP, "family: bad value '%s' (want 4 or 6)",
+                              value ? value : "");
+        s->family = value[0] - '0';
     } else if (strcmp(key, "wan_ip") == 0) {
-        return natrule_set_wan(s, value, err);
+        return value && strchr(value, ':') ? natrule_set_wan6(s, value, err)
+                                           : natrule_set_wan(s, value, err);
     } else if (strcmp(key, "lan") == 0) {
-        return natrule_add_lan(s, value, err);
+        return value && strchr(value, ':') ? natrule_add_lan6(s, value, err)
+                                           : natrule_add_lan(s, value, err);
     } else {
         v = natrule_tcp_option(s, key, value, err);
         if (v != 1)
             return v;
-        return nt_err_set(err, NT_EINVAL, OP,
-                          "unknown nat option '%s' (valid: mapping, filtering, hairpin, "
-                          "port_preservation, racy, portmap, udp_timeout, tcp_mapping, "
-                          "tcp_filtering, tcp_syn, tcp_established, tcp_transitory, wan_ip, lan)",
-                          key);
+        return nt_err_set(
+            err, NT_EINVAL, OP,
+            "unknown nat option '%s' (valid: mapping, filtering, hairpin, "
+            "port_preservation, racy, portmap, udp_timeout, tcp_mapping, "
+            "tcp_filtering, tcp_syn, tcp_established, tcp_transitory, family, wan_ip, "
+            "lan)",
+            key);
     }
     return 0;
 }
@@ -268,6 +279,15 @@ int natrule_validate(const struct natrule_spec *s, struct nt_err *err)
 {
     size_t i;
 
+    if (s->family == 6)
+        return natrule_fw6_validate(s, err);
+    if (s->family != 0 && s->family != 4)
+        return nt_err_set(err, NT_EINVAL, OP, "family %d: want 4 or 6", s->family);
+    if (s->filtering == NATRULE_CLOSED || s->filtering == NATRULE_OPEN)
+        return nt_err_set(err, NT_EINVAL, OP,
+                          "filtering %s is an IPv6 firewall's (family=6); a NAT filters EIF, "
+                          "ADF or APDF",
+                          natrule_filtering_name(s->filtering));
     if ((unsigned)s->mapping > NATRULE_APDM || (unsigned)s->filtering > NATRULE_APDF)
         return nt_err_set(err, NT_EINVAL, OP, "mapping or filtering out of range");
     if (s->udp_timeout < 1 || s->udp_timeout > NATRULE_TIMEOUT_MAX)
@@ -344,12 +364,20 @@ void natrule_vemit(struct out *o, const char *fmt, va_list ap)
  * nft allows 128 characters; TCP's own tag is chain ct_policy's comment). */
 static int describe(const struct natrule_spec *s, char *dst, size_t n, int with_tcp)
 {
-    int len = snprintf(dst, n,
-                       "mapping=%s filtering=%s hairpin=%s port_preservation=%s racy=%s "
-                       "udp_timeout=%u",
-                       natrule_mapping_name(s->mapping), natrule_filtering_name(s->filtering),
-                       s->hairpin ? "on" : "off", s->port_preservation ? "on" : "off",
-                       s->racy ? "on" : "off", s->udp_timeout);
+    int len;
+
+    if (s->family == 6) { /* the IPv6 firewall: filtering only (natrule_fw6.c) */
+        len = snprintf(dst, n, "family=6 filtering=%s hairpin=%s udp_timeout=%u",
+                       natrule_filtering_name(s->filtering), s->hairpin ? "on" : "off",
+                       s->udp_timeout);
+        return len < 0 || (size_t)len >= n ? -1 : len;
+    }
+    len = snprintf(dst, n,
+                   "mapping=%s filtering=%s hairpin=%s port_preservation=%s racy=%s "
+                   "udp_timeout=%u",
+                   natrule_mapping_name(s->mapping), natrule_filtering_name(s->filtering),
+                   s->hairpin ? "on" : "off", s->port_preservation ? "on" : "off",
+                   s->racy ? "on" : "off", s->udp_timeout);
 
     if (len >= 0 && (size_t)len < n && s->portmap)
         len += snprintf(dst + len, n - (size_t)len, " portmap=on");
@@ -371,11 +399,14 @@ int natrule_describe(const struct natrule_spec *s, struct buf *out)
  * could pass nft's 256-byte comment limit); the checker reads them from set lan_nets. */
 static void spec_tag(const struct natrule_spec *s, char *dst, size_t n)
 {
-    char d[256], wan[INET_ADDRSTRLEN];
+    char d[256], wan[IPV6_TEXT_MAX];
 
     if (describe(s, d, sizeof d, 0) < 0)
         d[0] = '\0';
-    ipv4_format(s->wan_ip, wan, sizeof wan);
+    if (s->family == 6)
+        ipv6_format(&s->wan_ip6, wan, sizeof wan);
+    else
+        ipv4_format(s->wan_ip, wan, sizeof wan);
     snprintf(dst, n, "natrig %s wan_ip=%s", d, wan);
 }
 
@@ -400,8 +431,9 @@ static struct needs needs_of(const struct natrule_spec *s)
     return n;
 }
 
-static void emit_dynset(struct out *o, const char *kind, const char *name, const char *type,
-                        unsigned timeout, const char *why)
+#define emit_dynset natrule_emit_dynset /* natrule_fw6.c writes its sets with it too */
+void natrule_emit_dynset(struct out *o, const char *kind, const char *name, const char *type,
+                         unsigned timeout, const char *why)
 {
     emit(o, "\t# %s\n", why);
     emit(o, "\t%s %s {\n\t\ttype %s\n\t\tflags dynamic,timeout\n\t\ttimeout %us\n\t}\n", kind, name,
@@ -480,6 +512,9 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
     char pre[128], tag[224], tcp_tag[160];
     size_t i;
 
+    const char *fam = natrule_family_kw(s);
+    int v6 = s->family == 6;
+
     if (natrule_validate(s, err) < 0)
         return -1;
     n = needs_of(s);
@@ -487,18 +522,25 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
 
     spec_tag(s, tag, sizeof tag);
     natrule_tcp_tag(s, tcp_tag, sizeof tcp_tag);
-    emit(&o, "# %s (generated by natrule.c)\n# %s\n", tag, tcp_tag);
-    emit(&o, "# Loading this file again replaces table ip natrig in one transaction.\n");
-    emit(&o, "table ip natrig {}\ndelete table ip natrig\n\ntable ip natrig {\n");
+    emit(&o, "# %s (generated by natrule.c)\n# %s\n", tag, v6 ? "the IPv6 firewall" : tcp_tag);
+    emit(&o, "# Loading this file again replaces table %s natrig in one transaction.\n", fam);
+    emit(&o, "table %s natrig {}\ndelete table %s natrig\n\ntable %s natrig {\n", fam, fam, fam);
     emit(&o, "\tcomment \"%s\"\n", tag);
 
     emit(&o, "\t# LAN subnets: rules match addresses, never interface names\n");
-    emit(&o, "\tset lan_nets {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { ");
-    for (i = 0; i < s->n_lan; i++) {
+    emit(&o, "\tset lan_nets {\n\t\ttype %s\n\t\tflags interval\n\t\telements = { ",
+         v6 ? "ipv6_addr" : "ipv4_addr");
+    if (v6)
+        natrule_fw6_lan_elements(&o, s);
+    for (i = 0; !v6 && i < s->n_lan; i++) {
         ipv4_format(s->lan[i].addr, net, sizeof net);
         emit(&o, "%s%s/%d", i ? ", " : "", net, s->lan[i].prefix);
     }
     emit(&o, " }\n\t}\n");
+    if (v6) { /* the firewall: no translation, only filtering (natrule_fw6.c) */
+        natrule_fw6_body(&o, s);
+        goto done;
+    }
 
     if (n.guard)
         emit_dynset(&o, "set", "seen_ap", "ipv4_addr . inet_service . inet_service", s->udp_timeout,
@@ -620,10 +662,15 @@ int natrule_ruleset(const struct natrule_spec *s, struct buf *b, struct nt_err *
     emit(&o, "\t\tct state new ip saddr != @lan_nets ip daddr @lan_nets ct status & dnat != dnat "
              "counter drop\n");
     emit(&o, "\t}\n}\n");
-
+done:
     if (o.failed)
         return nt_err_set(err, NT_LIMIT, "nat ruleset", "ruleset buffer is full");
     return 0;
+}
+
+const char *natrule_family_kw(const struct natrule_spec *s)
+{
+    return s->family == 6 ? "ip6" : "ip";
 }
 
 /* --- objects and the listing checker ---------------------------------------------------- */
@@ -634,6 +681,8 @@ size_t natrule_objects(const struct natrule_spec *s, struct natrule_object *out,
     struct needs n = needs_of(s);
     size_t k = 0, i;
 
+    if (s->family == 6)
+        return natrule_fw6_objects(s, out, max);
     all[k++] = (struct natrule_object){"set", "lan_nets", NULL};
     if (n.guard)
         all[k++] = (struct natrule_object){"set", "seen_ap", NULL};
@@ -717,10 +766,13 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
     char wan[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN + 4], tag[224], want[240];
     const char *op = "nat verify";
 
+    char tbl[16];
+
     if (!listing)
         listing = "";
-    if (!find_block(listing, "table ip", NATRULE_TABLE))
-        return nt_err_set(err, NT_PARSE, op, "table ip natrig is missing");
+    snprintf(tbl, sizeof tbl, "table %s", natrule_family_kw(s));
+    if (!find_block(listing, tbl, NATRULE_TABLE))
+        return nt_err_set(err, NT_PARSE, op, "%s natrig is missing", tbl);
     spec_tag(s, tag, sizeof tag);
     snprintf(want, sizeof want, "\tcomment \"%s\"\n", tag);
     if (!strstr(listing, want)) {
@@ -732,12 +784,12 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
             cl = (int)strcspn(c, "\"\n");
         }
         return nt_err_set(err, NT_PARSE, op,
-                          "table ip natrig holds another spec: comment \"%.*s\", want \"%s\"", cl,
+                          "%s natrig holds another spec: comment \"%.*s\", want \"%s\"", tbl, cl,
                           c ? c : "", tag);
     }
     natrule_tcp_tag(s, tag, sizeof tag);
     snprintf(want, sizeof want, "comment \"%s\"\n", tag);
-    if (!strstr(listing, want))
+    if (s->family != 6 && !strstr(listing, want))
         return nt_err_set(err, NT_PARSE, op, "table ip natrig holds other TCP rules: want %s", tag);
     n = natrule_objects(s, obj, NATRULE_MAX_OBJECTS);
     for (i = 0; i < n && i < NATRULE_MAX_OBJECTS; i++) {
@@ -752,6 +804,10 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
                 return nt_err_set(err, NT_PARSE, op, "chain %s is not on hook %s", obj[i].name,
                                   obj[i].hook);
         }
+    }
+    if (s->family == 6) { /* no translation: the rules name no router address, only LANs */
+        blk = find_block(listing, "set", "lan_nets");
+        return natrule_fw6_check_lans(s, blk, blk ? block_len(blk) : 0, err);
     }
     ipv4_format(s->wan_ip, wan, sizeof wan);
     if (!contains_word(listing, strlen(listing), wan))
@@ -793,7 +849,12 @@ void natrule_apply_argv(const char *path, struct natrule_argv *out)
 
 void natrule_verify_argv(struct natrule_argv *out)
 {
-    static const char *const v[] = {"nft", "list", "table", "ip", NATRULE_TABLE, NULL};
+    natrule_verify_argv_family(4, out);
+}
+
+void natrule_verify_argv_family(int family, struct natrule_argv *out)
+{
+    const char *v[] = {"nft", "list", "table", family == 6 ? "ip6" : "ip", NATRULE_TABLE, NULL};
 
     argv_set(out, v);
 }
@@ -805,7 +866,8 @@ size_t natrule_flush_argvs(const struct natrule_spec *s, struct natrule_argv *ou
     static const char *const ct[] = {"conntrack", "-F", NULL};
 
     for (i = 0; i < n; i++) {
-        const char *v[] = {"nft", "flush", obj[i].kind, "ip", NATRULE_TABLE, obj[i].name, NULL};
+        const char *v[] = {"nft",         "flush",     obj[i].kind, natrule_family_kw(s),
+                           NATRULE_TABLE, obj[i].name, NULL};
 
         /* lan_nets is configuration, not learned state */
         if ((strcmp(obj[i].kind, "set") != 0 && strcmp(obj[i].kind, "map") != 0) ||

@@ -77,6 +77,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "core/ipv4.h"
+#include "core/ipv6.h"
 
 enum natrule_mapping {
     NATRULE_EIM = 0, /* endpoint independent */
@@ -88,6 +89,8 @@ enum natrule_filtering {
     NATRULE_EIF = 0, /* endpoint independent */
     NATRULE_ADF,     /* address dependent */
     NATRULE_APDF,    /* address and port dependent */
+    NATRULE_CLOSED,  /* IPv6 firewall only: no inbound UDP at all, replies included */
+    NATRULE_OPEN,    /* IPv6 firewall only: RFC 6092's transparent mode, nothing filtered */
 };
 
 #define NATRULE_MAX_LAN 8
@@ -95,8 +98,9 @@ enum natrule_filtering {
 #define NATRULE_TIMEOUT_MAX 86400u
 #define NATRULE_DEFAULT_PRESET "port_restricted"
 #define NATRULE_RULESET_PATH "/etc/natrig/nat.nft"
-#define NATRULE_TABLE "natrig" /* always family ip */
-#define NATRULE_PM_MARK 0x1u   /* meta mark bit: unsolicited UDP the guard let wait for pm_late */
+#define NATRULE_RULESET6_PATH "/etc/natrig/fw6.nft" /* the IPv6 firewall's (family 6) */
+#define NATRULE_TABLE "natrig"                      /* always family ip */
+#define NATRULE_PM_MARK 0x1u /* meta mark bit: unsolicited UDP the guard let wait for pm_late */
 #define NATRULE_PM_MARK_S "0x1"
 
 /* What a NAT does with an unsolicited inbound TCP SYN (RFC 5382 REQ-4). */
@@ -132,6 +136,14 @@ struct natrule_spec {
     uint32_t wan_ip;          /* host byte order; 0 = not set */
     size_t n_lan;
     struct ipv4_cidr lan[NATRULE_MAX_LAN]; /* host bits zero */
+    /* family 6: the router's IPv6 firewall (natrule_fw6.c), in table ip6 natrig: no
+     * translation, only RFC 6092 inbound filtering from the same filtering, hairpin and
+     * udp_timeout; its addresses are wan_ip6 and lan6 (wan_ip and lan stay unused). */
+    int family; /* 0 or 4: the IPv4 NAT; 6: the IPv6 firewall */
+    int has_wan6;
+    struct ipv6_addr wan_ip6;
+    size_t n_lan6;
+    struct ipv6_cidr lan6[NATRULE_MAX_LAN];
 };
 
 /* --- spec ------------------------------------------------------------------------------- */
@@ -174,7 +186,7 @@ int natrule_validate(const struct natrule_spec *s, struct nt_err *err);
 
 /* Short names: "EIM", "ADM", "APDM" / "EIF", "ADF", "APDF"; "?" when out of range. */
 const char *natrule_mapping_name(enum natrule_mapping m);
-const char *natrule_filtering_name(enum natrule_filtering f);
+const char *natrule_filtering_name(enum natrule_filtering f); /* also "closed", "open" */
 
 /* TCP's effective behaviour: mapping and filtering (UDP's unless set apart), what an
  * unsolicited SYN gets, port preservation (the spec's, for EIM only) and the timeouts. */
@@ -238,6 +250,26 @@ void natrule_apply_argv(const char *path, struct natrule_argv *out);
 
 /* {"nft", "list", "table", "ip", "natrig"}: its output goes to natrule_check_listing. */
 void natrule_verify_argv(struct natrule_argv *out);
+/* The same for a family: 6 lists table ip6 natrig. */
+void natrule_verify_argv_family(int family, struct natrule_argv *out);
+
+/* The family's table keyword: "ip6" for 6, else "ip". */
+const char *natrule_family_kw(const struct natrule_spec *s);
+
+/* --- the IPv6 firewall (family 6, natrule_fw6.c) ------------------------------------------
+ * Inbound UDP to a LAN prefix from outside is filtered in `guard` (prerouting -300, before
+ * conntrack), as the NAT's guard is: `learn` (postrouting 300) records every outbound UDP
+ * packet as (remote address, remote port, inside address, inside port) in seen_ap, for ADF
+ * (remote address, inside address, inside port) in seen_a, for EIF (inside address, inside
+ * port) in seen_e, each with the udp_timeout and refreshed only by outbound packets. APDF
+ * accepts a seen_ap quadruple, ADF also a seen_a triple, EIF also a seen_e pair; closed
+ * accepts no inbound UDP at all (a LAN's UDP exchanges get no answers: hole punching cannot
+ * work through it); open (RFC 6092 transparent mode) has no guard. `isolate` (forward) drops
+ * new inbound flows of other protocols but ICMPv6 (RFC 6092: unsolicited TCP is refused),
+ * except when open. There is no translation, so no conntrack race and nothing to hairpin:
+ * LAN hosts reach each other's global addresses on the link. */
+int natrule_set_wan6(struct natrule_spec *s, const char *ip, struct nt_err *err);
+int natrule_add_lan6(struct natrule_spec *s, const char *cidr, struct nt_err *err);
 
 /* Forget every mapping: one `nft flush set|map ip natrig NAME` per learned set or map of s
  * (so the guard closes first), then {"conntrack", "-F"}. Fills up to max and returns how many

@@ -13,11 +13,23 @@
 #include "core/natrule.h"
 #include "lua/l_aux.h"
 
-static const char *const SPEC_KEYS[] = {
-    "preset",  "mapping",         "filtering",      "hairpin",     "port_preservation",
-    "racy",    "udp_timeout",     "portmap",        "tcp_mapping", "tcp_filtering",
-    "tcp_syn", "tcp_established", "tcp_transitory", "describe",    "tcp",
-    NULL};
+static const char *const SPEC_KEYS[] = {"preset",
+                                        "mapping",
+                                        "filtering",
+                                        "hairpin",
+                                        "port_preservation",
+                                        "racy",
+                                        "udp_timeout",
+                                        "portmap",
+                                        "tcp_mapping",
+                                        "tcp_filtering",
+                                        "tcp_syn",
+                                        "tcp_established",
+                                        "tcp_transitory",
+                                        "family",
+                                        "describe",
+                                        "tcp",
+                                        NULL};
 
 /* Build a C spec from the table at idx (preset first, then each option), plus wan and
  * lans when given. Raises a natrig.Error on anything invalid. */
@@ -41,13 +53,14 @@ static void spec_from(lua_State *L, int idx, const char *wan, int lans_idx, stru
             nt_raise(L, &err);
         lua_pop(L, 1);
     }
-    if (wan && natrule_set_wan(s, wan, &err))
+    /* "wan_ip" and "lan" read IPv6 too (a family 6 firewall's) */
+    if (wan && natrule_set_option(s, "wan_ip", wan, &err))
         nt_raise(L, &err);
     if (lans_idx) {
         luaL_checktype(L, lans_idx, LUA_TTABLE);
         for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, lans_idx); i++) {
             lua_rawgeti(L, lans_idx, i);
-            if (natrule_add_lan(s, luaL_checkstring(L, -1), &err))
+            if (natrule_set_option(s, "lan", luaL_checkstring(L, -1), &err))
                 nt_raise(L, &err);
             lua_pop(L, 1);
         }
@@ -154,18 +167,24 @@ static void push_argv(lua_State *L, const struct natrule_argv *a)
     }
 }
 
-/* nat_argvs(kind [, spec]) -> { argv... } for kind "apply" | "verify" | "flush" | "diag" */
+/* nat_argvs(kind [, spec]) -> { argv... } for kind "apply" | "verify" | "flush" | "diag";
+ * apply and verify take the spec's family (6: the IPv6 firewall's file and table). */
 static int l_nat_argvs(lua_State *L)
 {
     static const char *const kinds[] = {"apply", "verify", "flush", "diag", NULL};
     struct natrule_argv a[16];
     size_t n = 0;
-    int kind = luaL_checkoption(L, 1, NULL, kinds);
+    int kind = luaL_checkoption(L, 1, NULL, kinds), family = 4;
+    if (kind < 2 && lua_istable(L, 2)) {
+        lua_getfield(L, 2, "family");
+        family = (int)lua_tointeger(L, -1) == 6 ? 6 : 4;
+        lua_pop(L, 1);
+    }
     if (kind == 0) {
-        natrule_apply_argv(NULL, &a[0]);
+        natrule_apply_argv(family == 6 ? NATRULE_RULESET6_PATH : NULL, &a[0]);
         n = 1;
     } else if (kind == 1) {
-        natrule_verify_argv(&a[0]);
+        natrule_verify_argv_family(family, &a[0]);
         n = 1;
     } else if (kind == 2) {
         struct natrule_spec s;

@@ -57,8 +57,9 @@ static int build_spec(int argc, char **argv, struct natrule_spec *s, struct nt_e
 {
     int i;
 
-    if (natrule_preset(argv[2], s, err) < 0 || natrule_set_wan(s, argv[3], err) < 0 ||
-        natrule_add_lan(s, argv[4], err) < 0)
+    /* wan_ip and lan through natrule_set_option: an IPv6 firewall's (family=6) are IPv6 */
+    if (natrule_preset(argv[2], s, err) < 0 || natrule_set_option(s, "wan_ip", argv[3], err) < 0 ||
+        natrule_set_option(s, "lan", argv[4], err) < 0)
         return -1;
     for (i = 5; i < argc; i++) {
         char key[64];

@@ -1,6 +1,7 @@
 /* punch.c - one side of a UDP hole punch, for tests/nat/netns-holepunch and netns-portshare.
  *   punch NAME LOCAL_PORT PEERS START_MS STOP_MS INTERVAL_MS
- * PEERS is "ip:port[,ip:port...]" (at most 8). Binds 0.0.0.0:LOCAL_PORT, sends "NAME <seq>" to
+ * PEERS is "ip:port[,ip:port...]" (at most 8; an IPv6 peer as "[ip]:port"). Binds [::]:LOCAL_PORT
+ * (both families: an IPv4 peer is reached as a v4-mapped address), sends "NAME <seq>" to
  * every peer, in the order given, every INTERVAL_MS from START_MS to STOP_MS after it
  * started, and prints every datagram it receives until STOP_MS (line-buffered, so a script
  * can read it while it runs). The socket is unconnected, so ICMP errors from a router that
@@ -42,7 +43,7 @@ static long num(const char *s, const char *what)
 #define MAX_PEERS 8
 
 /* Parse "ip:port[,ip:port...]" into peers; returns how many, exits on a bad list. */
-static int parse_peers(const char *list, struct sockaddr_in *peers)
+static int parse_peers(const char *list, struct sockaddr_in6 *peers)
 {
     int n = 0;
 
@@ -63,9 +64,18 @@ static int parse_peers(const char *list, struct sockaddr_in *peers)
         }
         *colon = '\0';
         memset(&peers[n], 0, sizeof peers[n]);
-        peers[n].sin_family = AF_INET;
-        peers[n].sin_port = htons((unsigned short)num(colon + 1, "peer port"));
-        if (inet_pton(AF_INET, item, &peers[n].sin_addr) != 1) {
+        peers[n].sin6_family = AF_INET6;
+        peers[n].sin6_port = htons((unsigned short)num(colon + 1, "peer port"));
+        if (item[0] == '[' && colon > item + 1 && colon[-1] == ']') {
+            colon[-1] = '\0';
+            if (inet_pton(AF_INET6, item + 1, &peers[n].sin6_addr) != 1) {
+                fprintf(stderr, "punch: bad peer address '%s'\n", item + 1);
+                exit(2);
+            }
+        } else if (inet_pton(AF_INET, item, &peers[n].sin6_addr.s6_addr[12]) == 1) {
+            peers[n].sin6_addr.s6_addr[10] = 0xff; /* ::ffff:a.b.c.d */
+            peers[n].sin6_addr.s6_addr[11] = 0xff;
+        } else {
             fprintf(stderr, "punch: bad peer address '%s'\n", item);
             exit(2);
         }
@@ -79,10 +89,10 @@ static int parse_peers(const char *list, struct sockaddr_in *peers)
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in me, peers[MAX_PEERS], from;
+    struct sockaddr_in6 me, peers[MAX_PEERS], from;
     struct timespec t0;
     long start, stop, interval, next, t, first_rx = -1;
-    int fd, i, npeers, seq = 0, rx_peer = 0, rx_other = 0;
+    int fd, i, npeers, seq = 0, rx_peer = 0, rx_other = 0, off = 0;
     const char *name;
 
     if (argc != 7) {
@@ -93,8 +103,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     name = argv[1];
     memset(&me, 0, sizeof me);
-    me.sin_family = AF_INET;
-    me.sin_port = htons((unsigned short)num(argv[2], "local port"));
+    me.sin6_family = AF_INET6;
+    me.sin6_addr = in6addr_any;
+    me.sin6_port = htons((unsigned short)num(argv[2], "local port"));
     npeers = parse_peers(argv[3], peers);
     start = num(argv[4], "start");
     stop = num(argv[5], "stop");
@@ -102,8 +113,9 @@ int main(int argc, char **argv)
     if (interval < 1)
         interval = 1;
 
-    fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof me) < 0) {
+    fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0 ||
+        bind(fd, (struct sockaddr *)&me, sizeof me) < 0) {
         perror("punch: socket/bind");
         return 2;
     }
@@ -128,26 +140,29 @@ int main(int argc, char **argv)
             char buf[512];
             socklen_t fl = sizeof from;
             ssize_t n = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &fl);
-            char ip[INET_ADDRSTRLEN];
+            char ip[INET6_ADDRSTRLEN];
             int known = 0;
 
             if (n < 0)
                 continue;
             buf[n] = '\0';
-            inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+            if (IN6_IS_ADDR_V4MAPPED(&from.sin6_addr)) /* as the IPv4 tests read it */
+                inet_ntop(AF_INET, &from.sin6_addr.s6_addr[12], ip, sizeof ip);
+            else
+                inet_ntop(AF_INET6, &from.sin6_addr, ip, sizeof ip);
             for (i = 0; i < npeers; i++)
-                if (from.sin_addr.s_addr == peers[i].sin_addr.s_addr &&
-                    from.sin_port == peers[i].sin_port)
+                if (memcmp(&from.sin6_addr, &peers[i].sin6_addr, 16) == 0 &&
+                    from.sin6_port == peers[i].sin6_port)
                     known = 1;
             if (known) {
                 if (rx_peer++ == 0) {
                     first_rx = now_ms(&t0);
                     printf("%s: first datagram from %s:%u at %ld ms: \"%s\"\n", name, ip,
-                           ntohs(from.sin_port), first_rx, buf);
+                           ntohs(from.sin6_port), first_rx, buf);
                 }
             } else {
                 rx_other++;
-                printf("%s: datagram from other %s:%u: \"%s\"\n", name, ip, ntohs(from.sin_port),
+                printf("%s: datagram from other %s:%u: \"%s\"\n", name, ip, ntohs(from.sin6_port),
                        buf);
             }
         }

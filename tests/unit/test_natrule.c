@@ -702,6 +702,54 @@ static void test_checker(void)
     }
 }
 
+/* family 6: the IPv6 firewall from the same generator (natrule_fw6.c's pieces). */
+static void test_fw6(void)
+{
+    struct natrule_spec s;
+    struct nt_err err = {0};
+    struct buf b;
+    struct natrule_object obj[NATRULE_MAX_OBJECTS];
+    struct natrule_argv a[8];
+
+    buf_init(&b, 0);
+    natrule_preset(NULL, &s, NULL);
+    ok(natrule_set_option(&s, "family", "6", NULL) == 0, "family=6");
+    ok(natrule_set_option(&s, "wan_ip", "2001:db8:5::3", NULL) == 0, "an IPv6 wan_ip");
+    ok(natrule_set_option(&s, "lan", "2001:db8:5:1::/64", NULL) == 0, "an IPv6 lan prefix");
+    ok(natrule_set_option(&s, "lan", "2001:db8:5:1::1/64", &err) < 0 &&
+           strstr(err.msg, "host bits"),
+       "an IPv6 prefix with host bits is refused: %s", err.msg);
+    ok(natrule_set_option(&s, "wan_ip", "fe80::1", &err) < 0, "a link-local wan_ip is refused");
+    ok(natrule_set_option(&s, "family", "5", &err) < 0, "family=5 is refused");
+    ok(natrule_set_option(&s, "filtering", "closed", NULL) == 0, "filtering=closed");
+    ok(natrule_ruleset(&s, &b, &err) == 0, "a closed firewall's ruleset: %s", err.msg);
+    ok(b.data && strstr(b.data, "table ip6 natrig {") && !strstr(b.data, "seen_ap") &&
+           strstr(b.data, "meta l4proto udp counter drop") && !strstr(b.data, "snat"),
+       "closed: table ip6 natrig, no learned set, every inbound UDP dropped, nothing translated");
+    buf_free(&b);
+    natrule_set_option(&s, "filtering", "APDF", NULL);
+    buf_init(&b, 0);
+    ok(natrule_ruleset(&s, &b, &err) == 0 &&
+           strstr(b.data, "ip6 saddr . udp sport . ip6 daddr . udp dport @seen_ap counter accept"),
+       "APDF: the guard accepts a learned (remote, remote port, inside, inside port)");
+    ok(strstr(b.data, "l3proto ip6"), "the conntrack timeout policy is IPv6's");
+    buf_free(&b);
+    is_int(natrule_objects(&s, obj, NATRULE_MAX_OBJECTS), 7, "APDF firewall: 7 objects");
+    is_int(natrule_flush_argvs(&s, a, 8), 2, "flush: seen_ap, then conntrack");
+    is_str(a[0].v[3], "ip6", "the flush names table ip6");
+    natrule_verify_argv_family(6, &a[0]);
+    is_str(a[0].v[3], "ip6", "verify lists table ip6 natrig");
+    natrule_set_option(&s, "filtering", "open", NULL);
+    is_int(natrule_objects(&s, obj, NATRULE_MAX_OBJECTS), 4, "open: no guard, no learned set");
+    /* a NAT refuses the firewall-only modes */
+    natrule_preset(NULL, &s, NULL);
+    natrule_set_option(&s, "wan_ip", "198.51.100.1", NULL);
+    natrule_set_option(&s, "lan", "10.1.0.0/24", NULL);
+    natrule_set_option(&s, "filtering", "closed", NULL);
+    ok(natrule_validate(&s, &err) < 0 && strstr(err.msg, "IPv6 firewall"),
+       "filtering=closed on the IPv4 NAT is refused: %s", err.msg);
+}
+
 int main(void)
 {
     test_presets();
@@ -710,5 +758,6 @@ int main(void)
     test_rulesets();
     test_objects_and_argv();
     test_checker();
+    test_fw6();
     return tap_done();
 }
