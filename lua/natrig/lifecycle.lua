@@ -96,12 +96,7 @@ function M.remove(self, x)
   if type(x) == "string" then x = self.by_name[x] end
   if type(x) ~= "table" or self.by_name[x.name] ~= x then bad("net:remove", "not a node or router of this network") end
   local eng = x.eng
-  local function quiet(fn, ...)
-    local ok, e = pcall(fn, ...)
-    if not ok and type(e) == "table" and (e.status == 404 or e.status == 409
-      or tostring(e.message):find("is not connected", 1, true)) then return end
-    if not ok then error(e, 0) end
-  end
+  local quiet = session.quietly
   if getmetatable(x) == node_mod.Router then
     for _, n in ipairs({ table.unpack(x.nodes) }) do self:remove(n) end
     for _, r in ipairs({ table.unpack(self.routers) }) do if r.behind == x then self:remove(r) end end

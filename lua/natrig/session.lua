@@ -34,6 +34,22 @@ local function new_run_id()
     (core.pid() * 7919 + math.floor((t % 1) * 1e6)) % 0x10000)
 end
 
+--- A removal (or disconnect) whose object is gone (404), going (409, or a 500 saying it is
+-- "marked for removal": a container already being removed, seen on 20.10 when teardown's
+-- chains overlap) or already detached ("is not connected", a 500 on 20.10) got what it
+-- wanted: quiet. Anything else is raised.
+-- @local
+function M.quietly(fn, ...)
+  local ok, e = pcall(fn, ...)
+  if ok or type(e) ~= "table" then if not ok then error(e, 0) end return end
+  if e.status == 404 or e.status == 409 then return end
+  local msg = tostring(e.message)
+  if msg:find("is not connected", 1, true) or msg:find("No such container", 1, true)
+    or msg:find("marked for removal", 1, true) then return end
+  error(e, 0)
+end
+local quietly = M.quietly
+
 -- Remove every container, then every network, matching label (e.g. "natrig.run=x").
 -- Runs the removals in parallel. Returns counts.
 -- attempts: how often a network the engine still counts endpoints on is detached and
@@ -45,16 +61,6 @@ function M.remove_labelled(eng, label, attempts)
   local filters = { label = core.json_array { label } }
   local ctrs = eng:container_list(filters, true)
   local nets = eng:network_list(filters)
-  -- Gone (404), going (409) or already detached ("is not connected", a 500 on 20.10)
-  -- is what we wanted anyway.
-  local function quietly(fn, ...)
-    local ok, e = pcall(fn, ...)
-    if ok or type(e) ~= "table" then if not ok then error(e, 0) end return end
-    if e.status == 404 or e.status == 409 then return end
-    local msg = tostring(e.message)
-    if msg:find("is not connected", 1, true) or msg:find("No such container", 1, true) then return end
-    error(e, 0)
-  end
   -- The engine (20.10) loses count of a network's endpoints when several of them are
   -- deleted at once (seen: a public network with ~25 routers "has active endpoints"
   -- and no containers, until the engine restarts). So endpoints leave one network at a
