@@ -20,6 +20,7 @@ local function bad(op, msg) core.fail("einval", op, msg) end
 local function segments(self)
   local segs = { self.public }
   for _, r in ipairs(self.routers) do segs[#segs + 1] = r.lan end
+  for _, d in ipairs(self.dns_segs or {}) do segs[#segs + 1] = d end -- a sealed Swarm's resolvers (natrig.seal)
   return segs
 end
 

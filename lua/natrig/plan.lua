@@ -143,11 +143,19 @@ function M.plan(self, taken, attempt)
   -- a CGN's inside comes from the shared address space (RFC 6598), every other LAN from the pool
   local ncgn = 0
   for _, r in ipairs(self.routers) do if r.nat.cgnat then ncgn = ncgn + 1 end end
-  local lans = #self.routers > ncgn and core.subnet_alloc(self.pool, LAN_PREFIX, t2, start % 32768,
-    #self.routers - ncgn) or {}
+  -- Over a Swarm a sealed run also gets a small bridge per engine, only for its resolver's
+  -- address (natrig.seal: the overlay has no address on the hosts).
+  local dns_hosts = (self.hosts and self.seal and not self.seal.outside) and self.hosts or {}
+  local n_pool = #self.routers - ncgn + #dns_hosts
+  local lans = n_pool > 0 and core.subnet_alloc(self.pool, LAN_PREFIX, t2, start % 32768, n_pool) or {}
   local shared = ncgn > 0 and core.subnet_alloc(require("natrig.cgn").SHARED, LAN_PREFIX, t2, start % 16384, ncgn) or {}
   self.public = { name = self.session:name("public"), subnet = pub, kind = "public", eng = self.eng,
     overlay = self.hosts ~= nil }
+  self.dns_segs = {}
+  for i, h in ipairs(dns_hosts) do
+    self.dns_segs[i] = { name = self.session:name("dns-" .. h.name), subnet = lans[#self.routers - ncgn + i], kind = "dns",
+      eng = h.eng }
+  end
   ip6.plan(self, taken, start) -- the run's /48 of 2001:db8::/32, when anything speaks IPv6
   self.pub_host = 1 -- .1 is the bridge (the host)
   for _, n in ipairs(self.nodes) do if not n.router then M.place_node(self, n) end end

@@ -57,7 +57,8 @@ function Router:bring_up()
       NetworkMode = self.wan.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
       -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
-      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" }, Dns = require("natrig.seal").dns(net),
+      CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
+      Dns = require("natrig.seal").dns(net, eng, self.lan),
       Devices = nat64.devices(self), -- tayga's tun (natrig.nat64)
       Sysctls = netns.sysctls {
         ["net.ipv4.ip_forward"] = "1",

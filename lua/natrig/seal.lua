@@ -25,6 +25,16 @@
 --   address, from the node's own namespace, so no query goes to the host's resolver. (A
 --   resolver container on the public network took 5-7 s to start on a loaded engine,
 --   queued behind the bring-up's endpoints; the helper needs none.)
+-- * Over a Swarm, all of the above on every engine's host (a helper, the run's entries
+--   and a resolver on each): the entries are the run's subnets on that engine plus the
+--   overlay's; a gateway or public node, whose only network is the overlay, leaves through
+--   docker_gwbridge (default route, masqueraded by the host) with its docker_gwbridge
+--   address, so that address (/32) joins the run's entries before its app starts. The
+--   overlay has no address on the hosts, so the resolver listens on a small bridge of the
+--   run's own on each engine (natrig.plan: `dns-<engine>`, no container on it), reached
+--   through docker_gwbridge by the overlay's nodes, and on each LAN's bridge address,
+--   reached on their own segment by the LAN's nodes and router (through the router the
+--   query would leave with its overlay address, to which the host has no route back).
 -- @module natrig.seal
 local core = require "natrig.core"
 local task = require "natrig.task"
@@ -35,6 +45,9 @@ local nftx = require "natrig.seal_nft" -- the nft text: batches and parsers (pur
 
 M.TABLE = nftx.TABLE
 local HOLD = { "/usr/bin/sleep", "2000000000" }
+local RETRY = 'i=0; while :; do "$@" & p=$!; trap "kill -HUP $p" HUP; '
+  .. 'while :; do wait $p; r=$?; kill -0 $p 2>/dev/null || break; done; '
+  .. 'i=$((i+1)); [ $i -ge 5 ] && exit $r; sleep 0.2; done'
 M.LIVE_HOSTS = "/run/natrig-hosts" -- in the helper: nodes added while the network is up
 
 local function bad(op, msg) core.fail("einval", op, msg) end
@@ -44,6 +57,14 @@ local function bad(op, msg) core.fail("einval", op, msg) end
 --- The host-network container that runs nft for a run (created and started); argv: its
 -- main process (the run's resolver), else it only holds.
 function M.helper(eng, image, s, argv)
+  if argv then
+    -- Tried up to 5 times: on a host where other runs' interfaces come and go, dnsmasq's
+    -- start-up listing of the interfaces failed once with "failed to find list of
+    -- interfaces: No such device" (load average 46). A lasting failure (port 53 taken)
+    -- still ends the helper, with dnsmasq's own message in its log. SIGHUP (M.wait: a node
+    -- added) is passed on to dnsmasq.
+    argv = { "/bin/sh", "-c", RETRY, "sh", table.unpack(argv) }
+  end
   local id = eng:container_create(s:name("seal"), {
     Image = image, Cmd = core.json_array(argv or HOLD), Labels = s:labels("seal"),
     HostConfig = { NetworkMode = "host", Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
@@ -161,21 +182,15 @@ end
 -- a run's seal --------------------------------------------------------------------------
 
 --- Called by natrig.network.new: outside = true (exactly) opens the lab, with a warning.
--- Over several engines (a Swarm) nothing is sealed (an overlay's containers leave through
--- docker_gwbridge, masqueraded), said once here.
 function M.configure(net, opts)
   if opts.outside ~= nil and type(opts.outside) ~= "boolean" then
     bad("natrig.network", "'outside' must be true or false (true lets the lab's packets leave this host)")
   end
-  if net.hosts then
-    net.log("WARNING: over several engines the lab is not sealed: an overlay's containers leave through"
-      .. " docker_gwbridge (masqueraded) and unknown names go to the hosts' resolvers")
-    return
-  end
   net.seal = { outside = opts.outside == true, escapes = {} }
   if net.seal.outside then
-    net.log("WARNING: outside = true: this run's nodes reach every network this host reaches (masqueraded"
+    net.log(("WARNING: outside = true: this run's nodes reach every network %s reaches (masqueraded"
       .. " through the host), and unknown names go to the host's resolver")
+      :format(net.hosts and "each engine's host" or "this host"))
   end
 end
 
@@ -186,22 +201,39 @@ function M.bridge_options(net, seg)
   return { ["com.docker.network.bridge.enable_ip_masquerade"] = open and "true" or "false" }
 end
 
---- The resolver's address (nil when the run is open): the public bridge's own address on
--- the engine's host, where the seal helper's dnsmasq listens.
-function M.resolver_ip(net)
+--- The resolver's address on engine eng (nil when the run is open): the public bridge's
+-- own address on the engine's host, where the seal helper's dnsmasq listens; over a Swarm
+-- that engine's `dns` bridge's (natrig.plan).
+function M.resolver_ip(net, eng)
   if not net.seal or net.seal.outside or not net.public then return nil end
-  return core.subnet_host(net.public.subnet, 1)
+  if not net.hosts then return core.subnet_host(net.public.subnet, 1) end
+  for _, d in ipairs(net.dns_segs or {}) do
+    if d.eng == (eng or net.eng) then return core.subnet_host(d.subnet, 1) end
+  end
 end
 
---- HostConfig.Dns for a holder or router.
-function M.dns(net)
+-- Over a Swarm, a LAN's own bridge address on its engine's host: there the resolver also
+-- listens for the LAN's nodes and router, which reach it on their own segment. (Through
+-- the router, the query would leave with its overlay address, to which the host has no
+-- route back.)
+local function lan_resolver(net, seg)
+  if net.hosts and seg and seg.kind == "lan" and M.resolver_ip(net, seg.eng) then
+    return core.subnet_host(seg.subnet, 1)
+  end
+end
+
+--- HostConfig.Dns for a holder or router on engine eng; seg: the holder's segment, or the
+-- router's LAN.
+function M.dns(net, eng, seg)
   if net.dns_server then return core.json_array { net.dns_server.node.private_ip } end -- net:dns{} (natrig.dns)
-  local ip = M.resolver_ip(net)
+  local ip = lan_resolver(net, seg) or M.resolver_ip(net, eng)
   return ip and core.json_array { ip } or nil
 end
 
---- The resolver's argv: NXDOMAIN for every name but the nodes', on ip only (pure).
+--- The resolver's argv: NXDOMAIN for every name but the nodes', on ip only (a list: on
+-- each of them) (pure).
 function M.resolver_argv(ip, nodes)
+  if type(ip) == "table" then ip = table.concat(ip, ",") end
   local argv = { "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--address=/#/",
     "--bind-interfaces", "--listen-address=" .. ip, "--log-facility=-", "--user=root", "--pid-file=",
     "--addn-hosts=" .. M.LIVE_HOSTS }
@@ -223,28 +255,25 @@ local function helper_failed(eng, id, ip, err)
   error(err, 0)
 end
 
---- After the networks exist (net:up): the host's rules for the run's subnets and the
--- resolver (dnsmasq as the helper's main process), in a task beside the rest of bring-up;
--- M.wait joins it before an app starts.
-function M.start(net)
-  local st = net.seal
-  if not st then return end
-  local subnets = {}
-  for _, seg in ipairs(net.segs_made or {}) do subnets[#subnets + 1] = seg.subnet end
-  st.subnets = subnets
-  local ip = M.resolver_ip(net)
-  local t0 = core.now()
-  st.waited = 0 -- the longest an app's start waited for the seal (bring-up's added time)
-  -- A client of its own: the seal's three calls never queue behind the bring-up's many in
-  -- the run's pool of engine calls (apps wait for them).
-  st.eng = require("natrig.engine").open(tostring(net.eng:info().host))
-  local eng, run = st.eng, net.session.run_id
-  st.job = task.spawn(function()
-    st.helper = M.helper(eng, net.image, net.session, ip and M.resolver_argv(ip, net.nodes))
+-- One engine's part of a run's seal: its helper, entries and resolver; the bring-up's
+-- task makes the helper and puts the run's entries in.
+local function start_part(net, eng0, subnets)
+  local st, run = net.seal, net.session.run_id
+  local ip = M.resolver_ip(net, eng0)
+  local listen = { ip }
+  for _, seg in ipairs(net.segs_made or {}) do
+    if seg.eng == eng0 and lan_resolver(net, seg) then listen[#listen + 1] = lan_resolver(net, seg) end
+  end
+  -- A client of its own: the seal's calls never queue behind the bring-up's many in the
+  -- run's pool of engine calls (apps wait for them).
+  local part = { eng = require("natrig.engine").open(tostring(eng0:info().host)), subnets = subnets, of = eng0 }
+  local eng = part.eng
+  part.job = task.spawn(function()
+    part.helper = M.helper(eng, net.image, net.session, ip and M.resolver_argv(listen, net.nodes))
     -- First try without a listing (one exec); a clash (a dead run's entry for a subnet the
     -- engine has handed out again) is retried with that run's entries removed.
     local empty = nftx.parse_table("{}")
-    local ok, err = pcall(apply, eng, st.helper, function(s)
+    local ok, err = pcall(apply, eng, part.helper, function(s)
       local b = { nftx.base_batch(run) }
       if s ~= empty then
         for _, r in ipairs(stale_runs(eng, s, run)) do
@@ -254,14 +283,13 @@ function M.start(net)
       b[#b + 1] = nftx.run_batch(run, subnets, st.outside)
       return table.concat(b)
     end, empty)
-    if not ok then helper_failed(eng, st.helper, ip, err) end
-    st.seconds = core.now() - t0
+    if not ok then helper_failed(eng, part.helper, ip, err) end
     -- Then, off the bring-up's path: entries of dead runs (their networks gone) go.
     task.spawn(function() pcall(function()
-      local s = M.state(eng, st.helper)
+      local s = M.state(eng, part.helper)
       local stale = stale_runs(eng, s, run)
       if #stale == 0 then return end
-      apply(eng, st.helper, function(s2)
+      apply(eng, part.helper, function(s2)
         local b = {}
         for _, r in ipairs(stale) do
           if r:match("^[%w]+$") then b[#b + 1] = nftx.remove_batch(s2, r, s2.runs[r] or {}, true) end
@@ -270,108 +298,115 @@ function M.start(net)
       end, s)
     end) end, "seal: dead runs' entries")
   end, "seal")
+  return part
+end
+
+--- After the networks exist (net:up): the host's rules for the run's subnets and the
+-- resolver (dnsmasq as the helper's main process), on every engine's host, in tasks
+-- beside the rest of bring-up; M.wait joins them before an app starts.
+function M.start(net)
+  local st = net.seal
+  if not st then return end
+  local t0 = core.now()
+  st.waited = 0 -- the longest an app's start waited for the seal (bring-up's added time)
+  st.parts, st.gw = {}, {}
+  for _, eng in ipairs(net:engines()) do
+    -- the run's subnets on this engine, and the overlay's (it spans every engine)
+    local subnets = {}
+    for _, seg in ipairs(net.segs_made or {}) do
+      if seg.eng == eng or seg.overlay then subnets[#subnets + 1] = seg.subnet end
+    end
+    st.parts[#st.parts + 1] = start_part(net, eng, subnets)
+  end
+  st.job = task.spawn(function()
+    for _, p in ipairs(st.parts) do p.job:join() end
+    st.seconds = core.now() - t0
+  end, "seal: every engine")
+end
+
+local function part_of(net, eng)
+  for _, p in ipairs(net.seal.parts or {}) do if p.of == eng then return p end end
+end
+
+-- A node whose only network is a Swarm's overlay leaves through docker_gwbridge with that
+-- bridge's address (the host masquerades it): that address joins the run's entries on
+-- its engine (an element another run left for it, its container gone, is taken over).
+local function seal_gwbridge(net, node, part)
+  local info = part.eng:network_inspect("docker_gwbridge")
+  local ep = ((info or {}).Containers or {})[node.holder]
+  local addr = ep and tostring(ep.IPv4Address or ""):match("^([%d.]+)/")
+  if not addr then
+    core.fail("engine", "seal", ("%s has no docker_gwbridge address on its engine: cannot seal its way out"
+      .. " (docker network inspect docker_gwbridge)"):format(node.name))
+  end
+  net.seal.gw[addr] = node.name
+  local run = net.session.run_id
+  apply(part.eng, part.helper, function(s)
+    local other = s.nets[addr .. "/32"]
+    local mine = not other or other == run or not other:match("^[%w]+$")
+    local b = mine and "" or nftx.remove_batch(s, other, { addr .. "/32" })
+    return b .. nftx.add_batch(run, { addr .. "/32" }) .. "\n"
+  end)
 end
 
 --- Wait until the run's seal is in place (before node's app starts); raises its failure.
--- A node added while the network is up gets its name into the resolver first (a hosts
+-- A node added while the network is up gets its name into the resolvers first (a hosts
 -- file dnsmasq reads again on SIGHUP).
 function M.wait(net, node)
   local st = net.seal
   if not (st and st.job) then return end
   local t0 = core.now()
   st.job:join()
+  local part = node and part_of(net, node.eng)
+  if part and net.hosts and not st.outside and not node.router and node.holder then
+    seal_gwbridge(net, node, part)
+  end
   st.waited = math.max(st.waited or 0, core.now() - t0)
-  if node and net.state == "up" and st.helper and node.public_ip and M.resolver_ip(net) then
+  if node and net.state == "up" and node.public_ip and M.resolver_ip(net, node.eng) then
     st.live_hosts = (st.live_hosts or "") .. node.public_ip .. " " .. node.name .. "\n"
-    st.eng:put_files(st.helper, { { path = M.LIVE_HOSTS:sub(2), data = st.live_hosts, mode = 420 } }, "/")
-    st.eng:container_kill(st.helper, "HUP")
+    for _, p in ipairs(st.parts) do
+      p.eng:put_files(p.helper, { { path = M.LIVE_HOSTS:sub(2), data = st.live_hosts, mode = 420 } }, "/")
+      if p.more then p.eng:exec(p.helper, { "pkill", "-HUP", "-x", "dnsmasq" }) -- every one (segment_added)
+      else p.eng:container_kill(p.helper, "HUP") end
+    end
   end
 end
 
 --- A router's LAN made while the network is up: sealed before its nodes start.
 function M.segment_added(net, seg)
-  local st = net.seal
-  if not (st and st.helper and seg and seg.subnet) then return end
-  st.subnets[#st.subnets + 1] = seg.subnet
-  apply(st.eng, st.helper, function() return nftx.add_batch(net.session.run_id, { seg.subnet }) .. "\n" end)
+  local part = net.seal and seg and seg.subnet and part_of(net, seg.eng)
+  if not (part and part.helper) then return end
+  part.subnets[#part.subnets + 1] = seg.subnet
+  apply(part.eng, part.helper, function() return nftx.add_batch(net.session.run_id, { seg.subnet }) .. "\n" end)
+  local ip = lan_resolver(net, seg)
+  if ip then -- over a Swarm: a resolver on the new LAN's bridge address too (see M.dns)
+    local argv = M.resolver_argv(ip, net.nodes)
+    part.eng:exec_detached(part.helper, argv)
+    part.more = true
+  end
 end
 
 --- A router's LAN removed (its containers are gone): its subnet leaves the table.
 function M.segment_removed(net, seg)
-  local st = net.seal
-  if not (st and st.helper and seg and seg.subnet) then return end
-  apply(st.eng, st.helper, function(s) return nftx.remove_batch(s, net.session.run_id, { seg.subnet }) end)
+  local part = net.seal and seg and seg.subnet and part_of(net, seg.eng)
+  if not (part and part.helper) then return end
+  apply(part.eng, part.helper, function(s) return nftx.remove_batch(s, net.session.run_id, { seg.subnet }) end)
 end
 
--- Which node sent from an address: the node itself, or the nodes behind the NAT whose
--- public address it is (one name, or the router's name with its nodes).
-local function who(net, addr)
-  local l = {}
-  for _, n in ipairs(net.nodes) do if n.public_ip == addr or n.private_ip == addr then l[#l + 1] = n end end
-  if #l == 1 then return l[1].name end
-  for _, r in ipairs(net.routers) do
-    if r.wan_ip == addr then
-      local names = {}
-      for _, n in ipairs(l) do names[#names + 1] = n.name end
-      return #names > 0 and ("%s (%s)"):format(r.name, table.concat(names, ", ")) or r.name
-    end
-  end
-  return #l > 0 and l[1].name or addr
-end
-
-local function note_text(e)
-  return ("escape %s -> %s%s/%s dropped x%d"):format(e.node, e.addr, e.port and (":" .. e.port) or "", e.proto, e.count)
-end
-
---- The run's dropped attempts to leave the lab, oldest first: { node, addr, port, proto,
--- first, last, count, bytes }. Each also appears in the timeline (node "natrig").
-function M.escapes(net)
-  local st = net.seal
-  if not (st and st.helper) then return st and st.escapes or {} end
-  if st.job and st.job.state == "running" then st.job:join() end
-  local r = nft(st.eng, st.helper, { "list", "table", "inet", M.TABLE }, true)
-  local l = nftx.parse_escapes(r.stdout, net.session.run_id, core.time())
-  for _, e in ipairs(l) do e.node = who(net, e.saddr) end
-  st.escapes = l
-  -- the timeline: one entry per escape key, at its first time, updated in place
-  st.entries = st.entries or {}
-  for _, e in ipairs(l) do
-    local key = e.saddr .. " " .. e.addr .. " " .. tostring(e.port) .. " " .. e.proto
-    local ent = st.entries[key]
-    if not ent then
-      ent = { node = "natrig", level = "warn", target = "natrig", fields = {}, stream = "natrig",
-        seq = #net.actions + 1 }
-      st.entries[key] = ent
-      net.actions[#net.actions + 1] = ent
-    end
-    ent.time, ent.engine_time = e.first, e.first
-    ent.message = note_text(e)
-    ent.raw = ent.message
-  end
-  return l
-end
-
---- Refresh the escapes for the timeline (at most once a second; quiet on failure).
-function M.refresh(net)
-  local st = net.seal
-  if not (st and st.helper) or net.state ~= "up" then return end
-  if st.read_at and core.now() - st.read_at < 1 then return end
-  st.read_at = core.now()
-  pcall(M.escapes, net)
-end
+-- The evidence (net:escapes(), the timeline's entries) is natrig.seal_evidence's.
+local evidence = require "natrig.seal_evidence"
+M.escapes, M.refresh = evidence.escapes, evidence.refresh
 
 --- At net:down(), before teardown: the last reading of the escapes and the summary line.
 -- (The run's entries are released by the teardown itself: natrig.session.)
 function M.finish(net)
   local st = net.seal
-  if not st then return end
-  if st.helper then
-    local ok, l = pcall(M.escapes, net)
-    if not ok then net.log("could not read the lab's escape attempts: " .. tostring(l))
-    elseif #l > 0 then net.log(nftx.summary(l)) end
-  end
-  if st.eng then st.eng:close() end
-  st.helper, st.eng = nil, nil -- released by the teardown that follows (natrig.session)
+  if not (st and st.parts) then return end
+  local ok, l = pcall(M.escapes, net)
+  if not ok then net.log("could not read the lab's escape attempts: " .. tostring(l))
+  elseif #l > 0 then net.log(nftx.summary(l)) end
+  for _, p in ipairs(st.parts) do p.eng:close() end
+  st.parts = nil -- the helpers are released by the teardown that follows (natrig.session)
 end
 
 return M

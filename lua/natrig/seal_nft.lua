@@ -199,6 +199,11 @@ function M.parse_escapes(text, run, now)
       end
     end
   end
+  return M.sort_escapes(l)
+end
+
+--- Escapes oldest first (then by destination), in place; returns the list.
+function M.sort_escapes(l)
   table.sort(l, function(a, b)
     if a.first ~= b.first then return a.first < b.first end
     return a.addr .. tostring(a.port) < b.addr .. tostring(b.port)

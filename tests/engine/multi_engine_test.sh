@@ -144,6 +144,40 @@ kill -INT $pid; wait $pid; rc=$?
 [ $rc = 130 ] && [ -n "$run" ] && [ "$(left_both "natrig.run=$run")" = 0 ]
 ok $? "SIGINT: exit 130 and nothing of run $run left on either engine, right at exit"
 
+# 6c. the sealed lab over the Swarm (issue 29): a stand-in outside as seal_test.sh makes it
+#     (TEST-NET-3 in a netns behind a veth, routed from the host), and a route to it in
+#     engine 2's namespace via the host; nothing is sent before both routes are checked.
+SNS=natrig-sealout-me SH=sealme-h SN=sealme-n E2NS=natrig-e2
+seal_down() {
+  ip -n $E2NS route del 203.0.113.0/24 2>/dev/null
+  ip route del 203.0.113.0/24 dev $SH 2>/dev/null
+  ip link del $SH 2>/dev/null
+  ip netns del $SNS 2>/dev/null
+}
+cleanup_all() { seal_down; cleanup; }
+trap cleanup_all EXIT
+seal_down
+if ip netns add $SNS && ip link add $SH type veth peer name $SN && ip link set $SN netns $SNS \
+  && ip addr add 203.0.113.1/24 dev $SH && ip link set $SH up \
+  && ip netns exec $SNS sh -c "ip addr add 203.0.113.7/24 dev $SN && ip link set $SN up && ip link set lo up" \
+  && ip -n $E2NS route add 203.0.113.0/24 via 192.168.222.1; then
+  r1=$(ip route get 203.0.113.7); r2=$(ip -n $E2NS route get 203.0.113.7)
+  case "$r1/$r2" in
+  *"dev $SH "*/*"via 192.168.222.1 dev natrig-e2-c"*)
+    mkdir -p "$tmp/seal"
+    SEAL_NS=$SNS SEAL_IF=$SN SEAL_TMP="$tmp/seal" E2_NETNS=$E2NS NATRIG_HOSTS="$NATRIG_HOSTS" \
+      $NATRIG lua tests/engine/fixtures/seal_swarm.lua >"$tmp/seal.tap" 2>&1; rc=$?
+    grep -q "^not ok" "$tmp/seal.tap" && rc=1
+    ok $rc "the lab is sealed over the Swarm ($(grep -c '^ok' "$tmp/seal.tap") checks pass, tests/engine/fixtures/seal_swarm.lua)"
+    sed 's/^/# /' "$tmp/seal.tap"
+    ;;
+  *) ok 1 "the routes to 203.0.113.7 go into the stand-in outside (got: $r1 / $r2): nothing sent" ;;
+  esac
+else
+  ok 1 "make the stand-in outside (netns $SNS, veth $SH, a route in $E2NS)"
+fi
+seal_down
+
 # 7. natrig clean covers every engine
 $NATRIG clean >"$tmp/clean" 2>&1
 grep -q "== engine1" "$tmp/clean" && grep -q "== engine2" "$tmp/clean"; ok $? "natrig clean goes over both engines"

@@ -101,8 +101,18 @@ t.ok(has(argv, "--no-resolv") and has(argv, "--address=/#/")
   and has(argv, "--bind-interfaces --listen-address=10.128.4.1")
   and has(argv, "--host-record=gw,10.128.4.2 --host-record=a,10.128.4.3"),
   "the resolver: NXDOMAIN for all but the nodes, never forwards, only on the bridge's address")
+local n0 = #logged
 local hl = { log = function(m) logged[#logged + 1] = m end, hosts = { {}, {} } }
 seal.configure(hl, {})
-t.ok(hl.seal == nil and logged[#logged]:find("over several engines the lab is not sealed", 1, true),
-  "over several engines: not sealed, and said so")
+t.ok(hl.seal and hl.seal.outside == false and #logged == n0, "over several engines: sealed too, silently")
+-- over a Swarm each engine's resolver is on its own small bridge (natrig.plan's dns segments)
+local e1, e2 = {}, {}
+hl.public, hl.eng = { subnet = "10.128.4.0/22" }, e1
+hl.dns_segs = { { eng = e1, subnet = "10.130.1.0/24" }, { eng = e2, subnet = "10.130.2.0/24" } }
+t.ok(seal.resolver_ip(hl, e1) == "10.130.1.1" and seal.resolver_ip(hl, e2) == "10.130.2.1",
+  "over a Swarm: each engine's resolver is its dns bridge's own address")
+t.is(seal.bridge_options(hl, { kind = "dns" })["com.docker.network.bridge.enable_ip_masquerade"], "false",
+  "the dns bridge: no masquerade")
+hl.seal.outside = true
+t.is(seal.resolver_ip(hl, e2), nil, "an open run over a Swarm: no resolver")
 t.done()

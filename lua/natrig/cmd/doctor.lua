@@ -25,7 +25,8 @@ environment:
                          (default unix:///var/run/docker.sock)
   NATRIG_HOSTS           several engines joined as a Docker Swarm (comma list of
                          DOCKER_HOST-style URLs, or name=url; the first is the manager):
-                         each is reached and the Swarm checked, with the commands to fix it
+                         each is reached and the Swarm checked, with the commands to fix it,
+                         and the seal is tried on every engine's host
 
 example:
   natrig doctor
@@ -64,7 +65,7 @@ function M.run()
     end
     line(ook, "swarm", ook and ("%d engines in one Swarm, %s the manager"):format(#hl, hl[1].name)
       or (type(oerr) == "table" and oerr.message or tostring(oerr)))
-    if ook then for _, h in ipairs(hl) do h.eng:close() end end
+    if not ook then hl = nil end
   end
   line(true, "API version", ("%s (natrig speaks %s to %s)"):format(info.api_version, core.api_min, core.api_max))
   local uid = core.run({ "id", "-u" })
@@ -96,32 +97,40 @@ function M.run()
   else
     line(false, "impairment probe", errstr(ires))
   end
-  -- The sealed lab (natrig.seal): the host's table, tried through the engine.
-  local sok, sres = pcall(function()
-    local s = require("natrig.session").new { engine = eng, scenario = "doctor" }
-    local dok, r = pcall(require("natrig.seal").doctor, eng, require("natrig.image").ensure_base(eng), s)
-    s:teardown()
-    if not dok then error(r, 0) end
-    return r
-  end)
-  if not sok then
-    line(false, "seal", "cannot manage the engine host's nftables through the engine: " .. errstr(sres),
-      "natrig seals the lab from a host-network container with CAP_NET_ADMIN: the engine must allow it")
-  else
-    line(true, "seal", ("installable on the engine's host (%s)"):format(info.host))
-    local live, stale = 0, 0
-    for _, r in ipairs(sres.runs) do if r.live then live = live + 1 else stale = stale + 1 end end
-    line(true, "seal table", sres.table and ("inet natrig_seal kept on the engine's host: %d run(s) sealed%s")
-      :format(live, stale > 0 and (", %d stale (removed by the next run)"):format(stale) or "")
-      or "inet natrig_seal not installed yet (the first run installs it)")
-    for _, r in ipairs(sres.runs) do
-      say(("     run %s%s: %s"):format(r.run, r.live and "" or " (stale)", table.concat(r.subnets, " ")))
+  -- The sealed lab (natrig.seal): the host's table, tried through each engine (over a
+  -- Swarm every engine's host is sealed: a helper on each).
+  local seal_engs = { { eng = eng, name = "" } }
+  if hl and #hl > 1 then
+    seal_engs = {}
+    for _, h in ipairs(hl) do seal_engs[#seal_engs + 1] = { eng = h.eng, name = " on " .. h.name } end
+  end
+  for _, se in ipairs(seal_engs) do
+    local sok, sres = pcall(function()
+      local s = require("natrig.session").new { engine = se.eng, scenario = "doctor" }
+      local dok, r = pcall(require("natrig.seal").doctor, se.eng, require("natrig.image").ensure_base(se.eng), s)
+      s:teardown()
+      if not dok then error(r, 0) end
+      return r
+    end)
+    local host = tostring(se.eng:info().host)
+    if not sok then
+      line(false, "seal" .. se.name, ("cannot manage the nftables of %s's host through the engine: %s")
+        :format(host, errstr(sres)),
+        "natrig seals the lab from a host-network container with CAP_NET_ADMIN: the engine must allow it")
+    else
+      line(true, "seal" .. se.name, ("installable on the engine's host (%s)"):format(host))
+      local live, stale = 0, 0
+      for _, r in ipairs(sres.runs) do if r.live then live = live + 1 else stale = stale + 1 end end
+      line(true, "seal table" .. se.name, sres.table
+        and ("inet natrig_seal kept on the engine's host: %d run(s) sealed%s")
+        :format(live, stale > 0 and (", %d stale (removed by the next run)"):format(stale) or "")
+        or "inet natrig_seal not installed yet (the first run installs it)")
+      for _, r in ipairs(sres.runs) do
+        say(("     run %s%s: %s"):format(r.run, r.live and "" or " (stale)", table.concat(r.subnets, " ")))
+      end
     end
   end
-  if hl and #hl > 1 then -- a limit, not a fault of this machine: said, not counted
-    say(("WARN %-22s %s"):format("seal over a Swarm", "natrig does not seal a network over several engines (an"
-      .. " overlay's containers leave through docker_gwbridge, masqueraded); one engine gives a sealed lab"))
-  end
+  if hl and #hl > 1 then for _, h in ipairs(hl) do h.eng:close() end end
   eng:close()
   say(problems == 0 and "all good" or ("%d problem(s)"):format(problems))
   return problems == 0 and 0 or 1
