@@ -49,6 +49,7 @@ function M.server(net, eng)
       NetworkingConfig = require("natrig.netns").endpoint(net.public, ip1, require("natrig.ip6").host(net.public, ip1)),
     })
     eng:container_start(st.id)
+    require("natrig.seal").container_added(net, eng, st.id, "stun") -- over a Swarm: its way out sealed
     -- the second address goes on the interface that carries the first (names move)
     local out = eng:exec(st.id, { "ip", "-o", "-4", "addr", "show" }, { check = true }).stdout
     local dev = require("natrig.iface").iface_for(out, ip1)

@@ -45,9 +45,18 @@ local nftx = require "natrig.seal_nft" -- the nft text: batches and parsers (pur
 
 M.TABLE = nftx.TABLE
 local HOLD = { "/usr/bin/sleep", "2000000000" }
-local RETRY = 'i=0; while :; do "$@" & p=$!; trap "kill -HUP $p" HUP; '
-  .. 'while :; do wait $p; r=$?; kill -0 $p 2>/dev/null || break; done; '
-  .. 'i=$((i+1)); [ $i -ge 5 ] && exit $r; sleep 0.2; done'
+-- The resolver's runner (a script file in the helper; its argv: dnsmasq's).
+local RETRY_PATH = "/run/natrig-retry.sh"
+local RETRY = [[
+i=0
+while :; do
+  "$@" & p=$!
+  trap "kill -HUP $p" HUP
+  while :; do wait $p; r=$?; kill -0 $p 2>/dev/null || break; done
+  i=$((i+1)); [ $i -ge 5 ] && exit $r
+  sleep 0.2
+done
+]]
 M.LIVE_HOSTS = "/run/natrig-hosts" -- in the helper: nodes added while the network is up
 
 local function bad(op, msg) core.fail("einval", op, msg) end
@@ -63,12 +72,13 @@ function M.helper(eng, image, s, argv)
     -- interfaces: No such device" (load average 46). A lasting failure (port 53 taken)
     -- still ends the helper, with dnsmasq's own message in its log. SIGHUP (M.wait: a node
     -- added) is passed on to dnsmasq.
-    argv = { "/bin/sh", "-c", RETRY, "sh", table.unpack(argv) }
+    argv = { "/bin/sh", RETRY_PATH, table.unpack(argv) }
   end
   local id = eng:container_create(s:name("seal"), {
     Image = image, Cmd = core.json_array(argv or HOLD), Labels = s:labels("seal"),
     HostConfig = { NetworkMode = "host", Init = true, CapAdd = core.json_array { "NET_ADMIN" } },
   })
+  if argv then eng:put_files(id, { { path = RETRY_PATH:sub(2), data = RETRY, mode = 493 } }, "/") end
   eng:container_start(id)
   return id
 end
@@ -331,15 +341,15 @@ end
 -- A node whose only network is a Swarm's overlay leaves through docker_gwbridge with that
 -- bridge's address (the host masquerades it): that address joins the run's entries on
 -- its engine (an element another run left for it, its container gone, is taken over).
-local function seal_gwbridge(net, node, part)
+local function seal_gwbridge(net, id, name, part)
   local info = part.eng:network_inspect("docker_gwbridge")
-  local ep = ((info or {}).Containers or {})[node.holder]
+  local ep = type(info) == "table" and type(info.Containers) == "table" and info.Containers[id]
   local addr = ep and tostring(ep.IPv4Address or ""):match("^([%d.]+)/")
   if not addr then
     core.fail("engine", "seal", ("%s has no docker_gwbridge address on its engine: cannot seal its way out"
-      .. " (docker network inspect docker_gwbridge)"):format(node.name))
+      .. " (docker network inspect docker_gwbridge)"):format(name))
   end
-  net.seal.gw[addr] = node.name
+  net.seal.gw[addr] = name
   local run = net.session.run_id
   apply(part.eng, part.helper, function(s)
     local other = s.nets[addr .. "/32"]
@@ -359,7 +369,7 @@ function M.wait(net, node)
   st.job:join()
   local part = node and part_of(net, node.eng)
   if part and net.hosts and not st.outside and not node.router and node.holder then
-    seal_gwbridge(net, node, part)
+    seal_gwbridge(net, node.holder, node.name, part)
   end
   st.waited = math.max(st.waited or 0, core.now() - t0)
   if node and net.state == "up" and node.public_ip and M.resolver_ip(net, node.eng) then
@@ -370,6 +380,16 @@ function M.wait(net, node)
       else p.eng:container_kill(p.helper, "HUP") end
     end
   end
+end
+
+--- Over a Swarm, a container of natrig's own on the overlay alone (net:classify's STUN
+-- server) on engine eng: its docker_gwbridge address joins the run's entries there.
+function M.container_added(net, eng, id, name)
+  local st = net.seal
+  if not (st and st.job and net.hosts and not st.outside) then return end
+  st.job:join()
+  local part = part_of(net, eng)
+  if part then seal_gwbridge(net, id, name, part) end
 end
 
 --- A router's LAN made while the network is up: sealed before its nodes start.

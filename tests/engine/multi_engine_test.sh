@@ -165,10 +165,11 @@ if ip netns add $SNS && ip link add $SH type veth peer name $SN && ip link set $
   case "$r1/$r2" in
   *"dev $SH "*/*"via 192.168.222.1 dev natrig-e2-c"*)
     mkdir -p "$tmp/seal"
+    st=$(date +%s)
     SEAL_NS=$SNS SEAL_IF=$SN SEAL_TMP="$tmp/seal" E2_NETNS=$E2NS NATRIG_HOSTS="$NATRIG_HOSTS" \
       $NATRIG lua tests/engine/fixtures/seal_swarm.lua >"$tmp/seal.tap" 2>&1; rc=$?
     grep -q "^not ok" "$tmp/seal.tap" && rc=1
-    ok $rc "the lab is sealed over the Swarm ($(grep -c '^ok' "$tmp/seal.tap") checks pass, tests/engine/fixtures/seal_swarm.lua)"
+    ok $rc "the lab is sealed over the Swarm ($(grep -c '^ok' "$tmp/seal.tap") checks pass in $(($(date +%s) - st)) s, tests/engine/fixtures/seal_swarm.lua)"
     sed 's/^/# /' "$tmp/seal.tap"
     ;;
   *) ok 1 "the routes to 203.0.113.7 go into the stand-in outside (got: $r1 / $r2): nothing sent" ;;
