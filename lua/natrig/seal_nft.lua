@@ -54,15 +54,17 @@ function M.base_batch(run)
     "flush chain " .. T .. " seal",
     "flush chain " .. T .. " forward",
     "flush chain " .. T .. " input",
+    -- IPv6 (natrig.ip6): every lab address is in M.LAB6; from there to anywhere else (but
+    -- link-local and multicast) is dropped, uncounted. Every other IPv6 packet is not
+    -- natrig's and goes on: without that return the chain's last rule dropped all of the
+    -- host's IPv6 input and forwarding (an `ip` match never matches an IPv6 packet).
+    ("add rule %s seal ip6 saddr %s ip6 daddr != { %s, fe80::/10, ff00::/8 } drop"):format(T, M.LAB6, M.LAB6),
+    "add rule " .. T .. " seal meta nfproto != ipv4 return",
     "add rule " .. T .. " seal ip saddr != @nets return",
     "add rule " .. T .. " seal ip daddr @nets return",
     "add rule " .. T .. " seal ip daddr { 224.0.0.0/4, 255.255.255.255 } return",
     "add rule " .. T .. " seal ip saddr vmap @runs",
     "add rule " .. T .. " seal drop",
-    -- IPv6 (natrig.ip6): the lab's 2001:db8::/32 prefixes and link-local traffic (neighbour
-    -- discovery); anything else falls to seal's drop
-    "add rule " .. T .. " forward meta nfproto ipv6 ip6 saddr { ::/128, fe80::/10, " .. M.LAB6 .. " } "
-      .. "ip6 daddr { fe80::/10, ff00::/8, " .. M.LAB6 .. " } return",
     "add rule " .. T .. " forward jump seal",
     "add rule " .. T .. " input jump seal" }) do l[#l + 1] = x end
   return table.concat(l, "\n") .. "\n"

@@ -14,8 +14,10 @@ local function has(s, sub) return s:find(sub, 1, true) ~= nil end
 local base = nftx.base_batch("R1")
 t.ok(has(base, "chain forward { type filter hook forward priority filter - 10; policy accept; }"),
   "the forward hook runs before Docker's filter chain")
-t.ok(has(base, "forward meta nfproto ipv6 ip6 saddr { ::/128, fe80::/10, 2001:db8::/32 } ip6 daddr { fe80::/10, "
-  .. "ff00::/8, 2001:db8::/32 } return"), "IPv6 between lab addresses and link-local traffic passes, the rest sealed")
+t.ok(has(base, "seal ip6 saddr 2001:db8::/32 ip6 daddr != { 2001:db8::/32, fe80::/10, ff00::/8 } drop\n"),
+  "IPv6 from lab addresses to anywhere but the lab, link-local and multicast is dropped")
+t.ok(base:find("seal ip6 saddr[^\n]*drop\nadd rule inet natrig_seal seal meta nfproto != ipv4 return\n"),
+  "every other IPv6 packet is not natrig's: it goes on (the host's own IPv6 is untouched)")
 t.ok(has(base, "chain input { type filter hook input priority filter - 10;"), "and the input hook (the host itself)")
 t.ok(has(base, "seal ip saddr != @nets return") and has(base, "seal ip daddr @nets return"),
   "only natrig sources to non-natrig destinations are judged")
