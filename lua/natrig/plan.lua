@@ -153,8 +153,8 @@ function M.plan(self, taken, attempt)
     overlay = self.hosts ~= nil }
   self.dns_segs = {}
   for i, h in ipairs(dns_hosts) do
-    self.dns_segs[i] = { name = self.session:name("dns-" .. h.name), subnet = lans[#self.routers - ncgn + i], kind = "dns",
-      eng = h.eng }
+    self.dns_segs[i] = { name = self.session:name("dns-" .. h.name), subnet = lans[#self.routers - ncgn + i],
+      kind = "dns", eng = h.eng }
   end
   ip6.plan(self, taken, start) -- the run's /48 of 2001:db8::/32, when anything speaks IPv6
   self.pub_host = 1 -- .1 is the bridge (the host)
