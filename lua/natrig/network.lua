@@ -30,6 +30,7 @@ local hosts_mod = require "natrig.hosts"
 local seal = require "natrig.seal"
 local lifecycle = require "natrig.lifecycle"
 local ip6 = require "natrig.ip6"
+local nodeopts = require "natrig.nodeopts"
 
 local M = {}
 --- A test network (natrig.network{...}).
@@ -127,7 +128,7 @@ end
 
 local function unique_name(self, kind, want)
   if want then
-    require("natrig.nodeopts").name("net:" .. kind, want) -- letters, digits, _ . -; 63 at most
+    nodeopts.name("net:" .. kind, want) -- letters, digits, _ . -; 63 at most
     if self.by_name[want] then bad("net:" .. kind, ("name '%s' is already taken"):format(want)) end
     return want
   end
@@ -162,10 +163,7 @@ end
 -- NAT (nat = "cgnat", natrig.cgn): pool, port_block, blocks, udp_timeout, tcp_timeout, filtering
 function Network:router(opts)
   local cgn = require "natrig.cgn"
-  local known = { name = true, nat = true, behind = true, ip = true, filtering6 = true, hairpin = true,
-    timeout = true, port_preservation = true, capture = true, host = true, portmap = true, tcp = true, nat64 = true }
-  for k in pairs(cgn.OPTS) do known[k] = true end
-  opts = check_opts("net:router", opts, known)
+  opts = check_opts("net:router", opts, nodeopts.ROUTER_OPTS)
   declared(self, "net:router")
   if opts.behind ~= nil and getmetatable(opts.behind) ~= node_mod.Router then
     bad("net:router", "'behind' must be a router made by net:router")
@@ -185,14 +183,7 @@ function Network:router(opts)
   return r
 end
 
-local NODE_OPTS = { name = "string", nat = "string|table", router = "table",
-  profile = "string|table", cmd = "table|function", image = "string", env = "table|function",
-  files = "table|function", ports = "table", ready = "table|boolean", args = "table",
-  binary = "string|table|function", behind = "table", hairpin = "boolean", timeout = "number",
-  port_preservation = "boolean", may_exit = "boolean", capture = "boolean", cap_add = "table",
-  devices = "table", tun = "boolean", host = "string|number", portmap = "table|boolean", ip = "string",
-  filtering6 = "string", tcp = "table" }
-M.NODE_OPTS = NODE_OPTS
+local NODE_OPTS = nodeopts.NODE_OPTS
 
 local function add_node(self, kind, opts)
   local implicit = false

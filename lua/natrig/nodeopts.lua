@@ -16,6 +16,26 @@
 local core = require "natrig.core"
 
 local M = {}
+
+--- The options of net:peer, net:gateway and net:node, with their types: a new option is one
+-- entry here (checked by core.check_options when the node is declared; the checks below
+-- look at values).
+M.NODE_OPTS = { name = "string", nat = "string|table", router = "table",
+  profile = "string|table", cmd = "table|function", image = "string", env = "table|function",
+  files = "table|function", ports = "table", ready = "table|boolean", args = "table",
+  binary = "string|table|function", behind = "table", hairpin = "boolean", timeout = "number",
+  port_preservation = "boolean", may_exit = "boolean", capture = "boolean", cap_add = "table",
+  devices = "table", tun = "boolean", host = "string|number", portmap = "table|boolean", ip = "string",
+  filtering6 = "string", tcp = "table" }
+
+--- The options of net:router, typed like the nodes' (the keys a peer's own router shares
+-- with net:peer have the same types), plus a carrier-grade NAT's (natrig.cgn.OPTS: the
+-- type of each default).
+M.ROUTER_OPTS = { name = "string", nat = "string|table", behind = "table", ip = "string",
+  filtering6 = "string", hairpin = "boolean", timeout = "number", port_preservation = "boolean",
+  capture = "boolean", host = "string|number", portmap = "table|boolean", tcp = "table", nat64 = "boolean" }
+for k, d in pairs(require("natrig.cgn").OPTS) do M.ROUTER_OPTS[k] = type(d) end
+
 M.NAME_MAX = 63 -- a hostname label (runc refuses a longer one when the container starts)
 
 local function bad(op, msg) core.fail("einval", op, msg) end

@@ -43,10 +43,21 @@ t.raises(function() node.new_node({}, "peer", "p1", nil, { cmd = { "x" }, cap_ad
 local g = node.new_node({}, "gateway", "vpn", nil, { cmd = { "x" }, tun = true, cap_add = { "NET_RAW" } })
 t.is(table.concat(g.cap_add, ","), "NET_RAW,NET_ADMIN", "a declared node keeps its CapAdd list")
 t.is(g.devices[1].PathOnHost, "/dev/net/tun", "... and its Devices list")
-local nopts = require("natrig.network").NODE_OPTS
+local nopts = require("natrig.nodeopts").NODE_OPTS
 t.ok(nopts and nopts.cap_add and nopts.devices and nopts.tun,
   "net:peer/gateway/node accept cap_add, devices, tun (NODE_OPTS)")
 t.ok(not core.read_file("lua/natrig/node.lua"):find("Privileged", 1, true), "natrig never sets Privileged")
+-- net:router's options are typed like net:peer's (they were accepted whatever their type)
+do
+  local net = natrig.network { pool = "10.128.0.0/9" }
+  t.raises(function() net:router { hairpin = "yes" } end, "hairpin", "net:router{ hairpin = \"yes\" } is refused (boolean)")
+  t.raises(function() net:router { nat = "cgnat", pool = "2" } end, "pool", "net:router{ pool = \"2\" } is refused (number)")
+  t.raises(function() net:router { frob = 1 } end, "frob", "an unknown router option is refused")
+  local ropts, nopts2 = require("natrig.nodeopts").ROUTER_OPTS, require("natrig.nodeopts").NODE_OPTS
+  local same = true
+  for k, ty in pairs(ropts) do if nopts2[k] and nopts2[k] ~= ty then same = false end end
+  t.ok(same, "a key net:router shares with net:peer has the same type in both")
+end
 
 -- function-valued files, env, cmd ------------------------------------------------------
 local fake_net = { gw_ip = "203.0.113.7" }
