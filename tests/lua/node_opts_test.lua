@@ -50,8 +50,10 @@ t.ok(not core.read_file("lua/natrig/node.lua"):find("Privileged", 1, true), "nat
 -- net:router's options are typed like net:peer's (they were accepted whatever their type)
 do
   local net = natrig.network { pool = "10.128.0.0/9" }
-  t.raises(function() net:router { hairpin = "yes" } end, "hairpin", "net:router{ hairpin = \"yes\" } is refused (boolean)")
-  t.raises(function() net:router { nat = "cgnat", pool = "2" } end, "pool", "net:router{ pool = \"2\" } is refused (number)")
+  t.raises(function() net:router { hairpin = "yes" } end, "hairpin",
+    "net:router{ hairpin = \"yes\" } is refused (boolean)")
+  t.raises(function() net:router { nat = "cgnat", pool = "2" } end, "pool",
+    "net:router{ pool = \"2\" } is refused (number)")
   t.raises(function() net:router { frob = 1 } end, "frob", "an unknown router option is refused")
   local ropts, nopts2 = require("natrig.nodeopts").ROUTER_OPTS, require("natrig.nodeopts").NODE_OPTS
   local same = true

@@ -31,7 +31,8 @@ t.raises(function() net:router { portmap = { "natpmp", leases = 3 } } end,
   "unknown option 'leases' %(valid: the protocols upnp, natpmp, pcp as a list; max_lease, external_ip, deny, cgn%)",
   "an unknown portmap option names the valid ones")
 t.raises(function() net:router { portmap = {} } end, "name at least one protocol", "an empty list is refused")
-t.raises(function() net:router { portmap = "upnp" } end, "portmap must be a list of protocols",
+-- (typed like net:peer's portmap: the option check says so before natrig.portmap looks)
+t.raises(function() net:router { portmap = "upnp" } end, "option 'portmap' must be table or boolean, got string",
   "a bare string is refused")
 local r = net:router { name = "home" }
 t.raises(function() net:peer { router = r, cmd = CMD, portmap = { "upnp" } } end,
