@@ -18,6 +18,8 @@ M.ENV_NETWORK = [=[
                          first a Swarm manager; checked before anything is made
   NATRIG_NAT             NAT preset of peers that name none (default port_restricted);
                          else FREENET_TEST_SYMMETRIC_NAT / FREENET_TEST_FULL_CONE_NAT
+  NATRIG_IP              address family of routers, gateways and nodes that name none:
+                         v4 (default), dual or v6only
   NATRIG_EMULATION       impair every node after up(): a preset (lan, regional,
                          intercontinental, high_latency, challenging) or key=value,...;
                          else FREENET_TEST_NETWORK_EMULATION
