@@ -176,7 +176,8 @@ function M.lan_routes(net, except)
 end
 
 --- Set the IPv6 routes of a public holder or router (exec(argv, opts) runs in it): a
--- route to every IPv6 LAN via its router (the host does not forward IPv6).
+-- route to every IPv6 LAN via its router (not via the host, which Docker makes forward IPv6
+-- between its bridges, past the router's firewall).
 -- @local
 function M.routes_public(net, x, exec)
   for _, rt in ipairs(M.lan_routes(net, x)) do
