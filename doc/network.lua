@@ -67,7 +67,7 @@ function Network:default_nat_preset() end
 --   A carrier-grade NAT (`nat = "cgnat"`, RFC 6888; its inside is a piece of 100.64.0.0/10
 --   and every router or node right behind it is a customer) takes pool (public addresses,
 --   1), port_block (ports a block, 512; must divide the 64512 ports 1024-65535), blocks
---   (blocks a customer, 4; its UDP quota is blocks x port_block), udp_timeout (120),
+--   (blocks a customer, 4; its quota is blocks x port_block, UDP and TCP), udp_timeout (120),
 --   tcp_timeout (7440), filtering ("EIF", "ADF" or "APDF"; "EIF") and hairpin (true);
 --   it is declared before `up()` with its customers, and is IPv4 only (no ip, filtering6,
 --   tcp, nat64 or portmap).

@@ -355,11 +355,14 @@ int natrule_cgn_ruleset(const struct natrule_cgn *c, struct buf *b, struct nt_er
            c->udp_timeout, "inside endpoint -> public endpoint (EIM)");
     for (i = 0; i < c->n_cust; i++) {
         ipv4_format(c->cust[i], a, sizeof a);
-        emit(&o, "\t# customer %zu (%s): inside ports it has mapped, at most its quota\n", i, a);
+        /* UDP and TCP alike: each element lives as long as its protocol's mapping */
         emit(&o,
-             "\tset q_%zu {\n\t\ttype inet_service\n\t\tsize %u\n\t\tflags dynamic,timeout\n"
-             "\t\ttimeout %us\n\t}\n",
-             i, c->port_block * c->blocks, c->udp_timeout);
+             "\t# customer %zu (%s): inside ports it has mapped (UDP and TCP), at most its quota\n",
+             i, a);
+        emit(&o,
+             "\tset q_%zu {\n\t\ttype inet_proto . inet_service\n\t\tsize %u\n"
+             "\t\tflags dynamic,timeout\n\t}\n",
+             i, c->port_block * c->blocks);
         emit(&o, "\tcounter oop_%zu {\n\t\tcomment \"customer %s out of ports\"\n\t}\n", i, a);
     }
     emit(&o,
@@ -402,8 +405,15 @@ int natrule_cgn_ruleset(const struct natrule_cgn *c, struct buf *b, struct nt_er
     emit(&o, "\tchain port_quota {\n\t\ttype filter hook forward priority -10; policy accept;\n");
     for (i = 0; i < c->n_cust; i++) {
         ipv4_format(c->cust[i], a, sizeof a);
-        emit(&o, "\t\tip saddr %s meta l4proto udp update @q_%zu { udp sport } accept\n", a, i);
-        emit(&o, "\t\tip saddr %s meta l4proto udp counter name \"oop_%zu\" drop\n", a, i);
+        emit(&o,
+             "\t\tip saddr %s meta l4proto udp update @q_%zu { meta l4proto . udp sport "
+             "timeout %us } accept\n",
+             a, i, c->udp_timeout);
+        emit(&o,
+             "\t\tip saddr %s meta l4proto tcp update @q_%zu { meta l4proto . tcp sport "
+             "timeout %us } accept\n",
+             a, i, c->tcp_timeout);
+        emit(&o, "\t\tip saddr %s meta l4proto { tcp, udp } counter name \"oop_%zu\" drop\n", a, i);
     }
     emit(&o, "\t}\n");
 

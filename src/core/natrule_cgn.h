@@ -14,13 +14,13 @@
  *    holds ports 1024 + k * blocks * port_block up to the next customer's). Every new
  *    mapping is SNATed to a random free port of the customer's blocks (RFC 6056), never
  *    outside them.
- *  - Port quota: blocks * port_block UDP mappings per customer. Set q_<i> (size = quota,
- *    timeout = udp_timeout, refreshed by the customer's outbound packets) holds the inside
- *    ports the customer has mapped; chain port_quota (filter forward, -10) adds each outbound
- *    packet's port. A full set refuses a new element, the rule does not match, and the next
- *    rule drops the packet and counts it in counter oop_<i>: a new mapping beyond the quota
- *    is dropped, live mappings go on. TCP is not counted (its ports come from the same
- *    blocks, so it cannot take another customer's).
+ *  - Port quota: blocks * port_block mappings per customer, UDP and TCP together. Set q_<i>
+ *    (size = quota; each element a protocol . inside port, living udp_timeout or
+ *    tcp_timeout, refreshed by the customer's outbound packets) holds the inside ports the
+ *    customer has mapped; chain port_quota (filter forward, -10) adds each outbound packet's
+ *    one. A full set refuses a new element, the rule does not match, and the next rule drops
+ *    the packet and counts it in counter oop_<i>: a new mapping beyond the quota is dropped,
+ *    live mappings go on.
  *  - Mapping: endpoint independent (RFC 6888 REQ-1). `learn` (postrouting, 300) records
  *    inside endpoint -> public address . port in eim_out, and later flows of that endpoint
  *    are SNATed to it; pub_to_inside holds the reverse, for inbound and hairpinned packets.
@@ -36,7 +36,7 @@
  *
  * Not offered: address dependent or per-flow mapping (RFC 6888 REQ-1 asks for EIM), port
  * preservation (random ports inside the blocks), blocks handed out on demand (reserved up
- * front), a TCP quota. */
+ * front). */
 #ifndef NT_NATRULE_CGN_H
 #define NT_NATRULE_CGN_H
 

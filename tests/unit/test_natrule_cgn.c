@@ -102,10 +102,12 @@ static void test_ruleset_and_checker(void)
     ok(strstr(b.data, "ip saddr 100.64.7.2 meta l4proto udp counter snat ip to 203.0.113.20:"
                       "3072-5119") != NULL,
        "customer 1 is SNATed into its blocks");
-    ok(strstr(b.data, "update @q_2 { udp sport } accept") &&
-           strstr(b.data, "counter name \"oop_2\" drop"),
-       "quota set and drop counter per customer");
-    ok(strstr(b.data, "size 2048") && strstr(b.data, "timeout 30s"), "quota 4 x 512, 30 s");
+    ok(strstr(b.data, "update @q_2 { meta l4proto . udp sport timeout 30s } accept") &&
+           strstr(b.data, "update @q_2 { meta l4proto . tcp sport timeout 7440s } accept") &&
+           strstr(b.data, "meta l4proto { tcp, udp } counter name \"oop_2\" drop"),
+       "one quota set per customer for UDP and TCP, each port for its protocol's timeout");
+    ok(strstr(b.data, "size 2048") && strstr(b.data, "type inet_proto . inet_service"),
+       "quota 4 x 512 (protocol, port)");
     ok(!strstr(b.data, "@pub_to_inside counter accept"), "APDF: no EIF accept in the guard");
     ok(strstr(b.data, "policy = { established : 7440 }") != NULL, "tcp timeout 2 h 4 min");
     ok(strstr(b.data,
