@@ -40,8 +40,9 @@
 -- <h2>Carrier-grade NAT</h2>
 -- <code>net:router{ nat = "cgnat", pool = 1, port_block = 512, blocks = 4, udp_timeout = 120,
 -- tcp_timeout = 7440, filtering = "EIF" }</code> (RFC 6888, RFC 7021; inside 100.64.0.0/10):
--- paired pooling, blocks reserved per customer, a quota of blocks x port_block mappings (UDP and TCP),
--- random ports, hairpinning (src/core/natrule_cgn.h). A client behind a home router behind it:
+-- paired pooling, blocks reserved per customer, a quota of blocks x port_block mappings
+-- (UDP and TCP), random ports, hairpinning (src/core/natrule_cgn.h). A client behind a home
+-- router behind it:
 --
 -- <table>
 -- <tr><th>home router</th><th>CGN filtering</th><th>mapping</th><th>filtering</th><th>hairpin</th><th>port preservation</th></tr>

@@ -77,8 +77,9 @@ out[#out + 1] = "-- another port, which breaks simultaneous hole punching (src/c
 out[#out + 1] = "-- <h2>Carrier-grade NAT</h2>"
 out[#out + 1] = "-- <code>net:router{ nat = \"cgnat\", pool = 1, port_block = 512, blocks = 4, udp_timeout = 120,"
 out[#out + 1] = "-- tcp_timeout = 7440, filtering = \"EIF\" }</code> (RFC 6888, RFC 7021; inside 100.64.0.0/10):"
-out[#out + 1] = "-- paired pooling, blocks reserved per customer, a quota of blocks x port_block mappings (UDP and TCP),"
-out[#out + 1] = "-- random ports, hairpinning (src/core/natrule_cgn.h). A client behind a home router behind it:"
+out[#out + 1] = "-- paired pooling, blocks reserved per customer, a quota of blocks x port_block mappings"
+out[#out + 1] = "-- (UDP and TCP), random ports, hairpinning (src/core/natrule_cgn.h). A client behind a home"
+out[#out + 1] = "-- router behind it:"
 out[#out + 1] = "--"
 out[#out + 1] = "-- <table>"
 out[#out + 1] = row({ "home router", "CGN filtering", "mapping", "filtering", "hairpin", "port preservation" }, true)
