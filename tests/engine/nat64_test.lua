@@ -17,7 +17,7 @@ do
   local bad = natrig.network { scenario = "nat64_test_bad", quiet = true }
   t.raises(function() bad:router { nat = "port_restricted", nat64 = true } end,
     "nat64 = true on a router with no IPv6 LAN %(ip = \"v4\"%).*give it ip = \"v6only\"", "nat64 on an IPv4 router")
-  t.raises(function() bad:router { ip = "v6only", nat64 = "yes" } end, "nat64 = yes: want true or false",
+  t.raises(function() bad:router { ip = "v6only", nat64 = "yes" } end, "option 'nat64' must be boolean, got string",
     "nat64 = \"yes\"")
   t.is(#bad.routers, 0, "no router was declared")
   bad:down()
