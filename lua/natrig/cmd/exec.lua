@@ -101,7 +101,14 @@ function M.run(opts, ...)
       AttachStdout = true, AttachStderr = true, Tty = o.t == true, Env = #env > 0 and core.json_array(env) or nil,
       User = o.user }, c.name).Id
     c.eng.raw:exec_attach(ex, o.t == true, o.i == true)
-    local info = c.eng:json("exec_inspect", { id = ex })
+    -- The stream can end before the engine has reaped the process (seen over tcp:// with
+    -- -i: Running still true, ExitCode null): asked again until it has, for 5 s at most.
+    local info
+    for _ = 1, 100 do
+      info = c.eng:json("exec_inspect", { id = ex })
+      if not (info and info.Running) then break end
+      core.sleep(0.05)
+    end
     return info and info.ExitCode
   end)
   if not rok then
