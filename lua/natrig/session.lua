@@ -283,12 +283,15 @@ end
 -- <runtime dir>/natrig/<run>/{owner, <node>/shaper.sock}.
 function M.ctl_root() return (core.getenv("XDG_RUNTIME_DIR") or "/run") .. "/natrig" end
 
-function M.remove_ctl_dirs(run)
-  local root = M.ctl_root() .. "/" .. run
+function M.remove_ctl_dirs(run, base)
+  local root = (base or M.ctl_root()) .. "/" .. run
   core.remove(root .. "/owner")
+  -- each node's folder holds what natrig put there (shaper.sock, path.txt and its .new):
+  -- everything in it goes, or the folder stays behind for good
   for _, name in ipairs(core.list_dir(root) or {}) do
-    core.remove(root .. "/" .. name .. "/shaper.sock")
-    core.rmdir(root .. "/" .. name)
+    local dir = root .. "/" .. name
+    for _, f in ipairs(core.list_dir(dir) or {}) do pcall(core.remove, dir .. "/" .. f) end
+    core.rmdir(dir)
   end
   core.rmdir(root)
 end

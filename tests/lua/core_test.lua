@@ -193,4 +193,16 @@ do
   core.rmdir(dir)
 end
 
+-- A run's control folder goes whole, whatever natrig put in its nodes' folders (path.txt
+-- and its .new were left behind, and with them the folders, for good)
+do
+  local base = os.tmpname(); os.remove(base); core.mkdir_p(base .. "/r1/a"); core.mkdir_p(base .. "/r1/b")
+  for _, f in ipairs({ "/r1/owner", "/r1/a/path.txt", "/r1/a/path.txt.new", "/r1/b/shaper.sock" }) do
+    local h = assert(io.open(base .. f, "w")); h:write("x"); h:close()
+  end
+  require("natrig.session").remove_ctl_dirs("r1", base)
+  t.ok(core.stat(base .. "/r1") == nil, "a run's control folder is removed with what its nodes' folders hold")
+  core.rmdir(base)
+end
+
 t.done()
