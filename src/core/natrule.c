@@ -714,7 +714,7 @@ size_t natrule_objects(const struct natrule_spec *s, struct natrule_object *out,
 
 /* Find the line "<kind> <name> {" (after leading whitespace) and return where its block
  * starts, or NULL. Names must match whole: "seen_a" must not find "seen_ap". */
-static const char *find_block(const char *text, const char *kind, const char *name)
+const char *natrule_find_block(const char *text, const char *kind, const char *name)
 {
     size_t kl = strlen(kind), nl = strlen(name);
     const char *line = text;
@@ -734,7 +734,7 @@ static const char *find_block(const char *text, const char *kind, const char *na
 
 /* The text of a block up to its closing brace at the object's own indentation: nft lists
  * objects one tab deep and closes them with "\n\t}". */
-static size_t block_len(const char *start)
+size_t natrule_block_len(const char *start)
 {
     const char *end = strstr(start, "\n\t}");
 
@@ -771,7 +771,7 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
     if (!listing)
         listing = "";
     snprintf(tbl, sizeof tbl, "table %s", natrule_family_kw(s));
-    if (!find_block(listing, tbl, NATRULE_TABLE))
+    if (!natrule_find_block(listing, tbl, NATRULE_TABLE))
         return nt_err_set(err, NT_PARSE, op, "%s natrig is missing", tbl);
     spec_tag(s, tag, sizeof tag);
     snprintf(want, sizeof want, "\tcomment \"%s\"\n", tag);
@@ -793,11 +793,11 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
         return nt_err_set(err, NT_PARSE, op, "table ip natrig holds other TCP rules: want %s", tag);
     n = natrule_objects(s, obj, NATRULE_MAX_OBJECTS);
     for (i = 0; i < n && i < NATRULE_MAX_OBJECTS; i++) {
-        blk = find_block(listing, obj[i].kind, obj[i].name);
+        blk = natrule_find_block(listing, obj[i].kind, obj[i].name);
         if (!blk)
             return nt_err_set(err, NT_PARSE, op, "%s %s is missing", obj[i].kind, obj[i].name);
         if (obj[i].hook) {
-            size_t bl = block_len(blk);
+            size_t bl = natrule_block_len(blk);
 
             snprintf(want, sizeof want, " hook %s ", obj[i].hook);
             if (!memmem(blk, bl, "type ", 5) || !memmem(blk, bl, want, strlen(want)))
@@ -806,13 +806,13 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
         }
     }
     if (s->family == 6) { /* no translation: the rules name no router address, only LANs */
-        blk = find_block(listing, "set", "lan_nets");
-        return natrule_fw6_check_lans(s, blk, blk ? block_len(blk) : 0, err);
+        blk = natrule_find_block(listing, "set", "lan_nets");
+        return natrule_fw6_check_lans(s, blk, blk ? natrule_block_len(blk) : 0, err);
     }
     ipv4_format(s->wan_ip, wan, sizeof wan);
     if (!contains_word(listing, strlen(listing), wan))
         return nt_err_set(err, NT_PARSE, op, "wan_ip %s does not appear in the rules", wan);
-    blk = find_block(listing, "set", "lan_nets");
+    blk = natrule_find_block(listing, "set", "lan_nets");
     for (i = 0; blk && i < s->n_lan; i++) {
         char a[INET_ADDRSTRLEN];
 
@@ -822,7 +822,7 @@ int natrule_check_listing(const struct natrule_spec *s, const char *listing, str
             snprintf(net, sizeof net, "%s", a);
         else
             snprintf(net, sizeof net, "%s/%d", a, s->lan[i].prefix);
-        if (!contains_word(blk, block_len(blk), net))
+        if (!contains_word(blk, natrule_block_len(blk), net))
             return nt_err_set(err, NT_PARSE, op, "lan subnet %s is not in set lan_nets", net);
     }
     return 0;

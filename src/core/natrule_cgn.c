@@ -458,31 +458,7 @@ int natrule_cgn_ruleset(const struct natrule_cgn *c, struct buf *b, struct nt_er
 
 /* --- the listing checker ---------------------------------------------------------------- */
 
-/* Where the block of the line "<kind> <name> {" starts, or NULL (whole names only). */
-static const char *find_block(const char *text, const char *kind, const char *name)
-{
-    size_t kl = strlen(kind), nl = strlen(name);
-    const char *line = text;
-
-    while (line && *line) {
-        const char *p = line, *eol = strchr(line, '\n');
-
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, kind, kl) == 0 && p[kl] == ' ' && strncmp(p + kl + 1, name, nl) == 0 &&
-            strncmp(p + kl + 1 + nl, " {", 2) == 0)
-            return eol ? eol + 1 : p + strlen(p);
-        line = eol ? eol + 1 : NULL;
-    }
-    return NULL;
-}
-
-static size_t block_len(const char *start)
-{
-    const char *end = strstr(start, "\n\t}");
-
-    return end ? (size_t)(end - start) : strlen(start);
-}
+/* find_block and block_len: natrule.c's (natrule_int.h), the one reader of nft listings. */
 
 struct obj {
     const char *kind, *name, *hook;
@@ -509,13 +485,13 @@ static const struct obj fixed[] = {
 static int need(const char *listing, const char *kind, const char *name, const char *hook,
                 struct nt_err *err)
 {
-    const char *blk = find_block(listing, kind, name);
+    const char *blk = natrule_find_block(listing, kind, name);
     char want[64];
 
     if (!blk)
         return nt_err_set(err, NT_PARSE, "cgnat verify", "%s %s is missing", kind, name);
     if (hook) {
-        size_t bl = block_len(blk);
+        size_t bl = natrule_block_len(blk);
 
         snprintf(want, sizeof want, " hook %s ", hook);
         if (!memmem(blk, bl, want, strlen(want)))
@@ -533,7 +509,7 @@ int natrule_cgn_check_listing(const struct natrule_cgn *c, const char *listing, 
 
     if (!listing)
         listing = "";
-    if (!find_block(listing, "table ip", NATRULE_TABLE))
+    if (!natrule_find_block(listing, "table ip", NATRULE_TABLE))
         return nt_err_set(err, NT_PARSE, "cgnat verify", "table ip natrig is missing");
     tag_of(c, tag, sizeof tag);
     snprintf(want, sizeof want, "\tcomment \"%s\"\n", tag);
@@ -553,9 +529,9 @@ int natrule_cgn_check_listing(const struct natrule_cgn *c, const char *listing, 
         if (need(listing, "counter", name, NULL, err) < 0)
             return -1;
     }
-    blk = find_block(listing, "set", "pool");
+    blk = natrule_find_block(listing, "set", "pool");
     for (i = 0; blk && i < c->n_pool; i++) {
-        size_t bl = block_len(blk);
+        size_t bl = natrule_block_len(blk);
         const char *p = blk;
 
         ipv4_format(c->pool[i], a, sizeof a);
