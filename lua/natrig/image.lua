@@ -79,18 +79,25 @@ local function canonical(path)
 end
 M.canonical = canonical
 
+-- One ldd for up to 50 files (core.run takes 63 argv strings): ldd is a shell script, and
+-- once per file it was most of a base image build (138 files: 6.2 s under load, 1.4 s
+-- batched). Its output names each file ("path:") before that file's libraries, which
+-- parse_ldd skips; a static file is "not a dynamic executable" on stderr, not an error.
+local LDD_BATCH = 50
 local function closure(paths)
   local seen, list = {}, {}
-  for _, p in ipairs(paths) do
-    local code, out, err = core.run({ "ldd", p }, 30)
-    if code == 0 then
-      for _, lib in ipairs(M.parse_ldd(out)) do
-        local c = canonical(lib)
-        if not seen[c] then seen[c] = true; list[#list + 1] = { path = c, src = lib } end
-      end
-    elseif not (out .. err):find("not a dynamic executable", 1, true) then
+  for i = 1, #paths, LDD_BATCH do
+    local argv = { "ldd" }
+    for j = i, math.min(i + LDD_BATCH - 1, #paths) do argv[#argv + 1] = paths[j] end
+    local code, out, err = core.run(argv, 30)
+    local other = err:gsub("[^\n]*not a dynamic executable[^\n]*", "")
+    if code ~= 0 and (other:find("%S") or other == err) then
       error(core.error { code = "sys", op = "image build", status = 0,
-        message = ("ldd %s failed: %s"):format(p, err) }, 0)
+        message = ("ldd %s failed (exit %d): %s"):format(table.concat(argv, " ", 2), code, err) }, 0)
+    end
+    for _, lib in ipairs(M.parse_ldd(out)) do
+      local c = canonical(lib)
+      if not seen[c] then seen[c] = true; list[#list + 1] = { path = c, src = lib } end
     end
   end
   return list

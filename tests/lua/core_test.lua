@@ -151,6 +151,21 @@ local libs = image.parse_ldd([[
 t.is(table.concat(libs, " "),
   "/lib/x86_64-linux-gnu/libmnl.so.0 /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2",
   "ldd parse keeps the loader, drops the vdso")
+-- closure: one ldd for many files; a static file among them is no error, a missing one is
+do
+  local have = {}
+  for _, l in ipairs(image.closure({ "/usr/bin/busybox", "/usr/bin/lua5.4", "/usr/sbin/nft" })) do
+    have[l.path:match("[^/]+$")] = true
+  end
+  t.ok(have["libc.so.6"] and have["libreadline.so.8"] and have["libnftables.so.1"],
+    "closure: one batched ldd finds each dynamic file's libraries, busybox (static) among them")
+  local paths = {}
+  for i = 1, 60 do paths[i] = i % 2 == 0 and "/usr/bin/lua5.4" or "/usr/sbin/nft" end
+  paths[#paths + 1] = "/usr/bin/busybox"
+  t.ok(#image.closure(paths) >= 3, "closure: more files than one ldd call takes (61) go in batches")
+  t.raises(function() image.closure({ "/usr/bin/lua5.4", "/nonexistent/natrig-x" }) end,
+    "ldd .*/nonexistent/natrig%-x", "closure: a file ldd cannot read is an error naming it")
+end
 
 -- interfaces are found by address
 local node_mod = require "natrig.node"
