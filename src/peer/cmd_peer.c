@@ -2,15 +2,13 @@
  * as a keepalive), punches a hole to every remote the gateway introduces (PUNCH every
  * --punch-interval from both sides until a PUNCH or PUNCH_ACK arrives), then exchanges
  * PING/PONG and logs the RTTs. Runs until SIGINT/SIGTERM (or --exit-when-done), answering
- * punches and pings. The per-remote logic is core/peerproto's state machine; this file
- * does the I/O and the logging. With --portmap it first asks its router for a mapping and
- * registers the mapped endpoint (REGISTER_AT), so remotes punch to it. With --tcp the punch is a
- * TCP simultaneous open instead (peertcp.c): every punch interval, while no connection to the
- * remote is up or under way, a connect() from the registered port to the remote's public endpoint
- * (a listener on the same port takes a SYN that arrives first); the remote counts as punched when
- * its HELLO line arrives on a connection, and the pings go over that connection. The rendezvous
- * stays UDP: the remote's public endpoint is the one the gateway saw its UDP from, which is its TCP
- * one where the NAT preserves ports (every natrig preset with EIM does). */
+ * punches and pings. The per-remote logic is core/peerproto's state machine. With --portmap it
+ * first asks its router for a mapping and registers the mapped endpoint (REGISTER_AT), so
+ * remotes punch to it. With --tcp the punch is a TCP simultaneous open instead. The rendezvous
+ * stays UDP: the remote's public endpoint is the one the gateway saw its UDP from, which is its
+ * TCP one where the NAT preserves ports (every natrig preset with EIM does).
+ * The parts: this file (options, the loop, the state machine's actions, the --expect verdict),
+ * peerrun_udp.c (messages), peerrun_tcp.c (--tcp), peerrun_map.c (--portmap); peerrun.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +18,14 @@
 #include "core/peerproto.h"
 #include "peer/peercmd.h"
 #include "peer/peerlog.h"
-#include "peer/peermap.h"
 #include "peer/peernet.h"
+#include "peer/peerrun.h"
 #include "peer/peertcp.h"
 
-#define T_PEER "natrig_peer::peer"
-#define T_PUNCH "natrig_peer::punch"
-#define T_PING "natrig_peer::ping"
-#define T_MAP "natrig_peer::portmap"
-#define PEER_MAP_LIFETIME 3600 /* one request, never renewed: a test peer lives shorter */
-
-#define PEER_REGISTER_RETRY_US 500000 /* until the gateway first answers */
-#define PEER_MAX_EXPECT 64
+#define T_PEER PEERRUN_T_PEER
+#define T_PUNCH PEERRUN_T_PUNCH
+#define T_PING PEERRUN_T_PING
+#define PEER_MAX_EXPECT PEERRUN_MAX_EXPECT
 
 enum {
     OPT_GATEWAY = 256,
@@ -49,35 +43,6 @@ enum {
     OPT_EXIT_WHEN_DONE,
     OPT_TCP,
     OPT_PORTMAP,
-};
-
-struct peer {
-    /* options */
-    struct peerproto_addr gateway, local;
-    int has_gateway;
-    char name[PEERPROTO_NAME_MAX + 1];
-    struct peerproto_timing t;
-    int64_t keepalive_us;
-    char expect[PEER_MAX_EXPECT][PEERPROTO_NAME_MAX + 1];
-    int nexpect;
-    int exit_when_done;
-    int tcp;     /* --tcp: punch by TCP simultaneous open */
-    int portmap; /* 0 off, 1 NAT-PMP, 2 PCP */
-    /* state */
-    struct peertcp t_tcp;
-    int fd;
-    struct peerproto_table tb;
-    struct peerproto_stats st;
-    unsigned long unexpected, send_errors;
-    int registered;
-    struct peerproto_addr public_addr;
-    uint32_t reg_seq;
-    unsigned reg_unanswered;
-    int64_t next_register_us;
-    int expect_reported, expect_failed;
-    int has_mapped;
-    struct peerproto_addr
-        mapped; /* the router's mapping of our port: registered with REGISTER_AT */
 };
 
 static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
@@ -157,74 +122,6 @@ static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
 }
 
-static int is_expected(const struct peer *p, const char *name)
-{
-    int i;
-
-    for (i = 0; i < p->nexpect; i++)
-        if (strcmp(p->expect[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-static void peer_send(struct peer *p, const struct peerproto_msg *m,
-                      const struct peerproto_addr *to)
-{
-    unsigned char out[PEERPROTO_MAX_DGRAM];
-    struct nt_err err = {0};
-    struct peerlog_line l;
-    long n = peerproto_encode(m, out, sizeof out, &err);
-
-    if (n >= 0 && peernet_send(p->fd, out, (size_t)n, to, &err) == 0)
-        return;
-    /* a NAT test may well make sends fail (EPERM from a DROP rule): say so, never quit */
-    p->send_errors++;
-    peerlog_begin(&l, p->send_errors <= 10 ? PEERLOG_WARN : PEERLOG_DEBUG, T_PEER, "send failed");
-    peerlog_addr(&l, "to", to);
-    peerlog_str(&l, "type", peerproto_type_name((int)m->type));
-    peerlog_str(&l, "error", err.msg);
-    peerlog_int(&l, "send_errors", (long long)p->send_errors);
-    peerlog_end(&l);
-}
-
-static void send_named(struct peer *p, enum peerproto_type type, uint32_t seq, const char *to_name,
-                       uint64_t ts, const struct peerproto_addr *to)
-{
-    struct peerproto_msg m;
-
-    memset(&m, 0, sizeof m);
-    m.type = type;
-    m.seq = seq;
-    snprintf(m.name, sizeof m.name, "%s", p->name);
-    if (to_name)
-        snprintf(m.to, sizeof m.to, "%s", to_name);
-    m.ts = ts;
-    peer_send(p, &m, to);
-}
-
-static void send_register(struct peer *p, int64_t now)
-{
-    struct peerproto_msg m;
-    struct peerlog_line l;
-
-    memset(&m, 0, sizeof m);
-    /* with a port mapping: introduce me at the mapped endpoint, not the observed source */
-    m.type = p->has_mapped ? PEERPROTO_REGISTER_AT : PEERPROTO_REGISTER;
-    m.addr = p->mapped;
-    m.seq = ++p->reg_seq;
-    snprintf(m.name, sizeof m.name, "%s", p->name);
-    peer_send(p, &m, &p->gateway);
-    p->reg_unanswered++;
-    p->next_register_us = now + (p->registered ? p->keepalive_us : PEER_REGISTER_RETRY_US);
-    /* every 10th unanswered try before the first answer, every 3rd keepalive after it */
-    if (p->reg_unanswered % (p->registered ? 3u : 10u) == 0 && p->reg_unanswered > 1) {
-        peerlog_begin(&l, PEERLOG_WARN, T_PEER, "gateway not answering");
-        peerlog_addr(&l, "gateway", &p->gateway);
-        peerlog_int(&l, "attempts", (long long)p->reg_unanswered);
-        peerlog_end(&l);
-    }
-}
-
 static void log_punch_failed(const struct peerproto_remote *r, const char *reason)
 {
     struct peerlog_line l;
@@ -255,144 +152,16 @@ static void log_pings_done(const struct peerproto_remote *r, unsigned pings)
     peerlog_end(&l);
 }
 
-static void on_pong(struct peer *p, const struct peerproto_msg *m,
-                    const struct peerproto_addr *from, int64_t now);
-
-/* --tcp: a PUNCH is a connect() (while none to r is up or under way), a PING a line on the
- * connection. Returns 1 when it handled the action. */
-static int tcp_action(struct peer *p, struct peerproto_remote *r, const struct peerproto_action *a,
-                      int64_t now)
-{
-    int idx = (int)(r - p->tb.r), i = peertcp_find(&p->t_tcp, idx, 0);
-    char line[96];
-    struct peerlog_line l;
-
-    if (a->kind == PEERPROTO_ACT_PUNCH) {
-        if (i < 0 && peertcp_connect(&p->t_tcp, &a->to, idx) >= 0) {
-            peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "tcp connect started");
-            peerlog_str(&l, "remote", r->name);
-            peerlog_addr(&l, "to", &a->to);
-            peerlog_int(&l, "attempt", (long long)a->seq);
-            peerlog_end(&l);
-        }
-        return 1;
-    }
-    if (a->kind == PEERPROTO_ACT_PING || a->kind == PEERPROTO_ACT_KEEPALIVE) {
-        snprintf(line, sizeof line, "PING %lu %lld", (unsigned long)a->seq, (long long)now);
-        i = peertcp_find(&p->t_tcp, idx, 1);
-        if (i >= 0)
-            peertcp_send(&p->t_tcp, i, line);
-        return 1;
-    }
-    return 0;
-}
-
-static void tcp_connected(void *ctx, struct peertcp *t, int i, int err)
-{
-    struct peer *p = ctx;
-    struct peerlog_line l;
-    char line[64];
-
-    if (err) {
-        peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "tcp connect failed");
-        peerlog_str(&l, "remote", p->tb.r[t->c[i].remote].name);
-        peerlog_addr(&l, "to", &t->c[i].addr);
-        peerlog_str(&l, "error", strerror(err));
-        peerlog_end(&l);
-        return;
-    }
-    snprintf(line, sizeof line, "HELLO %s", p->name);
-    peertcp_send(t, i, line);
-}
-
-static void tcp_accepted(void *ctx, struct peertcp *t, int i)
-{
-    struct peer *p = ctx;
-    char line[64];
-
-    snprintf(line, sizeof line, "HELLO %s", p->name);
-    peertcp_send(t, i, line);
-}
-
-static void tcp_hello(struct peer *p, struct peertcp *t, int i, const char *name, int64_t now)
-{
-    struct peerproto_remote *r = NULL;
-    struct peerlog_line l;
-
-    if (p->nexpect == 0 || is_expected(p, name))
-        r = peerproto_table_get(&p->tb, name);
-    if (!r) {
-        peertcp_close(t, i);
-        return;
-    }
-    /* the first connection to say HELLO carries the pings; a second one (both connect()s
-     * and the listener can each win) is closed */
-    if (peertcp_find(t, (int)(r - p->tb.r), 1) >= 0) {
-        peertcp_close(t, i);
-        return;
-    }
-    t->c[i].remote = (int)(r - p->tb.r);
-    t->c[i].hello = 1;
-    if (peerproto_remote_on_punch(r, &t->c[i].addr, now, &p->t) == PEERPROTO_EV_PUNCHED) {
-        peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punched");
-        peerlog_str(&l, "remote", r->name);
-        peerlog_addr(&l, "addr", &t->c[i].addr);
-        peerlog_int(&l, "attempts", (long long)r->attempts);
-        peerlog_str(&l, "via", "tcp");
-        if (r->has_public)
-            peerlog_addr(&l, "public_addr", &r->public_addr);
-        peerlog_end(&l);
-    }
-}
-
-static void tcp_line(void *ctx, struct peertcp *t, int i, const char *line)
-{
-    struct peer *p = ctx;
-    int64_t now = peernet_now_us();
-    unsigned long seq;
-    long long ts;
-    char name[PEERPROTO_NAME_MAX + 2], out[96];
-
-    /* 32: PEERPROTO_NAME_MAX */
-    if (sscanf(line, "HELLO %32s", name) == 1 && peerproto_name_valid(name)) {
-        tcp_hello(p, t, i, name, now);
-    } else if (t->c[i].remote >= 0 && sscanf(line, "PING %lu %lld", &seq, &ts) == 2) {
-        snprintf(out, sizeof out, "PONG %lu %lld", seq, ts);
-        peertcp_send(t, i, out);
-    } else if (t->c[i].remote >= 0 && sscanf(line, "PONG %lu %lld", &seq, &ts) == 2) {
-        struct peerproto_msg m;
-
-        memset(&m, 0, sizeof m);
-        snprintf(m.name, sizeof m.name, "%s", p->tb.r[t->c[i].remote].name);
-        m.seq = (uint32_t)seq;
-        m.ts = (uint64_t)ts;
-        on_pong(p, &m, &t->c[i].addr, now);
-    }
-}
-
-static void tcp_closed(void *ctx, struct peertcp *t, int i)
-{
-    struct peer *p = ctx;
-    struct peerlog_line l;
-
-    if (t->c[i].remote < 0)
-        return;
-    peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "tcp connection closed");
-    peerlog_str(&l, "remote", p->tb.r[t->c[i].remote].name);
-    peerlog_addr(&l, "addr", &t->c[i].addr);
-    peerlog_end(&l);
-}
-
 static void do_action(struct peer *p, struct peerproto_remote *r, const struct peerproto_action *a,
                       int64_t now)
 {
     struct peerlog_line l;
 
-    if (p->tcp && tcp_action(p, r, a, now))
+    if (p->tcp && peerrun_tcp_action(p, r, a, now))
         return;
     switch (a->kind) {
     case PEERPROTO_ACT_PUNCH:
-        send_named(p, PEERPROTO_PUNCH, a->seq, r->name, 0, &a->to);
+        peerrun_send_named(p, PEERPROTO_PUNCH, a->seq, r->name, 0, &a->to);
         peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "punch sent");
         peerlog_str(&l, "remote", r->name);
         peerlog_addr(&l, "to", &a->to);
@@ -404,7 +173,7 @@ static void do_action(struct peer *p, struct peerproto_remote *r, const struct p
         break;
     case PEERPROTO_ACT_PING:
     case PEERPROTO_ACT_KEEPALIVE:
-        send_named(p, PEERPROTO_PING, a->seq, NULL, (uint64_t)now, &a->to);
+        peerrun_send_named(p, PEERPROTO_PING, a->seq, NULL, (uint64_t)now, &a->to);
         break;
     case PEERPROTO_ACT_PINGS_DONE:
         log_pings_done(r, p->t.pings);
@@ -420,199 +189,6 @@ static void do_action(struct peer *p, struct peerproto_remote *r, const struct p
     case PEERPROTO_ACT_NONE:
         break;
     }
-}
-
-static void on_registered(struct peer *p, const struct peerproto_msg *m, int64_t now)
-{
-    struct peerproto_remote *r;
-    struct peerlog_line l;
-    int i;
-
-    p->reg_unanswered = 0;
-    if (!p->registered) {
-        p->registered = 1;
-        p->public_addr = m->addr;
-        p->next_register_us = now + p->keepalive_us;
-        peerlog_begin(&l, PEERLOG_INFO, T_PEER, "registered with gateway");
-        peerlog_str(&l, "name", p->name);
-        peerlog_addr(&l, "public_addr", &m->addr);
-        peerlog_addr(&l, "gateway", &p->gateway);
-        peerlog_end(&l);
-        /* an expected remote's introduction deadline runs from here */
-        for (i = 0; i < p->nexpect; i++) {
-            r = peerproto_table_get(&p->tb, p->expect[i]);
-            if (r)
-                peerproto_remote_expect(r, now, &p->t);
-        }
-    } else if (!peerproto_addr_eq(&p->public_addr, &m->addr)) {
-        peerlog_begin(&l, PEERLOG_INFO, T_PEER, "public address changed");
-        peerlog_addr(&l, "public_addr", &m->addr);
-        peerlog_addr(&l, "previous", &p->public_addr);
-        peerlog_end(&l);
-        p->public_addr = m->addr;
-    }
-}
-
-static void on_peers(struct peer *p, const struct peerproto_msg *m, int64_t now)
-{
-    struct peerproto_remote *r;
-    struct peerlog_line l;
-    size_t i;
-
-    for (i = 0; i < m->npeers; i++) {
-        const struct peerproto_peer *e = &m->peers[i];
-
-        if (strcmp(e->name, p->name) == 0)
-            continue;
-        if (p->nexpect > 0 && !is_expected(p, e->name)) {
-            peerlog_begin(&l, PEERLOG_DEBUG, T_PEER, "not punching peer outside --expect");
-            peerlog_str(&l, "remote", e->name);
-            peerlog_end(&l);
-            continue;
-        }
-        r = peerproto_table_get(&p->tb, e->name);
-        if (!r) {
-            peerlog_begin(&l, PEERLOG_WARN, T_PEER, "peer table full");
-            peerlog_str(&l, "remote", e->name);
-            peerlog_int(&l, "max", PEERPROTO_MAX_PEERS);
-            peerlog_end(&l);
-            continue;
-        }
-        if (peerproto_remote_introduce(r, &e->addr, now, &p->t)) {
-            peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punch started");
-            peerlog_str(&l, "remote", r->name);
-            peerlog_addr(&l, "addr", &e->addr);
-            peerlog_end(&l);
-        }
-    }
-}
-
-static void on_punch(struct peer *p, const struct peerproto_msg *m,
-                     const struct peerproto_addr *from, int64_t now)
-{
-    struct peerproto_remote *r;
-    struct peerlog_line l;
-    struct peerproto_addr prev;
-
-    if (strcmp(m->to, p->name) != 0) {
-        /* a stale mapping can hand us another peer's traffic: not ours to answer */
-        p->unexpected++;
-        peerlog_begin(&l, PEERLOG_DEBUG, T_PUNCH, "ignored misdirected punch");
-        peerlog_str(&l, "remote", m->name);
-        peerlog_str(&l, "to", m->to);
-        peerlog_addr(&l, "from", from);
-        peerlog_end(&l);
-        return;
-    }
-    /* always answer a PUNCH where it came from: for a remote behind a symmetric NAT that
-     * is the only way through */
-    if (m->type == PEERPROTO_PUNCH)
-        send_named(p, PEERPROTO_PUNCH_ACK, m->seq, m->name, 0, from);
-    if (p->nexpect > 0 && !is_expected(p, m->name))
-        return;
-    r = peerproto_table_get(&p->tb, m->name);
-    if (!r)
-        return;
-    prev = r->actual_addr;
-    switch (peerproto_remote_on_punch(r, from, now, &p->t)) {
-    case PEERPROTO_EV_PUNCHED:
-        /* one keepalive clock: the gateway's refresh goes out with the peers' keepalives, so
-         * the gap a NAT sees between two packets of this socket is the keepalive, not
-         * whatever offset the punch happened to have (two interleaved timers would keep a
-         * mapping alive that either alone lets expire) */
-        if (p->registered)
-            p->next_register_us = now + p->keepalive_us;
-        peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "hole punched");
-        peerlog_str(&l, "remote", r->name);
-        peerlog_addr(&l, "addr", from);
-        peerlog_int(&l, "attempts", (long long)r->attempts);
-        peerlog_str(&l, "via", peerproto_type_name((int)m->type));
-        if (r->has_public)
-            peerlog_addr(&l, "public_addr", &r->public_addr);
-        peerlog_end(&l);
-        break;
-    case PEERPROTO_EV_ADDR_MOVED:
-        peerlog_begin(&l, PEERLOG_INFO, T_PUNCH, "remote address changed");
-        peerlog_str(&l, "remote", r->name);
-        peerlog_addr(&l, "addr", from);
-        peerlog_addr(&l, "previous", &prev);
-        peerlog_end(&l);
-        break;
-    case PEERPROTO_EV_NONE:
-        break;
-    }
-}
-
-static void on_pong(struct peer *p, const struct peerproto_msg *m,
-                    const struct peerproto_addr *from, int64_t now)
-{
-    struct peerproto_remote *r = peerproto_table_find(&p->tb, m->name);
-    int64_t rtt = now - (int64_t)m->ts;
-    struct peerlog_line l;
-    int res;
-
-    if (!r)
-        return;
-    res = peerproto_remote_on_pong(r, m->seq, rtt);
-    if (res == 0)
-        return;
-    peerlog_begin(&l, res == 2 ? PEERLOG_DEBUG : PEERLOG_INFO, T_PING,
-                  res == 1   ? "rtt"
-                  : res == 3 ? "direct path restored"
-                             : "keepalive rtt");
-    peerlog_str(&l, "remote", r->name);
-    peerlog_addr(&l, "addr", from);
-    if (res == 1)
-        peerlog_int(&l, "seq", (long long)m->seq);
-    peerlog_fmt(&l, "rtt_ms", "%.3f", (double)rtt / 1000.0);
-    peerlog_end(&l);
-}
-
-static void on_datagram(struct peer *p, const unsigned char *buf, size_t n, size_t cap,
-                        const struct peerproto_addr *from, int64_t now)
-{
-    struct peerproto_msg m;
-    struct peerlog_line l;
-    int from_gateway = peerproto_addr_eq(from, &p->gateway);
-    enum peerproto_bad why = peerproto_decode(buf, n < cap ? n : cap, &m, &p->st);
-
-    if (why != PEERPROTO_OK) {
-        peerlog_bad_datagram("natrig_peer::proto", &p->st, why, from, n);
-        return;
-    }
-    switch (m.type) {
-    case PEERPROTO_REGISTERED:
-        if (!from_gateway)
-            break;
-        on_registered(p, &m, now);
-        return;
-    case PEERPROTO_PEERS:
-        if (!from_gateway)
-            break;
-        on_peers(p, &m, now);
-        return;
-    case PEERPROTO_PUNCH:
-    case PEERPROTO_PUNCH_ACK:
-        if (!p->tcp) /* --tcp: only a TCP connection counts */
-            on_punch(p, &m, from, now);
-        return;
-    case PEERPROTO_PING:
-        /* anyone who can reach us gets an answer: that is what a test peer is for */
-        send_named(p, PEERPROTO_PONG, m.seq, NULL, m.ts, from);
-        return;
-    case PEERPROTO_PONG:
-        on_pong(p, &m, from, now);
-        return;
-    case PEERPROTO_REGISTER:
-    case PEERPROTO_REGISTER_AT:
-        break;
-    }
-    p->unexpected++;
-    peerlog_begin(&l, PEERLOG_DEBUG, T_PEER, "ignored unexpected message");
-    peerlog_addr(&l, "from", from);
-    peerlog_str(&l, "type", peerproto_type_name((int)m.type));
-    peerlog_int(&l, "unexpected", (long long)p->unexpected);
-    peerlog_end(&l);
 }
 
 /* Append name to a comma list in buf. */
@@ -666,76 +242,6 @@ static int check_expected(struct peer *p)
     return !pinging;
 }
 
-/* One mapping of our port (UDP, or TCP) by NAT-PMP or PCP, logged. Returns 1 with *ext set
- * when granted, else 0. */
-static int map_one(struct peer *p, int tcp, struct peerproto_addr *ext)
-{
-    struct peermap_req q;
-    struct portmap_answer a;
-    struct nt_err err = {0};
-    struct peerlog_line l;
-    const char *proto = p->portmap == 2 ? "pcp" : "natpmp";
-    uint32_t ext_ip = 0;
-    int rc;
-
-    memset(&q, 0, sizeof q);
-    q.pcp = p->portmap == 2;
-    q.tcp = tcp;
-    q.port = p->local.port;
-    q.lifetime = PEER_MAP_LIFETIME;
-    q.timeout_ms = 4000;
-    rc = peermap_request(&q, &a, &ext_ip, &err);
-    if (rc == 0 && a.result == 0) {
-        ext->ip = ext_ip;
-        ext->port = a.eport;
-        peerlog_begin(&l, PEERLOG_INFO, T_MAP, "port mapped");
-        peerlog_str(&l, "proto", proto);
-        peerlog_str(&l, "transport", tcp ? "tcp" : "udp");
-        peerlog_int(&l, "port", p->local.port);
-        peerlog_addr(&l, "external", ext);
-        peerlog_int(&l, "lifetime", a.lifetime);
-        peerlog_end(&l);
-        return 1;
-    }
-    peerlog_begin(&l, PEERLOG_WARN, T_MAP, "port mapping failed");
-    peerlog_str(&l, "proto", proto);
-    peerlog_str(&l, "transport", tcp ? "tcp" : "udp");
-    peerlog_int(&l, "port", p->local.port);
-    if (rc < 0) {
-        peerlog_str(&l, "error", err.msg);
-    } else if (rc > 0) {
-        peerlog_str(&l, "reason", "no_answer");
-        peerlog_addr(&l, "gateway", &q.gw);
-    } else {
-        peerlog_str(&l, "reason", portmap_result_name(q.pcp, a.result));
-        peerlog_int(&l, "result", a.result);
-    }
-    peerlog_end(&l);
-    return 0;
-}
-
-/* --portmap: ask the default gateway (the router) to map our UDP port (and, with --tcp, our
- * TCP port: the remote connects to the registered endpoint), by NAT-PMP or PCP, and register
- * the UDP mapping. A refusal or silence is logged and the peer goes on unmapped, as a P2P
- * program falls back to punching. */
-static void peer_portmap(struct peer *p)
-{
-    struct peerproto_addr udp = {0, 0}, tcp = {0, 0};
-    struct peerlog_line l;
-
-    if (!map_one(p, 0, &udp))
-        return;
-    p->has_mapped = 1;
-    p->mapped = udp;
-    if (p->tcp && map_one(p, 1, &tcp) && !peerproto_addr_eq(&tcp, &udp)) {
-        /* the remote connects to the registered (UDP) endpoint: say when TCP's differs */
-        peerlog_begin(&l, PEERLOG_WARN, T_MAP, "tcp mapping differs from the udp one");
-        peerlog_addr(&l, "udp", &udp);
-        peerlog_addr(&l, "tcp", &tcp);
-        peerlog_end(&l);
-    }
-}
-
 static int peer_loop(struct peer *p)
 {
     unsigned char buf[PEERPROTO_MAX_DGRAM + 1];
@@ -746,13 +252,13 @@ static int peer_loop(struct peer *p)
     int rc, k;
     long n;
     struct pollfd pfd[PEERTCP_MAX + 2];
-    const struct peertcp_cb tcp_cb = {p, tcp_connected, tcp_accepted, tcp_line, tcp_closed};
+    const struct peertcp_cb tcp_cb = peerrun_tcp_callbacks(p);
 
     p->next_register_us = peernet_now_us();
     for (;;) {
         now = peernet_now_us();
         if (now >= p->next_register_us)
-            send_register(p, now);
+            peerrun_send_register(p, now);
         wake = p->next_register_us;
         for (i = 0; i < p->tb.n; i++) {
             while (peerproto_remote_next(&p->tb.r[i], now, &p->t, &act))
@@ -776,7 +282,7 @@ static int peer_loop(struct peer *p)
             n = peernet_recv(p->fd, buf, sizeof buf, &from);
             if (n < 0)
                 break;
-            on_datagram(p, buf, (size_t)n, sizeof buf, &from, peernet_now_us());
+            peerrun_on_datagram(p, buf, (size_t)n, sizeof buf, &from, peernet_now_us());
         }
     }
 }
@@ -823,7 +329,7 @@ static int peer_run(int argc, char **argv)
         rc = peercmd_usage_error(&cmd_peer, "missing --name NAME");
     if (rc < 0 && p->exit_when_done && p->nexpect == 0)
         rc = peercmd_usage_error(&cmd_peer, "--exit-when-done needs --expect");
-    if (rc < 0 && p->nexpect > 0 && is_expected(p, p->name))
+    if (rc < 0 && p->nexpect > 0 && peerrun_is_expected(p, p->name))
         rc = peercmd_usage_error(&cmd_peer, "--expect names this peer itself ('%s')", p->name);
     if (rc >= 0) {
         free(p);
@@ -851,7 +357,7 @@ static int peer_run(int argc, char **argv)
     peerlog_str(&l, "punch", p->tcp ? "tcp" : "udp");
     peerlog_end(&l);
     if (p->portmap)
-        peer_portmap(p);
+        peerrun_portmap(p);
     rc = peer_loop(p);
     peerlog_begin(&l, PEERLOG_INFO, T_PEER, "shutting down");
     if (peernet_stop_signal())
