@@ -17,6 +17,7 @@
 -- @module natrig.profiles
 local core = require "natrig.core"
 local task = require "natrig.task"
+local ip6 = require "natrig.ip6"
 
 local M = {}
 M.builtin = {}
@@ -139,13 +140,22 @@ local PEER_PORT = tostring(core.PEER_PORT) -- natrig-peer's own default (src/cor
 M.builtin["natrig-peer"] = {
   name = "natrig-peer",
   port = core.PEER_PORT,
-  gateway = function()
-    return { "/usr/local/bin/natrig-peer", "gateway", "--port", PEER_PORT }
+  -- a gateway with IPv6 serves both families (one socket each; a peer is introduced to the
+  -- peers of its own family), a v6only one IPv6 alone
+  gateway = function(node)
+    local argv = { "/usr/local/bin/natrig-peer", "gateway", "--port", PEER_PORT }
+    if node.public_ip6 then
+      if node.ip ~= "v6only" then argv[#argv + 1] = "--bind"; argv[#argv + 1] = "0.0.0.0" end
+      argv[#argv + 1] = "--bind"; argv[#argv + 1] = "::"
+    end
+    return argv
   end,
+  -- a peer speaks IPv4 to the gateway when both have it, else IPv6
   peer = function(node, net)
     local gw = first_gateway(net, node)
-    return { "/usr/local/bin/natrig-peer", "peer", "--gateway", gw.public_ip .. ":" .. PEER_PORT,
-      "--name", node.name, "--port", PEER_PORT }
+    local v6 = gw.public_ip6 and (node.ip == "v6only" or gw.ip == "v6only")
+    local at = v6 and ip6.hostport(gw.public_ip6, PEER_PORT) or (gw.public_ip .. ":" .. PEER_PORT)
+    return { "/usr/local/bin/natrig-peer", "peer", "--gateway", at, "--name", node.name, "--port", PEER_PORT }
   end,
   ready = { log = "natrig_peer::", plain = true, timeout = 20 },
 }

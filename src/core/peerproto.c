@@ -2,7 +2,6 @@
  * Pure: the caller passes the clock in and does all I/O (see peerproto.h). */
 #include "core/peerproto.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "core/ipv4.h"
+#include "core/ipv6.h"
 
 static const char peerproto_magic[2] = {'N', 'T'};
 
@@ -114,8 +114,13 @@ static int wr_addr(struct wr *w, const struct peerproto_addr *a)
 {
     if (a->port == 0)
         return -1;
-    wr_u8(w, 4);
-    wr_u32(w, a->ip);
+    if (a->v6) {
+        wr_u8(w, 6);
+        wr_bytes(w, a->ip6.b, sizeof a->ip6.b);
+    } else {
+        wr_u8(w, 4);
+        wr_u32(w, a->ip);
+    }
     wr_u16(w, a->port);
     return 0;
 }
@@ -215,12 +220,21 @@ static enum peerproto_bad rd_name(struct rd *r, char *out)
 
 static enum peerproto_bad rd_addr(struct rd *r, struct peerproto_addr *a)
 {
-    if (!rd_need(r, 7))
+    if (!rd_need(r, 1))
         return PEERPROTO_BAD_TRUNCATED;
-    if (r->p[r->pos] != 4)
+    if (r->p[r->pos] != 4 && r->p[r->pos] != 6)
         return PEERPROTO_BAD_ADDR;
+    memset(a, 0, sizeof *a);
+    a->v6 = r->p[r->pos] == 6;
+    if (!rd_need(r, a->v6 ? 19 : 7))
+        return PEERPROTO_BAD_TRUNCATED;
     r->pos++;
-    a->ip = rd_u32(r);
+    if (a->v6) {
+        memcpy(a->ip6.b, r->p + r->pos, sizeof a->ip6.b);
+        r->pos += sizeof a->ip6.b;
+    } else {
+        a->ip = rd_u32(r);
+    }
     a->port = (uint16_t)(r->p[r->pos] << 8 | r->p[r->pos + 1]);
     r->pos += 2;
     return a->port ? PEERPROTO_OK : PEERPROTO_BAD_ADDR;
@@ -316,6 +330,13 @@ enum peerproto_bad peerproto_decode(const void *buf, size_t len, struct peerprot
 
 char *peerproto_addr_format(const struct peerproto_addr *a, char *buf, size_t cap)
 {
+    char host[IPV6_TEXT_MAX];
+
+    if (a->v6) {
+        ipv6_format(&a->ip6, host, sizeof host);
+        snprintf(buf, cap, "[%s]:%u", host, (unsigned)a->port);
+        return buf;
+    }
     snprintf(buf, cap, "%u.%u.%u.%u:%u", (unsigned)(a->ip >> 24), (unsigned)(a->ip >> 16) & 255,
              (unsigned)(a->ip >> 8) & 255, (unsigned)a->ip & 255, (unsigned)a->port);
     return buf;
@@ -323,7 +344,19 @@ char *peerproto_addr_format(const struct peerproto_addr *a, char *buf, size_t ca
 
 int peerproto_addr_eq(const struct peerproto_addr *a, const struct peerproto_addr *b)
 {
-    return a->ip == b->ip && a->port == b->port;
+    if (!a->v6 != !b->v6 || a->port != b->port)
+        return 0;
+    return a->v6 ? ipv6_equal(&a->ip6, &b->ip6) : a->ip == b->ip;
+}
+
+int peerproto_addr_family(const struct peerproto_addr *a)
+{
+    return a->v6 ? 6 : 4;
+}
+
+size_t peerproto_peers_per_dgram(int family)
+{
+    return family == 6 ? PEERPROTO_PEERS6_PER_DGRAM : PEERPROTO_PEERS_PER_DGRAM;
 }
 
 int peerproto_parse_long(const char *s, long min, long max, long *out, const char *what,
@@ -362,24 +395,56 @@ int peerproto_parse_ip(const char *s, uint32_t *ip, const char *what, struct nt_
     return 0;
 }
 
+int peerproto_parse_host(const char *s, struct peerproto_addr *out, const char *what,
+                         struct nt_err *err)
+{
+    struct ipv6_addr a6;
+    uint32_t a4;
+
+    if (ipv4_parse(s, &a4) == 0) {
+        out->v6 = 0;
+        out->ip = a4;
+        memset(&out->ip6, 0, sizeof out->ip6);
+        return 0;
+    }
+    if (ipv6_parse(s, &a6) == 0) {
+        out->v6 = 1;
+        out->ip = 0;
+        out->ip6 = a6;
+        return 0;
+    }
+    return nt_err_set(err, NT_EINVAL, what,
+                      "invalid %s '%s': expected an IPv4 or IPv6 address (10.0.0.5, 2001:db8::5)",
+                      what, s ? s : "");
+}
+
+/* "IPv4:PORT" or "[IPv6]:PORT": the host goes to the one parser of its family (core/ipv4,
+ * core/ipv6); a bare IPv6 address with a port would be ambiguous, hence the brackets. */
 int peerproto_parse_endpoint(const char *s, struct peerproto_addr *out, const char *what,
                              struct nt_err *err)
 {
-    char host[INET_ADDRSTRLEN];
+    static const char *want = "expected IPv4:PORT or [IPv6]:PORT";
     const char *colon = s ? strrchr(s, ':') : NULL;
     size_t n = colon ? (size_t)(colon - s) : 0;
+    struct peerproto_addr a;
     long port;
 
-    if (!colon || n == 0 || n >= sizeof host)
-        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': expected IPv4:PORT", what,
-                          s ? s : "");
-    memcpy(host, s, n);
-    host[n] = '\0';
-    if (peerproto_parse_ip(host, &out->ip, what, err) < 0)
-        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': expected IPv4:PORT", what, s);
+    memset(&a, 0, sizeof a);
+    if (!colon || n == 0)
+        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': %s", what, s ? s : "", want);
+    if (s[0] == '[') {
+        /* "[...]:" : the bracket must close right before the last colon */
+        if (n < 3 || s[n - 1] != ']' || ipv6_parse_n(s + 1, n - 2, &a.ip6) < 0)
+            return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': %s", what, s, want);
+        a.v6 = 1;
+    } else if (ipv4_parse_n(s, n, &a.ip) < 0) {
+        return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': %s%s", what, s, want,
+                          memchr(s, ':', n) ? " (an IPv6 address goes in brackets)" : "");
+    }
     if (peerproto_parse_long(colon + 1, 1, 65535, &port, what, NULL) < 0)
         return nt_err_set(err, NT_EINVAL, what, "invalid %s '%s': port must be 1..65535", what, s);
-    out->port = (uint16_t)port;
+    a.port = (uint16_t)port;
+    *out = a;
     return 0;
 }
 

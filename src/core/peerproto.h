@@ -1,8 +1,9 @@
 /* peerproto.h - the natrig-peer wire protocol and its pure logic: datagram encode/decode with
  * validation and counters, the gateway's registration table, the peer's table of remotes
  * with a hole-punch/ping state machine driven by a caller-supplied clock, and the argv value
- * parsers (numbers, IPv4 endpoints, name lists). No I/O: src/peer/ owns sockets and logs.
- * Uses base/err.h. Functions borrow their inputs; nothing here allocates.
+ * parsers (numbers, IPv4 and IPv6 endpoints, name lists). No I/O: src/peer/ owns sockets and
+ * logs. Uses base/err.h, core/ipv4 and core/ipv6 (the one parser of each family). Functions
+ * borrow their inputs; nothing here allocates.
  *
  * Wire format (all integers big-endian), one message per UDP datagram, at most
  * PEERPROTO_MAX_DGRAM bytes, no trailing bytes allowed:
@@ -10,6 +11,7 @@
  *   header   'N' 'T' version(1)=1 type(1) seq(u32)                      8 bytes
  *   name     len(u8, 1..32) bytes [A-Za-z0-9._-]
  *   endpoint family(u8)=4 ipv4(4) port(u16, non-zero)                 7 bytes
+ *         or family(u8)=6 ipv6(16) port(u16, non-zero)               19 bytes
  *
  *   1 REGISTER    name                      client -> gateway (also the keepalive)
  *   2 REGISTERED  endpoint                  gateway -> client: the source it observed
@@ -24,7 +26,8 @@
  *                                           not at the source the gateway observes
  *
  * ts is the pinger's own monotonic clock in microseconds, echoed back, so the RTT needs no
- * state on either side. */
+ * state on either side. A rendezvous serves each family apart (a peer's socket speaks one), so
+ * a PEERS list holds one family; the wire allows both. */
 #ifndef NT_PEERPROTO_H
 #define NT_PEERPROTO_H
 
@@ -32,15 +35,17 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "core/ipv6.h"
 
 #define PEERPROTO_VERSION 1
 #define PEERPROTO_PORT 31337     /* natrig-peer's default port (Lua: natrig.core.PEER_PORT) */
 #define PEERPROTO_MAX_DGRAM 1200 /* below any sane path MTU, even tunnelled */
 #define PEERPROTO_NAME_MAX 32
-#define PEERPROTO_PEERS_PER_DGRAM 24 /* 8 + 1 + 24 * 40 = 969 bytes */
-#define PEERPROTO_MAX_PEERS 256      /* gateway and peer tables are bounded */
-#define PEERPROTO_MAX_PINGS 1024     /* bitmap size for duplicate pong detection */
-#define PEERPROTO_ADDR_STRLEN 22     /* "255.255.255.255:65535" + NUL */
+#define PEERPROTO_PEERS_PER_DGRAM 24  /* IPv4: 8 + 1 + 24 * 40 = 969 bytes; the most decoded */
+#define PEERPROTO_PEERS6_PER_DGRAM 22 /* IPv6: 8 + 1 + 22 * 52 = 1153 bytes */
+#define PEERPROTO_MAX_PEERS 256       /* gateway and peer tables are bounded */
+#define PEERPROTO_MAX_PINGS 1024      /* bitmap size for duplicate pong detection */
+#define PEERPROTO_ADDR_STRLEN 48      /* "[" IPv6 (39) "]:65535" + NUL; IPv4 needs 22 */
 
 enum peerproto_type {
     PEERPROTO_REGISTER = 1,
@@ -62,16 +67,19 @@ enum peerproto_bad {
     PEERPROTO_BAD_VERSION,
     PEERPROTO_BAD_TYPE,     /* a type this version does not know */
     PEERPROTO_BAD_NAME,     /* empty, too long, or outside [A-Za-z0-9._-] */
-    PEERPROTO_BAD_ADDR,     /* family not 4, or port 0 */
+    PEERPROTO_BAD_ADDR,     /* family neither 4 nor 6, or port 0 */
     PEERPROTO_BAD_COUNT,    /* PEERS count above PEERPROTO_PEERS_PER_DGRAM */
     PEERPROTO_BAD_TRAILING, /* bytes after the last field */
     PEERPROTO_BAD_N
 };
 
-/* An IPv4 endpoint, both fields in host byte order. */
+/* An endpoint of either family. A zeroed one is IPv4 0.0.0.0:0, so code that knows only IPv4
+ * fills ip and port and is right. */
 struct peerproto_addr {
-    uint32_t ip;
-    uint16_t port;
+    uint32_t ip;   /* IPv4, host byte order (v6 == 0) */
+    uint16_t port; /* host byte order */
+    uint8_t v6;    /* 1: the address is ip6 */
+    struct ipv6_addr ip6;
 };
 
 struct peerproto_peer {
@@ -114,9 +122,15 @@ long peerproto_encode(const struct peerproto_msg *m, void *out, size_t cap, stru
 enum peerproto_bad peerproto_decode(const void *buf, size_t len, struct peerproto_msg *m,
                                     struct peerproto_stats *st);
 
-/* "a.b.c.d:port" into buf (PEERPROTO_ADDR_STRLEN is enough). Returns buf. */
+/* "a.b.c.d:port" or "[ipv6]:port" (RFC 5952 text) into buf (PEERPROTO_ADDR_STRLEN is
+ * enough). Returns buf. */
 char *peerproto_addr_format(const struct peerproto_addr *a, char *buf, size_t cap);
+/* 1 when a and b are the same family, address and port. */
 int peerproto_addr_eq(const struct peerproto_addr *a, const struct peerproto_addr *b);
+/* 4 or 6. */
+int peerproto_addr_family(const struct peerproto_addr *a);
+/* How many PEERS entries of this family fit one datagram. */
+size_t peerproto_peers_per_dgram(int family);
 
 /* --- argv value parsers: strict, whole-string, with a message in err on failure ---------- */
 
@@ -126,7 +140,12 @@ int peerproto_parse_long(const char *s, long min, long max, long *out, const cha
                          struct nt_err *err);
 /* A strict dotted IPv4 address (core/ipv4) into host byte order. Returns 0 or -1. */
 int peerproto_parse_ip(const char *s, uint32_t *ip, const char *what, struct nt_err *err);
-/* "IPv4:PORT" with PORT 1..65535. Returns 0 or -1. */
+/* An address of either family without a port ("10.0.0.5", "2001:db8::5"; core/ipv4's and
+ * core/ipv6's syntax, no brackets) into out's family and address; out->port is left alone.
+ * Returns 0 or -1. */
+int peerproto_parse_host(const char *s, struct peerproto_addr *out, const char *what,
+                         struct nt_err *err);
+/* "IPv4:PORT" or "[IPv6]:PORT" with PORT 1..65535. Returns 0 or -1. */
 int peerproto_parse_endpoint(const char *s, struct peerproto_addr *out, const char *what,
                              struct nt_err *err);
 /* "a,b,c": valid names, no empty items, no duplicates, at most max. Returns the count or -1. */

@@ -26,7 +26,7 @@ static int dnsfail_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     if (opt == OPT_PORT)
         return peercmd_port(arg, 0, &o->local.port, "--port", err);
     if (opt == OPT_BIND)
-        return peerproto_parse_ip(arg, &o->local.ip, "--bind", err);
+        return peerproto_parse_host(arg, &o->local, "--bind", err);
     if (opt == OPT_RCODE)
         return peercmd_long(arg, 1, 15, &o->rcode, "--rcode", err);
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
@@ -43,7 +43,7 @@ static int dnsfail_run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static unsigned char buf[65536], out[1024];
-    struct dnsfail_opts o = {{0, 0}, DNSFAIL_SERVFAIL};
+    struct dnsfail_opts o = {.rcode = DNSFAIL_SERVFAIL};
     struct peerproto_addr from;
     struct nt_err err = {0};
     struct peerlog_line l;
@@ -57,7 +57,7 @@ static int dnsfail_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(o.local.ip, o.local.port, &err);
+    fd = peernet_udp_bind(&o.local, &err);
     if (fd < 0) {
         peerlog_begin(&l, PEERLOG_ERROR, T_DNS, "cannot listen");
         peerlog_str(&l, "error", err.msg);
@@ -96,7 +96,7 @@ static int dnsfail_run(int argc, char **argv)
 
 const struct peer_cmd cmd_dnsfail = {
     "dnsfail",
-    "  --port PORT [--bind IPv4 (0.0.0.0)] [--rcode N (2: SERVFAIL)] [-v]\n"
+    "  --port PORT [--bind IP (0.0.0.0; :: for IPv6)] [--rcode N (2: SERVFAIL)] [-v]\n"
     "  Answers every DNS query with its id and question and the RCODE, no records; logs each.\n",
     "DNS server that fails every query (SERVFAIL)",
     dnsfail_run,

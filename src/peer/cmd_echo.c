@@ -25,7 +25,7 @@ static int echo_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     if (opt == OPT_PORT)
         return peercmd_port(arg, 0, &o->local.port, "--port", err);
     if (opt == OPT_BIND)
-        return peerproto_parse_ip(arg, &o->local.ip, "--bind", err);
+        return peerproto_parse_host(arg, &o->local, "--bind", err);
     if (opt == OPT_ANNOUNCE)
         return peerproto_parse_endpoint(arg, &o->announce, "--announce", err);
     return nt_err_set(err, NT_EINVAL, "options", "unhandled option");
@@ -42,7 +42,7 @@ static int echo_run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static unsigned char buf[65536];
-    struct echo_opts o = {{0, 0}, {0, 0}};
+    struct echo_opts o;
     struct peerproto_addr from;
     struct nt_err err = {0};
     struct peerlog_line l;
@@ -50,13 +50,18 @@ static int echo_run(int argc, char **argv)
     int rc, fd, k;
     long n;
 
+    memset(&o, 0, sizeof o);
     rc = peercmd_getopt(&cmd_echo, argc, argv, opts, echo_opt, &o);
     if (rc < 0 && o.local.port == 0)
         rc = peercmd_usage_error(&cmd_echo, "missing --port PORT");
+    if (rc < 0 && o.announce.port && o.announce.v6 != o.local.v6)
+        rc = peercmd_usage_error(
+            &cmd_echo, "--announce is IPv%d but --bind IPv%d: give both in one family",
+            peerproto_addr_family(&o.announce), peerproto_addr_family(&o.local));
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(o.local.ip, o.local.port, &err);
+    fd = peernet_udp_bind(&o.local, &err);
     if (fd < 0) {
         peerlog_begin(&l, PEERLOG_ERROR, T_ECHO, "cannot listen");
         peerlog_str(&l, "error", err.msg);
@@ -110,7 +115,7 @@ static int echo_run(int argc, char **argv)
 
 const struct peer_cmd cmd_echo = {
     "echo",
-    "  --port PORT [--bind IPv4 (0.0.0.0)] [--announce IPv4:PORT] [-v]\n"
+    "  --port PORT [--bind IP (0.0.0.0; :: for IPv6)] [--announce IP:PORT] [-v]\n"
     "  Answers every datagram with \"seen IP:PORT\" (its observed source); logs each.\n"
     "  Datagrams starting \"rtt \" (natrig-peer rtt) come back unchanged, unlogged.\n"
     "  --announce sends one datagram there first, opening a NAT mapping for PORT.\n",

@@ -1,7 +1,9 @@
 /* cmd_gateway.c - `natrig-peer gateway`: the UDP rendezvous. Records the source endpoint each
  * REGISTER arrives from (or the endpoint a REGISTER_AT names: a peer's port mapping), answers
  * REGISTERED with the source, and introduces peers to each other with PEERS lists. Uses
- * core/peerproto (table, wire format), peernet, peerlog. */
+ * core/peerproto (table, wire format), peernet, peerlog. Each --bind (one per family) is a
+ * socket with a table of its own: peers of one family are introduced to each other only (a
+ * peer's socket speaks one family, so an endpoint of the other would be of no use to it). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +19,8 @@
 enum { OPT_PORT = 256, OPT_BIND, OPT_TTL };
 
 struct gw_opts {
-    uint32_t bind_ip;
+    struct peerproto_addr bind[2]; /* at most one per family */
+    int nbind;
     uint16_t port;
     long ttl_s;
 };
@@ -37,7 +40,16 @@ static int gw_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     case OPT_PORT:
         return peercmd_port(arg, 0, &o->port, "--port", err);
     case OPT_BIND:
-        return peerproto_parse_ip(arg, &o->bind_ip, "--bind", err);
+        if (o->nbind == 2)
+            return nt_err_set(err, NT_EINVAL, "--bind",
+                              "--bind given more than twice (one IPv4, one IPv6)");
+        if (peerproto_parse_host(arg, &o->bind[o->nbind], "--bind", err) < 0)
+            return -1;
+        if (o->nbind == 1 && o->bind[0].v6 == o->bind[1].v6)
+            return nt_err_set(err, NT_EINVAL, "--bind",
+                              "two --bind of one family: give one IPv4 and one IPv6 address");
+        o->nbind++;
+        return 0;
     case OPT_TTL:
         return peercmd_long(arg, 1, 86400, &o->ttl_s, "--ttl", err);
     }
@@ -67,18 +79,18 @@ static void gw_send(struct gw *g, const struct peerproto_msg *m, const struct pe
 static void gw_send_peer_list(struct gw *g, const char *name, const struct peerproto_addr *to)
 {
     struct peerproto_msg m;
-    size_t skip = 0, n;
+    size_t skip = 0, n, per = peerproto_peers_per_dgram(peerproto_addr_family(to));
 
     for (;;) {
         memset(&m, 0, sizeof m);
         m.type = PEERPROTO_PEERS;
-        n = peerproto_gw_peers(&g->table, name, skip, m.peers, PEERPROTO_PEERS_PER_DGRAM);
+        n = peerproto_gw_peers(&g->table, name, skip, m.peers, per);
         if (n == 0)
             return;
         m.npeers = n;
         gw_send(g, &m, to);
         skip += n;
-        if (n < PEERPROTO_PEERS_PER_DGRAM)
+        if (n < per)
             return;
     }
 }
@@ -115,8 +127,19 @@ static void gw_on_register(struct gw *g, const struct peerproto_msg *m,
     struct peerproto_msg reply;
     struct peerlog_line l;
     const struct peerproto_addr *at = m->type == PEERPROTO_REGISTER_AT ? &m->addr : from;
-    enum peerproto_gw_result res = peerproto_gw_register(&g->table, m->name, at, now, &prev);
+    enum peerproto_gw_result res;
 
+    if (at->v6 != from->v6) {
+        /* this table's peers all speak from's family */
+        peerlog_begin(&l, PEERLOG_WARN, GW_TARGET, "registration refused");
+        peerlog_str(&l, "name", m->name);
+        peerlog_addr(&l, "addr", from);
+        peerlog_str(&l, "reason", "family");
+        peerlog_addr(&l, "at", at);
+        peerlog_end(&l);
+        return;
+    }
+    res = peerproto_gw_register(&g->table, m->name, at, now, &prev);
     if (res == PEERPROTO_GW_FULL) {
         peerlog_begin(&l, PEERLOG_WARN, GW_TARGET, "registration refused");
         peerlog_str(&l, "name", m->name);
@@ -178,6 +201,41 @@ static void gw_on_datagram(struct gw *g, const unsigned char *buf, size_t n, siz
     gw_on_register(g, &m, from, now);
 }
 
+/* Expire peers silent for ttl_s, then read what is waiting (bounded, so expiry still runs
+ * under a flood). */
+static void gw_serve(struct gw *g, int readable, long ttl_s)
+{
+    unsigned char buf[PEERPROTO_MAX_DGRAM + 1];
+    struct peerproto_gw_entry gone;
+    struct peerproto_addr from;
+    struct peerlog_line l;
+    long n;
+    int i;
+
+    while (peerproto_gw_expire(&g->table, peernet_now_us(), ttl_s * 1000000, &gone)) {
+        peerlog_begin(&l, PEERLOG_INFO, GW_TARGET, "peer expired");
+        peerlog_str(&l, "name", gone.name);
+        peerlog_addr(&l, "addr", &gone.addr);
+        peerlog_int(&l, "peers", (long long)g->table.n);
+        peerlog_end(&l);
+    }
+    for (i = 0; readable && i < 256; i++) {
+        n = peernet_recv(g->fd, buf, sizeof buf, &from);
+        if (n < 0)
+            break;
+        gw_on_datagram(g, buf, (size_t)n, sizeof buf, &from, peernet_now_us());
+    }
+}
+
+static void gw_free(struct gw **g, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (g[i] && g[i]->fd >= 0)
+            close(g[i]->fd);
+        free(g[i]);
+    }
+}
+
 static int gw_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -188,72 +246,67 @@ static int gw_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct gw_opts o = {0, PEERPROTO_PORT, 30};
-    unsigned char buf[PEERPROTO_MAX_DGRAM + 1];
-    struct peerproto_gw_entry gone;
-    struct peerproto_addr from, local;
+    struct gw_opts o = {.port = PEERPROTO_PORT, .ttl_s = 30};
+    struct pollfd pfd[2];
     struct nt_err err = {0};
     struct peerlog_line l;
-    struct gw *g;
-    int rc, i;
-    long n;
+    struct gw *g[2] = {NULL, NULL};
+    unsigned long peers = 0, ok = 0, bad = 0;
+    int rc, i, n;
 
     rc = peercmd_getopt(&cmd_gateway, argc, argv, opts, gw_opt, &o);
     if (rc >= 0)
         return rc;
+    n = o.nbind > 0 ? o.nbind : 1; /* none: 0.0.0.0, IPv4 */
     peernet_signals_init();
-    g = xcalloc(1, sizeof *g);
-    g->fd = peernet_udp_bind(o.bind_ip, o.port, &err);
-    if (g->fd < 0) {
-        peerlog_begin(&l, PEERLOG_ERROR, GW_TARGET, "cannot listen");
-        peerlog_str(&l, "error", err.msg);
-        peerlog_end(&l);
-        free(g);
-        return 1;
-    }
-    peerproto_gw_init(&g->table);
-    local.ip = o.bind_ip;
-    local.port = o.port;
-    peerlog_begin(&l, PEERLOG_INFO, GW_TARGET, "gateway listening");
-    peerlog_addr(&l, "addr", &local);
-    peerlog_int(&l, "ttl_s", o.ttl_s);
-    peerlog_end(&l);
-
-    for (;;) {
-        while (peerproto_gw_expire(&g->table, peernet_now_us(), o.ttl_s * 1000000, &gone)) {
-            peerlog_begin(&l, PEERLOG_INFO, GW_TARGET, "peer expired");
-            peerlog_str(&l, "name", gone.name);
-            peerlog_addr(&l, "addr", &gone.addr);
-            peerlog_int(&l, "peers", (long long)g->table.n);
+    for (i = 0; i < n; i++) {
+        o.bind[i].port = o.port;
+        g[i] = xcalloc(1, sizeof *g[i]);
+        peerproto_gw_init(&g[i]->table);
+        g[i]->fd = peernet_udp_bind(&o.bind[i], &err);
+        if (g[i]->fd < 0) {
+            peerlog_begin(&l, PEERLOG_ERROR, GW_TARGET, "cannot listen");
+            peerlog_str(&l, "error", err.msg);
             peerlog_end(&l);
+            gw_free(g, i + 1);
+            return 1;
         }
-        rc = peernet_wait(g->fd, 1000000); /* wake once a second to expire stale entries */
+        peerlog_begin(&l, PEERLOG_INFO, GW_TARGET, "gateway listening");
+        peerlog_addr(&l, "addr", &o.bind[i]);
+        peerlog_int(&l, "ttl_s", o.ttl_s);
+        peerlog_end(&l);
+    }
+    for (;;) {
+        for (i = 0; i < n; i++)
+            pfd[i] = (struct pollfd){g[i]->fd, POLLIN, 0};
+        rc = peernet_waitv(pfd, (size_t)n, 1000000); /* wake once a second to expire */
         if (rc < 0)
             break;
-        /* bounded, so expiry still runs under a flood */
-        for (i = 0; rc > 0 && i < 256; i++) {
-            n = peernet_recv(g->fd, buf, sizeof buf, &from);
-            if (n < 0)
-                break;
-            gw_on_datagram(g, buf, (size_t)n, sizeof buf, &from, peernet_now_us());
-        }
+        for (i = 0; i < n; i++)
+            gw_serve(g[i], rc > 0 && pfd[i].revents, o.ttl_s);
+    }
+    for (i = 0; i < n; i++) {
+        peers += g[i]->table.n;
+        ok += g[i]->st.ok;
+        bad += g[i]->st.bad_total;
     }
     peerlog_begin(&l, PEERLOG_INFO, GW_TARGET, "shutting down");
     peerlog_str(&l, "signal", peernet_signal_name(peernet_stop_signal()));
-    peerlog_int(&l, "peers", (long long)g->table.n);
-    peerlog_int(&l, "datagrams_ok", (long long)g->st.ok);
-    peerlog_int(&l, "bad_total", (long long)g->st.bad_total);
+    peerlog_int(&l, "peers", (long long)peers);
+    peerlog_int(&l, "datagrams_ok", (long long)ok);
+    peerlog_int(&l, "bad_total", (long long)bad);
     peerlog_end(&l);
-    close(g->fd);
-    free(g);
+    gw_free(g, n);
     return 0;
 }
 
 const struct peer_cmd cmd_gateway = {
     "gateway",
-    "  [--port PORT (31337)] [--bind IPv4 (0.0.0.0)] [--ttl SECS (30)] [-v]\n"
+    "  [--port PORT (31337)] [--bind IP (0.0.0.0)] [--bind IP] [--ttl SECS (30)] [-v]\n"
     "  UDP rendezvous: answers REGISTER with the observed source endpoint and introduces\n"
-    "  registered peers to each other; forgets peers silent for --ttl seconds.\n",
+    "  registered peers to each other; forgets peers silent for --ttl seconds. --bind twice\n"
+    "  (one IPv4, one IPv6, e.g. --bind 0.0.0.0 --bind ::) serves both families, each\n"
+    "  with its own peers: a peer is introduced to those of its own family.\n",
     "UDP rendezvous that introduces peers",
     gw_run,
 };

@@ -24,7 +24,7 @@ static int listen_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     case OPT_PORT:
         return peercmd_port(arg, 0, &o->local.port, "--port", err);
     case OPT_BIND:
-        return peerproto_parse_ip(arg, &o->local.ip, "--bind", err);
+        return peerproto_parse_host(arg, &o->local, "--bind", err);
     case OPT_TIMEOUT:
         return peercmd_long(arg, 0, 86400000, &o->timeout_ms, "--timeout", err);
     case OPT_REPLY:
@@ -46,7 +46,7 @@ static int listen_run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static unsigned char buf[65536];
-    struct listen_opts o = {{0, 0}, 0, 0};
+    struct listen_opts o = {.timeout_ms = 0};
     char b[PEERPROTO_ADDR_STRLEN];
     struct peerproto_addr from;
     struct nt_err err = {0};
@@ -60,7 +60,7 @@ static int listen_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(o.local.ip, o.local.port, &err);
+    fd = peernet_udp_bind(&o.local, &err);
     if (fd < 0) {
         fprintf(stderr, "natrig-peer listen: %s\n", err.msg);
         return 1;
@@ -102,7 +102,7 @@ static int listen_run(int argc, char **argv)
 
 const struct peer_cmd cmd_listen = {
     "listen",
-    "  --port PORT [--bind IPv4 (0.0.0.0)] [--timeout MS (0: forever)] [--reply]\n"
+    "  --port PORT [--bind IP (0.0.0.0; :: for IPv6)] [--timeout MS (0: forever)] [--reply]\n"
     "  Waits for the first datagram and prints \"from IP:PORT msg TEXT\" (bytes outside\n"
     "  printable ASCII as \\xNN, '\\' as \\\\); --reply answers \"seen IP:PORT\".\n"
     "  Exit 0 when one arrived, 1 on timeout or when interrupted before.\n",

@@ -64,7 +64,8 @@ static int peer_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     case OPT_PORT:
         return peercmd_port(arg, 1, &p->local.port, "--port", err);
     case OPT_BIND:
-        return peerproto_parse_ip(arg, &p->local.ip, "--bind", err);
+        p->has_bind = 1;
+        return peerproto_parse_host(arg, &p->local, "--bind", err);
     case OPT_PUNCH_TIMEOUT:
         if (peercmd_long(arg, 1, 86400, &v, "--punch-timeout", err) < 0)
             return -1;
@@ -331,6 +332,16 @@ static int peer_run(int argc, char **argv)
         rc = peercmd_usage_error(&cmd_peer, "--exit-when-done needs --expect");
     if (rc < 0 && p->nexpect > 0 && peerrun_is_expected(p, p->name))
         rc = peercmd_usage_error(&cmd_peer, "--expect names this peer itself ('%s')", p->name);
+    /* one socket, the gateway's family: the rendezvous introduces peers of that family */
+    if (rc < 0 && p->has_bind && p->local.v6 != p->gateway.v6)
+        rc = peercmd_usage_error(
+            &cmd_peer, "--bind is IPv%d but --gateway IPv%d: give both in one family",
+            peerproto_addr_family(&p->local), peerproto_addr_family(&p->gateway));
+    if (rc < 0 && p->portmap && p->gateway.v6)
+        rc = peercmd_usage_error(&cmd_peer,
+                                 "--portmap maps an IPv4 port (NAT-PMP, PCP here); over IPv6 "
+                                 "nothing is translated: drop --portmap");
+    p->local.v6 = p->gateway.v6;
     if (rc >= 0) {
         free(p);
         return rc;
@@ -338,7 +349,7 @@ static int peer_run(int argc, char **argv)
     p->t.keepalive_us = p->keepalive_us;
     peernet_signals_init();
     p->t_tcp.lfd = -1;
-    p->fd = peernet_udp_bind(p->local.ip, p->local.port, &err);
+    p->fd = peernet_udp_bind(&p->local, &err);
     if (p->fd >= 0 && p->tcp && peertcp_listen(&p->t_tcp, &p->local, &err) < 0) {
         close(p->fd);
         p->fd = -1;
@@ -377,7 +388,7 @@ static int peer_run(int argc, char **argv)
 
 const struct peer_cmd cmd_peer = {
     "peer",
-    "  --gateway IPv4:PORT --name NAME [--port PORT (31337)] [--bind IPv4 (0.0.0.0)]\n"
+    "  --gateway IP:PORT --name NAME [--port PORT (31337)] [--bind IP (0.0.0.0 or ::)]\n"
     "  [--punch-timeout SECS (20)] [--punch-interval MS (100)] [--punch-delay MS (0)]\n"
     "  [--intro-timeout SECS (60)] [--pings N (5)]\n"
     "  [--ping-interval MS (200)] [--keepalive SECS (5)] [--expect NAME,NAME...]\n"
@@ -394,7 +405,9 @@ const struct peer_cmd cmd_peer = {
     "  so others punch to it.\n"
     "  Keepalives (every --keepalive to the gateway and each connected peer) keep the NAT\n"
     "  mappings open; one a peer leaves unanswered for 2 s logs \"direct path lost\" (warn)\n"
-    "  and its next answer \"direct path restored\".\n",
+    "  and its next answer \"direct path restored\".\n"
+    "  IP:PORT is IPv4:PORT or [IPv6]:PORT: the peer speaks the gateway's family (one\n"
+    "  socket; --bind in that family) and punches to the peers of that family it introduces.\n",
     "hole-punching test peer",
     peer_run,
 };

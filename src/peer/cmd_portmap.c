@@ -36,7 +36,12 @@ static int reflect_opt(void *ctx, int opt, const char *arg, struct nt_err *err)
     switch (opt) {
     case OPT_LISTEN:
         o->has_listen = 1;
-        return peerproto_parse_endpoint(arg, &o->listen, "--listen", err);
+        if (peerproto_parse_endpoint(arg, &o->listen, "--listen", err) < 0)
+            return -1;
+        /* STUN here answers for miniupnpd, whose external address is IPv4 */
+        if (o->listen.v6)
+            return nt_err_set(err, NT_EINVAL, "--listen", "--listen '%s': IPv4 only", arg);
+        return 0;
     case OPT_EXT:
         o->has_ext = 1;
         snprintf(buf, sizeof buf, "%s:1", arg);
@@ -70,7 +75,7 @@ static int reflect_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(o.listen.ip, o.listen.port, &err);
+    fd = peernet_udp_bind(&o.listen, &err);
     if (fd < 0) {
         fprintf(stderr, "natrig-peer stun-reflect: %s\n", err.msg);
         return 1;
@@ -206,7 +211,7 @@ static int map_run(int argc, char **argv)
         return 1;
     }
     {
-        struct peerproto_addr e = {ext_ip, a.eport};
+        struct peerproto_addr e = {.ip = ext_ip, .port = a.eport};
         printf("portmap %s %s %u -> %s lifetime %u epoch %u\n", name, o.tcp ? "tcp" : "udp",
                (unsigned)o.port, peerproto_addr_format(&e, ip, sizeof ip), a.lifetime, a.epoch);
     }

@@ -124,10 +124,12 @@ static int probe_run(int argc, char **argv)
     };
     static struct probe p;
     char b[PEERPROTO_ADDR_STRLEN];
+    struct peerproto_addr local;
     struct nt_err err = {0};
     int rc, fd, i, answered;
 
     memset(&p, 0, sizeof p);
+    memset(&local, 0, sizeof local);
     p.timeout_ms = 2000;
     p.count = 1;
     rc = peercmd_getopt(&cmd_probe, argc, argv, opts, probe_opt, &p);
@@ -136,7 +138,13 @@ static int probe_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(0, p.from_port, &err);
+    for (i = 1; i < p.nto; i++)
+        if (p.to[i].addr.v6 != p.to[0].addr.v6)
+            return peercmd_usage_error(&cmd_probe, "every --to in one family (one socket sends "
+                                                   "them all): IPv4 and IPv6 mixed");
+    local.v6 = p.to[0].addr.v6;
+    local.port = p.from_port;
+    fd = peernet_udp_bind(&local, &err);
     if (fd < 0) {
         fprintf(stderr, "natrig-peer probe: %s\n", err.msg);
         return 1;
@@ -170,13 +178,14 @@ static int probe_run(int argc, char **argv)
 
 const struct peer_cmd cmd_probe = {
     "probe",
-    "  --to IPv4:PORT [--to IPv4:PORT ...] [--from-port PORT] [--timeout MS (2000)]\n"
+    "  --to IP:PORT [--to IP:PORT ...] [--from-port PORT] [--timeout MS (2000)]\n"
     "  [--count N (1)]\n"
     "  Sends \"" PROBE_PAYLOAD "\" from one socket to each destination (an echo server) and\n"
     "  prints the reply payload, e.g. \"seen 172.20.0.5:40000\". With several --to, one line\n"
     "  per destination in order: \"IP:PORT seen A:B\" or \"IP:PORT timeout\". --count N sends\n"
     "  up to N datagrams per destination, spread over the timeout. Exit 0 when all\n"
-    "  answered, 1 on timeout or when interrupted.\n",
+    "  answered, 1 on timeout or when interrupted. IP:PORT is IPv4:PORT or [IPv6]:PORT\n"
+    "  (every --to one family: the socket is of that family).\n",
     "ask echo servers which source address they see",
     probe_run,
 };

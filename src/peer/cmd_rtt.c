@@ -56,10 +56,10 @@ static int rtt_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct rtt_opts o = {{0, 0}, 0, 100, 10, 1000};
+    struct rtt_opts o = {.count = 100, .interval_ms = 10, .timeout_ms = 1000};
     struct nt_err err = {0};
-    struct peerproto_addr from;
-    char buf[64], to_s[32];
+    struct peerproto_addr from, local = {0};
+    char buf[64], to_s[PEERPROTO_ADDR_STRLEN];
     int64_t *sent_at, *rtts, next, deadline;
     long sent = 0, got = 0;
     int rc, fd;
@@ -70,7 +70,9 @@ static int rtt_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(0, o.from_port, &err);
+    local.v6 = o.to.v6; /* the socket speaks --to's family */
+    local.port = o.from_port;
+    fd = peernet_udp_bind(&local, &err);
     if (fd < 0) {
         fprintf(stderr, "natrig-peer rtt: %s\n", err.msg);
         return 1;
@@ -109,7 +111,7 @@ static int rtt_run(int argc, char **argv)
             long seq;
             if (n < 0)
                 break;
-            if (from.ip != o.to.ip || from.port != o.to.port || n < 5 || memcmp(buf, "rtt ", 4))
+            if (!peerproto_addr_eq(&from, &o.to) || n < 5 || memcmp(buf, "rtt ", 4))
                 continue;
             buf[n] = '\0';
             seq = strtol(buf + 4, &end, 10);
@@ -136,11 +138,12 @@ static int rtt_run(int argc, char **argv)
 
 const struct peer_cmd cmd_rtt = {
     "rtt",
-    "  --to IPv4:PORT [--from-port PORT] [--count N (100)] [--interval MS (10)]\n"
+    "  --to IP:PORT [--from-port PORT] [--count N (100)] [--interval MS (10)]\n"
     "  [--timeout MS (1000)]\n"
     "  Sends N datagrams \"rtt <seq>\" to an echo server (natrig-peer echo returns them\n"
     "  unchanged), one every MS, and prints \"rtt to= sent= received= loss_pct= min_ms=\n"
-    "  median_ms= avg_ms= max_ms=\". Exit 0 when any reply came back.\n",
+    "  median_ms= avg_ms= max_ms=\". Exit 0 when any reply came back. IP:PORT is\n"
+    "  IPv4:PORT or [IPv6]:PORT.\n",
     "measure round-trip time and loss to an echo server",
     rtt_run,
 };

@@ -58,9 +58,9 @@ static int send_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct send_opts o = {{0, 0}, 0, 0, "natrig", 1, 100};
+    struct send_opts o = {.msg = "natrig", .count = 1, .interval_ms = 100};
     char b1[PEERPROTO_ADDR_STRLEN], b2[PEERPROTO_ADDR_STRLEN];
-    struct peerproto_addr local = {0, 0};
+    struct peerproto_addr local = {0};
     struct nt_err err = {0};
     long sent = 0;
     int rc, fd;
@@ -71,7 +71,9 @@ static int send_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     peernet_signals_init();
-    fd = peernet_udp_bind(0, o.from_port, &err);
+    local.v6 = o.to.v6; /* the socket speaks --to's family */
+    local.port = o.from_port;
+    fd = peernet_udp_bind(&local, &err);
     /* connected, so the line can name the real source address the kernel picked */
     if (fd < 0 || peernet_connect(fd, &o.to, &err) < 0) {
         fprintf(stderr, "natrig-peer send: %s\n", err.msg);
@@ -102,10 +104,11 @@ static int send_run(int argc, char **argv)
 
 const struct peer_cmd cmd_send = {
     "send",
-    "  --to IPv4:PORT [--from-port PORT] [--msg TEXT (natrig)] [--count N (1)]\n"
+    "  --to IP:PORT [--from-port PORT] [--msg TEXT (natrig)] [--count N (1)]\n"
     "  [--interval MS (100)]\n"
     "  Fire-and-forget datagrams, then prints \"sent N to IP:PORT from IP:PORT\".\n"
-    "  Exit 0, or 1 when a send failed; SIGINT/SIGTERM stop early (exit 0).\n",
+    "  Exit 0, or 1 when a send failed; SIGINT/SIGTERM stop early (exit 0). IP:PORT is\n"
+    "  IPv4:PORT or [IPv6]:PORT.\n",
     "fire-and-forget datagrams",
     send_run,
 };

@@ -90,7 +90,7 @@ static int parse_pcp(const uint8_t *in, size_t n, void *ctx)
 int peermap_request(struct peermap_req *q, struct portmap_answer *a, uint32_t *ext_ip,
                     struct nt_err *err)
 {
-    struct peerproto_addr local = {0, 0};
+    struct peerproto_addr local = {0}; /* NAT-PMP and PCP here are IPv4 */
     struct parse_ctx c;
     uint8_t req[PORTMAP_PCP_MAP_LEN], nonce[12];
     uint16_t ext = q->external ? q->external : q->port;
@@ -103,7 +103,7 @@ int peermap_request(struct peermap_req *q, struct portmap_answer *a, uint32_t *e
     }
     if (!q->gw.port)
         q->gw.port = PORTMAP_PORT;
-    fd = peernet_udp_bind(0, 0, err);
+    fd = peernet_udp_bind(&local, err);
     if (fd < 0)
         return -1;
     if (peernet_connect(fd, &q->gw, err) < 0) {

@@ -90,33 +90,84 @@ int peernet_waitv(struct pollfd *p, size_t n, int64_t timeout_us)
     return rc > 0 ? 1 : 0;
 }
 
-static void to_sockaddr(const struct peerproto_addr *a, struct sockaddr_in *sin)
+socklen_t peernet_sockaddr(const struct peerproto_addr *a, struct sockaddr_storage *ss)
 {
-    memset(sin, 0, sizeof *sin);
+    memset(ss, 0, sizeof *ss);
+    if (a->v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, a->ip6.b, sizeof a->ip6.b);
+        s6->sin6_port = htons(a->port);
+        return sizeof *s6;
+    }
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
     sin->sin_family = AF_INET;
     sin->sin_addr.s_addr = htonl(a->ip);
     sin->sin_port = htons(a->port);
+    return sizeof *sin;
 }
 
-static void from_sockaddr(const struct sockaddr_in *sin, struct peerproto_addr *a)
+int peernet_from_sockaddr(const struct sockaddr_storage *ss, struct peerproto_addr *a)
 {
+    memset(a, 0, sizeof *a);
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+        a->v6 = 1;
+        memcpy(a->ip6.b, &s6->sin6_addr, sizeof a->ip6.b);
+        a->port = ntohs(s6->sin6_port);
+        return 0;
+    }
+    if (ss->ss_family != AF_INET)
+        return -1;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
     a->ip = ntohl(sin->sin_addr.s_addr);
     a->port = ntohs(sin->sin_port);
+    return 0;
 }
 
-int peernet_udp_bind(uint32_t ip, uint16_t port, struct nt_err *err)
+int peernet_socket(const struct peerproto_addr *local, int type, struct nt_err *err)
 {
-    struct peerproto_addr a = {ip, port};
-    struct sockaddr_in sin;
-    char b[PEERPROTO_ADDR_STRLEN];
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(local->v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
 
     if (fd < 0)
-        return nt_err_set(err, NT_SYS, "udp socket", "socket: %s", strerror(errno));
-    to_sockaddr(&a, &sin);
-    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-        nt_err_set(err, NT_SYS, "udp bind", "bind %s: %s", peerproto_addr_format(&a, b, sizeof b),
-                   strerror(errno));
+        return nt_err_set(
+            err, NT_SYS, type == SOCK_DGRAM ? "udp socket" : "tcp socket", "socket(%s): %s%s",
+            local->v6 ? "AF_INET6" : "AF_INET", strerror(errno),
+            local->v6 && errno == EAFNOSUPPORT ? " (no IPv6 in this network namespace)" : "");
+    /* one family per socket: an IPv6 socket on the port must not take IPv4 too (a gateway
+     * binds one socket of each family to the same port) */
+    if (local->v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
+        nt_err_set(err, NT_SYS, "socket", "IPV6_V6ONLY: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int peernet_bind(int fd, const struct peerproto_addr *local, const char *op, struct nt_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = peernet_sockaddr(local, &ss);
+    char b[PEERPROTO_ADDR_STRLEN];
+
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+        return nt_err_set(err, NT_SYS, op, "bind %s: %s", peerproto_addr_format(local, b, sizeof b),
+                          strerror(errno));
+    return 0;
+}
+
+int peernet_udp_bind(const struct peerproto_addr *local, struct nt_err *err)
+{
+    int fd = peernet_socket(local, SOCK_DGRAM, err);
+
+    if (fd < 0)
+        return -1;
+    if (peernet_bind(fd, local, "udp bind", err) < 0) {
         close(fd);
         return -1;
     }
@@ -125,11 +176,11 @@ int peernet_udp_bind(uint32_t ip, uint16_t port, struct nt_err *err)
 
 int peernet_connect(int fd, const struct peerproto_addr *to, struct nt_err *err)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage ss;
+    socklen_t len = peernet_sockaddr(to, &ss);
     char b[PEERPROTO_ADDR_STRLEN];
 
-    to_sockaddr(to, &sin);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0)
         return nt_err_set(err, NT_SYS, "udp connect", "connect %s: %s",
                           peerproto_addr_format(to, b, sizeof b), strerror(errno));
     return 0;
@@ -137,40 +188,49 @@ int peernet_connect(int fd, const struct peerproto_addr *to, struct nt_err *err)
 
 int peernet_local_addr(int fd, struct peerproto_addr *out)
 {
-    struct sockaddr_in sin;
-    socklen_t len = sizeof sin;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
 
-    if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0 || sin.sin_family != AF_INET)
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -1;
-    from_sockaddr(&sin, out);
-    return 0;
+    return peernet_from_sockaddr(&ss, out);
+}
+
+int peernet_peer_addr(int fd, struct peerproto_addr *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    return peernet_from_sockaddr(&ss, out);
 }
 
 long peernet_recv(int fd, void *buf, size_t cap, struct peerproto_addr *from)
 {
-    struct sockaddr_in sin;
-    socklen_t len = sizeof sin;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
     ssize_t n;
 
-    memset(&sin, 0, sizeof sin);
+    memset(&ss, 0, sizeof ss);
     /* MSG_TRUNC: report the real size, so an oversized datagram is seen as such */
-    n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&sin, &len);
-    if (n < 0 || sin.sin_family != AF_INET)
+    n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&ss, &len);
+    if (n < 0 || peernet_from_sockaddr(&ss, from) < 0)
         return -1;
-    from_sockaddr(&sin, from);
     return (long)n;
 }
 
 int peernet_send(int fd, const void *buf, size_t len, const struct peerproto_addr *to,
                  struct nt_err *err)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage ss;
     char b[PEERPROTO_ADDR_STRLEN];
     ssize_t n;
 
     if (to) {
-        to_sockaddr(to, &sin);
-        n = sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof sin);
+        socklen_t sl = peernet_sockaddr(to, &ss);
+
+        n = sendto(fd, buf, len, 0, (struct sockaddr *)&ss, sl);
     } else {
         n = send(fd, buf, len, 0);
     }

@@ -66,7 +66,7 @@ static int map_one(struct peer *p, int tcp, struct peerproto_addr *ext)
  * program falls back to punching. */
 void peerrun_portmap(struct peer *p)
 {
-    struct peerproto_addr udp = {0, 0}, tcp = {0, 0};
+    struct peerproto_addr udp = {0}, tcp = {0};
     struct peerlog_line l;
 
     if (!map_one(p, 0, &udp))

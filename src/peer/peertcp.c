@@ -10,28 +10,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void to_sin(const struct peerproto_addr *a, struct sockaddr_in *sin)
-{
-    memset(sin, 0, sizeof *sin);
-    sin->sin_family = AF_INET;
-    sin->sin_addr.s_addr = htonl(a->ip);
-    sin->sin_port = htons(a->port);
-}
+#include "peer/peernet.h"
 
 /* A non-blocking TCP socket on t's local port, shared with the listener and the others. */
 static int bound(const struct peerproto_addr *local)
 {
-    struct sockaddr_in sin;
-    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct nt_err err = {0};
+    int one = 1, fd = peernet_socket(local, SOCK_STREAM, &err);
 
     if (fd < 0)
         return -1;
-    to_sin(local, &sin);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
         /* a ping is one short line: no Nagle delay on its RTT */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
-        bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+        peernet_bind(fd, local, "tcp bind", &err) < 0) {
         int e = errno;
 
         close(fd);
@@ -73,7 +66,8 @@ int peertcp_listen(struct peertcp *t, const struct peerproto_addr *local, struct
 
 int peertcp_connect(struct peertcp *t, const struct peerproto_addr *to, int remote)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage ss;
+    socklen_t sl;
     int i = free_slot(t), fd;
 
     if (i < 0)
@@ -81,8 +75,8 @@ int peertcp_connect(struct peertcp *t, const struct peerproto_addr *to, int remo
     fd = bound(&t->local);
     if (fd < 0)
         return -1;
-    to_sin(to, &sin);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0 && errno != EINPROGRESS) {
+    sl = peernet_sockaddr(to, &ss);
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
         int e = errno;
 
         close(fd);
@@ -176,9 +170,9 @@ void peertcp_handle(struct peertcp *t, const struct pollfd *p, size_t n,
         if (!p[k].revents)
             continue;
         if (p[k].fd == t->lfd) {
-            struct sockaddr_in sin;
-            socklen_t len = sizeof sin;
-            int fd = accept4(t->lfd, (struct sockaddr *)&sin, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            int fd = accept4(t->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
             i = fd >= 0 ? free_slot(t) : -1;
             if (i < 0) {
@@ -187,8 +181,7 @@ void peertcp_handle(struct peertcp *t, const struct pollfd *p, size_t n,
                 continue;
             }
             t->c[i] = (struct peertcp_conn){.fd = fd, .remote = -1};
-            t->c[i].addr.ip = ntohl(sin.sin_addr.s_addr);
-            t->c[i].addr.port = ntohs(sin.sin_port);
+            peernet_from_sockaddr(&ss, &t->c[i].addr);
             cb->accepted(cb->ctx, t, i);
             continue;
         }

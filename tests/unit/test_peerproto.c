@@ -1,7 +1,7 @@
 /* test_peerproto.c - table-driven TAP tests for core/peerproto: wire round trips, rejected
  * datagrams (truncated, garbage, oversized, unknown types) and their counters, the argv
  * value parsers, the gateway table, and the punch/ping state machine driven by a fake
- * clock. */
+ * clock; endpoints of both families (IPv4, IPv6). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,42 @@
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define NAME32 "abcdefghijklmnopqrstuvwxyz012345"
+
+/* An IPv6 endpoint from text (the test's own rows are valid). */
+static struct peerproto_addr a6(const char *ip, uint16_t port)
+{
+    struct peerproto_addr a;
+
+    memset(&a, 0, sizeof a);
+    if (peerproto_parse_host(ip, &a, "test", NULL) < 0 || !a.v6)
+        abort();
+    a.port = port;
+    return a;
+}
+
+static struct peerproto_addr a4(uint32_t ip, uint16_t port)
+{
+    struct peerproto_addr a;
+
+    memset(&a, 0, sizeof a);
+    a.ip = ip;
+    a.port = port;
+    return a;
+}
+
+/* m with every endpoint IPv6: its own (addr's port kept) and the peers' (2001:db8:20:N::5) */
+static struct peerproto_msg as6(struct peerproto_msg m)
+{
+    char ip[64];
+    size_t i;
+
+    m.addr = a6("2001:db8:1::5", m.addr.port);
+    for (i = 0; i < m.npeers && i < PEERPROTO_PEERS_PER_DGRAM; i++) {
+        snprintf(ip, sizeof ip, "2001:db8:20:%zx::5", i);
+        m.peers[i].addr = a6(ip, m.peers[i].addr.port);
+    }
+    return m;
+}
 
 /* --- round trips -------------------------------------------------------------------------- */
 
@@ -70,9 +106,9 @@ static int msg_eq(const struct peerproto_msg *a, const struct peerproto_msg *b)
     return 0;
 }
 
-static struct peerproto_msg round_trip_rows[16];
+static struct peerproto_msg round_trip_rows[24];
 static size_t n_round_trip_rows;
-static long round_trip_lens[16];
+static long round_trip_lens[24];
 
 static void fill_round_trip_rows(void)
 {
@@ -89,6 +125,10 @@ static void fill_round_trip_rows(void)
         mk(PEERPROTO_PING, 1, "a", NULL, 0, 0, 123456789, 0),
         mk(PEERPROTO_PONG, 0, "a", NULL, 0, 0, UINT64_MAX, 0),
         mk(PEERPROTO_REGISTER_AT, 2, "a", NULL, IP(10, 128, 0, 5), 6000, 0, 0),
+        as6(mk(PEERPROTO_REGISTERED, 7, NULL, NULL, 0, 40000, 0, 0)),
+        as6(mk(PEERPROTO_REGISTER_AT, 2, "a", NULL, 0, 6000, 0, 0)),
+        as6(mk(PEERPROTO_PEERS, 3, NULL, NULL, 0, 0, 0, 1)),
+        as6(mk(PEERPROTO_PEERS, 3, NULL, NULL, 0, 0, 0, PEERPROTO_PEERS6_PER_DGRAM)),
     };
     size_t i;
 
@@ -130,6 +170,10 @@ static void test_golden_bytes(void)
     static const unsigned char punch[] = {'N', 'T', 1, 4, 0, 0, 0, 3, 1, 'a', 2, 'b', 'c'};
     static const unsigned char registered[] = {'N', 'T', 1,  2, 0, 0,    1,   0,
                                                4,   172, 20, 0, 5, 0x9c, 0x40};
+    /* 2001:db8::5 port 40000 */
+    static const unsigned char registered6[] = {'N',  'T',  1,    2,    0, 0, 1,    0,    6,
+                                                0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,    0,    0,
+                                                0,    0,    0,    0,    0, 0, 0x05, 0x9c, 0x40};
     struct peerproto_msg m = mk(PEERPROTO_PUNCH, 3, "a", "bc", 0, 0, 0, 0);
     unsigned char buf[64];
     long n = peerproto_encode(&m, buf, sizeof buf, NULL);
@@ -139,6 +183,11 @@ static void test_golden_bytes(void)
     n = peerproto_encode(&m, buf, sizeof buf, NULL);
     ok(n == (long)sizeof registered && memcmp(buf, registered, sizeof registered) == 0,
        "golden REGISTERED bytes");
+    m = mk(PEERPROTO_REGISTERED, 256, NULL, NULL, 0, 40000, 0, 0);
+    m.addr = a6("2001:db8::5", 40000);
+    n = peerproto_encode(&m, buf, sizeof buf, NULL);
+    ok(n == (long)sizeof registered6 && memcmp(buf, registered6, sizeof registered6) == 0,
+       "golden REGISTERED bytes, IPv6 (family 6, 16 address bytes)");
 }
 
 static void test_encode_rejects(void)
@@ -156,6 +205,7 @@ static void test_encode_rejects(void)
         {mk(PEERPROTO_PEERS, 1, NULL, NULL, 0, 0, 0, 0), 64, "too many peers"},
         {mk((enum peerproto_type)9, 1, "a", NULL, 0, 0, 0, 0), 64, "unknown type"},
         {mk(PEERPROTO_PING, 1, "a", NULL, 0, 0, 1, 0), 12, "buffer too small"},
+        {as6(mk(PEERPROTO_REGISTERED, 1, NULL, NULL, 0, 0, 0, 0)), 64, "IPv6 port 0"},
     };
     unsigned char buf[PEERPROTO_MAX_DGRAM];
     struct nt_err err;
@@ -201,8 +251,14 @@ static void test_decode_rejects(void)
         {"NT\x01\x01\x00\x00\x00\x01\x02" "a ", 11, PEERPROTO_BAD_NAME, "name with a space"},
         {"NT\x01\x01\x00\x00\x00\x01\x02" "a\n", 11, PEERPROTO_BAD_NAME, "name with newline"},
         {"NT\x01\x01\x00\x00\x00\x01\x01" "ab", 11, PEERPROTO_BAD_TRAILING, "trailing byte"},
-        {"NT\x01\x02\x00\x00\x00\x01\x06\x01\x02\x03\x04\x00\x05", 15, PEERPROTO_BAD_ADDR,
-         "address family 6"},
+        {"NT\x01\x02\x00\x00\x00\x01\x05\x01\x02\x03\x04\x00\x05", 15, PEERPROTO_BAD_ADDR,
+         "address family 5"},
+        {"NT\x01\x02\x00\x00\x00\x01\x06\x01\x02\x03\x04\x00\x05", 15, PEERPROTO_BAD_TRUNCATED,
+         "family 6 with 4 address bytes"},
+        {"NT\x01\x02\x00\x00\x00\x01\x06\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00"
+         "\x00\x00\x00\x05\x00\x00", 27, PEERPROTO_BAD_ADDR, "IPv6 port 0"},
+        {"NT\x01\x02\x00\x00\x00\x01\x06\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00"
+         "\x00\x00\x00\x05\x9c\x40\x00", 28, PEERPROTO_BAD_TRAILING, "IPv6 endpoint, a byte more"},
         {"NT\x01\x02\x00\x00\x00\x01\x04\x01\x02\x03\x04\x00\x00", 15, PEERPROTO_BAD_ADDR,
          "port 0"},
         {"NT\x01\x02\x00\x00\x00\x01\x04\x01\x02\x03\x04\x00", 14, PEERPROTO_BAD_TRUNCATED,
@@ -395,6 +451,23 @@ static void test_parse_endpoint(void)
         {"::1:80", NULL},
         {"1.2.3.4:5:6", NULL},
         {"1111111111111111.2.3.4:5", NULL},
+        {"[2001:db8::5]:31337", "[2001:db8::5]:31337"},
+        {"[::1]:80", "[::1]:80"},
+        {"[2001:DB8:0:0:0:0:0:5]:1", "[2001:db8::5]:1"},
+        {"[::ffff:1.2.3.4]:65535", "[::ffff:102:304]:65535"},
+        {"[::]:9", "[::]:9"},
+        {"2001:db8::5:80", NULL},
+        {"[2001:db8::5]", NULL},
+        {"[2001:db8::5]:0", NULL},
+        {"[2001:db8::5]:", NULL},
+        {"[]:80", NULL},
+        {"[1.2.3.4]:80", NULL},
+        {"[2001:db8::5:80", NULL},
+        {"2001:db8::5]:80", NULL},
+        {"[fe80::1%eth0]:80", NULL},
+        {"[2001:db8::5]x:80", NULL},
+        {"[[::1]]:80", NULL},
+        {"[2001:db8::g]:80", NULL},
     };
     char b[PEERPROTO_ADDR_STRLEN];
     struct peerproto_addr a;
@@ -417,6 +490,32 @@ static void test_parse_endpoint(void)
     ok(peerproto_parse_ip("10.1.2.3", &ip, "--bind", &err) == 0 && ip == IP(10, 1, 2, 3),
        "parse_ip gives host byte order");
     ok(peerproto_parse_ip("10.1.2", &ip, "--bind", &err) == -1, "parse_ip refuses 3 octets");
+    memset(&a, 0, sizeof a);
+    a.port = 7;
+    ok(peerproto_parse_host("10.1.2.3", &a, "--bind", &err) == 0 && !a.v6 &&
+           a.ip == IP(10, 1, 2, 3) && a.port == 7,
+       "parse_host: IPv4, the port left alone");
+    ok(peerproto_parse_host("::", &a, "--bind", &err) == 0 && a.v6 && a.ip == 0 && a.port == 7 &&
+           strcmp(peerproto_addr_format(&a, b, sizeof b), "[::]:7") == 0,
+       "parse_host: '::' is IPv6 any");
+    ok(peerproto_parse_host("[::1]", &a, "--bind", &err) == -1 && strstr(err.msg, "IPv6"),
+       "parse_host refuses brackets (%s)", err.msg);
+    ok(peerproto_parse_host("host", &a, "--bind", &err) == -1, "parse_host refuses a name");
+    a = a6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
+    peerproto_addr_format(&a, b, sizeof b);
+    ok(strlen(b) + 1 == PEERPROTO_ADDR_STRLEN,
+       "the longest endpoint text fills PEERPROTO_ADDR_STRLEN (%s)", b);
+    {
+        struct peerproto_addr v4 = a4(0, 5), v6 = a6("::", 5), v6b = a6("::", 5);
+
+        ok(!peerproto_addr_eq(&v4, &v6), "0.0.0.0:5 and [::]:5 differ (family)");
+        ok(peerproto_addr_eq(&v6, &v6b), "[::]:5 equals itself");
+        v6b.port = 6;
+        ok(!peerproto_addr_eq(&v6, &v6b), "[::]:5 and [::]:6 differ");
+        is_int(peerproto_addr_family(&v4) * 10 + peerproto_addr_family(&v6), 46, "families 4, 6");
+        is_int((long)peerproto_peers_per_dgram(6), PEERPROTO_PEERS6_PER_DGRAM, "22 IPv6 peers fit");
+        is_int((long)peerproto_peers_per_dgram(4), PEERPROTO_PEERS_PER_DGRAM, "24 IPv4 peers fit");
+    }
 }
 
 static void test_parse_names(void)
@@ -452,8 +551,8 @@ static void test_parse_names(void)
 static void test_gateway(void)
 {
     static struct peerproto_gw gw;
-    struct peerproto_addr a1 = {IP(10, 0, 0, 1), 31337}, a2 = {IP(10, 0, 0, 2), 31337};
-    struct peerproto_addr moved = {IP(10, 0, 0, 1), 52875}, prev = {0, 0};
+    struct peerproto_addr a1 = a4(IP(10, 0, 0, 1), 31337), a2 = a4(IP(10, 0, 0, 2), 31337);
+    struct peerproto_addr moved = a4(IP(10, 0, 0, 1), 52875), prev = a4(0, 0);
     struct peerproto_peer out[PEERPROTO_PEERS_PER_DGRAM];
     struct peerproto_gw_entry gone;
     char name[16];
@@ -497,6 +596,57 @@ static void test_gateway(void)
     is_int(total, PEERPROTO_MAX_PEERS - 1, "gw: paging lists everybody but the asker once");
 }
 
+/* IPv6 endpoints through the table and into PEERS datagrams: a list of 30 pages as 22 + 8,
+ * each page encodes within the datagram limit; a known name from another IPv6 port moved. */
+static void test_gateway6(void)
+{
+    static struct peerproto_gw gw;
+    struct peerproto_addr a = a6("2001:db8:1::5", 31337), moved = a6("2001:db8:1::5", 40000);
+    struct peerproto_addr prev = a4(0, 0), b;
+    struct peerproto_msg m;
+    unsigned char buf[PEERPROTO_MAX_DGRAM];
+    char name[16], ip[64];
+    size_t n, skip, pages = 0, total = 0, per = peerproto_peers_per_dgram(6);
+    int i, fits = 1;
+
+    peerproto_gw_init(&gw);
+    is_int(peerproto_gw_register(&gw, "a", &a, 0, &prev), PEERPROTO_GW_NEW, "gw6: a is new");
+    is_int(peerproto_gw_register(&gw, "a", &moved, 1, &prev), PEERPROTO_GW_MOVED,
+           "gw6: a from another port moved");
+    ok(peerproto_addr_eq(&prev, &a), "gw6: previous IPv6 endpoint reported");
+    for (i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        snprintf(ip, sizeof ip, "2001:db8:%x::5", i + 2);
+        b = a6(ip, (uint16_t)(31337 + i));
+        peerproto_gw_register(&gw, name, &b, 2, NULL);
+    }
+    for (skip = 0;; skip += n) {
+        memset(&m, 0, sizeof m);
+        m.type = PEERPROTO_PEERS;
+        n = peerproto_gw_peers(&gw, "a", skip, m.peers, per);
+        if (n == 0)
+            break;
+        m.npeers = n;
+        pages++;
+        total += n;
+        if (peerproto_encode(&m, buf, sizeof buf, NULL) < 0)
+            fits = 0;
+        if (n < per)
+            break;
+    }
+    ok(pages == 2 && total == 30, "gw6: 30 IPv6 peers page as %zu + %zu (%zu pages)", per, 30 - per,
+       pages);
+    ok(fits, "gw6: every full IPv6 page encodes within %d bytes", PEERPROTO_MAX_DGRAM);
+    /* the worst case: names of 32 bytes. 22 fit (1153 bytes), 23 do not (1205) */
+    m = as6(mk(PEERPROTO_PEERS, 1, NULL, NULL, 0, 0, 0, PEERPROTO_PEERS6_PER_DGRAM + 1));
+    for (i = 0; i <= PEERPROTO_PEERS6_PER_DGRAM; i++)
+        snprintf(m.peers[i].name, sizeof m.peers[i].name, "%.28s%04d", NAME32, i);
+    ok(peerproto_encode(&m, buf, sizeof buf, NULL) < 0,
+       "gw6: 23 IPv6 peers with 32-byte names do not fit");
+    m.npeers = PEERPROTO_PEERS6_PER_DGRAM;
+    is_int(peerproto_encode(&m, buf, sizeof buf, NULL), 1153, "gw6: 22 of them take 1153 bytes");
+}
+
 /* --- the punch/ping state machine -------------------------------------------------------- */
 
 enum ev { TICK, INTRO, EXPECT, PUNCH_RX, PONG_RX };
@@ -513,9 +663,9 @@ struct step {
 };
 
 static const struct peerproto_addr sm_addrs[] = {
-    {IP(203, 0, 113, 7), 31337},  /* 0: public endpoint per the gateway */
-    {IP(203, 0, 113, 7), 52875},  /* 1: where it really comes from (symmetric NAT) */
-    {IP(198, 51, 100, 9), 31337}, /* 2: after a restart behind another NAT */
+    {.ip = IP(203, 0, 113, 7), .port = 31337},  /* 0: public endpoint per the gateway */
+    {.ip = IP(203, 0, 113, 7), .port = 52875},  /* 1: where it really comes from (symmetric NAT) */
+    {.ip = IP(198, 51, 100, 9), .port = 31337}, /* 2: after a restart behind another NAT */
 };
 
 static const struct peerproto_timing sm_t = {
@@ -787,6 +937,28 @@ static void test_table(void)
     ok(peerproto_table_get(&tb, "b") == b, "table: known names still found when full");
 }
 
+/* The state machine does not care about the family, but an endpoint that changes family is
+ * another endpoint. */
+static void test_state_machine6(void)
+{
+    static struct peerproto_remote r;
+    struct peerproto_addr pub = a6("2001:db8:2::5", 31337), v4 = a4(0, 31337);
+    struct peerproto_action act;
+    char b[PEERPROTO_ADDR_STRLEN];
+
+    peerproto_remote_init(&r, "b");
+    is_int(peerproto_remote_introduce(&r, &pub, 0, &sm_t), 1,
+           "sm6: an IPv6 introduction starts punching");
+    ok(peerproto_remote_next(&r, 0, &sm_t, &act) && act.kind == PEERPROTO_ACT_PUNCH &&
+           peerproto_addr_eq(&act.to, &pub),
+       "sm6: the PUNCH goes to %s", peerproto_addr_format(&act.to, b, sizeof b));
+    is_int(peerproto_remote_on_punch(&r, &pub, 1000, &sm_t), PEERPROTO_EV_PUNCHED,
+           "sm6: its PUNCH from the IPv6 endpoint connects");
+    is_int(peerproto_remote_on_punch(&r, &v4, 2000, &sm_t), PEERPROTO_EV_ADDR_MOVED,
+           "sm6: the same port over IPv4 is another address");
+    ok(!r.actual_addr.v6, "sm6: the remote's actual address is now the IPv4 one");
+}
+
 static void test_names(void)
 {
     is_str(peerproto_type_name(PEERPROTO_PUNCH_ACK), "punch_ack", "type name");
@@ -808,7 +980,9 @@ int main(void)
     test_parse_endpoint();
     test_parse_names();
     test_gateway();
+    test_gateway6();
     test_state_machine();
+    test_state_machine6();
     test_intro_timeout();
     test_rtt_summary();
     test_table();
