@@ -174,7 +174,7 @@ function Network:router(opts)
   local pm = require("natrig.portmap").resolve(opts.portmap, spec, "net:router") -- natrig.portmap
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
   r.ip, r.fw6, r.pm = fam, ip6.firewall(opts, spec), pm -- fw6: nil without IPv6
-  r.nat64 = require("natrig.nat64").check("net:router", opts, fam)
+  r.nat64 = require("natrig.nat64").check(self, "net:router", opts, fam)
   r.capture = opts.capture
   r.host_pin = opts.host
   self.routers[#self.routers + 1] = r

@@ -131,13 +131,23 @@ function M.place_node(self, n)
   ip6.place_node(self, n)
 end
 
+--- Where the public network comes from: the pool, but a run with a NAT64 router takes it
+-- from 100.64.0.0/10 (RFC 6598), the one non-global block tayga translates under the
+-- well-known prefix 64:ff9b::/96 (natrig.nat64). The taken list keeps it off every other
+-- network there (other runs' public networks and CGN insides), and a CGN of the same run
+-- carves its insides after it, around it.
+function M.public_pool(self)
+  for _, r in ipairs(self.routers) do if r.nat64 then return require("natrig.nat64").PUBLIC_POOL end end
+  return self.pool
+end
+
 --- Allocate subnets and addresses for every segment and node (pure, from the engine's list
 -- of taken subnets). Starting offsets come from the run id, so two runs rarely reach for
 -- the same block; when they do, the engine refuses the second and we allocate again.
 function M.plan(self, taken, attempt)
   local seed = self.session.run_id .. ((attempt or 1) > 1 and ("#" .. attempt) or "")
   local start = tonumber(core.hash(seed):sub(1, 6), 16)
-  local pub = core.subnet_alloc(self.pool, PUBLIC_PREFIX, taken, start % 512, 1)[1]
+  local pub = core.subnet_alloc(M.public_pool(self), PUBLIC_PREFIX, taken, start % 512, 1)[1]
   local t2 = { pub }
   for _, s in ipairs(taken) do t2[#t2 + 1] = s end
   -- a CGN's inside comes from the shared address space (RFC 6598), every other LAN from the pool

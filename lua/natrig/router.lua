@@ -26,7 +26,7 @@ local M = {}
 -- @tfield ?string wan_ip6 its IPv6 address on the public network (ip = "dual" or "v6only")
 -- @tfield ?string lan_ip6 its IPv6 address on its LAN (::fe), the LAN's IPv6 gateway
 -- @tfield boolean nat64 whether it runs NAT64 and DNS64 for its LAN (natrig.nat64)
--- @tfield ?string nat64_prefix its NAT64 prefix, "<the run's /48>:ffff::/96" (with nat64)
+-- @tfield ?string nat64_prefix its NAT64 prefix, the well-known "64:ff9b::/96" (with nat64)
 -- @tfield {Node,...} nodes the nodes behind it
 -- @tfield ?Router behind the router it sits behind (double NAT), or nil
 -- @tfield Network net its network

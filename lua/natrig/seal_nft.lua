@@ -10,6 +10,7 @@ local M = {}
 M.TABLE = "natrig_seal"
 M.TIMEOUT = 7 * 86400 -- how long an escape is remembered (seconds)
 M.LAB6 = "2001:db8::/32" -- natrig.ip6's pool: IPv6 between lab addresses stays in the lab
+M.NAT64 = "64:ff9b::/96" -- natrig.nat64's prefix: from a LAN to its router, on a bridge only
 local T = "inet " .. M.TABLE
 
 local function bad(op, msg) core.fail("einval", op, msg) end
@@ -58,6 +59,10 @@ function M.base_batch(run)
     -- link-local and multicast) is dropped, uncounted. Every other IPv6 packet is not
     -- natrig's and goes on: without that return the chain's last rule dropped all of the
     -- host's IPv6 input and forwarding (an `ip` match never matches an IPv6 packet).
+    -- A NAT64 LAN's packets to the well-known prefix (natrig.nat64) cross the host only
+    -- bridged, host port to router port (br_netfilter gives the bridge as the out device):
+    -- let those by, never one the host would route on.
+    ("add rule %s seal ip6 saddr %s ip6 daddr %s oifname \"br-*\" return"):format(T, M.LAB6, M.NAT64),
     ("add rule %s seal ip6 saddr %s ip6 daddr != { %s, fe80::/10, ff00::/8 } drop"):format(T, M.LAB6, M.LAB6),
     "add rule " .. T .. " seal meta nfproto != ipv4 return",
     "add rule " .. T .. " seal ip saddr != @nets return",

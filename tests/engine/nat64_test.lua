@@ -1,7 +1,7 @@
 -- NAT64 and DNS64 in a router (issue 25 item 3), against the real engine (needs:engine): a
 -- peer behind net:router{ ip = "v6only", nat64 = true } has no IPv4 route out; it resolves the
--- IPv4-only gateway's name (busybox nslookup through its own resolver path, Docker's embedded
--- DNS, to the router's unbound) to an address in the router's NAT64 prefix, and socat
+-- IPv4-only gateway's name (busybox nslookup, to the router's unbound) to its address under the
+-- well-known prefix 64:ff9b::/96 (the run's public network is in 100.64.0.0/10), and socat
 -- exchanges datagrams over IPv6 with the gateway's natrig-peer echo (by name: glibc's
 -- resolver), which sees the router's IPv4 WAN address. Bad input is refused at declaration.
 local t = require "tap"
@@ -33,6 +33,10 @@ local ok, err = pcall(function()
   net:up()
   t.diag(("up in %.1f s; NAT64 prefix %s, gateway %s"):format(natrig.monotonic() - t0, r.nat64_prefix, gw.public_ip))
   local want = nat64.synth(r.nat64_prefix, gw.public_ip)
+  t.is(r.nat64_prefix, "64:ff9b::/96", "the NAT64 prefix is the well-known one")
+  t.ok(require("natrig.core").subnet_contains("100.64.0.0/10", gw.public_ip) and nat64.translatable(gw.public_ip),
+    ("the gateway's address %s is in 100.64.0.0/10, which tayga translates under 64:ff9b::"):format(gw.public_ip))
+  t.like(want, "^64:ff9b::", "the gateway's synthesised address is " .. want)
 
   local v4 = p:netexec { "ip", "-4", "route", "get", gw.public_ip }
   t.ok(v4.code ~= 0, "the peer has no IPv4 route to the gateway: " .. (v4.stderr .. v4.stdout):gsub("%s+$", ""))

@@ -14,6 +14,8 @@ local function has(s, sub) return s:find(sub, 1, true) ~= nil end
 local base = nftx.base_batch("R1")
 t.ok(has(base, "chain forward { type filter hook forward priority filter - 10; policy accept; }"),
   "the forward hook runs before Docker's filter chain")
+t.ok(has(base, 'seal ip6 saddr 2001:db8::/32 ip6 daddr 64:ff9b::/96 oifname "br-*" return\n'),
+  "a NAT64 LAN's packets to 64:ff9b::/96 pass the seal when bridged (to their router), never routed by the host")
 t.ok(has(base, "seal ip6 saddr 2001:db8::/32 ip6 daddr != { 2001:db8::/32, fe80::/10, ff00::/8 } drop\n"),
   "IPv6 from lab addresses to anywhere but the lab, link-local and multicast is dropped")
 t.ok(base:find("seal ip6 saddr[^\n]*drop\nadd rule inet natrig_seal seal meta nfproto != ipv4 return\n"),
