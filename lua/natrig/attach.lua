@@ -58,8 +58,14 @@ function M.read_back(net, x)
       end
     end
   end
-  local p = impair.exec(net, host, { "iptables", "-S" })
-  if (p.stdout or ""):match("%-A NATRIG_PART_%u+ [^\n]*%-j DROP") then x.part_chains = true end
+  -- partition chains holding rules, per family (what natrig.partition records)
+  for _, fam in ipairs({ "v4", "v6" }) do
+    local p = impair.exec(net, host, { fam == "v6" and "ip6tables" or "iptables", "-S" })
+    if (p.stdout or ""):match("%-A NATRIG_PART_%u+ [^\n]*%-j DROP") then
+      x.part_chains = x.part_chains or {}
+      x.part_chains[fam] = true
+    end
+  end
 end
 
 function M.attach(run_id, opts)

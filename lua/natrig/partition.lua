@@ -7,32 +7,40 @@
 -- EPERM instead (tests/engine/partition_test.lua). Peers behind one router are also cut in
 -- that router's FORWARD, where a hairpin through its public address still shows both LAN
 -- addresses (router_cuts).
+-- Every family a node has is cut: IPv4 rules with iptables, IPv6 ones with ip6tables (the
+-- same chains). IPv6 needs no router rule: nothing is translated, so two hosts of one LAN
+-- reach each other's addresses on the link and their own INPUT rules see each other.
 -- @module natrig.partition
 local core = require "natrig.core"
 local task = require "natrig.task"
 local impair = require "natrig.impair"
+local shaper = require "natrig.shaper"
 
 local M = {}
 local host_of, exec = impair.host_of, impair.exec
+local FAMILIES = { "v4", "v6" }
 
--- Run one operation's commands in order; a may_fail command's failure is expected.
-local function part(net, host, op, addr)
-  for _, c in ipairs(core.impair_part_cmds(op, addr)) do
+-- Run one operation's commands in order (fam: whose rules, "v4" or "v6"); a may_fail
+-- command's failure is expected.
+local function part(net, host, op, addr, fam)
+  for _, c in ipairs(core.impair_part_cmds(op, addr, fam == "v6" and "ip6tables" or "iptables")) do
     exec(net, host, c.argv, not c.may_fail)
   end
 end
 
-local function ensure_part_chains(net, host)
+-- The chains of one family, hooked in once; obj.part_chains holds the families set up.
+local function ensure_part_chains(net, host, fam)
   local obj = host.obj
-  if obj.part_chains then return end
-  part(net, host, "setup")
-  obj.part_chains = true
+  if obj.part_chains and obj.part_chains[fam] then return end
+  part(net, host, "setup", nil, fam)
+  obj.part_chains = obj.part_chains or {}
+  obj.part_chains[fam] = true
 end
 
-local function block(net, a, addr)
+local function block(net, a, addr, fam)
   local host = host_of(a)
-  ensure_part_chains(net, host)
-  part(net, host, "block", addr)
+  ensure_part_chains(net, host, fam)
+  part(net, host, "block", addr, fam)
 end
 
 -- n's address on router r's LAN: its own private address when r is its router, else the WAN
@@ -83,7 +91,11 @@ function M.partition(net, g1, g2)
       for _, pair in ipairs({ { a, b }, { b, a } }) do
         local n = pair[1]
         if not by_node[n] then by_node[n] = {}; order[#order + 1] = n end
-        table.insert(by_node[n], impair.addr_from(pair[1], pair[2]))
+        local has = shaper.families(n)
+        for _, fam in ipairs(FAMILIES) do
+          local addr = has[fam] and impair.addr_from(n, pair[2], fam)
+          if addr then table.insert(by_node[n], { addr = addr, fam = fam }) end
+        end
       end
       for _, cut in ipairs(M.router_cuts(a, b)) do
         local r = cut.router
@@ -94,7 +106,7 @@ function M.partition(net, g1, g2)
   end
   local fns = {}
   for _, n in ipairs(order) do
-    fns[#fns + 1] = function() for _, addr in ipairs(by_node[n]) do block(net, n, addr) end end
+    fns[#fns + 1] = function() for _, x in ipairs(by_node[n]) do block(net, n, x.addr, x.fam) end end
   end
   for _, r in ipairs(rorder) do
     fns[#fns + 1] = function()
@@ -105,17 +117,22 @@ function M.partition(net, g1, g2)
   task.parallel(fns)
 end
 
---- Cut a node off entirely (all but loopback), or bring it back.
+--- Cut a node off entirely (all but loopback, every family it has), or bring it back.
 -- @local
 function M.isolate(net, a)
   local host = host_of(a)
-  ensure_part_chains(net, host)
-  part(net, host, "isolate")
+  for fam, has in pairs(shaper.families(a)) do
+    if has then
+      ensure_part_chains(net, host, fam)
+      part(net, host, "isolate", nil, fam)
+    end
+  end
 end
 
 function M.heal_node(net, a)
-  if not a.part_chains then return end
-  part(net, host_of(a), "heal")
+  for _, fam in ipairs(FAMILIES) do
+    if a.part_chains and a.part_chains[fam] then part(net, host_of(a), "heal", nil, fam) end
+  end
 end
 
 function M.heal(net)

@@ -243,8 +243,9 @@ enum impair_part_op {
     IMPAIR_PART_DOWN,    /* unhook, flush and delete both chains (every command may fail) */
 };
 
-/* Append op's commands to *out. addr (IPv4 or CIDR) is used by BLOCK only, which requires
- * it. iptables as for the NFQUEUE lists. Returns 0, or -1 with err and *out unchanged. */
+/* Append op's commands to *out. addr (an address or CIDR of the program's family: IPv4 for
+ * iptables*, IPv6 for ip6tables*) is used by BLOCK only, which requires it. iptables as for
+ * the NFQUEUE lists. Returns 0, or -1 with err and *out unchanged. */
 int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *addr,
                      struct impair_cmds *out, struct nt_err *err);
 /* The same for a router's NATRIG_PART_FWD: SETUP (create, hook first in FORWARD), BLOCK (drop

@@ -12,10 +12,14 @@
  *   - isolate drops what the node receives on INPUT, and sends what it emits to an NFQUEUE
  *     queue nobody binds (IMPAIR_PART_VOID_QUEUE), without --queue-bypass: with no listener
  *     nf_queue frees the packet and reports it stolen, so the sender sees success (seen: five
- *     UDP sends all "sent", a TCP connect timed out instead of failing). */
+ *     UDP sends all "sent", a TCP connect timed out instead of failing).
+ * Families: the program picks them. iptables* writes IPv4 rules, ip6tables* IPv6 ones (the
+ * same chains in the ip6 tables; a block's address must be of that family), so a dual-stack
+ * node is cut in both by running each family's list. */
 #include <stdio.h>
 
 #include "core/impair.h"
+#include "core/ipv6.h"
 
 #define OP "impair"
 
@@ -24,7 +28,7 @@ int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *a
 {
     static const char *const chains[2][2] = {{IMPAIR_PART_CHAIN_IN, "INPUT"},
                                              {IMPAIR_PART_CHAIN_OUT, "OUTPUT"}};
-    char a[32], q[8];
+    char a[IPV6_CIDR_TEXT_MAX], q[8];
     int k;
 
     if (impair_check_ipt(iptables, err) < 0)
@@ -46,7 +50,7 @@ int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *a
     case IMPAIR_PART_BLOCK:
         if (!addr)
             return nt_err_set(err, NT_EINVAL, OP, "a partition needs the address to cut off");
-        if (impair_norm_addr(addr, a, sizeof a, err) < 0)
+        if (impair_norm_addr_for(iptables, addr, a, sizeof a, err) < 0)
             return -1;
         /* receive side only: an INPUT drop is silent for the sender (see the top) */
         impair_argv_pushv(
@@ -85,7 +89,7 @@ int impair_part_cmds(const char *iptables, enum impair_part_op op, const char *a
 int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const char *src,
                          const char *dst, struct impair_cmds *out, struct nt_err *err)
 {
-    char s[32], d[32];
+    char s[IPV6_CIDR_TEXT_MAX], d[IPV6_CIDR_TEXT_MAX];
 
     if (impair_check_ipt(iptables, err) < 0)
         return -1;
@@ -105,8 +109,8 @@ int impair_part_fwd_cmds(const char *iptables, enum impair_part_op op, const cha
         if (!src || !dst)
             return nt_err_set(err, NT_EINVAL, OP,
                               "a router's partition rule needs both addresses (from, to)");
-        if (impair_norm_addr(src, s, sizeof s, err) < 0 ||
-            impair_norm_addr(dst, d, sizeof d, err) < 0)
+        if (impair_norm_addr_for(iptables, src, s, sizeof s, err) < 0 ||
+            impair_norm_addr_for(iptables, dst, d, sizeof d, err) < 0)
             return -1;
         impair_argv_pushv(impair_ipt_cmd(out, iptables, NULL, 0),
                           (const char *const[]){"-A", IMPAIR_PART_CHAIN_FWD, "-s", s, "-d", d, "-j",

@@ -168,8 +168,8 @@ static void push_cmds(lua_State *L, const struct impair_cmds *c)
 }
 
 /* impair_part_cmds(op [, addr [, iptables]]) -> { { argv = {...}, may_fail = bool }, ... }
- * op: setup | block | isolate | heal | down; block needs addr (IPv4 or CIDR). Raises on a
- * bad op or address. */
+ * op: setup | block | isolate | heal | down; block needs addr (or CIDR) of iptables' family
+ * (ip6tables*: IPv6). Raises on a bad op or address. */
 static int l_impair_part_cmds(lua_State *L)
 {
     static const char *const ops[] = {"setup", "block", "isolate", "heal", "down", NULL};

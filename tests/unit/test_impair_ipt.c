@@ -248,6 +248,48 @@ static void test_partition_fwd(void)
     impair_cmds_free(&c);
 }
 
+/* IPv6: the same chains written by ip6tables, so a dual-stack node is cut in both families;
+ * a block's address must be of the program's family. */
+static void test_partition6(void)
+{
+    struct impair_cmds c = {0};
+    struct nt_err err = {0};
+    static const struct ipt_want block6[] = {
+        {0, "ip6tables -w -A NATRIG_PART_IN -s 2001:db8:0:1::7/128 -j DROP"},
+    };
+    static const struct ipt_want isolate6[] = {
+        {0, "ip6tables-legacy -w -A NATRIG_PART_OUT ! -o lo -j NFQUEUE --queue-num 65535"},
+        {0, "ip6tables-legacy -w -A NATRIG_PART_IN ! -i lo -j DROP"},
+    };
+    static const struct ipt_want fwd6[] = {
+        {0,
+         "ip6tables -w -A NATRIG_PART_FWD -s 2001:db8:0:1::2/128 -d 2001:db8:0:1::3/128 -j DROP"},
+    };
+
+    ok(impair_part_cmds("ip6tables", IMPAIR_PART_BLOCK, "2001:db8:0:1:0::7", &c, &err) == 0,
+       "ip6tables block");
+    check_cmds(&c, block6, 1, "IPv6 block: canonical, /128");
+    impair_cmds_free(&c);
+    ok(impair_part_cmds("ip6tables-legacy", IMPAIR_PART_ISOLATE, NULL, &c, &err) == 0,
+       "ip6tables isolate");
+    check_cmds(&c, isolate6, 2, "IPv6 isolate: the same rules in the ip6 tables");
+    impair_cmds_free(&c);
+    ok(impair_part_fwd_cmds("ip6tables", IMPAIR_PART_BLOCK, "2001:db8:0:1::2", "2001:db8:0:1::3",
+                            &c, &err) == 0,
+       "ip6tables router block");
+    check_cmds(&c, fwd6, 1, "IPv6 router block");
+    impair_cmds_free(&c);
+    ok(impair_part_cmds("ip6tables", IMPAIR_PART_BLOCK, "10.1.0.7", &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "needs an IPv6 address"),
+       "an IPv4 address for ip6tables is refused: %s", err.msg);
+    ok(impair_part_cmds(NULL, IMPAIR_PART_BLOCK, "2001:db8::7", &c, &err) == -1 && c.n == 0 &&
+           strstr(err.msg, "needs an IPv4 address"),
+       "an IPv6 address for iptables is refused: %s", err.msg);
+    ok(impair_part_cmds("ip6tables", IMPAIR_PART_BLOCK, "2001:db8::g", &c, &err) == -1 && c.n == 0,
+       "a bad IPv6 address is refused: %s", err.msg);
+    impair_cmds_free(&c);
+}
+
 static void test_partition(void)
 {
     struct impair_cmds c = {0};
@@ -333,6 +375,7 @@ static void test_partition(void)
     impair_cmds_free(&c);
     test_partition_fwd();
     test_partition_silent();
+    test_partition6();
 }
 
 /* --family v6: the same chains written by the IPv6 program; addresses of the other family are
