@@ -45,21 +45,26 @@ function M.pki(vpn)
   return pki
 end
 
---- The config: lighthouse (lh_public nil: this is the lighthouse, at vpn.lh), punchy, tun,
--- text logs, allow all; extra lines (a relay section) go after punchy.
-function M.config(vpn, lh_public, extra)
+--- The config: lighthouse (lh_public nil: this is the lighthouse, at vpn.lh; an IPv6
+-- lh_public is written [addr]:port), punchy, tun, text logs, allow all; extra lines (a relay
+-- section) go after punchy. o (optional): listen (the host nebula binds, default 0.0.0.0;
+-- "[::]" for both families), lighthouse (more lines of the lighthouse section, indented).
+function M.config(vpn, lh_public, extra, o)
+  o = o or {}
   local c = {
     "pki:", "  ca: /etc/nebula/ca.crt", "  cert: /etc/nebula/host.crt", "  key: /etc/nebula/host.key",
   }
   if lh_public then
     c[#c + 1] = "static_host_map:"
-    c[#c + 1] = ('  "%s": ["%s:%d"]'):format(vpn.lh, lh_public, M.PORT)
+    local host = lh_public:find(":", 1, true) and "[" .. lh_public .. "]" or lh_public
+    c[#c + 1] = ('  "%s": ["%s:%d"]'):format(vpn.lh, host, M.PORT)
   end
   for _, l in ipairs({
     "lighthouse:", "  am_lighthouse: " .. tostring(lh_public == nil), "  interval: 60",
     "  hosts:" .. (lh_public and "" or " []"), lh_public and ('    - "%s"'):format(vpn.lh) or nil,
   }) do c[#c + 1] = l end
-  for _, l in ipairs({ "listen:", "  host: 0.0.0.0", "  port: " .. M.PORT,
+  for _, l in ipairs(o.lighthouse or {}) do c[#c + 1] = l end
+  for _, l in ipairs({ "listen:", '  host: "' .. (o.listen or "0.0.0.0") .. '"', "  port: " .. M.PORT,
     "punchy:", "  punch: true", "  respond: true" }) do c[#c + 1] = l end
   for _, l in ipairs(extra or {}) do c[#c + 1] = l end
   for _, l in ipairs({
