@@ -37,11 +37,12 @@ end
 
 -- The interface carrying ip inside container id (looked up by address, never by name),
 -- and the capture filter for it.
-local function iface(eng, id, ip)
+local function iface(eng, id, ip, ip6)
   local r = eng:exec(id, { "ip", "-o", "addr", "show" })
-  local dev = require("natrig.iface").iface_for(r.stdout, ip)
+  local find = require("natrig.iface").iface_for
+  local dev = find(r.stdout, ip) or (ip6 and find(r.stdout, ip6)) -- a v6only LAN link has no IPv4
   if not dev then
-    core.fail("engine", "capture", ("no interface carries %s:\n%s"):format(ip, r.stdout))
+    core.fail("engine", "capture", ("no interface carries %s:\n%s"):format(ip6 or ip, r.stdout))
   end
   return dev, M.filter_for(r.stdout, dev)
 end
@@ -55,18 +56,18 @@ function M.start(_net, x, kind)
     links = {
       { file = x.name .. "-wan.pcap", ip = x.wan_ip,
         what = ("router %s, WAN side (public %s, on %s)"):format(x.name, x.wan_ip, x.wan.name) },
-      { file = x.name .. "-lan.pcap", ip = x.lan_ip,
+      { file = x.name .. "-lan.pcap", ip = x.lan_ip, ip6 = x.lan_ip6,
         what = ("router %s, LAN side (%s, %s)"):format(x.name, x.lan_ip, x.lan.subnet) },
     }
   else
-    links = { { file = x.name .. ".pcap", ip = x.private_ip,
+    links = { { file = x.name .. ".pcap", ip = x.private_ip, ip6 = x.private_ip6,
       what = ("node %s (%s %s%s)"):format(x.name, x.kind, x.private_ip,
         x.public_ip ~= x.private_ip and (", public " .. tostring(x.public_ip)) or "") } }
   end
   x.captures = x.captures or {}
   local eng = x.eng -- the engine x lives on
   for _, l in ipairs(links) do
-    local dev, filter = iface(eng, id, l.ip)
+    local dev, filter = iface(eng, id, l.ip, l.ip6)
     -- Into the bind-mounted control directory when there is one (a local engine), else
     -- a file in the container that is read out through exec at the end.
     l.inside = (x.ctl_dir and "/run/natrig/" or "/tmp/") .. l.file

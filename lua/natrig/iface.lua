@@ -3,12 +3,13 @@
 -- @module natrig.iface
 local M = {}
 
---- The interface carrying ip, from the text of `ip -o -4 addr show` (interface names are
--- not stable in containers: always look them up by address). Pure.
+--- The interface carrying ip (IPv4, or IPv6 in canonical text), from the text of
+-- `ip -o addr show` (interface names are not stable in containers: always look them up by
+-- address). Pure.
 -- @local
 function M.iface_for(text, ip)
   for line in text:gmatch("[^\n]+") do
-    local dev, addr = line:match("^%d+:%s+(%S+)%s+inet%s+([%d.]+)/")
+    local dev, addr = line:match("^%d+:%s+(%S+)%s+inet6?%s+([%x.:]+)/")
     if addr == ip then return (dev:gsub("@.*$", "")) end
   end
 end

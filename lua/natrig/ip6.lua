@@ -87,6 +87,10 @@ function M.router_family(net, opts)
     bad(op, ("filtering6 = %s on a router without IPv6 (ip = %q): give it ip = \"dual\" or \"v6only\"")
       :format(tostring(opts.filtering6), fam))
   end
+  if fam == "v6only" and opts.portmap ~= nil and opts.portmap ~= false then
+    bad(op, "portmap on a v6only router: its UPnP, NAT-PMP and PCP map IPv4 ports, and a v6only LAN has no IPv4; "
+      .. "give it ip = \"dual\"")
+  end
   M.live_check(net, op, fam)
   return fam
 end
@@ -215,6 +219,30 @@ end
 -- @local
 function M.disabled(seg, addr6)
   if seg.subnet6 and not addr6 then return "1" end
+end
+
+--- A v6only LAN has no IPv4, though Docker 20.10 gives every endpoint of a bridge an IPv4
+-- address: the argvs that take it away in a namespace, from the text of its `ip -o addr
+-- show` and the IPv6 address of its LAN link. Its IPv4 address goes from that link (and
+-- with it every IPv4 route through it); a node's namespace (all = true) loses every IPv4
+-- route too, a router's keeps its WAN. Raises if no link carries ip6.
+-- @local
+function M.drop4_argvs(text, ip6, all)
+  local dev = require("natrig.iface").iface_for(text, ip6)
+  if not dev then
+    core.fail("engine", "v6only", ("no interface carries %s, so its IPv4 cannot be removed:\n%s"):format(ip6, text))
+  end
+  local l = { { "ip", "-4", "addr", "flush", "dev", dev } }
+  if all then l[2] = { "ip", "-4", "route", "flush", "table", "main" } end
+  return l
+end
+
+--- Take IPv4 away from x's v6only LAN link (exec runs an argv in its namespace), before
+-- anything else runs there; afterwards `ip -4 addr` shows loopback only.
+-- @local
+function M.drop4(exec, ip6, all)
+  local text = exec({ "ip", "-o", "addr", "show" }, { check = true, quiet = true }).stdout
+  for _, argv in ipairs(M.drop4_argvs(text, ip6, all)) do exec(argv, { check = true, quiet = true }) end
 end
 
 --- "[2001:db8::5]:31337"

@@ -158,9 +158,12 @@ function Node:bring_up()
     self.router.job:join()
     local r = self.router
     task.parallel(function()
-      -- a v6only LAN has no IPv4 route at all (the engine's default via its host bridge goes)
-      self:netexec(r.ip == "v6only" and { "ip", "route", "del", "default" }
-        or { "ip", "route", "replace", "default", "via", r.lan_ip }, { check = true })
+      -- a v6only LAN has no IPv4 at all: the engine's address and every IPv4 route go
+      if r.ip == "v6only" then
+        ip6.drop4(function(a, o) return self:netexec(a, o) end, self.private_ip6, true)
+      else
+        self:netexec({ "ip", "route", "replace", "default", "via", r.lan_ip }, { check = true })
+      end
     end, function()
       if not r.lan_ip6 then return end
       self:netexec({ "ip", "-6", "route", "replace", "default", "via", r.lan_ip6 }, { check = true })

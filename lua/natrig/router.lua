@@ -75,6 +75,8 @@ function Router:bring_up()
   -- API 1.41 takes one network at create; the LAN is joined before start.
   eng:network_connect(self.lan.name, self.id, self.lan_ip, nil, self.lan_ip6)
   eng:container_start(self.id)
+  -- a v6only LAN has no IPv4: the router's LAN link loses the engine's address too
+  if self.ip == "v6only" then ip6.drop4(function(a, o) return self:exec(a, o) end, self.lan_ip6, false) end
   if self.wan_ip6 then ip6.routes_public(net, self, function(a, o) return self:exec(a, o) end) end
   if capture.wanted(net, self) then capture.start(net, self, "router") end
   if self.behind then

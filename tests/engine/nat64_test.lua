@@ -1,5 +1,6 @@
 -- NAT64 and DNS64 in a router (issue 25 item 3), against the real engine (needs:engine): a
--- peer behind net:router{ ip = "v6only", nat64 = true } has no IPv4 route out; it resolves the
+-- peer behind net:router{ ip = "v6only", nat64 = true } has no IPv4 at all (no address, no
+-- route, its router's LAN link none either; an IPv4 send is "Network is unreachable"); it resolves the
 -- IPv4-only gateway's name (busybox nslookup, to the router's unbound) to its address under the
 -- well-known prefix 64:ff9b::/96 (the run's public network is in 100.64.0.0/10), and socat
 -- exchanges datagrams over IPv6 with the gateway's natrig-peer echo (by name: glibc's
@@ -27,8 +28,8 @@ local net = natrig.network { scenario = "nat64_test", quiet = true }
 local ok, err = pcall(function()
   local gw = net:gateway { name = "gw", cmd = { PEER, "echo", "--port", "4000" },
     ready = { log = "echo listening", plain = true } }
-  local r = net:router { name = "r64", nat = "port_restricted", ip = "v6only", nat64 = true }
-  local p = net:peer { name = "p", router = r, cmd = { "sleep", "600" } }
+  local r = net:router { name = "r64", nat = "port_restricted", ip = "v6only", nat64 = true, capture = true }
+  local p = net:peer { name = "p", router = r, cmd = { "sleep", "600" }, capture = true }
   local t0 = natrig.monotonic()
   net:up()
   t.diag(("up in %.1f s; NAT64 prefix %s, gateway %s"):format(natrig.monotonic() - t0, r.nat64_prefix, gw.public_ip))
@@ -38,8 +39,20 @@ local ok, err = pcall(function()
     ("the gateway's address %s is in 100.64.0.0/10, which tayga translates under 64:ff9b::"):format(gw.public_ip))
   t.like(want, "^64:ff9b::", "the gateway's synthesised address is " .. want)
 
+  -- a v6only LAN has no IPv4 at all: no address, no route, in the peer and on the router's LAN link
   local v4 = p:netexec { "ip", "-4", "route", "get", gw.public_ip }
   t.ok(v4.code ~= 0, "the peer has no IPv4 route to the gateway: " .. (v4.stderr .. v4.stdout):gsub("%s+$", ""))
+  local a4 = p:exec { "ip", "-4", "addr" }
+  t.ok(a4.code == 0 and not a4.stdout:find("scope global", 1, true) and a4.stdout:find("127.0.0.1", 1, true),
+    "the peer's app sees no global IPv4 address (ip -4 addr: loopback only)")
+  t.is(p:netexec({ "ip", "-4", "route", "show", "table", "all" }).stdout:match("^%s*(.-)%s*$")
+    :gsub("[^\n]*table local[^\n]*\n?", ""), "", "and no IPv4 route but the kernel's local ones")
+  local c4 = p:exec { "sh", "-c", "echo probe | socat -T1 - UDP4:" .. gw.public_ip .. ":4000" }
+  t.like(c4.stderr, "Network is unreachable", "an IPv4 send from the peer fails: Network is unreachable")
+  t.ok(not r:exec({ "ip", "-o", "-4", "addr", "show" }).stdout:find(r.lan_ip, 1, true),
+    ("the router's LAN link has no IPv4 (%s gone)"):format(r.lan_ip))
+  t.ok(#p.captures == 1 and #r.captures == 2, ("captures run on the v6only links (%s, %s by IPv6 address)")
+    :format(p.captures[1] and p.captures[1].dev or "?", r.captures[2] and r.captures[2].dev or "?"))
   local look = p:exec { "nslookup", "-type=AAAA", "gw" }
   t.like(look.stdout, "Address:%s+" .. esc(want), "the peer resolves gw to " .. want)
   local other = p:exec { "nslookup", "-type=AAAA", "example.com" }

@@ -66,4 +66,25 @@ t.raises(function() up:router { ip = "v6only", nat64 = true } end,
   "nat64 = true on a network brought up without a NAT64 router: its public network .* is not in 100%.64%.0%.0/10",
   "a NAT64 router added to a running network without one is refused")
 t.is(#up.routers, before, "nothing was declared")
+
+-- a v6only LAN has no IPv4 (natrig.ip6.drop4): what is taken away, found by the link's IPv6 address
+local ip6 = require "natrig.ip6"
+local text = table.concat({
+  "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever",
+  "4012: eth0    inet 10.1.2.3/24 brd 10.1.2.255 scope global eth0\\       valid_lft forever preferred_lft forever",
+  "4012: eth0    inet6 2001:db8:7:1::3/64 scope global nodad \\       valid_lft forever preferred_lft forever",
+  "4013: eth1@if4014    inet6 2001:db8:7:2::fe/64 scope global nodad \\       valid_lft forever preferred_lft forever",
+}, "\n")
+local argvs = ip6.drop4_argvs(text, "2001:db8:7:1::3", true)
+t.is(#argvs == 2 and table.concat(argvs[1], " ") .. "; " .. table.concat(argvs[2], " "),
+  "ip -4 addr flush dev eth0; ip -4 route flush table main", "a node: its link's IPv4 addresses and every IPv4 route")
+t.is(table.concat(ip6.drop4_argvs(text, "2001:db8:7:2::fe", false)[1], " "), "ip -4 addr flush dev eth1",
+  "a router: its LAN link's addresses only (its WAN keeps its routes)")
+t.raises(function() ip6.drop4_argvs(text, "2001:db8:9::1", true) end, "no interface carries 2001:db8:9::1",
+  "no link with that IPv6 address: an error naming it")
+local pm = fresh("r4")
+t.raises(function() pm:router { ip = "v6only", portmap = true } end,
+  'portmap on a v6only router: .*a v6only LAN has no IPv4; give it ip = "dual"',
+  "portmap on a v6only router is refused")
+t.is(#pm.routers, 0, "nothing was declared")
 t.done()
