@@ -51,9 +51,13 @@ if [ -e %s/fail-once ]; then rm -f %s/fail-once; echo "E: 404 Not Found" >&2; ex
 for a in "$@"; do case $a in -*|install) ;; *) echo "$a" >>%s/installed ;; esac; done
 ]]):format(tmp, tmp, tmp, tmp), "755")
 write(shim .. "/dpkg-query", ([[#!/bin/sh
-for a in "$@"; do p=$a; done
-grep -qx "$p" %s/installed 2>/dev/null && { echo "install ok installed"; exit 0; }
-echo "dpkg-query: no packages found matching $p" >&2; exit 1
+rc=0
+for p in "$@"; do
+  case $p in -*) continue ;; esac
+  if grep -qx "$p" %s/installed 2>/dev/null; then echo "$p install ok installed"
+  else echo "dpkg-query: no packages found matching $p" >&2; rc=1; fi
+done
+exit $rc
 ]]):format(tmp), "755")
 write(shim .. "/flock", "#!/bin/sh\nshift\nexec \"$@\"\n", "755")
 write(shim .. "/id", "#!/bin/sh\ncat " .. tmp .. "/uid\n", "755")
