@@ -105,20 +105,32 @@ function M.ruleset(spec, wan_ip, lans) return core.nat_ruleset(c_spec(spec), wan
 -- @usage expect(net:classify(a).mapping):eq(require("natrig.nat").claim(a.router.nat).mapping)
 function M.claim(spec) return core.nat_claim(c_spec(spec)) end
 
---- Upload the ruleset, load it in one nft transaction, then check the listing shows
--- every chain, set and address it should: the router is ready when this returns.
--- @local
-function M.apply(router)
-  if router.nat.cgnat then return require("natrig.cgn").apply(router) end
-  if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
-  local spec = c_spec(router.nat)
+local function lans_of(router)
   -- a NAT64 router's pool is one more LAN: translated packets get the same NAT (natrig.nat64)
-  local lans = { router.lan.subnet, router.nat64 and require("natrig.nat64").POOL or nil }
-  local text = core.nat_ruleset(spec, router.wan_ip, lans)
-  local eng = router.eng
-  eng:put_files(router.id, { { path = core.nat_ruleset_path, data = text, mode = 420 } }, "/")
+  return { router.lan.subnet, router.nat64 and require("natrig.nat64").POOL or nil }
+end
+
+--- The ruleset file nat.load loads, as put_files entries: Router:bring_up puts it before
+-- the router starts, in the same archive as its other files (none for a CGN: cgn.apply).
+-- @local
+function M.files(router)
+  if router.nat.cgnat then return {} end
+  if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
+  return { { path = core.nat_ruleset_path, data = core.nat_ruleset(c_spec(router.nat), router.wan_ip, lans_of(router)),
+    mode = 420 } }
+end
+
+--- Load the ruleset nat.files put in one nft transaction, then check the listing shows
+-- every chain, set and address it should. A router whose miniupnpd started with the
+-- container (natrig.portmap.boot) is waited for in the same exec as the listing.
+-- @local
+function M.load(router)
+  if router.nat.cgnat then return require("natrig.cgn").apply(router) end
+  local spec, lans = c_spec(router.nat), lans_of(router)
   router:exec(core.nat_argvs("apply")[1], { check = true })
-  local listing = router:exec(core.nat_argvs("verify")[1], { check = true }).stdout
+  local pm = require "natrig.portmap"
+  local out = router:exec(pm.verify_argv(router, core.nat_argvs("verify")[1]), { check = true }).stdout
+  local listing, rest = pm.split(router, out)
   local ok, why = core.nat_check(spec, router.wan_ip, lans, listing)
   if not ok then
     core.fail("engine", "nat on " .. router.name, "rules did not take effect: " .. why)
@@ -129,6 +141,16 @@ function M.apply(router)
       "IP forwarding is off in the router (sysctl net.ipv4.ip_forward not applied)")
   end
   if router.fw6 then M.apply6(router) end
+  if rest then pm.booted(router, rest) end
+end
+
+--- Upload the ruleset, load it in one nft transaction, then check the listing shows
+-- every chain, set and address it should: the router is ready when this returns.
+-- @local
+function M.apply(router)
+  local files = M.files(router)
+  if #files > 0 then router.eng:put_files(router.id, files, "/") end
+  M.load(router)
 end
 
 --- The router's IPv6 firewall as a natrule spec (family 6: the same generator, table ip6

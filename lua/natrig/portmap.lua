@@ -114,16 +114,10 @@ local function read_log(r)
   return ctl(r, "log")
 end
 
-local function start_daemon(r, fresh)
+-- What the control script's wait printed (the router's uptime, then the start's log section):
+-- the clock offset for the timeline, and a clear failure when miniupnpd did not come up.
+local function check_started(r, out)
   local pm = r.pm
-  r.pm_token = (r.pm_token or 0) + 1
-  local token = tostring(r.pm_token)
-  local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
-    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip, pm.cgn), mode = 493 },
-    { path = CTL, data = txt.ctl_text(), mode = 493 } }
-  if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
-  put(r, files)
-  local out = ctl(r, "start", fresh and "fresh" or "keep", token)
   local up, text = out:match("^([%d.]+)[^\n]*\n(.*)$")
   r.pm_offset = core.time() - (tonumber(up) or 0)
   text = text or out
@@ -140,6 +134,24 @@ local function start_daemon(r, fresh)
   end
 end
 
+local function daemon_files(r, fresh)
+  local pm = r.pm
+  local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
+    { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip, pm.cgn), mode = 493 },
+    { path = CTL, data = txt.ctl_text(), mode = 493 } }
+  if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
+  return files
+end
+
+-- (Re)start miniupnpd in the running router with one exec (a fault that changes its
+-- configuration); keep: its leases are reloaded.
+local function start_daemon(r, fresh)
+  r.pm_token = (r.pm_token or 0) + 1
+  local token = tostring(r.pm_token)
+  put(r, daemon_files(r, fresh))
+  check_started(r, ctl(r, "start", fresh and "fresh" or "keep", token))
+end
+
 local function stop_daemon(r) ctl(r, "stop") end
 
 local function set_cap(r)
@@ -152,18 +164,70 @@ local function set_cap(r)
   end
 end
 
---- Bring port mapping up in a router whose NAT rules are loaded (Router:bring_up and
--- Router:restart). fresh: forget every lease (a restart loses mappings).
-function M.start(r, fresh)
+local function up_note(r)
   local pm = r.pm
-  if not pm then return end
-  r.pm_seen = r.pm_seen or 0
-  start_daemon(r, fresh ~= false)
   if pm.max_lease or r.pm_cap then set_cap(r) end
   r.net:note("portmap", ("%s: miniupnpd up (%s), external address %s"):format(r.name,
     M.describe(pm), pm.external_ip or r.wan_ip))
 end
 
+--- Port mapping at the router's creation (Router:bring_up): the container's command and
+-- the files to put before it starts, or nil without portmap. miniupnpd then starts with
+-- the container (and again, fresh, at each router:restart) while natrig's NAT rules load;
+-- nat.load waits for it in the exec that lists those rules (M.verify_argv), so port
+-- mapping costs bring-up no exec of its own.
+-- @local
+function M.boot(r)
+  if not r.pm then return nil end
+  r.pm_seen, r.pm_boots = 0, 1
+  r.pm_wait = "b1"
+  local files = daemon_files(r, true)
+  files[#files + 1] = { path = txt.BOOT, data = txt.boot_text(), mode = 493 }
+  return { cmd = { "/bin/sh", txt.BOOT }, files = files }
+end
+
+--- The router container restarted (router:restart): its miniupnpd starts fresh by itself
+-- (every mapping lost, new epoch); the next nat.load waits for it.
+-- @local
+function M.restarted(r)
+  if not r.pm then return end
+  r.pm_boots = r.pm_boots + 1
+  r.pm_wait = "b" .. r.pm_boots
+end
+
+--- The argv nat.load lists natrig's rules with: wrapped so that the same exec waits for a
+-- miniupnpd that started with the container. Unchanged without one.
+-- @local
+function M.verify_argv(r, argv)
+  if not r.pm_wait then return argv end
+  local a = { "/bin/sh", CTL, "verify", r.pm_wait }
+  for _, x in ipairs(argv) do a[#a + 1] = x end
+  return a
+end
+
+--- Split what M.verify_argv's exec printed: the listing, and the wait's part (nil when the
+-- argv was not wrapped).
+-- @local
+function M.split(r, out)
+  if not r.pm_wait then return out, nil end
+  local at = out:find(txt.READY_MARK .. "\n", 1, true)
+  if not at then
+    core.fail("engine", "portmap on " .. r.name, "the wait for miniupnpd printed no " .. txt.READY_MARK
+      .. " line: " .. out:sub(-800))
+  end
+  return out:sub(1, at - 1), out:sub(at + #txt.READY_MARK + 1)
+end
+
+--- miniupnpd's start, as the wait in nat.load's exec saw it: checked, then noted.
+-- @local
+function M.booted(r, out)
+  r.pm_wait = nil
+  check_started(r, out)
+  up_note(r)
+end
+
+--- A portmap setting in one line ("upnp,natpmp deny max_lease=60").
+-- @local
 function M.describe(pm)
   local l = {}
   for _, p in ipairs(M.PROTOCOLS) do if pm.protocols[p] then l[#l + 1] = p end end

@@ -10,7 +10,7 @@ M.HTTP_PORT = 2869
 M.TABLE = "natrig_pm"
 M.CONF, M.NFT, M.RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
 M.LOG, M.LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
-M.CAP, M.CTL = "/etc/natrig/pm-cap.sh", "/etc/natrig/pm-ctl.sh"
+M.CAP, M.CTL, M.BOOT = "/etc/natrig/pm-cap.sh", "/etc/natrig/pm-ctl.sh", "/etc/natrig/pm-boot.sh"
 local CONF, NFT, LOG, LEASES = M.CONF, M.NFT, M.LOG, M.LEASES
 
 function M.conf_text(r, pm, wan_dev, lan_dev)
@@ -106,8 +106,26 @@ while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 ]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, cgn and 1 or 0, CONF)
 end
 
+-- The router container's command when it maps ports: each start of the container (its first,
+-- and router:restart) starts miniupnpd afresh (no lease kept: a restart loses every mapping)
+-- under the token b<N>, N counting the container's starts, then holds the container as
+-- netns.HOLD does. So bring-up spends no exec of its own on miniupnpd.
+function M.boot_text()
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/portmap.lua)
+mkdir -p /var/lib
+n=$(cat /var/lib/natrig-pm.boots 2>/dev/null || echo 0); n=$((n + 1)); echo $n > /var/lib/natrig-pm.boots
+/bin/sh %s fresh b$n </dev/null >/dev/null 2>&1 &
+exec /usr/bin/sleep 2000000000
+]]):format(M.RUN)
+end
+
+M.READY_MARK = "@@natrig-pm-ready@@"
+
 -- The control script (one file, run as argv { "/bin/sh", CTL, command, ... }):
 --   start MODE TOKEN  the run script in the background, then as wait TOKEN (one exec, not two)
+--   verify TOKEN ARGV...  runs ARGV (natrig's NAT listing), then a line READY_MARK, then as
+--               wait TOKEN; exits with ARGV's status (readiness rides on an exec bring-up makes anyway)
 --   wait TOKEN  until the section after "natrig-pm start TOKEN" says miniupnpd listens (or
 --               fails), at most 10 s; prints the router's uptime, then that section
 --   stop        miniupnpd and the reflector, waiting until miniupnpd is gone
@@ -130,6 +148,11 @@ start)
   /bin/sh %s "$2" "$3" </dev/null >/dev/null 2>&1 &
   ready "$3" ;;
 wait) ready "$2" ;;
+verify)
+  t=$2; shift 2
+  "$@"; rc=$?
+  echo %s
+  ready "$t"; exit $rc ;;
 stop)
   for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done
   i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done ;;
@@ -141,7 +164,7 @@ diag)
   echo "## nft list table inet %s"; nft list table inet %s
   echo "## $log (last 60 lines)"; tail -n 60 $log ;;
 esac
-]]):format(M.LOG, M.LEASES, M.RUN, M.CAP, M.TABLE, M.TABLE)
+]]):format(M.LOG, M.LEASES, M.RUN, M.READY_MARK, M.CAP, M.TABLE, M.TABLE)
 end
 
 -- The lease cap: a mapping whose expiry lies beyond now + max_lease (or none) is granted

@@ -3,8 +3,11 @@
 -- rounds (default 5) so load drift hits both alike, each round with the floor (as many bare
 -- containers and networks, in parallel: common.floor) and the load average beside it. "On"
 -- includes starting miniupnpd in every router and waiting until it listens with port
--- forwarding enabled. Prints each round, the medians, the median of the rounds' paired
--- ratios on/off (the issue's budget: at most 1.10) and of what mapping adds in floors.
+-- forwarding enabled. Prints each round, the medians, the median and spread of the rounds'
+-- paired ratios on/off (the issue's budget: at most 1.10) and of what mapping adds in floors.
+-- Wall time on a shared machine moves with everyone's load, so two figures that do not are
+-- printed beside it: the engine calls each bring-up made (by operation), and the CPU time
+-- spent inside the run's containers during bring-up (cgroup v1 cpuacct, when readable here).
 -- Never pass/fail.
 local natrig = require "natrig"
 local image = require "natrig.image"
@@ -15,13 +18,56 @@ local ref = image.ensure_base(eng)
 local PEERS = tonumber(os.getenv("BENCH_PEERS")) or 20
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 5
 
+-- the engine calls made, by operation (every call goes through Engine:call)
+local calls = {}
+do
+  local E = getmetatable(eng)
+  local call = E.call
+  E.call = function(self, op, ...)
+    calls[op] = (calls[op] or 0) + 1
+    return call(self, op, ...)
+  end
+end
+local function total(t)
+  local n = 0
+  for _, v in pairs(t) do n = n + v end
+  return n
+end
+local function describe_calls(t)
+  local ops = {}
+  for op in pairs(t) do ops[#ops + 1] = op end
+  table.sort(ops)
+  local l = {}
+  for _, op in ipairs(ops) do l[#l + 1] = op .. " " .. t[op] end
+  return table.concat(l, ", ")
+end
+
+-- CPU seconds the run's containers used so far (their cgroups' cpuacct.usage), or nil
+local function cpu_of(ids)
+  local ns = 0
+  for _, id in ipairs(ids) do
+    local v = tonumber((natrig.core.read_file("/sys/fs/cgroup/cpuacct/docker/" .. id .. "/cpuacct.usage") or "")
+      :match("%d+"))
+    if not v then return nil end
+    ns = ns + v
+  end
+  return ns / 1e9
+end
+
 local function once(pm)
   local net = natrig.network { engine = eng, scenario = "bench-portmap", image = ref, quiet = true }
   net:gateway { cmd = { "sleep", "600" } }
   for _ = 1, PEERS do net:peer { nat = "symmetric", portmap = pm, cmd = { "sleep", "600" } } end
+  calls = {}
   local up = common.timed(net.up, net)
+  local made = calls
+  calls = {}
   local f = { label = natrig.json.array { "natrig.run=" .. net.session.run_id } }
-  local nctr, nnet = #eng:container_list(f), #eng:network_list(f)
+  local ctrs = eng:container_list(f)
+  local ids = {}
+  for i, c in ipairs(ctrs) do ids[i] = c.Id end
+  local cpu = cpu_of(ids)
+  local nctr, nnet = #ctrs, #eng:network_list(f)
   local mapped = 0
   if pm then
     -- every router answers NAT-PMP (one request per peer, in parallel)
@@ -33,7 +79,7 @@ local function once(pm)
     end)
   end
   local down = common.timed(net.down, net)
-  return up, down, mapped, nctr, nnet
+  return up, down, mapped, nctr, nnet, made, cpu
 end
 
 local function median(l)
@@ -44,7 +90,14 @@ local function median(l)
   return n % 2 == 1 and c[(n + 1) / 2] or (c[n / 2] + c[n / 2 + 1]) / 2
 end
 
+local function spread(l)
+  local lo, hi = math.huge, -math.huge
+  for _, v in ipairs(l) do lo, hi = math.min(lo, v), math.max(hi, v) end
+  return lo, hi
+end
+
 local ups, floors, ratios, over = { off = {}, on = {} }, {}, {}, {}
+local cpus, ncalls, made_by = { off = {}, on = {} }, { off = {}, on = {} }, {}
 print(("load average at the start: %s"):format(common.load()))
 for i = 1, ROUNDS do
   local this = {}
@@ -54,11 +107,14 @@ for i = 1, ROUNDS do
   for _, mode in ipairs(order) do
     -- a round the loaded engine could not carry (a call over NATRIG_ENGINE_TIMEOUT) is said
     -- and left out, the others still count
-    local ok, up, down, mapped, c, nw = pcall(once, mode == "on" and { "upnp", "natpmp", "pcp" } or nil)
+    local ok, up, down, mapped, c, nw, made, cpu = pcall(once, mode == "on" and { "upnp", "natpmp", "pcp" } or nil)
     if ok then
       nctr, nnet = c, nw
       ups[mode][#ups[mode] + 1], this[mode] = up, up
-      print(("round %d portmap %-3s: up %.2fs down %.2fs%s  load %s"):format(i, mode, up, down,
+      ncalls[mode][#ncalls[mode] + 1], made_by[mode] = total(made), made
+      if cpu then cpus[mode][#cpus[mode] + 1] = cpu end
+      print(("round %d portmap %-3s: up %.2fs down %.2fs, %d engine calls, %s CPU in its containers%s  load %s")
+        :format(i, mode, up, down, total(made), cpu and ("%.2fs"):format(cpu) or "n/a",
         mode == "on" and (" (%d of %d peers got a NAT-PMP mapping)"):format(mapped, PEERS) or "", common.load()))
     else
       print(("round %d portmap %-3s: failed, left out: %s"):format(i, mode, tostring(up)))
@@ -75,11 +131,26 @@ for i = 1, ROUNDS do
       ratios[#ratios], this.off / fl, this.on / fl, over[#over]))
   ::next_round::
 end
+if #ratios == 0 then
+  print("no round had both modes: nothing to compare")
+  eng:close()
+  return
+end
 local off, on = median(ups.off), median(ups.on)
-local lo, hi = math.huge, 0
-for _, r in ipairs(ratios) do lo, hi = math.min(lo, r), math.max(hi, r) end
-print(("bring-up of 1 gateway + %d peers behind symmetric NATs, median of %d: off %.2fs, on %.2fs, floor %.2fs;"
-  .. " ratio of medians %.3f; paired ratios on/off median %.3f (%.3f-%.3f); (on-off)/floor median %+.3f"
-  .. " (budget: on/off at most 1.10)")
-  :format(PEERS, ROUNDS, off, on, median(floors), on / off, median(ratios), lo, hi, median(over)))
+local lo, hi = spread(ratios)
+local olo, ohi = spread(ups.off)
+local nlo, nhi = spread(ups.on)
+print(("bring-up of 1 gateway + %d peers behind symmetric NATs, %d rounds: off median %.2fs (%.2f-%.2f), "
+  .. "on median %.2fs (%.2f-%.2f), floor median %.2fs"):format(PEERS, #ratios, off, olo, ohi, on, nlo, nhi,
+  median(floors)))
+print(("ratio of medians %.3f; paired ratios on/off median %.3f (spread %.3f-%.3f); (on-off)/floor median %+.3f"
+  .. " (budget: on/off at most 1.10)"):format(on / off, median(ratios), lo, hi, median(over)))
+print(("engine calls per bring-up: off %s, on %s (median)"):format(median(ncalls.off), median(ncalls.on)))
+print(("  off: %s\n  on:  %s"):format(describe_calls(made_by.off or {}), describe_calls(made_by.on or {})))
+if #cpus.off > 0 and #cpus.on > 0 then
+  print(("CPU inside the run's containers during bring-up, median: off %.2fs, on %.2fs (on/off %.3f)")
+    :format(median(cpus.off), median(cpus.on), median(cpus.on) / median(cpus.off)))
+else
+  print("CPU inside the run's containers: not readable here (needs cgroup v1 cpuacct under docker/)")
+end
 eng:close()
