@@ -110,7 +110,9 @@ local ok, err = pcall(function()
   -- SSDP, the others go to its description's URL (-u), as a client that remembers its IGD
   -- does: each discovery waits 2 s.
   local UPNPC = "upnpc -i -u http://" .. r.lan_ip .. ":2869/rootDesc.xml "
+  -- (TCP twice: the second asks to renew it)
   local a = sh(p, "upnpc -i -e natrig-test -a " .. p.private_ip .. " 5000 5000 TCP 600; "
+    .. UPNPC .. "-e natrig-test -a " .. p.private_ip .. " 5000 5000 TCP 600; "
     .. UPNPC .. "-e natrig-test -a " .. p.private_ip .. " 5000 5000 UDP 600")
   t.like(a.stdout, "external " .. ext:gsub("%.", "%%.") .. ":5000 TCP is redirected to internal "
     .. p.private_ip:gsub("%.", "%%.") .. ":5000", "upnpc: TCP mapping granted, found by SSDP")
@@ -283,10 +285,16 @@ local ok, err = pcall(function()
   r:portmap { disable = "natpmp" }
   n = sh(p, "timeout 3 natpmpc -a 6004 6004 udp 60")
   t.ok(not n.stdout:find("Mapped public port", 1, true), "natpmp disabled: no answer")
-  r:portmap { enable = "natpmp", disable = "upnp" }
+  r:portmap { enable = "natpmp", disable = { "upnp", "pcp" } }
   n = sh(p, "natpmpc -a 6004 6004 udp 60; upnpc -i -l")
   t.like(n.stdout, "Mapped public port 6004", "natpmp enabled again")
   t.like(n.stdout .. n.stderr, "No IGD UPnP Device found", "upnp disabled: SSDP finds nothing")
+  -- (PCP and NAT-PMP share port 5351: only PCP's version byte is dropped)
+  pc = p:exec { PEER, "portmap", "--proto", "pcp", "--port", "6107", "--timeout", "2000" }
+  t.like(pc.stdout, "no answer", "pcp disabled: no answer, while NAT-PMP on the same port answers")
+  r:portmap { enable = "pcp" }
+  pc = p:exec { PEER, "portmap", "--proto", "pcp", "--port", "6107", "--lifetime", "60" }
+  t.like(pc.stdout, "^portmap pcp udp 6107 %-> ", "pcp enabled again")
 
   lap("protocol switches")
 
@@ -312,7 +320,9 @@ local ok, err = pcall(function()
   local tl = net:timeline { match = "portmap" }
   local kinds = {}
   for _, e in ipairs(tl) do local k = e.message:match("^portmap (%a+)") if k then kinds[k] = true end end
-  t.ok(kinds.granted or kinds.natpmp, "timeline: mapping events")
+  for _, k in ipairs { "granted", "renewed", "requested", "deleted", "expired", "refused" } do
+    t.ok(kinds[k], "timeline: a 'portmap " .. k .. "' event (miniupnpd's log, beside natrig's own actions)")
+  end
   t.like(r:diagnostics().portmap or "", "table inet natrig_pm", "diagnostics: miniupnpd's table")
 end)
 t.ok(ok, "no unexpected error: " .. tostring(err))
