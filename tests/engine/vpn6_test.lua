@@ -68,8 +68,8 @@ local ok, err = pcall(function()
     return false
   end
   -- ping over IPv6 between the nodes' own namespaces (natrig's tools), not the tun
-  local function ping6(from, ip6)
-    local r = from:netexec({ "ping", "-6", "-c", "2", "-i", "0.3", "-W", "1", ip6 }, { quiet = true })
+  local function ping6(from, ip6, count)
+    local r = from:netexec({ "ping", "-6", "-c", tostring(count), "-i", "0.3", "-W", "1", ip6 }, { quiet = true })
     return tonumber(r.stdout:match("(%d+) packets received")) or 0
   end
   -- Router r's UDP conntrack entries of a family ("ipv4" | "ipv6") whose original direction
@@ -141,10 +141,11 @@ local ok, err = pcall(function()
   t.is(base.received, base.sent, ("over the tun: %d/%d"):format(base.received, base.sent))
 
   -- a partition of two dual-stack nodes cuts IPv6 too (the tunnel's only path), heal restores it
+  t.ok(ping6(a, b.public_ip6, 2) > 0, "before: a pings b's IPv6 address (RFC 6092 lets ICMPv6 echo in)")
   net:partition({ a }, { b })
-  local cut = ping(a, VPN.b, 4)
+  local cut = ping(a, VPN.b, 3)
   t.is(cut.received, 0, ("a and b partitioned: the tun ping gets %d/%d"):format(cut.received, cut.sent))
-  t.is(ping6(a, b.public_ip6), 0, "... and IPv6 between their own addresses is cut")
+  t.is(ping6(a, b.public_ip6, 1), 0, "... and IPv6 between their own addresses is cut")
   net:heal()
   t.ok(reach(a, VPN.b, 10), "healed: a reaches b over the tun again")
 
@@ -156,11 +157,15 @@ local ok, err = pcall(function()
   local d6addr = ("[[%s]:4242]"):format(d.public_ip6)
   t.is(r.timeout.fields.udpAddrs, d6addr, "c's handshake with d timed out, tried at d's IPv6 address only: "
     .. "udpAddrs=" .. tostring(r.timeout.fields.udpAddrs))
-  local other = 0
-  for _, e in ipairs(r.sent) do if e.fields.udpAddrs ~= d6addr then other = other + 1 end end
-  t.ok(#r.sent > 0 and other == 0, ("all %d of c's handshakes to d went to d's IPv6 address (%d elsewhere); "
+  -- (a handshake sent before the lighthouse answered names no address: neither kind)
+  local v6, v4 = 0, 0
+  for _, e in ipairs(r.sent) do
+    if e.fields.udpAddrs == d6addr then v6 = v6 + 1 end
+    if tostring(e.fields.udpAddrs):find("%d+%.%d+%.%d+%.%d+") then v4 = v4 + 1 end
+  end
+  t.ok(v6 > 0 and v4 == 0, ("%d of c's %d handshakes to d went to d's IPv6 address, %d to IPv4; "
     .. "nebula's punches (1-byte datagrams to every address the lighthouse names, allow list or not) "
-    .. "may cross the IPv4 NATs, its handshakes do not"):format(#r.sent, other))
+    .. "may cross the IPv4 NATs, its handshakes do not"):format(v6, #r.sent, v4))
   t.ok(#r.c6 > 0 and not answered(r.c6), "c's router: c -> d over IPv6 tracked, never answered: "
     .. (r.c6[1] or r.c6all))
   t.is(#r.d6, 0, "d's router: no entry from c (its guard dropped c's packets before conntrack)"
@@ -168,15 +173,15 @@ local ok, err = pcall(function()
   t.ok(r.d1 > r.d0, ("d's firewall counted the drops (%d -> %d)"):format(r.d0, r.d1))
 
   -- the data plane does not go through the lighthouse: cut it off (both families), pings pass
-  t.is(ping6(a, lh.public_ip6), 2, "a reaches the lighthouse's IPv6 address before it is isolated")
+  t.ok(ping6(a, lh.public_ip6, 3) > 0, "a reaches the lighthouse's IPv6 address before it is isolated")
   lh:isolate()
-  t.is(ping6(a, lh.public_ip6), 0, "lighthouse isolated: its IPv6 address no longer answers")
+  t.is(ping6(a, lh.public_ip6, 1), 0, "lighthouse isolated: its IPv6 address no longer answers")
   local iso = ping(a, VPN.b, 10)
   t.is(iso.received, iso.sent, ("lighthouse isolated: a -> b over the tun still %d/%d"):format(iso.received,
     iso.sent))
   t.is(ping(a, VPN.lh, 3, "0.3").received, 0, "... while the lighthouse itself no longer answers on the tun")
   lh:rejoin()
-  t.is(ping6(a, lh.public_ip6), 2, "rejoined: the lighthouse's IPv6 address answers again")
+  t.ok(ping6(a, lh.public_ip6, 3) > 0, "rejoined: the lighthouse's IPv6 address answers again")
 
 end)
 t.ok(ok, "no unexpected error: " .. tostring(err))
@@ -187,4 +192,7 @@ if not ok then
   end
 end
 net:down()
+local filters = { label = natrig.json.array { "natrig.run=" .. net.session.run_id } }
+local eng = natrig.engine()
+t.is(#eng:container_list(filters) + #eng:network_list(filters), 0, "nothing left after down()")
 t.done()
