@@ -193,9 +193,10 @@ end
 
 -- Where unbound forwards: the run's resolver (a net:dns{} node, else the seal's dnsmasq),
 -- else (an open lab) Docker's embedded DNS in the router's namespace.
-local function upstream(net)
+local function upstream(r)
+  local net = r.net
   if net.dns_server then return net.dns_server.node.private_ip end
-  return require("natrig.seal").resolver_ip(net) or M.EMBEDDED_DNS
+  return require("natrig.seal").resolver_ip(net, r.eng) or M.EMBEDDED_DNS
 end
 
 -- A daemon gone or not answering: what the router says about it.
@@ -215,7 +216,7 @@ function M.start(r)
     { path = M.DIR:sub(2), dir = true, mode = 493 },
     { path = M.DIR:sub(2) .. "/tayga.conf", data = M.tayga_conf(prefix, tayga_ip6), mode = 420 },
     { path = M.DIR:sub(2) .. "/unbound.conf", data = M.unbound_conf(prefix, r.lan_ip6, r.lan.subnet6,
-      upstream(r.net)), mode = 420 },
+      upstream(r)), mode = 420 },
   }, "/")
   for _, argv in ipairs(M.setup_argvs(prefix, tayga_ip6)) do r:exec(argv, { check = true }) end
   r.eng:exec_detached(r.id, M.tayga_argv())

@@ -213,12 +213,13 @@ end
 
 --- The resolver's address on engine eng (nil when the run is open): the public bridge's
 -- own address on the engine's host, where the seal helper's dnsmasq listens; over a Swarm
--- that engine's `dns` bridge's (natrig.plan).
+-- that engine's `dns` bridge's (natrig.plan). eng: the engine the asker lives on (its
+-- `eng`; every placed object has one).
 function M.resolver_ip(net, eng)
   if not net.seal or net.seal.outside or not net.public then return nil end
   if not net.hosts then return core.subnet_host(net.public.subnet, 1) end
   for _, d in ipairs(net.dns_segs or {}) do
-    if d.eng == (eng or net.eng) then return core.subnet_host(d.subnet, 1) end
+    if d.eng == eng then return core.subnet_host(d.subnet, 1) end
   end
 end
 
