@@ -90,14 +90,29 @@ function M.signature(fn)
   return "(" .. table.concat(names, ", ") .. ")"
 end
 
--- The class table of a natrig object (its metatable's __index), and its short name.
+-- The class table of a natrig object (its metatable's __index; the metatable itself when
+-- __index is a function: a class with view fields, like natrig.Node's `__views`), and its
+-- short name.
 local function class_of(obj)
   local mt = getmetatable(obj)
   local name = type(mt) == "table" and rawget(mt, "__name")
   local idx = type(mt) == "table" and rawget(mt, "__index")
-  if type(name) == "string" and name:match("^natrig%.") and type(idx) == "table" then
-    return idx, name:match("^natrig%.(.+)$")
+  if type(name) == "string" and name:match("^natrig%.") then
+    if type(idx) == "table" then return idx, name:match("^natrig%.(.+)$") end
+    if type(idx) == "function" then return mt, name:match("^natrig%.(.+)$") end
   end
+end
+M.class_of = class_of
+
+--- The view fields of a natrig object that have a value: public fields another module
+-- keeps in its own sub-object (its class's `__views`; natrig's own readers, pure).
+-- @local
+function M.view_values(obj)
+  local cls = class_of(obj)
+  local views = type(cls) == "table" and rawget(cls, "__views")
+  local out = {}
+  for k, get in pairs(type(views) == "table" and views or {}) do out[k] = get(obj) end
+  return out
 end
 
 --- The public fields of a natrig object (its class's `@field` lines), or nil for other

@@ -34,8 +34,15 @@ M.Router, M.new_router = router_mod.Router, router_mod.new_router
 -- @tfield ?integer exit_code its app's exit code once it exited
 -- @tfield Network net its network
 local Node = {}
-Node.__index = Node
 Node.__name = "natrig.Node"
+-- Public fields kept by another module, in its own sub-object of the node (README, "How it
+-- is built": Ownership): read here through the owner, written only by it.
+Node.__views = { running = watch.running, exit_code = watch.exit_code }
+function Node.__index(self, k)
+  local v = Node[k]
+  if v == nil and Node.__views[k] then return Node.__views[k](self) end
+  return v
+end
 M.Node = Node
 
 -- Kept here too for callers that know it as node.iface_for.

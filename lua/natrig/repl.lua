@@ -36,23 +36,30 @@ local function is_ident(k)
   return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil
 end
 
--- v[k] without calling any function: the raw field, else along the metatable's __index
--- chain while it is a table (strings reach the string library this way).
+-- Where v's names come from past its own table: its metatable's __index while a table; a
+-- natrig class whose __index is a function (view fields, natrig.Node) is its metatable.
+local function index_of(v)
+  local mt = getmetatable(v)
+  local idx = type(mt) == "table" and rawget(mt, "__index")
+  if type(idx) == "function" then return (require("natrig.help").class_of(v)) end
+  return type(idx) == "table" and idx or nil
+end
+
+-- v[k] without calling any function but natrig's own view readers: the raw field, a view
+-- field, else along the metatable's __index chain while it is a table (strings reach the
+-- string library this way).
 local function lookup(v, k, depth)
   depth = depth or 0
   if depth > 16 then return nil end
-  if type(v) == "table" then
-    local r = rawget(v, k)
-    if r ~= nil then return r end
-  end
-  local mt = getmetatable(v)
-  local idx = type(mt) == "table" and rawget(mt, "__index")
-  if type(idx) == "table" then return lookup(idx, k, depth + 1) end
-  return nil
+  if type(v) == "table" and rawget(v, k) ~= nil then return rawget(v, k) end
+  local view = depth == 0 and require("natrig.help").view_values(v)[k]
+  if view ~= nil and view ~= false then return view end
+  local idx = index_of(v)
+  if idx then return lookup(idx, k, depth + 1) end
 end
 M.lookup = lookup
 
--- Names reachable from v (its fields, then its __index chain), into set `out`.
+-- Names reachable from v (fields, view fields with a value, its __index chain) into `out`.
 local function collect(v, methods_only, out, seen)
   if seen[v] then return end
   if type(v) == "table" then
@@ -63,9 +70,11 @@ local function collect(v, methods_only, out, seen)
       end
     end
   end
-  local mt = getmetatable(v)
-  local idx = type(mt) == "table" and rawget(mt, "__index")
-  if type(idx) == "table" then collect(idx, methods_only, out, seen) end
+  if not methods_only then
+    for k in pairs(require("natrig.help").view_values(v)) do out[k] = true end
+  end
+  local idx = index_of(v)
+  if idx then collect(idx, methods_only, out, seen) end
 end
 
 --- Names a value offers: fields (and methods) with `.`, methods only with `:`.
@@ -379,10 +388,9 @@ M.signature, M.doc_comment = help.signature, help.doc_comment
 -- @tparam table obj a node, a router, `net`, a module table, ...
 -- @treturn {string,...}
 function M.describe(obj)
-  local mt = getmetatable(obj)
-  local idx = type(mt) == "table" and rawget(mt, "__index")
+  local idx = index_of(obj)
   local names, sep
-  if type(idx) == "table" then names, sep = M.members(idx, true), ":" else names, sep = M.members(obj, true), "." end
+  if idx then names, sep = M.members(idx, true), ":" else names, sep = M.members(obj, true), "." end
   local rows, w, lines = {}, 0, {}
   for _, n in ipairs(names) do
     local fn = lookup(obj, n)
@@ -426,6 +434,7 @@ function M.help(obj)
       for k, v in next, obj do
         if is_ident(k) and type(v) ~= "function" and (not public or public[k]) then fields[#fields + 1] = k end
       end
+      for k in pairs(help.view_values(obj)) do if rawget(obj, k) == nil then fields[#fields + 1] = k end end
       table.sort(fields)
     end
     if #fields > 0 then out:write("fields: ", table.concat(fields, ", "), "\n") end

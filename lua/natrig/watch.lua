@@ -17,26 +17,44 @@ local M = {}
 
 local APP_ROLES = { gateway = true, peer = true, node = true }
 
--- Is an exit of x at engine time t one natrig was asked for?
--- Liveness state (running, exit_code, exited_at, exit_ok_until) has this module as its one
--- writer; node, router and attach say what happened through these.
+-- Liveness state is this module's sub-object of a node or router, `x.life`, made here on
+-- first use and written only here (tests/lint_owners.lua): running, exit_code, exited_at,
+-- exit_ok_until (an exit before it was asked for), exit_reported, paused, dead_role (a
+-- holder or router that died), exits (expected ones), disconnected. Node, router and
+-- attach say what happened through the functions below; others read running and
+-- exit_code through them (a node's public `running` and `exit_code` are these).
+local function life(x)
+  local l = x.life
+  if not l then l = {}; x.life = l end
+  return l
+end
+
+--- Whether x's app runs, as the engine last said (nil: not started, or not known).
+-- @local
+function M.running(x) return x.life and x.life.running end
+--- x's app's exit code once it exited (nil while it runs).
+-- @local
+function M.exit_code(x) return x.life and x.life.exit_code end
+
 --- natrig was asked to end the app (kill, stop, restart): its exit is expected until it
 -- starts again.
 -- @local
--- @local
-function M.exit_asked(x) x.exit_ok_until = math.huge end
+function M.exit_asked(x) life(x).exit_ok_until = math.huge end
 --- The app (re)started: running, no exit code; an exit from now on was not asked for.
 -- @local
--- @local
-function M.started(x) x.exit_ok_until, x.running, x.exit_code = core.time(), true, nil end
+function M.started(x)
+  local l = life(x)
+  l.exit_ok_until, l.running, l.exit_code = core.time(), true, nil
+end
 --- What the engine says of a container found already there (natrig.attach).
 -- @local
--- @local
-function M.seen(x, running) x.running = running end
+function M.seen(x, running) life(x).running = running end
 
+-- Is an exit of x at engine time t one natrig was asked for?
 local function expected(x, t)
   if x.may_exit then return true end
-  return x.exit_ok_until ~= nil and t <= x.exit_ok_until
+  local l = life(x)
+  return l.exit_ok_until ~= nil and t <= l.exit_ok_until
 end
 M.expected = expected
 
@@ -53,7 +71,8 @@ M.describe_code = describe_code
 -- The failure for an app (or router, holder) that exited unasked; reported once per exit
 -- (the liveness task, the start-up check and settle may all see the same exit).
 local function report_exit(net, x, role, name, code, when)
-  if x.exit_reported then return x.exit_reported end
+  local l = life(x)
+  if l.exit_reported then return l.exit_reported end
   local what = APP_ROLES[role] and ("the app of %s"):format(name)
     or role == "holder" and ("the network holder of %s"):format(name)
     or ("router %s"):format(name)
@@ -67,7 +86,7 @@ local function report_exit(net, x, role, name, code, when)
   end
   local err = core.error { code = "exited", op = "liveness", status = 0, message = msg }
   err.node = name
-  x.exit_reported = err
+  l.exit_reported = err
   net.failures = net.failures or {}
   net.failures[#net.failures + 1] = err
   net.log("FAIL: " .. msg:gsub("\n.*", ""))
@@ -91,14 +110,15 @@ end
 local function on_die(net, role, name, code, t)
   local x = net.by_name[name]
   if not x then return end
+  local l = life(x)
   if APP_ROLES[role] then
-    x.running, x.exit_code, x.exited_at, x.paused = false, tonumber(code), t, nil
+    l.running, l.exit_code, l.exited_at, l.paused = false, tonumber(code), t, nil
   else
-    x.dead_role = role
+    l.dead_role = role
   end
   local ok_exit = (APP_ROLES[role] or role == "router") and expected(x, t)
   if x.removing then ok_exit = true end
-  if ok_exit then x.exits = (x.exits or 0) + 1 end
+  if ok_exit then l.exits = (l.exits or 0) + 1 end
   -- Let the follow stream deliver the last lines (it ends right after the exit), then
   -- wake waiters and, if nobody asked for this exit, fail the run.
   task.spawn(function()
@@ -108,7 +128,7 @@ local function on_die(net, role, name, code, t)
       logs.node_exited(x, code)
     end
     if ok_exit or net.state == "stopping" or net.state == "down" then return end
-    if x.exit_reported then return end -- the start-up check or settle said it already
+    if l.exit_reported then return end -- the start-up check or settle said it already
     task.fail(report_exit(net, x, role, name, code))
   end, "liveness " .. name)
 end
@@ -121,10 +141,13 @@ local function on_event(net, ev)
   local t = tonumber(ev.timeNano) and tonumber(ev.timeNano) / 1e9 or tonumber(ev.time) or core.time()
   if ev.Action == "start" then
     local x = net.by_name[name]
-    if x and APP_ROLES[role] then x.running = true; x.exit_code = nil; x.exit_reported = nil end
+    if x and APP_ROLES[role] then
+      local l = life(x)
+      l.running, l.exit_code, l.exit_reported = true, nil, nil
+    end
   elseif ev.Action == "pause" or ev.Action == "unpause" then
     local x = net.by_name[name]
-    if x then x.paused = ev.Action == "pause" and (x.pausing and "by the scenario" or "not by natrig") or nil end
+    if x then life(x).paused = ev.Action == "pause" and (x.pausing and "by the scenario" or "not by natrig") or nil end
     if x and ev.Action == "pause" and not x.pausing then
       net.log(("%s (%s) was paused, not by natrig"):format(name, role))
     end
@@ -158,13 +181,14 @@ local function on_net_event(net, ev)
   if not a.container or net.state == "stopping" or net.state == "down" then return end
   local x = owner_of(net, a.container)
   if not x or x.removing then return end
-  x.disconnected = x.disconnected or {}
+  local l = life(x)
+  l.disconnected = l.disconnected or {}
   local seg = a.name or (ev.Actor or {}).ID or "?"
   if ev.Action == "disconnect" then
-    x.disconnected[seg] = true
+    l.disconnected[seg] = true
     net.log(("%s was disconnected from network %s, not by natrig"):format(x.name, seg))
   else
-    x.disconnected[seg] = nil
+    l.disconnected[seg] = nil
   end
 end
 
@@ -224,11 +248,12 @@ local function refresh(x)
   local ok, info = pcall(eng.container_inspect, eng, x.id)
   local st = ok and type(info) == "table" and info.State
   if type(st) ~= "table" then return false end
-  if st.Running == false and x.running ~= false then
-    x.running, x.exit_code, x.exited_at = false, tonumber(st.ExitCode), core.time()
+  local l = life(x)
+  if st.Running == false and l.running ~= false then
+    l.running, l.exit_code, l.exited_at = false, tonumber(st.ExitCode), core.time()
   end
-  if st.Paused and not x.paused then x.paused = x.pausing and "by the scenario" or "not by natrig" end
-  if st.Paused == false then x.paused = nil end
+  if st.Paused and not l.paused then l.paused = x.pausing and "by the scenario" or "not by natrig" end
+  if st.Paused == false then l.paused = nil end
   return true
 end
 M.refresh = refresh
@@ -242,12 +267,13 @@ function M.startup_check(x)
   if x.may_exit then return end
   -- a moment for an exec that fails (tini reports it at once), then the engine's word
   local left = (x.started_at or 0) + M.STARTUP_GRACE - core.time()
-  if x.running ~= false and left > 0 then task.sleep(left) end
-  if x.running ~= false then refresh(x) end
-  if x.running == false and not expected(x, x.exited_at or core.time()) then
+  local l = life(x)
+  if l.running ~= false and left > 0 then task.sleep(left) end
+  if l.running ~= false then refresh(x) end
+  if l.running == false and not expected(x, l.exited_at or core.time()) then
     -- its last lines (tini's "exec ... failed") come with the end of the follow stream
     last_lines_in(x, true)
-    local err = report_exit(x.net, x, x.kind, x.name, x.exit_code, "during its start-up check")
+    local err = report_exit(x.net, x, x.kind, x.name, l.exit_code, "during its start-up check")
     error(err, 0)
   end
 end
@@ -265,9 +291,10 @@ function M.settle(net, timeout)
   for _, n in ipairs(net.nodes) do if n.id and not n.removing then list[#list + 1] = n end end
   local ok, err = task.guard(function()
     task.map(list, function(n)
-      if n.running ~= false then refresh(n) end
-      if n.running == false and not expected(n, n.exited_at or core.time()) and not n.exit_reported then
-        report_exit(net, n, n.kind, n.name, n.exit_code, "(seen before the verdict)")
+      local l = life(n)
+      if l.running ~= false then refresh(n) end
+      if l.running == false and not expected(n, l.exited_at or core.time()) and not l.exit_reported then
+        report_exit(net, n, n.kind, n.name, l.exit_code, "(seen before the verdict)")
       end
     end, 16)
   end, timeout or 10, "reading the apps' states")
@@ -284,13 +311,14 @@ function M.summary(net)
   for _, n in ipairs(net.nodes) do
     if n.id then
       local s
-      if n.exit_code and not n.running then
-        s = ("%s exited %d%s"):format(n.name, n.exit_code, expected(n, n.exited_at or 0) and "" or " (unexpected)")
+      local l = life(n)
+      if l.exit_code and not l.running then
+        s = ("%s exited %d%s"):format(n.name, l.exit_code, expected(n, l.exited_at or 0) and "" or " (unexpected)")
       else
-        s = n.name .. (n.paused and (" paused (" .. n.paused .. ")") or " running")
+        s = n.name .. (l.paused and (" paused (" .. l.paused .. ")") or " running")
       end
       local cut = {}
-      for seg in pairs(n.disconnected or {}) do cut[#cut + 1] = seg end
+      for seg in pairs(l.disconnected or {}) do cut[#cut + 1] = seg end
       table.sort(cut)
       if #cut > 0 then s = s .. (" (disconnected from %s, not by natrig)"):format(table.concat(cut, ", ")) end
       parts[#parts + 1] = s
@@ -298,7 +326,7 @@ function M.summary(net)
   end
   for _, r in ipairs(net.routers) do
     local cut = {}
-    for seg in pairs(r.disconnected or {}) do cut[#cut + 1] = seg end
+    for seg in pairs(life(r).disconnected or {}) do cut[#cut + 1] = seg end
     table.sort(cut)
     if #cut > 0 then parts[#parts + 1] = ("router %s disconnected from %s, not by natrig"):format(r.name,
       table.concat(cut, ", ")) end

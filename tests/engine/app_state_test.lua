@@ -89,7 +89,9 @@ do
     eng:network_disconnect(net.public.name, b.holder, true)
     c:pause() -- natrig's own pause is named as the scenario's
     local deadline = core.now() + 10
-    while core.now() < deadline and not (a.paused and b.disconnected and next(b.disconnected)) do
+    -- what natrig.watch noted (its x.life) of the pause and the disconnect
+    local function seen() return a.life and a.life.paused and b.life and next(b.life.disconnected or {}) end
+    while core.now() < deadline and not seen() do
       natrig.task.sleep(0.05)
     end
     local s = watch.summary(net)

@@ -61,6 +61,13 @@ t.like(cands("net.nodes[1]:", env), "^$", "no completion after an index expressi
 t.is(cands("natrig.par", env), "parallel", "a natrig. function")
 t.is(cands("peer:wait", { peer = peer }), "wait_log", "a node's method through natrig.Node")
 t.is(cands("r:set_", { r = router }), "set_nat", "a router's method through natrig.Router")
+-- a node's liveness is natrig.watch's sub-object (x.life); its public running and exit_code
+-- are views of it, offered like fields; the sub-object itself is not
+local quit = setmetatable({ name = "q", kind = "node" }, node_mod.Node)
+require("natrig.watch").started(quit)
+t.is(quit.running, true, "node.running reads natrig.watch's state")
+t.is(cands("q.runn", { q = quit }), "running", "Tab offers a node's running (a view of natrig.watch's state)")
+t.ok(not (" " .. cands("q.", { q = quit }) .. " "):find(" life ", 1, true), "... but not the sub-object life")
 t.is(cands("s:up", { s = "x" }), "upper", "string methods through the string metatable")
 t.is(cands("nothere:x", env), "", "an unknown name completes nothing")
 t.is(cands("(net):pe", env), "", "no completion after a closing parenthesis")
@@ -206,6 +213,8 @@ local function captured(f, ...)
   assert(ok, err)
   return table.concat(buf)
 end
+t.like(captured(repl.help, quit), "fields: kind, name, running\n",
+  "help(node) shows its public fields, running among them")
 local shown = captured(repl.show, v100)
 t.like(shown, "%.%.%. 80 more %(100 in all%)", "show: a long list is cut with a count")
 t.like(shown, "\n%(cut: more%(%) shows all of it%)\n$", "show: says more() shows the rest")
