@@ -14,6 +14,8 @@
 -- sub-object -> the modules that own it (their file names)
 local SUBS = {
   life = { "watch" },       -- liveness: what the engine says of the app (natrig.watch)
+  shaping = { "impair" },   -- the impairment in force, its seeds, netem's device (natrig.impair)
+  shaper = { "shaper" },    -- natrig-shaper in its namespace: queues, the next free one (natrig.shaper)
 }
 -- writes of a sub-object's name that are not a node's (holder -> why)
 local NOT_SUBS = {}
@@ -38,15 +40,11 @@ local ELSEWHERE = {
   ["profiles.freenet_keys"] = "the freenet profile's keys",
   ["relay.relay"] = "the relay a node is", ["relay.path_relay"] = "the relay a path goes through",
   ["dns.dns"] = "the DNS server a node is",
-  ["partition.part_chains"] = "partition's chains in the namespace",
   ["ip6.seg_ip6"] = "IPv6 addresses come from natrig.ip6's plan", ["ip6.private_ip6"] = "natrig.ip6's plan",
   ["ip6.public_ip6"] = "natrig.ip6's plan",
+  ["partition.part_chains"] = "partition's chains in the namespace",
   ["capture.captures"] = "the node's captures (natrig.capture's own list)",
-  ["impair.impairment"] = "the impairment in force", ["impair.impair_seed"] = "the seed in use",
-  ["impair.impair_seeds"] = "the seeds in use", ["impair.netem_dev"] = "the netem qdisc's device",
-  ["attach.impairment"] = "attach reads the impairment back", ["attach.shaper"] = "attach reads the queues back",
-  ["attach.part_chains"] = "attach reads the partition's chains back", ["shaper.shaper"] = "natrig-shaper's state",
-  ["router.shaper"] = "a restart ends natrig-shaper",
+  ["attach.part_chains"] = "attach reads the partition's chains back",
 }
 -- the log's state: natrig.logs and natrig.logfollow alone write these
 for _, f in ipairs({ "entries", "waiters", "catching_up", "lines_final", "following", "stop_follow", "follow_error",

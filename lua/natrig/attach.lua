@@ -23,8 +23,9 @@ local function err(msg) core.fail("einval", "attach", msg) end
 --- What a node's or router's namespace says is in force: natrig-shaper's queues (the
 -- mangle table's NATRIG_SHAPE_* rules name each queue, its interface and the address it
 -- shapes; the shaper's stats give each queue's spec) and the partition chains. Sets what
--- natrig.impair and natrig.partition set when they make them (x.shaper, x.impairment,
--- x.part_chains), so impair_stats(), dump and heal work on an attached run.
+-- natrig.shaper, natrig.impair and natrig.partition keep when they make them (through their
+-- functions: x.shaper, x.shaping; x.part_chains), so impair_stats(), dump and heal work on
+-- an attached run.
 -- @local
 function M.read_back(net, x)
   local impair = require "natrig.impair"
@@ -51,10 +52,10 @@ function M.read_back(net, x)
   if next(queues) then
     local top = 0
     for _, q in pairs(queues) do top = math.max(top, q.num) end
-    x.shaper = { queues = queues, next_queue = top + 1, up6 = up6 }
+    require("natrig.shaper").restore(x, { queues = queues, next_queue = top + 1, up6 = up6 })
     for _, st in ipairs(impair.stats(net, x)) do
       if queues.all and st.queue == queues.all.num and st.spec and st.spec ~= "none" then
-        x.impairment = tostring(st.spec):gsub(",", " ")
+        impair.restore(x, (tostring(st.spec):gsub(",", " ")))
       end
     end
   end

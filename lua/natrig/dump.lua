@@ -23,7 +23,8 @@ end
 
 local function impair_text(x)
   local parts = {}
-  if x.impairment and x.impairment ~= "" then parts[#parts + 1] = "impair " .. x.impairment end
+  local spec = require("natrig.impair").current(x)
+  if spec and spec ~= "" then parts[#parts + 1] = "impair " .. spec end
   local st = x.shaper
   if type(st) == "table" and type(st.queues) == "table" then
     local links = {}

@@ -23,6 +23,10 @@
 -- the same packet sequence. The seed in use is kept in node.impair_seed (per node) and
 -- net.impair_seed (the run's).
 --
+-- A node's (or router's) impairment state is this module's sub-object of it, `x.shaping`,
+-- made and written only here: spec (the canonical "k=v ..." text in force, node.impairment),
+-- seed (node.impair_seed), seeds (per queue: "all" or a link's address), netem_dev.
+--
 -- Two engines behind one API. Where the kernel has sch_netem, a node's egress impairment
 -- is a `tc netem` qdisc on its interface (found by address). Everything else -- kernels
 -- without sch_netem (this project's machines), ingress, per-link impairment -- goes to
@@ -42,6 +46,22 @@ M.SHAPER = shaper.SHAPER
 M.host_of, M.exec, M.stats = shaper.host_of, shaper.exec, shaper.stats
 
 local function fail(op, msg) core.fail("engine", op, msg) end
+
+local function shaping(x)
+  local s = x.shaping
+  if not s then s = {}; x.shaping = s end
+  return s
+end
+
+--- The impairment in force on x (node or router): canonical "k=v ..." text, or nil.
+-- @local
+function M.current(x) return x.shaping and x.shaping.spec end
+--- The seed of x's own impairment (nil: none, or netem's, which takes no seed).
+-- @local
+function M.seed_of(x) return x.shaping and x.shaping.seed end
+--- What natrig.attach read back from x's natrig-shaper: the spec in force.
+-- @local
+function M.restore(x, spec) shaping(x).spec = spec end
 
 -- The spec as canonical key=value tokens (validated in C), its direction, emptiness, family.
 function M.spec(spec)
@@ -86,7 +106,7 @@ local function derived_seed(net, x, key)
 end
 
 -- The tokens with a seed: the spec's own, else one derived from the run seed. Records it
--- in x.impair_seeds[key] (key: "all" or a link's address) and, node-wide, x.impair_seed.
+-- in x.shaping.seeds[key] (key: "all" or a link's address) and, node-wide, x.shaping.seed.
 local function seeded(net, x, key, tokens)
   local out, seed = tokens, nil
   for _, t in ipairs(tokens) do seed = seed or t:match("^seed=(%d+)$") end
@@ -95,9 +115,10 @@ local function seeded(net, x, key, tokens)
     out = { table.unpack(tokens) }
     out[#out + 1] = "seed=" .. seed
   end
-  x.impair_seeds = x.impair_seeds or {}
-  x.impair_seeds[key] = seed
-  if key == "all" then x.impair_seed = seed end
+  local sh = shaping(x)
+  sh.seeds = sh.seeds or {}
+  sh.seeds[key] = seed
+  if key == "all" then sh.seed = seed end
   return out
 end
 
@@ -188,24 +209,25 @@ function M.apply(net, x, spec)
         .. "unset NATRIG_IMPAIR_ENGINE=netem and natrig-shaper impairs instead"):format(r.code,
         (r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
     end
-    x.netem_dev = dev
-    x.impair_seed = nil
+    local sh = shaping(x)
+    sh.netem_dev, sh.seed = dev, nil
   else
     tokens = seeded(net, x, "all", tokens)
     shaper.set(net, host, "all", tokens, dir, fams)
   end
-  x.impairment = table.concat(tokens, " ")
-  return iface.impairment(x.name, x.impairment, x.netem_dev and "netem" or "natrig-shaper", core.now() - t0)
+  local sh = shaping(x)
+  sh.spec = table.concat(tokens, " ")
+  return iface.impairment(x.name, sh.spec, sh.netem_dev and "netem" or "natrig-shaper", core.now() - t0)
 end
 
 function M.clear(net, x)
-  local host, t0 = M.host_of(x), core.now()
-  if x.netem_dev then
-    M.exec(net, host, core.impair_netem_argv({}, x.netem_dev, "clear"))
-    x.netem_dev = nil
+  local host, t0, sh = M.host_of(x), core.now(), shaping(x)
+  if sh.netem_dev then
+    M.exec(net, host, core.impair_netem_argv({}, sh.netem_dev, "clear"))
+    sh.netem_dev = nil
   end
   shaper.clear(net, host, "all")
-  x.impairment = nil
+  sh.spec = nil
   return iface.impairment(x.name, "", nil, core.now() - t0)
 end
 
@@ -273,12 +295,11 @@ function M.seed_report(net)
   for _, n in ipairs(net.nodes or {}) do all[#all + 1] = n end
   for _, r in ipairs(net.routers or {}) do all[#all + 1] = r end
   for _, x in ipairs(all) do
-    local keys = {}
-    for k in pairs(x.impair_seeds or {}) do keys[#keys + 1] = k end
+    local keys, seeds = {}, x.shaping and x.shaping.seeds or {}
+    for k in pairs(seeds) do keys[#keys + 1] = k end
     table.sort(keys)
     for _, k in ipairs(keys) do
-      lines[#lines + 1] = ("%s %s seed=%s"):format(x.name, k == "all" and "node" or ("link to " .. k),
-        x.impair_seeds[k])
+      lines[#lines + 1] = ("%s %s seed=%s"):format(x.name, k == "all" and "node" or ("link to " .. k), seeds[k])
     end
   end
   return table.concat(lines, "\n") .. "\n"

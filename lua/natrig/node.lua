@@ -32,12 +32,15 @@ M.Router, M.new_router = router_mod.Router, router_mod.new_router
 -- @tfield table profile the profile it runs (natrig-peer, command, freenet, ...)
 -- @tfield ?boolean running whether its app runs (as the engine last said)
 -- @tfield ?integer exit_code its app's exit code once it exited
+-- @tfield ?string impairment the impairment in force on its link ("delay=100ms direction=egress ...")
+-- @tfield ?string impair_seed the seed of its impairment's fates (NATRIG_SEED replays them)
 -- @tfield Network net its network
 local Node = {}
 Node.__name = "natrig.Node"
 -- Public fields kept by another module, in its own sub-object of the node (README, "How it
 -- is built": Ownership): read here through the owner, written only by it.
-Node.__views = { running = watch.running, exit_code = watch.exit_code }
+Node.__views = { running = watch.running, exit_code = watch.exit_code, impairment = impair.current,
+  impair_seed = impair.seed_of }
 function Node.__index(self, k)
   local v = Node[k]
   if v == nil and Node.__views[k] then return Node.__views[k](self) end

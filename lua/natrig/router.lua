@@ -7,6 +7,7 @@ local task = require "natrig.task"
 local nat = require "natrig.nat"
 local iface = require "natrig.iface"
 local impair = require "natrig.impair"
+local shaper = require "natrig.shaper"
 local capture = require "natrig.capture"
 local portmap = require "natrig.portmap"
 local netns = require "natrig.netns"
@@ -229,7 +230,7 @@ function Router:restart()
   self.eng:container_restart(self.id, 1)
   watch.started(self)
   portmap.restarted(self) -- miniupnpd started afresh with the container: every mapping lost, new epoch
-  self.shaper = nil -- the restart ended natrig-shaper and its rules
+  shaper.forget(self) -- the restart ended natrig-shaper and its rules
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end

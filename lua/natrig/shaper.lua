@@ -118,6 +118,15 @@ end
 
 M.ensure = ensure_shaper
 
+-- natrig-shaper's state in a node or router (its queues, the next free one) is this
+-- module's sub-object of it, `x.shaper`, written only here (others read it).
+--- x's natrig-shaper is gone (its container restarted): the next impair starts it again.
+-- @local
+function M.forget(x) x.shaper = nil end
+--- What natrig.attach read back from x's namespace: the queues natrig-shaper serves.
+-- @local
+function M.restore(x, st) x.shaper = st end
+
 -- The address that names the node's link in a family: its address on its segment (a
 -- router's: WAN). A v6-only node has no IPv4 link.
 local function link_addr(x, fam)

@@ -13,7 +13,7 @@ end
 
 local router = node_mod.new_router({ }, "router-1", require("natrig.nat").resolve("symmetric"))
 local gw = setmetatable({ name = "g", kind = "gateway", private_ip = "10.128.0.2", public_ip = "10.128.0.2",
-  impairment = "delay=100ms" }, node_mod.Node)
+  shaping = { spec = "delay=100ms" } }, node_mod.Node) -- natrig.impair's part of it
 local peer = setmetatable({ name = "p1", kind = "peer", router = router, private_ip = "10.140.0.2",
   public_ip = "10.128.0.3" }, node_mod.Node)
 router.wan_ip, router.lan_ip, router.lan = "10.128.0.3", "10.140.0.254", { subnet = "10.140.0.0/24" }
