@@ -49,7 +49,8 @@ local ELSEWHERE = {
 -- the log's state: natrig.logs and natrig.logfollow alone write these
 for _, f in ipairs({ "entries", "waiters", "catching_up", "lines_final", "following", "stop_follow", "follow_error",
   "follow_stalls", "log_bytes", "log_data_at", "spilled", "seq", "log_lag", "log_lag_max", "log_lagging",
-  "log_lag_reports", "file_offsets", "file_timer" }) do
+  "log_lag_reports", "file_offsets", "file_timer",
+  "tail_id", "log_route", "log_route_why" }) do -- (these three: the json-file reader, branch logdirect)
   ELSEWHERE["logs." .. f], ELSEWHERE["logfollow." .. f] = "the log", "the log"
 end
 
