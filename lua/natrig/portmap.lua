@@ -101,6 +101,7 @@ function M.check_node(kind, opts)
     fail("net:peer", "portmap belongs to the router: give it to net:router{ portmap = ... } (this peer uses router "
       .. tostring(opts.router.name) .. ")")
   end
+  M.resolve(opts.portmap, nil, "net:peer") -- its own router's: refused in the peer's name
 end
 
 -- running it ----------------------------------------------------------------------------

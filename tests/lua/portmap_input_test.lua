@@ -16,7 +16,10 @@ local net = fresh()
 t.raises(function() net:router { portmap = { "upnp", "upnpx" } } end,
   "net:router.*unknown protocol 'upnpx' %(valid: upnp, natpmp, pcp%)", "an unknown protocol names the valid ones")
 t.raises(function() net:peer { cmd = CMD, portmap = { "igd" } } end,
-  "unknown protocol 'igd' %(valid: upnp, natpmp, pcp%)", "on a peer's own router too")
+  "net:peer: .*unknown protocol 'igd' %(valid: upnp, natpmp, pcp%)", "on a peer's own router too, in the peer's name")
+t.raises(function() net:peer { nat = "symmetric", cmd = CMD, portmap = { "natpmp", max_lease = -5 } } end,
+  "net:peer: .*portmap%.max_lease must be a whole number of seconds from 1 to 86400.*got %-5",
+  "a negative lease on a peer's own router")
 t.raises(function() net:gateway { cmd = CMD, portmap = { "upnp" } } end,
   "net:gateway.*portmap is a router's option.*upnp, natpmp, pcp", "portmap on a gateway is refused")
 t.raises(function() net:node { cmd = CMD, portmap = { "upnp" } } end,
