@@ -12,13 +12,20 @@
 -- grid in the HTML, and the path net:path saw between the two peers as the report's path
 -- column (net:record_path). Columns: proto, NATs, first, got, expected, mapped, path.
 --   natrig sweep scenarios/holepunch_matrix.lua --repeat 3 -j 4 --html r.html
+-- Over IPv6 (family=6): the cells are IPv6 firewalls (RFC 6092 filtering6 modes: EIF, ADF,
+-- APDF, closed, open) instead of NAT presets, every router dual-stack, the rendezvous serving
+-- IPv6 and the peers punching over it (UDP), judged by natrig.holepunch.predict6 ("one-way"
+-- when only one side receives). `presets`, `first`, `second` then name modes; the proto
+-- column reads udp6.
+--   natrig run scenarios/holepunch_matrix.lua family=6 cells=APDF/APDF,APDF/closed,EIF/ADF
+-- cells=A/B,...: just those pairs (both orders of arrival where A and B differ).
 local holepunch = require "natrig.holepunch"
 local nat = require "natrig.nat"
 
 return natrig.scenario {
   name = "hole-punching matrix",
   params = { presets = "", batch = 12, delay_ms = 1000, punch_timeout = 6, first = "", second = "",
-    proto = "", mapped = "none" },
+    proto = "", mapped = "none", family = 4, cells = "" },
   matrix = { first = natrig.core.nat_presets(), second = natrig.core.nat_presets(), proto = { "udp", "tcp" },
     mapped = { "none", "a" } },
   timeout = 900,
@@ -27,38 +34,54 @@ return natrig.scenario {
       error(("mapped must be none or a (side a's router maps its port), got %s"):format(tostring(p.mapped)), 0)
     end
     local mapped = p.mapped == "a"
+    local v6 = tostring(p.family) == "6"
+    if not v6 and tostring(p.family) ~= "4" then
+      error(("family must be 4 or 6, got %s"):format(tostring(p.family)), 0)
+    end
+    if v6 and mapped then error("mapped=a maps an IPv4 port (NAT-PMP): over IPv6 nothing is translated", 0) end
+    if v6 and p.proto == "tcp" then error("family=6 punches over UDP (RFC 6092 predicts UDP here): proto=udp", 0) end
     local presets = {}
     if p.presets ~= "" then for s in p.presets:gmatch("[^,]+") do presets[#presets + 1] = s end
-    else presets = natrig.core.nat_presets() end
+    else presets = v6 and holepunch.FW6 or natrig.core.nat_presets() end
     -- cells: unordered pairs; for different presets both orders of arrival; each protocol
-    local protos = p.proto ~= "" and { p.proto } or { "udp", "tcp" }
+    local protos = p.proto ~= "" and { p.proto } or (v6 and { "udp" } or { "udp", "tcp" })
     for _, pr in ipairs(protos) do
       if pr ~= "udp" and pr ~= "tcp" then error("proto must be udp or tcp, got " .. pr, 0) end
+    end
+    local pairs_ = {}
+    if p.cells ~= "" then
+      for a, b in (p.cells .. ","):gmatch("([^,/]+)/([^,/]+),") do pairs_[#pairs_ + 1] = { a, b } end
+      if #pairs_ == 0 then error(("cells=%s: want A/B,C/D,..."):format(p.cells), 0) end
+    elseif p.first == "" then
+      for i = 1, #presets do for j = i, #presets do pairs_[#pairs_ + 1] = { presets[i], presets[j] } end end
     end
     local cells = {}
     for _, pr in ipairs(protos) do
       if p.first ~= "" and p.second ~= "" then
         cells[#cells + 1] = { a = p.first, b = p.second, first = "a", proto = pr }
       end
-      for i = 1, p.first == "" and #presets or 0 do
-        for j = i, #presets do
-          cells[#cells + 1] = { a = presets[i], b = presets[j], first = "a", proto = pr }
-          if i ~= j then cells[#cells + 1] = { a = presets[i], b = presets[j], first = "b", proto = pr } end
-        end
+      for _, ab in ipairs(pairs_) do
+        cells[#cells + 1] = { a = ab[1], b = ab[2], first = "a", proto = pr }
+        if ab[1] ~= ab[2] then cells[#cells + 1] = { a = ab[1], b = ab[2], first = "b", proto = pr } end
       end
+    end
+    for _, c in ipairs(cells) do -- a bad name fails before anything is made
+      if v6 then holepunch.predict6(c.a, c.b) else nat.resolve(c.a); nat.resolve(c.b) end
     end
     local PEER = "/usr/local/bin/natrig-peer"
     -- batches, each its own network: one rendezvous, two NATed peers per cell
     for start = 1, #cells, p.batch do
       local net = natrig.network { scenario = "holepunch_matrix", quiet = true }
       local ok, err = pcall(function()
-        net:gateway { name = "rv", profile = "natrig-peer" }
+        net:gateway { name = "rv", profile = "natrig-peer", ip = v6 and "dual" or nil }
         for k = start, math.min(start + p.batch - 1, #cells) do
           local c = cells[k]
           local na, nb = "c" .. k .. "a", "c" .. k .. "b"
           local function argv(me, other, delayed, pm)
             return function(_, n)
-              local a = { PEER, "peer", "--gateway", n:get("rv").public_ip .. ":31337", "--name", me,
+              local rv = n:get("rv")
+              local at = v6 and ("[" .. rv.public_ip6 .. "]:31337") or (rv.public_ip .. ":31337")
+              local a = { PEER, "peer", "--gateway", at, "--name", me,
                 "--port", "31337", "--expect", other, "--punch-timeout", tostring(p.punch_timeout),
                 "--punch-delay", delayed and tostring(p.delay_ms) or "0", "--pings", "3" }
               if c.proto == "tcp" then a[#a + 1] = "--tcp" end
@@ -66,9 +89,14 @@ return natrig.scenario {
               return a
             end
           end
-          c.na = net:peer { name = na, nat = c.a, portmap = mapped and { "natpmp" } or nil,
-            cmd = argv(na, nb, c.first == "b", mapped) }
-          c.nb = net:peer { name = nb, nat = c.b, cmd = argv(nb, na, c.first == "a") }
+          if v6 then -- dual-stack routers (the default IPv4 NAT), the cell's IPv6 firewalls
+            c.na = net:peer { name = na, ip = "dual", filtering6 = c.a, cmd = argv(na, nb, c.first == "b") }
+            c.nb = net:peer { name = nb, ip = "dual", filtering6 = c.b, cmd = argv(nb, na, c.first == "a") }
+          else
+            c.na = net:peer { name = na, nat = c.a, portmap = mapped and { "natpmp" } or nil,
+              cmd = argv(na, nb, c.first == "b", mapped) }
+            c.nb = net:peer { name = nb, nat = c.b, cmd = argv(nb, na, c.first == "a") }
+          end
         end
         net:up()
         local t_up = natrig.now()
@@ -79,9 +107,15 @@ return natrig.scenario {
           return l
         end)(), function(c)
           local function outcome(node, other)
-            local e = node:wait_log { target = "natrig_peer::punch", fields = { remote = other.name },
-              message = { "hole punched", "hole punch failed" }, timeout = p.punch_timeout + p.delay_ms / 1000 + 10 }
-            return e.message:find("failed") and "failed" or "direct"
+            local ok_, e = pcall(node.wait_log, node, { target = "natrig_peer::punch", fields = { remote = other.name },
+              message = { "hole punched", "hole punch failed" }, timeout = p.punch_timeout + p.delay_ms / 1000 + 10 })
+            if ok_ then return e.message:find("failed") and "failed" or "direct" end
+            -- a peer the rendezvous never answered (a closed IPv6 firewall drops the answers)
+            -- never learns the other: failed; one that registered and said nothing is an error
+            if #node:logs { target = "natrig_peer::peer", message = "registered with gateway" } == 0 then
+              return "failed"
+            end
+            error(e, 0)
           end
           local ra, rb = outcome(c.na, c.nb), outcome(c.nb, c.na)
           natrig.metric("time to punch outcome", natrig.now() - t_up, "s") -- after the network is up
@@ -93,9 +127,13 @@ return natrig.scenario {
           -- the network's own verdict beside the peers' word (its pings and keepalives)
           if c.got == "direct" then pcall(net.wait_path, net, { c.na, c.nb, kind = "direct", timeout = 8 }) end
           c.path = net:record_path(c.na, c.nb).kind
-          local spec_a = nat.resolve(c.a)
-          spec_a.mapped = mapped or nil
-          c.want, c.why = holepunch.predict(spec_a, nat.resolve(c.b), c.first, c.proto)
+          if v6 then
+            c.want, c.why = holepunch.predict6(c.a, c.b)
+          else
+            local spec_a = nat.resolve(c.a)
+            spec_a.mapped = mapped or nil
+            c.want, c.why = holepunch.predict(spec_a, nat.resolve(c.b), c.first, c.proto)
+          end
           if c.got ~= c.want then -- what both peers said, while their logs are at hand
             local function tail(node)
               local l = {}
@@ -111,17 +149,20 @@ return natrig.scenario {
     end
     -- the matrix
     local bad = 0
-    print(("   %-5s %-18s %-18s %-6s %-8s %-8s %-6s %-8s %s"):format("proto", "NAT a", "NAT b", "first", "got",
+    local col = v6 and "FW6" or "NAT"
+    print(("   %-5s %-18s %-18s %-6s %-8s %-8s %-6s %-8s %s"):format("proto", col .. " a", col .. " b", "first", "got",
       "expected", "mapped", "path", ""))
     for _, c in ipairs(cells) do
       local okc = c.got == c.want
       if not okc then bad = bad + 1 end
-      print(("   %-5s %-18s %-18s %-6s %-8s %-8s %-6s %-8s %s"):format(c.proto, c.a, c.b, c.a == c.b and "-" or c.first,
+      print(("   %-5s %-18s %-18s %-6s %-8s %-8s %-6s %-8s %s"):format(c.proto .. (v6 and "6" or ""), c.a, c.b,
+        c.a == c.b and "-" or c.first,
         c.got or "?", c.want or "?", mapped and "a" or "-", c.path or "?",
         okc and "ok" or ("MISMATCH: " .. tostring(c.why))))
       if c.mapped_at then print(("     | a mapped at %s"):format(c.mapped_at)) end
     if c.evidence then print((c.evidence:gsub("[^\n]+", "     | %0"))) end
     end
-    expect(bad, "cells that differ from the RFC 4787 (UDP) / RFC 5382 (TCP) prediction"):eq(0)
+    expect(bad, v6 and "cells that differ from the RFC 6092 prediction"
+      or "cells that differ from the RFC 4787 (UDP) / RFC 5382 (TCP) prediction"):eq(0)
   end,
 }

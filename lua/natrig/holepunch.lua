@@ -69,4 +69,36 @@ function M.predict(a, b, first, proto)
   return "failed", "an unsolicited packet reached the racy NAT first and moved its peer's mapping"
 end
 
+-- IPv6 (RFC 6092): no translation, so the endpoint the rendezvous saw is each peer's own and
+-- no mapping moves (no race); a stateful firewall (EIF, ADF, APDF) lets in what answers the
+-- LAN's own outbound packets, and each side's PUNCHes open its firewall for exactly the other's
+-- endpoint: simultaneous sends punch through every pair of them, in either order of arrival
+-- (the first side's early packets are dropped until the other sends). "open" filters nothing.
+-- "closed" lets no UDP in, replies included, so its peer never hears the rendezvous (its
+-- REGISTERED and PEERS are replies too): it learns no endpoint and punches nothing, while the
+-- other side punches into the closed firewall: failed. (Peers that know each other's
+-- address beforehand, as in tests/nat/netns-fw6, get one-way instead: the closed side's
+-- packets reach the other.)
+M.FW6 = { "EIF", "ADF", "APDF", "closed", "open" } -- natrig.ip6.FILTERING6, in the table's order
+
+--- What RFC 6092 predicts for a punch over IPv6 between firewalls fa and fb (filtering6
+-- modes), peers that meet through a rendezvous; first does not matter. Returns "direct" or
+-- "failed", and a reason.
+-- @tparam string fa A's firewall: "EIF", "ADF", "APDF", "closed" or "open"
+-- @tparam string fb B's firewall
+-- @treturn string "direct" or "failed"
+-- @treturn string why
+function M.predict6(fa, fb)
+  for _, f in ipairs({ fa, fb }) do
+    if not require("natrig.ip6").FILTERING6[f] then
+      error(("filtering6 %s: want one of %s"):format(tostring(f), table.concat(M.FW6, ", ")), 0)
+    end
+  end
+  if fa == "closed" and fb == "closed" then return "failed", "both firewalls closed: no UDP gets in either way" end
+  if fa == "closed" or fb == "closed" then
+    return "failed", "a closed firewall lets no UDP in, the rendezvous's answers included: its peer learns no endpoint"
+  end
+  return "direct", "no translation: each side's own packets open its firewall for the other's endpoint"
+end
+
 return M

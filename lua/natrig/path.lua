@@ -35,6 +35,7 @@ end
 -- What path_class needs to know of a node.
 local function rec(n)
   return { name = n.name, private_ip = n.private_ip, public_ip = n.public_ip, behind_nat = n.router ~= nil,
+    private_ip6 = n.private_ip6, public_ip6 = n.public_ip6,
     lan = n.router and n.router.lan and n.router.lan.name or nil, outer = n.router and outer(n.router).name or nil }
 end
 
@@ -54,14 +55,21 @@ end
 -- mounted at /run/natrig) every DUMP_MS milliseconds (natrig-peer every), and natrig reads
 -- the file: no engine call per sample.
 M.DUMP_MS = "150"
-local DUMP = { "/usr/local/bin/natrig-peer", "every", M.DUMP_MS, "/run/natrig/path.txt", "nft", "list", "table",
-  "ip", pc.TABLE }
+-- nft and its arguments listing n's counting tables (its IPv6 one too when it has IPv6)
+local function list_argv(n, prefix)
+  local a = {}
+  for _, x in ipairs(prefix) do a[#a + 1] = x end
+  a[#a + 1] = "nft"
+  for _, x in ipairs(pc.list_args(n.private_ip6 ~= nil)) do a[#a + 1] = x end
+  return a
+end
+local DUMP = { "/usr/local/bin/natrig-peer", "every", M.DUMP_MS, "/run/natrig/path.txt" }
 
 local function install(st, n)
-  local ok, err = pcall(n.netexec, n, { "nft", pc.nft_script() }, { quiet = true, check = true })
+  local ok, err = pcall(n.netexec, n, { "nft", pc.nft_script(n.private_ip6 ~= nil) }, { quiet = true, check = true })
   if ok and n.ctl_dir then
     pcall(core.remove, n.ctl_dir .. "/path.txt")
-    if pcall(n.eng.exec_detached, n.eng, n.holder, DUMP) then
+    if pcall(n.eng.exec_detached, n.eng, n.holder, list_argv(n, DUMP)) then
       st.file[n] = n.ctl_dir .. "/path.txt"
     end
   end
@@ -83,7 +91,7 @@ local function sample(st)
           if ok and text then st.tr:sample(n.name, pc.parse(text), core.time()) end
           return
         end
-        local ok, r = pcall(n.netexec, n, { "nft", "list", "table", "ip", pc.TABLE }, { quiet = true })
+        local ok, r = pcall(n.netexec, n, list_argv(n, {}), { quiet = true })
         if ok and r.code == 0 then st.tr:sample(n.name, pc.parse(r.stdout), core.time()) end
       end
     end

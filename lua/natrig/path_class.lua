@@ -5,7 +5,9 @@
 -- Each node counts, after its own filters (input and postrouting hooks at priority 100,
 -- after iptables' filter chains at 0, so what a partition or an isolation drops is not
 -- counted), the packets it receives from and sends to every (remote address, protocol,
--- remote port, local port), in two dynamic sets with counters. A pair's path is then:
+-- remote port, local port), in two dynamic sets with counters; a node with IPv6 counts its
+-- IPv6 packets the same way in a table of the ip6 family beside it (nothing is translated:
+-- the address a peer's IPv6 packets go to is the other's own). A pair's path is then:
 --   lan      a and b behind the same router, talking to each other's private address
 --   hairpin  a and b behind the same outermost router, talking through its public address
 --   direct   a talks to b's public address and b to a's (or one of them is public)
@@ -21,36 +23,66 @@ local M = {}
 
 M.TABLE = "natrig_path"
 
---- The nft script that makes (or remakes) the counting table in a node's namespace.
-function M.nft_script()
-  local set = "type ipv4_addr . inet_proto . inet_service . inet_service; flags dynamic; counter; size 65535;"
-  return table.concat({
-    "table ip natrig_path {};",
-    "delete table ip natrig_path;",
-    "table ip natrig_path {",
-    "  set rx { " .. set .. " };",
-    "  set tx { " .. set .. " };",
-    "  chain in { type filter hook input priority 100; policy accept;",
-    "    ip saddr != 127.0.0.0/8 meta l4proto { tcp, udp }" ..
-      " update @rx { ip saddr . meta l4proto . th sport . th dport }; };",
-    "  chain out { type filter hook postrouting priority 100; policy accept;",
-    "    ip daddr != 127.0.0.0/8 meta l4proto { tcp, udp }" ..
-      " update @tx { ip daddr . meta l4proto . th dport . th sport }; };",
-    "}", "" }, "\n")
+-- One family's table: nft family, address type, match keyword, loopback.
+local FAMS = { { "ip", "ipv4_addr", "ip", "127.0.0.0/8" }, { "ip6", "ipv6_addr", "ip6", "::1" } }
+
+--- The nft script that makes (or remakes) the counting table in a node's namespace, and with
+-- v6 its IPv6 twin.
+-- @tparam ?boolean v6 the node has IPv6
+-- @treturn string the script
+function M.nft_script(v6)
+  local l = {}
+  for i = 1, v6 and 2 or 1 do
+    local fam, atype, kw, lo = table.unpack(FAMS[i])
+    local set = "type " .. atype .. " . inet_proto . inet_service . inet_service; flags dynamic; counter; size 65535;"
+    local t = fam .. " " .. M.TABLE
+    for _, line in ipairs({
+      "table " .. t .. " {};",
+      "delete table " .. t .. ";",
+      "table " .. t .. " {",
+      "  set rx { " .. set .. " };",
+      "  set tx { " .. set .. " };",
+      "  chain in { type filter hook input priority 100; policy accept;",
+      "    " .. kw .. " saddr != " .. lo .. " meta l4proto { tcp, udp }" ..
+        " update @rx { " .. kw .. " saddr . meta l4proto . th sport . th dport }; };",
+      "  chain out { type filter hook postrouting priority 100; policy accept;",
+      "    " .. kw .. " daddr != " .. lo .. " meta l4proto { tcp, udp }" ..
+        " update @tx { " .. kw .. " daddr . meta l4proto . th dport . th sport }; };",
+      "}" }) do l[#l + 1] = line end
+  end
+  l[#l + 1] = ""
+  return table.concat(l, "\n")
 end
 
---- Parse `nft list table ip natrig_path`: a list of { dir = "rx"|"tx", ip, proto, rport,
--- lport, packets, bytes } (rport: the remote's port, lport: the node's own).
+--- The nft command that lists the counting tables: with v6 the whole ruleset (nft 1.0.6
+-- fails on two list commands in one call: "list table ip X; list table ip6 X" says the first
+-- does not exist); parse reads only the counting sets' elements.
+-- @tparam ?boolean v6 the node has IPv6
+-- @treturn {string,...} argv after "nft"
+function M.list_args(v6)
+  if not v6 then return { "list", "table", "ip", M.TABLE } end
+  return { "list", "ruleset" }
+end
+
+-- An element: address (IPv4 dotted, or IPv6 text with a colon), protocol, ports, counters.
+-- (the frontier keeps the IPv4 pattern off the tail of an IPv4-mapped IPv6 address)
+local ELEMENTS = { "%f[%w:.](%d+%.%d+%.%d+%.%d+) %. (%a+) %. (%d+) %. (%d+) counter packets (%d+) bytes (%d+)",
+  "(%x*:[%x:.]*) %. (%a+) %. (%d+) %. (%d+) counter packets (%d+) bytes (%d+)" }
+
+--- Parse `nft list table ip natrig_path` (and its ip6 twin's listing after it): a list of
+-- { dir = "rx"|"tx", ip, proto, rport, lport, packets, bytes } (rport: the remote's port,
+-- lport: the node's own; ip as nft writes it, RFC 5952 text for IPv6).
 function M.parse(text)
   local out, dir = {}, nil
   for line in tostring(text or ""):gmatch("[^\n]+") do
     local s = line:match("^%s*set (%a+) {")
     if s then dir = s end
     if dir then
-      for ip, proto, rp, lp, pk, by in line:gmatch(
-        "(%d+%.%d+%.%d+%.%d+) %. (%a+) %. (%d+) %. (%d+) counter packets (%d+) bytes (%d+)") do
-        out[#out + 1] = { dir = dir, ip = ip, proto = proto, rport = tonumber(rp), lport = tonumber(lp),
-          packets = tonumber(pk), bytes = tonumber(by) }
+      for _, pat in ipairs(ELEMENTS) do
+        for ip, proto, rp, lp, pk, by in line:gmatch(pat) do
+          out[#out + 1] = { dir = dir, ip = ip, proto = proto, rport = tonumber(rp), lport = tonumber(lp),
+            packets = tonumber(pk), bytes = tonumber(by) }
+        end
       end
     end
   end
@@ -123,18 +155,19 @@ end
 local function candidates(a, b, relays)
   local l = {}
   if a.lan and a.lan == b.lan then
-    l[#l + 1] = { kind = "lan", a_ips = set(b.private_ip), b_ips = set(a.private_ip) }
+    l[#l + 1] = { kind = "lan", a_ips = set(b.private_ip, b.private_ip6), b_ips = set(a.private_ip, a.private_ip6) }
   end
   if a.behind_nat and b.behind_nat and a.public_ip == b.public_ip then
     -- a reaches b at the shared public address; b sees a's packets from it (the router
     -- masquerades the hairpin) or from a's private address
     l[#l + 1] = { kind = "hairpin", via = a.outer, a_ips = set(a.public_ip), b_ips = set(a.public_ip) }
   elseif a.public_ip ~= b.public_ip then
-    l[#l + 1] = { kind = "direct", a_ips = set(b.public_ip), b_ips = set(a.public_ip) }
+    l[#l + 1] = { kind = "direct", a_ips = set(b.public_ip, b.public_ip6), b_ips = set(a.public_ip, a.public_ip6) }
   end
   for _, r in ipairs(relays) do
     if r.name ~= a.name and r.name ~= b.name then
-      l[#l + 1] = { kind = "relayed", via = r.name, relay = r, a_ips = set(r.public_ip), b_ips = set(r.public_ip) }
+      l[#l + 1] = { kind = "relayed", via = r.name, relay = r, a_ips = set(r.public_ip, r.public_ip6),
+        b_ips = set(r.public_ip, r.public_ip6) }
     end
   end
   return l
@@ -196,7 +229,8 @@ end
 --- Seconds of sending with nothing of the pair arriving after which a path is broken.
 M.BROKEN = 0.45
 
---- Classify the pair (a, b). a and b: { name, private_ip, public_ip, lan (its LAN's name, or
+--- Classify the pair (a, b). a and b: { name, private_ip, public_ip, private_ip6 and
+-- public_ip6 when it has IPv6, lan (its LAN's name, or
 -- nil on the public network), behind_nat, outer (its outermost router's name) }; relays: a
 -- list of such records (listen_port: a TURN relay's listening port); now: the time of the
 -- latest sample; idle: seconds. Returns the

@@ -29,4 +29,19 @@ t.is(pt("linux_masquerade", "linux_masquerade"), "failed", "tcp: racy <-> racy: 
 t.is(pt("full_cone", "symmetric", "a", { tcp = { filtering = "APDF" } }), "failed",
   "tcp: TCP set apart (tcp.filtering = APDF) is what counts")
 t.is(p("full_cone", "symmetric"), "direct", "udp of the same pair stays direct")
+-- IPv6 (RFC 6092 firewalls, no translation): every stateful pair punches, a closed side fails
+local p6 = hp.predict6
+t.is(p6("APDF", "APDF"), "direct", "v6: APDF x APDF: direct (simultaneous sends open both)")
+t.is(p6("EIF", "ADF"), "direct", "v6: EIF x ADF: direct")
+t.is(p6("open", "APDF"), "direct", "v6: open x APDF: direct")
+t.is(p6("APDF", "closed"), "failed", "v6: APDF x closed: failed (the closed side never hears the rendezvous)")
+t.is(p6("closed", "open"), "failed", "v6: closed x open: failed")
+t.is(p6("closed", "closed"), "failed", "v6: closed x closed: failed")
+local n = 0
+for _, a in ipairs(hp.FW6) do for _, b in ipairs(hp.FW6) do
+  if (p6(a, b) == "direct") == (a ~= "closed" and b ~= "closed") then n = n + 1 end
+end end
+t.is(n, 25, "v6: all 25 pairs: direct exactly when neither side is closed")
+local ok, err = pcall(p6, "APDM", "APDF")
+t.ok(not ok and tostring(err):find("filtering6 APDM") ~= nil, "v6: an unknown mode is refused: " .. tostring(err))
 t.done()

@@ -78,6 +78,8 @@ tr2:sample("g", { flow("tx", "10.0.0.3", 3), flow("rx", "10.0.0.3", 3) }, 50)
 t.is(pc.classify(tr2, a, g, {}, 55, 10).kind, "direct", "a <-> a public node: direct")
 t.is(pc.classify(tr2, a, g, {}, 61, 10).kind, "none", "silent for longer than idle: none")
 t.is(pc.classify(tr2, a, b, {}, 55, 10).kind, "none", "a pair that never talked: none")
+
+
 t.is(pc.classify(tr2, a, b, {}, 55, 10).previous, nil, "... with no previous path")
 
 -- hairpin and lan
@@ -132,4 +134,53 @@ tr6:sample("a", { flow("tx", "10.0.0.4", 60), flow("rx", "10.0.0.4", 60), flow("
 tr6:sample("b", { flow("tx", "10.0.0.3", 60), flow("rx", "10.0.0.3", 60), flow("tx", "10.0.0.9", 41, 3478),
   flow("rx", "10.0.0.9", 41, 3478) }, 50)
 t.is(pc.classify(tr6, a, b, { r2 }, 50, 10).kind, "direct", "the data moved to the direct path: direct")
+-- IPv6 (issue 25): a node with IPv6 counts in an ip6 table beside the ip one (nft list
+-- ruleset gives both); its flows carry IPv6 text, and a pair talking to each other's own
+-- IPv6 addresses (nothing translated) is direct, behind one router lan
+local LISTING6 = LISTING .. [[
+table ip6 natrig_path {
+	set rx {
+		type ipv6_addr . inet_proto . inet_service . inet_service
+		size 65535
+		flags dynamic
+		counter
+		elements = { 2001:db8:5:2::2 . udp . 31337 . 31337 counter packets 4 bytes 480 }
+	}
+
+	set tx {
+		type ipv6_addr . inet_proto . inet_service . inet_service
+		size 65535
+		flags dynamic
+		counter
+		elements = { 2001:db8:5:2::2 . udp . 31337 . 31337 counter packets 6 bytes 720,
+			     ::ffff:10.0.0.4 . udp . 1 . 2 counter packets 1 bytes 80 }
+	}
+}
+]]
+local e6 = pc.parse(LISTING6)
+t.is(#e6, 6, "the ip table's three flows and the ip6 table's three")
+t.is(e6[4].ip, "2001:db8:5:2::2", "an IPv6 flow's address")
+t.is(e6[4].dir .. e6[5].dir, "rxtx", "its sets' directions")
+t.is(e6[5].packets, 6, "its counters")
+t.is(e6[6].ip, "::ffff:10.0.0.4", "a mapped address is IPv6 text too, not read as 10.0.0.4")
+t.like(pc.nft_script(true), "table ip6 natrig_path {\n", "with IPv6: the ip6 table too")
+t.like(pc.nft_script(true), "ip6 saddr != ::1 ", "its loopback left out")
+t.ok(not pc.nft_script():find("ip6", 1, true), "without IPv6: the ip table alone")
+t.is(table.concat(pc.list_args(true), " "), "list ruleset", "with IPv6 both tables are listed (the ruleset)")
+local a6 = { name = "a6", private_ip = "10.1.1.2", public_ip = "10.0.0.3", behind_nat = true, lan = "lan1",
+  outer = "r1", private_ip6 = "2001:db8:5:1::2", public_ip6 = "2001:db8:5:1::2" }
+local b6 = { name = "b6", private_ip = "10.1.2.2", public_ip = "10.0.0.4", behind_nat = true, lan = "lan2",
+  outer = "r2", private_ip6 = "2001:db8:5:2::2", public_ip6 = "2001:db8:5:2::2" }
+local c6 = { name = "c6", private_ip = "10.1.1.3", public_ip = "10.0.0.3", behind_nat = true, lan = "lan1",
+  outer = "r1", private_ip6 = "2001:db8:5:1::3", public_ip6 = "2001:db8:5:1::3" }
+local trv6 = pc.tracker()
+trv6:sample("a6", { flow("tx", "2001:db8:5:2::2", 5), flow("rx", "2001:db8:5:2::2", 5) }, 200)
+trv6:sample("b6", { flow("tx", "2001:db8:5:1::2", 5), flow("rx", "2001:db8:5:1::2", 5) }, 200)
+p = pc.classify(trv6, a6, b6, {}, 200, 10)
+t.is(p.kind, "direct", "over IPv6, to each other's own addresses: direct")
+t.is(p.a_to_b.received_packets, 5, "what arrived at b over IPv6")
+t.like(table.concat(p.endpoints, ","), "2001:db8:5:2::2:31337", "the IPv6 endpoints are named")
+trv6:sample("a6", { flow("tx", "2001:db8:5:1::3", 2), flow("rx", "2001:db8:5:1::3", 2) }, 201)
+trv6:sample("c6", { flow("tx", "2001:db8:5:1::2", 2), flow("rx", "2001:db8:5:1::2", 2) }, 201)
+t.is(pc.classify(trv6, a6, c6, {}, 201, 10).kind, "lan", "behind one router, over IPv6 on the link: lan")
 t.done()
