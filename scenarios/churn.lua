@@ -3,11 +3,12 @@
 -- all the way through the churn; the scenario asserts from their logs that no ping was
 -- lost, no punch failed and the rendezvous never went silent.
 --   natrig run scenarios/churn.lua rounds=10 every=1
+--   natrig run scenarios/churn.lua round_budget=12   # a busy machine: pings last longer
 local PEER = "/usr/local/bin/natrig-peer"
 
 return natrig.scenario {
   name = "churn",
-  params = { rounds = 10, every = 1.0, nat = "port_restricted" },
+  params = { rounds = 10, every = 1.0, nat = "port_restricted", round_budget = 6 },
   timeout = 300,
   run = function(net, p)
     local rv = net:gateway { name = "rv", profile = "natrig-peer" }
@@ -16,8 +17,8 @@ return natrig.scenario {
         "--expect", expect, "--pings", tostring(pings), "--ping-interval", "250", "--keepalive", "2" }
     end
     -- Enough pings to outlast the churn (each round: a peer and its NAT join, one leaves;
-    -- about 3 s a round on an idle machine, allowed 6 for a busy one).
-    local pings = math.floor((p.rounds * (p.every + 6) + 10) * 4)
+    -- about 3 s a round on an idle machine, allowed round_budget s: more on a busy one).
+    local pings = math.floor((p.rounds * (p.every + p.round_budget) + 10) * 4)
     local a = net:peer { name = "a", nat = p.nat, cmd = function() return argv("a", "b", pings) end }
     local b = net:peer { name = "b", nat = p.nat, cmd = function() return argv("b", "a", pings) end }
     net:up()

@@ -1,4 +1,3 @@
--- natrig-test: serial (parallel creates must beat sequential ones)
 -- Engine client against the real Docker Engine (needs:engine): version negotiation,
 -- image import, networks, containers (env, argv, labels, caps, sysctls, ports on
 -- 127.0.0.1), exec, uploads, logs, pause/unpause, stop/kill/restart/wait, concurrency,

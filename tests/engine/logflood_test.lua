@@ -1,5 +1,5 @@
--- natrig-test: serial (peak RSS bound while 10 nodes flood 100 MB; CPU-bound)
--- Bounded memory (needs:engine): apps that flood their logs do not grow natrig. 10 nodes
+-- Bounded memory (needs:engine; it times nothing, so it runs among the parallel files): apps
+-- that flood their logs do not grow natrig. 10 nodes
 -- each print 10 MB; natrig follows and parses all of it, keeps the newest entries in
 -- memory and the rest on disk, and its peak RSS stays under 100 MB. Old entries are still
 -- found by queries (read back from disk), none is lost or repeated.
