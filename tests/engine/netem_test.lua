@@ -1,7 +1,8 @@
--- natrig-test: serial (added delay measured)
 -- tc netem path (needs:engine). Where the kernel has sch_netem: netem is chosen and its
 -- delay measured. Where it has not (this project's machines): natrig falls back to
 -- natrig-shaper by itself, and forcing netem fails at once with what to do.
+-- (Not serial: its added delay held at a load average of 33 on this 2-core machine; it runs
+-- among the parallel files.)
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"

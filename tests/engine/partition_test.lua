@@ -44,7 +44,9 @@ local ok, err = pcall(function()
     natrig.parallel {
       function() heard = to:exec { PEER, "listen", "--port", p, "--timeout", "2000" } end,
       function()
-        natrig.sleep(0.3) -- the listener binds first
+        -- the listener binds first (a fixed 0.3 s was too short at load 45)
+        to:exec { "sh", "-c",
+          ("for i in $(seq 200); do netstat -uln | grep -q ':%s ' && exit 0; sleep 0.05; done"):format(p) }
         sent, code, out = send(from, to, p, via_public)
       end,
     }
