@@ -16,6 +16,8 @@ local SUBS = {
   life = { "watch" },       -- liveness: what the engine says of the app (natrig.watch)
   shaping = { "impair" },   -- the impairment in force, its seeds, netem's device (natrig.impair)
   shaper = { "shaper" },    -- natrig-shaper in its namespace: queues, the next free one (natrig.shaper)
+  partition = { "partition" }, -- natrig's partition chains in its namespace (natrig.partition)
+  captures = { "capture" },  -- its packet captures: file, link, container (natrig.capture)
 }
 -- writes of a sub-object's name that are not a node's (holder -> why)
 local NOT_SUBS = {}
@@ -42,9 +44,6 @@ local ELSEWHERE = {
   ["dns.dns"] = "the DNS server a node is",
   ["ip6.seg_ip6"] = "IPv6 addresses come from natrig.ip6's plan", ["ip6.private_ip6"] = "natrig.ip6's plan",
   ["ip6.public_ip6"] = "natrig.ip6's plan",
-  ["partition.part_chains"] = "partition's chains in the namespace",
-  ["capture.captures"] = "the node's captures (natrig.capture's own list)",
-  ["attach.part_chains"] = "attach reads the partition's chains back",
 }
 -- the log's state: natrig.logs and natrig.logfollow alone write these
 for _, f in ipairs({ "entries", "waiters", "catching_up", "lines_final", "following", "stop_follow", "follow_error",

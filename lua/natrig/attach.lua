@@ -24,7 +24,7 @@ local function err(msg) core.fail("einval", "attach", msg) end
 -- mangle table's NATRIG_SHAPE_* rules name each queue, its interface and the address it
 -- shapes; the shaper's stats give each queue's spec) and the partition chains. Sets what
 -- natrig.shaper, natrig.impair and natrig.partition keep when they make them (through their
--- functions: x.shaper, x.shaping; x.part_chains), so impair_stats(), dump and heal work on
+-- functions: x.shaper, x.shaping, x.partition), so impair_stats(), dump and heal work on
 -- an attached run.
 -- @local
 function M.read_back(net, x)
@@ -63,8 +63,7 @@ function M.read_back(net, x)
   for _, fam in ipairs({ "v4", "v6" }) do
     local p = impair.exec(net, host, { fam == "v6" and "ip6tables" or "iptables", "-S" })
     if (p.stdout or ""):match("%-A NATRIG_PART_%u+ [^\n]*%-j DROP") then
-      x.part_chains = x.part_chains or {}
-      x.part_chains[fam] = true
+      require("natrig.partition").restore(x, fam)
     end
   end
 end

@@ -34,7 +34,7 @@ local function impair_text(x)
     table.sort(links)
     if #links > 0 then parts[#parts + 1] = "link impairment to " .. table.concat(links, ", ") end
   end
-  if x.part_chains then parts[#parts + 1] = "partition rules" end
+  if require("natrig.partition").has_chains(x) then parts[#parts + 1] = "partition rules" end
   return table.concat(parts, "  ")
 end
 

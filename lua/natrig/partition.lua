@@ -28,13 +28,27 @@ local function part(net, host, op, addr, fam)
   end
 end
 
--- The chains of one family, hooked in once; obj.part_chains holds the families set up.
+-- Which of natrig's partition chains are set up in x's namespace (a node's holder, a
+-- router): this module's sub-object of x, `x.partition`, written only here: [fam] = true
+-- for a family's chains, fwd = true for a router's FORWARD rules.
+local function mark(x, key)
+  x.partition = x.partition or {}
+  x.partition[key] = true
+end
+local function has_part(x, key) return x.partition ~= nil and (key == nil or x.partition[key] == true) end
+--- Whether x (node or router) has any of natrig's partition chains (natrig.dump).
+-- @local
+function M.has_chains(x) return has_part(x) end
+--- What natrig.attach read back from x's namespace: the chains of family fam are there.
+-- @local
+M.restore = mark
+
+-- The chains of one family, hooked in once.
 local function ensure_part_chains(net, host, fam)
   local obj = host.obj
-  if obj.part_chains and obj.part_chains[fam] then return end
+  if has_part(obj, fam) then return end
   part(net, host, "setup", nil, fam)
-  obj.part_chains = obj.part_chains or {}
-  obj.part_chains[fam] = true
+  mark(obj, fam)
 end
 
 local function block(net, a, addr, fam)
@@ -110,7 +124,7 @@ function M.partition(net, g1, g2)
   end
   for _, r in ipairs(rorder) do
     fns[#fns + 1] = function()
-      if not r.part_chains then fwd(net, r, "setup"); r.part_chains = true end
+      if not has_part(r) then fwd(net, r, "setup"); mark(r, "fwd") end
       for _, cut in ipairs(by_router[r]) do fwd(net, r, "block", cut.from, cut.to) end
     end
   end
@@ -131,17 +145,17 @@ end
 
 function M.heal_node(net, a)
   for _, fam in ipairs(FAMILIES) do
-    if a.part_chains and a.part_chains[fam] then part(net, host_of(a), "heal", nil, fam) end
+    if has_part(a, fam) then part(net, host_of(a), "heal", nil, fam) end
   end
 end
 
 function M.heal(net)
   local jobs = {}
   for _, n in ipairs(net.nodes) do
-    if n.part_chains then jobs[#jobs + 1] = function() M.heal_node(net, n) end end
+    if has_part(n) then jobs[#jobs + 1] = function() M.heal_node(net, n) end end
   end
   for _, r in ipairs(net.routers or {}) do
-    if r.part_chains then jobs[#jobs + 1] = function() fwd(net, r, "heal") end end
+    if has_part(r) then jobs[#jobs + 1] = function() fwd(net, r, "heal") end end
   end
   task.parallel(jobs)
 end
