@@ -106,18 +106,33 @@ return natrig.scenario {
           for k = start, math.min(start + p.batch - 1, #cells) do l[#l + 1] = cells[k] end
           return l
         end)(), function(c)
-          local function outcome(node, other)
-            local ok_, e = pcall(node.wait_log, node, { target = "natrig_peer::punch", fields = { remote = other.name },
-              message = { "hole punched", "hole punch failed" }, timeout = p.punch_timeout + p.delay_ms / 1000 + 10 })
+          local budget = p.punch_timeout + p.delay_ms / 1000 + 10
+          local function registered(node)
+            return #node:logs { target = "natrig_peer::peer", message = "registered with gateway" } > 0
+          end
+          -- then: the other side's outcome is known, so a peer still not registered by now
+          -- never heard the rendezvous (it had the other's whole punch to) and gets 3 s more
+          local function outcome(node, other, after)
+            local q = { target = "natrig_peer::punch", fields = { remote = other.name },
+              message = { "hole punched", "hole punch failed" }, timeout = budget }
+            if after and not registered(node) then q.timeout = 3 end
+            local ok_, e = pcall(node.wait_log, node, q)
+            if not ok_ and q.timeout < budget and registered(node) then
+              q.timeout = budget
+              ok_, e = pcall(node.wait_log, node, q)
+            end
             if ok_ then return e.message:find("failed") and "failed" or "direct" end
             -- a peer the rendezvous never answered (a closed IPv6 firewall drops the answers)
             -- never learns the other: failed; one that registered and said nothing is an error
-            if #node:logs { target = "natrig_peer::peer", message = "registered with gateway" } == 0 then
-              return "failed"
-            end
+            if not registered(node) then return "failed" end
             error(e, 0)
           end
-          local ra, rb = outcome(c.na, c.nb), outcome(c.nb, c.na)
+          local ra, rb
+          if registered(c.nb) and not registered(c.na) then -- the registered one first
+            rb = outcome(c.nb, c.na); ra = outcome(c.na, c.nb, true)
+          else
+            ra = outcome(c.na, c.nb); rb = outcome(c.nb, c.na, true)
+          end
           natrig.metric("time to punch outcome", natrig.now() - t_up, "s") -- after the network is up
           c.got = (ra == "direct" and rb == "direct") and "direct" or "failed"
           if mapped then
