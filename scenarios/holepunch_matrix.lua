@@ -66,7 +66,15 @@ return natrig.scenario {
       end
     end
     for _, c in ipairs(cells) do -- a bad name fails before anything is made
-      if v6 then holepunch.predict6(c.a, c.b) else nat.resolve(c.a); nat.resolve(c.b) end
+      if v6 then
+        local ok6, e6 = pcall(holepunch.predict6, c.a, c.b)
+        if not ok6 then -- e.g. a sweep's first/second axes (NAT presets) with --set family=6
+          error(("family=6: the cells are IPv6 firewalls, not NAT presets: %s (give cells=A/B,... or "
+            .. "first= and second= modes)"):format(e6), 0)
+        end
+      else
+        nat.resolve(c.a); nat.resolve(c.b)
+      end
     end
     local PEER = "/usr/local/bin/natrig-peer"
     -- batches, each its own network: one rendezvous, two NATed peers per cell

@@ -10,10 +10,12 @@
  * lines (target: message, then fields in this order; DEBUG lines are not listed):
  *
  *   natrig_peer::gateway
- *     INFO  gateway listening      addr= ttl_s=
+ *     INFO  gateway listening      addr= ttl_s=       (one line a --bind: IPv4, IPv6)
  *     INFO  peer registered        name= addr= [previous=] peers=      (new, or moved)
  *     INFO  peer expired           name= addr= peers=
  *     WARN  registration refused   name= addr= reason=table_full max=
+ *     WARN  registration refused   name= addr= reason=family at=  (REGISTER_AT of the other
+ *           family: each --bind's socket has its own family's table)
  *     WARN  send failed            to= type= error= send_errors=
  *     WARN  ignored bad datagram   from= reason= len= bad_total=
  *     INFO  shutting down          signal= peers= datagrams_ok= bad_total=
