@@ -34,4 +34,22 @@ core.write_file(path, [[return { name = "broken", peer = 42 }]])
 t.raises(function() profiles.resolve({ profile = path }, "peer") end, "field 'peer' must be a function",
   "a broken user profile names the field")
 os.remove(path)
+
+-- natrig-peer over IPv6 (issue 25): a gateway with IPv6 serves both families (a v6only one
+-- IPv6 alone), a v4 one is as before; a peer talks IPv4 to it unless it or the gateway is
+-- v6only
+local np = profiles.builtin["natrig-peer"]
+local function gw(ip, ip6) return { name = "gw", kind = "gateway", ip = ip, public_ip = "10.0.0.2", public_ip6 = ip6,
+  opts = {} } end
+local function net_of(g) return { gateways = function() return { g } end } end
+local function argv_text(node, g) return table.concat(profiles.argv(np, node, net_of(g)), " ") end
+t.is(argv_text(gw("v4")), "/usr/local/bin/natrig-peer gateway --port 31337", "a v4 gateway: as before")
+local g6 = gw("dual", "2001:db8::2")
+t.is(argv_text(g6), "/usr/local/bin/natrig-peer gateway --port 31337 --bind 0.0.0.0 --bind ::",
+  "a dual-stack gateway binds both families")
+t.is(argv_text(gw("v6only", "2001:db8::2")), "/usr/local/bin/natrig-peer gateway --port 31337 --bind ::",
+  "a v6only gateway binds IPv6 alone")
+local function peer(ip) return { name = "a", kind = "peer", ip = ip, opts = {} } end
+t.like(argv_text(peer("dual"), g6), "%-%-gateway 10%.0%.0%.2:31337 ", "a dual-stack peer registers over IPv4")
+t.like(argv_text(peer("v6only"), g6), "%-%-gateway %[2001:db8::2%]:31337 ", "a v6only peer registers over IPv6")
 t.done()
