@@ -37,6 +37,8 @@ M.ENV_NETWORK = [=[
                          as overloaded (default 30)
   NATRIG_ARTIFACTS_TIMEOUT seconds a failed run spends collecting its artifacts (default
                          5; what is not collected in time is named in failure.txt)
+  NATRIG_SIGNAL_EXIT     seconds natrig takes at most to exit after SIGINT/SIGTERM
+                         (default 30; the watchdog removes what teardown has not)
   NATRIG_NO_WATCHDOG     1: no watchdog child removing the run if natrig dies
   NATRIG_LIBEXEC         where natrig-peer and natrig-shaper are (default: beside
                          natrig)

@@ -79,6 +79,7 @@ function M.open(host)
 end
 
 local function slower(self, why)
+  if self.steady then return end -- teardown (natrig.teardown): its removals are long, not a sign
   local was = self.limit
   self.limit = math.max(M.LIMIT_MIN, math.floor(self.limit / 2))
   if self.limit < was and self.on_hold_back then self.on_hold_back(was, self.limit, why) end

@@ -224,7 +224,44 @@ end
 -- is left when it runs out is the watchdog's, once natrig exits.
 -- @local
 function M.teardown_limit(net)
-  return 120 + 0.2 * math.max(0, #net.nodes + #net.routers - 50)
+  local limit = 120 + 0.2 * math.max(0, #net.nodes + #net.routers - 50)
+  local sig = task.signal() and (task.signal_at() or core.now())
+  if not sig or not (net.session.reaper_pid or net.session.reaper_pids) then return limit end
+  -- After a signal natrig exits within M.signal_exit() s of it (issue 22): teardown ends
+  -- 5 s before (3 s at least), and the watchdog goes on with what is left. Without a
+  -- watchdog (NATRIG_NO_WATCHDOG=1) nobody would: teardown takes its whole time.
+  return math.max(3, math.min(limit, M.signal_exit() - 5 - (core.now() - sig))), true
+end
+
+--- Seconds natrig takes at most to exit after SIGINT or SIGTERM: NATRIG_SIGNAL_EXIT,
+-- default 30 (what teardown has not removed by then, the watchdog removes after the exit).
+-- @local
+function M.signal_exit()
+  local v = tonumber(core.getenv("NATRIG_SIGNAL_EXIT") or "")
+  return v and v > 0 and v or 30
+end
+
+-- A teardown cut short after a signal: say what is left and who removes it (the watchdog,
+-- which starts when natrig exits). Returns true when the watchdog will (no error to raise).
+function M.hand_over(self, took)
+  local filters = { label = core.json_array { "natrig.run=" .. self.session.run_id } }
+  local nc, nn = "?", "?"
+  -- What deletes endpoints and is still in flight ends first (teardown asks nothing new):
+  -- the watchdog must not delete one beside it (natrig.teardown), until 2 s before the exit.
+  local by = (task.signal_at() or core.now()) + M.signal_exit() - 2
+  while require("natrig.teardown").deleting() > 0 and core.now() < by do
+    task.sleep(0.05)
+  end
+  task.recover() -- the calls teardown left in flight hold no slot of the pool now
+  pcall(task.guard, function()
+    nc, nn = #self.session.eng:container_list(filters, true), #self.session.eng:network_list(filters)
+  end, 2, "counting what teardown left")
+  local pids = self.session.reaper_pids or { self.session.reaper_pid }
+  if #pids == 0 then return false end
+  self.log(("teardown stopped after %.1fs, to exit within %g s of the signal: %s containers and %s networks "
+    .. "are left to the watchdog (pid %s), which removes them now (`natrig ls` shows them until it is done)")
+    :format(took, M.signal_exit(), nc, nn, table.concat(pids, ", ")))
+  return true
 end
 
 -- Remove everything this run made (by label) and close the log followers. Signals
@@ -242,6 +279,11 @@ function M.down(self)
   if self.stop_watch then pcall(self.stop_watch) end
   for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
   local t0 = core.now()
+  local limit, capped = M.teardown_limit(self)
+  -- after a signal nothing new is asked of the engine 4 s before the limit: what is in
+  -- flight then ends before natrig exits (one call a network: the watchdog, which takes
+  -- over, never deletes an endpoint beside one of ours)
+  if capped then self.session.stop_at = core.now() + math.max(1, limit - 4) end
   local ok, err = task.shielded(function()
     if not task.in_task() then task.recover() end
     local stop_progress = require("natrig.progress").start(5, "teardown", self.log)
@@ -268,7 +310,10 @@ function M.down(self)
     end
     if self.ctl_root then session.remove_ctl_dirs(self.session.run_id) end
     stop_progress()
-  end, M.teardown_limit(self))
+  end, limit)
+  if (ok and self.session.cut) or (not ok and capped and type(err) == "table" and err.code == "timeout") then
+    ok = M.hand_over(self, core.now() - t0)
+  end
   self.state = "down"
   if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
   if not ok then error(err, 0) end

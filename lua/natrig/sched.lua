@@ -30,7 +30,7 @@ local S = {
   main_waiting = nil, -- what code outside any task waits on (for timeout messages)
   aborting = nil, guarding = nil, -- the sticky abort, inside M.guard; inside M.guard
   deadline = nil, deadline_len = nil, deadline_what = nil,
-  signal = nil,      -- the first signal seen (M.signal())
+  signal = nil, signal_at = nil, -- the first signal seen, and when (M.signal(), M.signal_at())
   epoch = 0,         -- bumped by recover(): what was counted before it was abandoned
   where_source = nil, last_where = nil, -- the scenario file, and its line that failed
 }
@@ -129,7 +129,7 @@ end
 
 --- A signal, seen by the loop (or raised by the CLI's hook in the middle of Lua code).
 function M.interrupt(sig)
-  S.signal = S.signal or sig
+  S.signal, S.signal_at = S.signal or sig, S.signal_at or core.now()
   abort("interrupted", "interrupted", ("interrupted by signal %s (%s)"):format(tostring(sig),
     sig == 15 and "SIGTERM" or sig == 2 and "SIGINT" or "signal"))
 end
@@ -363,7 +363,8 @@ function M.in_task() return S.tasks[coroutine.running()] ~= nil end
 --- The first signal seen (SIGINT 2, SIGTERM 15), or nil; clear_signal forgets it (the REPL
 -- goes on after a Ctrl-C).
 function M.signal() return S.signal end
-function M.clear_signal() S.signal = nil end
+function M.clear_signal() S.signal, S.signal_at = nil, nil end
+function M.signal_at() return S.signal_at end -- (core.now())
 --- Bumped by every recover(): what was counted before it (engine call slots) is void.
 function M.epoch() return S.epoch end
 --- The scenario line that was running when the last guard failed ("file:line"), or nil.

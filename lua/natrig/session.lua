@@ -34,161 +34,14 @@ local function new_run_id()
     (core.pid() * 7919 + math.floor((t % 1) * 1e6)) % 0x10000)
 end
 
---- A removal (or disconnect) whose object is gone (404), going (409, or a 500 saying it is
--- "marked for removal": a container already being removed, seen on 20.10 when teardown's
--- chains overlap) or already detached ("is not connected", a 500 on 20.10) got what it
--- wanted: quiet. Anything else is raised.
+local teardown = require "natrig.teardown"
+--- What a removal may quietly find gone or going (natrig.teardown.quietly).
 -- @local
-function M.quietly(fn, ...)
-  local ok, e = pcall(fn, ...)
-  if ok or type(e) ~= "table" then if not ok then error(e, 0) end return end
-  if e.status == 404 or e.status == 409 then return end
-  local msg = tostring(e.message)
-  if msg:find("is not connected", 1, true) or msg:find("No such container", 1, true)
-    or msg:find("marked for removal", 1, true) then return end
-  error(e, 0)
-end
-local quietly = M.quietly
+M.quietly = teardown.quietly
 
--- Remove every container, then every network, matching label (e.g. "natrig.run=x").
--- Runs the removals in parallel. Returns counts.
--- attempts: how often a network the engine still counts endpoints on is detached and
--- removed again (default 5, with short pauses: right after a teardown this clears);
--- reaping an old run tries twice only, so a network the engine will not let go of
--- (20.10 can keep counting endpoints until it restarts) does not slow every start.
-function M.remove_labelled(eng, label, attempts)
-  attempts = attempts or 5
-  local filters = { label = core.json_array { label } }
-  local ctrs = eng:container_list(filters, true)
-  local nets = eng:network_list(filters)
-  -- The engine (20.10) loses count of a network's endpoints when several of them are
-  -- deleted at once (seen: a public network with ~25 routers "has active endpoints"
-  -- and no containers, until the engine restarts). So endpoints leave one network at a
-  -- time: each network's endpoints go in a row (its chain), every network's chain at once,
-  -- the longest first (the public network's: one endpoint a router), beside the apps'
-  -- removal (they own no endpoint). A container on one network is removed in that chain
-  -- (one call for its endpoint and itself, once the apps are gone), one on several is
-  -- detached in each chain and removed after its last, and a network goes when its chain
-  -- is done. So the removals run beside the longest chain, not after every chain (a
-  -- 200-peer teardown took over 100 s that way).
-  -- The seal helper (natrig.seal) goes last: the run's entries in the host's seal table
-  -- are released in it only once nothing of the run can send any more (its apps, holders
-  -- and routers are gone).
-  local apps, owners, seals = {}, {}, {}
-  for _, c in ipairs(ctrs) do
-    local role = (c.Labels or {})["natrig.role"]
-    table.insert((role == "holder" or role == "router") and owners or role == "seal" and seals or apps, c)
-  end
-  -- Another cleaner (a watchdog, `natrig clean`) may remove the same things meanwhile:
-  -- what is already gone (404) or going (409) is fine.
-  local function inspect(id)
-    local ok, info = pcall(eng.network_inspect, eng, id)
-    if ok then return info end
-    if type(info) == "table" and (info.status == 404 or info.status == 409) then return nil end
-    error(info, 0)
-  end
-  -- The containers attached to a network (a JSON null is none).
-  local function attached(id)
-    local c = (inspect(id) or {}).Containers
-    return type(c) == "table" and c or {}
-  end
-  local function remove_net(n)
-    -- An overlay spans engines: its endpoints on the others go when their own cleanup
-    -- removes their containers (another watchdog, in parallel), so wait longer for it.
-    local tries = n.Driver == "overlay" and math.max(attempts, 30) or attempts
-    if n.Driver == "overlay" and n.Scope == "swarm" then
-      -- Only once no other engine has an endpoint on it (the verbose inspect's Tasks name
-      -- each endpoint with its host): removed while a worker still held one, the manager
-      -- answered 404 and kept a copy of the network until it left Swarm mode (seen after
-      -- a SIGKILL, when the watchdogs of both engines race). Bounded: 30 s.
-      local deadline = core.now() + 30
-      while core.now() < deadline do
-        local ok, info = pcall(eng.json, eng, "network_inspect", { id = n.Id, verbose = "true" }, nil, n.Id)
-        if not ok or type(info) ~= "table" then break end
-        local tasks = 0
-        for _, svc in pairs(info.Services or {}) do tasks = tasks + #(svc.Tasks or {}) end
-        if tasks == 0 then break end
-        task.sleep(0.2)
-      end
-    end
-    for attempt = 1, tries do
-      local ok, e = pcall(eng.network_remove, eng, n.Id)
-      if ok or (type(e) == "table" and e.status == 404) then return end
-      -- A Swarm worker lists the run's overlay once its containers joined it, but only
-      -- the manager can remove it (its own cleanup does).
-      if type(e) == "table" and e.status == 503 and n.Scope == "swarm" then return end
-      -- The engine can still hold an endpoint of a container it has just removed (or one
-      -- created after our listing): detach and remove what is attached, then again.
-      -- An overlay's manager answers otherwise while another engine's containers still
-      -- hold attachments ("network ... is in use by task ..."): retried the same way.
-      local busy = type(e) == "table" and (e.status == 403 or (n.Driver == "overlay" and (e.status or 0) >= 400))
-      if not (busy and attempt < tries) then error(e, 0) end
-      for cid in pairs(attached(n.Id)) do
-        pcall(eng.network_disconnect, eng, n.Id, cid, true)
-        pcall(eng.container_remove, eng, cid, true)
-      end
-      task.sleep(math.min(0.1 * attempt, 0.5))
-    end
-  end
-  local seal = #seals > 0 and require("natrig.seal")
-  local listing = seal and task.spawn(function() return seal.prepare_release(eng, seals[1]) end, "seal listing")
-  local jobs, net_jobs = {}, {} -- containers', networks'
-  local function later(name, fn, ...) jobs[#jobs + 1] = task.spawn(fn, name, ...) end
-  later("remove apps", task.map, apps, function(c) quietly(eng.container_remove, eng, c.Id, true) end, 16)
-  local apps_job = jobs[1]
-  local members, left, owner = {}, {}, {}
-  for _, c in ipairs(owners) do owner[c.Id] = true end
-  local function remove_owner(cid)
-    apps_job:wait() -- its app shares its network namespace (its failure is raised below)
-    quietly(eng.container_remove, eng, cid, true)
-  end
-  local ok, err = pcall(function()
-    task.map(nets, function(n)
-      local l = {}
-      for cid in pairs(attached(n.Id)) do l[#l + 1] = cid; left[cid] = (left[cid] or 0) + 1 end
-      members[n] = l
-    end, 16)
-    for _, c in ipairs(owners) do if not left[c.Id] then later("remove container", remove_owner, c.Id) end end
-    local several = {}
-    for cid, k in pairs(left) do several[cid] = k > 1 end
-    table.sort(nets, function(a, b) return #members[a] > #members[b] end)
-    task.map(nets, function(n)
-      -- those on several networks first: their other chains go on meanwhile
-      local l = members[n]
-      table.sort(l, function(a, b) return several[a] and not several[b] end)
-      for _, cid in ipairs(l) do
-        if several[cid] or not owner[cid] then
-          -- the longest chain is the teardown's critical path: its calls go first
-          quietly(eng.network_disconnect, eng, n.Id, cid, true, n == nets[1])
-          left[cid] = left[cid] - 1
-          if left[cid] == 0 and owner[cid] then later("remove container", remove_owner, cid) end
-        else
-          remove_owner(cid)
-        end
-      end
-      net_jobs[#net_jobs + 1] = task.spawn(remove_net, "remove network", n)
-    end, 16)
-  end)
-  local function join(list)
-    for _, j in ipairs(list) do
-      local jok, jerr = j:wait()
-      if not jok and ok then ok, err = false, jerr end
-    end
-  end
-  join(jobs)
-  -- Nothing of the run can send now: its seal entries are released, and the helper
-  -- removed, while its networks go.
-  if seal then
-    local _, st = listing:wait()
-    for i, c in ipairs(seals) do
-      seal.release_in(eng, c, i == 1 and st or nil) -- says its failures, never raises
-      quietly(eng.container_remove, eng, c.Id, true)
-    end
-  end
-  join(net_jobs)
-  if not ok then error(err, 0) end
-  return #ctrs, #nets
-end
+--- Remove every container, then every network, matching label (natrig.teardown).
+-- @local
+M.remove_labelled = teardown.remove_labelled
 
 -- Remove resources of runs whose owner process is dead (this host only), or of every
 -- natrig run with all=true. Returns the number of runs removed.
@@ -205,7 +58,7 @@ function M.reap_dead(eng, all)
   end
   local doomed = {}
   for run, owner in pairs(runs) do
-    if all or (M.owner_dead(owner) and not M.is_kept(run)) then doomed[#doomed + 1] = run end
+    if all or (M.owner_dead(owner) and not M.is_kept(run) and not M.is_stuck(run)) then doomed[#doomed + 1] = run end
   end
   local failures, removed = {}, {}
   task.map(doomed, function(run)
@@ -214,6 +67,14 @@ function M.reap_dead(eng, all)
       removed[#removed + 1] = run
       M.unkeep(run)
       M.remove_ctl_dirs(run)
+      core.remove(M.stuck_dir() .. "/" .. run)
+    elseif type(err) == "table" and err.stuck and not all then
+      -- only a network the engine will not let go of until it restarts: said once, then
+      -- left alone (trying it at every start would only say it again)
+      core.mkdir_p(M.stuck_dir())
+      core.write_file(M.stuck_dir() .. "/" .. run, tostring(err) .. "\n")
+      io.stderr:write(("natrig: run %s left a network behind that this engine cannot remove until it "
+        .. "restarts; natrig leaves it alone from now on: %s\n"):format(run, tostring(err)))
     else
       failures[#failures + 1] = ("run %s: %s"):format(run, tostring(err))
     end
@@ -333,8 +194,9 @@ function Session:teardown()
   local hosts = self.hosts or { { name = "engine", eng = self.eng } }
   local nc, nn, errs = 0, 0, {}
   local function one(h)
-    local ok, c, n = pcall(M.remove_labelled, h.eng, "natrig.run=" .. self.run_id)
+    local ok, c, n, cut = pcall(M.remove_labelled, h.eng, "natrig.run=" .. self.run_id, nil, self.stop_at)
     if ok then nc, nn = nc + c, nn + n else errs[#errs + 1] = { h = h, err = c } end
+    self.cut = self.cut or cut or nil
   end
   local function pass()
     task.map({ table.unpack(hosts, 2) }, one, 8)
@@ -346,6 +208,7 @@ function Session:teardown()
   -- they made: a second pass removes it. Bounded: each has the engine timeout.
   local late, made0 = task.wait_late(1)
   pass()
+  if self.cut then return nc, nn end -- stopped at stop_at: the watchdog goes on (natrig.lifecycle)
   if late > 0 then
     local left, made = task.wait_late(require("natrig.engine").timeout() + 1)
     if made > made0 and #errs == 0 then pass() end
@@ -389,6 +252,9 @@ function M.kept_dir()
 end
 
 function M.is_kept(run) return core.stat(M.kept_dir() .. "/" .. run) ~= nil end
+-- Runs whose only leftover is a network the engine lost count of (natrig.teardown).
+function M.stuck_dir() return (M.kept_dir():gsub("/kept$", "/stuck")) end
+function M.is_stuck(run) return core.stat(M.stuck_dir() .. "/" .. run) ~= nil end
 function M.unkeep(run) core.remove(M.kept_dir() .. "/" .. run) end
 
 function Session:remove_command() return "natrig clean " .. self.run_id end

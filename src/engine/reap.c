@@ -1,6 +1,6 @@
 /* reap.c - the watchdog child that cleans a run up when its process dies, however it
  * dies (SIGKILL included). What it removes and how is not here: the child calls back into
- * the one cleanup path (lua/natrig/session.lua, which removes endpoints one network at a
+ * the one cleanup path (lua/natrig/teardown.lua, which removes endpoints one network at a
  * time: the engine loses count of a network's endpoints when they all go at once). */
 #include "engine/reap.h"
 
