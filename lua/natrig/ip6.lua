@@ -87,12 +87,52 @@ function M.router_family(net, opts)
     bad(op, ("filtering6 = %s on a router without IPv6 (ip = %q): give it ip = \"dual\" or \"v6only\"")
       :format(tostring(opts.filtering6), fam))
   end
+  M.npt6_check(op, opts.npt6, fam)
   if fam == "v6only" and opts.portmap ~= nil and opts.portmap ~= false then
     bad(op, "portmap on a v6only router: its UPnP, NAT-PMP and PCP map IPv4 ports, and a v6only LAN has no IPv4; "
       .. "give it ip = \"dual\"")
   end
   M.live_check(net, op, fam)
   return fam
+end
+
+--- NPTv6 (RFC 6296) asked of a router: `npt6 = true` (natrig picks the outside prefix) or
+-- an outside prefix, a /48 (natrig picks the checksum-neutral /64 in it) or a
+-- checksum-neutral /64, inside 2001:db8::/32 (the lab's IPv6). Raises on bad input.
+-- @local
+function M.npt6_check(op, v, fam)
+  if v == nil or v == false then return end
+  if not M.has6(fam) then
+    bad(op, ("npt6 on a router without IPv6 (ip = %q): NPTv6 translates its LAN's IPv6 prefix; give it "
+      .. "ip = \"dual\" or \"v6only\""):format(fam))
+  end
+  if v == true then return end
+  local p, why = core.ip6_parse_prefix(v)
+  local len = p and tonumber(p:match("/(%d+)$"))
+  if not p or (len ~= 48 and len ~= 64) or not core.subnet6_contains(M.POOL, p:match("^(.-)/")) then
+    bad(op, ("npt6 = %s: want true, or an outside prefix in %s, a /48 (natrig picks the checksum-neutral /64 "
+      .. "in it) or a checksum-neutral /64%s"):format(v, M.POOL, why and (" (" .. why .. ")") or ""))
+  end
+end
+
+--- A router's outside /64 (NPTv6), planned with its LAN: from the run's NPT /48 for
+-- npt6 = true, else from the prefix it was given; raises (nothing is made yet) when a given
+-- one meets the run's own prefixes or is not checksum-neutral.
+-- @local
+function M.place_npt6(net, r)
+  if not (r.npt6 and r.lan.subnet6) then return end
+  if r.npt6 == true and not net.npt_block6 then
+    bad("net:router", ("npt6 = true on %s, added to a network brought up without an NPTv6 router: give it an "
+      .. "outside prefix (npt6 = \"2001:db8:X::/48\"), or declare it before net:up()"):format(r.name))
+  end
+  local outside = r.npt6 == true and net.npt_block6 or r.npt6
+  if r.npt6 ~= true and core.subnet6_contains(net.block6, outside:match("^(.-)/")) then
+    bad("net:up", ("npt6 = %s on %s is inside the run's own prefix %s (its public network and LANs): give "
+      .. "a prefix outside it, or npt6 = true"):format(r.npt6, r.name, net.block6))
+  end
+  local ok, res = pcall(core.npt6_outside, r.lan.subnet6, outside)
+  if not ok then bad("net:up", ("%s: %s"):format(r.name, type(res) == "table" and res.message or tostring(res))) end
+  r.npt6_prefix = res
 end
 
 --- An element asking for IPv6 added to a running network that has none.
@@ -131,6 +171,13 @@ function M.plan(net, taken, start)
   net.block6 = core.subnet6_alloc(M.POOL, 48, taken, start % 65536, 1)[1]
   net.public.subnet6 = sub64(net, 0)
   net.lan6_next = 0
+  for _, r in ipairs(net.routers) do -- NPTv6 routers translate into a /48 of their own
+    if r.npt6 == true and not net.npt_block6 then
+      local t2 = { net.block6 }
+      for _, s in ipairs(taken) do t2[#t2 + 1] = s end
+      net.npt_block6 = core.subnet6_alloc(M.POOL, 48, t2, (start + 1) % 65536, 1)[1]
+    end
+  end
 end
 
 --- A router's LAN prefix (and its own LAN address, ::fe) when it speaks IPv6.
@@ -140,16 +187,17 @@ function M.place_lan(net, r)
   net.lan6_next = net.lan6_next + 1
   r.lan.subnet6 = sub64(net, net.lan6_next)
   r.lan_ip6 = core.subnet6_host(r.lan.subnet6, 254)
+  M.place_npt6(net, r)
 end
 
 --- x's IPv6 address on its segment: the same host number as its IPv4 one.
 -- @local
-function M.host(seg, ip4)
+function M.host(seg, ip4, prefix6)
   if not seg.subnet6 then return nil end
   local base = core.subnet_host(seg.subnet, 1)
   local function num(a) local p = {} for o in a:gmatch("%d+") do p[#p + 1] = tonumber(o) end
     return ((p[1] * 256 + p[2]) * 256 + p[3]) * 256 + p[4] end
-  return core.subnet6_host(seg.subnet6, num(ip4) - num(base) + 1)
+  return core.subnet6_host(prefix6 or seg.subnet6, num(ip4) - num(base) + 1)
 end
 
 -- Every endpoint on a segment with IPv6 gets its address from the plan, a v4 element's
@@ -164,7 +212,9 @@ function M.place_node(net, n)
   n.seg_ip6 = n.segment.subnet6 and M.host(n.segment, n.private_ip)
   if not (net.v6 and M.has6(n.ip)) then return end
   n.private_ip6 = n.seg_ip6
-  n.public_ip6 = n.private_ip6 -- no translation (NPTv6 is not built)
+  -- NPTv6: the router's outside /64 and the same suffix (1:1); else no translation
+  local r = n.router
+  n.public_ip6 = r and r.npt6_prefix and M.host(n.segment, n.private_ip, r.npt6_prefix) or n.private_ip6
 end
 
 --- The IPv6 routers on the public network: { prefix, via } for every LAN prefix.
@@ -174,6 +224,8 @@ function M.lan_routes(net, except)
   for _, r in ipairs(net.routers) do
     if r ~= except and r.lan and r.lan.subnet6 and r.wan_ip6 and not r.removing then
       l[#l + 1] = { prefix = r.lan.subnet6, via = r.wan_ip6 }
+      -- NPTv6: its outside prefix too (the inside stays routed via it, so nothing skirts it)
+      if r.npt6_prefix then l[#l + 1] = { prefix = r.npt6_prefix, via = r.wan_ip6 } end
     end
   end
   return l
@@ -194,21 +246,23 @@ end
 -- @local
 function M.announce(net, r)
   if not (r.lan and r.lan.subnet6 and r.wan_ip6) then return end
-  local argv = { "ip", "-6", "route", "replace", r.lan.subnet6, "via", r.wan_ip6 }
   local fns = {}
-  for _, n in ipairs(net.nodes) do
-    if not n.router and n.private_ip6 and n.holder and n.ready then
-      fns[#fns + 1] = function() n:netexec(argv, { check = true, quiet = true }) end
+  for _, prefix in ipairs { r.lan.subnet6, r.npt6_prefix } do -- NPTv6: its outside prefix too
+    local argv = { "ip", "-6", "route", "replace", prefix, "via", r.wan_ip6 }
+    for _, n in ipairs(net.nodes) do
+      if not n.router and n.private_ip6 and n.holder and n.ready then
+        fns[#fns + 1] = function() n:netexec(argv, { check = true, quiet = true }) end
+      end
     end
-  end
-  for _, o in ipairs(net.routers) do
-    if o ~= r and o.id and o.wan_ip6 and not o.behind then
-      fns[#fns + 1] = function() o:exec(argv, { check = true, quiet = true }) end
+    for _, o in ipairs(net.routers) do
+      if o ~= r and o.id and o.wan_ip6 and not o.behind then
+        fns[#fns + 1] = function() o:exec(argv, { check = true, quiet = true }) end
+      end
     end
-  end
-  for _, st in pairs(net.stuns or {}) do -- net:classify's STUN servers
-    if st.id and st.ip1_6 then
-      fns[#fns + 1] = function() st.eng:exec(st.id, argv, { check = true }) end
+    for _, st in pairs(net.stuns or {}) do -- net:classify's STUN servers
+      if st.id and st.ip1_6 then
+        fns[#fns + 1] = function() st.eng:exec(st.id, argv, { check = true }) end
+      end
     end
   end
   require("natrig.task").parallel(fns)

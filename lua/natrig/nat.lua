@@ -158,7 +158,8 @@ end
 -- @local
 function M.spec6(router)
   local f = router.fw6
-  return f and { family = 6, filtering = f.filtering, hairpin = f.hairpin, udp_timeout = f.timeout }
+  return f and { family = 6, filtering = f.filtering, hairpin = f.hairpin, udp_timeout = f.timeout,
+    npt6 = router.npt6_prefix }
 end
 
 --- Load the IPv6 firewall (RFC 6092) beside the NAT and check it took, as M.apply does.

@@ -158,7 +158,7 @@ function Network:default_nat_preset()
 end
 
 --- A NAT router. opts: name, nat (preset name or spec table), behind (an upstream router:
--- double NAT), hairpin, timeout, port_preservation, ip and filtering6 (natrig.ip6), tcp ({ mapping,
+-- double NAT), hairpin, timeout, port_preservation, ip, filtering6 and npt6 (natrig.ip6), tcp ({ mapping,
 -- filtering, syn, established, transitory }: RFC 5382), nat64 (natrig.nat64); a carrier-grade
 -- NAT (nat = "cgnat", natrig.cgn): pool, port_block, blocks, udp_timeout, tcp_timeout, filtering
 function Network:router(opts)
@@ -174,6 +174,7 @@ function Network:router(opts)
   local pm = require("natrig.portmap").resolve(opts.portmap, spec, "net:router") -- natrig.portmap
   local r = node_mod.new_router(self, unique_name(self, "router", opts.name), spec, opts.behind)
   r.ip, r.fw6, r.pm = fam, ip6.firewall(opts, spec), pm -- fw6: nil without IPv6
+  r.npt6 = opts.npt6 or nil -- NPTv6: true or an outside prefix (natrig.ip6)
   r.nat64 = require("natrig.nat64").check(self, "net:router", opts, fam)
   r.capture = opts.capture
   r.host_pin = opts.host

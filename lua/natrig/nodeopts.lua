@@ -33,7 +33,8 @@ M.NODE_OPTS = { name = "string", nat = "string|table", router = "table",
 -- type of each default).
 M.ROUTER_OPTS = { name = "string", nat = "string|table", behind = "table", ip = "string",
   filtering6 = "string", hairpin = "boolean", timeout = "number", port_preservation = "boolean",
-  capture = "boolean", host = "string|number", portmap = "table|boolean", tcp = "table", nat64 = "boolean" }
+  capture = "boolean", host = "string|number", portmap = "table|boolean", tcp = "table", nat64 = "boolean",
+  npt6 = "boolean|string" }
 for k, d in pairs(require("natrig.cgn").OPTS) do M.ROUTER_OPTS[k] = type(d) end
 
 M.NAME_MAX = 63 -- a hostname label (runc refuses a longer one when the container starts)

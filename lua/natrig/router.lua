@@ -27,6 +27,8 @@ local M = {}
 -- @tfield ?string wan_ip6 its IPv6 address on the public network (ip = "dual" or "v6only")
 -- @tfield ?string lan_ip6 its IPv6 address on its LAN (::fe), the LAN's IPv6 gateway
 -- @tfield boolean nat64 whether it runs NAT64 and DNS64 for its LAN (natrig.nat64)
+-- @tfield ?string npt6_prefix its NPTv6 outside /64 (RFC 6296; `npt6 = true` or a prefix): its LAN's
+-- nodes are seen from the public network at this prefix with their own suffix
 -- @tfield ?string nat64_prefix its NAT64 prefix, the well-known "64:ff9b::/96" (with nat64)
 -- @tfield {Node,...} nodes the nodes behind it
 -- @tfield ?Router behind the router it sits behind (double NAT), or nil

@@ -260,6 +260,8 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
                                            : natrule_add_lan(s, value, err);
     } else {
         v = natrule_tcp_option(s, key, value, err);
+        if (v == 1)
+            v = natrule_fw6_option(s, key, value, err);
         if (v != 1)
             return v;
         return nt_err_set(
@@ -267,7 +269,7 @@ int natrule_set_option(struct natrule_spec *s, const char *key, const char *valu
             "unknown nat option '%s' (valid: mapping, filtering, hairpin, "
             "port_preservation, racy, portmap, udp_timeout, tcp_mapping, "
             "tcp_filtering, tcp_syn, tcp_established, tcp_transitory, family, wan_ip, "
-            "lan)",
+            "lan, npt6)",
             key);
     }
     return 0;

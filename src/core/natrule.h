@@ -144,6 +144,9 @@ struct natrule_spec {
     struct ipv6_addr wan_ip6;
     size_t n_lan6;
     struct ipv6_cidr lan6[NATRULE_MAX_LAN];
+    /* NPTv6 (RFC 6296, natrule_fw6.c): the outside /64 the first LAN /64 is translated to */
+    int has_npt6;
+    struct ipv6_cidr npt6;
 };
 
 /* --- spec ------------------------------------------------------------------------------- */
@@ -269,6 +272,12 @@ const char *natrule_family_kw(const struct natrule_spec *s);
  * except when open. There is no translation, so no conntrack race and nothing to hairpin:
  * LAN hosts reach each other's global addresses on the link. */
 int natrule_set_wan6(struct natrule_spec *s, const char *ip, struct nt_err *err);
+/* NPTv6 (RFC 6296), option npt6 = an outside /64 checksum-neutral with the (one) LAN /64
+ * (core/npt6 picks one): `npt_in` (prerouting -310, before the guard and conntrack)
+ * rewrites the destination prefix of packets to it into the LAN's, `npt_out` (postrouting
+ * 310, after learn) the source prefix of the LAN's packets leaving it, with nft's raw
+ * payload statement: stateless, the suffix untouched, and no checksum rewritten (none needs
+ * it). The firewall and conntrack see LAN addresses only. */
 int natrule_add_lan6(struct natrule_spec *s, const char *cidr, struct nt_err *err);
 
 /* Forget every mapping: one `nft flush set|map ip natrig NAME` per learned set or map of s

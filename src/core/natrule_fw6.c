@@ -6,6 +6,7 @@
 
 #include "core/natrule.h"
 #include "core/natrule_int.h"
+#include "core/npt6.h"
 
 #define OP "nat spec"
 
@@ -50,6 +51,19 @@ int natrule_add_lan6(struct natrule_spec *s, const char *cidr, struct nt_err *er
     return 0;
 }
 
+int natrule_fw6_option(struct natrule_spec *s, const char *key, const char *value,
+                       struct nt_err *err)
+{
+    if (strcmp(key, "npt6") != 0)
+        return 1;
+    if (ipv6_parse_cidr(value, &s->npt6, 0, err) < 0)
+        return nt_err_set(err, NT_EINVAL, OP, "npt6: %s", err ? err->msg : "bad IPv6 prefix");
+    if (s->npt6.prefix != 64)
+        return nt_err_set(err, NT_EINVAL, OP, "npt6: '%s' is not a /64", value);
+    s->has_npt6 = 1;
+    return 0;
+}
+
 int natrule_fw6_validate(const struct natrule_spec *s, struct nt_err *err)
 {
     if ((unsigned)s->filtering > NATRULE_OPEN)
@@ -71,6 +85,16 @@ int natrule_fw6_validate(const struct natrule_spec *s, struct nt_err *err)
             ipv6_format_cidr(&s->lan6[i], l, sizeof l);
             return nt_err_set(err, NT_EINVAL, OP, "wan_ip %s is inside lan prefix %s", w, l);
         }
+    }
+    if (s->has_npt6) {
+        struct ipv6_cidr got;
+        if (s->family != 6)
+            return nt_err_set(err, NT_EINVAL, OP, "npt6 is the IPv6 firewall's (family 6)");
+        if (s->n_lan6 != 1)
+            return nt_err_set(err, NT_EINVAL, OP, "npt6 translates one LAN prefix, not %zu",
+                              s->n_lan6);
+        if (npt6_outside(&s->lan6[0], &s->npt6, &got, err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -99,6 +123,27 @@ static void emit_ct(struct out *o, const struct natrule_spec *s, int part)
                  "\t# after conntrack, before the entry is confirmed: the only place it applies\n");
     natrule_emit(o, "\tchain ct_policy {\n\t\ttype filter hook prerouting priority -150; "
                     "policy accept;\n\t\tmeta l4proto udp ct timeout set \"udp_map\"\n\t}\n");
+}
+
+/* NPTv6 (natrule.h): raw payload writes of the prefix's 64 bits (the destination address
+ * starts at bit 192 of the IPv6 header, the source at bit 64), which carry no checksum
+ * update: the prefixes are checksum-neutral (core/npt6). */
+static void emit_npt(struct out *o, const struct natrule_spec *s)
+{
+    char in[IPV6_CIDR_TEXT_MAX], out[IPV6_CIDR_TEXT_MAX];
+
+    ipv6_format_cidr(&s->lan6[0], in, sizeof in);
+    ipv6_format_cidr(&s->npt6, out, sizeof out);
+    natrule_emit(o, "\t# NPTv6 (RFC 6296): %s <-> %s, stateless, checksum-neutral\n", in, out);
+    natrule_emit(o,
+                 "\tchain npt_in {\n\t\ttype filter hook prerouting priority -310; policy "
+                 "accept;\n\t\tip6 daddr %s @nh,192,64 set 0x%016llx counter\n\t}\n",
+                 out, (unsigned long long)npt6_bits(&s->lan6[0].addr));
+    natrule_emit(o,
+                 "\tchain npt_out {\n\t\ttype filter hook postrouting priority 310; policy "
+                 "accept;\n\t\tip6 saddr %s ip6 daddr != @lan_nets @nh,64,64 set 0x%016llx "
+                 "counter\n\t}\n",
+                 in, (unsigned long long)npt6_bits(&s->npt6.addr));
 }
 
 static int has_guard(const struct natrule_spec *s)
@@ -154,6 +199,8 @@ void natrule_fw6_body(struct out *o, const struct natrule_spec *s)
             natrule_emit(o, "\t\t%s update @seen_e { ip6 saddr . udp sport }\n", learn);
         natrule_emit(o, "\t}\n");
     }
+    if (s->has_npt6)
+        emit_npt(o, s);
     natrule_emit(o,
                  "\t# RFC 6092: no unsolicited inbound flows of other protocols (ICMPv6 passes)\n");
     natrule_emit(o, "\tchain isolate {\n\t\ttype filter hook forward priority 0; policy accept;\n");
@@ -183,6 +230,10 @@ size_t natrule_fw6_objects(const struct natrule_spec *s, struct natrule_object *
     if (learns)
         all[k++] = (struct natrule_object){"chain", "learn", "postrouting"};
     all[k++] = (struct natrule_object){"chain", "isolate", "forward"};
+    if (s->has_npt6) {
+        all[k++] = (struct natrule_object){"chain", "npt_in", "prerouting"};
+        all[k++] = (struct natrule_object){"chain", "npt_out", "postrouting"};
+    }
     for (size_t i = 0; i < k && i < max; i++)
         out[i] = all[i];
     return k;

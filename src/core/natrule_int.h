@@ -28,6 +28,9 @@ void natrule_emit_dynset(struct out *o, const char *kind, const char *name, cons
 
 /* The family 6 pieces (natrule_fw6.c). */
 int natrule_fw6_validate(const struct natrule_spec *s, struct nt_err *err);
+/* Options of family 6 only (npt6): 0, -1 with err, or 1 when key is not one of them. */
+int natrule_fw6_option(struct natrule_spec *s, const char *key, const char *value,
+                       struct nt_err *err);
 void natrule_fw6_lan_elements(struct out *o, const struct natrule_spec *s);
 void natrule_fw6_body(struct out *o, const struct natrule_spec *s);
 size_t natrule_fw6_objects(const struct natrule_spec *s, struct natrule_object *out, size_t max);

@@ -27,6 +27,7 @@ static const char *const SPEC_KEYS[] = {"preset",
                                         "tcp_established",
                                         "tcp_transitory",
                                         "family",
+                                        "npt6",
                                         "describe",
                                         "tcp",
                                         NULL};

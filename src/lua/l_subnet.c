@@ -3,6 +3,7 @@
  * overlap, as functions of natrig.core (the IPv6 ones named subnet6_*, ip6_*). */
 #include "core/ipv4.h"
 #include "core/ipv6.h"
+#include "core/npt6.h"
 #include "core/subnet.h"
 #include "lua/l_aux.h"
 
@@ -191,12 +192,32 @@ static int l_subnet6_contains(lua_State *L)
     return 1;
 }
 
+/* npt6_outside(lan64, outside) -> the checksum-neutral outside /64 (core/npt6: a /48 gets its
+ * subnet word picked, a /64 is checked); raises naming what is wrong. */
+static int l_npt6_outside(lua_State *L)
+{
+    struct ipv6_cidr in = check_cidr6(L, 1), outside = check_cidr6(L, 2), got;
+    struct nt_err err = {0};
+    char buf[IPV6_CIDR_TEXT_MAX];
+    if (npt6_outside(&in, &outside, &got, &err))
+        return nt_raise(L, &err);
+    ipv6_format_cidr(&got, buf, sizeof buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
 static const luaL_Reg subnet_funcs[] = {
-    {"subnet6_alloc", l_subnet6_alloc},       {"subnet6_host", l_subnet6_host},
-    {"subnet6_contains", l_subnet6_contains}, {"ip6_parse", l_ip6_parse},
-    {"ip6_parse_prefix", l_ip6_parse_prefix}, {"subnet_alloc", l_subnet_alloc},
-    {"subnet_host", l_subnet_host},           {"subnet_contains", l_subnet_contains},
-    {"subnet_overlaps", l_subnet_overlaps},   {NULL, NULL},
+    {"npt6_outside", l_npt6_outside},
+    {"subnet6_alloc", l_subnet6_alloc},
+    {"subnet6_host", l_subnet6_host},
+    {"subnet6_contains", l_subnet6_contains},
+    {"ip6_parse", l_ip6_parse},
+    {"ip6_parse_prefix", l_ip6_parse_prefix},
+    {"subnet_alloc", l_subnet_alloc},
+    {"subnet_host", l_subnet_host},
+    {"subnet_contains", l_subnet_contains},
+    {"subnet_overlaps", l_subnet_overlaps},
+    {NULL, NULL},
 };
 
 void l_subnet_open(lua_State *L)
