@@ -121,6 +121,8 @@ local function check_started(r, out)
   local pm = r.pm
   local up, text = out:match("^([%d.]+)[^\n]*\n(.*)$")
   r.pm_offset = core.time() - (tonumber(up) or 0)
+  -- seconds the check waited for miniupnpd to listen (0: it already did; make bench shows it)
+  r.pm_waited = (tonumber(out:match("^[^\n]* waited (%d+)")) or 0) * 0.02
   text = text or out
   if not text:find("Listening for NAT-PMP/PCP traffic", 1, true) then
     local ps = r:exec({ "ps" }, { quiet = true }).stdout

@@ -127,7 +127,8 @@ M.READY_MARK = "@@natrig-pm-ready@@"
 --   verify TOKEN ARGV...  runs ARGV (natrig's NAT listing), then a line READY_MARK, then as
 --               wait TOKEN; exits with ARGV's status (readiness rides on an exec bring-up makes anyway)
 --   wait TOKEN  until the section after "natrig-pm start TOKEN" says miniupnpd listens (or
---               fails), at most 10 s; prints the router's uptime, then that section
+--               fails), at most 10 s; prints the router's uptime and how many 20 ms waits
+--               that took (0: already listening), then that section
 --   stop        miniupnpd and the reflector, waiting until miniupnpd is gone
 --   capoff      the lease cap loop
 --   log         the stamped log;   leases  the lease file, then the router's clock (date +%s)
@@ -139,7 +140,7 @@ log=%s leases=%s
 ready() {
   i=0
   while [ ! -s /var/lib/natrig-pm.ready.$1 ] && [ $i -lt 500 ]; do usleep 20000; i=$((i+1)); done
-  cat /proc/uptime
+  echo "$(cat /proc/uptime) waited $i"
   awk -v t="natrig-pm start $1 " 'index($0, t) { on = 1 } on { print }' $log
 }
 case "$1" in

@@ -69,6 +69,14 @@ local function once(pm)
   local cpu = cpu_of(ids)
   local nctr, nnet = #ctrs, #eng:network_list(f)
   local mapped = 0
+  -- how long bring-up's check waited for each router's miniupnpd (0: already listening)
+  local waited = { n = 0, ready = 0, sum = 0, max = 0 }
+  for _, r in ipairs(net.routers) do
+    if r.pm_waited then
+      waited.n, waited.sum, waited.max = waited.n + 1, waited.sum + r.pm_waited, math.max(waited.max, r.pm_waited)
+      if r.pm_waited == 0 then waited.ready = waited.ready + 1 end
+    end
+  end
   if pm then
     -- every router answers NAT-PMP (one request per peer, in parallel)
     common.each_node(net, function(n)
@@ -79,7 +87,7 @@ local function once(pm)
     end)
   end
   local down = common.timed(net.down, net)
-  return up, down, mapped, nctr, nnet, made, cpu
+  return up, down, mapped, nctr, nnet, made, cpu, waited
 end
 
 local function median(l)
@@ -107,7 +115,8 @@ for i = 1, ROUNDS do
   for _, mode in ipairs(order) do
     -- a round the loaded engine could not carry (a call over NATRIG_ENGINE_TIMEOUT) is said
     -- and left out, the others still count
-    local ok, up, down, mapped, c, nw, made, cpu = pcall(once, mode == "on" and { "upnp", "natpmp", "pcp" } or nil)
+    local ok, up, down, mapped, c, nw, made, cpu, waited = pcall(once,
+      mode == "on" and { "upnp", "natpmp", "pcp" } or nil)
     if ok then
       nctr, nnet = c, nw
       ups[mode][#ups[mode] + 1], this[mode] = up, up
@@ -116,6 +125,10 @@ for i = 1, ROUNDS do
       print(("round %d portmap %-3s: up %.2fs down %.2fs, %d engine calls, %s CPU in its containers%s  load %s")
         :format(i, mode, up, down, total(made), cpu and ("%.2fs"):format(cpu) or "n/a",
         mode == "on" and (" (%d of %d peers got a NAT-PMP mapping)"):format(mapped, PEERS) or "", common.load()))
+      if mode == "on" then
+        print(("               miniupnpd already listening when checked in %d of %d routers; waits: total %.2fs, "
+          .. "longest %.2fs"):format(waited.ready, waited.n, waited.sum, waited.max))
+      end
     else
       print(("round %d portmap %-3s: failed, left out: %s"):format(i, mode, tostring(up)))
     end
