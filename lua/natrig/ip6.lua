@@ -222,7 +222,7 @@ end
 function M.lan_routes(net, except)
   local l = {}
   for _, r in ipairs(net.routers) do
-    if r ~= except and r.lan and r.lan.subnet6 and r.wan_ip6 and not r.removing then
+    if r ~= except and r.lan and r.lan.subnet6 and r.wan_ip6 and not require("natrig.watch").is_removing(r) then
       l[#l + 1] = { prefix = r.lan.subnet6, via = r.wan_ip6 }
       -- NPTv6: its outside prefix too (the inside stays routed via it, so nothing skirts it)
       if r.npt6_prefix then l[#l + 1] = { prefix = r.npt6_prefix, via = r.wan_ip6 } end

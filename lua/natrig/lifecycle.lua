@@ -101,7 +101,7 @@ function M.remove(self, x)
   if getmetatable(x) == node_mod.Router then
     for _, n in ipairs({ table.unpack(x.nodes) }) do self:remove(n) end
     for _, r in ipairs({ table.unpack(self.routers) }) do if r.behind == x then self:remove(r) end end
-    x.removing, x.may_exit = true, true
+    watch.removing(x) -- its exits are expected now
     if x.id then
       if x.lan and x.lan.id then quiet(eng.network_disconnect, eng, x.lan.id, x.id, true) end
       if x.wan and x.wan.id then quiet(eng.network_disconnect, eng, x.wan.id, x.id, true) end
@@ -111,7 +111,7 @@ function M.remove(self, x)
     drop(self.routers, x)
     if x.behind then drop(x.behind.nodes, x) end
   else
-    x.removing, x.may_exit = true, true
+    watch.removing(x) -- its exits are expected now
     if x.stop_follow then pcall(x.stop_follow) end
     if x.id then quiet(eng.container_remove, eng, x.id, true) end
     if x.holder then

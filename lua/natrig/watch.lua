@@ -20,7 +20,7 @@ local APP_ROLES = { gateway = true, peer = true, node = true }
 -- Liveness state is this module's sub-object of a node or router, `x.life`, made here on
 -- first use and written only here (tests/lint_owners.lua): running, exit_code, exited_at,
 -- exit_ok_until (an exit before it was asked for), exit_reported, paused, dead_role (a
--- holder or router that died), exits (expected ones), disconnected. Node, router and
+-- holder or router that died), exits (expected ones), disconnected, removing (net:remove). Node, router and
 -- attach say what happened through the functions below; others read running and
 -- exit_code through them (a node's public `running` and `exit_code` are these).
 local function life(x)
@@ -46,14 +46,21 @@ function M.started(x)
   local l = life(x)
   l.exit_ok_until, l.running, l.exit_code = core.time(), true, nil
 end
+--- net:remove is taking x (node or router) away: every exit of it is expected from now on,
+-- and nothing the engine says of it is a failure.
+-- @local
+function M.removing(x) life(x).removing = true end
+--- Whether net:remove is taking x away.
+-- @local
+function M.is_removing(x) return x.life ~= nil and x.life.removing == true end
 --- What the engine says of a container found already there (natrig.attach).
 -- @local
 function M.seen(x, running) life(x).running = running end
 
 -- Is an exit of x at engine time t one natrig was asked for?
 local function expected(x, t)
-  if x.may_exit then return true end
   local l = life(x)
+  if x.may_exit or l.removing then return true end
   return l.exit_ok_until ~= nil and t <= l.exit_ok_until
 end
 M.expected = expected
@@ -117,7 +124,7 @@ local function on_die(net, role, name, code, t)
     l.dead_role = role
   end
   local ok_exit = (APP_ROLES[role] or role == "router") and expected(x, t)
-  if x.removing then ok_exit = true end
+  if l.removing then ok_exit = true end
   if ok_exit then l.exits = (l.exits or 0) + 1 end
   -- Let the follow stream deliver the last lines (it ends right after the exit), then
   -- wake waiters and, if nobody asked for this exit, fail the run.
@@ -180,7 +187,7 @@ local function on_net_event(net, ev)
   local a = (ev.Actor or {}).Attributes or {}
   if not a.container or net.state == "stopping" or net.state == "down" then return end
   local x = owner_of(net, a.container)
-  if not x or x.removing then return end
+  if not x or M.is_removing(x) then return end
   local l = life(x)
   l.disconnected = l.disconnected or {}
   local seg = a.name or (ev.Actor or {}).ID or "?"
@@ -288,7 +295,7 @@ M.STARTUP_GRACE = 0.15 -- seconds after start
 function M.settle(net, timeout)
   if not net.nodes or net.state ~= "up" then return end
   local list = {}
-  for _, n in ipairs(net.nodes) do if n.id and not n.removing then list[#list + 1] = n end end
+  for _, n in ipairs(net.nodes) do if n.id and not M.is_removing(n) then list[#list + 1] = n end end
   local ok, err = task.guard(function()
     task.map(list, function(n)
       local l = life(n)
