@@ -153,6 +153,27 @@ static void log_pings_done(const struct peerproto_remote *r, unsigned pings)
     peerlog_end(&l);
 }
 
+/* Stopped (SIGINT/SIGTERM) while pinging: what each ping run had so far, so a scenario can
+ * let the pings run until it stops the peer (churn.lua) instead of guessing a count that
+ * outlasts the machine's speed. The last PING may still be in flight. */
+static void log_pings_stopped(struct peer *p)
+{
+    struct peerlog_line l;
+    size_t i;
+
+    for (i = 0; i < p->tb.n; i++) {
+        const struct peerproto_remote *r = &p->tb.r[i];
+        if (r->pings_sent == 0 || r->pings_reported)
+            continue;
+        peerlog_begin(&l, r->pongs + 1 >= r->pings_sent ? PEERLOG_INFO : PEERLOG_WARN, T_PING,
+                      "pings stopped");
+        peerlog_str(&l, "remote", r->name);
+        peerlog_int(&l, "sent", (long long)r->pings_sent);
+        peerlog_int(&l, "received", (long long)r->pongs);
+        peerlog_end(&l);
+    }
+}
+
 static void do_action(struct peer *p, struct peerproto_remote *r, const struct peerproto_action *a,
                       int64_t now)
 {
@@ -370,6 +391,8 @@ static int peer_run(int argc, char **argv)
     if (p->portmap)
         peerrun_portmap(p);
     rc = peer_loop(p);
+    if (peernet_stop_signal())
+        log_pings_stopped(p);
     peerlog_begin(&l, PEERLOG_INFO, T_PEER, "shutting down");
     if (peernet_stop_signal())
         peerlog_str(&l, "signal", peernet_signal_name(peernet_stop_signal()));

@@ -42,6 +42,8 @@
  *     INFO  rtt                    remote= addr= seq= rtt_ms=0.123
  *     INFO  pings done             remote= addr= sent= received= [rtt_min_ms= rtt_avg_ms=
  *           rtt_max_ms=]            (WARN when received < sent)
+ *     INFO  pings stopped          remote= sent= received=  (a stop signal during a ping run;
+ *                                  WARN when more than the last one is unanswered)
  *   natrig_peer::proto
  *     WARN  ignored bad datagram   from= reason= len= bad_total=  (peer side; WARN for the
  *           first 10 and each power of two, DEBUG otherwise; reason is one of truncated,
