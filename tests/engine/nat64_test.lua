@@ -63,6 +63,16 @@ local ok, err = pcall(function()
   t.like(reply.stdout, "^seen " .. esc(r.wan_ip) .. ":%d+",
     ("socat over IPv6 to gw:4000 is answered, seen from the router's IPv4 address (%.0f ms)")
       :format((natrig.monotonic() - t1) * 1000))
+  if not reply.stdout:find("^seen ") then
+    -- the seal's base chain is shared by every run on the host: a natrig built before the
+    -- NAT64 exception (oifname "br-*" for 64:ff9b::/96) refills it without, and the LAN's
+    -- packets to the router are dropped on the host's bridge (seen while older builds ran)
+    local f = io.popen("nft list chain inet natrig_seal seal 2>&1")
+    local seal = f and f:read("a") or ""
+    if f then f:close() end
+    t.diag(("the host's seal chain %s the 64:ff9b::/96 exception now"):format(
+      seal:find("64:ff9b::/96", 1, true) and "has" or "LACKS (an older natrig running beside this one refilled it)"))
+  end
   t.ok(gw:wait_log { match = r.wan_ip, plain = true, timeout = 10 }, "the gateway's log names " .. r.wan_ip)
   t.is(#gw:logs { match = "2001:db8", plain = true }, 0, "the gateway saw no IPv6 address")
   t.is(r:exec({ "cat", nat64.DIR .. "/tayga.pid" }).code, 0, "tayga runs in the router")
