@@ -95,8 +95,8 @@ local function write_diagnostics(self, dir)
       :format(name, r.nat or "", r.forward or "", r.conntrack or "")
   end
   for name, n in pairs(d.nodes) do
-    parts[#parts + 1] = ("== node %s\n-- addresses\n%s\n-- routes\n%s\n")
-      :format(name, n.addresses or "", n.routes or "")
+    parts[#parts + 1] = ("== node %s\n-- addresses\n%s\n-- routes\n%s\n-- log\n%s\n")
+      :format(name, n.addresses or "", n.routes or "", n.log or "")
   end
   table.sort(parts)
   table.insert(parts, 1, M.map_text(self))

@@ -32,6 +32,8 @@ M.ENV_NETWORK = [=[
   NATRIG_LOG_MEMORY      bytes of log lines kept in memory per run (default 4 MB)
   NATRIG_ENGINE_LOG_SIZE each node's json-file log rotates at this size (default 1g;
                          Docker 20.10's follow can lose lines at a rotation)
+  NATRIG_LOG_DIRECT      0: every node's log comes by the engine's follow stream, never
+                         from its json-file read directly (the default on a local engine)
   NATRIG_ENGINE_CALLS    engine calls in flight at most (default 32)
   NATRIG_ENGINE_TIMEOUT  seconds a short engine call may take before the engine counts
                          as overloaded (default 30)

@@ -88,19 +88,119 @@ function M.resume_time(node)
   return node.entries:stats().resume_time or 0
 end
 
---- Start following the node's app container (again after a restart).
+-- The direct path: one tailer for the process (core.log_tail: inotify, bounded pieces,
+-- json-file decoded in C), polled by the scheduler beside the engines. false: the kernel
+-- gave none (tailer_why says why).
+local tailer, tailer_why
+local function get_tailer()
+  if tailer == nil then
+    local t, why = core.log_tail()
+    tailer, tailer_why = t or false, why
+    if t then task.set_source(t) end
+  end
+  return tailer or nil, tailer_why
+end
+
+--- Which way a node's log comes, decided here only. "file": natrig reads the container's
+-- json-file log where the engine writes it (the engine is on this machine, reached over its
+-- unix socket; the container logs to json-file; its LogPath names the container and is
+-- readable here), woken by inotify: no follow stream, so the engine's re-encoding and its
+-- pace are out of the way. "stream": the engine's follow (a remote engine, tcp://, another
+-- log driver, a file natrig cannot read, or NATRIG_LOG_DIRECT=0). Returns the route and
+-- its detail: the file, or why not.
+-- @local
+function M.route(node)
+  if core.getenv("NATRIG_LOG_DIRECT") == "0" then return "stream", "NATRIG_LOG_DIRECT=0" end
+  local eng = node.eng or node.net.eng
+  local host = eng.raw:info().host or ""
+  if not host:match("^unix://") then return "stream", "the engine, " .. host .. ", is not on a local socket" end
+  local ok, ins = pcall(eng.container_inspect, eng, node.id)
+  if not ok or type(ins) ~= "table" then return "stream", "inspect failed: " .. tostring(ins) end
+  local lc = (ins.HostConfig or {}).LogConfig or {}
+  if lc.Type ~= "json-file" then return "stream", "log driver " .. tostring(lc.Type) .. ", not json-file" end
+  local path = ins.LogPath
+  if type(path) ~= "string" or not path:find(node.id, 1, true) then
+    return "stream", "the engine gave no LogPath for the container"
+  end
+  local tl, why = get_tailer()
+  if not tl then return "stream", why end
+  return "file", path
+end
+
+--- What the route of the node's log is, in words (diagnostics; brief: the timeline's, without
+-- the counts).
+-- @local
+function M.route_text(node, brief)
+  local file = "read from the engine's json-file " .. tostring(node.log_route_why)
+  if node.log_route == "file" and brief then return file end
+  if node.log_route == "file" then
+    local i = tailer and node.tail_id and tailer:info(node.tail_id) or {}
+    return ("%s (%d bytes, %d rotations%s)"):format(file,
+      i.taken or 0, i.rotations or 0, (i.bad or 0) > 0 and (", %d lines not json-file records"):format(i.bad) or "")
+  end
+  return "the engine's follow stream" .. (node.log_route_why and (" (" .. node.log_route_why .. ")") or "")
+end
+
+-- Follow the file the route named: its pieces go to the store in C as a stream's do.
+-- on_tail[id]: what a piece read from the file did (also for reads outside the scheduler).
+local on_tail = {}
+local function attach_file(node, path)
+  local sink, on_fed = sink_for(node, true)
+  local id, why = tailer:add(path, sink)
+  if not id then return nil, why end
+  node.tail_id = id
+  on_tail[id] = function(ev) if ev.bytes > 0 or ev.woken then on_fed(ev) end end
+  task.on_events(id, on_tail[id])
+  node.stop_follow = function()
+    task.forget(id)
+    on_tail[id] = nil
+    if tailer then tailer:remove(id) end
+    node.tail_id = nil
+  end
+  return true
+end
+
+-- Read the node's file to its end now; returns the bytes that came.
+local function drain(node)
+  local ev = tailer:drain(node.tail_id)
+  on_tail[node.tail_id](ev)
+  return ev.bytes
+end
+
+--- Start following the node's app container (again after a restart: a file read directly
+-- goes on where it was, the engine appends to it).
 function M.attach(node, again)
   if node.stop_follow and not again then return end
-  if node.stop_follow then node.stop_follow() end
-  local sink, on_fed = sink_for(node, true)
-  local since = M.resume_time(node)
   node.following, node.lines_final = true, nil
-  node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id, { since = since, sink = sink }, on_fed,
-    function(e)
-      node.following = false
-      node.follow_error = e
-    end)
+  if node.tail_id then return end -- a restart: the engine appends to the same file
+  if node.stop_follow then node.stop_follow() end
+  local first = not node.log_route
+  if first then node.log_route, node.log_route_why = M.route(node) end
+  if node.log_route == "file" then
+    local ok, why = attach_file(node, node.log_route_why)
+    if not ok then node.log_route, node.log_route_why = "stream", why end
+  end
+  if node.log_route == "stream" then
+    local sink, on_fed = sink_for(node, true)
+    node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id,
+      { since = M.resume_time(node), sink = sink }, on_fed, function(e)
+        node.following = false
+        node.follow_error = e
+      end)
+  end
+  if first and node.net and node.net.note then node.net:note("log of " .. node.name, M.route_text(node, true)) end
   if node.profile and node.profile.log_files then M.attach_files(node) end
+end
+
+--- The node's app exited. A log read where the engine writes it is complete by then (the
+-- engine flushes and closes it before it reports the exit): it is read to its end now and
+-- true is returned. A follow stream ends by itself (false: natrig.watch waits for it).
+-- @local
+function M.exited(node)
+  if not node.tail_id then return false end
+  drain(node)
+  node.following = false
+  return true
 end
 
 -- Log files are read in pieces of at most this many bytes a file a turn.
@@ -160,6 +260,7 @@ end
 -- (default 60).
 local FETCH_TIMEOUT = 60
 function M.fetch(node, timeout)
+  if node.tail_id then return drain(node) end -- the file has all the engine has
   timeout = timeout or FETCH_TIMEOUT
   local sink, on_fed, flush = sink_for(node, false)
   local n, stop = 0, nil
@@ -191,6 +292,7 @@ M.CATCH_UP_BYTES = 1048576
 logs.catch_up_bytes = M.CATCH_UP_BYTES
 logs.on_stall = function(node) return M.catch_up(node) end
 function M.catch_up(node)
+  if node.tail_id then return false end -- a file read directly never stalls as a follow does
   if not node.running or not node.id or (node.log_bytes or 0) < M.CATCH_UP_BYTES then return false end
   -- a follow still delivering is not stalled (and a fetch now would copy its backlog)
   if core.now() - (node.log_data_at or 0) < 2 then return false end

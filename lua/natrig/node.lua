@@ -287,11 +287,12 @@ function Node:exec(argv, opts) return netns.exec_in(self, self.id, argv, opts, s
 function Node:netexec(argv, opts) return netns.exec_in(self, self.holder, argv, opts, self.name .. " (net)") end
 
 --- The node's addresses and routes, of both families.
--- @treturn {routes=string,addresses=string,routes6=string,addresses6=string} the output of
--- `ip route` and `ip -4 -o addr` (and of `ip -6 route` and `ip -6 -o addr` when it has IPv6)
+-- @treturn {routes=string,addresses=string,routes6=string,addresses6=string,log=string} the output of
+-- `ip route` and `ip -4 -o addr` (and of `ip -6 route` and `ip -6 -o addr` when it has IPv6),
+-- and which way its log comes (log: the engine's json-file read directly, or its follow stream)
 -- @usage print(a:diagnostics().routes)
 function Node:diagnostics()
-  local d = {}
+  local d = { log = logfollow.route_text(self) }
   local function run(k, argv) d[k] = self:netexec(argv, { quiet = true }).stdout end
   local jobs = { function() run("routes", { "ip", "route", "show" }) end,
     function() run("addresses", { "ip", "-4", "-o", "addr", "show" }) end }

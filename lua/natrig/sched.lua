@@ -21,6 +21,7 @@ local S = {
   timers = {},       -- sorted by .at
   handlers = {},     -- engine request id -> function(event)
   engines = {},      -- raw S.engines polled by the loop
+  source = nil,      -- the log tailer (M.set_source), polled beside them
   calls = {},        -- engine request id -> { what, raw, drain } awaited (not streams)
   -- Events polled and not yet handed to their handlers (head..tail): an abort raised in
   -- the middle of a batch leaves the rest for the next step or recover(), never loses it.
@@ -44,12 +45,12 @@ end
 local Task = {}
 Task.__index = Task
 Task.__name = "natrig.Task"
-function Task:__tostring()
-  return ("natrig.Task(%s, %s)"):format(self.name or "?", self.state)
-end
+function Task:__tostring() return ("natrig.Task(%s, %s)"):format(self.name or "?", self.state) end
 M.Task = Task
 
 function M.add_engine(raw) S.engines[#S.engines + 1] = raw end
+--- The log tailer (core.log_tail): polled beside the engines, its events go to handlers.
+function M.set_source(src) S.source = src end
 function M.remove_engine(raw)
   for i, e in ipairs(S.engines) do if e == raw then table.remove(S.engines, i) return end end
 end
@@ -162,9 +163,9 @@ end
 
 -- Poll one engine into the inbox; the watch hook (a signal arms it for poll's return)
 -- raises nothing until the batch is held.
-local function take(e, wait)
+local function take(e, wait, fd)
   S.polling = true
-  local ok, evs = pcall(e.poll, e, wait)
+  local ok, evs = pcall(e.poll, e, wait, fd)
   S.polling = false
   if not ok then error(evs, 0) end
   local box = S.inbox
@@ -213,23 +214,22 @@ function M.step(max_wait)
   if S.timers[1] then wait = math.min(wait, S.timers[1].at - now) end
   -- Never sleep past the deadline: it fires within a few ms of its time.
   if S.deadline then wait = math.min(wait, S.deadline - now + 0.001) end
-  local pending = 0
-  for _, e in ipairs(S.engines) do pending = pending + e:pending() end
-  if pending == 0 and not S.timers[1] then return false end
-  if pending == 0 then
-    core.sleep(math.max(wait, 0))
-    check_abort()
-    return true
+  -- The log tailer (natrig.logfollow: json-file logs read directly) counts while it
+  -- follows files; a wait ends early when its descriptor says a file grew.
+  local src = S.source and S.source:count() > 0 and S.source or nil
+  if src and src:busy() then wait = 0 end
+  local pending, busy = src and 1 or 0, 0
+  for _, e in ipairs(S.engines) do
+    pending = pending + e:pending()
+    if e:pending() > 0 then busy = busy + 1 end
   end
+  if pending == 0 and not S.timers[1] then return false end
   -- One engine with requests in flight waits for them; with several (a run over a Swarm)
   -- each waits a short slice in turn, so none waits behind another's idle timeout.
-  local busy = 0
-  for _, e in ipairs(S.engines) do if e:pending() > 0 then busy = busy + 1 end end
   local slice = busy > 1 and math.min(math.max(wait, 0), 0.004) or math.max(wait, 0)
-  for _, e in ipairs(S.engines) do
-    local n = e:pending()
-    take(e, (n > 0 and slice) or (busy == 0 and slice) or 0)
-  end
+  if busy == 0 and src then src:wait(slice) elseif busy == 0 then core.sleep(slice) end
+  for _, e in ipairs(busy > 0 and S.engines or {}) do take(e, e:pending() > 0 and slice or 0, src and src:fd()) end
+  if src then take(src, 0) end
   dispatch()
   check_abort()
   return true

@@ -108,6 +108,7 @@ M.report_exit = report_exit
 -- `needed`: someone will read them (a wait on the node, or a failure to report), so the
 -- exits of a teardown cost no engine call.
 local function last_lines_in(x, needed)
+  if logfollow.exited(x) then return end -- read where the engine writes it: all there now
   local until_t = core.now() + 1
   while x.following ~= false and core.now() < until_t do task.sleep(0.02) end
   if not needed or not x.id then return end

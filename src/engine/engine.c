@@ -411,6 +411,11 @@ static long now_ms(void)
 
 int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud)
 {
+    return engine_poll_wake(e, timeout_ms, -1, fn, ud);
+}
+
+int engine_poll_wake(struct engine *e, long timeout_ms, int wake_fd, engine_event_fn fn, void *ud)
+{
     long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
     if (e->batch_open)
@@ -419,6 +424,7 @@ int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud)
     for (;;) {
         int running, left;
         CURLMsg *m;
+        struct curl_waitfd wake = {wake_fd, CURL_WAIT_POLLIN, 0};
 
         curl_multi_perform(e->multi, &running);
         while ((m = curl_multi_info_read(e->multi, &left))) {
@@ -438,7 +444,10 @@ int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud)
         if (left_ms <= 0 || !e->xfers)
             return 0;
         /* Wake at least every 100 ms so a signal reaches the Lua hook promptly. */
-        curl_multi_poll(e->multi, NULL, 0, (int)(left_ms < 100 ? left_ms : 100), NULL);
+        curl_multi_poll(e->multi, wake_fd >= 0 ? &wake : NULL, wake_fd >= 0 ? 1 : 0,
+                        (int)(left_ms < 100 ? left_ms : 100), NULL);
+        if (wake.revents)
+            return 0; /* the caller's descriptor is ready: its turn */
     }
 }
 

@@ -81,6 +81,9 @@ int engine_pending(const struct engine *e);
  * events are collected (finished transfers unlinked) before fn runs, so fn may leave by
  * longjmp; the next poll then delivers that whole batch again. */
 int engine_poll(struct engine *e, long timeout_ms, engine_event_fn fn, void *ud);
+/* engine_poll that also returns (0 events) as soon as wake_fd (-1: none) is readable: the
+ * scheduler's other source (the log tailer's inotify descriptor) ends the wait. */
+int engine_poll_wake(struct engine *e, long timeout_ms, int wake_fd, engine_event_fn fn, void *ud);
 
 /* Submit and wait for one request when nothing else is in flight (C callers: doctor, tests).
  * The callback sees its completion. Returns 0, or -1 with err filled (transport error or

@@ -237,11 +237,13 @@ static void poll_cb(void *ud, const struct engine_event *ev)
     lua_rawseti(L, c->tidx, ++c->n);
 }
 
-/* engine:poll(timeout_seconds) -> { events } ; raises "interrupted" on SIGINT/SIGTERM */
+/* engine:poll(timeout_seconds [, wake_fd]) -> { events }, interrupted; the wait also ends
+ * when wake_fd is readable (the log tailer's) */
 static int l_engine_poll(lua_State *L)
 {
     struct l_engine *le = check_engine(L, 1);
     double t = luaL_optnumber(L, 2, 0);
+    int wake_fd = (int)luaL_optinteger(L, 3, -1);
     struct poll_ctx c = {L, 0, 0, 0};
     int rc;
 
@@ -249,7 +251,7 @@ static int l_engine_poll(lua_State *L)
     c.sinks = lua_gettop(L);
     lua_newtable(L);
     c.tidx = lua_gettop(L);
-    rc = engine_poll(le->e, (long)(t * 1000.0), poll_cb, &c);
+    rc = engine_poll_wake(le->e, (long)(t * 1000.0), wake_fd, poll_cb, &c);
     /* A signal ends the wait early; the scheduler asks core.interrupted() and raises
      * there, so the flag stays set for it. */
     lua_pushboolean(L, rc < 0);

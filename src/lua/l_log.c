@@ -98,6 +98,7 @@ static int l_log_parse(lua_State *L)
 }
 
 void l_logstore_open(lua_State *L); /* l_logstore.c */
+void l_logtail_open(lua_State *L);  /* l_logtail.c */
 
 /* log_level_rank(name) -> 1 (trace) .. 7 (panic), or nil for a name no format uses; any
  * case and the aliases every parser knows ("warning", "err", ...). The one severity order:
@@ -116,6 +117,7 @@ static int l_log_level_rank(lua_State *L)
 void l_log_open(lua_State *L)
 {
     l_logstore_open(L);
+    l_logtail_open(L);
     lua_pushcfunction(L, l_log_parse);
     lua_setfield(L, -2, "log_parse");
     lua_pushcfunction(L, l_log_level_rank);

@@ -328,6 +328,47 @@ void l_logstore_sink_take(lua_State *L, int sink_idx, int ev_idx, const char *ou
     lua_settop(L, top);
 }
 
+/* One stream's run of prefixed lines (a json-file log converted in C, l_logtail.c) into
+ * the sink's store; the event table at ev_idx accumulates what the runs did: bytes, woken
+ * (merged), spilled, seq, last_time. */
+void l_logstore_sink_feed(lua_State *L, int sink_idx, int ev_idx, int is_err, const char *p,
+                          size_t n)
+{
+    struct sink *k = luaL_checkudata(L, sink_idx, SINK_MT);
+    struct lstore *s;
+    struct feeder *f;
+    int top = lua_gettop(L);
+
+    luaL_checkstack(L, 48, "feeding a log sink");
+    sink_idx = lua_absindex(L, sink_idx);
+    ev_idx = lua_absindex(L, ev_idx);
+    lua_getfield(L, ev_idx, "bytes");
+    lua_pushinteger(L, lua_tointeger(L, -1) + (lua_Integer)n);
+    lua_setfield(L, ev_idx, "bytes");
+    lua_settop(L, top);
+    if (k->counting)
+        return;
+    lua_getiuservalue(L, sink_idx, 1);
+    s = luaL_checkudata(L, -1, STORE_MT);
+    lua_getiuservalue(L, sink_idx, is_err ? 3 : 2);
+    f = luaL_checkudata(L, -1, FEEDER_MT);
+    if (!s->st) {
+        lua_settop(L, top);
+        return;
+    }
+    lua_getfield(L, ev_idx, "woken"); /* the waits earlier runs woke, added to */
+    s->L = L;
+    s->woken_idx = lua_istable(L, -1) ? lua_gettop(L) : 0;
+    logstore_feed(s->st, f->sid, &f->pend, p, n, 1, k->budget);
+    feed_result(L, s);
+    /* stack: top store f woken? woken spilled seq last_time */
+    lua_setfield(L, ev_idx, "last_time");
+    lua_setfield(L, ev_idx, "seq");
+    lua_setfield(L, ev_idx, "spilled");
+    lua_setfield(L, ev_idx, "woken");
+    lua_settop(L, top);
+}
+
 static int l_feeder_gc(lua_State *L)
 {
     struct feeder *f = luaL_checkudata(L, 1, FEEDER_MT);

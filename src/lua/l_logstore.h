@@ -73,6 +73,12 @@ void l_logquery_open(lua_State *L);
 int l_logstore_is_sink(lua_State *L, int idx);
 void l_logstore_sink_take(lua_State *L, int sink_idx, int ev_idx, const char *out, size_t out_n,
                           const char *err, size_t err_n);
+/* A run of one stream's prefixed lines (is_err: stderr) into the sink's store, the event
+ * table at ev_idx accumulating bytes, woken, spilled, seq and last_time over runs. */
+void l_logstore_sink_feed(lua_State *L, int sink_idx, int ev_idx, int is_err, const char *p,
+                          size_t n);
 void l_logstore_open(lua_State *L);
+/* l_logtail.c: core.log_tail(), the engine's json-file logs read where they are written. */
+void l_logtail_open(lua_State *L);
 
 #endif
