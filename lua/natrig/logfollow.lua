@@ -101,30 +101,42 @@ local function get_tailer()
   return tailer or nil, tailer_why
 end
 
+-- The engine's root directory (/info's DockerRootDir), asked once per engine: the nodes
+-- starting at once share the one answer.
+local roots = setmetatable({}, { __mode = "k" })
+local function root_dir(eng)
+  local r = roots[eng]
+  if not r or r.state == "cancelled" or r.state == "failed" then -- an abort cancelled it: ask again
+    r = task.spawn(function()
+      local ok, info = pcall(eng.system_info, eng)
+      return ok and type(info) == "table" and info.DockerRootDir or nil
+    end, "the engine's root directory")
+    roots[eng] = r
+  end
+  local ok, dir = r:wait()
+  return ok and dir or nil
+end
+
 --- Which way a node's log comes, decided here only. "file": natrig reads the container's
--- json-file log where the engine writes it (the engine is on this machine, reached over its
--- unix socket; the container logs to json-file; its LogPath names the container and is
--- readable here), woken by inotify: no follow stream, so the engine's re-encoding and its
--- pace are out of the way. "stream": the engine's follow (a remote engine, tcp://, another
--- log driver, a file natrig cannot read, or NATRIG_LOG_DIRECT=0). Returns the route and
--- its detail: the file, or why not.
+-- json-file log where the engine writes it, woken by inotify: no follow stream, so the
+-- engine's re-encoding and its pace are out of the way. It takes the engine on this machine
+-- (reached over its unix socket), the json-file driver (natrig creates its app containers
+-- with it: logs.engine_log_config), and the file readable here at
+-- <DockerRootDir>/containers/<id>/<id>-json.log, where the driver writes it (the file
+-- existing is the check: no inspect a node). "stream": the engine's follow (a remote
+-- engine, tcp://, no such file, or NATRIG_LOG_DIRECT=0). Returns the route and its detail:
+-- the file, or why not.
 -- @local
 function M.route(node)
   if core.getenv("NATRIG_LOG_DIRECT") == "0" then return "stream", "NATRIG_LOG_DIRECT=0" end
   local eng = node.eng or node.net.eng
   local host = eng.raw:info().host or ""
   if not host:match("^unix://") then return "stream", "the engine, " .. host .. ", is not on a local socket" end
-  local ok, ins = pcall(eng.container_inspect, eng, node.id)
-  if not ok or type(ins) ~= "table" then return "stream", "inspect failed: " .. tostring(ins) end
-  local lc = (ins.HostConfig or {}).LogConfig or {}
-  if lc.Type ~= "json-file" then return "stream", "log driver " .. tostring(lc.Type) .. ", not json-file" end
-  local path = ins.LogPath
-  if type(path) ~= "string" or not path:find(node.id, 1, true) then
-    return "stream", "the engine gave no LogPath for the container"
-  end
+  local root = root_dir(eng)
+  if not root then return "stream", "the engine gave no root directory" end
   local tl, why = get_tailer()
   if not tl then return "stream", why end
-  return "file", path
+  return "file", ("%s/containers/%s/%s-json.log"):format(root, node.id, node.id)
 end
 
 --- What the route of the node's log is, in words (diagnostics; brief: the timeline's, without

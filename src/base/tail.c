@@ -16,10 +16,14 @@
 #include "base/sig.h"
 #include "base/xalloc.h"
 
-#define WATCH_MASK (IN_MODIFY | IN_CREATE | IN_MOVED_TO)
+/* The directory: a successor made under the file's name. The file: one write, then the
+ * watch is gone (IN_ONESHOT) until the reader has read to the end and arms it again, so a
+ * flood costs one event a turn, not one a line the writer writes. */
+#define DIR_MASK (IN_CREATE | IN_MOVED_TO)
+#define FILE_MASK (IN_MODIFY | IN_ONESHOT)
 
 struct tail {
-    int used, fd, wd, ready;
+    int used, fd, wd, fwd, ready; /* wd: the directory's watch; fwd: the file's, -1: unarmed */
     char *path;
     const char *base; /* the file's name in its directory (inotify's events name it) */
     dev_t dev;
@@ -59,9 +63,11 @@ static void tail_close(struct tail_set *ts, struct tail *t)
         shared |= ts->t[i].used && &ts->t[i] != t && ts->t[i].wd == t->wd;
     if (!shared && t->wd >= 0)
         (void)inotify_rm_watch(ts->fd, t->wd);
+    if (t->fwd >= 0)
+        (void)inotify_rm_watch(ts->fd, t->fwd);
     free(t->path);
     memset(t, 0, sizeof *t);
-    t->fd = t->wd = -1;
+    t->fd = t->wd = t->fwd = -1;
 }
 
 void tail_set_free(struct tail_set *ts)
@@ -109,7 +115,7 @@ int tail_add(struct tail_set *ts, const char *path, struct nt_err *err)
         return nt_err_set(err, NT_EINVAL, "log tail", "'%s' is no regular file", path);
     }
     dir = xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
-    wd = inotify_add_watch(ts->fd, dir, WATCH_MASK);
+    wd = inotify_add_watch(ts->fd, dir, DIR_MASK);
     if (wd < 0) {
         nt_err_set(err, NT_SYS, "log tail",
                    "inotify on '%s': %s (raise fs.inotify.max_user_watches)", dir, strerror(errno));
@@ -132,7 +138,8 @@ int tail_add(struct tail_set *ts, const char *path, struct nt_err *err)
     t->used = 1;
     t->fd = fd;
     t->wd = wd;
-    t->ready = 1; /* what it holds already */
+    t->fwd = -1;
+    t->ready = 1; /* what it holds already; the file's watch is armed at its end */
     t->path = xstrdup(path);
     t->base = t->path + (slash - path) + 1;
     t->dev = sb.st_dev;
@@ -151,12 +158,18 @@ void tail_remove(struct tail_set *ts, int id)
     ts->count--;
 }
 
-static void mark_wd(struct tail_set *ts, int wd, const char *name)
+static void mark_wd(struct tail_set *ts, int wd, uint32_t mask, const char *name)
 {
     for (int i = 0; i < ts->n; i++) {
         struct tail *t = &ts->t[i];
-        if (t->used && (wd == -1 || (t->wd == wd && (!name || strcmp(name, t->base) == 0))))
+        if (!t->used)
+            continue;
+        if (wd == -1 || (t->wd == wd && (!name || strcmp(name, t->base) == 0)))
             t->ready = 1;
+        else if (t->fwd == wd && (mask & IN_MODIFY)) {
+            t->ready = 1;
+            t->fwd = -1; /* fired: gone */
+        }
     }
 }
 
@@ -174,9 +187,9 @@ int tail_collect(struct tail_set *ts)
         for (char *p = buf; p < buf + r;) {
             struct inotify_event *ev = (struct inotify_event *)(void *)p;
             if (ev->mask & IN_Q_OVERFLOW)
-                mark_wd(ts, -1, NULL);
-            else
-                mark_wd(ts, ev->wd, ev->len ? ev->name : NULL);
+                mark_wd(ts, -1, 0, NULL);
+            else if (!(ev->mask & IN_IGNORED))
+                mark_wd(ts, ev->wd, ev->mask, ev->len ? ev->name : NULL);
             p += sizeof *ev + ev->len;
         }
     }
@@ -286,6 +299,20 @@ static int open_successor(struct tail *t, struct stat *sb)
     return fd;
 }
 
+/* Read to its end (end: the offset read up to): the file's watch armed for its next write;
+ * a write that came before the watch was (the file is longer than what was read), or a
+ * rotation since, leaves it ready. No watch (the name is gone, between a rotation's rename
+ * and its successor): the successor's creation in the directory says when. */
+static void arm(struct tail_set *ts, struct tail *t, uint64_t end)
+{
+    struct stat sb;
+
+    t->ready = 0;
+    t->fwd = inotify_add_watch(ts->fd, t->path, FILE_MASK);
+    if (t->fwd >= 0 && ((fstat(t->fd, &sb) == 0 && (uint64_t)sb.st_size > end) || renamed(t)))
+        t->ready = 1;
+}
+
 ssize_t tail_peek(struct tail_set *ts, int id, char *buf, size_t cap, int *final,
                   struct nt_err *err)
 {
@@ -302,9 +329,10 @@ ssize_t tail_peek(struct tail_set *ts, int id, char *buf, size_t cap, int *final
         if (r < 0)
             return nt_err_set(err, NT_SYS, "log tail", "read '%s': %s", t->path, strerror(errno));
         if (r > 0) {
-            /* a short read reached the end; a rotation since leaves the successor to read,
-             * whose events may be taken already */
-            t->ready = (size_t)r == cap || renamed(t);
+            /* a short read reached the end (a rotation since leaves the successor to
+             * read, whose events may be taken already) */
+            if ((size_t)r < cap)
+                arm(ts, t, t->off + (uint64_t)r);
             return r;
         }
         moved = moved_on(t);
@@ -331,7 +359,7 @@ ssize_t tail_peek(struct tail_set *ts, int id, char *buf, size_t cap, int *final
         t->off = 0;
         t->rotations++;
     }
-    t->ready = 0;
+    arm(ts, t, t->off);
     return 0;
 }
 
