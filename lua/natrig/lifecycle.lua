@@ -247,11 +247,14 @@ function M.hand_over(self, took)
   local filters = { label = core.json_array { "natrig.run=" .. self.session.run_id } }
   local nc, nn = "?", "?"
   -- What deletes endpoints and is still in flight ends first (teardown asks nothing new):
-  -- the watchdog must not delete one beside it (natrig.teardown), until 2 s before the exit.
-  local by = (task.signal_at() or core.now()) + M.signal_exit() - 2
+  -- the watchdog must not delete one beside it (natrig.teardown), until 3 s before the exit.
+  local by = (task.signal_at() or core.now()) + M.signal_exit() - 3
   while require("natrig.teardown").deleting() > 0 and core.now() < by do
     task.sleep(0.05)
   end
+  -- and so do creates an abort let run on (natrig.sched's late calls): made after the
+  -- watchdog's listings, a container would stay
+  local late = task.wait_late(math.max(0, by - core.now()))
   task.recover() -- the calls teardown left in flight hold no slot of the pool now
   pcall(task.guard, function()
     nc, nn = #self.session.eng:container_list(filters, true), #self.session.eng:network_list(filters)
@@ -260,7 +263,9 @@ function M.hand_over(self, took)
   if #pids == 0 then return false end
   self.log(("teardown stopped after %.1fs, to exit within %g s of the signal: %s containers and %s networks "
     .. "are left to the watchdog (pid %s), which removes them now (`natrig ls` shows them until it is done)")
-    :format(took, M.signal_exit(), nc, nn, table.concat(pids, ", ")))
+    :format(took, M.signal_exit(), nc, nn, table.concat(pids, ", "))
+    .. (late > 0 and ("; %d creates were still unanswered: what they make is removed by the next natrig "
+      .. "command's start"):format(late) or ""))
   return true
 end
 
