@@ -81,29 +81,37 @@ end
 -- every other port, one debug line each (65535 of them).
 function M.run_text(r, ext, cgn)
   return ([[#!/bin/sh
-# written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector
+# written by natrig (lua/natrig/portmap.lua): miniupnpd and its STUN reflector. It runs in
+# every portmap router's bring-up, so it starts few processes (shell builtins where they do).
 mode=$1 token=$2 ready=/var/lib/natrig-pm.ready.$2 refl=/var/lib/natrig-pm.reflect
-mkdir -p /var/log /var/lib
-rm -f $refl
+[ -d /var/lib ] && [ -d /var/log ] || mkdir -p /var/log /var/lib
+[ -e $refl ] && rm -f $refl
+[ "$mode" = fresh ] && [ -e %s ] && rm -f %s
+# the reflector first: it listens by the time miniupnpd asks it (once, at its start)
+/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s --port-shift %d > $refl 2>&1 &
+rpid=$!
 stamp() { awk -v ready=$ready '
   /UPnP permission rule [0-9]+ matched/ { next }
   { getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " "); print u[1], $0; fflush() }
   /Listening for NAT-PMP/ { print "ok" > ready; close(ready) }' >> %s; }
-fail() { echo "natrig-pm: $1" | stamp; echo fail > $ready; exit 1; }
-dev() { ip -o -4 addr show | awk -v a="$1" '{ split($4, p, "/"); if (p[1] == a) { sub(/@.*/, "", $2); print $2 } }'; }
-wan=$(dev %s) lan=$(dev %s)
-echo "natrig-pm start $token wan=$wan lan=$lan" | stamp
+fail() { kill $rpid; echo "natrig-pm: $1" | stamp; echo fail > $ready; exit 1; }
+# the WAN and LAN interfaces by address (names are not stable), in one pass
+wan= lan=
+for a in $(ip -o -4 addr show | awk -v w=%s -v l=%s '{ split($4, p, "/"); sub(/@.*/, "", $2) }
+  p[1] == w { print "w=" $2 } p[1] == l { print "l=" $2 }'); do
+  case $a in w=*) wan=${a#w=} ;; l=*) lan=${a#l=} ;; esac
+done
+read up idle < /proc/uptime
+echo "$up natrig-pm start $token wan=$wan lan=$lan" >> %s
 [ -n "$wan" ] && [ -n "$lan" ] || fail "WAN or LAN interface not found by address"
 sed -e "s/@WAN@/$wan/" -e "s/@LAN@/$lan/" %s.in > %s
 if [ "$mode" = fresh ]; then
-  rm -f %s
   out=$(nft -f %s 2>&1) || fail "nft -f %s failed: $out"
 fi
-/usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s --port-shift %d > $refl 2>&1 &
 i=0
 while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 /usr/sbin/miniupnpd -f %s -d 2>&1 | stamp
-]]):format(LOG, r.wan_ip, r.lan_ip, CONF, CONF, LEASES, NFT, NFT, ext, cgn and 1 or 0, CONF)
+]]):format(LEASES, LEASES, ext, cgn and 1 or 0, LOG, r.wan_ip, r.lan_ip, LOG, CONF, CONF, NFT, NFT, CONF)
 end
 
 -- The router container's command when it maps ports: each start of the container (its first,
@@ -113,8 +121,10 @@ end
 function M.boot_text()
   return ([[#!/bin/sh
 # written by natrig (lua/natrig/portmap.lua)
-mkdir -p /var/lib
-n=$(cat /var/lib/natrig-pm.boots 2>/dev/null || echo 0); n=$((n + 1)); echo $n > /var/lib/natrig-pm.boots
+[ -d /var/lib ] || mkdir -p /var/lib
+n=0
+[ -f /var/lib/natrig-pm.boots ] && read n < /var/lib/natrig-pm.boots
+n=$((n + 1)); echo $n > /var/lib/natrig-pm.boots
 /bin/sh %s fresh b$n </dev/null >/dev/null 2>&1 &
 exec /usr/bin/sleep 2000000000
 ]]):format(M.RUN)
@@ -140,7 +150,7 @@ log=%s leases=%s
 ready() {
   i=0
   while [ ! -s /var/lib/natrig-pm.ready.$1 ] && [ $i -lt 500 ]; do usleep 20000; i=$((i+1)); done
-  echo "$(cat /proc/uptime) waited $i"
+  read up idle < /proc/uptime; echo "$up $idle waited $i"
   awk -v t="natrig-pm start $1 " 'index($0, t) { on = 1 } on { print }' $log
 }
 case "$1" in
