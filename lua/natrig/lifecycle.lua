@@ -247,8 +247,8 @@ function M.hand_over(self, took)
   local filters = { label = core.json_array { "natrig.run=" .. self.session.run_id } }
   local nc, nn = "?", "?"
   -- What deletes endpoints and is still in flight ends first (teardown asks nothing new):
-  -- the watchdog must not delete one beside it (natrig.teardown), until 3 s before the exit.
-  local by = (task.signal_at() or core.now()) + M.signal_exit() - 3
+  -- the watchdog must not delete one beside it (natrig.teardown), until 4 s before the exit
+  local by = (task.signal_at() or core.now()) + M.signal_exit() - 4
   while require("natrig.teardown").deleting() > 0 and core.now() < by do
     task.sleep(0.05)
   end

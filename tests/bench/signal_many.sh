@@ -36,7 +36,7 @@ if [ "${BENCH_SIGNAL_FLOOR:-1}" != 0 ]; then
   # The floor: a run that ends by itself; its teardown, as natrig reports it, and its bring-up.
   l0=$(load); t0=$(now_ms)
   $NATRIG run tests/bench/fixtures/many.lua peers="$PEERS" >"$tmp/base" 2>&1 &
-  pid=$!; watch_rss $pid "$tmp/base.rss" & wait $pid; brc=$?
+  pid=$!; watch_rss $pid "$tmp/base.rss" & w=$!; wait $pid; brc=$?; wait $w
   total=$(( $(now_ms) - t0 ))
   up=$(sed -n 's/.*network up in \([0-9.]*\)s.*/\1/p' "$tmp/base" | head -1)
   down=$(sed -n 's/.*removed [0-9]* containers and [0-9]* networks in \([0-9.]*\)s.*/\1/p' "$tmp/base" | head -1)
