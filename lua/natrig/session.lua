@@ -70,11 +70,11 @@ function M.reap_dead(eng, all)
       core.remove(M.stuck_dir() .. "/" .. run)
     elseif type(err) == "table" and err.stuck and not all then
       -- only a network the engine will not let go of until it restarts: said once, then
-      -- left alone (trying it at every start would only say it again)
+      -- left alone for an hour (trying it at every start would only say it again)
       core.mkdir_p(M.stuck_dir())
       core.write_file(M.stuck_dir() .. "/" .. run, tostring(err) .. "\n")
       io.stderr:write(("natrig: run %s left a network behind that this engine cannot remove until it "
-        .. "restarts; natrig leaves it alone from now on: %s\n"):format(run, tostring(err)))
+        .. "restarts; natrig leaves it alone for an hour: %s\n"):format(run, tostring(err)))
     else
       failures[#failures + 1] = ("run %s: %s"):format(run, tostring(err))
     end
@@ -252,9 +252,13 @@ function M.kept_dir()
 end
 
 function M.is_kept(run) return core.stat(M.kept_dir() .. "/" .. run) ~= nil end
--- Runs whose only leftover is a network the engine lost count of (natrig.teardown).
+-- Runs whose only leftover is a network the engine lost count of (natrig.teardown): left
+-- alone for an hour, then tried again (the engine may have restarted meanwhile).
 function M.stuck_dir() return (M.kept_dir():gsub("/kept$", "/stuck")) end
-function M.is_stuck(run) return core.stat(M.stuck_dir() .. "/" .. run) ~= nil end
+function M.is_stuck(run)
+  local st = core.stat(M.stuck_dir() .. "/" .. run)
+  return st ~= nil and core.time() - (st.mtime or 0) < 3600
+end
 function M.unkeep(run) core.remove(M.kept_dir() .. "/" .. run) end
 
 function Session:remove_command() return "natrig clean " .. self.run_id end
