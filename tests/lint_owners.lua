@@ -32,6 +32,8 @@ local NOT_NODE_FILES = { trend = true, trend_model = true, history = true, metri
 local ELSEWHERE = {
   ["plan.private_ip"] = "addresses come from the plan", ["plan.public_ip"] = "addresses come from the plan",
   ["plan.segment"] = "the plan picks the segment",
+  ["plan.endpoint_ip"] = "the engine endpoint's IPv4 address comes from the plan (a v6only node's is taken away)",
+  ["attach.endpoint_ip"] = "attach",
   ["hosts.eng"] = "placement picks the engine",
   ["attach.eng"] = "attach rebuilds a node from the engine's labels", ["attach.holder"] = "attach",
   ["attach.segment"] = "attach", ["attach.private_ip"] = "attach", ["attach.public_ip"] = "attach",

@@ -209,7 +209,7 @@ function M.map_text(self)
   local l = { "== map" }
   local function node_line(n, indent)
     l[#l + 1] = ("%s%-14s %-8s private %-15s public %s"):format(indent, n.name, n.kind,
-      tostring(n.private_ip), tostring(n.public_ip))
+      tostring(n.private_ip or n.private_ip6), tostring(n.public_ip or n.public_ip6))
   end
   for _, n in ipairs(self.nodes) do if not n.router then node_line(n, "  ") end end
   local function router_line(r, indent)

@@ -172,7 +172,7 @@ function M.attach(run_id, opts)
     local router = router_of(seg)
     local kind = app and app.role or "node"
     local n = node_mod.new_node(net, kind, name, router, {})
-    n.holder, n.segment, n.private_ip = h.c.Id, seg, ip
+    n.holder, n.segment, n.private_ip, n.endpoint_ip = h.c.Id, seg, ip, ip
     n.eng = h.c._eng or eng
     local outer = router
     while outer and outer.behind do outer = outer.behind end
@@ -194,7 +194,7 @@ function M.attach(run_id, opts)
   if net.public then
     local used = 1
     for _, n in ipairs(net.nodes) do
-      if n.segment == net.public then used = math.max(used, tonumber(n.private_ip:match("(%d+)$")) or 1) end
+      if n.segment == net.public then used = math.max(used, tonumber(n.endpoint_ip:match("(%d+)$")) or 1) end
     end
     for _, r in ipairs(net.routers) do
       if r.wan == net.public and r.wan_ip then used = math.max(used, tonumber(r.wan_ip:match("(%d+)$")) or 1) end

@@ -61,7 +61,7 @@ function M.start(_net, x, kind)
     }
   else
     links = { { file = x.name .. ".pcap", ip = x.private_ip, ip6 = x.private_ip6,
-      what = ("node %s (%s %s%s)"):format(x.name, x.kind, x.private_ip,
+      what = ("node %s (%s %s%s)"):format(x.name, x.kind, x.private_ip or x.private_ip6,
         x.public_ip ~= x.private_ip and (", public " .. tostring(x.public_ip)) or "") } }
   end
   x.captures = x.captures or {}

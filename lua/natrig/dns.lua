@@ -70,8 +70,11 @@ end
 -- name -> address now (zones, then every node's own name), faults applied.
 local function records(self)
   local r = {}
-  for _, n in ipairs(self.net.nodes) do if n.public_ip and n ~= self.node then r[n.name] = n.public_ip end end
-  for name, v in pairs(self.zones) do r[name] = type(v) == "string" and v or v.public_ip end
+  -- a v6only node's name is its IPv6 address (it has no IPv4)
+  for _, n in ipairs(self.net.nodes) do
+    if n ~= self.node and (n.public_ip or n.public_ip6) then r[n.name] = n.public_ip or n.public_ip6 end
+  end
+  for name, v in pairs(self.zones) do r[name] = type(v) == "string" and v or v.public_ip or v.public_ip6 end
   for name, ip in pairs(self.answers) do r[name] = ip end
   for name in pairs(self.missing) do r[name] = nil end
   return r
@@ -107,7 +110,7 @@ function M.new(net, opts)
   end
   local self = setmetatable({ net = net, zones = zones, answers = {}, missing = {}, faults = {} }, Dns)
   self.node = net:node {
-    name = opts.name or "dns",
+    name = opts.name or "dns", ip = require("natrig.ip6").serving4(op),
     cmd = function(n)
       local argv = require("natrig.seal").resolver_argv(n.private_ip, {})
       for _, a in ipairs({ "--hostsdir=" .. DIR .. "/hosts", "--cache-size=0", "--log-queries" }) do

@@ -39,7 +39,7 @@ local function impair_text(x)
 end
 
 local function node_line(n, indent)
-  local addr = n.private_ip or "(not up)"
+  local addr = n.private_ip or n.private_ip6 or "(not up)"
   if n.public_ip and n.public_ip ~= n.private_ip then addr = addr .. " -> " .. n.public_ip end
   local extra = impair_text(n)
   if n.api_port then extra = extra .. (extra ~= "" and "  " or "") .. "api 127.0.0.1:" .. n.api_port end

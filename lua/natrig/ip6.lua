@@ -38,6 +38,13 @@ function M.family(op, v)
 end
 
 function M.has6(fam) return fam == "dual" or fam == "v6only" end
+--- The family of a node natrig runs to serve IPv4 (a TURN relay, the DNS node): the default,
+-- but "dual" where that is "v6only" (it would have no IPv4 address to serve on).
+-- @local
+function M.serving4(op)
+  local fam = M.family(op, nil)
+  return fam == "v6only" and "dual" or fam
+end
 function M.has4(fam) return fam ~= "v6only" end
 
 --- Does the network need IPv6 at all?
@@ -209,12 +216,12 @@ function M.place_wan(_, r)
 end
 
 function M.place_node(net, n)
-  n.seg_ip6 = n.segment.subnet6 and M.host(n.segment, n.private_ip)
+  n.seg_ip6 = n.segment.subnet6 and M.host(n.segment, n.endpoint_ip)
   if not (net.v6 and M.has6(n.ip)) then return end
   n.private_ip6 = n.seg_ip6
   -- NPTv6: the router's outside /64 and the same suffix (1:1); else no translation
   local r = n.router
-  n.public_ip6 = r and r.npt6_prefix and M.host(n.segment, n.private_ip, r.npt6_prefix) or n.private_ip6
+  n.public_ip6 = r and r.npt6_prefix and M.host(n.segment, n.endpoint_ip, r.npt6_prefix) or n.private_ip6
 end
 
 --- The IPv6 routers on the public network: { prefix, via } for every LAN prefix.

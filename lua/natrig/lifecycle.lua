@@ -83,7 +83,7 @@ function M.add_live(self, x)
   end
   self:note("add", ("%s %s in %.2fs"):format(is_router and "router" or x.kind, x.name, core.now() - t0))
   self.log(("added %s %s (%s) in %.2fs"):format(is_router and "router" or x.kind, x.name,
-    is_router and x.wan_ip or x.private_ip, core.now() - t0))
+    is_router and x.wan_ip or x.private_ip or x.private_ip6, core.now() - t0))
 end
 
 local function drop(list, x)

@@ -23,8 +23,10 @@ M.Router, M.new_router = router_mod.Router, router_mod.new_router
 -- @type Node
 -- @tfield string name its name
 -- @tfield string kind "gateway", "peer" or "node"
--- @tfield ?string private_ip its address on its own segment (a LAN, or the public network)
--- @tfield ?string public_ip the address the public network sees it at (its outermost router's)
+-- @tfield ?string private_ip its address on its own segment (a LAN, or the public network); nil
+-- on a v6only public node (it has no IPv4)
+-- @tfield ?string public_ip the address the public network sees it at (its outermost router's);
+-- nil on a v6only public node
 -- @tfield ?string private_ip6 its IPv6 address (ip = "dual" or "v6only"; natrig.ip6), else nil
 -- @tfield ?string public_ip6 the IPv6 address the public network sees it at: its own (no translation)
 -- @tfield string ip the families it speaks: "v4", "dual" or "v6only" (a peer: its router's)
@@ -161,25 +163,25 @@ function Node:bring_up()
       PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net, eng, self.segment),
       Sysctls = netns.sysctls { ["net.ipv6.conf.all.disable_ipv6"] = ip6.disabled(self.segment, self.private_ip6) },
     },
-    NetworkingConfig = netns.endpoint(self.segment, self.private_ip, self.seg_ip6),
+    NetworkingConfig = netns.endpoint(self.segment, self.endpoint_ip, self.seg_ip6),
   })
   eng:container_start(self.holder)
+  -- a v6only node (behind a v6only router, or on the public network) has no IPv4 at all:
+  -- the engine's address and every IPv4 route go
+  local function drop4() ip6.drop4(function(a, o) return self:netexec(a, o) end, self.private_ip6, true) end
   if self.router then
     self.router.job:join()
     local r = self.router
     task.parallel(function()
-      -- a v6only LAN has no IPv4 at all: the engine's address and every IPv4 route go
-      if r.ip == "v6only" then
-        ip6.drop4(function(a, o) return self:netexec(a, o) end, self.private_ip6, true)
-      else
-        self:netexec({ "ip", "route", "replace", "default", "via", r.lan_ip }, { check = true })
-      end
+      if self.ip == "v6only" then drop4() return end
+      self:netexec({ "ip", "route", "replace", "default", "via", r.lan_ip }, { check = true })
     end, function()
       if not r.lan_ip6 then return end
       self:netexec({ "ip", "-6", "route", "replace", "default", "via", r.lan_ip6 }, { check = true })
     end, function() require("natrig.nat64").resolv(self) end) -- a NAT64 router: its DNS64
   elseif self.private_ip6 then
-    ip6.routes_public(net, self, function(a, o) return self:netexec(a, o) end)
+    task.parallel(function() if self.ip == "v6only" then drop4() end end,
+      function() ip6.routes_public(net, self, function(a, o) return self:netexec(a, o) end) end)
   end
   -- Before the app starts, so its first packets are in the capture.
   if capture.wanted(net, self) then capture.start(net, self, "node") end

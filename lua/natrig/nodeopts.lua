@@ -176,6 +176,7 @@ end
 function M.before_up(net)
   require("natrig.plan").check(net)
   for _, n in ipairs(net.nodes) do
+    if n.profile.check then n.profile.check(n, net) end -- what the profile cannot run (families)
     local bin = n.opts.binary or n.profile.binary
     if type(bin) == "function" then
       local ok, b = pcall(bin, n, net)

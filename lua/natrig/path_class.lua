@@ -146,7 +146,8 @@ end
 
 local function set(...)
   local s = {}
-  for _, v in ipairs({ ... }) do if v then s[v] = true end end
+  -- every argument, nil ones skipped (a v6only node's IPv4 addresses are nil)
+  for i = 1, select("#", ...) do local v = select(i, ...); if v then s[v] = true end end
   return s
 end
 
@@ -161,7 +162,7 @@ local function candidates(a, b, relays)
     -- a reaches b at the shared public address; b sees a's packets from it (the router
     -- masquerades the hairpin) or from a's private address
     l[#l + 1] = { kind = "hairpin", via = a.outer, a_ips = set(a.public_ip), b_ips = set(a.public_ip) }
-  elseif a.public_ip ~= b.public_ip then
+  elseif a.public_ip ~= b.public_ip or a.public_ip6 ~= b.public_ip6 then -- v6only public nodes: no IPv4
     l[#l + 1] = { kind = "direct", a_ips = set(b.public_ip, b.public_ip6), b_ips = set(a.public_ip, a.public_ip6) }
   end
   for _, r in ipairs(relays) do

@@ -119,12 +119,17 @@ end
 
 function M.place_node(self, n)
   if not n.router then
-    n.private_ip = next_pub(self); n.public_ip = n.private_ip; n.segment = self.public
+    -- the engine gives every endpoint an IPv4 address (endpoint_ip); a v6only public node
+    -- loses it at bring-up (natrig.ip6.drop4), so it has no IPv4 address to report
+    n.endpoint_ip = next_pub(self); n.segment = self.public
+    n.private_ip = n.ip ~= "v6only" and n.endpoint_ip or nil
+    n.public_ip = n.private_ip
     ip6.place_node(self, n)
     return
   end
   n.segment = n.router.lan
-  n.private_ip = next_lan_host(n.router)
+  n.endpoint_ip = next_lan_host(n.router)
+  n.private_ip = n.endpoint_ip
   local outer, inner = n.router, n
   while outer.behind do outer, inner = outer.behind, outer end
   n.public_ip = outer.nat.cgnat and require("natrig.cgn").public_ip(outer, inner) or outer.wan_ip

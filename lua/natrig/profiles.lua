@@ -12,6 +12,8 @@
 --   ready     { log = "pattern" [, plain = true] [, timeout = s] } or
 --             { probe = function(node, net) -> true|false [, timeout = s] } or false
 --   log_files a Lua pattern of log file names in node.log_dir (programs that log to files)
+--   check     function(node, net): raises on a node the profile cannot run, at net:up()
+--             before anything is made (families are known then, addresses not yet)
 -- Built in: "natrig-peer", "command", "freenet". A user profile is a table, or the path
 -- of a Lua file returning one (natrig.profiles.load).
 -- @module natrig.profiles
@@ -24,7 +26,8 @@ M.builtin = {}
 
 local FIELDS = { name = "string", image = "string", binary = { "string", "table", "function" },
   gateway = "function", peer = "function", files = "function", env = "table", ports = "table",
-  port = "number", ready = { "table", "boolean" }, log_files = "string", description = "string" }
+  port = "number", ready = { "table", "boolean" }, log_files = "string", description = "string",
+  check = "function" }
 
 local function bad(msg) error(core.error { code = "einval", op = "profile", status = 0, message = msg }, 0) end
 
@@ -153,11 +156,22 @@ M.builtin["natrig-peer"] = {
   -- a peer speaks IPv4 to the gateway when both have it, else IPv6
   peer = function(node, net)
     local gw = first_gateway(net, node)
+    M.builtin["natrig-peer"].check(node, net)
     local v6 = gw.public_ip6 and (node.ip == "v6only" or gw.ip == "v6only")
     local at = v6 and ip6.hostport(gw.public_ip6, PEER_PORT) or (gw.public_ip .. ":" .. PEER_PORT)
     return { "/usr/local/bin/natrig-peer", "peer", "--gateway", at, "--name", node.name, "--port", PEER_PORT }
   end,
   ready = { log = "natrig_peer::", plain = true, timeout = 20 },
+  -- a peer and its gateway share a family: an IPv4-only peer cannot reach a v6only gateway
+  check = function(node, net)
+    if node.kind == "gateway" then return end
+    local gw = first_gateway(net, node)
+    if not ip6.has4(gw.ip) and not ip6.has6(node.ip) then
+      bad(("%s speaks IPv4 only (ip = %q) and its gateway %s IPv6 only (ip = \"v6only\"): they share no "
+        .. "family; give %s ip = \"dual\" (or the gateway ip = \"dual\")"):format(node.name, tostring(node.ip),
+        gw.name, node.router and ("its router " .. node.router.name) or node.name))
+    end
+  end,
 }
 
 -- command: any argv (opts.cmd), any image (opts.image), no readiness unless opts.ready.
@@ -218,6 +232,14 @@ local function freenet_common()
     "--ws-api-address", "0.0.0.0", "--ws-api-port", "7509" }
 end
 
+-- Freenet is given IPv4 addresses here: a v6only gateway (no IPv4) is refused, by name.
+local function need4(node, gw)
+  if not ip6.has4(gw.ip) then
+    bad(("%s: profile freenet gives its gateways by IPv4 address, and %s is ip = \"v6only\" (no IPv4): "
+      .. "give it ip = \"dual\""):format(node.name, gw.name))
+  end
+end
+
 M.builtin["freenet"] = {
   name = "freenet",
   description = "the real Freenet peer; set FREENET_BIN to the binary from `cargo install freenet`",
@@ -225,6 +247,7 @@ M.builtin["freenet"] = {
   ports = { 7509 },
   env = { "FREENET_TELEMETRY_ENABLED=false", "HOME=/natrig/home", "RUST_BACKTRACE=1", "RUST_LOG=info" },
   gateway = function(node)
+    need4(node, node)
     local a = freenet_common()
     for _, x in ipairs({ "--is-gateway", "--public-network-address", node.public_ip,
       "--public-network-port", "31337", "--transport-keypair", "/natrig/config/transport_keypair" }) do
@@ -237,10 +260,15 @@ M.builtin["freenet"] = {
     local gws = net:gateways()
     if #gws == 0 then bad(node.name .. " needs a gateway: declare one with net:gateway{ profile = \"freenet\" }") end
     for _, gw in ipairs(gws) do
+      need4(node, gw)
       a[#a + 1] = "--gateway"
       a[#a + 1] = ("%s:31337,%s"):format(gw.public_ip, freenet_keys(gw).public)
     end
     return a
+  end,
+  check = function(node, net)
+    if node.kind == "gateway" then return need4(node, node) end
+    for _, gw in ipairs(net:gateways()) do need4(node, gw) end
   end,
   files = function(node)
     local f = {

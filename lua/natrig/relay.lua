@@ -66,7 +66,7 @@ function M.new(net, opts)
   local r = setmetatable({ kind = kind, port = 3478, username = "natrig", password = secret(),
     realm = opts.realm or "natrig" }, Relay)
   r.node = net:node {
-    name = opts.name or nil, host = opts.host,
+    name = opts.name or nil, host = opts.host, ip = require("natrig.ip6").serving4("net:relay"),
     cmd = function(n)
       return { "turnserver", "-n", "--log-file", "stdout", "--simple-log", "--no-cli", "--no-tls", "--no-dtls",
         "--no-software-attribute", "-L", n.private_ip, "--relay-ip", n.private_ip,

@@ -249,7 +249,8 @@ function M.resolver_argv(ip, nodes)
     "--bind-interfaces", "--listen-address=" .. ip, "--log-facility=-", "--user=root", "--pid-file=",
     "--addn-hosts=" .. M.LIVE_HOSTS }
   for _, n in ipairs(nodes) do
-    if n.public_ip then argv[#argv + 1] = ("--host-record=%s,%s"):format(n.name, n.public_ip) end
+    local at = n.public_ip or n.public_ip6 -- a v6only node's name is its IPv6 address
+    if at then argv[#argv + 1] = ("--host-record=%s,%s"):format(n.name, at) end
   end
   return argv
 end
@@ -373,8 +374,9 @@ function M.wait(net, node)
     seal_gwbridge(net, node.holder, node.name, part)
   end
   st.waited = math.max(st.waited or 0, core.now() - t0)
-  if node and net.state == "up" and node.public_ip and M.resolver_ip(net, node.eng) then
-    st.live_hosts = (st.live_hosts or "") .. node.public_ip .. " " .. node.name .. "\n"
+  local ip = node and (node.public_ip or node.public_ip6)
+  if ip and net.state == "up" and M.resolver_ip(net, node.eng) then
+    st.live_hosts = (st.live_hosts or "") .. ip .. " " .. node.name .. "\n"
     for _, p in ipairs(st.parts) do
       p.eng:put_files(p.helper, { { path = M.LIVE_HOSTS:sub(2), data = st.live_hosts, mode = 420 } }, "/")
       if p.more then p.eng:exec(p.helper, { "pkill", "-HUP", "-x", "dnsmasq" }) -- every one (segment_added)

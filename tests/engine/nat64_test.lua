@@ -4,7 +4,9 @@
 -- IPv4-only gateway's name (busybox nslookup, to the router's unbound) to its address under the
 -- well-known prefix 64:ff9b::/96 (the run's public network is in 100.64.0.0/10), and socat
 -- exchanges datagrams over IPv6 with the gateway's natrig-peer echo (by name: glibc's
--- resolver), which sees the router's IPv4 WAN address. Bad input is refused at declaration.
+-- resolver), which sees the router's IPv4 WAN address. A v6only gateway has no IPv4 either
+-- (no public_ip, no address, no route: "Network is unreachable") and is reached over IPv6.
+-- Bad input is refused at declaration (or at net:up() before anything is made).
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
@@ -22,11 +24,23 @@ do
     "nat64 = \"yes\"")
   t.is(#bad.routers, 0, "no router was declared")
   bad:down()
+  -- natrig-peer: an IPv4-only peer and a v6only gateway share no family
+  local bad2 = natrig.network { scenario = "nat64_test_bad", quiet = true }
+  bad2:gateway { name = "gw6", ip = "v6only" }
+  bad2:peer { name = "p4", nat = "port_restricted" }
+  t.raises(function() bad2:up() end, "p4 speaks IPv4 only %(ip = \"v4\"%) and its gateway gw6 IPv6 only",
+    "a v4 natrig-peer with a v6only gateway is refused at net:up()")
+  local eng = natrig.engine()
+  local filters = { label = natrig.json.array { "natrig.run=" .. bad2.session.run_id } }
+  t.is(#eng:container_list(filters) + #eng:network_list(filters), 0, "and nothing was made")
+  bad2:down()
 end
 
 local net = natrig.network { scenario = "nat64_test", quiet = true }
 local ok, err = pcall(function()
   local gw = net:gateway { name = "gw", cmd = { PEER, "echo", "--port", "4000" },
+    ready = { log = "echo listening", plain = true } }
+  local gw6 = net:gateway { name = "gw6", ip = "v6only", cmd = { PEER, "echo", "--port", "4000", "--bind", "::" },
     ready = { log = "echo listening", plain = true } }
   local r = net:router { name = "r64", nat = "port_restricted", ip = "v6only", nat64 = true, capture = true }
   local p = net:peer { name = "p", router = r, cmd = { "sleep", "600" }, capture = true }
@@ -76,6 +90,24 @@ local ok, err = pcall(function()
   t.ok(gw:wait_log { match = r.wan_ip, plain = true, timeout = 10 }, "the gateway's log names " .. r.wan_ip)
   t.is(#gw:logs { match = "2001:db8", plain = true }, 0, "the gateway saw no IPv6 address")
   t.is(r:exec({ "cat", nat64.DIR .. "/tayga.pid" }).code, 0, "tayga runs in the router")
+
+  -- a v6only gateway: no IPv4 at all, reached over IPv6
+  t.ok(gw6.public_ip == nil and gw6.private_ip == nil, "the v6only gateway has no public_ip nor private_ip")
+  t.is(gw6:addr(4000), "[" .. gw6.public_ip6 .. "]:4000", "its addr() is its IPv6 one alone")
+  local g4 = gw6:exec { "ip", "-4", "addr" }
+  t.ok(g4.code == 0 and not g4.stdout:find("scope global", 1, true) and g4.stdout:find("127.0.0.1", 1, true),
+    "ip -4 addr in the v6only gateway: loopback only")
+  local gd = gw6:diagnostics()
+  t.ok(not gd.addresses:find("scope global", 1, true) and gd.routes:match("^%s*$") ~= nil,
+    "its diagnostics: no IPv4 address, no IPv4 route")
+  t.like(gd.addresses6 or "", esc(gw6.public_ip6), "its diagnostics: its IPv6 address")
+  local g4s = gw6:exec { "sh", "-c", "echo probe | socat -T1 - UDP4:" .. gw.public_ip .. ":4000" }
+  t.like(g4s.stderr, "Network is unreachable", "an IPv4 send from the v6only gateway fails: Network is unreachable")
+  local t2 = natrig.monotonic()
+  local r6 = p:exec { "sh", "-c", "echo probe | socat -T3 - UDP6:[" .. gw6.public_ip6 .. "]:4000" }
+  t.like(r6.stdout, "^seen %[?" .. esc(p.public_ip6) .. "%]?:%d+",
+    ("IPv6 to and from the v6only gateway: its echo answers the peer, seen at %s (%.0f ms)")
+      :format(p.public_ip6, (natrig.monotonic() - t2) * 1000))
 end)
 t.ok(ok, "no unexpected error: " .. tostring(err))
 net:down()

@@ -69,6 +69,7 @@ local d = fresh()
 local gw = d:gateway { name = "gw", cmd = CMD, ip = "dual" }
 local a = d:peer { name = "a", cmd = CMD, ip = "dual", filtering6 = nil }
 local c = d:peer { name = "c", cmd = CMD } -- v4 beside them
+local g6 = d:gateway { name = "g6", cmd = CMD, ip = "v6only" }
 local taken = { "172.17.0.0/16", "2001:db8::/48", "fd00::/64" }
 plan.plan(d, taken)
 t.ok(d.v6, "a network with a dual element has IPv6")
@@ -81,12 +82,16 @@ t.is(c.router.lan.subnet6, nil, "a v4 router's LAN has no IPv6")
 local pre = d.public.subnet6:gsub("/64$", "")
 t.is(gw.private_ip6, pre .. "2", "the gateway's IPv6 host number is its IPv4 one (.2)")
 t.is(gw.public_ip6, gw.private_ip6, "a gateway's public IPv6 is its own")
-t.is(a.router.wan_ip6, pre .. "3", "the dual router's WAN (.3)")
+t.ok(g6.private_ip == nil and g6.public_ip == nil, "a v6only gateway has no IPv4 address (no private_ip, public_ip)")
+t.is(g6.endpoint_ip, d.public.subnet:match("^(%d+%.%d+%.%d+%.)") .. "3",
+  "the engine's endpoint still gets one from the plan (.3, taken away at bring-up)")
+t.is(g6.public_ip6, pre .. "3", "its IPv6 host number is that one's")
+t.is(a.router.wan_ip6, pre .. "4", "the dual router's WAN (.4)")
 t.is(a.router.lan_ip6, a.router.lan.subnet6:gsub("/64$", "fe"), "a router's LAN address is ::fe")
 t.is(a.private_ip6, a.router.lan.subnet6:gsub("/64$", "2"), "the peer's LAN address")
 t.is(a.public_ip6, a.private_ip6, "no translation: its public IPv6 is its own")
 t.is(c.router.wan_ip6, nil, "a v4 router has no IPv6 ...")
-t.is(c.router.wan_seg6, pre .. "4", "... but its endpoint on the public network is planned (IPv6 off in it)")
+t.is(c.router.wan_seg6, pre .. "5", "... but its endpoint on the public network is planned (IPv6 off in it)")
 t.is(ip6.disabled(c.router.wan, c.router.wan_ip6), "1", "and IPv6 is switched off in it")
 t.is(ip6.disabled(a.router.wan, a.router.wan_ip6), nil, "not in a dual one")
 local routes = ip6.lan_routes(d, gw)

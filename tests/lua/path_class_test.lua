@@ -183,4 +183,11 @@ t.like(table.concat(p.endpoints, ","), "2001:db8:5:2::2:31337", "the IPv6 endpoi
 trv6:sample("a6", { flow("tx", "2001:db8:5:1::3", 2), flow("rx", "2001:db8:5:1::3", 2) }, 201)
 trv6:sample("c6", { flow("tx", "2001:db8:5:1::2", 2), flow("rx", "2001:db8:5:1::2", 2) }, 201)
 t.is(pc.classify(trv6, a6, c6, {}, 201, 10).kind, "lan", "behind one router, over IPv6 on the link: lan")
+-- two v6only public nodes: no IPv4 address at all (public_ip nil on both), still direct
+local g1 = { name = "g1", public_ip6 = "2001:db8:5::2", private_ip6 = "2001:db8:5::2" }
+local g2 = { name = "g2", public_ip6 = "2001:db8:5::3", private_ip6 = "2001:db8:5::3" }
+local trg = pc.tracker()
+trg:sample("g1", { flow("tx", "2001:db8:5::3", 3), flow("rx", "2001:db8:5::3", 3) }, 300)
+trg:sample("g2", { flow("tx", "2001:db8:5::2", 3), flow("rx", "2001:db8:5::2", 3) }, 300)
+t.is(pc.classify(trg, g1, g2, {}, 300, 10).kind, "direct", "two v6only public nodes (no public_ip): direct")
 t.done()
