@@ -15,7 +15,8 @@ cd "$(dirname "$0")/../.." || exit 1
 NATRIG=${NATRIG_BIN:-${B:-build}/natrig}
 PEERS=${BENCH_SIGNAL_PEERS:-200}
 RUNS=${BENCH_SIGNAL_RUNS:-3}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# BENCH_SIGNAL_OUT: a folder that keeps each run's output (else a temporary one)
+if [ -n "$BENCH_SIGNAL_OUT" ]; then tmp=$BENCH_SIGNAL_OUT; mkdir -p "$tmp"; else tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; fi
 now_ms() { date +%s%3N; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 # what process PID's run has on the engine (its containers and networks carry natrig.owner
@@ -64,7 +65,7 @@ one() {
   echo "$name: SIGINT at ${at}$([ "$at" = up ] || echo " ms") ($(grep -c . "$out") lines of output): exit $rc after $ms ms" \
     "(bound 30000; ratio to the floor's teardown $ratio), left at the exit $n (bound 0), nothing left $drain ms" \
     "after the exit, peak RSS $(cat "$out.rss") MB (bound 50), load $l0 -> $(load)"
-  grep -h "left to the watchdog\|removed [0-9]* containers" "$out" | sed 's/^ */  natrig: /'
+  grep -h "network up in\|left to the watchdog\|removed [0-9]* containers" "$out" | sed 's/^ */  natrig: /'
   grep -q "active endpoints" "$out" && echo "  natrig: $(grep -m1 "active endpoints" "$out")"
   [ "$(left $pid)" = 0 ] || $NATRIG clean >/dev/null 2>&1 # the run is dead: its leftovers go
 }
