@@ -7,7 +7,12 @@
 -- counted), the packets it receives from and sends to every (remote address, protocol,
 -- remote port, local port), in two dynamic sets with counters; a node with IPv6 counts its
 -- IPv6 packets the same way in a table of the ip6 family beside it (nothing is translated:
--- the address a peer's IPv6 packets go to is the other's own). A pair's path is then:
+-- the address a peer's IPv6 packets go to is the other's own). UDP counts every datagram;
+-- TCP only the segments of an established exchange (M.COUNTED): a SYN, a SYN-ACK and a
+-- RST are not a path (two peers whose simultaneous open failed trade SYNs and RSTs both
+-- ways on the same 4-tuple), and a segment with ACK alone set (the handshake's last, data,
+-- acknowledgements, FIN) is sent only by an end that holds the connection established.
+-- A pair's path is then:
 --   lan      a and b behind the same router, talking to each other's private address
 --   hairpin  a and b behind the same outermost router, talking through its public address
 --   direct   a talks to b's public address and b to a's (or one of them is public)
@@ -23,6 +28,10 @@ local M = {}
 
 M.TABLE = "natrig_path"
 
+--- What is counted, one nft match a protocol (the path rule, in this one place): UDP every
+-- datagram; TCP the segments with ACK set and neither SYN nor RST.
+M.COUNTED = { udp = "meta l4proto udp", tcp = "meta l4proto tcp tcp flags & (syn | ack | rst) == ack" }
+
 -- One family's table: nft family, address type, match keyword, loopback.
 local FAMS = { { "ip", "ipv4_addr", "ip", "127.0.0.0/8" }, { "ip6", "ipv6_addr", "ip6", "::1" } }
 
@@ -32,6 +41,10 @@ local FAMS = { { "ip", "ipv4_addr", "ip", "127.0.0.0/8" }, { "ip6", "ipv6_addr",
 -- @treturn string the script
 function M.nft_script(v6)
   local l = {}
+  -- a chain's rules: one a protocol of M.COUNTED, each "<not loopback> <match> <update>"
+  local function rules(not_lo, update)
+    return "    " .. not_lo .. " " .. M.COUNTED.udp .. update .. "\n    " .. not_lo .. " " .. M.COUNTED.tcp .. update
+  end
   for i = 1, v6 and 2 or 1 do
     local fam, atype, kw, lo = table.unpack(FAMS[i])
     local set = "type " .. atype .. " . inet_proto . inet_service . inet_service; flags dynamic; counter; size 65535;"
@@ -43,11 +56,11 @@ function M.nft_script(v6)
       "  set rx { " .. set .. " };",
       "  set tx { " .. set .. " };",
       "  chain in { type filter hook input priority 100; policy accept;",
-      "    " .. kw .. " saddr != " .. lo .. " meta l4proto { tcp, udp }" ..
-        " update @rx { " .. kw .. " saddr . meta l4proto . th sport . th dport }; };",
+      rules(kw .. " saddr != " .. lo, " update @rx { " .. kw .. " saddr . meta l4proto . th sport . th dport };"),
+      "  };",
       "  chain out { type filter hook postrouting priority 100; policy accept;",
-      "    " .. kw .. " daddr != " .. lo .. " meta l4proto { tcp, udp }" ..
-        " update @tx { " .. kw .. " daddr . meta l4proto . th dport . th sport }; };",
+      rules(kw .. " daddr != " .. lo, " update @tx { " .. kw .. " daddr . meta l4proto . th dport . th sport };"),
+      "  };",
       "}" }) do l[#l + 1] = line end
   end
   l[#l + 1] = ""

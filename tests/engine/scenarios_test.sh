@@ -39,6 +39,12 @@ grep -qE "tcp +port_restricted +port_restricted +- +direct +direct" "$out" &&
   grep -qE "tcp +port_restricted +linux_masquerade +a +direct +direct" "$out" &&
   grep -qE "tcp +linux_masquerade +linux_masquerade +- +failed +failed" "$out"
 ok $? "TCP simultaneous open: cone x cone direct, racy x cone direct in either order, racy x racy failed"
+# the path column (net:path): TCP counts an established exchange only, so the failed pair's
+# SYNs and RSTs both ways are no path; the pair that connected is direct (issue 26)
+grep -qE "tcp +linux_masquerade +linux_masquerade +- +failed +failed +[a-z-]+ +none " "$out" &&
+  grep -qE "tcp +port_restricted +port_restricted +- +direct +direct +[a-z-]+ +direct " "$out" &&
+  grep -qE "udp +port_restricted +linux_masquerade +b +direct +direct +[a-z-]+ +direct " "$out"
+ok $? "net:path: TCP racy x racy (failed, SYNs and RSTs both ways) is none, not direct; TCP and UDP pairs that connected are direct"
 if [ -n "${FREENET_BIN:-}" ]; then
   run "real Freenet peers connect directly through port-restricted NATs" scenarios/freenet_direct.lua
   grep -q "a -> b after" "$out" && grep -q "b -> a after" "$out"; ok $? "both peers logged the direct connection"

@@ -35,6 +35,18 @@ t.is(e[3].dir, "tx", "the second set is tx")
 t.is(e[3].bytes, 250, "bytes")
 t.is(#pc.parse(""), 0, "an empty listing: no flows")
 t.like(pc.nft_script(), "hook input priority 100", "counted after the filter chains")
+-- the path rule: UDP every datagram; TCP only an established exchange (ACK alone of
+-- SYN/ACK/RST), so a failed simultaneous open's SYNs and RSTs are no path (issue 26)
+local script = pc.nft_script()
+local function count(s, pat) local n = 0; for _ in s:gmatch(pat) do n = n + 1 end return n end
+t.is(count(script, "meta l4proto udp update @rx"), 1, "UDP: every datagram received is counted")
+t.is(count(script, "meta l4proto udp update @tx"), 1, "UDP: every datagram sent is counted")
+t.is(count(script, "meta l4proto tcp tcp flags & %(syn | ack | rst%) == ack update @rx"), 1,
+  "TCP received: only segments with ACK and neither SYN nor RST")
+t.is(count(script, "meta l4proto tcp tcp flags & %(syn | ack | rst%) == ack update @tx"), 1,
+  "TCP sent: the same rule")
+t.is(count(script, "l4proto tcp"), 2, "no other TCP rule (SYN, SYN-ACK and RST are not counted)")
+t.is(count(pc.nft_script(true), "tcp flags & %(syn | ack | rst%) == ack"), 4, "the ip6 table counts TCP the same way")
 
 -- a (behind r1, public 10.0.0.3), b (behind r2, public 10.0.0.4), c and d behind r3, g public,
 -- relay r public
