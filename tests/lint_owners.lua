@@ -18,9 +18,10 @@ local SUBS = {
   shaper = { "shaper" },    -- natrig-shaper in its namespace: queues, the next free one (natrig.shaper)
   partition = { "partition" }, -- natrig's partition chains in its namespace (natrig.partition)
   captures = { "capture" },  -- its packet captures: file, link, container (natrig.capture)
+  log = { "logs", "logfollow" }, -- its log: store, waits, follow, lag (natrig.logs, natrig.logfollow)
 }
--- writes of a sub-object's name that are not a node's (holder -> why)
-local NOT_SUBS = {}
+-- writes of a sub-object's name that are not a node's ("module:holder.name" -> why)
+local NOT_SUBS = { ["network:t.log"] = "a network's log function (net.log)" }
 
 -- Variables that hold a node (or a router) in natrig's modules, and files where they do not.
 local NODE_VARS = { n = true, node = true, x = true, nd = true }
@@ -46,13 +47,6 @@ local ELSEWHERE = {
   ["ip6.seg_ip6"] = "IPv6 addresses come from natrig.ip6's plan", ["ip6.private_ip6"] = "natrig.ip6's plan",
   ["ip6.public_ip6"] = "natrig.ip6's plan",
 }
--- the log's state: natrig.logs and natrig.logfollow alone write these
-for _, f in ipairs({ "entries", "waiters", "catching_up", "lines_final", "following", "stop_follow", "follow_error",
-  "follow_stalls", "log_bytes", "log_data_at", "spilled", "seq", "log_lag", "log_lag_max", "log_lagging",
-  "log_lag_reports", "file_offsets", "file_timer",
-  "tail_id", "log_route", "log_route_why" }) do -- (these three: the json-file reader, branch logdirect)
-  ELSEWHERE["logs." .. f], ELSEWHERE["logfollow." .. f] = "the log", "the log"
-end
 
 local function read_lines(path)
   local f = assert(io.open(path))

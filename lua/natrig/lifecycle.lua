@@ -112,7 +112,7 @@ function M.remove(self, x)
     if x.behind then drop(x.behind.nodes, x) end
   else
     watch.removing(x) -- its exits are expected now
-    if x.stop_follow then pcall(x.stop_follow) end
+    if x.log.stop_follow then pcall(x.log.stop_follow) end
     if x.id then quiet(eng.container_remove, eng, x.id, true) end
     if x.holder then
       if x.segment and x.segment.id then quiet(eng.network_disconnect, eng, x.segment.id, x.holder, true) end
@@ -282,7 +282,7 @@ function M.down(self)
     if s ~= "" then self.log("exit codes: " .. s) end
   end
   if self.stop_watch then pcall(self.stop_watch) end
-  for _, n in ipairs(self.nodes) do if n.stop_follow then pcall(n.stop_follow) end end
+  for _, n in ipairs(self.nodes) do if n.log.stop_follow then pcall(n.log.stop_follow) end end
   local t0 = core.now()
   local limit, capped = M.teardown_limit(self)
   -- after a signal nothing new is asked of the engine 4 s before the limit: what is in

@@ -21,19 +21,19 @@ M.LAG_REPORT = 2
 function M.note_lag(node, last_time)
   if not last_time then return end
   local lag = core.time() - last_time
-  node.log_lag = lag
-  if lag > (node.log_lag_max or 0) then node.log_lag_max = lag end
-  if lag > M.LAG_REPORT and not node.log_lagging then
-    node.log_lagging = true
-    node.log_lag_reports = (node.log_lag_reports or 0) + 1
+  node.log.log_lag = lag
+  if lag > (node.log.log_lag_max or 0) then node.log.log_lag_max = lag end
+  if lag > M.LAG_REPORT and not node.log.log_lagging then
+    node.log.log_lagging = true
+    node.log.log_lag_reports = (node.log.log_lag_reports or 0) + 1
     if node.net and node.net.note then
       node.net:note("log of " .. node.name .. " behind",
         ("by %.1fs: natrig parses it later than the app writes it"):format(lag))
     end
-  elseif node.log_lagging and lag < M.LAG_REPORT / 2 then
-    node.log_lagging = false
+  elseif node.log.log_lagging and lag < M.LAG_REPORT / 2 then
+    node.log.log_lagging = false
     if node.net and node.net.note then
-      node.net:note("log of " .. node.name .. " caught up", ("after lagging up to %.1fs"):format(node.log_lag_max))
+      node.net:note("log of " .. node.name .. " caught up", ("after lagging up to %.1fs"):format(node.log.log_lag_max))
     end
   end
 end
@@ -43,8 +43,8 @@ end
 function M.lag_report(net)
   local lines = {}
   for _, n in ipairs(net.nodes or {}) do
-    if (n.log_lag_reports or 0) > 0 then
-      lines[#lines + 1] = ("log of %s fell behind natrig by up to %.1fs"):format(n.name, n.log_lag_max or 0)
+    if (n.log.log_lag_reports or 0) > 0 then
+      lines[#lines + 1] = ("log of %s fell behind natrig by up to %.1fs"):format(n.name, n.log.log_lag_max or 0)
     end
   end
   return #lines > 0 and lines or nil
@@ -60,14 +60,14 @@ local function sink_for(node, follow)
   local out, err = st:feeder("stdout"), st:feeder("stderr")
   local sink = st:sink(out, err, logs.budget(node))
   local function after(woken, spilled, seq, last_time)
-    node.spilled, node.seq = spilled, seq
+    node.log.spilled, node.log.seq = spilled, seq
     if woken then logs.wake(node, woken) end
     if follow then M.note_lag(node, last_time) end
   end
   local function on_fed(ev)
     if ev.bytes > 0 then
-      node.log_bytes = (node.log_bytes or 0) + ev.bytes
-      node.log_data_at = core.now()
+      node.log.log_bytes = (node.log.log_bytes or 0) + ev.bytes
+      node.log.log_data_at = core.now()
     end
     -- the run's nodes share the budget: one added since shrinks it
     sink:budget(logs.budget(node))
@@ -84,8 +84,8 @@ end
 --- Where to resume fetching: the earliest of the streams' last times (the engine's
 -- `since` is inclusive; lines already seen are dropped per stream).
 function M.resume_time(node)
-  if type(node.entries) ~= "userdata" then return 0 end
-  return node.entries:stats().resume_time or 0
+  if type(node.log.entries) ~= "userdata" then return 0 end
+  return node.log.entries:stats().resume_time or 0
 end
 
 -- The direct path: one tailer for the process (core.log_tail: inotify, bounded pieces,
@@ -143,14 +143,14 @@ end
 -- the counts).
 -- @local
 function M.route_text(node, brief)
-  local file = "read from the engine's json-file " .. tostring(node.log_route_why)
-  if node.log_route == "file" and brief then return file end
-  if node.log_route == "file" then
-    local i = tailer and node.tail_id and tailer:info(node.tail_id) or {}
+  local file = "read from the engine's json-file " .. tostring(node.log.log_route_why)
+  if node.log.log_route == "file" and brief then return file end
+  if node.log.log_route == "file" then
+    local i = tailer and node.log.tail_id and tailer:info(node.log.tail_id) or {}
     return ("%s (%d bytes, %d rotations%s)"):format(file,
       i.taken or 0, i.rotations or 0, (i.bad or 0) > 0 and (", %d lines not json-file records"):format(i.bad) or "")
   end
-  return "the engine's follow stream" .. (node.log_route_why and (" (" .. node.log_route_why .. ")") or "")
+  return "the engine's follow stream" .. (node.log.log_route_why and (" (" .. node.log.log_route_why .. ")") or "")
 end
 
 -- Follow the file the route named: its pieces go to the store in C as a stream's do.
@@ -160,44 +160,44 @@ local function attach_file(node, path)
   local sink, on_fed = sink_for(node, true)
   local id, why = tailer:add(path, sink)
   if not id then return nil, why end
-  node.tail_id = id
+  node.log.tail_id = id
   on_tail[id] = function(ev) if ev.bytes > 0 or ev.woken then on_fed(ev) end end
   task.on_events(id, on_tail[id])
-  node.stop_follow = function()
+  node.log.stop_follow = function()
     task.forget(id)
     on_tail[id] = nil
     if tailer then tailer:remove(id) end
-    node.tail_id = nil
+    node.log.tail_id = nil
   end
   return true
 end
 
 -- Read the node's file to its end now; returns the bytes that came.
 local function drain(node)
-  local ev = tailer:drain(node.tail_id)
-  on_tail[node.tail_id](ev)
+  local ev = tailer:drain(node.log.tail_id)
+  on_tail[node.log.tail_id](ev)
   return ev.bytes
 end
 
 --- Start following the node's app container (again after a restart: a file read directly
 -- goes on where it was, the engine appends to it).
 function M.attach(node, again)
-  if node.stop_follow and not again then return end
-  node.following, node.lines_final = true, nil
-  if node.tail_id then return end -- a restart: the engine appends to the same file
-  if node.stop_follow then node.stop_follow() end
-  local first = not node.log_route
-  if first then node.log_route, node.log_route_why = M.route(node) end
-  if node.log_route == "file" then
-    local ok, why = attach_file(node, node.log_route_why)
-    if not ok then node.log_route, node.log_route_why = "stream", why end
+  if node.log.stop_follow and not again then return end
+  node.log.following, node.log.lines_final = true, nil
+  if node.log.tail_id then return end -- a restart: the engine appends to the same file
+  if node.log.stop_follow then node.log.stop_follow() end
+  local first = not node.log.log_route
+  if first then node.log.log_route, node.log.log_route_why = M.route(node) end
+  if node.log.log_route == "file" then
+    local ok, why = attach_file(node, node.log.log_route_why)
+    if not ok then node.log.log_route, node.log.log_route_why = "stream", why end
   end
-  if node.log_route == "stream" then
+  if node.log.log_route == "stream" then
     local sink, on_fed = sink_for(node, true)
-    node.stop_follow = (node.eng or node.net.eng):follow_logs(node.id,
+    node.log.stop_follow = (node.eng or node.net.eng):follow_logs(node.id,
       { since = M.resume_time(node), sink = sink }, on_fed, function(e)
-        node.following = false
-        node.follow_error = e
+        node.log.following = false
+        node.log.follow_error = e
       end)
   end
   if first and node.net and node.net.note then node.net:note("log of " .. node.name, M.route_text(node, true)) end
@@ -209,9 +209,9 @@ end
 -- true is returned. A follow stream ends by itself (false: natrig.watch waits for it).
 -- @local
 function M.exited(node)
-  if not node.tail_id then return false end
+  if not node.log.tail_id then return false end
   drain(node)
-  node.following = false
+  node.log.following = false
   return true
 end
 
@@ -225,8 +225,8 @@ local FILE_PIECE = 1048576
 -- was written (a non-blocking read each turn), not listed and stat'ed every 50 ms; where
 -- inotify is missing it is scanned each turn.
 function M.attach_files(node)
-  if node.file_timer then return end
-  node.file_offsets = node.file_offsets or {}
+  if node.log.file_timer then return end
+  node.log.file_offsets = node.log.file_offsets or {}
   local feeders = {}
   local watch
   local function scan()
@@ -236,15 +236,15 @@ function M.attach_files(node)
     local more = false
     for _, name in ipairs(core.list_dir(dir) or {}) do
       if name:match(node.profile.log_files) then
-        local off = node.file_offsets[name] or 0
+        local off = node.log.file_offsets[name] or 0
         feeders[name] = feeders[name] or st:feeder("file:" .. name)
         local n, woken, spilled, seq = st:feed_file(feeders[name], dir .. "/" .. name, off, FILE_PIECE,
           logs.budget(node))
         if n > 0 then
-          node.file_offsets[name] = off + n
-          node.log_bytes = (node.log_bytes or 0) + n
-          node.log_data_at = core.now()
-          node.spilled, node.seq = spilled, seq
+          node.log.file_offsets[name] = off + n
+          node.log.log_bytes = (node.log.log_bytes or 0) + n
+          node.log.log_data_at = core.now()
+          node.log.spilled, node.log.seq = spilled, seq
           if woken then logs.wake(node, woken) end
           more = more or n == FILE_PIECE
         end
@@ -252,7 +252,7 @@ function M.attach_files(node)
     end
     return more
   end
-  node.file_timer = task.spawn(function()
+  node.log.file_timer = task.spawn(function()
     local more = true
     while node.net.state ~= "down" do
       if watch == nil and node.log_dir then watch = core.inotify(node.log_dir) or false end
@@ -272,7 +272,7 @@ end
 -- (default 60).
 local FETCH_TIMEOUT = 60
 function M.fetch(node, timeout)
-  if node.tail_id then return drain(node) end -- the file has all the engine has
+  if node.log.tail_id then return drain(node) end -- the file has all the engine has
   timeout = timeout or FETCH_TIMEOUT
   local sink, on_fed, flush = sink_for(node, false)
   local n, stop = 0, nil
@@ -304,14 +304,14 @@ M.CATCH_UP_BYTES = 1048576
 logs.catch_up_bytes = M.CATCH_UP_BYTES
 logs.on_stall = function(node) return M.catch_up(node) end
 function M.catch_up(node)
-  if node.tail_id then return false end -- a file read directly never stalls as a follow does
-  if not node.running or not node.id or (node.log_bytes or 0) < M.CATCH_UP_BYTES then return false end
+  if node.log.tail_id then return false end -- a file read directly never stalls as a follow does
+  if not node.running or not node.id or (node.log.log_bytes or 0) < M.CATCH_UP_BYTES then return false end
   -- a follow still delivering is not stalled (and a fetch now would copy its backlog)
-  if core.now() - (node.log_data_at or 0) < 2 then return false end
-  local seq = node.seq
+  if core.now() - (node.log.log_data_at or 0) < 2 then return false end
+  local seq = node.log.seq
   local ok = pcall(M.fetch, node)
-  if not ok or node.seq == seq then return false end
-  node.follow_stalls = (node.follow_stalls or 0) + 1
+  if not ok or node.log.seq == seq then return false end
+  node.log.follow_stalls = (node.log.follow_stalls or 0) + 1
   M.attach(node, true)
   return true
 end

@@ -23,6 +23,14 @@ local core = require "natrig.core"
 local task = require "natrig.task"
 
 local M = {}
+
+--- A node's log state, natrig.logs' and natrig.logfollow's sub-object of it (node.log),
+-- which they alone write (tests/lint_owners.lua): its store (entries: a plain table until
+-- the first line), the waits on it, and the follow's state (following, stop_follow,
+-- log_bytes, seq, spilled, the lag, the log files' offsets, ...). natrig.node makes a node
+-- with it; others only read it.
+-- @local
+function M.new() return { entries = {}, seq = 0 } end
 -- the one severity order is C's (core/logparse: every format's names and aliases)
 local function level_rank(l) return l and core.log_level_rank(l) or 0 end
 
@@ -85,11 +93,11 @@ end
 -- queries. Every kept line also goes to <artifacts>/<node>.log as it came.
 -- @local
 function M.store(node)
-  local st = node.entries
+  local st = node.log.entries
   if type(st) ~= "userdata" then
     local dir = node.net:artifacts_dir()
     st = core.log_store(node.name, dir .. "/" .. node.name .. ".spill", dir .. "/" .. node.name .. ".log")
-    node.entries = st
+    node.log.entries = st
   end
   return st
 end
@@ -99,26 +107,26 @@ function M.budget(node)
   return math.max(32768, total // math.max(1, #node.net.nodes))
 end
 
--- Waits on a node: node.waiters[wid] = { wid, wake, done }; the store matches in C.
+-- Waits on a node: node.log.waiters[wid] = { wid, wake, done }; the store matches in C.
 local function add_waiter(node, q, wake)
   local st = M.store(node)
   local w = { wid = st:wait_add(q), wake = wake }
-  node.waiters = node.waiters or {}
-  node.waiters[w.wid] = w
+  node.log.waiters = node.log.waiters or {}
+  node.log.waiters[w.wid] = w
   return w
 end
 
 local function drop_waiter(node, w)
   w.done = true
-  if node.waiters then node.waiters[w.wid] = nil end
-  if type(node.entries) == "userdata" then node.entries:wait_remove(w.wid) end
+  if node.log.waiters then node.log.waiters[w.wid] = nil end
+  if type(node.log.entries) == "userdata" then node.log.entries:wait_remove(w.wid) end
 end
 
 --- The waits a fed piece satisfied ({wid = entry}, from the store): wake each.
 -- @local
 function M.wake(node, woken)
   for wid, e in pairs(woken) do
-    local w = node.waiters and node.waiters[wid]
+    local w = node.log.waiters and node.log.waiters[wid]
     if w and not w.done then
       drop_waiter(node, w)
       w.wake(e)
@@ -153,7 +161,7 @@ function M.text(node)
 end
 
 function M.last_lines(node, n)
-  return type(node.entries) == "userdata" and node.entries:last_lines(n) or "  (no output)"
+  return type(node.log.entries) == "userdata" and node.log.entries:last_lines(n) or "  (no output)"
 end
 
 local function describe(q)
@@ -169,9 +177,9 @@ end
 -- its timeout). Called by the liveness watcher (natrig.watch) once the last lines are in.
 -- @local
 function M.node_exited(node, code)
-  node.lines_final = true -- until its follow starts again (natrig.logfollow.attach)
+  node.log.lines_final = true -- until its follow starts again (natrig.logfollow.attach)
   local ws = {}
-  for _, w in pairs(node.waiters or {}) do ws[#ws + 1] = w end
+  for _, w in pairs(node.log.waiters or {}) do ws[#ws + 1] = w end
   table.sort(ws, function(a, b) return a.wid < b.wid end)
   for _, w in ipairs(ws) do
     if not w.done then drop_waiter(node, w); w.wake(nil, "exited", code) end
@@ -199,7 +207,7 @@ function M.wait(node, q)
   end
   -- exited with its follow ended: every line is in. Still following: the liveness watcher
   -- is bringing the last lines in and wakes this wait when they are (node_exited).
-  if node.exit_code and not node.running and (node.following ~= true or node.lines_final) then
+  if node.exit_code and not node.running and (node.log.following ~= true or node.log.lines_final) then
     exited(node.exit_code)
   end
   -- Waited for in slices: between slices a node with much output is checked for a stalled
@@ -210,7 +218,7 @@ function M.wait(node, q)
   while true do
     local w
     local left = deadline - core.now()
-    local slice = (node.log_bytes or 0) >= M.catch_up_bytes and math.min(left, 2) or left
+    local slice = (node.log.log_bytes or 0) >= M.catch_up_bytes and math.min(left, 2) or left
     e, why, code = task.wait_for_timeout(math.max(0, slice), function(wake)
       w = add_waiter(node, q, wake)
     end, ("wait_log %s on %s"):format(describe(q), node.name))
@@ -220,11 +228,11 @@ function M.wait(node, q)
       -- A catch-up runs beside the wait, its lines offered to the next slice's waiter like
       -- streamed ones: its fetch may take long on a busy engine (seen: 60 s under a
       -- 100-node flood) while the entry comes on the follow meanwhile.
-      if not node.catching_up then
-        node.catching_up = true
+      if not node.log.catching_up then
+        node.log.catching_up = true
         task.spawn(function()
           pcall(M.on_stall, node)
-          node.catching_up = nil
+          node.log.catching_up = nil
         end, "catching up the log of " .. node.name)
       end
     else
@@ -239,7 +247,7 @@ function M.wait(node, q)
   if not e then
     core.fail("timeout", "wait_log on " .. node.name,
       ("no entry matching %s within %gs%s; last lines:\n%s"):format(describe(q),
-        timeout, node.following == false and " (the container's output ended)" or "",
+        timeout, node.log.following == false and " (the container's output ended)" or "",
         M.last_lines(node, 15)))
   end
   return e

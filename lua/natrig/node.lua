@@ -110,7 +110,7 @@ end
 
 function M.new_node(net, kind, name, router, opts)
   local n = setmetatable({ net = net, eng = net.eng, kind = kind, name = name, router = router, opts = opts,
-    entries = {}, seq = 0, may_exit = opts.may_exit == true }, Node)
+    log = logs.new(), may_exit = opts.may_exit == true }, Node)
   n.profile = profiles.resolve(opts, kind)
   n.cap_add, n.devices = M.app_access(opts, "net:" .. kind)
   nodeopts.check("net:" .. kind, name, kind, opts) -- ports, files, binary, timeout, ready

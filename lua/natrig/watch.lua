@@ -110,9 +110,9 @@ M.report_exit = report_exit
 local function last_lines_in(x, needed)
   if logfollow.exited(x) then return end -- read where the engine writes it: all there now
   local until_t = core.now() + 1
-  while x.following ~= false and core.now() < until_t do task.sleep(0.02) end
+  while x.log.following ~= false and core.now() < until_t do task.sleep(0.02) end
   if not needed or not x.id then return end
-  if x.following ~= false or x.follow_error then pcall(logfollow.fetch, x, 3) end
+  if x.log.following ~= false or x.log.follow_error then pcall(logfollow.fetch, x, 3) end
 end
 
 local function on_die(net, role, name, code, t)
@@ -132,7 +132,7 @@ local function on_die(net, role, name, code, t)
   task.spawn(function()
     local stopping = net.state == "stopping" or net.state == "down"
     if APP_ROLES[role] then
-      last_lines_in(x, not stopping and (not ok_exit or next(x.waiters or {}) ~= nil))
+      last_lines_in(x, not stopping and (not ok_exit or next(x.log.waiters or {}) ~= nil))
       logs.node_exited(x, code)
     end
     if ok_exit or net.state == "stopping" or net.state == "down" then return end

@@ -102,11 +102,11 @@ local parsed_up = core.now() - t0
 local cpu_parsed, delay_parsed = cpu() - cpu0, run_delay() - delay0
 for _, m in ipairs(markers) do m:join() end
 local lag_max = 0
-for _, n in ipairs(net.nodes) do lag_max = math.max(lag_max, n.log_lag_max or 0) end
+for _, n in ipairs(net.nodes) do lag_max = math.max(lag_max, n.log.log_lag_max or 0) end
 local hwm = vm("VmHWM")
 sampling = false
 local stalls = 0
-for _, n in ipairs(net.nodes) do stalls = stalls + (n.follow_stalls or 0) end
+for _, n in ipairs(net.nodes) do stalls = stalls + (n.log.follow_stalls or 0) end
 
 -- floor: the same bytes from the engine again, all nodes at once, demuxed and counted in C
 -- (core.count_sink: no Lua string), not parsed

@@ -65,7 +65,7 @@ local ok, err = pcall(function()
   t.ok(tostring(werr):find("the last words", 1, true) ~= nil,
     "its message holds the last line, written just before the exit")
   t.ok(took < 5, ("it fails when the app exits (%.1fs after the wait began, the app's 1.5 s included)"):format(took))
-  t.is(x.following, false, "the exited app's log is read to its end")
+  t.is(x.log.following, false, "the exited app's log is read to its end")
 
   -- the engine's rotation: every file is read, each line once
   r:wait_log { match = "FLOOD-DONE", plain = true, timeout = 40 }

@@ -50,8 +50,8 @@ local ok, err = pcall(function()
       :format((hwm - rss0) // 1024, NODES * BYTES // 1000000))
   end
   local n1 = net.nodes[1]
-  t.ok((n1.spilled or 0) > 0,
-    ("older entries moved to disk (%d spilled, %d in memory)"):format(n1.spilled or 0, #n1.entries))
+  t.ok((n1.log.spilled or 0) > 0,
+    ("older entries moved to disk (%d spilled, %d in memory)"):format(n1.log.spilled or 0, #n1.log.entries))
   local first = n1:logs { match = "FIRST-LINE", plain = true }
   t.is(#first, 1, "the very first line is still found by a query (read back from disk)")
   local all = #n1:logs {}
@@ -102,7 +102,7 @@ ok, err = pcall(function()
   local t0 = core.now()
   n:wait_log { match = "FLOOD-DONE", plain = true, timeout = 60 }
   t.ok(core.now() - t0 < 30, ("a rotated log: wait_log finds the last line in %.1fs (follow resumed %d times)")
-    :format(core.now() - t0, n.follow_stalls or 0))
+    :format(core.now() - t0, n.log.follow_stalls or 0))
 end)
 logs.engine_log_size, logs.engine_log_files = nil, nil
 t.ok(ok, "rotated: no error: " .. tostring(err))

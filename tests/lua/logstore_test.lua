@@ -154,7 +154,7 @@ local follow = require "natrig.logfollow"
 local notes = {}
 local fake_net = { nodes = {} }
 function fake_net.note(_, what, detail) notes[#notes + 1] = what .. " " .. detail end
-local fnode = { name = "slow", net = fake_net }
+local fnode = { name = "slow", net = fake_net, log = require("natrig.logs").new() }
 fake_net.nodes[1] = fnode
 follow.note_lag(fnode, core.time() - 0.1)
 t.is(#notes, 0, "a lag of 0.1 s is no news")
@@ -166,7 +166,7 @@ follow.note_lag(fnode, core.time() - 0.2)
 t.like(notes[2] or "", "^log of slow caught up after lagging up to 4%.%ds", "and its end, with the worst lag")
 t.like(table.concat(follow.lag_report(fake_net) or {}), "log of slow fell behind natrig by up to 4%.%ds",
   "lag_report: a line for the run's summary")
-t.is(follow.lag_report({ nodes = { { name = "x" } } }), nil, "no lag, no report")
+t.is(follow.lag_report({ nodes = { { name = "x", log = require("natrig.logs").new() } } }), nil, "no lag, no report")
 
 -- sinks: what engine:poll hands a follow's demuxed bytes to (l_engine.c's raw:sink)
 local so, se = st:feeder("stdout"), st:feeder("stderr")

@@ -105,7 +105,7 @@ function M.exit()
     if n.attached and n.state ~= "down" then
       -- Not ours: leave it as it was found.
       if n.stop_watch then pcall(n.stop_watch) end
-      for _, x in ipairs(n.nodes or {}) do if x.stop_follow then pcall(x.stop_follow) end end
+      for _, x in ipairs(n.nodes or {}) do if x.log.stop_follow then pcall(x.log.stop_follow) end end
       say(("leaving attached run %s as it is; `natrig clean %s` removes it"):format(n.session.run_id, n.session.run_id))
     elseif n.state ~= "down" and n.session then
       local names = {}
