@@ -8,6 +8,10 @@
 -- Wall time on a shared machine moves with everyone's load, so two figures that do not are
 -- printed beside it: the engine calls each bring-up made (by operation), and the CPU time
 -- spent inside the run's containers during bring-up (cgroup v1 cpuacct, when readable here).
+-- Then BENCH_MIXED rounds (default 3) of one network whose peers alternate on and off: every
+-- router comes up under the same load at the same time, and each router's own bring-up
+-- (create to NAT rules loaded and, when on, miniupnpd listening) is timed: the medians of
+-- the two kinds in the same network are the paired figure the load cannot tilt.
 -- Never pass/fail.
 local natrig = require "natrig"
 local image = require "natrig.image"
@@ -144,6 +148,44 @@ for i = 1, ROUNDS do
       ratios[#ratios], this.off / fl, this.on / fl, over[#over]))
   ::next_round::
 end
+-- mixed rounds: on and off side by side in one network, each router's own bring-up timed
+local MIXED = tonumber(os.getenv("BENCH_MIXED")) or 3
+local Router = require("natrig.router").Router
+local bring_up = Router.bring_up
+local took
+function Router.bring_up(r, ...)
+  local t0 = natrig.core.now()
+  bring_up(r, ...)
+  if took then took[r.pm and "on" or "off"][#took[r.pm and "on" or "off"] + 1] = natrig.core.now() - t0 end
+end
+local mixed = { on = {}, off = {}, ratio = {} }
+for i = 1, MIXED do
+  took = { on = {}, off = {} }
+  local net = natrig.network { engine = eng, scenario = "bench-portmap", image = ref, quiet = true }
+  net:gateway { cmd = { "sleep", "600" } }
+  for k = 1, PEERS do
+    local pm = k % 2 == 0 and { "upnp", "natpmp", "pcp" } or nil
+    net:peer { nat = "symmetric", portmap = pm, cmd = { "sleep", "600" } }
+  end
+  local ok, up = pcall(common.timed, net.up, net)
+  pcall(net.down, net)
+  if ok and #took.on > 0 and #took.off > 0 then
+    local on_m, off_m = median(took.on), median(took.off)
+    mixed.on[#mixed.on + 1], mixed.off[#mixed.off + 1] = on_m, off_m
+    mixed.ratio[#mixed.ratio + 1] = on_m / off_m
+    print(("mixed round %d: %d routers on, %d off, up %.2fs; each router's bring-up, median: on %.2fs, off %.2fs "
+      .. "(on/off %.3f)  load %s"):format(i, #took.on, #took.off, up, on_m, off_m, on_m / off_m, common.load()))
+  else
+    print(("mixed round %d: failed, left out: %s"):format(i, tostring(up)))
+  end
+end
+took = nil
+if #mixed.ratio > 0 then
+  local mlo, mhi = spread(mixed.ratio)
+  print(("mixed: a router's own bring-up with portmap on/off in the same network, median of %d rounds %.3f "
+    .. "(spread %.3f-%.3f)"):format(#mixed.ratio, median(mixed.ratio), mlo, mhi))
+end
+
 if #ratios == 0 then
   print("no round had both modes: nothing to compare")
   eng:close()
