@@ -1,6 +1,6 @@
 --- natrig.nat: NAT behaviour of a router, from a preset name or a spec table to nftables
 -- rules applied in the router and verified there (no sleeps). The rules come from pure C
--- (src/core/natrule.c); see its header for how each RFC 4787 behaviour is built.
+-- (src/core/natrule*.c); see src/core/natrule.h for how each RFC 4787 behaviour is built.
 --
 -- Presets: full_cone (EIM+EIF), restricted_cone (EIM+ADF), port_restricted (EIM+APDF,
 -- the default), symmetric (APDM+APDF), address_dependent (ADM+ADF), linux_masquerade

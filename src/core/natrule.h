@@ -291,7 +291,7 @@ size_t natrule_flush_argvs(const struct natrule_spec *s, struct natrule_argv *ou
  * Fills up to max and returns how many there are. */
 size_t natrule_diag_argvs(struct natrule_argv *out, size_t max);
 
-/* Reading `nft list table` text (natrule.c; the CGN's checker too): where the block of the
+/* Reading `nft list table` text (natrule_check.c; the CGN's checker too): where the block of the
  * line "<kind> <name> {" starts, or NULL (names match whole: "seen_a" never finds
  * "seen_ap"); and its length, up to the object's closing "\n\t}". */
 const char *natrule_find_block(const char *text, const char *kind, const char *name);

@@ -1,30 +1,17 @@
-/* natrule_int.h - what natrule.c shares with its family-specific part natrule_fw6.c (the
- * IPv6 firewall): the text writer and the pieces of the ruleset both families emit. Not a
- * public interface. */
+/* natrule_int.h - what the parts of core/natrule share and nobody else uses: the spec's tag
+ * (natrule_ruleset.c writes it, natrule_check.c looks for it) and the family 6 pieces
+ * (natrule_fw6.c, the IPv6 firewall) that the spec, the ruleset and the checker call. The
+ * text writer is natrule_out.h's. Not a public interface. */
 #ifndef NT_NATRULE_INT_H
 #define NT_NATRULE_INT_H
-#include <stdarg.h>
-#include <stdio.h>
+
+#include <stddef.h>
 
 #include "core/natrule.h"
-#include "core/natrule_tcp.h"
+#include "core/natrule_out.h"
 
-/* struct out and natrule_vemit: natrule_tcp.h's, the one writer of the ruleset text. */
-static inline void natrule_emit(struct out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static inline void natrule_emit(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    natrule_vemit(o, fmt, ap);
-    va_end(ap);
-}
-
-/* A learned set or map with the spec's timeout. */
-void natrule_emit_dynset(struct out *o, const char *kind, const char *name, const char *type,
-                         unsigned timeout, const char *why);
+/* The table comment: "natrig <describe without TCP> wan_ip=<ip>", cut to n. */
+void natrule_spec_tag(const struct natrule_spec *s, char *dst, size_t n);
 
 /* The family 6 pieces (natrule_fw6.c). */
 int natrule_fw6_validate(const struct natrule_spec *s, struct nt_err *err);

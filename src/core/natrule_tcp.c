@@ -1,5 +1,5 @@
 /* natrule_tcp.c - the TCP half of the NAT ruleset (RFC 5382), written into the chains of
- * natrule.c's table at the places it calls. Pure: builds text only.
+ * natrule_ruleset.c's table at the places it calls. Pure: builds text only.
  *
  * How each behaviour is built (everything mirrors UDP's, natrule.h, with objects of its own,
  * since TCP and UDP ports are separate spaces):
@@ -37,17 +37,6 @@
 #include <strings.h>
 
 #define OP "nat spec"
-
-static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    natrule_vemit(o, fmt, ap);
-    va_end(ap);
-}
 
 /* --- effective settings ------------------------------------------------------------------ */
 
@@ -294,47 +283,42 @@ void natrule_tcp_objects(const struct natrule_spec *s, struct natrule_object *al
 
 /* --- text -------------------------------------------------------------------------------- */
 
-static void dynset(struct out *o, const char *kind, const char *name, const char *type,
-                   unsigned timeout, const char *why)
-{
-    emit(o, "\t# %s\n", why);
-    emit(o, "\t%s %s {\n\t\ttype %s\n\t\tflags dynamic,timeout\n\t\ttimeout %us\n\t}\n", kind, name,
-         type, timeout);
-}
-
 void natrule_tcp_sets(struct out *o, const struct natrule_spec *s)
 {
     struct tneeds n = tneeds_of(s);
     unsigned est = natrule_tcp_established(s), tr = natrule_tcp_transitory(s);
 
     if (n.guard)
-        dynset(o, "set", "tcp_seen_ap", "ipv4_addr . inet_service . inet_service", est,
-               "TCP outbound after NAT: remote address . remote port . public port");
+        natrule_emit_dynset(o, "set", "tcp_seen_ap", "ipv4_addr . inet_service . inet_service", est,
+                            "TCP outbound after NAT: remote address . remote port . public port");
     if (n.seen_a)
-        dynset(o, "set", "tcp_seen_a", "ipv4_addr . inet_service", est,
-               "TCP outbound after NAT: remote address . public port (ADF)");
+        natrule_emit_dynset(o, "set", "tcp_seen_a", "ipv4_addr . inet_service", est,
+                            "TCP outbound after NAT: remote address . public port (ADF)");
     if (n.inside)
-        dynset(o, "map", "tcp_pub_to_inside", "inet_service : ipv4_addr . inet_service", est,
-               "TCP public port -> inside endpoint (inbound DNAT, hairpin)");
+        natrule_emit_dynset(o, "map", "tcp_pub_to_inside",
+                            "inet_service : ipv4_addr . inet_service", est,
+                            "TCP public port -> inside endpoint (inbound DNAT, hairpin)");
     if (n.eim_out)
-        dynset(o, "map", "tcp_eim_out", "ipv4_addr . inet_service : ipv4_addr . inet_service", est,
-               "TCP inside endpoint -> public address . port (EIM)");
+        natrule_emit_dynset(o, "map", "tcp_eim_out",
+                            "ipv4_addr . inet_service : ipv4_addr . inet_service", est,
+                            "TCP inside endpoint -> public address . port (EIM)");
     if (n.adm_out)
-        dynset(o, "map", "tcp_adm_out",
-               "ipv4_addr . inet_service . ipv4_addr : ipv4_addr . inet_service", est,
-               "TCP inside endpoint . remote address -> public address . port (ADM)");
+        natrule_emit_dynset(o, "map", "tcp_adm_out",
+                            "ipv4_addr . inet_service . ipv4_addr : ipv4_addr . inet_service", est,
+                            "TCP inside endpoint . remote address -> public address . port (ADM)");
     if (n.hold) {
-        dynset(o, "set", "tcp_syn_hold", "ipv4_addr . inet_service . inet_service",
-               NATRULE_SYN_HOLD_SECONDS, "unsolicited SYNs held unanswered (RFC 5382 REQ-4)");
-        dynset(o, "set", "tcp_syn_seen", "ipv4_addr . inet_service . inet_service", tr,
-               "unsolicited SYNs whose hold began: answered once it is over");
+        natrule_emit_dynset(o, "set", "tcp_syn_hold", "ipv4_addr . inet_service . inet_service",
+                            NATRULE_SYN_HOLD_SECONDS,
+                            "unsolicited SYNs held unanswered (RFC 5382 REQ-4)");
+        natrule_emit_dynset(o, "set", "tcp_syn_seen", "ipv4_addr . inet_service . inet_service", tr,
+                            "unsolicited SYNs whose hold began: answered once it is over");
     }
-    emit(o, "\t# TCP conntrack entries: the established and transitory idle timeouts\n");
-    emit(o,
-         "\tct timeout tcp_map {\n\t\tprotocol tcp\n\t\tl3proto ip\n"
-         "\t\tpolicy = { syn_sent : %u, syn_recv : %u, established : %u, fin_wait : %u, "
-         "close_wait : %u, last_ack : %u, time_wait : %u }\n\t}\n",
-         tr, tr, est, tr, tr, tr, tr);
+    natrule_emit(o, "\t# TCP conntrack entries: the established and transitory idle timeouts\n");
+    natrule_emit(o,
+                 "\tct timeout tcp_map {\n\t\tprotocol tcp\n\t\tl3proto ip\n"
+                 "\t\tpolicy = { syn_sent : %u, syn_recv : %u, established : %u, fin_wait : %u, "
+                 "close_wait : %u, last_ack : %u, time_wait : %u }\n\t}\n",
+                 tr, tr, est, tr, tr, tr, tr);
 }
 
 /* The verdict on an unsolicited TCP segment that pre selects. */
@@ -345,20 +329,22 @@ static void unsolicited(struct out *o, const struct natrule_spec *s, const char 
 
     switch (natrule_tcp_syn(s)) {
     case NATRULE_SYN_RST:
-        emit(o, "\t\t%s meta l4proto tcp counter reject with tcp reset\n", pre);
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter reject with tcp reset\n", pre);
         break;
     case NATRULE_SYN_HOLD:
-        emit(o, "\t\t%s %s %s @tcp_syn_hold counter drop\n", pre, syn, key);
-        emit(o,
-             "\t\t%s %s %s @tcp_syn_seen counter delete @tcp_syn_seen { %s } reject with icmp "
-             "type port-unreachable\n",
-             pre, syn, key, key);
-        emit(o, "\t\t%s %s counter add @tcp_syn_seen { %s } add @tcp_syn_hold { %s } drop\n", pre,
-             syn, key, key);
-        emit(o, "\t\t%s meta l4proto tcp counter drop\n", pre);
+        natrule_emit(o, "\t\t%s %s %s @tcp_syn_hold counter drop\n", pre, syn, key);
+        natrule_emit(
+            o,
+            "\t\t%s %s %s @tcp_syn_seen counter delete @tcp_syn_seen { %s } reject with icmp "
+            "type port-unreachable\n",
+            pre, syn, key, key);
+        natrule_emit(o,
+                     "\t\t%s %s counter add @tcp_syn_seen { %s } add @tcp_syn_hold { %s } drop\n",
+                     pre, syn, key, key);
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter drop\n", pre);
         break;
     default:
-        emit(o, "\t\t%s meta l4proto tcp counter drop\n", pre);
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter drop\n", pre);
         break;
     }
 }
@@ -366,13 +352,13 @@ static void unsolicited(struct out *o, const struct natrule_spec *s, const char 
 void natrule_tcp_guard(struct out *o, const struct natrule_spec *s, const char *pre)
 {
     if (natrule_tcp_filtering(s) == NATRULE_EIF)
-        emit(o, "\t\t%s tcp dport @tcp_pub_to_inside counter accept\n", pre);
+        natrule_emit(o, "\t\t%s tcp dport @tcp_pub_to_inside counter accept\n", pre);
     if (natrule_tcp_filtering(s) == NATRULE_ADF)
-        emit(o, "\t\t%s ip saddr . tcp dport @tcp_seen_a counter accept\n", pre);
-    emit(o, "\t\t%s ip saddr . tcp sport . tcp dport @tcp_seen_ap counter accept\n", pre);
+        natrule_emit(o, "\t\t%s ip saddr . tcp dport @tcp_seen_a counter accept\n", pre);
+    natrule_emit(o, "\t\t%s ip saddr . tcp sport . tcp dport @tcp_seen_ap counter accept\n", pre);
     if (s->portmap)
-        emit(o, "\t\t%s meta l4proto tcp counter meta mark set meta mark or 0x%x\n", pre,
-             NATRULE_PM_MARK);
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter meta mark set meta mark or 0x%x\n", pre,
+                     NATRULE_PM_MARK);
     else
         unsolicited(o, s, pre);
 }
@@ -384,16 +370,16 @@ void natrule_tcp_pm_late(struct out *o, const struct natrule_spec *s)
 
 void natrule_tcp_ct_policy(struct out *o)
 {
-    emit(o, "\t\tmeta l4proto tcp ct timeout set \"tcp_map\"\n");
+    natrule_emit(o, "\t\tmeta l4proto tcp ct timeout set \"tcp_map\"\n");
 }
 
 void natrule_tcp_dnat(struct out *o, const struct natrule_spec *s, const char *pre)
 {
     (void)s;
-    emit(o,
-         "\t\t%s tcp dport @tcp_pub_to_inside counter dnat ip to tcp dport map "
-         "@tcp_pub_to_inside\n",
-         pre);
+    natrule_emit(o,
+                 "\t\t%s tcp dport @tcp_pub_to_inside counter dnat ip to tcp dport map "
+                 "@tcp_pub_to_inside\n",
+                 pre);
 }
 
 void natrule_tcp_mapping_rules(struct out *o, const struct natrule_spec *s, const char *pre,
@@ -402,26 +388,29 @@ void natrule_tcp_mapping_rules(struct out *o, const struct natrule_spec *s, cons
     struct tneeds n = tneeds_of(s);
 
     if (s->racy) {
-        emit(o, "\t\t%s meta l4proto tcp counter snat ip to %s%s\n", pre, wan,
-             natrule_tcp_mapping(s) == NATRULE_APDM ? " random" : "");
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter snat ip to %s%s\n", pre, wan,
+                     natrule_tcp_mapping(s) == NATRULE_APDM ? " random" : "");
         return;
     }
     if (n.eim_out)
-        emit(o,
-             "\t\t%s ip saddr . tcp sport @tcp_eim_out counter snat ip to ip saddr . tcp sport "
-             "map @tcp_eim_out\n",
-             pre);
+        natrule_emit(
+            o,
+            "\t\t%s ip saddr . tcp sport @tcp_eim_out counter snat ip to ip saddr . tcp sport "
+            "map @tcp_eim_out\n",
+            pre);
     if (n.adm_out)
-        emit(o,
-             "\t\t%s ip saddr . tcp sport . ip daddr @tcp_adm_out counter snat ip to ip saddr . "
-             "tcp sport . ip daddr map @tcp_adm_out\n",
-             pre);
+        natrule_emit(
+            o,
+            "\t\t%s ip saddr . tcp sport . ip daddr @tcp_adm_out counter snat ip to ip saddr . "
+            "tcp sport . ip daddr map @tcp_adm_out\n",
+            pre);
     if (natrule_tcp_port_preservation(s)) {
         /* as UDP: a port another inside endpoint owns is not shared */
-        emit(o, "\t\t%s tcp sport @tcp_pub_to_inside counter snat ip to %s random\n", pre, wan);
-        emit(o, "\t\t%s meta l4proto tcp counter snat ip to %s\n", pre, wan);
+        natrule_emit(o, "\t\t%s tcp sport @tcp_pub_to_inside counter snat ip to %s random\n", pre,
+                     wan);
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter snat ip to %s\n", pre, wan);
     } else {
-        emit(o, "\t\t%s meta l4proto tcp counter snat ip to %s random\n", pre, wan);
+        natrule_emit(o, "\t\t%s meta l4proto tcp counter snat ip to %s random\n", pre, wan);
     }
 }
 
@@ -434,9 +423,10 @@ void natrule_tcp_learn(struct out *o, const struct natrule_spec *s, const char *
         return;
     snprintf(pre, sizeof pre, "ip saddr %s ip daddr != @lan_nets meta l4proto tcp", wan);
     /* conntrack's assured: the handshake completed (simultaneous open included) */
-    emit(o, "\t\t%s ct status assured tcp flags & (fin | rst) == 0 jump tcp_learn_est\n", pre);
-    emit(o, "\t\t%s tcp flags & (fin | rst) != 0 jump tcp_learn_close\n", pre);
-    emit(o, "\t\t%s jump tcp_learn_new\n", pre);
+    natrule_emit(o, "\t\t%s ct status assured tcp flags & (fin | rst) == 0 jump tcp_learn_est\n",
+                 pre);
+    natrule_emit(o, "\t\t%s tcp flags & (fin | rst) != 0 jump tcp_learn_close\n", pre);
+    natrule_emit(o, "\t\t%s jump tcp_learn_new\n", pre);
 }
 
 /* One learn chain: op is "update" (refresh to t) or "add" (only when absent). */
@@ -446,11 +436,12 @@ static void learn_chain(struct out *o, const struct natrule_spec *s, const char 
     static const char *const dirs[] = {"original", "reply"};
     struct tneeds n = tneeds_of(s);
 
-    emit(o, "\tchain %s {\n", name);
+    natrule_emit(o, "\tchain %s {\n", name);
     if (n.guard)
-        emit(o, "\t\t%s @tcp_seen_ap { ip daddr . tcp dport . tcp sport timeout %us }\n", op, t);
+        natrule_emit(o, "\t\t%s @tcp_seen_ap { ip daddr . tcp dport . tcp sport timeout %us }\n",
+                     op, t);
     if (n.seen_a)
-        emit(o, "\t\t%s @tcp_seen_a { ip daddr . tcp sport timeout %us }\n", op, t);
+        natrule_emit(o, "\t\t%s @tcp_seen_a { ip daddr . tcp sport timeout %us }\n", op, t);
     for (size_t i = 0; i < 2; i++) {
         const char *d = dirs[i];
         char pre[112];
@@ -459,22 +450,25 @@ static void learn_chain(struct out *o, const struct natrule_spec *s, const char 
         snprintf(pre, sizeof pre, "meta l4proto tcp ct direction %s ct %s ip saddr @lan_nets", d,
                  d);
         if (n.inside)
-            emit(o,
-                 "\t\t%s %s @tcp_pub_to_inside { tcp sport timeout %us : ct %s ip saddr . ct %s "
-                 "proto-src }\n",
-                 pre, op, t, d, d);
+            natrule_emit(
+                o,
+                "\t\t%s %s @tcp_pub_to_inside { tcp sport timeout %us : ct %s ip saddr . ct %s "
+                "proto-src }\n",
+                pre, op, t, d, d);
         if (n.eim_out)
-            emit(o,
-                 "\t\t%s %s @tcp_eim_out { ct %s ip saddr . ct %s proto-src timeout %us : ip "
-                 "saddr . tcp sport }\n",
-                 pre, op, d, d, t);
+            natrule_emit(
+                o,
+                "\t\t%s %s @tcp_eim_out { ct %s ip saddr . ct %s proto-src timeout %us : ip "
+                "saddr . tcp sport }\n",
+                pre, op, d, d, t);
         if (n.adm_out)
-            emit(o,
-                 "\t\t%s %s @tcp_adm_out { ct %s ip saddr . ct %s proto-src . ip daddr timeout "
-                 "%us : ip saddr . tcp sport }\n",
-                 pre, op, d, d, t);
+            natrule_emit(
+                o,
+                "\t\t%s %s @tcp_adm_out { ct %s ip saddr . ct %s proto-src . ip daddr timeout "
+                "%us : ip saddr . tcp sport }\n",
+                pre, op, d, d, t);
     }
-    emit(o, "\t}\n");
+    natrule_emit(o, "\t}\n");
 }
 
 void natrule_tcp_chains(struct out *o, const struct natrule_spec *s)
@@ -483,9 +477,11 @@ void natrule_tcp_chains(struct out *o, const struct natrule_spec *s)
 
     if (!tneeds_of(s).learn)
         return;
-    emit(o, "\t# TCP learning: established connections keep a mapping for the established\n");
-    emit(o, "\t# timeout; one being opened is added (never shortening a live one) and one\n");
-    emit(o, "\t# being closed refreshed for the transitory timeout\n");
+    natrule_emit(o,
+                 "\t# TCP learning: established connections keep a mapping for the established\n");
+    natrule_emit(o,
+                 "\t# timeout; one being opened is added (never shortening a live one) and one\n");
+    natrule_emit(o, "\t# being closed refreshed for the transitory timeout\n");
     learn_chain(o, s, "tcp_learn_est", "update", est);
     learn_chain(o, s, "tcp_learn_close", "update", tr);
     learn_chain(o, s, "tcp_learn_new", "add", tr);

@@ -1,22 +1,15 @@
-/* natrule_tcp.h - private to core/natrule.c: the TCP half of the NAT ruleset (RFC 5382), one
- * function per place of the ruleset natrule.c writes. natrule_tcp.c says how each behaviour
+/* natrule_tcp.h - private to core/natrule*.c: the TCP half of the NAT ruleset (RFC 5382), one
+ * function per place of the ruleset natrule_ruleset.c writes; its options and validation for
+ * natrule.c, its tag for natrule_check.c. natrule_tcp.c says how each behaviour
  * is built. */
 #ifndef NT_NATRULE_TCP_H
 #define NT_NATRULE_TCP_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 #include "base/err.h"
 #include "core/natrule.h"
-
-/* The ruleset text being written (natrule.c): one failed append marks it failed. */
-struct out {
-    struct buf *b;
-    int failed;
-};
-
-void natrule_vemit(struct out *o, const char *fmt, va_list ap);
+#include "core/natrule_out.h"
 
 /* natrule_set_option for the tcp_* keys: 1 when key is not TCP's, else 0 or -1 with err. */
 int natrule_tcp_option(struct natrule_spec *s, const char *key, const char *value,
@@ -35,7 +28,7 @@ void natrule_tcp_tag(const struct natrule_spec *s, char *dst, size_t n);
 /* The objects TCP adds, appended at all[*k] (room for NATRULE_MAX_OBJECTS in all). */
 void natrule_tcp_objects(const struct natrule_spec *s, struct natrule_object *all, size_t *k);
 
-/* Sets and maps, the ct timeout policy, then one function per chain natrule.c writes:
+/* Sets and maps, the ct timeout policy, then one function per chain natrule_ruleset.c writes:
  * guard (pre selects unsolicited packets to wan_ip), pm_late (the guard's deferred verdict on
  * a portmap router), ct_policy, dnat_in (pre as UDP's), snat_out (pre as UDP's), learn
  * (pre: after NAT, from wan_ip), and the regular chains learn jumps to. */

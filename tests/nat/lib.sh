@@ -160,7 +160,7 @@ nt_load() {
 }
 
 # nt_flush N PRESET [key=value...]: forget every mapping of router N with the flush argvs
-# natrule.c gives (flush the learned sets and maps, then conntrack -F).
+# natrule_argv.c gives (flush the learned sets and maps, then conntrack -F).
 nt_flush() {
     local n=$1 preset=$2 what args
     shift 2
