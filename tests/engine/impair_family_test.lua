@@ -1,9 +1,8 @@
+-- natrig-test: serial (median RTTs against +-5% bounds: 105.02 ms at a load average of 44)
 -- impair{ family = ... } against the real engine (issue 25 item 4; needs:engine): two
 -- dual-stack gateways, b pinging a over IPv4 and IPv6 at the same time. a:impair{ family =
 -- "v6", delay = "100ms" } must add 100 ms (+-5 %) to IPv6 and nothing to IPv4; "v4" the
 -- other way; the default (both) to both. The same in namespaces: tests/shaper/netns-family.
--- (Not serial: its bounds (median RTTs +-5%) held at load averages of 27-31 on this 2-core machine,
--- the shaper releasing packets on time under load; it runs among the parallel files.)
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
