@@ -147,8 +147,10 @@ function M.route_text(node, brief)
   if node.log.log_route == "file" and brief then return file end
   if node.log.log_route == "file" then
     local i = tailer and node.log.tail_id and tailer:info(node.log.tail_id) or {}
-    return ("%s (%d bytes, %d rotations%s)"):format(file,
-      i.taken or 0, i.rotations or 0, (i.bad or 0) > 0 and (", %d lines not json-file records"):format(i.bad) or "")
+    -- lost: natrig fell behind by more than the engine keeps (max-file); their lines never came
+    return ("%s (%d bytes, %d rotations%s%s)"):format(file, i.taken or 0, i.rotations or 0,
+      (i.lost or 0) > 0 and (", %d times a rotated file was gone before it was read: lines lost"):format(i.lost) or "",
+      (i.bad or 0) > 0 and (", %d lines not json-file records"):format(i.bad) or "")
   end
   return "the engine's follow stream" .. (node.log.log_route_why and (" (" .. node.log.log_route_why .. ")") or "")
 end

@@ -107,7 +107,16 @@ int tail_add(struct tail_set *ts, const char *path, struct nt_err *err)
 
     if (!slash || slash[1] == 0)
         return nt_err_set(err, NT_EINVAL, "log tail", "'%s' is no absolute file path", path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* the oldest file the writer still keeps (<path>.N .. <path>.1) first: what it rotated
+     * away before the reader came is read too, then each successor */
+    fd = -1;
+    for (int k = TAIL_ROTATED_MAX; k >= 1 && fd < 0; k--) {
+        char old[PATH_MAX];
+        snprintf(old, sizeof old, "%s.%d", path, k);
+        fd = open(old, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0)
+        fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return nt_err_set(err, NT_SYS, "log tail", "open '%s': %s", path, strerror(errno));
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

@@ -28,7 +28,8 @@ void tail_set_free(struct tail_set *ts);
 /* The inotify descriptor (readable when a followed file may have grown). */
 int tail_set_fd(const struct tail_set *ts);
 
-/* Follow the file at path from its start (it must exist and be readable). Returns its id
+/* Follow the file at path from its start (it must exist and be readable), and from the
+ * oldest file rotated away before (<path>.N .. <path>.1) when there are. Returns its id
  * (>= 0, reused after tail_remove), or -1 with err filled (the path and why). */
 int tail_add(struct tail_set *ts, const char *path, struct nt_err *err);
 void tail_remove(struct tail_set *ts, int id);

@@ -10,7 +10,7 @@
  *   evs = tl:take()      -- { {id=, bytes=, read=, woken=, spilled=, seq=, last_time=}, ... }
  *                        -- (also tl:poll(): the scheduler polls it as it polls an engine)
  *   ev = tl:drain(id)    -- the file read to its end now (an exited app: all is there)
- *   tl:info(id)          -- {offset, taken, rotations, truncations, lines, bad}
+ *   tl:info(id)          -- {offset, taken, rotations, truncations, lost, lines, bad}
  */
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +221,8 @@ static int l_tail_info(lua_State *L)
     lua_setfield(L, -2, "rotations");
     lua_pushinteger(L, ti.truncations);
     lua_setfield(L, -2, "truncations");
+    lua_pushinteger(L, ti.lost);
+    lua_setfield(L, -2, "lost");
     lua_pushinteger(L, (lua_Integer)t->slots[i].conv.lines);
     lua_setfield(L, -2, "lines");
     lua_pushinteger(L, (lua_Integer)t->slots[i].conv.bad);

@@ -160,6 +160,21 @@ int main(void)
         tail_remove(ts, id2);
         unlink(p2);
     }
+    /* a file rotated before the reader came: read first, then the file under the name */
+    {
+        char p3[160], p3r[170];
+        int id3;
+        snprintf(p3, sizeof p3, "%s/e-json.log", dir);
+        snprintf(p3r, sizeof p3r, "%s.1", p3);
+        append(p3r, "rotated before\n");
+        append(p3, "after\n");
+        id3 = tail_add(ts, p3, &err);
+        is_str(take_all(ts, id3, &finals), "rotated before\nafter\n",
+               "a file rotated before the reader came is read first");
+        tail_remove(ts, id3);
+        unlink(p3);
+        unlink(p3r);
+    }
     tail_remove(ts, id);
     is_int(tail_count(ts), 0, "removed");
     is_int(tail_peek(ts, id, buf, sizeof buf, &final, &err), -1, "a removed file is no more read");
