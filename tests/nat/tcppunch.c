@@ -4,7 +4,8 @@
  *       IP:PORT (SO_REUSEADDR + SO_REUSEPORT), again 300 ms after each failed attempt, until
  *       STOP_MS. Whichever completes first (connect or accept) wins: both ends then swap one
  *       line ("NAME hello") and print "NAME: connected via connect|accept, got 'X hello'".
- *       Exit 0 on the exchange, 1 when STOP_MS passed without one.
+ *       Exit 0 on the exchange, 1 when STOP_MS passed without one. With TCPPUNCH_T0_MS set
+ *       (Unix time, ms) the times count from then: the ends of one punch share a start.
  *   tcppunch connect IP:PORT STOP_MS [LPORT]
  *       one connect(); prints "connected", "refused after N ms", "unreachable after N ms" or
  *       "timeout after N ms", and exits 0 only for connected.
@@ -26,13 +27,37 @@
 #include <unistd.h>
 
 static struct timespec t0;
+static clockid_t clk = CLOCK_MONOTONIC;
 
 static long now_ms(void)
 {
     struct timespec t;
 
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clk, &t);
     return (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+/* TCPPUNCH_T0_MS (Unix time in ms): START_MS and STOP_MS count from then, not from this
+ * process's start, so two ends started at once on a loaded machine keep their order of
+ * arrival (each end's own start can come over a second late). */
+static void set_t0(void)
+{
+    const char *e = getenv("TCPPUNCH_T0_MS");
+    char *end;
+    long long ms;
+
+    if (!e || !*e) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        return;
+    }
+    ms = strtoll(e, &end, 10);
+    if (*end || ms <= 0) {
+        fprintf(stderr, "tcppunch: TCPPUNCH_T0_MS must be Unix time in ms, got '%s'\n", e);
+        exit(2);
+    }
+    clk = CLOCK_REALTIME;
+    t0.tv_sec = (time_t)(ms / 1000);
+    t0.tv_nsec = (long)(ms % 1000) * 1000000;
 }
 
 static long num(const char *s, const char *what)
@@ -263,7 +288,7 @@ static int serve(long lport, long stop, const char *open_to)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    set_t0();
     if (argc == 7 && strcmp(argv[1], "punch") == 0) {
         struct sockaddr_in to = endpoint(argv[4]);
 
