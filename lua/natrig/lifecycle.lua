@@ -228,9 +228,9 @@ function M.teardown_limit(net)
   local sig = task.signal() and (task.signal_at() or core.now())
   if not sig or not (net.session.reaper_pid or net.session.reaper_pids) then return limit end
   -- After a signal natrig exits within M.signal_exit() s of it (issue 22): teardown ends
-  -- 5 s before (3 s at least), and the watchdog goes on with what is left. Without a
+  -- 7 s before (3 s at least), and the watchdog goes on with what is left. Without a
   -- watchdog (NATRIG_NO_WATCHDOG=1) nobody would: teardown takes its whole time.
-  return math.max(3, math.min(limit, M.signal_exit() - 5 - (core.now() - sig))), true
+  return math.max(3, math.min(limit, M.signal_exit() - 7 - (core.now() - sig))), true
 end
 
 --- Seconds natrig takes at most to exit after SIGINT or SIGTERM: NATRIG_SIGNAL_EXIT,
@@ -247,8 +247,8 @@ function M.hand_over(self, took)
   local filters = { label = core.json_array { "natrig.run=" .. self.session.run_id } }
   local nc, nn = "?", "?"
   -- What deletes endpoints and is still in flight ends first (teardown asks nothing new):
-  -- the watchdog must not delete one beside it (natrig.teardown), until 4 s before the exit
-  local by = (task.signal_at() or core.now()) + M.signal_exit() - 4
+  -- the watchdog must not delete one beside it (natrig.teardown), until 6 s before the exit
+  local by = (task.signal_at() or core.now()) + M.signal_exit() - 6
   while require("natrig.teardown").deleting() > 0 and core.now() < by do
     task.sleep(0.05)
   end
