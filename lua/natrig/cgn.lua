@@ -102,7 +102,7 @@ function M.members(r)
     if x.behind == r then l[#l + 1] = { x = x, name = x.name, ip = x.wan_ip } end
   end
   for _, n in ipairs(r.net.nodes) do
-    if n.router == r then l[#l + 1] = { x = n, name = n.name, ip = n.private_ip } end
+    if n.router == r then l[#l + 1] = { x = n, name = n.name, ip = n.endpoint_ip } end
   end
   return l
 end

@@ -24,7 +24,7 @@ M.Router, M.new_router = router_mod.Router, router_mod.new_router
 -- @tfield string name its name
 -- @tfield string kind "gateway", "peer" or "node"
 -- @tfield ?string private_ip its address on its own segment (a LAN, or the public network); nil
--- on a v6only public node (it has no IPv4)
+-- on a v6only node, public or behind a v6only router (it has no IPv4)
 -- @tfield ?string public_ip the address the public network sees it at (its outermost router's);
 -- nil on a v6only public node
 -- @tfield ?string private_ip6 its IPv6 address (ip = "dual" or "v6only"; natrig.ip6), else nil

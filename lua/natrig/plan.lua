@@ -129,7 +129,9 @@ function M.place_node(self, n)
   end
   n.segment = n.router.lan
   n.endpoint_ip = next_lan_host(n.router)
-  n.private_ip = n.endpoint_ip
+  -- a v6only LAN's node loses its engine address at bring-up too (ip6.drop4); its public_ip
+  -- stays its router's, the address its IPv4 traffic leaves by (NAT64)
+  n.private_ip = n.ip ~= "v6only" and n.endpoint_ip or nil
   local outer, inner = n.router, n
   while outer.behind do outer, inner = outer.behind, outer end
   n.public_ip = outer.nat.cgnat and require("natrig.cgn").public_ip(outer, inner) or outer.wan_ip

@@ -67,6 +67,14 @@ local ok, err = pcall(function()
     ("the router's LAN link has no IPv4 (%s gone)"):format(r.lan_ip))
   t.ok(#p.captures == 1 and #r.captures == 2, ("captures run on the v6only links (%s, %s by IPv6 address)")
     :format(p.captures[1] and p.captures[1].dev or "?", r.captures[2] and r.captures[2].dev or "?"))
+  -- and natrig reports none: private_ip nil (the plan's address is endpoint_ip), IPv6 alone
+  t.ok(p.private_ip == nil and p.endpoint_ip ~= nil, ("the v6only peer has no private_ip (endpoint_ip %s is gone)")
+    :format(tostring(p.endpoint_ip)))
+  t.is(p:addr(4000), "[" .. p.public_ip6 .. "]:4000", "its addr() is its IPv6 one alone")
+  local pd = p:diagnostics()
+  t.ok(not pd.addresses:find("scope global", 1, true) and not pd.addresses:find(p.endpoint_ip, 1, true),
+    "its diagnostics: no IPv4 address")
+  t.like(pd.addresses6 or "", esc(p.private_ip6), "its diagnostics: its IPv6 address")
   local look = p:exec { "nslookup", "-type=AAAA", "gw" }
   t.like(look.stdout, "Address:%s+" .. esc(want), "the peer resolves gw to " .. want)
   local other = p:exec { "nslookup", "-type=AAAA", "example.com" }

@@ -54,7 +54,29 @@ t.ok(nat64.translatable(gw.public_ip), "the gateway's address " .. gw.public_ip 
 t.ok(nat64.translatable(r.wan_ip), "so is the router's WAN address " .. r.wan_ip)
 t.ok(not core.subnet_overlaps(pub, cgn.lan.subnet),
   ("the CGN's inside %s is carved around it"):format(cgn.lan.subnet))
-t.ok(core.subnet_contains(plan.POOL, p.private_ip), "LANs still come from the pool: " .. p.router.lan.subnet)
+t.ok(core.subnet_contains(plan.POOL, p.endpoint_ip), "LANs still come from the pool: " .. p.router.lan.subnet)
+
+-- a v6only LAN's node has no IPv4 address (bring-up takes the engine's away): private_ip nil,
+-- the plan's address kept as endpoint_ip; its IPv4 traffic leaves by NAT64 from its router's
+t.ok(p.private_ip == nil and core.subnet_contains(r.lan.subnet, p.endpoint_ip),
+  ("the v6only peer has no private_ip; endpoint_ip %s is on its LAN %s"):format(p.endpoint_ip, r.lan.subnet))
+t.is(p.public_ip, r.wan_ip, "its public_ip is its router's WAN address (NAT64)")
+t.like(p.private_ip6 or "", "^2001:db8:", "it has its IPv6 address " .. tostring(p.private_ip6))
+t.is(n.by_name.q.private_ip, n.by_name.q.endpoint_ip, "a v4 peer's private_ip is its endpoint_ip, as before")
+t.is(p:addr(4000), "[" .. p.public_ip6 .. "]:4000", "its addr() is its IPv6 one alone")
+t.like(tostring(p), "private nil, public " .. r.wan_ip:gsub("%p", "%%%0"), "tostring: no private IPv4")
+local dtext = require("natrig.dump")(n, { print = false })
+t.like(dtext, "peer%s+p%s+" .. p.private_ip6:gsub("%p", "%%%0") .. " %-> " .. r.wan_ip:gsub("%p", "%%%0"),
+  "dump shows its IPv6 address and its router's public one")
+local p2 = n:peer { name = "p2", router = r, cmd = CMD }
+plan.place_node(n, p2)
+local impair, partition = require "natrig.impair", require "natrig.partition"
+t.is(impair.addr_from(p2, p, "v4"), nil, "impairment: p2 has no IPv4 address for p on their LAN")
+t.is(impair.addr_from(p2, p, "v6"), p.private_ip6, "and reaches it at its IPv6 address")
+t.is(#partition.router_cuts(p, p2), 0, "a partition cuts no IPv4 hairpin between two v6only peers")
+local cgn_ips = {}
+for _, m in ipairs(require("natrig.cgn").members(cgn)) do cgn_ips[#cgn_ips + 1] = tostring(m.ip) end
+t.is(table.concat(cgn_ips, " "), home.wan_ip, "a CGN's members keep their addresses")
 
 -- bad input: a NAT64 router added to a network brought up without one
 local up = fresh("r3")
