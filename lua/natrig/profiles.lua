@@ -162,10 +162,17 @@ M.builtin["natrig-peer"] = {
     return { "/usr/local/bin/natrig-peer", "peer", "--gateway", at, "--name", node.name, "--port", PEER_PORT }
   end,
   ready = { log = "natrig_peer::", plain = true, timeout = 20 },
-  -- a peer and its gateway share a family: an IPv4-only peer cannot reach a v6only gateway
+  -- a peer and its gateway share a family: an IPv4-only peer cannot reach a v6only gateway,
+  -- nor a v6only peer an IPv4-only one (even through NAT64: the gateway would introduce it
+  -- to peers by IPv4 addresses it cannot send to)
   check = function(node, net)
     if node.kind == "gateway" then return end
     local gw = first_gateway(net, node)
+    if not ip6.has4(node.ip) and not ip6.has6(gw.ip) then
+      bad(("%s speaks IPv6 only (%s) and its gateway %s IPv4 only (ip = %q): they share no family; "
+        .. "give %s ip = \"dual\""):format(node.name, node.router and ("behind v6only router " .. node.router.name)
+        or "ip = \"v6only\"", gw.name, tostring(gw.ip), gw.name))
+    end
     if not ip6.has4(gw.ip) and not ip6.has6(node.ip) then
       bad(("%s speaks IPv4 only (ip = %q) and its gateway %s IPv6 only (ip = \"v6only\"): they share no "
         .. "family; give %s ip = \"dual\" (or the gateway ip = \"dual\")"):format(node.name, tostring(node.ip),

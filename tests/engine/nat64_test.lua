@@ -6,7 +6,8 @@
 -- exchanges datagrams over IPv6 with the gateway's natrig-peer echo (by name: glibc's
 -- resolver), which sees the router's IPv4 WAN address. A v6only gateway has no IPv4 either
 -- (no public_ip, no address, no route: "Network is unreachable") and is reached over IPv6.
--- Bad input is refused at declaration (or at net:up() before anything is made).
+-- A v6only peer reports no private_ip either. Bad input is refused at declaration (or at
+-- net:up() before anything is made): nat64 on a v4 router, and natrig-peers sharing no family.
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
@@ -34,6 +35,16 @@ do
   local filters = { label = natrig.json.array { "natrig.run=" .. bad2.session.run_id } }
   t.is(#eng:container_list(filters) + #eng:network_list(filters), 0, "and nothing was made")
   bad2:down()
+  -- and a v6only peer cannot reach an IPv4-only gateway (it would be handed its IPv4 address)
+  local bad3 = natrig.network { scenario = "nat64_test_bad", quiet = true }
+  bad3:gateway { name = "gw4" }
+  bad3:peer { name = "p6", router = bad3:router { name = "r6", ip = "v6only" } }
+  t.raises(function() bad3:up() end, "p6 speaks IPv6 only %(behind v6only router r6%) and its gateway gw4 IPv4 only "
+    .. "%(ip = \"v4\"%): they share no family; give gw4 ip = \"dual\"",
+    "a v6only natrig-peer with an IPv4-only gateway is refused at net:up()")
+  local f3 = { label = natrig.json.array { "natrig.run=" .. bad3.session.run_id } }
+  t.is(#eng:container_list(f3) + #eng:network_list(f3), 0, "and nothing was made")
+  bad3:down()
 end
 
 local net = natrig.network { scenario = "nat64_test", quiet = true }

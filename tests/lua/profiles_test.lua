@@ -52,4 +52,13 @@ t.is(argv_text(gw("v6only", "2001:db8::2")), "/usr/local/bin/natrig-peer gateway
 local function peer(ip) return { name = "a", kind = "peer", ip = ip, opts = {} } end
 t.like(argv_text(peer("dual"), g6), "%-%-gateway 10%.0%.0%.2:31337 ", "a dual-stack peer registers over IPv4")
 t.like(argv_text(peer("v6only"), g6), "%-%-gateway %[2001:db8::2%]:31337 ", "a v6only peer registers over IPv6")
+-- a v6only peer and an IPv4-only gateway share no family: refused by the profile's check
+-- (run at net:up(), before anything is made), naming both and what to do
+local p6 = { name = "a", kind = "peer", ip = "v6only", opts = {}, router = { name = "r64" } }
+t.raises(function() np.check(p6, net_of(gw("v4"))) end,
+  'a speaks IPv6 only %(behind v6only router r64%) and its gateway gw IPv4 only %(ip = "v4"%): they share '
+    .. 'no family; give gw ip = "dual"', "a v6only peer with an IPv4-only gateway is refused, both named")
+t.raises(function() profiles.argv(np, p6, net_of(gw("v4"))) end, "give gw ip = \"dual\"",
+  "and its argv is never made with the gateway's IPv4 address")
+t.is(select("#", np.check(p6, net_of(g6))), 0, "a dual-stack gateway is fine for it")
 t.done()
