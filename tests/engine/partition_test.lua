@@ -42,9 +42,10 @@ local ok, err = pcall(function()
     end
     local heard, sent, code, out
     natrig.parallel {
-      function() heard = to:exec { PEER, "listen", "--port", p, "--timeout", "2000" } end,
+      function() heard = to:exec { PEER, "listen", "--port", p, "--timeout", "4000" } end,
       function()
-        -- the listener binds first (a fixed 0.3 s was too short at load 45)
+        -- the listener binds first (a fixed 0.3 s was too short at load 45); it listens 4 s,
+        -- as this exec and the sender's can take a second each at a load average of 25
         to:exec { "sh", "-c",
           ("for i in $(seq 200); do netstat -uln | grep -q ':%s ' && exit 0; sleep 0.05; done"):format(p) }
         sent, code, out = send(from, to, p, via_public)

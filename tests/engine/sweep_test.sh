@@ -107,13 +107,17 @@ $NATRIG sweep -j 4 --set a=x --json "$tmp/set.json" $F/grid.lua >"$tmp/o" 2>&1; 
 [ $rc = 0 ] && grep -q "^2 case(s), 0 failed" "$tmp/o"; ok $? "--set on a matrix key: 2 cases, none twice (exit $rc)"
 
 # Ctrl-C: the sweep stops its children (each tears its network down) and exits 130
-$NATRIG sweep -j 3 --json "$tmp/int.json" --junit "$tmp/int.xml" $F/flaky.lua $F/slow/slow.lua >"$tmp/int" 2>&1 & sp=$!
+# slow.lua from a path of this test's own, so the checks count this sweep's children only
+# (another sweep_test may run on the machine: pgrep -f sees every process)
+mkdir -p "$tmp/slow" && cp $F/slow/slow.lua "$tmp/slow/slow.lua"
+SLOW=$tmp/slow/slow.lua
+$NATRIG sweep -j 3 --json "$tmp/int.json" --junit "$tmp/int.xml" $F/flaky.lua "$SLOW" >"$tmp/int" 2>&1 & sp=$!
 # until flaky has a verdict and both slow runs are under way (seconds here; 180 s allowed:
 # it runs among the parallel files, on a loaded engine)
-for _ in $(seq 900); do [ "$(pgrep -fc "natrig run $F/slow/slow.lua")" -ge 2 ] && grep -q "PASS  flaky" "$tmp/int" && break; sleep 0.2; done
+for _ in $(seq 900); do [ "$(pgrep -fc "natrig run $SLOW")" -ge 2 ] && grep -q "PASS  flaky" "$tmp/int" && break; sleep 0.2; done
 sleep 1
 kill -INT $sp; t0=$(date +%s); wait $sp; rc=$?; dt=$(( $(date +%s) - t0 ))
-[ $rc = 130 ] && [ $dt -lt 15 ] && ! pgrep -f "natrig run $F/slow/slow.lua" >/dev/null; ok $? "SIGINT: exit 130 in ${dt}s, no child left (rc $rc)"
+[ $rc = 130 ] && [ $dt -lt 15 ] && ! pgrep -f "natrig run $SLOW" >/dev/null; ok $? "SIGINT: exit 130 in ${dt}s, no child left (rc $rc)"
 $LUA "$tmp/check.lua" "$tmp/int.json" 'd.interrupted == true' '#d.cases == 1 and d.cases[1].id == "flaky coin [default]"'
 ok $? "SIGINT: the reports keep the runs that finished, marked interrupted"
 
