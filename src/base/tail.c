@@ -16,14 +16,12 @@
 #include "base/sig.h"
 #include "base/xalloc.h"
 
-/* The directory: a successor made under the file's name. The file: one write, then the
- * watch is gone (IN_ONESHOT) until the reader has read to the end and arms it again, so a
- * flood costs one event a turn, not one a line the writer writes. */
-#define DIR_MASK (IN_CREATE | IN_MOVED_TO)
-#define FILE_MASK (IN_MODIFY | IN_ONESHOT)
-
+/* The directory: writes to the file, and a successor made under its name. (A one-shot
+ * watch on the file, armed again at its end, lost wakeups under a fast writer: a reader
+ * stopped 19 MB short of a finished file; one event a write it is.) */
+#define DIR_MASK (IN_MODIFY | IN_CREATE | IN_MOVED_TO)
 struct tail {
-    int used, fd, wd, fwd, ready; /* wd: the directory's watch; fwd: the file's, -1: unarmed */
+    int used, fd, wd, ready; /* wd: the directory's watch */
     char *path;
     const char *base; /* the file's name in its directory (inotify's events name it) */
     dev_t dev;
@@ -63,11 +61,9 @@ static void tail_close(struct tail_set *ts, struct tail *t)
         shared |= ts->t[i].used && &ts->t[i] != t && ts->t[i].wd == t->wd;
     if (!shared && t->wd >= 0)
         (void)inotify_rm_watch(ts->fd, t->wd);
-    if (t->fwd >= 0)
-        (void)inotify_rm_watch(ts->fd, t->fwd);
     free(t->path);
     memset(t, 0, sizeof *t);
-    t->fd = t->wd = t->fwd = -1;
+    t->fd = t->wd = -1;
 }
 
 void tail_set_free(struct tail_set *ts)
@@ -147,8 +143,7 @@ int tail_add(struct tail_set *ts, const char *path, struct nt_err *err)
     t->used = 1;
     t->fd = fd;
     t->wd = wd;
-    t->fwd = -1;
-    t->ready = 1; /* what it holds already; the file's watch is armed at its end */
+    t->ready = 1; /* what it holds already */
     t->path = xstrdup(path);
     t->base = t->path + (slash - path) + 1;
     t->dev = sb.st_dev;
@@ -167,7 +162,7 @@ void tail_remove(struct tail_set *ts, int id)
     ts->count--;
 }
 
-static void mark_wd(struct tail_set *ts, int wd, uint32_t mask, const char *name)
+static void mark_wd(struct tail_set *ts, int wd, const char *name)
 {
     for (int i = 0; i < ts->n; i++) {
         struct tail *t = &ts->t[i];
@@ -175,10 +170,6 @@ static void mark_wd(struct tail_set *ts, int wd, uint32_t mask, const char *name
             continue;
         if (wd == -1 || (t->wd == wd && (!name || strcmp(name, t->base) == 0)))
             t->ready = 1;
-        else if (t->fwd == wd && (mask & IN_MODIFY)) {
-            t->ready = 1;
-            t->fwd = -1; /* fired: gone */
-        }
     }
 }
 
@@ -196,9 +187,9 @@ int tail_collect(struct tail_set *ts)
         for (char *p = buf; p < buf + r;) {
             struct inotify_event *ev = (struct inotify_event *)(void *)p;
             if (ev->mask & IN_Q_OVERFLOW)
-                mark_wd(ts, -1, 0, NULL);
+                mark_wd(ts, -1, NULL);
             else if (!(ev->mask & IN_IGNORED))
-                mark_wd(ts, ev->wd, ev->mask, ev->len ? ev->name : NULL);
+                mark_wd(ts, ev->wd, ev->len ? ev->name : NULL);
             p += sizeof *ev + ev->len;
         }
     }
@@ -308,18 +299,15 @@ static int open_successor(struct tail *t, struct stat *sb)
     return fd;
 }
 
-/* Read to its end (end: the offset read up to): the file's watch armed for its next write;
- * a write that came before the watch was (the file is longer than what was read), or a
- * rotation since, leaves it ready. No watch (the name is gone, between a rotation's rename
- * and its successor): the successor's creation in the directory says when. */
+/* Read to its end (end: the offset read up to): not ready until the directory's watch
+ * says the file grew, unless it grew already or a rotation since left a successor to read
+ * (whose events may be taken already). */
 static void arm(struct tail_set *ts, struct tail *t, uint64_t end)
 {
     struct stat sb;
 
-    t->ready = 0;
-    t->fwd = inotify_add_watch(ts->fd, t->path, FILE_MASK);
-    if (t->fwd >= 0 && ((fstat(t->fd, &sb) == 0 && (uint64_t)sb.st_size > end) || renamed(t)))
-        t->ready = 1;
+    (void)ts;
+    t->ready = (fstat(t->fd, &sb) == 0 && (uint64_t)sb.st_size > end) || renamed(t);
 }
 
 ssize_t tail_peek(struct tail_set *ts, int id, char *buf, size_t cap, int *final,
