@@ -154,6 +154,8 @@ function M.up(self)
       end
       self.log("placement over " .. #self.hosts .. " engines: " .. table.concat(parts, "; "))
     end
+    -- held to teardown: natrig image prune leaves this run's images alone (natrig.imagelock)
+    self.image_lock = self.image_lock or require("natrig.imagelock").hold(self.session.run_id, self.session.owner)
     if not self.image then
       -- the same content hash, so the same tag, on every engine (each imports its own)
       local refs = task.map(self:engines(), function(e)
@@ -319,6 +321,9 @@ function M.down(self)
   if (ok and self.session.cut) or (not ok and capped and type(err) == "table" and err.code == "timeout") then
     ok = M.hand_over(self, core.now() - t0)
   end
+  -- also after a failed teardown: its containers (or their watchdog) hold what is left
+  if self.image_lock then require("natrig.imagelock").release(self.image_lock, self.session.run_id) end
+  self.image_lock = nil
   self.state = "down"
   if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
   if not ok then error(err, 0) end

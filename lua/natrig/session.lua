@@ -161,9 +161,12 @@ end
 -- containers and networks, not these host directories).
 function M.reap_ctl_dirs(all)
   for _, run in ipairs(core.list_dir(M.ctl_root()) or {}) do
-    local owner = core.read_file(M.ctl_root() .. "/" .. run .. "/owner")
+    -- dot names are natrig.imagelock's lock and notes, no run's
+    local owner = run:sub(1, 1) ~= "." and core.read_file(M.ctl_root() .. "/" .. run .. "/owner")
     owner = owner and owner:gsub("%s+$", "")
-    if not M.is_kept(run) and (all or not owner or M.owner_dead(owner)) then M.remove_ctl_dirs(run) end
+    if run:sub(1, 1) ~= "." and not M.is_kept(run) and (all or not owner or M.owner_dead(owner)) then
+      M.remove_ctl_dirs(run)
+    end
   end
 end
 

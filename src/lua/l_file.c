@@ -1,5 +1,6 @@
 /* l_file.c - small host file helpers the Lua layer composes (artifacts, image contexts,
- * shaper control directories): read, write, mkdir -p, lstat, realpath, list, remove. */
+ * shaper control directories): read, write, mkdir -p, lstat, realpath, list, remove, and
+ * flock (runs share a lock that natrig image prune takes alone). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/flock.h"
 #include "lua/l_aux.h"
+
+#define LOCK_MT "natrig.Lock"
 
 static void fd_fini(void *p)
 {
@@ -184,14 +188,65 @@ static int l_rmdir(lua_State *L)
     return 0;
 }
 
+/* flock(path, "shared"|"exclusive") -> lock | nil, message, busy. One try, no wait (the
+ * caller waits with its own deadline); busy is true when another holds a conflicting lock.
+ * The lock is released by lock:unlock(), at collection, or when the process ends. */
+static int l_flock(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int ex = luaL_checkoption(L, 2, NULL, (const char *const[]){"shared", "exclusive", NULL});
+    int *h = lua_newuserdatauv(L, sizeof *h, 0);
+
+    *h = -1;
+    luaL_setmetatable(L, LOCK_MT);
+    *h = nt_flock_try(path, ex);
+    if (*h < 0) {
+        int busy = errno == EWOULDBLOCK;
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot lock '%s': %s", path,
+                        busy ? "another process holds it" : strerror(errno));
+        lua_pushboolean(L, busy);
+        return 3;
+    }
+    return 1;
+}
+
+static int l_unlock(lua_State *L)
+{
+    int *h = luaL_checkudata(L, 1, LOCK_MT);
+    if (*h >= 0)
+        close(*h);
+    *h = -1;
+    return 0;
+}
+
+static const luaL_Reg lock_meta[] = {
+    {"__gc", l_unlock},
+    {"__close", l_unlock},
+    {"unlock", l_unlock},
+    {NULL, NULL},
+};
+
 static const luaL_Reg file_funcs[] = {
-    {"read_file", l_read_file}, {"write_file", l_write_file}, {"mkdir_p", l_mkdir_p},
-    {"stat", l_stat},           {"realpath", l_realpath},     {"list_dir", l_list_dir},
-    {"remove", l_remove},       {"rmdir", l_rmdir},           {NULL, NULL},
+    {"flock", l_flock},
+    {"read_file", l_read_file},
+    {"write_file", l_write_file},
+    {"mkdir_p", l_mkdir_p},
+    {"stat", l_stat},
+    {"realpath", l_realpath},
+    {"list_dir", l_list_dir},
+    {"remove", l_remove},
+    {"rmdir", l_rmdir},
+    {NULL, NULL},
 };
 
 void l_file_open(lua_State *L)
 {
     /* stack: mod */
+    luaL_newmetatable(L, LOCK_MT);
+    luaL_setfuncs(L, lock_meta, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
     luaL_setfuncs(L, file_funcs, 0);
 }

@@ -220,4 +220,28 @@ do
   core.rmdir(base)
 end
 
+-- core.flock (natrig.imagelock: runs share the lock, image prune takes it alone): one try,
+-- no wait; busy says another holds it; unlock and collection release it
+do
+  local path = os.tmpname()
+  local sa = core.flock(path, "shared")
+  local sb = core.flock(path, "shared")
+  t.ok(sa and sb, "flock: two shared locks at once")
+  local x, msg, busy = core.flock(path, "exclusive")
+  t.ok(x == nil and busy == true and msg:find("another process holds it", 1, true) ~= nil,
+    "flock: exclusive refused at once, busy, while shared ones are held")
+  sa:unlock(); sa:unlock() -- twice is harmless
+  sb = nil -- luacheck: ignore (dropped: collection releases it)
+  collectgarbage(); collectgarbage()
+  x = core.flock(path, "exclusive")
+  t.ok(x ~= nil, "flock: exclusive once unlocked and collected")
+  t.is(select(3, core.flock(path, "shared")), true, "flock: shared refused while exclusive is held")
+  x:unlock()
+  local none, m2, busy2 = core.flock(path .. ".d/nope", "shared")
+  t.ok(none == nil and busy2 == false and m2:find("cannot lock", 1, true) ~= nil,
+    "flock: a missing folder is an error, not busy")
+  t.raises(function() core.flock(path, "both") end, "invalid option", "flock: the mode is checked")
+  os.remove(path)
+end
+
 t.done()

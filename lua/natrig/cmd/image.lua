@@ -14,11 +14,15 @@ local M = {
   build   build natrig/base:<hash> from this host's binaries (no registry); a no-op
           when up to date
   ls      natrig's images
-  prune   remove natrig images other than the current one
+  prune   remove natrig images other than the current base one that no container
+          uses; while any natrig run on this host is live (it may be about to
+          create containers from an image it has checked) prune waits up to
+          NATRIG_PRUNE_WAIT s, then names the live runs, removes nothing, exits 1
 
 environment:
   DOCKER_HOST            the engine: unix:///path or tcp://host:port
                          (default unix:///var/run/docker.sock)
+  NATRIG_PRUNE_WAIT      seconds prune waits for live runs to end (default 10)
   NATRIG_LIBEXEC         where natrig-peer and natrig-shaper are (default: beside
                          natrig)
 
@@ -44,6 +48,21 @@ function M.run(sub)
         end
       end
     elseif sub == "prune" then
+      -- every live run holds the lock shared until its teardown (natrig.imagelock)
+      local il = require "natrig.imagelock"
+      local lock, msg, busy = il.exclusive()
+      if not lock then
+        if busy then
+          local who = il.holders()
+          warn(("image prune: %d live natrig run(s) hold %s after %g s: %s; removed nothing. "
+            .. "Run it again when they end (natrig ls lists them)"):format(#who, il.path(), il.prune_wait(),
+            #who > 0 and table.concat(who, ", ") or "(not named)"))
+        else
+          warn("image prune: " .. msg .. "; removed nothing (set XDG_RUNTIME_DIR to a writable directory)")
+        end
+        rc = 1
+        return
+      end
       local keep = image.REPO .. ":" .. image.tag_for(image.inputs())
       local n = 0
       for _, im in ipairs(eng:image_list({ label = core.json_array { "natrig" } })) do
@@ -54,6 +73,7 @@ function M.run(sub)
           end
         end
       end
+      lock:unlock()
       say(("pruned %d image(s); current: %s"):format(n, keep))
     else
       warn("usage: natrig image build|ls|prune")
