@@ -160,7 +160,8 @@ function Node:bring_up()
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
       -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
-      PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net, eng, self.segment),
+      PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net, eng, self.segment,
+        self.ip),
       Sysctls = netns.sysctls { ["net.ipv6.conf.all.disable_ipv6"] = ip6.disabled(self.segment, self.private_ip6) },
     },
     NetworkingConfig = netns.endpoint(self.segment, self.endpoint_ip, self.seg_ip6),

@@ -233,10 +233,24 @@ local function lan_resolver(net, seg)
   end
 end
 
+--- The resolver's IPv6 address, for v6only nodes on the public network (they cannot reach
+-- the IPv4 one): the public bridge's own (natrig.lifecycle gives it ::1); nil when the run is
+-- open, has no IPv6 or spans a Swarm (the overlay has no address on the hosts).
+function M.resolver_ip6(net)
+  if net.hosts or not (net.public and net.public.subnet6) or not M.resolver_ip(net) then return nil end
+  return core.subnet6_host(net.public.subnet6, 1)
+end
+
 --- HostConfig.Dns for a holder or router on engine eng; seg: the holder's segment, or the
--- router's LAN.
-function M.dns(net, eng, seg)
+-- router's LAN; fam: the holder's families (a v6only public node gets the IPv6 address).
+function M.dns(net, eng, seg, fam)
   if net.dns_server then return core.json_array { net.dns_server.node.private_ip } end -- net:dns{} (natrig.dns)
+  if fam == "v6only" and seg and seg.kind == "public" and M.resolver_ip6(net) then
+    -- Docker lists an IPv6 server in the node's resolv.conf after its embedded DNS
+    -- (127.0.0.11), which answers the public network's own names and, with no IPv4
+    -- server to forward to, fails the rest over to this one
+    return core.json_array { M.resolver_ip6(net) }
+  end
   local ip = lan_resolver(net, seg) or M.resolver_ip(net, eng)
   return ip and core.json_array { ip } or nil
 end
@@ -272,7 +286,7 @@ end
 local function start_part(net, eng0, subnets)
   local st, run = net.seal, net.session.run_id
   local ip = M.resolver_ip(net, eng0)
-  local listen = { ip }
+  local listen = { ip, M.resolver_ip6(net) } -- (the bridge's IPv6 address was never tentative: seen)
   for _, seg in ipairs(net.segs_made or {}) do
     if seg.eng == eng0 and lan_resolver(net, seg) then listen[#listen + 1] = lan_resolver(net, seg) end
   end

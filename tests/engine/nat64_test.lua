@@ -120,6 +120,14 @@ local ok, err = pcall(function()
   t.ok(not gd.addresses:find("scope global", 1, true) and gd.routes:match("^%s*$") ~= nil,
     "its diagnostics: no IPv4 address, no IPv4 route")
   t.like(gd.addresses6 or "", esc(gw6.public_ip6), "its diagnostics: its IPv6 address")
+  -- it resolves the lab's names through the seal's resolver on the public bridge's IPv6
+  -- address: p's (behind a router, so Docker's embedded DNS does not know it), nothing outside
+  local t3 = natrig.monotonic()
+  local gl = gw6:exec { "nslookup", "p" }
+  t.like(gl.stdout, "Name:%s+p%s+Address:%s+" .. esc(r.wan_ip), ("the v6only gateway resolves p to %s (%.0f ms)")
+    :format(r.wan_ip, (natrig.monotonic() - t3) * 1000))
+  local gx = gw6:exec { "nslookup", "example.com" }
+  t.like(gx.stdout .. gx.stderr, "NXDOMAIN", "and not a name outside the lab")
   local g4s = gw6:exec { "sh", "-c", "echo probe | socat -T1 - UDP4:" .. gw.public_ip .. ":4000" }
   t.like(g4s.stderr, "Network is unreachable", "an IPv4 send from the v6only gateway fails: Network is unreachable")
   local t2 = natrig.monotonic()
