@@ -239,9 +239,9 @@ function Node:bring_up()
   local files = nodeopts.files("net:up", self.name, profiles.files(prof, self, net))
   if #files > 0 then eng:put_files(self.id, files, "/") end
   require("natrig.seal").wait(net, self) -- nothing starts before the lab is sealed
-  self.started_at = core.time()
   watch.started(self)
   eng:container_start(self.id)
+  self.started_at = core.time() -- when the engine had started it: the start-up graces count from here
   logfollow.attach(self)
   profiles.wait_ready(prof, self, net)
   watch.startup_check(self) -- an app that already exited (a missing binary: 127) fails net:up()

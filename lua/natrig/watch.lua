@@ -286,6 +286,7 @@ function M.startup_check(x)
   end
 end
 M.STARTUP_GRACE = 0.15 -- seconds after start
+M.SETTLE_GRACE = 1.0 -- seconds after the newest start, before the verdict
 
 --- Before the verdict: know the state of every app. Exits whose report still waits for
 -- the last log lines are reported now, and every app no exit event has come for is
@@ -295,8 +296,18 @@ M.STARTUP_GRACE = 0.15 -- seconds after start
 -- @local
 function M.settle(net, timeout)
   if not net.nodes or net.state ~= "up" then return end
-  local list = {}
-  for _, n in ipairs(net.nodes) do if n.id and not M.is_removing(n) then list[#list + 1] = n end end
+  local list, newest = {}, 0
+  for _, n in ipairs(net.nodes) do
+    if n.id and not M.is_removing(n) then
+      list[#list + 1] = n
+      newest = math.max(newest, n.started_at or 0)
+    end
+  end
+  -- An app started a moment ago may not have run yet: on a loaded machine tini's exec of a
+  -- missing binary failed later than the start-up check looked, and a run that ended right
+  -- after net:up() passed with "g running". Ask when the newest app has had SETTLE_GRACE.
+  local left = newest + M.SETTLE_GRACE - core.time()
+  if left > 0 then task.sleep(math.min(left, M.SETTLE_GRACE)) end
   local ok, err = task.guard(function()
     task.map(list, function(n)
       local l = life(n)
