@@ -81,8 +81,10 @@ local ok, err = pcall(function()
   -- wait (polling the lease file) until port is gone; then the seconds between its lease's end
   -- (grant + lease, both from miniupnpd's log) and the "expired" event
   local function expiry_error(kind, port, lease)
+    -- until the expiry is in the timeline and the mapping gone (waiting for the mapping to be
+    -- gone alone ended at once when it was not listed yet: a fast machine, 'expired ? s')
     for _ = 1, 150 do
-      if not find(r:mappings(), port) then break end
+      if event("expired", port, "udp") and not find(r:mappings(), port) then break end
       natrig.sleep(0.2)
     end
     local g, x = event(kind, port, "udp"), event("expired", port, "udp")
