@@ -160,6 +160,17 @@ static int feed_result(lua_State *L, struct lstore *s)
     return 4;
 }
 
+/* feed_result's four values into the event table at ev_idx (a sink's feed: woken, spilled,
+ * seq, last_time), popped again. */
+static void feed_result_into(lua_State *L, struct lstore *s, int ev_idx)
+{
+    feed_result(L, s);
+    lua_setfield(L, ev_idx, "last_time");
+    lua_setfield(L, ev_idx, "seq");
+    lua_setfield(L, ev_idx, "spilled");
+    lua_setfield(L, ev_idx, "woken");
+}
+
 static int l_store_feed(lua_State *L)
 {
     struct lstore *s = l_logstore_check(L);
@@ -319,12 +330,7 @@ void l_logstore_sink_take(lua_State *L, int sink_idx, int ev_idx, const char *ou
         logstore_feed(s->st, fo->sid, &fo->pend, out, out_n, 1, k->budget);
     if (err_n)
         logstore_feed(s->st, fe->sid, &fe->pend, err, err_n, 1, k->budget);
-    feed_result(L, s);
-    /* stack: top store fo fe woken spilled seq last_time */
-    lua_setfield(L, ev_idx, "last_time");
-    lua_setfield(L, ev_idx, "seq");
-    lua_setfield(L, ev_idx, "spilled");
-    lua_setfield(L, ev_idx, "woken");
+    feed_result_into(L, s, ev_idx);
     lua_settop(L, top);
 }
 
@@ -360,12 +366,7 @@ void l_logstore_sink_feed(lua_State *L, int sink_idx, int ev_idx, int is_err, co
     s->L = L;
     s->woken_idx = lua_istable(L, -1) ? lua_gettop(L) : 0;
     logstore_feed(s->st, f->sid, &f->pend, p, n, 1, k->budget);
-    feed_result(L, s);
-    /* stack: top store f woken? woken spilled seq last_time */
-    lua_setfield(L, ev_idx, "last_time");
-    lua_setfield(L, ev_idx, "seq");
-    lua_setfield(L, ev_idx, "spilled");
-    lua_setfield(L, ev_idx, "woken");
+    feed_result_into(L, s, ev_idx);
     lua_settop(L, top);
 }
 
