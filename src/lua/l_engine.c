@@ -13,18 +13,41 @@
 
 #define MAX_PARAMS 16
 
+/* A finalizer (natrig.engine's Engine.__gc) may close this handle from inside any call that
+ * allocates, i.e. between check_engine and the C call, or inside poll's callbacks. So calls
+ * take the engine with live() after their last allocation, and a close during poll waits
+ * until poll is out of the engine (seen: a segfault when a network dropped without down()
+ * was collected while another's scheduler polled). */
 struct l_engine {
     struct engine *e;
+    int polling;     /* inside engine_poll_wake */
+    int close_later; /* closed meanwhile: close once poll returns */
 };
 
 static int engine_is_open(const void *h)
 {
-    return ((const struct l_engine *)h)->e != NULL;
+    const struct l_engine *le = h;
+    return le->e != NULL && !le->close_later;
 }
 
 static struct l_engine *check_engine(lua_State *L, int idx)
 {
     return nt_check_open(L, idx, NT_ENGINE_MT, engine_is_open, "engine", "the engine connection");
+}
+
+/* the engine of a handle checked earlier, after the caller's last allocation */
+static struct engine *live(lua_State *L, struct l_engine *le)
+{
+    if (!engine_is_open(le))
+        nt_raisef(L, NT_EINVAL, "engine", "the engine connection was closed during the call");
+    return le->e;
+}
+
+static void close_now(struct l_engine *le)
+{
+    engine_close(le->e);
+    le->e = NULL;
+    le->close_later = 0;
 }
 
 /* natrig.core.engine_open([host]) -> Engine */
@@ -35,6 +58,7 @@ static int l_engine_new(lua_State *L)
     /* Create the userdata closed first, then acquire (a raise leaks nothing). */
     struct l_engine *le = lua_newuserdatauv(L, sizeof *le, 1);
     le->e = NULL;
+    le->polling = le->close_later = 0;
     luaL_setmetatable(L, NT_ENGINE_MT);
     lua_newtable(L); /* request id -> log sink (raw:sink) */
     lua_setiuservalue(L, -2, 1);
@@ -47,15 +71,17 @@ static int l_engine_new(lua_State *L)
 static int l_engine_close(lua_State *L)
 {
     struct l_engine *le = luaL_checkudata(L, 1, NT_ENGINE_MT);
-    engine_close(le->e);
-    le->e = NULL;
+    if (le->polling)
+        le->close_later = le->e != NULL;
+    else
+        close_now(le);
     return 0;
 }
 
 static int l_engine_tostring(lua_State *L)
 {
     struct l_engine *le = luaL_checkudata(L, 1, NT_ENGINE_MT);
-    if (le->e)
+    if (engine_is_open(le))
         lua_pushfstring(L, "natrig.Engine (%s, API %s)", engine_host(le->e),
                         engine_api_version(le->e));
     else
@@ -67,13 +93,13 @@ static int l_engine_info(lua_State *L)
 {
     struct l_engine *le = check_engine(L, 1);
     lua_createtable(L, 0, 3);
-    lua_pushstring(L, engine_host(le->e));
+    lua_pushstring(L, engine_host(live(L, le)));
     lua_setfield(L, -2, "host");
-    lua_pushstring(L, engine_api_version(le->e));
+    lua_pushstring(L, engine_api_version(live(L, le)));
     lua_setfield(L, -2, "api_version");
-    lua_pushstring(L, engine_version(le->e));
+    lua_pushstring(L, engine_version(live(L, le)));
     lua_setfield(L, -2, "engine_version");
-    lua_pushinteger(L, engine_pending(le->e));
+    lua_pushinteger(L, engine_pending(live(L, le)));
     lua_setfield(L, -2, "pending");
     return 1;
 }
@@ -175,8 +201,8 @@ static int l_engine_submit(lua_State *L)
     }
     if (body_file && body)
         return nt_raisef(L, NT_EINVAL, name, "a body and a body_file: give one");
-    id = engine_op_submit(le->e, op, keys, vals, n, body, body_len, body_file, mode, timeout_ms,
-                          &err);
+    id = engine_op_submit(live(L, le), op, keys, vals, n, body, body_len, body_file, mode,
+                          timeout_ms, &err);
     if (id < 0)
         return nt_raise(L, &err);
     lua_pushinteger(L, id);
@@ -251,7 +277,15 @@ static int l_engine_poll(lua_State *L)
     c.sinks = lua_gettop(L);
     lua_newtable(L);
     c.tidx = lua_gettop(L);
+    if (!engine_is_open(le)) { /* closed by a finalizer just now: nothing left to poll */
+        lua_pushboolean(L, 0);
+        return 2;
+    }
+    le->polling = 1;
     rc = engine_poll_wake(le->e, (long)(t * 1000.0), wake_fd, poll_cb, &c);
+    le->polling = 0;
+    if (le->close_later)
+        close_now(le);
     /* A signal ends the wait early; the scheduler asks core.interrupted() and raises
      * there, so the flag stays set for it. */
     lua_pushboolean(L, rc < 0);
@@ -262,7 +296,7 @@ static int l_engine_cancel(lua_State *L)
 {
     struct l_engine *le = check_engine(L, 1);
     int id = (int)luaL_checkinteger(L, 2);
-    engine_cancel(le->e, id);
+    engine_cancel(live(L, le), id);
     lua_getiuservalue(L, 1, 1);
     lua_pushnil(L);
     lua_rawseti(L, -2, id);
@@ -316,7 +350,7 @@ static int l_engine_exec_attach(lua_State *L)
     struct engine_attach a = {lua_toboolean(L, 3), lua_toboolean(L, 4) ? 0 : -1, 1, 2};
     struct nt_err err = {0};
     fflush(stdout);
-    if (engine_exec_attach(le->e, id, &a, &err))
+    if (engine_exec_attach(live(L, le), id, &a, &err))
         return nt_raise(L, &err);
     lua_pushboolean(L, 1);
     return 1;
