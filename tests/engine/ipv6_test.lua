@@ -8,6 +8,7 @@
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
+local listening = require "listening"
 
 local net = natrig.network { scenario = "ipv6_test", quiet = true }
 local SLEEP = { "sleep", "2000000000" }
@@ -33,8 +34,9 @@ local ok, err = pcall(function()
   local v4a = v4:netexec({ "ip", "-6", "-o", "addr", "show", "scope", "global" }, { quiet = true }).stdout
   t.is(v4a, "", "IPv6 is off in the v4 gateway")
 
-  -- send(from, to_ip6, to_port, from_port): one datagram; recv(node, port): what arrives
-  -- within 4 s (started first, so nothing is missed), "" when nothing does.
+  -- send(from, to_ip6, to_port, from_port): one datagram; exchange(node, port, fn): what
+  -- arrives at node's port from what fn sends (received from before fn runs, so nothing is
+  -- missed), "" when nothing does.
   local function send(from, ip6, port, sport)
     local to = ("UDP6-SENDTO:[%s]:%d,sourceport=%d"):format(ip6, port, sport)
     from:netexec({ "socat", "-u", "OPEN:/etc/hostname", to }, { check = true, quiet = true })
@@ -42,13 +44,18 @@ local ok, err = pcall(function()
   local function exchange(rx, port, fn)
     local job = natrig.spawn(function()
       -- socat waits for its first datagram without a limit: timeout bounds it
-      return rx:netexec({ "timeout", "4", "socat", "-u", ("UDP6-RECVFROM:%d"):format(port), "STDOUT" },
+      return rx:netexec({ "timeout", "30", "socat", "-u", ("UDP6-RECVFROM:%d"):format(port), "STDOUT" },
         { quiet = true })
     end)
-    natrig.sleep(0.5)
+    -- (sent once it listens: an exec can start seconds late on a loaded machine; then rx
+    -- ends its own receiver from ::1, so a dropped datagram costs no timeout)
+    listening.wait(rx, { udp = port })
     fn()
+    rx:netexec({ "sh", "-c", 'echo local-end | socat -u STDIN "UDP6-SENDTO:[::1]:$1"', "local-end", tostring(port) },
+      { quiet = true })
     local r = require("natrig.task").join_all({ job }, "receive")[1]
-    return (r.stdout or ""):gsub("%s+$", "")
+    local got = (r.stdout or ""):gsub("%s+$", "")
+    return got ~= "local-end" and got or ""
   end
   local function drops(r)
     local l = r:diagnostics().nat6 or ""

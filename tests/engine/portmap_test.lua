@@ -10,6 +10,7 @@
 local t = require "tap"
 t.needs_engine()
 local natrig = require "natrig"
+local listening = require "listening"
 
 local PEER = "/usr/local/bin/natrig-peer"
 local SLEEP = { "sleep", "1000000" }
@@ -37,19 +38,21 @@ local ok, err = pcall(function()
 
   local function sh(node, cmd) return node:exec { "sh", "-c", cmd } end
   -- UDP datagrams and a TCP connection from `from` (default: the gateway) to ip:port; the
-  -- peer listens on its own lport. Returns udp_ok, tcp_ok. On a loaded machine a listener
-  -- may start late: the datagrams go on for 2 s, and a refused connection (mapped, but
-  -- nothing listening yet) is tried again. Then the peer ends its own listeners from
-  -- 127.0.0.1 (told apart by what they carry), so a closed port costs no listener timeout.
+  -- peer listens on its own lport. Returns udp_ok, tcp_ok. Nothing is sent before both
+  -- listeners are bound (listening.wait: an exec can take seconds to start on a loaded
+  -- machine); a refused connection is still tried again. Then the peer ends its own
+  -- listeners from 127.0.0.1 (told apart by what they carry), so a closed port costs no
+  -- listener timeout: the timeouts below only bound a listener that was never ended.
+  local ready_max = 0 -- the longest wait for listeners (diagnostics only)
   local function reach(node, ip, port, lport, from)
     from = from or gw
     local u = natrig.spawn(function()
-      return node:exec { PEER, "listen", "--port", tostring(lport), "--timeout", "10000" }
+      return node:exec { PEER, "listen", "--port", tostring(lport), "--timeout", "30000" }
     end)
-    local tc = natrig.spawn(function() return sh(node, "timeout 10 nc -l -p " .. lport) end)
-    natrig.sleep(0.3)
+    local tc = natrig.spawn(function() return sh(node, "timeout 30 nc -l -p " .. lport) end)
+    ready_max = math.max(ready_max, listening.wait(node, { udp = lport, tcp = lport }))
     natrig.parallel(function()
-      from:exec { PEER, "send", "--to", ip .. ":" .. port, "--msg", "knock", "--count", "20", "--interval", "100" }
+      from:exec { PEER, "send", "--to", ip .. ":" .. port, "--msg", "knock", "--count", "20", "--interval", "50" }
     end, function()
       from:exec { "sh", "-c", ("i=0; while [ $i -lt 8 ]; do out=$(echo hello-tcp | timeout 3 nc -w 2 %s %d 2>&1); "
         .. "case \"$out\" in *refused*) sleep 0.25; i=$((i + 1)) ;; *) break ;; esac; done"):format(ip, port) }
@@ -174,11 +177,12 @@ local ok, err = pcall(function()
   -- side and gets its reply (natrig.holepunch.predict: direct); the unmapped port does not
   local function knock(port)
     local lst = natrig.spawn(function()
-      return p:exec { PEER, "listen", "--port", tostring(port), "--timeout", "3000", "--reply" }
+      return p:exec { PEER, "listen", "--port", tostring(port), "--timeout", "30000", "--reply" }
     end)
-    natrig.sleep(0.3)
-    -- (asked again every 250 ms: the listener may start late on a loaded machine)
+    ready_max = math.max(ready_max, listening.wait(p, { udp = port }))
     local pr = q:exec { PEER, "probe", "--to", ext .. ":" .. port, "--timeout", "2500", "--count", "10" }
+    -- (ends a listener nothing reached; its reply to 127.0.0.1 goes nowhere that matters)
+    p:exec { PEER, "send", "--to", "127.0.0.1:" .. port, "--msg", "local-end", "--count", "3", "--interval", "100" }
     lst:join()
     return pr.stdout:match("seen ([%d.:]+)")
   end
@@ -317,6 +321,7 @@ local ok, err = pcall(function()
     "double NAT: from the public network neither UDP nor TCP reaches it (the inner mapping alone is not enough)")
 
   lap("portmap off and double NAT (beside)")
+  t.diag(("the longest wait for a listener to bind: %.2fs"):format(ready_max))
 
   -- timeline and diagnostics
   local tl = net:timeline { match = "portmap" }
