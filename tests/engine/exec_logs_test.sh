@@ -77,7 +77,9 @@ $NATRIG exec "$run" a -- seq 1000000 2>"$tmp/e" | head -1 >"$tmp/o"; rc=${PIPEST
 # Over DOCKER_HOST=tcp:// (the socket forwarded to loopback by socat): the same hijacked
 # stream, stdin's end passed on as a half-close.
 port=$((25000 + RANDOM % 2000))
-socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:/var/run/docker.sock & sp=$!
+# -t 30: after stdin's half-close socat waits for the answer 30 s, not its default 0.5 s (under
+# load wc's output came later and was lost: "exec -i over tcp://" got nothing)
+socat -t 30 TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:/var/run/docker.sock & sp=$!
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
 DOCKER_HOST=tcp://127.0.0.1:$port $NATRIG exec "$run" a -- sh -c 'echo over-tcp; exit 5' >"$tmp/o" 2>&1; rc=$?
 [ $rc = 5 ] && grep -q over-tcp "$tmp/o"; ok $? "exec over tcp://: output and exit 5 (exit $rc)"
