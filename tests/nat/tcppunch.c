@@ -5,7 +5,10 @@
  *       STOP_MS. Whichever completes first (connect or accept) wins: both ends then swap one
  *       line ("NAME hello") and print "NAME: connected via connect|accept, got 'X hello'".
  *       Exit 0 on the exchange, 1 when STOP_MS passed without one. With TCPPUNCH_T0_MS set
- *       (Unix time, ms) the times count from then: the ends of one punch share a start.
+ *       (Unix time, ms) the times count from then: the ends of one punch share a start; with
+ *       TCPPUNCH_T0_MS=stdin it prints "NAME: listening" once it listens and reads that time
+ *       from a line on stdin (a start barrier: both ends are up before the time is chosen).
+ *       Prints "NAME: first SYN at N ms" when its first connect() sends one.
  *   tcppunch connect IP:PORT STOP_MS [LPORT]
  *       one connect(); prints "connected", "refused after N ms", "unreachable after N ms" or
  *       "timeout after N ms", and exits 0 only for connected.
@@ -40,9 +43,8 @@ static long now_ms(void)
 /* TCPPUNCH_T0_MS (Unix time in ms): START_MS and STOP_MS count from then, not from this
  * process's start, so two ends started at once on a loaded machine keep their order of
  * arrival (each end's own start can come over a second late). */
-static void set_t0(void)
+static void set_t0(const char *e)
 {
-    const char *e = getenv("TCPPUNCH_T0_MS");
     char *end;
     long long ms;
 
@@ -51,7 +53,7 @@ static void set_t0(void)
         return;
     }
     ms = strtoll(e, &end, 10);
-    if (*end || ms <= 0) {
+    if ((*end && *end != '\n') || ms <= 0) {
         fprintf(stderr, "tcppunch: TCPPUNCH_T0_MS must be Unix time in ms, got '%s'\n", e);
         exit(2);
     }
@@ -167,13 +169,31 @@ static const char *reason(int e)
                                : strerror(e);
 }
 
+/* TCPPUNCH_T0_MS=stdin: say we listen, then take the shared start from stdin. Under load an
+ * end can take over a second to start; a start chosen before both listen could turn a_first
+ * into together. */
+static void start_barrier(const char *name)
+{
+    char line[64];
+
+    printf("%s: listening\n", name);
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(stderr, "tcppunch: TCPPUNCH_T0_MS=stdin but no start time came on stdin\n");
+        exit(2);
+    }
+    set_t0(line);
+}
+
 static int punch(const char *name, long lport, const struct sockaddr_in *to, long start, long stop)
 {
-    int lfd = listener(lport), cfd = -1, fd = -1;
+    int lfd = listener(lport), cfd = -1, fd = -1, first = 1;
     long next = start;
     const char *via = "";
     char got[128];
+    const char *e = getenv("TCPPUNCH_T0_MS");
 
+    if (e && strcmp(e, "stdin") == 0)
+        start_barrier(name);
     while (fd < 0 && now_ms() < stop) {
         struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = cfd, .events = POLLOUT}};
         long wait = stop - now_ms();
@@ -181,6 +201,10 @@ static int punch(const char *name, long lport, const struct sockaddr_in *to, lon
         if (cfd < 0 && now_ms() >= next) {
             cfd = start_connect(lport, to);
             p[1].fd = cfd;
+            if (cfd >= 0 && first) {
+                printf("%s: first SYN at %ld ms\n", name, now_ms());
+                first = 0;
+            }
             if (cfd < 0)
                 printf("%s: connect: %s at %ld ms\n", name, strerror(errno), now_ms());
         }
@@ -287,8 +311,10 @@ static int serve(long lport, long stop, const char *open_to)
 
 int main(int argc, char **argv)
 {
+    const char *e = getenv("TCPPUNCH_T0_MS");
+
     setvbuf(stdout, NULL, _IOLBF, 0);
-    set_t0();
+    set_t0(e && strcmp(e, "stdin") == 0 ? NULL : e);
     if (argc == 7 && strcmp(argv[1], "punch") == 0) {
         struct sockaddr_in to = endpoint(argv[4]);
 
