@@ -34,6 +34,9 @@ M.ENV_NETWORK = [=[
                          Docker 20.10's follow can lose lines at a rotation)
   NATRIG_LOG_DIRECT      0: every node's log comes by the engine's follow stream, never
                          from its json-file read directly (the default on a local engine)
+  NATRIG_NICE            the nice value natrig raises itself to at net:up() (default
+                         -20; root or CAP_SYS_NICE), so it keeps up with a loaded
+                         machine; 0 leaves its priority
   NATRIG_ENGINE_CALLS    engine calls in flight at most (default 32)
   NATRIG_ENGINE_TIMEOUT  seconds a short engine call may take before the engine counts
                          as overloaded (default 30)

@@ -166,7 +166,7 @@ static void mark_wd(struct tail_set *ts, int wd, const char *name)
 {
     for (int i = 0; i < ts->n; i++) {
         struct tail *t = &ts->t[i];
-        if (!t->used)
+        if (!t->used || t->ready) /* a flood's events find most files ready: no strcmp */
             continue;
         if (wd == -1 || (t->wd == wd && (!name || strcmp(name, t->base) == 0)))
             t->ready = 1;

@@ -1,6 +1,6 @@
 /* l_proc.c - processes: this process's identity (pid and start time, for the owner label
  * and dead-owner detection), running a host program by argv (ldd for image closures),
- * signalling. */
+ * signalling, its own scheduling priority. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,8 +181,37 @@ static int l_kill(lua_State *L)
     return 1;
 }
 
+/* nice([value]) -> this process's nice value, after setting it to value when one is given
+ * (-20..19); nil, message when the kernel refused (a value below the current one needs
+ * root or CAP_SYS_NICE). natrig is single-threaded: the calling thread is the process. */
+static int l_nice(lua_State *L)
+{
+    int v;
+
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer want = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, want >= -20 && want <= 19, 1, "a nice value is -20..19");
+        if (setpriority(PRIO_PROCESS, 0, (int)want) != 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "setpriority(%d): %s", (int)want, strerror(errno));
+            return 2;
+        }
+    }
+    errno = 0;
+    v = getpriority(PRIO_PROCESS, 0);
+    if (v == -1 && errno != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "getpriority: %s", strerror(errno));
+        return 2;
+    }
+    lua_pushinteger(L, v);
+    return 1;
+}
+
 static const luaL_Reg proc_funcs[] = {
-    {"pid", l_pid}, {"proc_start", l_proc_start}, {"run", l_run}, {"kill", l_kill}, {NULL, NULL},
+    {"pid", l_pid},   {"proc_start", l_proc_start},
+    {"run", l_run},   {"kill", l_kill},
+    {"nice", l_nice}, {NULL, NULL},
 };
 
 void l_proc_open(lua_State *L)

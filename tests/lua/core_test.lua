@@ -244,4 +244,12 @@ do
   os.remove(path)
 end
 
+-- this process's nice value: read, set to itself (allowed to anyone), out of range refused
+do
+  local n = core.nice()
+  t.is(math.type(n), "integer", "nice: the process's nice value is an integer")
+  t.is(core.nice(n), n, "nice: setting the current value gives it back")
+  t.raises(function() core.nice(20) end, "-20..19", "nice: a value out of range is refused")
+end
+
 t.done()
