@@ -103,6 +103,8 @@ static int l_run(lua_State *L)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    /* only stdin, stdout, stderr: curl's engine sockets are not close-on-exec */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);

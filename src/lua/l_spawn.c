@@ -184,6 +184,9 @@ static int l_spawn(lua_State *L)
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
     else if (err && strcmp(err, "stdout") != 0)
         posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    /* Only stdin, stdout, stderr reach the program: natrig's engine sockets (curl's are not
+     * close-on-exec) held by a child that outlives natrig kept its connections open. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     /* The child starts with default signal handling (natrig ignores SIGPIPE, and an
      * ignored signal stays ignored across exec) and nothing blocked. */
     posix_spawnattr_init(&attr);

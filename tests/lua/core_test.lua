@@ -185,6 +185,21 @@ ok, e = pcall(natrig.core.fail, "engine", "x", "y", 409)
 t.ok(not ok and e.code == "engine" and e.status == 409 and tostring(e) == "x: y (HTTP 409)",
   "core.fail keeps code and status")
 
+-- programs natrig starts get stdin, stdout and stderr only, not natrig's own descriptors
+-- (its engine sockets are not close-on-exec): a file held open here is not theirs
+do
+  local held = assert(io.open("/dev/null"))
+  local function fds(out) return select(2, out:gsub("%d+", "")) end
+  local _, out = core.run({ "sh", "-c", "ls /proc/$$/fd" }, 10)
+  t.is(fds(out), 3, "core.run: the program has fds 0, 1, 2 only: " .. out:gsub("%s+", " "))
+  local dir = os.tmpname()
+  local pr = core.spawn({ "sh", "-c", "ls /proc/$$/fd" }, { stdout = dir })
+  pr:wait(); pr:close()
+  local f = assert(io.open(dir)); out = f:read("a"); f:close(); os.remove(dir)
+  t.is(fds(out), 3, "core.spawn: the program has fds 0, 1, 2 only: " .. out:gsub("%s+", " "))
+  held:close()
+end
+
 -- scenario and profile files: unknown globals raise on read and on write
 env = require("natrig.scenario").env()
 t.raises(function() return env.nosuchthing end, "unknown global 'nosuchthing'", "reading an unknown global raises")
