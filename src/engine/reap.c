@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int reap_spawn_watchdog(const char *host, const char *label, reap_fn fn, struct nt_err *err)
@@ -29,8 +30,10 @@ int reap_spawn_watchdog(const char *host, const char *label, reap_fn fn, struct 
         close(fds[0]);
         return pid;
     }
-    /* Child: its own session so the terminal's Ctrl-C does not reach it. */
+    /* Child: its own session so the terminal's Ctrl-C does not reach it. Its own name, so
+     * ps and pgrep tell it from the run it watches (a fork keeps the run's command line). */
     setsid();
+    prctl(PR_SET_NAME, "natrig-reaper", 0, 0, 0);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
