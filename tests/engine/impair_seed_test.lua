@@ -40,9 +40,9 @@ local ok, err = pcall(function()
 
   a:impair { loss = "30%", seed = 42 }
   t.is(a.impair_seed, "42", "the node records the seed in use")
-  local n1, s1, g1, seen1, drop1 = run()
+  local n1, _, g1, seen1, drop1 = run()
   a:impair { loss = "30%", seed = 42 }
-  local n2, s2, _, seen2, drop2 = run()
+  local n2, _, g2, seen2, drop2 = run()
   a:impair { loss = "30%", seed = 43 }
   local n3, _, g3 = run()
   t.diag(("loss=30%%: seed 42 received %d and %d of 1000 (shaper saw %d and %d, dropped %d and %d), seed 43 %d")
@@ -50,8 +50,17 @@ local ok, err = pcall(function()
   t.ok(seen1 == 1000 and seen2 == 1000, "the shaper saw exactly the 1000 requests, twice")
   t.ok(drop1 >= 250 and drop1 <= 350, ("seed 42: %d of 1000 dropped (30%% +-5)"):format(drop1))
   t.is(drop2, drop1, "seed 42 twice: as many dropped")
-  t.ok(s1 == s2, ("seed 42 twice: the very same packets dropped (%d lost outside the shaper)")
-    :format((1000 - drop1 - n1) + (1000 - drop2 - n2)))
+  -- The very same packets dropped: the received sets differ by at most the few replies lost
+  -- outside the shaper (a late one ping no longer waits for on a loaded machine); with other
+  -- drops ~420 of 1000 would differ. Identical sets when nothing was lost outside it.
+  local function same_drops(what, ga, gb, na, nb, da, db)
+    local outside = (1000 - da - na) + (1000 - db - nb)
+    local d = differ(ga, gb)
+    t.ok(da == db and d <= outside and outside <= 10,
+      ("%s: the very same packets dropped (%d and %d by the shaper, %d sequence numbers differ, %d lost "
+        .. "outside the shaper)"):format(what, da, db, d, outside))
+  end
+  same_drops("seed 42 twice", g1, g2, n1, n2, drop1, drop2)
   local d = differ(g1, g3)
   t.ok(d >= 100, ("seed 43: other packets dropped (%d sequence numbers differ)"):format(d))
 
@@ -59,9 +68,9 @@ local ok, err = pcall(function()
   -- name: the same call on the same packets repeats too, and can be replayed by the run seed
   a:impair { loss = "30%" }
   local seed = a.impair_seed
-  local m1, r1 = run()
+  local m1, r1, h1, w1, e1 = run()
   a:impair { loss = "30%" }
-  local m2, r2 = run()
+  local m2, _, h2, w2, e2 = run()
   t.ok(net.impair_seed and net.impair_seed:match("^%d+$"), "the run seed is kept: " .. tostring(net.impair_seed))
   -- with NATRIG_SEED set, two runs print the same line here (a replay across runs)
   local sum = 0
@@ -70,7 +79,8 @@ local ok, err = pcall(function()
   local env = os.getenv("NATRIG_SEED")
   if env and env ~= "" then t.is(net.impair_seed, env, "NATRIG_SEED is the run seed") end
   t.ok(seed and seed:match("^%d+$") and seed == a.impair_seed, "a derived seed is recorded: " .. tostring(seed))
-  t.ok(r1 == r2, ("run seed: the same packets dropped twice (%d, %d received)"):format(m1, m2))
+  t.ok(w1 == 1000 and w2 == 1000, "run seed: the shaper saw exactly the 1000 requests, twice")
+  same_drops(("run seed (%d, %d received)"):format(m1, m2), h1, h2, m1, m2, e1, e2)
   a:clear_impair()
 
   -- what the artifacts get (network.lua writes impair.seed_report(net) beside the logs)
