@@ -122,15 +122,18 @@ end
 
 --- Load the ruleset nat.files put in one nft transaction, then check the listing shows
 -- every chain, set and address it should. A router whose miniupnpd started with the
--- container (natrig.portmap.boot) is waited for in the same exec as the listing.
+-- container (natrig.portmap.boot) is waited for in the same exec as the listing; at its
+-- first start that start loaded the ruleset too (portmap.rules_at_boot), and its failure
+-- is said before the listing's.
 -- @local
 function M.load(router)
   if router.nat.cgnat then return require("natrig.cgn").apply(router) end
   local spec, lans = c_spec(router.nat), lans_of(router)
-  router:exec(core.nat_argvs("apply")[1], { check = true })
   local pm = require "natrig.portmap"
+  if not pm.rules_at_boot(router) then router:exec(core.nat_argvs("apply")[1], { check = true }) end
   local out = router:exec(pm.verify_argv(router, core.nat_argvs("verify")[1]), { check = true }).stdout
   local listing, rest = pm.split(router, out)
+  if rest then pm.booted(router, rest) end
   local ok, why = core.nat_check(spec, router.wan_ip, lans, listing)
   if not ok then
     core.fail("engine", "nat on " .. router.name, "rules did not take effect: " .. why)
@@ -141,7 +144,6 @@ function M.load(router)
       "IP forwarding is off in the router (sysctl net.ipv4.ip_forward not applied)")
   end
   if router.fw6 then M.apply6(router) end
-  if rest then pm.booted(router, rest) end
 end
 
 --- Upload the ruleset, load it in one nft transaction, then check the listing shows

@@ -126,7 +126,7 @@ local function check_started(r, out)
   text = text or out
   if not text:find("Listening for NAT-PMP/PCP traffic", 1, true) then
     local ps = r:exec({ "ps" }, { quiet = true }).stdout
-    core.fail("engine", "portmap on " .. r.name, "miniupnpd did not start within 10 s; its log: "
+    core.fail("engine", "portmap on " .. r.name, "miniupnpd did not start (waited up to 10 s); its log: "
       .. (text ~= "" and text:sub(1, 800) or "(empty)") .. "; processes:\n" .. ps)
   end
   -- cgn: miniupnpd's own STUN check must have found the upstream NAT restrictive
@@ -176,9 +176,12 @@ end
 
 --- Port mapping at the router's creation (Router:bring_up): the container's command and
 -- the files to put before it starts, or nil without portmap. miniupnpd then starts with
--- the container (and again, fresh, at each router:restart) while natrig's NAT rules load;
--- nat.load waits for it in the exec that lists those rules (M.verify_argv), so port
--- mapping costs bring-up no exec of its own.
+-- the container (and again, fresh, at each router:restart); nat.load waits for it in the
+-- exec that lists natrig's rules (M.verify_argv), so port mapping costs bring-up no exec of
+-- its own. The first start also loads natrig's NAT ruleset (put in the same archive) with
+-- miniupnpd's table, in one nft transaction, so nat.load makes no exec to load it either
+-- (M.rules_at_boot): each docker exec costs the router about 17 ms of CPU in its cgroup (runc
+-- init) and the engine three calls, as much as miniupnpd's whole start.
 -- @local
 function M.boot(r)
   if not r.pm then return nil end
@@ -186,7 +189,20 @@ function M.boot(r)
   r.pm_wait = "b1"
   local files = daemon_files(r, true)
   files[#files + 1] = { path = txt.BOOT, data = txt.boot_text(), mode = 493 }
+  if not r.nat.cgnat then -- a CGN's rules are natrig.cgn's, loaded by exec
+    files[#files + 1] = { path = txt.NFT_BOOT, data = txt.boot_nft_text(core.nat_ruleset_path), mode = 420 }
+    r.pm_rules_boot = true
+  end
   return { cmd = { "/bin/sh", txt.BOOT }, files = files }
+end
+
+--- Whether the router's first start loaded natrig's NAT ruleset itself (M.boot): true once,
+-- for the nat.load of bring-up; any later load (set_nat, restart) is nat.load's own exec.
+-- @local
+function M.rules_at_boot(r)
+  local v = r.pm_rules_boot
+  r.pm_rules_boot = nil
+  return v == true
 end
 
 --- The router container restarted (router:restart): its miniupnpd starts fresh by itself
@@ -208,8 +224,8 @@ function M.verify_argv(r, argv)
   return a
 end
 
---- Split what M.verify_argv's exec printed: the listing, and the wait's part (nil when the
--- argv was not wrapped).
+--- Split what M.verify_argv's exec printed (the wait's part, READY_MARK, the listing): the
+-- listing, and the wait's part (nil when the argv was not wrapped).
 -- @local
 function M.split(r, out)
   if not r.pm_wait then return out, nil end
@@ -218,7 +234,7 @@ function M.split(r, out)
     core.fail("engine", "portmap on " .. r.name, "the wait for miniupnpd printed no " .. txt.READY_MARK
       .. " line: " .. out:sub(-800))
   end
-  return out:sub(1, at - 1), out:sub(at + #txt.READY_MARK + 1)
+  return out:sub(at + #txt.READY_MARK + 1), out:sub(1, at - 1)
 end
 
 --- miniupnpd's start, as the wait in nat.load's exec saw it: checked, then noted.

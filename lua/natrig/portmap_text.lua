@@ -11,6 +11,7 @@ M.TABLE = "natrig_pm"
 M.CONF, M.NFT, M.RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
 M.LOG, M.LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
 M.CAP, M.CTL, M.BOOT = "/etc/natrig/pm-cap.sh", "/etc/natrig/pm-ctl.sh", "/etc/natrig/pm-boot.sh"
+M.NFT_BOOT = "/etc/natrig/pm-boot.nft"
 local CONF, NFT, LOG, LEASES = M.CONF, M.NFT, M.LOG, M.LEASES
 
 function M.conf_text(r, pm, wan_dev, lan_dev)
@@ -73,8 +74,15 @@ table inet %s {
 ]]):format(t, t, t) .. M.switch_rules(pm)
 end
 
+-- The container's first start loads natrig's NAT ruleset (put beside it before start) and
+-- miniupnpd's table in one nft transaction: bring-up then needs no exec to load the rules.
+function M.boot_nft_text(ruleset)
+  return ('# written by natrig (lua/natrig/portmap.lua)\ninclude "%s"\ninclude "%s"\n'):format(ruleset, M.NFT)
+end
+
 -- Started detached, one per (re)start: finds the WAN and LAN interfaces by address (names
--- are not stable), loads miniupnpd's table on a fresh start, starts the reflector (miniupnpd
+-- are not stable), loads miniupnpd's table on a fresh start (on the container's first, with
+-- natrig's NAT ruleset: M.boot_nft_text), starts the reflector (miniupnpd
 -- asks it once, at start), then miniupnpd in the foreground (-d: logs on stderr), each log
 -- line stamped with the kernel's uptime after a line "natrig-pm start TOKEN". The
 -- permission check's lines are left out: refusing a NAT-PMP request makes miniupnpd try
@@ -103,15 +111,22 @@ for a in $(ip -o -4 addr show | awk -v w=%s -v l=%s '{ split($4, p, "/"); sub(/@
 done
 read up idle < /proc/uptime
 echo "$up natrig-pm start $token wan=$wan lan=$lan" >> %s
-[ -n "$wan" ] && [ -n "$lan" ] || fail "WAN or LAN interface not found by address"
-sed -e "s/@WAN@/$wan/" -e "s/@LAN@/$lan/" %s.in > %s
 if [ "$mode" = fresh ]; then
-  out=$(nft -f %s 2>&1) || fail "nft -f %s failed: $out"
+  # the first start: natrig's NAT rules too, in the same transaction (portmap_text.boot_nft_text)
+  nf=%s; [ "$token" = b1 ] && [ -e %s ] && nf=%s
+  out=$(nft -f $nf 2>&1) || fail "nft -f $nf failed: $out"
 fi
+[ -n "$wan" ] && [ -n "$lan" ] || fail "WAN or LAN interface not found by address"
+# the config with the interfaces' names, by the shell's own substitution (no sed process)
+conf=
+while IFS= read -r l || [ -n "$l" ]; do l=${l//@WAN@/$wan}; conf="$conf${l//@LAN@/$lan}
+"; done < %s.in
+printf %%s "$conf" > %s
 i=0
 while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 /usr/sbin/miniupnpd -f %s -d 2>&1 | stamp
-]]):format(LEASES, LEASES, ext, cgn and 1 or 0, LOG, r.wan_ip, r.lan_ip, LOG, CONF, CONF, NFT, NFT, CONF)
+]]):format(LEASES, LEASES, ext, cgn and 1 or 0, LOG, r.wan_ip, r.lan_ip, LOG, NFT, M.NFT_BOOT, M.NFT_BOOT,
+    CONF, CONF, CONF)
 end
 
 -- The router container's command when it maps ports: each start of the container (its first,
@@ -134,8 +149,8 @@ M.READY_MARK = "@@natrig-pm-ready@@"
 
 -- The control script (one file, run as argv { "/bin/sh", CTL, command, ... }):
 --   start MODE TOKEN  the run script in the background, then as wait TOKEN (one exec, not two)
---   verify TOKEN ARGV...  runs ARGV (natrig's NAT listing), then a line READY_MARK, then as
---               wait TOKEN; exits with ARGV's status (readiness rides on an exec bring-up makes anyway)
+--   verify TOKEN ARGV...  as wait TOKEN, then a line READY_MARK, then runs ARGV (natrig's NAT
+--               listing); exits with ARGV's status (readiness rides on an exec bring-up makes anyway)
 --   wait TOKEN  until the section after "natrig-pm start TOKEN" says miniupnpd listens (or
 --               fails), at most 10 s; prints the router's uptime and how many 20 ms waits
 --               that took (0: already listening), then that section
@@ -160,10 +175,11 @@ start)
   ready "$3" ;;
 wait) ready "$2" ;;
 verify)
+  # the wait first: on a router's first start the rules it lists are loaded by the run script
   t=$2; shift 2
-  "$@"; rc=$?
+  ready "$t"
   echo %s
-  ready "$t"; exit $rc ;;
+  "$@" ;;
 stop)
   for p in $(pidof miniupnpd) $(pidof natrig-peer); do kill $p; done
   i=0; while pidof miniupnpd >/dev/null && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done ;;

@@ -58,8 +58,12 @@ local function cpu_of(ids)
   return ns / 1e9
 end
 
+-- Each bring-up (and each floor) on an engine client of its own: the client's pool of calls
+-- in flight shrinks when the engine is slow (natrig.engine, holding back), and a pool
+-- shrunk by the bring-up before would slow the next one, whichever mode it is.
 local function once(pm)
-  local net = natrig.network { engine = eng, scenario = "bench-portmap", image = ref, quiet = true }
+  local oeng <close> = natrig.engine()
+  local net = natrig.network { engine = oeng, scenario = "bench-portmap", image = ref, quiet = true }
   net:gateway { cmd = { "sleep", "600" } }
   for _ = 1, PEERS do net:peer { nat = "symmetric", portmap = pm, cmd = { "sleep", "600" } } end
   calls = {}
@@ -67,11 +71,11 @@ local function once(pm)
   local made = calls
   calls = {}
   local f = { label = natrig.json.array { "natrig.run=" .. net.session.run_id } }
-  local ctrs = eng:container_list(f)
+  local ctrs = oeng:container_list(f)
   local ids = {}
   for i, c in ipairs(ctrs) do ids[i] = c.Id end
   local cpu = cpu_of(ids)
-  local nctr, nnet = #ctrs, #eng:network_list(f)
+  local nctr, nnet = #ctrs, #oeng:network_list(f)
   local mapped = 0
   -- how long bring-up's check waited for each router's miniupnpd (0: already listening)
   local waited = { n = 0, ready = 0, sum = 0, max = 0 }
@@ -138,7 +142,8 @@ for i = 1, ROUNDS do
     end
   end
   if not (this.on and this.off) then goto next_round end
-  local fl, fdown = common.floor(eng, ref, nnet, nctr)
+  local feng <close> = natrig.engine()
+  local fl, fdown = common.floor(feng, ref, nnet, nctr)
   floors[#floors + 1] = fl
   ratios[#ratios + 1] = this.on / this.off
   -- what mapping adds, in floors: (on - off) / floor (the floor moves with the load as both do)
@@ -161,7 +166,8 @@ end
 local mixed = { on = {}, off = {}, ratio = {} }
 for i = 1, MIXED do
   took = { on = {}, off = {} }
-  local net = natrig.network { engine = eng, scenario = "bench-portmap", image = ref, quiet = true }
+  local meng <close> = natrig.engine()
+  local net = natrig.network { engine = meng, scenario = "bench-portmap", image = ref, quiet = true }
   net:gateway { cmd = { "sleep", "600" } }
   for k = 1, PEERS do
     local pm = k % 2 == 0 and { "upnp", "natpmp", "pcp" } or nil
