@@ -248,6 +248,22 @@ function M.routes_public(net, x, exec)
   end
 end
 
+--- Until neighbour discovery has resolved addr from a holder (exec runs there): a ping
+-- starts it, `ip -6 neigh` says whether an answer came. IPv4's ARP always got through at
+-- once; an IPv6 neighbour solicitation to the router's LAN address once went unanswered
+-- for 9 s after net:up() under load (the node's first IPv6 packets then vanished), so the
+-- node is not ready before its router is resolved. false after `limit` seconds.
+-- @local
+function M.resolve_neighbour(addr, exec, limit)
+  local deadline = core.now() + (limit or 15)
+  repeat
+    exec({ "ping", "-6", "-c", "1", "-W", "1", addr }, { quiet = true })
+    local r = exec({ "ip", "-6", "neigh", "show", addr }, { quiet = true })
+    if (r.stdout or ""):find(" lladdr ", 1, true) then return true end
+  until core.now() >= deadline
+  return false
+end
+
 --- A router added while the network is up: every public IPv6 holder and router learns the
 -- route to its LAN.
 -- @local

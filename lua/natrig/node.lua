@@ -179,6 +179,12 @@ function Node:bring_up()
     end, function()
       if not r.lan_ip6 then return end
       self:netexec({ "ip", "-6", "route", "replace", "default", "via", r.lan_ip6 }, { check = true })
+      if not ip6.resolve_neighbour(r.lan_ip6, function(a, o) return self:netexec(a, o) end) then
+        local w = ("%s: its router's IPv6 address %s did not answer neighbour discovery in 15 s; IPv6 "
+          .. "through %s may fail"):format(self.name, r.lan_ip6, r.name)
+        net:note("ipv6", w)
+        net.log("warning: " .. w)
+      end
     end, function() require("natrig.nat64").resolv(self) end) -- a NAT64 router: its DNS64
   elseif self.private_ip6 then
     task.parallel(function() if self.ip == "v6only" then drop4() end end,

@@ -69,8 +69,14 @@ local ok, err = pcall(function()
     local s = a:exec { PEER, "send", "--to", to6, "--from-port", "5002", "--count", "3", "--interval", "50" }
     t.is(s.code, 0, label .. ": send() succeeds over IPv6 (" .. (s.stdout .. s.stderr):gsub("%s+$", "") .. ")")
     t.like(s.stdout, "^sent 3 to ", label .. ": all 3 datagrams left")
-    natrig.sleep(1)
-    local n = echoed() - before
+    -- arrivals are read from g's log: waited for (up to 10 s, the log may lag under load);
+    -- none arriving is judged after 1 s
+    local n = 0
+    for _ = 1, want_arrive and 100 or 10 do
+      n = echoed() - before
+      if want_arrive and n >= 3 then break end
+      natrig.sleep(0.1)
+    end
     if want_arrive then t.is(n, 3, label .. ": all 3 arrived at g") else t.is(n, 0, label .. ": none arrived at g") end
   end
   trial("before", true)
@@ -83,8 +89,10 @@ local ok, err = pcall(function()
   net:isolate(a)
   trial("isolated", false)
   net:heal()
-  r = a:exec { PEER, "probe", "--to", to6 }
-  t.is(r.code, 0, "after heal: probe over IPv6 answered again")
+  -- (4 tries over 4 s: one datagram and 2 s failed once under CI-like load, while the heal
+  -- before it had let all 3 datagrams through)
+  r = a:exec { PEER, "probe", "--to", to6, "--count", "4", "--timeout", "4000" }
+  t.is(r.code, 0, "after heal: probe over IPv6 answered again (" .. (r.stdout .. r.stderr):gsub("%s+$", "") .. ")")
   dir = net:artifacts_dir()
 end)
 net:down()
