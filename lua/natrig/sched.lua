@@ -103,12 +103,12 @@ end
 
 --- What is still waiting, for a timeout message: "name (what)" for each live task.
 function M.pending_desc(limit)
-  limit = limit or 12
   local l = {}
   for _, t in ipairs(M.live()) do l[#l + 1] = ("%s (%s)"):format(t.name or "task", t.waiting or "running") end
   table.sort(l)
   if S.main_waiting then table.insert(l, 1, "main (" .. S.main_waiting .. ")") end
   local n = #l
+  limit = limit or 12
   if n > limit then l = { table.unpack(l, 1, limit) }; l[#l + 1] = ("and %d more"):format(n - limit) end
   return table.concat(l, ", ")
 end
@@ -155,9 +155,7 @@ function M.hook_check(can_yield)
   if S.polling then return false end -- step's own check raises it, once the batch is kept
   local ok, e = pcall(check_abort)
   if ok then return false end
-  if can_yield and S.aborting and e == S.aborting and S.tasks[coroutine.running()] then
-    return true
-  end
+  if can_yield and S.aborting and e == S.aborting and S.tasks[coroutine.running()] then return true end
   error(e, 0)
 end
 
@@ -289,12 +287,12 @@ end
 function M.on_events(id, fn) S.handlers[id] = fn end
 function M.forget(id) S.handlers[id] = nil end
 
---- Wait `seconds` (other tasks run meanwhile; natrig.sleep).
+--- Wait `seconds` (other tasks run meanwhile; natrig.sleep); `what` names the wait.
 -- @tparam number seconds
 -- @usage natrig.sleep(0.5)
-function M.sleep(seconds)
+function M.sleep(seconds, what)
   if seconds <= 0 then return end
-  M.wait_for(function(wake) add_timer(core.now() + seconds, wake) end, ("sleep %g s"):format(seconds))
+  M.wait_for(function(wake) add_timer(core.now() + seconds, wake) end, what or ("sleep %g s"):format(seconds))
 end
 
 --- Like wait_for, but gives up after `timeout` seconds and returns nil, "timeout".
@@ -431,7 +429,9 @@ end
 -- how many still are, and how many the engine made with success since the start.
 function M.wait_late(timeout)
   local deadline, n = core.now() + timeout, 0
-  while next(S.late) and core.now() < deadline do M.sleep(math.min(0.05, deadline - core.now())) end
+  while next(S.late) and core.now() < deadline do -- named where teardown says what it waits on
+    M.sleep(math.min(0.05, deadline - core.now()), "creates the engine has not answered: " .. select(2, next(S.late)))
+  end
   for _ in pairs(S.late) do n = n + 1 end
   return n, S.late_made
 end
