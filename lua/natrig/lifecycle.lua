@@ -348,6 +348,7 @@ function M.down(self)
   if self.image_lock then require("natrig.imagelock").release(self.image_lock, self.session.run_id) end
   self.image_lock = nil
   self.state = "down"
+  seal.close(self)
   if self.own_engine then for _, e in ipairs(self:engines()) do e:close() end end
   if not ok then error(err, 0) end
 end

@@ -124,13 +124,7 @@ local function stale_runs(eng, st, keep)
   for _, n in ipairs(eng:network_list { label = core.json_array { "natrig" } }) do
     for _, c in ipairs((n.IPAM or {}).Config or {}) do if c.Subnet then live[c.Subnet] = true end end
   end
-  local l = {}
-  for run, subnets in pairs(st.runs) do
-    local alive = false
-    for _, s in ipairs(subnets) do if live[s] then alive = true end end
-    if run ~= keep and not alive then l[#l + 1] = run end
-  end
-  return l
+  return nftx.stale_runs(st, live, keep)
 end
 
 -- Start the helper again if it stopped (a container_list entry's state).
@@ -442,8 +436,11 @@ function M.finish(net)
   local ok, l = pcall(M.escapes, net)
   if not ok then net.log("could not read the lab's escape attempts: " .. tostring(l))
   elseif #l > 0 then net.log(nftx.summary(l)) end
-  for _, p in ipairs(st.parts) do p.eng:close() end
-  st.parts = nil -- the helpers are released by the teardown that follows (natrig.session)
+  -- The helpers are released by the teardown that follows (natrig.session), and the parts'
+  -- clients close after it (M.close): closed here, a create in flight on one (a signal during
+  -- bring-up) was never answered, and teardown waited its whole limit for it (32 s).
+  st.engines, st.parts = st.parts, nil
 end
+function M.close(net) for _, p in ipairs(net.seal and net.seal.engines or {}) do p.eng:close() end end
 
 return M

@@ -240,4 +240,16 @@ function M.summary(escapes)
   return table.concat(parts, "; ")
 end
 
+--- The runs of table state st none of whose subnets is in `live` (a set of the engine's
+-- natrig subnets), but `keep`: entries of runs that died with their watchdog.
+function M.stale_runs(st, live, keep)
+  local l = {}
+  for run, subnets in pairs(st.runs) do
+    local alive = false
+    for _, s in ipairs(subnets) do if live[s] then alive = true end end
+    if run ~= keep and not alive then l[#l + 1] = run end
+  end
+  return l
+end
+
 return M
