@@ -229,19 +229,6 @@ static inline enum lp_key lp_key_kind(const char *p, size_t n)
     return LP_KEY_OTHER;
 }
 
-/* Adds one field, or sets LOGPARSE_F_FIELDS_DROPPED when there is no room. */
-static inline void lp_add_field(struct logparse_entry *e, struct logparse_span k,
-                                struct logparse_span v)
-{
-    if (e->nfields >= LOGPARSE_MAX_FIELDS) {
-        e->flags |= LOGPARSE_F_FIELDS_DROPPED;
-        return;
-    }
-    e->fields[e->nfields].key = k;
-    e->fields[e->nfields].val = v;
-    e->nfields++;
-}
-
 /* Whether one more field fits; sets the flag when not, so nothing is built for nothing. */
 static inline int lp_field_room(struct logparse_entry *e)
 {
@@ -249,6 +236,17 @@ static inline int lp_field_room(struct logparse_entry *e)
         return 1;
     e->flags |= LOGPARSE_F_FIELDS_DROPPED;
     return 0;
+}
+
+/* Adds one field, or sets LOGPARSE_F_FIELDS_DROPPED when there is no room. */
+static inline void lp_add_field(struct logparse_entry *e, struct logparse_span k,
+                                struct logparse_span v)
+{
+    if (!lp_field_room(e))
+        return;
+    e->fields[e->nfields].key = k;
+    e->fields[e->nfields].val = v;
+    e->nfields++;
 }
 
 /* A quoted string at p ('"'); returns the position of the closing quote or NULL if cut. */
