@@ -1,5 +1,5 @@
 #!/bin/bash
-# natrig-test: serial (natrig image prune removes app images other files may be about to use)
+# natrig-test: alone (natrig image prune removes app images other files may be about to use)
 # natrig image prune (needs:engine), apart from cli_test.sh so that only this runs alone:
 # while a run is live (it holds natrig.imagelock from before its image checks to its
 # teardown) prune removes nothing, names the run and exits 1, and the run goes on; once
