@@ -136,7 +136,11 @@ local function create_segments(self) plan.create_all(self, segments, create_segm
 -- but waiting for a CPU 35 of 49.5 s, behind dockerd and the apps (issue 30). At its
 -- first net:up() it raises its own priority to NATRIG_NICE (default -20; root or
 -- CAP_SYS_NICE), once, and only when it runs at nice 0 (a nice it was started with is
--- kept). NATRIG_NICE=0 leaves it; programs it starts inherit it.
+-- kept). NATRIG_NICE=0 leaves it; programs it starts inherit it. Where the kernel groups
+-- a session's processes (autogroup) a process's nice only orders it within its session,
+-- and the session weighs as one nice-0 process against dockerd and every other session (a
+-- logflood run at nice -20 still waited 39 of 59 s for a CPU): the session is raised too,
+-- and set back when natrig exits.
 local priority_done = false
 local function raise_priority(self)
   local v = core.getenv("NATRIG_NICE")
@@ -151,6 +155,12 @@ local function raise_priority(self)
   if not ok then
     self.log(("natrig runs at its normal priority (%s): run it as root to let it keep up with a loaded machine, "
       .. "or set NATRIG_NICE=0"):format(why))
+  elseif want < 0 and core.autogroup_nice() == 0 then
+    ok, why = core.autogroup_nice(math.tointeger(want))
+    if not ok then
+      self.log(("natrig's session keeps its normal priority (%s): natrig's nice orders it only within its "
+        .. "session; run it as root, or set NATRIG_NICE=0"):format(why))
+    end
   end
 end
 

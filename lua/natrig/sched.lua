@@ -2,9 +2,8 @@
 -- sequential-looking. A task is a coroutine; when it waits (for an engine request, a
 -- timer, another task, a log line) it yields, and the loop resumes it when the awaited
 -- thing happens. Code outside any task (the scenario's main body, the REPL) blocks by
--- driving the same loop, so background tasks keep running while it waits.
---
--- Code uses it through natrig.task, which adds what is built on it (parallel, map).
+-- driving the same loop, so background tasks keep running while it waits. Code uses it
+-- through natrig.task, which adds what is built on it (parallel, map).
 -- @module natrig.sched
 local core = require "natrig.core"
 
@@ -21,7 +20,7 @@ local S = {
   timers = {},       -- sorted by .at
   handlers = {},     -- engine request id -> function(event)
   engines = {},      -- raw S.engines polled by the loop
-  source = nil,      -- the log tailer (M.set_source), polled beside them
+  source = nil, tail_next = 0, -- the log tailer (M.set_source), polled beside them; its next turn
   calls = {},        -- engine request id -> { what, raw, drain } awaited (not streams)
   -- Events polled and not yet handed to their handlers (head..tail): an abort raised in
   -- the middle of a batch leaves the rest for the next step or recover(), never loses it.
@@ -51,6 +50,7 @@ M.Task = Task
 function M.add_engine(raw) S.engines[#S.engines + 1] = raw end
 --- The log tailer (core.log_tail): polled beside the engines, its events go to handlers.
 function M.set_source(src) S.source = src end
+M.TAIL_TURN = 0.01 -- its turns at most this often (s): what a wait_log may wait more under a flood
 function M.remove_engine(raw)
   for i, e in ipairs(S.engines) do if e == raw then table.remove(S.engines, i) return end end
 end
@@ -212,10 +212,11 @@ function M.step(max_wait)
   if S.timers[1] then wait = math.min(wait, S.timers[1].at - now) end
   -- Never sleep past the deadline: it fires within a few ms of its time.
   if S.deadline then wait = math.min(wait, S.deadline - now + 0.001) end
-  -- The log tailer (natrig.logfollow: json-file logs read directly) counts while it
-  -- follows files; a wait ends early when its descriptor says a file grew.
+  -- The log tailer (json-file logs read directly) ends a wait when a file grew, but a turn starts at
+  -- most every TAIL_TURN s (back to back, each an engine poll: 42 s of CPU in an 82 s 100-node flood).
   local src = S.source and S.source:count() > 0 and S.source or nil
-  if src and src:busy() then wait = 0 end
+  local due = src and now >= S.tail_next
+  if src and not due then wait = math.min(wait, S.tail_next - now) elseif src and src:busy() then wait = 0 end
   local pending, busy = src and 1 or 0, 0
   for _, e in ipairs(S.engines) do
     pending = pending + e:pending()
@@ -225,9 +226,10 @@ function M.step(max_wait)
   -- One engine with requests in flight waits for them; with several (a run over a Swarm)
   -- each waits a short slice in turn, so none waits behind another's idle timeout.
   local slice = busy > 1 and math.min(math.max(wait, 0), 0.004) or math.max(wait, 0)
-  if busy == 0 and src then src:wait(slice) elseif busy == 0 then core.sleep(slice) end
-  for _, e in ipairs(busy > 0 and S.engines or {}) do take(e, e:pending() > 0 and slice or 0, src and src:fd()) end
-  if src then take(src, 0) end
+  if busy == 0 and due then src:wait(slice) elseif busy == 0 then core.sleep(slice) end
+  local fd = due and src:fd() or nil -- a poll of the engines ends early when a file grew
+  for _, e in ipairs(busy > 0 and S.engines or {}) do take(e, e:pending() > 0 and slice or 0, fd) end
+  if src and core.now() >= S.tail_next then S.tail_next = core.now() + M.TAIL_TURN; take(src, 0) end
   dispatch()
   check_abort()
   return true
@@ -298,8 +300,7 @@ end
 --- Like wait_for, but gives up after `timeout` seconds and returns nil, "timeout".
 function M.wait_for_timeout(timeout, register, what)
   return M.wait_for(function(wake)
-    local fired = false
-    local timer
+    local fired, timer = false, nil
     local function once(...)
       if fired then return end
       fired = true
@@ -384,8 +385,7 @@ function M.guard(fn, timeout, what, ...)
   sync_watch()
   S.last_where = nil
   local r = table.pack(xpcall(fn, function(e)
-    -- no watch hook in here ("error in error handling"); sync_watch below puts it back
-    debug.sethook()
+    debug.sethook() -- no watch hook in here ("error in error handling"); sync_watch puts it back
     -- The line of the scenario that was running (or waiting) when it failed.
     if S.where_source then
       for level = 2, 60 do

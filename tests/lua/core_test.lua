@@ -267,4 +267,23 @@ do
   t.raises(function() core.nice(20) end, "-20..19", "nice: a value out of range is refused")
 end
 
+-- the session's autogroup nice: read, set to itself (no change, nothing to give back), out of
+-- range refused; a kernel without autogroups says so
+do
+  local n, none = core.autogroup_nice()
+  if n then
+    t.is(math.type(n), "integer", "autogroup_nice: the session's nice value is an integer")
+    t.is(core.autogroup_nice(n), n, "autogroup_nice: setting the current value gives it back")
+    t.raises(function() core.autogroup_nice(-21) end, "-20..19", "autogroup_nice: a value out of range is refused")
+    -- a session of its own (setsid): the nice set inside is given back when the process
+    -- exits (0.2 s on: the kernel lets a non-admin change it once in 0.1 s), seen by its shell
+    local code, out, errs = core.run({ "setsid", "-w", "sh", "-c", "lua5.4 -e \"local c = require('natrig.core'); "
+      .. "io.write(c.autogroup_nice(3), ' '); c.sleep(0.2)\" && cat /proc/self/autogroup" }, 30)
+    t.ok(code == 0 and out:match("^3 /autogroup%-%d+ nice 0\n$") ~= nil,
+      "autogroup_nice: set to 3 in a session, given back at exit: " .. out .. errs)
+  else
+    t.ok(none:find("autogroup", 1, true) ~= nil, "autogroup_nice: no autogroup is said: " .. none)
+  end
+end
+
 t.done()
