@@ -36,8 +36,8 @@ M.ENV_NETWORK = [=[
                          from its json-file read directly (the default on a local engine)
   NATRIG_NICE            the nice value natrig raises itself to at net:up() (default
                          -20; root or CAP_SYS_NICE), so it keeps up with a loaded
-                         machine; its session's autogroup too, until it exits; 0 leaves
-                         its priority
+                         machine (in a CPU cgroup of its own, "natrig", past its
+                         session's autogroup, until it exits); 0 leaves its priority
   NATRIG_ENGINE_CALLS    engine calls in flight at most (default 32)
   NATRIG_ENGINE_TIMEOUT  seconds a short engine call may take before the engine counts
                          as overloaded (default 30)

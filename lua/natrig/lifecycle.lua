@@ -139,8 +139,9 @@ local function create_segments(self) plan.create_all(self, segments, create_segm
 -- kept). NATRIG_NICE=0 leaves it; programs it starts inherit it. Where the kernel groups
 -- a session's processes (autogroup) a process's nice only orders it within its session,
 -- and the session weighs as one nice-0 process against dockerd and every other session (a
--- logflood run at nice -20 still waited 39 of 59 s for a CPU): the session is raised too,
--- and set back when natrig exits.
+-- logflood run at nice -20 still waited 39 of 59 s for a CPU): natrig also joins a CPU
+-- cgroup of its own weighted as that nice (core.cpu_group), which raises natrig alone, not
+-- the user's shell or whatever else runs in its session, and which it leaves at exit.
 local priority_done = false
 local function raise_priority(self)
   local v = core.getenv("NATRIG_NICE")
@@ -155,11 +156,11 @@ local function raise_priority(self)
   if not ok then
     self.log(("natrig runs at its normal priority (%s): run it as root to let it keep up with a loaded machine, "
       .. "or set NATRIG_NICE=0"):format(why))
-  elseif want < 0 and core.autogroup_nice() == 0 then
-    ok, why = core.autogroup_nice(math.tointeger(want))
+  elseif want < 0 then
+    ok, why = core.cpu_group(math.tointeger(want))
     if not ok then
-      self.log(("natrig's session keeps its normal priority (%s): natrig's nice orders it only within its "
-        .. "session; run it as root, or set NATRIG_NICE=0"):format(why))
+      self.log(("natrig's nice orders it only within its session (no CPU cgroup of its own: %s): "
+        .. "under load it may lag what it tests; set NATRIG_NICE=0 to silence this"):format(why))
     end
   end
 end

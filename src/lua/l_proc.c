@@ -1,6 +1,6 @@
 /* l_proc.c - processes: this process's identity (pid and start time, for the owner label
  * and dead-owner detection), running a host program by argv (ldd for image closures),
- * signalling, its own scheduling priority (and its session's: the kernel's autogroup). */
+ * signalling, its own scheduling priority (and its CPU cgroup, base/cpugroup). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/cpugroup.h"
 #include "base/sig.h"
 #include "lua/l_aux.h"
 
@@ -211,98 +212,35 @@ static int l_nice(lua_State *L)
     return 1;
 }
 
-/* The kernel's autogroup (sched_autogroup_enabled): the processes of one session share one
- * scheduling entity, whose weight is the group's nice, not theirs; a process's own nice only
- * orders it within its session. The file reads "/autogroup-N nice V". */
-#define AUTOGROUP_FILE "/proc/self/autogroup"
-
-static int autogroup_read(int *v)
+/* cpu_group([nice]) -> the path of natrig's CPU cgroup this process is in (nil when not in
+ * it), after joining it weighted as nice when one is given (-20..19); nil, message when
+ * that was refused (base/cpugroup: the weight reaches past the session's autogroup, and the
+ * process leaves the group at exit). */
+static int l_cpu_group(lua_State *L)
 {
-    char buf[96];
     const char *p;
-    int fd = open(AUTOGROUP_FILE, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
 
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    p = strstr(buf, " nice ");
-    return p && sscanf(p + 6, "%d", v) == 1 ? 0 : -1;
-}
-
-static int autogroup_write(int v)
-{
-    char buf[16];
-    int fd = open(AUTOGROUP_FILE, O_WRONLY | O_CLOEXEC), n, ok;
-
-    if (fd < 0)
-        return -1;
-    n = snprintf(buf, sizeof buf, "%d", v);
-    ok = write(fd, buf, (size_t)n) == n;
-    if (!ok) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-/* The session's nice before natrig first changed it, given back at exit: the group outlives
- * natrig (the shell it was started from is in it), and so would a priority meant for the run. */
-static int autogroup_saved, autogroup_changed;
-
-static void autogroup_restore(void)
-{
-    if (autogroup_changed)
-        (void)autogroup_write(autogroup_saved);
-    autogroup_changed = 0;
-}
-
-/* autogroup_nice([value]) -> the nice value of this process's autogroup (its session, as the
- * scheduler weighs it against other sessions), after setting it to value when one is given
- * (-20..19; the one it had is given back when the process exits); nil, message when the
- * kernel has none (no autogroup: a process's own nice is then its weight) or refused. */
-static int l_autogroup_nice(lua_State *L)
-{
-    int v;
-
-    if (autogroup_read(&v) != 0) {
-        lua_pushnil(L);
-        lua_pushstring(L, "the kernel has no " AUTOGROUP_FILE " (no scheduler autogroups)");
-        return 2;
-    }
     if (!lua_isnoneornil(L, 1)) {
+        char why[256];
         lua_Integer want = luaL_checkinteger(L, 1);
         luaL_argcheck(L, want >= -20 && want <= 19, 1, "a nice value is -20..19");
-        if (want != v) {
-            if (autogroup_write((int)want) != 0) {
-                lua_pushnil(L);
-                lua_pushfstring(L, "writing %d to " AUTOGROUP_FILE ": %s", (int)want,
-                                strerror(errno));
-                return 2;
-            }
-            if (!autogroup_changed) {
-                autogroup_saved = v;
-                autogroup_changed = 1;
-                atexit(autogroup_restore);
-            }
-            if (autogroup_read(&v) != 0)
-                v = (int)want;
+        if (nt_cpugroup_join((int)want, why, sizeof why) != 0) {
+            lua_pushnil(L);
+            lua_pushstring(L, why);
+            return 2;
         }
     }
-    lua_pushinteger(L, v);
+    p = nt_cpugroup_path();
+    if (p)
+        lua_pushstring(L, p);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
 static const luaL_Reg proc_funcs[] = {
-    {"pid", l_pid},   {"proc_start", l_proc_start},         {"run", l_run}, {"kill", l_kill},
-    {"nice", l_nice}, {"autogroup_nice", l_autogroup_nice}, {NULL, NULL},
+    {"pid", l_pid},   {"proc_start", l_proc_start}, {"run", l_run}, {"kill", l_kill},
+    {"nice", l_nice}, {"cpu_group", l_cpu_group},   {NULL, NULL},
 };
 
 void l_proc_open(lua_State *L)
