@@ -19,6 +19,7 @@ local SUBS = {
   partition = { "partition" }, -- natrig's partition chains in its namespace (natrig.partition)
   captures = { "capture" },  -- its packet captures: file, link, container (natrig.capture)
   log = { "logs", "logfollow" }, -- its log: store, waits, follow, lag (natrig.logs, natrig.logfollow)
+  boot = { "nat" },          -- a router's boot: its container's starts, the load to wait for (natrig.nat)
 }
 -- writes of a sub-object's name that are not a node's ("module:holder.name" -> why)
 local NOT_SUBS = { ["network:t.log"] = "a network's log function (net.log)" }

@@ -110,35 +110,145 @@ local function lans_of(router)
   return { router.lan.subnet, router.nat64 and require("natrig.nat64").POOL or nil }
 end
 
---- The ruleset file nat.load loads, as put_files entries: Router:bring_up puts it before
--- the router starts, in the same archive as its other files (none for a CGN: cgn.apply).
+--- The ruleset file nat.load loads and the router's boot script, as put_files entries (none
+-- for a CGN: cgn.apply).
 -- @local
 function M.files(router)
   if router.nat.cgnat then return {} end
   if router.pm then router.nat.portmap = true end -- natrig.portmap: the guard defers its drop
   return { { path = core.nat_ruleset_path, data = core.nat_ruleset(c_spec(router.nat), router.wan_ip, lans_of(router)),
-    mode = 420 } }
+    mode = 420 }, { path = M.BOOT, data = M.boot_text(), mode = 493 } }
 end
 
---- Load the ruleset nat.files put in one nft transaction, then check the listing shows
--- every chain, set and address it should. A router whose miniupnpd started with the
--- container (natrig.portmap.boot) is waited for in the same exec as the listing; at its
--- first start that start loaded the ruleset too (portmap.rules_at_boot), and its failure
--- is said before the listing's.
+-- A router's boot. Its container's command is M.BOOT: each start of the container (its
+-- first, and router:restart's) loads natrig's NAT ruleset in one nft transaction (with the
+-- tables of the daemons that ride on the router, natrig.portmap's, in the same one), leaves
+-- nft's status for that start's number, starts those daemons, then holds the container as
+-- netns.HOLD does. nat.load's one exec (M.BOOT verify) waits for that status, reads IP
+-- forwarding and lists the rules: a router's bring-up loads and checks its rules with one
+-- exec (each docker exec costs the engine three calls and the router about 17 ms of CPU in
+-- its cgroup, runc's init). Later loads (set_nat, an attached router's restart) load in the
+-- same exec (verify load).
+M.BOOT = "/etc/natrig/boot.sh"
+local BOOT_NFT, BOOT_END = "/etc/natrig/boot.nft", "@@natrig-boot-end@@"
+
+-- The script, both of its parts (one file; natrig's own text, no user input in it):
+--   (no argument)       the container's command, as above
+--   verify N|load ARGV  what start N's load said (waited for up to 30 s), or a load now;
+--                       then a line "load STATUS forward IP_FORWARD", nft's message when it
+--                       failed, a line BOOT_END, then ARGV (the listing), with ARGV's status
+function M.boot_text()
+  return ([[#!/bin/sh
+# written by natrig (lua/natrig/nat.lua): a router's rules at each start of its container
+st=/var/lib/natrig-boot
+nf=%s; [ -e %s ] && nf=%s
+if [ "$1" = verify ]; then
+  rc=none out=
+  if [ "$2" = load ]; then
+    out=$(nft -f %s 2>&1); rc=$?
+  else
+    i=0
+    while [ ! -s $st.$2 ] && [ $i -lt 1500 ]; do usleep 20000; i=$((i+1)); done
+    [ -s $st.$2 ] && read rc < $st.$2
+  fi
+  read fwd < /proc/sys/net/ipv4/ip_forward
+  echo "load $rc forward $fwd"
+  [ -n "$out" ] && echo "$out"
+  [ "$rc" = 0 ] || [ "$2" = load ] || cat $st.$2.out 2>/dev/null
+  echo %s
+  shift 2
+  exec "$@"
+fi
+[ -d /var/lib ] || mkdir -p /var/lib
+n=0
+[ -f $st.n ] && read n < $st.n
+n=$((n + 1)); echo $n > $st.n
+nft -f $nf > $st.$n.out 2>&1
+echo $? > $st.$n
+for d in /etc/natrig/boot.d/*; do [ -e "$d" ] && /bin/sh "$d" $n </dev/null >/dev/null 2>&1 & done
+exec /usr/bin/sleep 2000000000
+]]):format(core.nat_ruleset_path, BOOT_NFT, BOOT_NFT, core.nat_ruleset_path, BOOT_END)
+end
+
+--- The router's boot at its creation (Router:bring_up): the container's command and the
+-- files to put before it starts, or nil for a CGN (natrig.cgn writes, loads and checks its
+-- own ruleset, made from its customers, by exec in cgn.apply; it is one router per carrier
+-- network, not one per peer). extra: what rides on the boot (natrig.portmap.boot): nft =
+-- files loaded in the same transaction as the ruleset, files = what they and the daemon
+-- need, daemon = a script started at each start with the start's number (boot.d).
+-- @local
+function M.boot(router, extra)
+  if router.nat.cgnat then return nil end
+  router.boot = { n = 1, wait = true } -- natrig.nat's: the container's starts, and whether
+  -- nat.load has to wait for the last one's load
+  local files = M.files(router)
+  for _, f in ipairs(extra and extra.files or {}) do files[#files + 1] = f end
+  if extra and extra.nft then
+    local l = { "# written by natrig (lua/natrig/nat.lua): the rules each start loads", ('include "%s"')
+      :format(core.nat_ruleset_path) }
+    for _, f in ipairs(extra.nft) do l[#l + 1] = ('include "%s"'):format(f) end
+    files[#files + 1] = { path = BOOT_NFT, data = table.concat(l, "\n") .. "\n", mode = 420 }
+  end
+  if extra and extra.daemon then
+    files[#files + 1] = { path = "/etc/natrig/boot.d/" .. extra.daemon.name, data = extra.daemon.data, mode = 493 }
+  end
+  return { cmd = { "/bin/sh", M.BOOT }, files = files }
+end
+
+--- The router's container started again (router:restart): its boot loaded the rules again,
+-- nat.load waits for that. Returns the start's number (nil: not known, an attached router).
+-- @local
+function M.restarted(router)
+  local b = router.boot
+  if not b then return nil end
+  b.n, b.wait = b.n + 1, true
+  return b.n
+end
+
+local function split_boot(router, out)
+  local rc, fwd, rest = out:match("^load (%S+) forward (%S*)\n(.*)$")
+  local at = rest and rest:find(BOOT_END .. "\n", 1, true)
+  if not at then
+    core.fail("engine", "nat on " .. router.name, ("the check of its rules printed no %s line (is %s there?): %s")
+      :format(BOOT_END, M.BOOT, out:sub(1, 800)))
+  end
+  return rc, fwd, rest:sub(1, at - 1), rest:sub(at + #BOOT_END + 1)
+end
+
+--- Load the rules (or, after a start of the container, wait for the load its boot did) and
+-- check them in one exec: the load's status (a failure said with nft's own message before
+-- anything else), then miniupnpd's start when the router maps ports (natrig.portmap, waited
+-- for in the same exec), then the listing (every chain, set and address it should show),
+-- then IP forwarding.
 -- @local
 function M.load(router)
   if router.nat.cgnat then return require("natrig.cgn").apply(router) end
   local spec, lans = c_spec(router.nat), lans_of(router)
   local pm = require "natrig.portmap"
-  if not pm.rules_at_boot(router) then router:exec(core.nat_argvs("apply")[1], { check = true }) end
-  local out = router:exec(pm.verify_argv(router, core.nat_argvs("verify")[1]), { check = true }).stdout
+  local b = router.boot
+  local mode = b and b.wait and tostring(b.n) or "load"
+  if b then b.wait = false end
+  local argv = { "/bin/sh", M.BOOT, "verify", mode }
+  for _, x in ipairs(pm.verify_argv(router, core.nat_argvs("verify")[1])) do argv[#argv + 1] = x end
+  local r = router:exec(argv)
+  local rc, fwd, nft_out, out = split_boot(router, r.stdout)
+  if rc ~= "0" then
+    local what = mode == "load" and ("loading its rules (nft -f %s)"):format(core.nat_ruleset_path)
+      or ("loading its rules as its container started (start %s, %s)"):format(mode, M.BOOT)
+    core.fail("engine", "nat on " .. router.name, ("%s %s: %s"):format(what,
+      rc == "none" and "said nothing within 30 s" or "failed (nft exited " .. rc .. ")",
+      nft_out:match("%S") and nft_out:gsub("%s+$", ""):sub(1, 800) or "(no message)"))
+  end
   local listing, rest = pm.split(router, out)
   if rest then pm.booted(router, rest) end
+  if r.code ~= 0 then
+    core.fail("engine", "nat on " .. router.name, ("listing its rules (nft list table ip natrig) exited %d: %s")
+      :format(r.code, (r.stderr ~= "" and r.stderr or listing):sub(1, 400)))
+  end
   local ok, why = core.nat_check(spec, router.wan_ip, lans, listing)
   if not ok then
     core.fail("engine", "nat on " .. router.name, "rules did not take effect: " .. why)
   end
-  local fwd = router:exec({ "cat", "/proc/sys/net/ipv4/ip_forward" }, { check = true }).stdout
   if not fwd:match("^1") then
     core.fail("engine", "nat on " .. router.name,
       "IP forwarding is off in the router (sysctl net.ipv4.ip_forward not applied)")

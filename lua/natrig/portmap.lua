@@ -137,22 +137,19 @@ local function check_started(r, out)
   end
 end
 
-local function daemon_files(r, fresh)
+local function daemon_files(r)
   local pm = r.pm
-  local files = { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
+  return { { path = CONF .. ".in", data = txt.conf_text(r, pm, "@WAN@", "@LAN@"), mode = 420 },
     { path = RUN, data = txt.run_text(r, pm.external_ip or r.wan_ip, pm.cgn), mode = 493 },
     { path = CTL, data = txt.ctl_text(), mode = 493 } }
-  if fresh then files[#files + 1] = { path = NFT, data = txt.nft_text(pm), mode = 420 } end
-  return files
 end
 
--- (Re)start miniupnpd in the running router with one exec (a fault that changes its
--- configuration); keep: its leases are reloaded.
-local function start_daemon(r, fresh)
+-- Restart miniupnpd in the running router with one exec (a fault that changes its
+-- configuration); its leases are kept and reloaded.
+local function restart_daemon(r)
   r.pm_token = (r.pm_token or 0) + 1
-  local token = tostring(r.pm_token)
-  put(r, daemon_files(r, fresh))
-  check_started(r, ctl(r, "start", fresh and "fresh" or "keep", token))
+  put(r, daemon_files(r))
+  check_started(r, ctl(r, "start", "keep", tostring(r.pm_token)))
 end
 
 local function stop_daemon(r) ctl(r, "stop") end
@@ -174,44 +171,26 @@ local function up_note(r)
     M.describe(pm), pm.external_ip or r.wan_ip))
 end
 
---- Port mapping at the router's creation (Router:bring_up): the container's command and
--- the files to put before it starts, or nil without portmap. miniupnpd then starts with
--- the container (and again, fresh, at each router:restart); nat.load waits for it in the
--- exec that lists natrig's rules (M.verify_argv), so port mapping costs bring-up no exec of
--- its own. The first start also loads natrig's NAT ruleset (put in the same archive) with
--- miniupnpd's table, in one nft transaction, so nat.load makes no exec to load it either
--- (M.rules_at_boot): each docker exec costs the router about 17 ms of CPU in its cgroup (runc
--- init) and the engine three calls, as much as miniupnpd's whole start.
+--- Port mapping at the router's creation (Router:bring_up): what rides on the router's boot
+-- (natrig.nat.boot), or nil without portmap: miniupnpd's table, loaded by each start of the
+-- container in the same nft transaction as natrig's NAT rules, and its start script, run by
+-- each start (its first, and router:restart's: every mapping lost, a new epoch). nat.load
+-- waits for it in the exec that checks natrig's rules (M.verify_argv), so port mapping costs
+-- bring-up no exec of its own.
 -- @local
 function M.boot(r)
   if not r.pm then return nil end
-  r.pm_seen, r.pm_boots = 0, 1
-  r.pm_wait = "b1"
-  local files = daemon_files(r, true)
-  files[#files + 1] = { path = txt.BOOT, data = txt.boot_text(), mode = 493 }
-  if not r.nat.cgnat then -- a CGN's rules are natrig.cgn's, loaded by exec
-    files[#files + 1] = { path = txt.NFT_BOOT, data = txt.boot_nft_text(core.nat_ruleset_path), mode = 420 }
-    r.pm_rules_boot = true
-  end
-  return { cmd = { "/bin/sh", txt.BOOT }, files = files }
+  r.pm_seen, r.pm_wait = 0, "b1"
+  local files = daemon_files(r)
+  files[#files + 1] = { path = NFT, data = txt.nft_text(r.pm), mode = 420 }
+  return { nft = { NFT }, files = files, daemon = { name = "portmap", data = txt.boot_hook_text() } }
 end
 
---- Whether the router's first start loaded natrig's NAT ruleset itself (M.boot): true once,
--- for the nat.load of bring-up; any later load (set_nat, restart) is nat.load's own exec.
+--- The router container started again (router:restart), its start number n (natrig.nat):
+-- its miniupnpd starts fresh by itself (every mapping lost, new epoch); nat.load waits for it.
 -- @local
-function M.rules_at_boot(r)
-  local v = r.pm_rules_boot
-  r.pm_rules_boot = nil
-  return v == true
-end
-
---- The router container restarted (router:restart): its miniupnpd starts fresh by itself
--- (every mapping lost, new epoch); the next nat.load waits for it.
--- @local
-function M.restarted(r)
-  if not r.pm then return end
-  r.pm_boots = r.pm_boots + 1
-  r.pm_wait = "b" .. r.pm_boots
+function M.restarted(r, n)
+  if r.pm and n then r.pm_wait = "b" .. n end
 end
 
 --- The argv nat.load lists natrig's rules with: wrapped so that the same exec waits for a
@@ -389,12 +368,14 @@ function M.change(r, opts)
   pm.protocols = new.protocols
   r.net:note("portmap", ("%s: %s"):format(r.name, M.describe(pm)))
   if switches then
-    put(r, { { path = NFT .. ".sw", data = txt.switch_rules(pm), mode = 420 } })
+    -- pm.nft too: each start of the container loads it (router:restart keeps the switches)
+    put(r, { { path = NFT .. ".sw", data = txt.switch_rules(pm), mode = 420 },
+      { path = NFT, data = txt.nft_text(pm), mode = 420 } })
     r:exec({ "nft", "-f", NFT .. ".sw" }, { check = true, quiet = true })
   end
   if restart then
     stop_daemon(r)
-    start_daemon(r, false)
+    restart_daemon(r)
   end
   if new.max_lease ~= nil then
     pm.max_lease = new.max_lease or nil

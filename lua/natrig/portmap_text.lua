@@ -10,9 +10,8 @@ M.HTTP_PORT = 2869
 M.TABLE = "natrig_pm"
 M.CONF, M.NFT, M.RUN = "/etc/natrig/pm.conf", "/etc/natrig/pm.nft", "/etc/natrig/pm-run.sh"
 M.LOG, M.LEASES = "/var/log/natrig-portmap.log", "/var/lib/natrig-portmap.leases"
-M.CAP, M.CTL, M.BOOT = "/etc/natrig/pm-cap.sh", "/etc/natrig/pm-ctl.sh", "/etc/natrig/pm-boot.sh"
-M.NFT_BOOT = "/etc/natrig/pm-boot.nft"
-local CONF, NFT, LOG, LEASES = M.CONF, M.NFT, M.LOG, M.LEASES
+M.CAP, M.CTL = "/etc/natrig/pm-cap.sh", "/etc/natrig/pm-ctl.sh"
+local CONF, LOG, LEASES = M.CONF, M.LOG, M.LEASES
 
 function M.conf_text(r, pm, wan_dev, lan_dev)
   local l = {
@@ -74,15 +73,10 @@ table inet %s {
 ]]):format(t, t, t) .. M.switch_rules(pm)
 end
 
--- The container's first start loads natrig's NAT ruleset (put beside it before start) and
--- miniupnpd's table in one nft transaction: bring-up then needs no exec to load the rules.
-function M.boot_nft_text(ruleset)
-  return ('# written by natrig (lua/natrig/portmap.lua)\ninclude "%s"\ninclude "%s"\n'):format(ruleset, M.NFT)
-end
-
--- Started detached, one per (re)start: finds the WAN and LAN interfaces by address (names
--- are not stable), loads miniupnpd's table on a fresh start (on the container's first, with
--- natrig's NAT ruleset: M.boot_nft_text), starts the reflector (miniupnpd
+-- Started detached, one per (re)start: by the router's boot (mode boot: each start of the
+-- container, whose boot loaded miniupnpd's table with natrig's NAT rules, natrig.nat.boot;
+-- the leases are dropped) or by the control script (mode keep: a fault that restarts it).
+-- Finds the WAN and LAN interfaces by address (names are not stable), starts the reflector (miniupnpd
 -- asks it once, at start), then miniupnpd in the foreground (-d: logs on stderr), each log
 -- line stamped with the kernel's uptime after a line "natrig-pm start TOKEN". The
 -- permission check's lines are left out: refusing a NAT-PMP request makes miniupnpd try
@@ -94,7 +88,10 @@ function M.run_text(r, ext, cgn)
 mode=$1 token=$2 ready=/var/lib/natrig-pm.ready.$2 refl=/var/lib/natrig-pm.reflect
 [ -d /var/lib ] && [ -d /var/log ] || mkdir -p /var/log /var/lib
 [ -e $refl ] && rm -f $refl
-[ "$mode" = fresh ] && [ -e %s ] && rm -f %s
+[ "$mode" = boot ] && [ -e %s ] && rm -f %s
+# a start of the container runs the same processes in the same order as the one before, so
+# miniupnpd gets the PID its stale pid file names, and exits as "already running"
+[ "$mode" = boot ] && [ -e /var/run/miniupnpd.pid ] && rm -f /var/run/miniupnpd.pid
 # the reflector first: it listens by the time miniupnpd asks it (once, at its start)
 /usr/local/bin/natrig-peer stun-reflect --listen 127.0.0.1:3478 --ext %s --port-shift %d > $refl 2>&1 &
 rpid=$!
@@ -111,11 +108,6 @@ for a in $(ip -o -4 addr show | awk -v w=%s -v l=%s '{ split($4, p, "/"); sub(/@
 done
 read up idle < /proc/uptime
 echo "$up natrig-pm start $token wan=$wan lan=$lan" >> %s
-if [ "$mode" = fresh ]; then
-  # the first start: natrig's NAT rules too, in the same transaction (portmap_text.boot_nft_text)
-  nf=%s; [ "$token" = b1 ] && [ -e %s ] && nf=%s
-  out=$(nft -f $nf 2>&1) || fail "nft -f $nf failed: $out"
-fi
 [ -n "$wan" ] && [ -n "$lan" ] || fail "WAN or LAN interface not found by address"
 # the config with the interfaces' names, by the shell's own substitution (no sed process)
 conf=
@@ -125,24 +117,14 @@ printf %%s "$conf" > %s
 i=0
 while [ ! -s $refl ] && [ $i -lt 200 ]; do usleep 10000; i=$((i+1)); done
 /usr/sbin/miniupnpd -f %s -d 2>&1 | stamp
-]]):format(LEASES, LEASES, ext, cgn and 1 or 0, LOG, r.wan_ip, r.lan_ip, LOG, NFT, M.NFT_BOOT, M.NFT_BOOT,
-    CONF, CONF, CONF)
+]]):format(LEASES, LEASES, ext, cgn and 1 or 0, LOG, r.wan_ip, r.lan_ip, LOG, CONF, CONF, CONF)
 end
 
--- The router container's command when it maps ports: each start of the container (its first,
--- and router:restart) starts miniupnpd afresh (no lease kept: a restart loses every mapping)
--- under the token b<N>, N counting the container's starts, then holds the container as
--- netns.HOLD does. So bring-up spends no exec of its own on miniupnpd.
-function M.boot_text()
-  return ([[#!/bin/sh
-# written by natrig (lua/natrig/portmap.lua)
-[ -d /var/lib ] || mkdir -p /var/lib
-n=0
-[ -f /var/lib/natrig-pm.boots ] && read n < /var/lib/natrig-pm.boots
-n=$((n + 1)); echo $n > /var/lib/natrig-pm.boots
-/bin/sh %s fresh b$n </dev/null >/dev/null 2>&1 &
-exec /usr/bin/sleep 2000000000
-]]):format(M.RUN)
+-- miniupnpd's hook in the router's boot (natrig.nat.boot: /etc/natrig/boot.d/portmap), run
+-- at each start of the container with the start's number N: the run script under the token
+-- bN, its leases dropped (a restart loses every mapping).
+function M.boot_hook_text()
+  return ("#!/bin/sh\n# written by natrig (lua/natrig/portmap.lua)\nexec /bin/sh %s boot b$1\n"):format(M.RUN)
 end
 
 M.READY_MARK = "@@natrig-pm-ready@@"
@@ -175,7 +157,7 @@ start)
   ready "$3" ;;
 wait) ready "$2" ;;
 verify)
-  # the wait first: on a router's first start the rules it lists are loaded by the run script
+  # the wait first, then the listing (natrig.nat checks miniupnpd's start before the rules)
   t=$2; shift 2
   ready "$t"
   echo %s

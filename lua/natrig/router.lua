@@ -52,10 +52,11 @@ end
 function Router:bring_up()
   local net, eng, s = self.net, self.eng, self.net.session
   local timeout = tostring(self.nat.timeout or 120)
-  local pm = portmap.boot(self) -- miniupnpd starts with the container (natrig.portmap)
+  -- its rules load as the container starts (natrig.nat.boot), miniupnpd's with them (natrig.portmap)
+  local boot = nat.boot(self, portmap.boot(self))
   self.ctl_dir = net:ctl_dir(self.name, eng)
   self.id = eng:container_create(s:name(self.name), {
-    Image = net.image, Hostname = self.name, Cmd = core.json_array(pm and pm.cmd or netns.HOLD),
+    Image = net.image, Hostname = self.name, Cmd = core.json_array(boot and boot.cmd or netns.HOLD),
     Labels = s:labels("router", { ["natrig.node"] = self.name, ["natrig.nat"] = nat.describe(self.nat) }),
     HostConfig = {
       NetworkMode = self.wan.name, Init = true,
@@ -76,10 +77,8 @@ function Router:bring_up()
     },
     NetworkingConfig = netns.endpoint(self.wan, self.wan_ip, self.wan_seg6),
   })
-  -- the NAT ruleset and miniupnpd's files, in one archive before start
-  local files = nat.files(self)
-  for _, f in ipairs(pm and pm.files or {}) do files[#files + 1] = f end
-  if #files > 0 then eng:put_files(self.id, files, "/") end
+  -- the NAT ruleset, the boot script and miniupnpd's files, in one archive before start
+  if boot then eng:put_files(self.id, boot.files, "/") end
   -- API 1.41 takes one network at create; the LAN is joined before start.
   eng:network_connect(self.lan.name, self.id, self.lan_ip, nil, self.lan_ip6)
   eng:container_start(self.id)
@@ -92,7 +91,7 @@ function Router:bring_up()
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
   if self.nat.cgnat then require("natrig.cgn").add_pool(self) end
-  nat.load(self) -- and waits for miniupnpd, started with the container, in its listing's exec
+  nat.load(self) -- checks the rules the start loaded, and waits for miniupnpd in the same exec
   if self.nat64 then nat64.start(self) end
 end
 
@@ -231,13 +230,16 @@ function Router:restart()
   watch.exit_asked(self)
   self.eng:container_restart(self.id, 1)
   watch.started(self)
-  portmap.restarted(self) -- miniupnpd started afresh with the container: every mapping lost, new epoch
+  local n = nat.restarted(self) -- the start's boot loaded the rules again (natrig.nat.boot)
+  portmap.restarted(self, n) -- and started miniupnpd afresh: every mapping lost, new epoch
   shaper.forget(self) -- the restart ended natrig-shaper and its rules
   if self.behind then
     self:exec({ "ip", "route", "replace", "default", "via", self.behind.lan_ip }, { check = true })
   end
   if self.wan_ip6 then ip6.routes_public(self.net, self, Router.exec_fn(self)) end
-  nat.apply(self) -- (waits for miniupnpd too)
+  -- the boot's load checked (and miniupnpd waited for); an attached router's (no boot
+  -- known) loaded again
+  if n then nat.load(self) else nat.apply(self) end
   -- The nodes' default routes survive (they live in the nodes' own namespaces).
 end
 
