@@ -239,8 +239,9 @@ function Engine:container_wait(id, condition)
   return r and r.StatusCode
 end
 function Engine:container_inspect(id) return self:json("container_inspect", { id = id }, nil, id) end
-function Engine:container_remove(id, force)
-  self:call("container_remove", { id = id, force = force ~= false, v = true }, nil, nil, id)
+function Engine:container_remove(id, force, first)
+  self:call("container_remove", { id = id, force = force ~= false, v = true }, nil,
+    first and { first = true } or nil, id)
 end
 function Engine:container_list(filters, all)
   return self:json("container_list", { all = all ~= false, filters = filters }) or {}

@@ -30,14 +30,15 @@ end
 
 --- The run's dropped attempts to leave the lab, oldest first: { node, addr, port, proto,
 -- first, last, count, bytes }. Each also appears in the timeline (node "natrig").
-function M.escapes(net)
+-- timeout: seconds each engine's reading may take (natrig.seal.finish after a signal).
+function M.escapes(net, timeout)
   local st = net.seal
   if not (st and st.parts) then return st and st.escapes or {} end
   if st.job and st.job.state == "running" then st.job:join() end
   local l = {}
   for _, p in ipairs(st.parts) do -- each engine's host drops and counts its own
     if p.helper then
-      local r = p.eng:exec(p.helper, { "nft", "list", "table", "inet", nftx.TABLE })
+      local r = p.eng:exec(p.helper, { "nft", "list", "table", "inet", nftx.TABLE }, { timeout = timeout })
       if r.code ~= 0 then
         core.fail("engine", "seal", "nft list failed on the engine's host: "
           .. (r.stderr ~= "" and r.stderr or r.stdout):sub(1, 400))

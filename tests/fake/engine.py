@@ -20,6 +20,10 @@ usage: engine.py SOCKET LOG [RULES_JSON]
        does (403 "Pool overlaps with other one on this address space"); its record holds
        "subnets".
          "slow"   (wait "seconds", then answer normally)}
+  Endpoint deletions (a disconnect, a container removal) in flight on the same network at
+  once are what Docker 20.10 loses count on (natrig.teardown): each such request's record
+  holds "overlap" (the network's name), so a slow rule on them shows whether natrig ever
+  sends two at once.
 """
 import ipaddress
 import json
@@ -41,6 +45,7 @@ for r in RULES:
 lock = threading.RLock()  # reentrant: a reply (which logs) may be sent while it is held
 containers = {}  # id -> {"Id", "Name", "Labels", "Networks": {name: ip}, "State"}
 networks = {}  # id -> {"Id", "Name", "Labels", "IPAM"}
+deleting = {}  # network name -> endpoint deletions in flight on it
 logf = open(LOG, "a", buffering=1)
 
 
@@ -148,6 +153,32 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/networks/create" and raw:
             rec["subnets"] = subnets(json.loads(raw))
         self.rec = rec
+        eps = self.endpoints(path)
+        with lock:
+            for name in eps:
+                deleting[name] = deleting.get(name, 0) + 1
+                if deleting[name] > 1:
+                    rec["overlap"] = name
+        try:
+            self.handle_rules(path, q, raw, rec)
+        finally:
+            with lock:
+                for name in eps:
+                    deleting[name] -= 1
+
+    def endpoints(self, path):
+        """The networks a request deletes an endpoint on (a disconnect, a container removal)."""
+        with lock:
+            if self.command == "DELETE" and re.fullmatch(r"/containers/[^/]+", path):
+                i = find(containers, path.split("/")[2])
+                return list(containers[i]["Networks"]) if i else []
+            mt = re.fullmatch(r"/networks/([^/]+)/disconnect", path)
+            if self.command == "POST" and mt:
+                i = find(networks, mt.group(1))
+                return [networks[i]["Name"]] if i else []
+        return []
+
+    def handle_rules(self, path, q, raw, rec):
         fault = None
         for r in RULES:
             if r.get("method", self.command) != self.command or not re.search(r["path"], path):
@@ -253,7 +284,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(204 if m == "DELETE" else 200)
         if m == "GET" and path == "/containers/json":
             with lock:
-                l = [{"Id": i, "Names": [o["Name"]], "Labels": o["Labels"], "State": o["State"]}
+                # as the engine lists them: with their networks and network mode
+                by_name = {n["Name"]: n["Id"] for n in networks.values()}
+                l = [{"Id": i, "Names": [o["Name"]], "Labels": o["Labels"], "State": o["State"],
+                      "HostConfig": {"NetworkMode": o.get("NetworkMode", "")},
+                      "NetworkSettings": {"Networks": {n: {"NetworkID": by_name.get(n, "")}
+                                                       for n in o["Networks"]}}}
                      for i, o in containers.items() if label_match(o["Labels"], filters)]
             return self.reply(200, l)
         if m == "POST" and path == "/containers/create":
@@ -269,7 +305,7 @@ class Handler(BaseHTTPRequestHandler):
                 if mode and not mode.startswith("container:") and mode not in nets:
                     nets[mode] = ""
                 containers[i] = {"Id": i, "Name": "/" + name, "Labels": body.get("Labels") or {},
-                                 "Networks": nets, "State": "created"}
+                                 "Networks": nets, "State": "created", "NetworkMode": mode}
                 rec["id"] = i
             log_state()
             return self.reply(201, {"Id": i, "Warnings": []})
