@@ -20,11 +20,16 @@ local hints = {
 M.OVERLOADED = "(reachable, but overloaded)"
 local function overloaded(ev) return ev.status == 0 and tostring(ev.error):find(M.OVERLOADED, 1, true) ~= nil end
 
-local function raise(op, what, ev, self)
+-- own: the call's own time limit (opts.timeout), when it had one.
+local function raise(op, what, ev, self, own)
   local msg = ev.error or "failed"
   local hint = hints[ev.status] or ""
   local code = ev.status ~= 0 and "engine" or "transport"
-  if overloaded(ev) then
+  if overloaded(ev) and own then
+    -- a limit natrig chose for this call (a reading after a signal): not the user's to raise
+    code = "overloaded"
+    hint = (": too much work at once on this engine for this call's own limit of %g s"):format(own)
+  elseif overloaded(ev) then
     -- a setup problem of this machine (exit 2), not a failure of the software under test
     code = "overloaded"
     hint = (": too much work at once on this engine; natrig now holds back to %d calls at once. Run "
@@ -146,7 +151,7 @@ function Engine:call(op, params, body, opts, what)
   if LONG[op] then
     local id, drain = self.raw:submit(op, params, body, opts)
     local ev = task.await(id, desc, self.raw, drain)
-    if ev.error then raise(op:gsub("_", " "), what, ev) end
+    if ev.error then raise(op:gsub("_", " "), what, ev, self, opts and opts.timeout) end
     return ev
   end
   local first = opts and opts.first
@@ -162,7 +167,7 @@ function Engine:call(op, params, body, opts, what)
     if not overloaded(ev) then adapt(self, core.now() - t0) end
     if overloaded(ev) then slower(self, "a call was not answered in time") end
     if not (overloaded(ev) and RETRY[op] and attempt == 1) then
-      if ev.error then raise(op:gsub("_", " "), what, ev, self) end
+      if ev.error then raise(op:gsub("_", " "), what, ev, self, opts and opts.timeout) end
       return ev
     end
   end

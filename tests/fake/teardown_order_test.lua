@@ -5,6 +5,8 @@
 -- count of a network's endpoints then), each router in two calls (detached from the public
 -- network, removed with its LAN endpoint), and nothing left.
 -- The fake marks a deletion that overlaps another on its network; a control shows it does.
+-- And a call past a limit of its own (the seal's last reading after a signal) says that
+-- limit, not NATRIG_ENGINE_TIMEOUT's.
 -- run-all runs it with DOCKER_HOST=unix://<temp dir>/engine.sock and NATRIG_NO_WATCHDOG=1.
 local t = require "tap"
 local natrig = require "natrig"
@@ -30,9 +32,10 @@ local function read_log(path)
   return recs
 end
 
--- A fresh fake whose endpoint deletions take a moment (so overlapping ones are seen).
+-- A fresh fake whose endpoint deletions take a moment (so overlapping ones are seen), and
+-- with more rules.
 local cases = 0
-local function fake(seconds)
+local function fake(seconds, more)
   cases = cases + 1
   local log = ("%s/teardown-%d.jsonl"):format(dir, cases)
   core.remove(log)
@@ -40,6 +43,7 @@ local function fake(seconds)
     { method = "DELETE", path = "^/containers/[^/]+$", action = "slow", seconds = seconds },
     { method = "POST", path = "^/networks/[^/]+/disconnect$", action = "slow", seconds = seconds },
   }
+  for _, r in ipairs(more or {}) do rules[#rules + 1] = r end
   local proc = core.spawn({ "python3", "tests/fake/engine.py", sock, log, core.json_encode(core.json_array(rules)) },
     { stdout = dir .. "/engine-td.out", stderr = "stdout" })
   local deadline = core.now() + 10
@@ -122,6 +126,22 @@ do
   task.parallel(function() eng:container_remove(a, true) end, function() eng:container_remove(b, true) end)
   t.is(#overlaps(f), 1, "the fake marks a deletion beside another on its network")
   eng:network_remove(net)
+  eng:close()
+  stop(f)
+end
+
+-- 3. a call with a limit of its own (the seal's last reading after a signal: 3 s) ---------------
+do
+  local f = fake(0, { { method = "POST", path = "^/exec/[^/]+/start$", action = "slow", seconds = 2 } })
+  local eng = natrig.engine(host)
+  local c = ctr(eng, "natrig-td3-x", "holder", "none")
+  local ok, err = pcall(eng.exec, eng, c, { "true" }, { timeout = 0.5 })
+  t.ok(not ok and type(err) == "table" and err.code == "overloaded", "an exec past its own limit is the engine's "
+    .. "overload: " .. tostring(err))
+  t.like(tostring(err), "for this call's own limit of 0%.5 s$", "the message gives that limit")
+  t.ok(not tostring(err):find("NATRIG_ENGINE_TIMEOUT", 1, true),
+    "and does not ask to raise NATRIG_ENGINE_TIMEOUT, which it did not use")
+  eng:container_remove(c, true)
   eng:close()
   stop(f)
 end
