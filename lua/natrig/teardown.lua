@@ -164,7 +164,8 @@ function M.remove_all(eng, label, attempts, stop_at)
     waiting = {}
     for _, w in ipairs(ws) do w() end
   end
-  -- (bounded: after stop_at nothing may change any more)
+  -- (bounded: after stop_at nothing may change any more). natrig.progress counts waits by
+  -- their first word: "still waiting on 135 public_chain".
   local function wait_change(what)
     task.wait_for_timeout(0.5, function(wake) waiting[#waiting + 1] = wake end, what)
   end
@@ -220,7 +221,7 @@ function M.remove_all(eng, label, attempts, stop_at)
       local free = true
       for _, id in ipairs(ids) do free = free and not busy[id] end
       if free then break end
-      wait_change("an endpoint deletion on the same network")
+      wait_change("endpoint_deletion (another on the same network)")
     end
     for _, id in ipairs(ids) do busy[id] = true end
     local r = table.pack(pcall(fn))
@@ -316,7 +317,7 @@ function M.remove_all(eng, label, attempts, stop_at)
             pick = pick or cid
           end
         end
-        if pick == nil then wait_change("the critical chain")
+        if pick == nil then wait_change("public_chain (to detach a member)")
         elseif detaching then detach(pick, nid)
         else remove(pick) end
       end
