@@ -91,7 +91,7 @@ help:
 	@echo "make demo       install what a run needs, build natrig, run scenarios/quickstart.lua"
 	@echo "make install    natrig, natrig-peer, natrig-shaper, the Lua module, natrig.1 into"
 	@echo "                PREFIX (default /usr/local; DESTDIR for staging)"
-	@echo "make test       unit, Lua, engine, netns tests, lint, fuzz (5 s a target), stages at once"
+	@echo "make test       unit, Lua, engine, netns tests, lint, fuzz (3 s a target), stages at once"
 	@echo "                (CI=true: nothing skips); the summary says what each stage took"
 	@echo "make test-full  make test plus every preset over Docker and every lifetime run (nightly)"
 	@echo "make test-unit | test-lua | test-engine | test-netns | test-fuzz   one stage of make test"
