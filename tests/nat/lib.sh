@@ -25,6 +25,10 @@ nt_need() {
 nt_cleanup() {
     local pid ns
     for pid in "${NT_PIDS[@]}"; do
+        # `nt_x ... &` backgrounds a subshell whose child is the program (ip netns exec
+        # becomes it): killing the subshell alone left every netns-tcp gateway running,
+        # orphaned in its deleted namespace (12 after one make test)
+        pkill -TERM -P "$pid" 2>/dev/null
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     for ns in "${NT_NS[@]}"; do
