@@ -19,45 +19,12 @@ local natrig = require "natrig"
 local scenario = require "natrig.scenario"
 local core = natrig.core
 
-local host = core.getenv("DOCKER_HOST") or ""
-local sock = host:match("^unix://(.+/engine%.sock)$")
-local dir
-if sock then
-  dir = sock:match("^(.*)/[^/]+$")
-else
-  dir = ("/tmp/natrig-fake-%d"):format(core.pid())
-  core.mkdir_p(dir)
-  sock = dir .. "/engine.sock"
-end
-host = "unix://" .. sock
-local cases = 0
-
-local function read_log(path)
-  local recs = {}
-  for line in (core.read_file(path) or ""):gmatch("[^\n]+") do recs[#recs + 1] = core.json_decode(line) end
-  return recs
-end
+local fk = require "fake_engine"
+local host, dir, read_log = fk.host, fk.dir, fk.read_log
 
 -- A fresh fake engine with these faults (see engine.py for the rule format).
-local function fake(rules)
-  cases = cases + 1
-  local log = ("%s/requests-%d.jsonl"):format(dir, cases)
-  core.remove(log)
-  local proc = core.spawn({ "python3", "tests/fake/engine.py", sock, log,
-    core.json_encode(core.json_array(rules)) }, { stdout = dir .. "/engine.out", stderr = "stdout" })
-  local deadline = core.now() + 10
-  while core.now() < deadline do
-    local first = read_log(log)[1]
-    if first and first.ready and core.stat(sock) then break end
-    core.sleep(0.02)
-  end
-  return { proc = proc, log = log }
-end
-
-local function stop(f)
-  f.proc:kill(15)
-  f.proc:wait()
-end
+local function fake(rules) return fk.start(rules, "requests") end
+local stop = fk.stop
 
 -- What the fake holds at the end (its last state line), and the ids it made and removed.
 local function summary(f)
@@ -370,5 +337,5 @@ return natrig.scenario { name = "concurrent", timeout = 120,
   stop(f)
 end
 
-core.remove(dir .. "/engine.out")
+core.remove(dir .. "/requests.out")
 t.done()

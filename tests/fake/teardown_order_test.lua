@@ -14,50 +14,20 @@ local task = require "natrig.task"
 local session = require "natrig.session"
 local core = natrig.core
 
-local host = core.getenv("DOCKER_HOST") or ""
-local sock = host:match("^unix://(.+/engine%.sock)$")
-local dir
-if sock then
-  dir = sock:match("^(.*)/[^/]+$")
-else
-  dir = ("/tmp/natrig-fake-td-%d"):format(core.pid())
-  core.mkdir_p(dir)
-  sock = dir .. "/engine.sock"
-end
-host = "unix://" .. sock
-
-local function read_log(path)
-  local recs = {}
-  for line in (core.read_file(path) or ""):gmatch("[^\n]+") do recs[#recs + 1] = core.json_decode(line) end
-  return recs
-end
+local fk = require "fake_engine"
+local host, dir, read_log = fk.host, fk.dir, fk.read_log
 
 -- A fresh fake whose endpoint deletions take a moment (so overlapping ones are seen), and
 -- with more rules.
-local cases = 0
 local function fake(seconds, more)
-  cases = cases + 1
-  local log = ("%s/teardown-%d.jsonl"):format(dir, cases)
-  core.remove(log)
   local rules = {
     { method = "DELETE", path = "^/containers/[^/]+$", action = "slow", seconds = seconds },
     { method = "POST", path = "^/networks/[^/]+/disconnect$", action = "slow", seconds = seconds },
   }
   for _, r in ipairs(more or {}) do rules[#rules + 1] = r end
-  local proc = core.spawn({ "python3", "tests/fake/engine.py", sock, log, core.json_encode(core.json_array(rules)) },
-    { stdout = dir .. "/engine-td.out", stderr = "stdout" })
-  local deadline = core.now() + 10
-  while core.now() < deadline do
-    local first = read_log(log)[1]
-    if first and first.ready and core.stat(sock) then break end
-    core.sleep(0.02)
-  end
-  return { proc = proc, log = log }
+  return fk.start(rules, "teardown")
 end
-local function stop(f)
-  f.proc:kill(15)
-  f.proc:wait()
-end
+local stop = fk.stop
 
 -- The requests that overlapped another deletion on their network.
 local function overlaps(f)
@@ -146,5 +116,5 @@ do
   stop(f)
 end
 
-core.remove(dir .. "/engine-td.out")
+core.remove(dir .. "/teardown.out")
 t.done()
