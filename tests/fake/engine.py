@@ -109,6 +109,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, body=None, ctype="application/json"):
         data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        self.release()
         self.log_rec(status)
         self.send_response(status)
         if status != 204:
@@ -153,18 +154,25 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/networks/create" and raw:
             rec["subnets"] = subnets(json.loads(raw))
         self.rec = rec
-        eps = self.endpoints(path)
+        self.eps = self.endpoints(path)
         with lock:
-            for name in eps:
+            for name in self.eps:
                 deleting[name] = deleting.get(name, 0) + 1
                 if deleting[name] > 1:
                     rec["overlap"] = name
         try:
             self.handle_rules(path, q, raw, rec)
         finally:
-            with lock:
-                for name in eps:
-                    deleting[name] -= 1
+            self.release()
+
+    def release(self):
+        """The deletion is over once its answer is decided: released before the answer
+        leaves, or a client that got it could start the next on another connection while
+        this thread still counted it (a false overlap, seen once in CI under load)."""
+        with lock:
+            for name in getattr(self, "eps", []):
+                deleting[name] -= 1
+            self.eps = []
 
     def endpoints(self, path):
         """The networks a request deletes an endpoint on (a disconnect, a container removal)."""
