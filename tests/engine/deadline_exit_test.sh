@@ -34,6 +34,10 @@ wait $pid; rc=$?; ms=$(( $(now_ms) - t0 ))
 grep -q "artifacts written to" "$tmp/out2"
 ok $? "the default budget collects a small run's artifacts: $(grep -o 'artifacts written to .*' "$tmp/out2" | sed 's|.*(||')"
 ok $(( rc != 1 || ms > 50000 )) "exit $rc after $ms ms (20 s deadline, want 1 within 50 s)"
+# what the run said of its own times, when it took too long or did not collect
+if [ $rc != 1 ] || [ $ms -gt 50000 ] || ! grep -q "artifacts written to" "$tmp/out2"; then
+  sed 's/^/#   run: /' "$tmp/out2" | tail -n 40
+fi
 left=$(( $(docker ps -aq --filter label=natrig.scenario=upto | wc -l) + $(docker network ls -q --filter label=natrig.scenario=upto | wc -l) ))
 ok $(( left != 0 )) "nothing left on the engine ($left)"
 done_tap
