@@ -57,12 +57,21 @@ do
   local net = natrig.network { engine = eng, scenario = "app_state_settle",
     log = function(m) lines[#lines + 1] = m end }
   local ok, err = pcall(function()
-    net:gateway { name = "quits", cmd = { "sh", "-c", "sleep 1; exit 3" } }
+    -- quits exits when told, once the event stream is closed (a fixed 1 s was outlasted by
+    -- net:up() at load 20: the exit's event came first)
+    net:gateway { name = "quits", cmd = { "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3" } }
     net:gateway { name = "stays", cmd = { "sleep", "600" } }
     net:up()
     -- the event stream is closed, as if the exit's event had not come yet
     net.stop_watch()
-    natrig.task.sleep(2.5)
+    local q = net.by_name.quits
+    q:exec { "touch", "/tmp/go" }
+    local deadline = core.now() + 30
+    repeat -- until the engine has it exited (asked here, not told natrig)
+      local iok, info = pcall(eng.container_inspect, eng, q.id)
+      if iok and not (info.State or {}).Running then break end
+      natrig.task.sleep(0.1)
+    until core.now() > deadline
     t.ok(net.by_name.quits.running ~= false, "no event told natrig that quits exited")
     watch.settle(net)
     t.is(net.by_name.quits.running, false, "settle learnt from the engine that quits exited")

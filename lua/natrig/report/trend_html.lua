@@ -282,7 +282,10 @@ end
 
 -- render(t [, prefix]): prefix goes before each path relative to the history folder
 -- ("" when the page is written into it).
-function M.render(t, prefix)
+local render
+function M.render(t, prefix) return require("natrig.trend_model").roomy(render, t, prefix) end
+
+function render(t, prefix)
   prefix = prefix or ""
   local o = { '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',

@@ -28,6 +28,18 @@ function M.step(nights)
   return math.max(2, math.min(8, 240 // math.max(1, nights)))
 end
 
+-- "x " for each night's x coordinate, kept for the last (n, step, pad) asked
+local xcache = { key = nil, l = nil }
+local function xprefix(n, step, pad)
+  local key = n .. ":" .. step .. ":" .. pad
+  if xcache.key ~= key then
+    local l = {}
+    for i = 1, n do l[i] = (pad + (i - 1) * step) .. " " end
+    xcache.key, xcache.l = key, l
+  end
+  return xcache.l
+end
+
 -- render(m, n_nights, case_id) -> "<svg ...>...</svg>"
 function M.render(m, n, case_id)
   local step, H, PAD = M.step(n), M.H, 3
@@ -40,19 +52,27 @@ function M.render(m, n, case_id)
   if lo == math.huge then return "" end
   if hi == lo then hi = lo + (lo == 0 and 1 or math.abs(lo) * 0.1) end
   local function x(i) return PAD + (i - 1) * step end
-  local function y(v) return math.floor(PAD + (H - 2 * PAD) * (1 - (v - lo) / (hi - lo)) + 0.5) end
+  local floor, span, inner = math.floor, hi - lo, H - 2 * PAD
+  local function y(v) return floor(PAD + inner * (1 - (v - lo) / span) + 0.5) end
+  -- (the hot loop of a 365-night page: 200 lines of 365 nights, three points a night; the
+  -- x prefixes are the same for every line of the page)
+  local xs = xprefix(n, step, PAD)
   local up, down, line, seg = {}, {}, {}, {}
+  local nu, ns = 0, 0
   local function flush()
-    if #seg > 1 then line[#line + 1] = "M" .. table.concat(seg, "L") end
-    if #seg == 1 then line[#line + 1] = "M" .. seg[1] .. "h1" end
-    seg = {}
+    if ns > 1 then line[#line + 1] = "M" .. table.concat(seg, "L", 1, ns) end
+    if ns == 1 then line[#line + 1] = "M" .. seg[1] .. "h1" end
+    ns = 0
   end
+  local nights = m.nights
   for i = 1, n do
-    local s = m.nights[i]
+    local s = nights[i]
     if s then
-      up[#up + 1] = x(i) .. " " .. y(s.max)
-      down[#down + 1] = x(i) .. " " .. y(s.min)
-      seg[#seg + 1] = x(i) .. " " .. y(s.median)
+      local xi = xs[i]
+      nu, ns = nu + 1, ns + 1
+      up[nu] = xi .. floor(PAD + inner * (1 - (s.max - lo) / span) + 0.5)
+      down[nu] = xi .. floor(PAD + inner * (1 - (s.min - lo) / span) + 0.5)
+      seg[ns] = xi .. floor(PAD + inner * (1 - (s.median - lo) / span) + 0.5)
     else
       flush()
     end
