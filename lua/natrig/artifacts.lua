@@ -139,7 +139,9 @@ function M.write(self, dir, reason, budget)
   -- Node logs are already on disk there (<node>.log, written as they arrive); catch up
   -- on what a stopped container printed after its follow stream ended.
   local jobs = { { what = "diagnostics.txt (routers' rulesets, conntrack, nodes' addresses)",
-    fn = function() write_diagnostics(self, dir) end } }
+    fn = function() write_diagnostics(self, dir) end },
+    { what = "the timeline's own records (the seal's escapes, port and CGN mappings)",
+      fn = function() require("natrig.timeline").refresh(self) end } }
   for _, n in ipairs(self.nodes) do
     if n.id then jobs[#jobs + 1] = { what = "the last lines of " .. n.name, fn = function() n:fetch_logs() end } end
   end
@@ -161,7 +163,8 @@ function M.write(self, dir, reason, budget)
   -- The impairment seeds in use, so a failing case can be replayed (NATRIG_SEED=...).
   local sok, seeds = pcall(require("natrig.impair").seed_report, self)
   if sok and seeds then core.write_file(dir .. "/impair-seed.txt", seeds) end
-  local tok, tl = pcall(self.timeline, self)
+  -- (as it stands: its sources were brought up to date within the budget, or not at all)
+  local tok, tl = pcall(require("natrig.timeline").merged, self, nil, true)
   if tok then core.write_file(dir .. "/timeline.txt", M.timeline_text(tl, reason, core.time())) end
   if #missing > 0 then
     local f = io.open(dir .. "/failure.txt", "a")

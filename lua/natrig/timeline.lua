@@ -7,13 +7,21 @@ local seal = require "natrig.seal"
 
 local M = {}
 
---- Every node's entries and natrig's own actions (node "natrig"), merged by time.
-function M.merged(self, q)
+--- Bring the sources that keep their own record up to date (engine round trips: the seal's
+-- escapes, each router's port mappings and CGN mappings).
+function M.refresh(self)
   seal.refresh(self)
   for _, r in ipairs(self.routers) do
     require("natrig.portmap").sync(r)
     if r.nat.cgnat and self.state == "up" then pcall(require("natrig.cgn").sync, r) end
   end
+end
+
+--- Every node's entries and natrig's own actions (node "natrig"), merged by time.
+-- as_is: without M.refresh first (a failed run's artifacts refresh within their budget, then
+-- write the timeline whatever the engine does).
+function M.merged(self, q, as_is)
+  if not as_is then M.refresh(self) end
   local all = {}
   for _, n in ipairs(self.nodes) do
     if n.id then for _, e in ipairs(n:logs(q)) do all[#all + 1] = e end end
