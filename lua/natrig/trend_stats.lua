@@ -175,23 +175,18 @@ function M.flags(series, unit, last)
   local flags, results, clean = {}, {}, {}
   -- the reference's samples kept sorted as nights enter and leave the window
   local ref, in_window = {}, 0
-  -- (the hot loop of a long history: inlined binary searches, the first index >= v)
-  local tinsert, tremove = table.insert, table.remove
-  local function insert(v)
+  local function lower(v) -- the first index whose value is >= v
     local lo, hi = 1, #ref + 1
     while lo < hi do
       local mid = (lo + hi) // 2
       if ref[mid] < v then lo = mid + 1 else hi = mid end
     end
-    tinsert(ref, lo, v)
+    return lo
   end
+  local function insert(v) table.insert(ref, lower(v), v) end
   local function remove(v)
-    local lo, hi = 1, #ref + 1
-    while lo < hi do
-      local mid = (lo + hi) // 2
-      if ref[mid] < v then lo = mid + 1 else hi = mid end
-    end
-    if ref[lo] == v then tremove(ref, lo) end
+    local k = lower(v)
+    if ref[k] == v then table.remove(ref, k) end
   end
   for i = 1, last do
     local s = series[i]

@@ -70,9 +70,9 @@ function M.render(m, n, case_id)
     if s then
       local xi = xs[i]
       nu, ns = nu + 1, ns + 1
-      up[nu] = xi .. floor(PAD + inner * (1 - (s.max - lo) / span) + 0.5)
-      down[nu] = xi .. floor(PAD + inner * (1 - (s.min - lo) / span) + 0.5)
-      seg[ns] = xi .. floor(PAD + inner * (1 - (s.median - lo) / span) + 0.5)
+      up[nu] = xi .. y(s.max)
+      down[nu] = xi .. y(s.min)
+      seg[ns] = xi .. y(s.median)
     else
       flush()
     end
