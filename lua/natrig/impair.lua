@@ -326,7 +326,7 @@ function M.late_warnings(net)
           .. "scheduling %s%s): delays there were longer than asked"):format(x.name,
           (k == "all" or not k) and "node-wide" or ("link to " .. k:gsub("/32$", "")), q.late_over, q.late_n,
           q.late_p50_us / 1000, q.late_p99_us / 1000, q.late_max_us / 1000, tostring(q.sched),
-          q.sched == "fifo" and "" or ", real-time refused")
+          (q.sched == "fifo" or q.sched == "deadline") and "" or ", real-time refused")
       end
     end
   end

@@ -1,11 +1,11 @@
 /* cmd_run.c - `natrig-shaper run`: the daemon. One thread, one ppoll loop over the netlink
  * socket, the control socket and a timerfd armed at the absolute due time of the earliest
  * held packet (an absolute CLOCK_MONOTONIC expiry: no drift from recomputed relative waits,
- * no timer slack). Timing under CPU load: the daemon asks for SCHED_FIFO (set_sched) so a
- * due release preempts busy normal tasks; where that is refused (no CAP_SYS_NICE, or a
- * container without a real-time CPU budget, as under cgroup v1 with RT group scheduling) it
- * runs at nice -20 or normal priority and says so, and the stats report how late releases
- * were (p50/p99/max, and how many came later than 10% of their delay).
+ * no timer slack). Timing under CPU load: the daemon asks for real-time scheduling
+ * (rtsched.c: SCHED_FIFO, else SCHED_DEADLINE) so a due release preempts busy normal tasks;
+ * where both are refused (no CAP_SYS_NICE) it runs at nice -20 or normal priority and says
+ * so, and the stats report how late releases were (p50/p99/max, and how many came later
+ * than 10% of their delay).
  * Per packet it asks core/impair's impair_decide what to do, then drops it, gives it back at
  * once, or holds it in the pending heap until its due time. Duplicates are injected through a
  * raw socket of the packet's family (IPv4 or IPv6) carrying IMPAIR_SHAPER_MARK, which the iptables
@@ -13,14 +13,11 @@
  * the hook). */
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -66,7 +63,7 @@ struct daemon {
     int ctl_fd;
     int timer_fd;
     uint64_t armed_us; /* the timerfd's expiry, 0 = disarmed */
-    const char *sched; /* "fifo", "nice" or "normal": what set_sched obtained */
+    const char *sched; /* "fifo", "deadline", "nice" or "normal": what set_sched obtained */
     int conns[MAX_CONNS];
     size_t nconns;
     int raw_fd[2]; /* IPv4, IPv6; -1: not opened yet, -2: could not be opened */
@@ -593,35 +590,12 @@ static size_t shutdown_release(struct daemon *d)
     return held;
 }
 
-/* Ask for real-time scheduling, so a due release preempts busy normal tasks instead of
- * waiting for the scheduler to get round to us (seen: 60 ms late at p99 on a loaded host at
- * normal priority, under 1 ms with SCHED_FIFO). SCHED_RESET_ON_FORK: the iptables children of
- * a `rules` request run at normal priority. The daemon only ever waits in ppoll, and the
- * kernel's real-time throttling leaves normal tasks 5% of each CPU whatever happens. Falls
- * back to nice -20, then to what it has; the log line says which and why. */
 static void set_sched(struct daemon *d)
 {
-    struct sched_param sp;
-    int rt_errno;
+    char msg[400];
 
-    memset(&sp, 0, sizeof sp);
-    sp.sched_priority = SHAPER_RT_PRIO;
-    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) {
-        d->sched = "fifo";
-        logf_("scheduling: SCHED_FIFO priority %d (releases hold their time under CPU load)",
-              SHAPER_RT_PRIO);
-        return;
-    }
-    rt_errno = errno;
-    d->sched = setpriority(PRIO_PROCESS, 0, -20) == 0 ? "nice" : "normal";
-    /* a normal task's timers get 50 us of slack by default; 1 ns = none */
-    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-    logf_("scheduling: real-time refused (%s: %s), running at %s: releases may come late when "
-          "the CPUs are busy; stats report it (late_p99_us, late_over)",
-          strerror(rt_errno),
-          rt_errno == EPERM ? "needs CAP_SYS_NICE, and in a container a real-time CPU budget"
-                            : "sched_setscheduler",
-          d->sched[0] == 'n' && d->sched[1] == 'i' ? "nice -20" : "normal priority");
+    d->sched = shaper_set_sched(msg, sizeof msg);
+    logf_("scheduling: %s", msg);
 }
 
 /* Arm the timerfd at the absolute due time of the earliest held packet (or disarm it). */

@@ -6,9 +6,9 @@
  *
  * Files: main.c dispatches; cmd_run.c is the daemon; cmd_ctl.c the client commands (set,
  * clear, stats, bind, ping); cmd_rules.c runs the iptables argv lists; ctl.c the control
- * protocol; nfqueue.c the netlink side (libmnl + libnetfilter_queue); pending.c the min-heap of
- * held packets. Uses base/err for errors. Functions borrow their inputs unless they say
- * "takes". */
+ * protocol; rtsched.c the daemon's CPU scheduling; nfqueue.c the netlink side (libmnl +
+ * libnetfilter_queue); pending.c the min-heap of held packets. Uses base/err for errors. Functions
+ * borrow their inputs unless they say "takes". */
 #ifndef NT_SHAPER_H
 #define NT_SHAPER_H
 
@@ -23,6 +23,10 @@
 #define SHAPER_MSG_MAX 8192         /* one control request or reply */
 #define SHAPER_DEFAULT_MAXLEN 32768 /* kernel queue length; PLATFORM.md: 1024 overflows */
 #define SHAPER_RT_PRIO 10           /* SCHED_FIFO priority of the daemon, when permitted */
+
+/* Ask for real-time scheduling (rtsched.c). Returns what it got: "fifo", "deadline", "nice"
+ * or "normal"; msg says how, or why real-time was refused. */
+const char *shaper_set_sched(char *msg, size_t n);
 
 /* One subcommand: tmux-style table entry. run returns the process exit status. */
 struct shaper_cmd {
