@@ -158,7 +158,7 @@ function Node:bring_up()
     HostConfig = {
       NetworkMode = self.segment.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
-      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
+      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/rtsched.c)
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
       PortBindings = next(bindings) and bindings or nil, Dns = require("natrig.seal").dns(net, eng, self.segment,
         self.ip),

@@ -61,7 +61,7 @@ function Router:bring_up()
     HostConfig = {
       NetworkMode = self.wan.name, Init = true,
       Binds = self.ctl_dir and core.json_array { self.ctl_dir .. ":/run/natrig" } or nil,
-      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/cmd_run.c)
+      -- SYS_NICE: natrig-shaper, run here, asks for real-time scheduling (src/shaper/rtsched.c)
       CapAdd = core.json_array { "NET_ADMIN", "NET_RAW", "SYS_NICE" },
       Dns = require("natrig.seal").dns(net, eng, self.lan),
       Devices = nat64.devices(self), -- tayga's tun (natrig.nat64)
