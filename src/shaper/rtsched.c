@@ -62,8 +62,7 @@ static int set_deadline(void)
 const char *shaper_set_sched(char *msg, size_t n)
 {
     struct sched_param sp;
-    int fifo_errno, dl_errno;
-    const char *got;
+    int fifo_errno, dl_errno, niced;
 
     memset(&sp, 0, sizeof sp);
     sp.sched_priority = SHAPER_RT_PRIO;
@@ -81,7 +80,7 @@ const char *shaper_set_sched(char *msg, size_t n)
         return "deadline";
     }
     dl_errno = errno;
-    got = setpriority(PRIO_PROCESS, 0, -20) == 0 ? "nice" : "normal";
+    niced = setpriority(PRIO_PROCESS, 0, -20) == 0;
     /* a normal task's timers get 50 us of slack by default; 1 ns = none */
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     snprintf(msg, n,
@@ -91,6 +90,6 @@ const char *shaper_set_sched(char *msg, size_t n)
              dl_errno == EPERM   ? ": needs CAP_SYS_NICE"
              : dl_errno == EBUSY ? ": the machine's deadline bandwidth is taken"
                                  : "",
-             got[0] == 'n' && got[1] == 'i' ? "nice -20" : "normal priority");
-    return got;
+             niced ? "nice -20" : "normal priority");
+    return niced ? "nice" : "normal";
 }

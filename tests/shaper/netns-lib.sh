@@ -105,12 +105,13 @@ ntsh_setup() {
 }
 
 # ntsh_start_shaper NS NAME QUEUE...: run a shaper in NS with its control socket under NTSH_DIR
-# (NTSH_SCHED=normal: without real-time scheduling, as where it is refused).
+# (NTSH_SCHED=normal: without real-time scheduling, as where it is refused; the array
+# NTSH_WRAP: a command the shaper runs under, e.g. setpriv).
 ntsh_start_shaper() {
     local ns="$1" name="$2" q args=() i
     shift 2
     for q in "$@"; do args+=(--queue "$q"); done
-    ip netns exec "$ns" "$SHAPER" run "${args[@]}" --control "$NTSH_DIR/$name.sock" \
+    ip netns exec "$ns" ${NTSH_WRAP[@]+"${NTSH_WRAP[@]}"} "$SHAPER" run "${args[@]}" --control "$NTSH_DIR/$name.sock" \
         --seed 12345 --sched "${NTSH_SCHED:-auto}" 2>"$NTSH_DIR/$name.log" &
     SHAPER_PIDS="$SHAPER_PIDS $!"
     eval "PID_$name=$!"
