@@ -357,8 +357,11 @@ function Network:ctl_dir(name, eng)
   if self.hosts and not hosts_mod.is_local(eng) then return nil end
   local root = session.ctl_root() .. "/" .. self.session.run_id
   local dir = root .. "/" .. name
+  -- the owner file before any node's folder: another natrig's start removes a run's
+  -- folder it finds without an owner (natrig.session.reap_ctl_dirs)
+  if not self.ctl_root and not (pcall(core.mkdir_p, root)
+      and pcall(core.write_file, root .. "/owner", self.session.owner .. "\n")) then return nil end
   if not pcall(core.mkdir_p, dir) then return nil end
-  if not self.ctl_root then pcall(core.write_file, root .. "/owner", self.session.owner .. "\n") end
   self.ctl_dirs = self.ctl_dirs or {}
   self.ctl_dirs[#self.ctl_dirs + 1] = dir
   self.ctl_root = root

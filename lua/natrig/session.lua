@@ -20,12 +20,16 @@ local function owner_id()
   return ("%s:%d:%s"):format(core.hostname(), pid, core.proc_start(pid) or "0")
 end
 
--- Is the owner "host:pid:start" certainly dead? Only decidable for this host.
+-- Is the owner "host:pid:start" certainly dead? Only decidable for this host. A process
+-- natrig cannot look at (proc_start's error: out of descriptors, say) is not dead: reaping
+-- a live run would pull its network from under it.
 function M.owner_dead(owner)
   local host, pid, start = tostring(owner):match("^(.*):(%d+):(%d+)$")
   if not host then return false end
   if host ~= core.hostname() then return false end
-  return core.proc_start(tonumber(pid)) ~= start
+  local now, err = core.proc_start(tonumber(pid))
+  if not now and err then return false end
+  return now ~= start
 end
 
 local function new_run_id()
@@ -158,14 +162,19 @@ function M.remove_ctl_dirs(run, base)
 end
 
 -- Control directories of runs whose owner is dead (the watchdog removes a killed run's
--- containers and networks, not these host directories).
-function M.reap_ctl_dirs(all)
-  for _, run in ipairs(core.list_dir(M.ctl_root()) or {}) do
+-- containers and networks, not these host directories). A folder without an owner file is
+-- one whose run died between the two (Network:ctl_dir writes it first), or one being made
+-- this instant: only one a minute old goes. base: the folder of runs (default ctl_root()).
+function M.reap_ctl_dirs(all, base)
+  base = base or M.ctl_root()
+  for _, run in ipairs(core.list_dir(base) or {}) do
     -- dot names are natrig.imagelock's lock and notes, no run's
-    local owner = run:sub(1, 1) ~= "." and core.read_file(M.ctl_root() .. "/" .. run .. "/owner")
+    local root = base .. "/" .. run
+    local owner = run:sub(1, 1) ~= "." and core.read_file(root .. "/owner")
     owner = owner and owner:gsub("%s+$", "")
-    if run:sub(1, 1) ~= "." and not M.is_kept(run) and (all or not owner or M.owner_dead(owner)) then
-      M.remove_ctl_dirs(run)
+    local orphan = not owner and ((core.stat(root) or {}).mtime or 0) < core.time() - 60
+    if run:sub(1, 1) ~= "." and not M.is_kept(run) and (all or orphan or (owner and M.owner_dead(owner))) then
+      M.remove_ctl_dirs(run, base)
     end
   end
 end

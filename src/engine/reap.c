@@ -6,16 +6,43 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Returns once process parent is gone. This child was forked by it, so it is reparented
+ * (getppid() changes) the moment the parent exits; no PID reuse can fool that. A pidfd
+ * (Linux 5.3+) wakes at the exit; without one, a look every 100 ms. */
+static void wait_parent_gone(pid_t parent)
+{
+    int pfd = -1;
+#ifdef SYS_pidfd_open
+    pfd = (int)syscall(SYS_pidfd_open, parent, 0);
+#endif
+    while (getppid() == parent) {
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            if (poll(&p, 1, 1000) < 0 && errno != EINTR) {
+                close(pfd);
+                pfd = -1;
+            }
+        } else {
+            nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        }
+    }
+    if (pfd >= 0)
+        close(pfd);
+}
 
 int reap_spawn_watchdog(const char *host, const char *label, reap_fn fn, struct nt_err *err)
 {
     int fds[2];
-    pid_t pid;
+    pid_t pid, parent = getpid();
 
     if (pipe2(fds, O_CLOEXEC))
         return nt_err_set(err, NT_SYS, "start reaper", "pipe: %s", strerror(errno));
@@ -53,6 +80,11 @@ int reap_spawn_watchdog(const char *host, const char *label, reap_fn fn, struct 
     char c;
     while (read(fds[0], &c, 1) < 0 && errno == EINTR)
         ;
+    /* End of file: every copy of the write end is closed, which is the parent's death,
+     * or a stray close() of that descriptor number in a live parent (a double close
+     * anywhere in natrig). Reaping a live run would pull its network from under it, so
+     * the parent itself must be gone first. */
+    wait_parent_gone(parent);
     fn(host, label);
     _exit(0);
 }

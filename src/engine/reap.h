@@ -8,7 +8,8 @@
 typedef void (*reap_fn)(const char *host, const char *label);
 
 /* Fork a watchdog child that calls fn(host, label) once this process dies in any way
- * (SIGKILL included): the child holds the read end of a pipe and acts on EOF. host and
+ * (SIGKILL included): the child holds the read end of a pipe and, on EOF, acts once it is
+ * no longer the parent's child (a stray close() in a live parent never reaps). host and
  * label must stay valid (the child has its own copy of memory). Returns the child's pid,
  * or -1 with err filled. host may be NULL (DOCKER_HOST). */
 int reap_spawn_watchdog(const char *host, const char *label, reap_fn fn, struct nt_err *err);

@@ -28,28 +28,37 @@ static int l_pid(lua_State *L)
 }
 
 /* proc_start(pid) -> the process start time (clock ticks since boot, field 22 of
- * /proc/pid/stat) as a string, or nil when no such process. pid + start time survive
- * PID reuse. */
+ * /proc/pid/stat) as a string; nothing when no such process; nil, message when it cannot
+ * be told (a live run's owner must never look dead). pid + start time survive PID reuse. */
 static int l_proc_start(lua_State *L)
 {
     char path[64], data[1024];
     lua_Integer pid = luaL_checkinteger(L, 1);
-    ssize_t n;
-    int fd;
+    ssize_t n = -1;
+    int fd, e;
+    char *p = NULL;
 
     snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    e = errno;
+    if (fd >= 0) {
+        n = read(fd, data, sizeof data - 1);
+        e = errno;
+        close(fd);
+    }
+    /* gone: no such entry, or it exited between the open and the read */
+    if (n < 0 && (e == ENOENT || e == ESRCH))
         return 0;
-    n = read(fd, data, sizeof data - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    data[n] = '\0';
-    /* Fields after the command name, which sits in parentheses and may hold spaces. */
-    char *p = strrchr(data, ')');
-    if (!p)
-        return 0;
+    if (n > 0) {
+        data[n] = '\0';
+        /* Fields after the command name, which sits in parentheses and may hold spaces. */
+        p = strrchr(data, ')');
+    }
+    if (!p) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, n < 0 ? strerror(e) : "no start time in it");
+        return 2;
+    }
     int field = 2;
     for (p++; *p && field < 22; p++)
         if (*p == ' ')

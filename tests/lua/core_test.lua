@@ -235,6 +235,33 @@ do
   core.rmdir(base)
 end
 
+-- Another natrig's start removes the control folders of dead runs only: a live owner's
+-- stays, and so does a folder made this instant whose owner file is not written yet (it
+-- once went between Network:ctl_dir's mkdir and its owner file, under a live run)
+do
+  local session = require "natrig.session"
+  local base = os.tmpname(); os.remove(base)
+  for _, run in ipairs({ "live", "fresh", "old", "dead", "blind" }) do core.mkdir_p(base .. "/" .. run .. "/node") end
+  local me = ("%s:%d:%s"):format(core.hostname(), core.pid(), core.proc_start(core.pid()))
+  core.write_file(base .. "/live/owner", me .. "\n")
+  core.write_file(base .. "/dead/owner", core.hostname() .. ":999999999:1\n")
+  core.write_file(base .. "/blind/owner", "otherhost:1:1\n")
+  os.execute("touch -d '2 minutes ago' " .. base .. "/old")
+  session.reap_ctl_dirs(false, base)
+  t.ok(core.stat(base .. "/live/node") ~= nil, "reap_ctl_dirs: a live owner's run stays")
+  t.ok(core.stat(base .. "/fresh/node") ~= nil,
+    "reap_ctl_dirs: a folder made this instant, its owner not yet written, stays")
+  t.ok(core.stat(base .. "/old") == nil, "reap_ctl_dirs: a minute-old folder without an owner goes")
+  t.ok(core.stat(base .. "/dead") == nil, "reap_ctl_dirs: a dead owner's run goes")
+  t.ok(core.stat(base .. "/blind/node") ~= nil, "reap_ctl_dirs: another host's run stays (its owner cannot be told)")
+  t.is(select("#", core.proc_start(999999999)), 0, "proc_start: no such process gives nothing")
+  t.ok(session.owner_dead(core.hostname() .. ":999999999:1"), "owner_dead: a gone process is dead")
+  t.ok(not session.owner_dead(me), "owner_dead: this process is not")
+  session.reap_ctl_dirs(true, base)
+  t.ok(#(core.list_dir(base) or {}) == 0, "reap_ctl_dirs(all) removes every run's folder")
+  core.rmdir(base)
+end
+
 -- core.flock (natrig.imagelock: runs share the lock, image prune takes it alone): one try,
 -- no wait; busy says another holds it; unlock and collection release it
 do
