@@ -8,7 +8,9 @@
 # long until nothing of it was left, whether the engine refused a network ("has active
 # endpoints"), natrig's peak RSS (VmHWM) and the load average; against a floor measured in
 # the same run: an unsignalled run's own teardown of the same network (BENCH_SIGNAL_FLOOR=0
-# skips it and compares the exits with the 30 s of the issue only). The bounds the issue
+# skips it and compares the exits with the 30 s of the issue only), and below that floor the
+# engine's own: what it takes to remove that many containers, networks and endpoints made
+# without natrig (engine_floor). The bounds the issue
 # sets (exit within 30 s, 0 left, RSS under 50 MB) are printed beside the figures. Never
 # pass/fail.
 cd "$(dirname "$0")/../.." || exit 1
@@ -31,6 +33,54 @@ left() {
 drained() { local t0 i=0; t0=$(now_ms); while [ "$(left "$1")" != 0 ] && [ $i -lt 3000 ]; do sleep 0.2; i=$((i+1)); done; echo $(( $(now_ms) - t0 )); }
 # peak RSS of PID in MB while it runs (VmHWM, read until it exits)
 watch_rss() { local m=0 v; while v=$(awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/$1/status" 2>/dev/null) && [ -n "$v" ]; do m=$v; sleep 0.2; done; echo "$m" >"$2"; }
+
+# The engine's own floor (BENCH_SIGNAL_ENGINE=0 skips it): what this engine takes to remove
+# what a run of PEERS NATed peers is made of (3 containers a peer: app, holder, router; a
+# bridge network a LAN; the routers' endpoints on the public network, which leave it one at
+# a time: natrig.teardown), from K of each (BENCH_SIGNAL_K, default 100) made here without
+# natrig, with natrig's base image, on 198.18.0.0/15 (RFC 2544), sending nothing. The lower
+# bound assumes the three overlap perfectly; the 30 s of issue 22 is printed beside it.
+api() { curl -s -o /dev/null --unix-socket /var/run/docker.sock "$@"; }
+floor_rm() { docker ps -aq --filter label=natrig-bench=engine-floor | xargs -r -P 16 -I{} curl -s -o /dev/null \
+  --unix-socket /var/run/docker.sock -X DELETE "http://x/v1.41/containers/{}?force=1"
+  docker network ls -q --filter label=natrig-bench=engine-floor | xargs -r docker network rm >/dev/null 2>&1; }
+engine_floor() {
+  local k=${BENCH_SIGNAL_K:-100} img t0 c_ms n_ms e_ms i nk
+  nk=$(( k / 4 ))
+  img=$($NATRIG image build 2>/dev/null | sed -n 's|^\(natrig/base:[0-9a-f]*\).*|\1|p' | head -1)
+  [ -n "$img" ] || { echo "engine floor: no base image (natrig image build failed)"; return; }
+  trap 'floor_rm; [ -z "$BENCH_SIGNAL_OUT" ] && rm -rf "$tmp"' EXIT
+  # containers with no network, removed 16 at once (the rate does not grow past that here)
+  seq 1 "$k" | xargs -P 8 -I{} docker run -d --label natrig-bench=engine-floor --network none "$img" sleep 600 >/dev/null
+  t0=$(now_ms)
+  docker ps -aq --filter label=natrig-bench=engine-floor | xargs -P 16 -I{} curl -s -o /dev/null \
+    --unix-socket /var/run/docker.sock -X DELETE "http://x/v1.41/containers/{}?force=1"
+  c_ms=$(( $(now_ms) - t0 ))
+  # bridge networks as natrig makes a LAN (masquerade off), removed 8 at once
+  for i in $(seq 1 "$nk"); do
+    docker network create --label natrig-bench=engine-floor -o com.docker.network.bridge.enable_ip_masquerade=false \
+      --subnet "198.18.$i.0/24" "natrig-bench-floor-$i" >/dev/null
+  done
+  t0=$(now_ms)
+  docker network ls -q --filter label=natrig-bench=engine-floor | xargs -P 8 -n 1 docker network rm >/dev/null
+  n_ms=$(( $(now_ms) - t0 ))
+  # endpoints of one network, their containers removed one at a time
+  docker network create --label natrig-bench=engine-floor --subnet 198.19.0.0/22 natrig-bench-floor-pub >/dev/null
+  seq 1 "$nk" | xargs -P 8 -I{} docker run -d --label natrig-bench=engine-floor --network natrig-bench-floor-pub \
+    "$img" sleep 600 >/dev/null
+  t0=$(now_ms)
+  for i in $(docker ps -aq --filter label=natrig-bench=engine-floor); do api -X DELETE "http://x/v1.41/containers/$i?force=1"; done
+  e_ms=$(( $(now_ms) - t0 ))
+  floor_rm
+  local c n e
+  c=$(( c_ms * 3 * PEERS / k )) n=$(( n_ms * (PEERS + 1) / nk )) e=$(( e_ms * (PEERS + 1) / nk ))
+  echo "engine floor: $k containers without a network removed in $c_ms ms (16 at once), $nk LAN-like networks in $n_ms ms" \
+    "(8 at once), $nk endpoints of one network one at a time in $e_ms ms"
+  echo "engine floor for $PEERS peers: $(( 3 * PEERS )) containers $c ms, $(( PEERS + 1 )) networks $n ms," \
+    "$(( PEERS + 1 )) public endpoints $e ms: at least $(printf '%s\n' $c $n $e | sort -n | tail -1) ms to remove" \
+    "everything (the issue's bound on the exit: 30000 ms), load $(load)"
+}
+[ "${BENCH_SIGNAL_ENGINE:-1}" != 0 ] && engine_floor
 
 down=""
 if [ "${BENCH_SIGNAL_FLOOR:-1}" != 0 ]; then
