@@ -25,7 +25,11 @@ t.is(pt("full_cone", "symmetric"), "direct", "tcp: full cone <-> symmetric: dire
 t.is(pt("port_restricted", "symmetric"), "failed", "tcp: port restricted <-> symmetric: failed")
 t.is(pt("linux_masquerade", "port_restricted", "b"), "direct",
   "tcp: port restricted first into the racy NAT: direct (the kernel reuses the closed entry's port)")
-t.is(pt("linux_masquerade", "linux_masquerade"), "failed", "tcp: racy <-> racy: failed")
+t.is(pt("linux_masquerade", "linux_masquerade"), "either", "tcp: racy <-> racy: either (only SYNs that cross connect)")
+t.ok(hp.agrees("direct", "either") and hp.agrees("failed", "either") and not hp.agrees(nil, "either"),
+  "agrees: either takes direct and failed, not a missing outcome")
+t.ok(hp.agrees("failed", "failed") and not hp.agrees("direct", "failed"),
+  "agrees: otherwise the outcome is the prediction")
 t.is(pt("full_cone", "symmetric", "a", { tcp = { filtering = "APDF" } }), "failed",
   "tcp: TCP set apart (tcp.filtering = APDF) is what counts")
 t.is(p("full_cone", "symmetric"), "direct", "udp of the same pair stays direct")
