@@ -245,7 +245,7 @@ asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined test
 
 valgrind: all
-	$(Q)for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full \
+	$(Q)for t in $(UNIT_BIN); do NATRIG_VALGRIND=1 valgrind -q --error-exitcode=1 --leak-check=full --child-silent-after-fork=yes \
 	  --suppressions=tests/valgrind.supp $$t >/dev/null || exit 1; done; echo "valgrind: clean"
 
 # tests/fuzz/run builds each target with `make FUZZ=1 build/fuzz/fuzz_<name>` (below) and

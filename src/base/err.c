@@ -8,14 +8,18 @@
 int nt_err_set(struct nt_err *err, enum nt_err_code code, const char *op, const char *fmt, ...)
 {
     va_list ap;
+    char msg[sizeof err->msg];
 
     if (!err)
         return -1;
     err->code = code;
     snprintf(err->op, sizeof err->op, "%s", op ? op : "");
+    /* Formatted aside first: callers wrap an earlier message ("lan: %s", err->msg), and
+     * vsnprintf into the buffer it reads from is undefined (valgrind: overlapping copy). */
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(err->msg, msg, sizeof msg);
     return -1;
 }
 
