@@ -15,7 +15,9 @@ local M = {}
 local Session = {}
 Session.__index = Session
 
-local function owner_id()
+--- This process as a run's owner: "host:pid:start time" (natrig.owner).
+-- @local
+function M.owner_id()
   local pid = core.pid()
   return ("%s:%d:%s"):format(core.hostname(), pid, core.proc_start(pid) or "0")
 end
@@ -123,7 +125,7 @@ function M.new(opts)
     scenario = opts.scenario or "adhoc",
     case = opts.case,
     run_id = opts.run_id or new_run_id(),
-    owner = opts.owner or owner_id(),
+    owner = opts.owner or M.owner_id(),
     created = opts.created or math.floor(core.time()),
     torn_down = false,
   }, Session)
@@ -169,12 +171,12 @@ function M.reap_ctl_dirs(all, base)
   base = base or M.ctl_root()
   for _, run in ipairs(core.list_dir(base) or {}) do
     -- dot names are natrig.imagelock's lock and notes, no run's
-    local root = base .. "/" .. run
-    local owner = run:sub(1, 1) ~= "." and core.read_file(root .. "/owner")
-    owner = owner and owner:gsub("%s+$", "")
-    local orphan = not owner and ((core.stat(root) or {}).mtime or 0) < core.time() - 60
-    if run:sub(1, 1) ~= "." and not M.is_kept(run) and (all or orphan or (owner and M.owner_dead(owner))) then
-      M.remove_ctl_dirs(run, base)
+    if run:sub(1, 1) ~= "." and not M.is_kept(run) then
+      local root = base .. "/" .. run
+      local owner = core.read_file(root .. "/owner")
+      owner = owner and owner:gsub("%s+$", "")
+      local orphan = not owner and ((core.stat(root) or {}).mtime or 0) < core.time() - 60
+      if all or orphan or (owner and M.owner_dead(owner)) then M.remove_ctl_dirs(run, base) end
     end
   end
 end

@@ -40,21 +40,22 @@ watch_rss() { local m=0 v; while v=$(awk '/^VmHWM:/ { print int($2 / 1024) }' "/
 # a time: natrig.teardown), from K of each (BENCH_SIGNAL_K, default 100) made here without
 # natrig, with natrig's base image, on 198.18.0.0/15 (RFC 2544), sending nothing. The lower
 # bound assumes the three overlap perfectly; the 30 s of issue 22 is printed beside it.
-api() { curl -s -o /dev/null --unix-socket /var/run/docker.sock "$@"; }
-floor_rm() { docker ps -aq --filter label=natrig-bench=engine-floor | xargs -r -P 16 -I{} curl -s -o /dev/null \
-  --unix-socket /var/run/docker.sock -X DELETE "http://x/v1.41/containers/{}?force=1"
+# remove the floor's containers, N at once, by the Engine API itself (no CLI process each)
+floor_rm_ctrs() { docker ps -aq --filter label=natrig-bench=engine-floor | xargs -r -P "$1" -I{} curl -s -o /dev/null \
+  --unix-socket /var/run/docker.sock -X DELETE "http://x/v1.41/containers/{}?force=1"; }
+floor_rm() { floor_rm_ctrs 16
   docker network ls -q --filter label=natrig-bench=engine-floor | xargs -r docker network rm >/dev/null 2>&1; }
 engine_floor() {
   local k=${BENCH_SIGNAL_K:-100} img t0 c_ms n_ms e_ms i nk
   nk=$(( k / 4 ))
-  img=$($NATRIG image build 2>/dev/null | sed -n 's|^\(natrig/base:[0-9a-f]*\).*|\1|p' | head -1)
+  # "REF is up to date", or "built REF" when it had to build it
+  img=$($NATRIG image build 2>/dev/null | grep -o 'natrig/base:[0-9a-f]*' | head -1)
   [ -n "$img" ] || { echo "engine floor: no base image (natrig image build failed)"; return; }
   trap 'floor_rm; [ -z "$BENCH_SIGNAL_OUT" ] && rm -rf "$tmp"' EXIT
   # containers with no network, removed 16 at once (the rate does not grow past that here)
   seq 1 "$k" | xargs -P 8 -I{} docker run -d --label natrig-bench=engine-floor --network none "$img" sleep 600 >/dev/null
   t0=$(now_ms)
-  docker ps -aq --filter label=natrig-bench=engine-floor | xargs -P 16 -I{} curl -s -o /dev/null \
-    --unix-socket /var/run/docker.sock -X DELETE "http://x/v1.41/containers/{}?force=1"
+  floor_rm_ctrs 16
   c_ms=$(( $(now_ms) - t0 ))
   # bridge networks as natrig makes a LAN (masquerade off), removed 8 at once
   for i in $(seq 1 "$nk"); do
@@ -69,7 +70,7 @@ engine_floor() {
   seq 1 "$nk" | xargs -P 8 -I{} docker run -d --label natrig-bench=engine-floor --network natrig-bench-floor-pub \
     "$img" sleep 600 >/dev/null
   t0=$(now_ms)
-  for i in $(docker ps -aq --filter label=natrig-bench=engine-floor); do api -X DELETE "http://x/v1.41/containers/$i?force=1"; done
+  floor_rm_ctrs 1
   e_ms=$(( $(now_ms) - t0 ))
   floor_rm
   local c n e

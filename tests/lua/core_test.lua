@@ -242,11 +242,11 @@ do
   local session = require "natrig.session"
   local base = os.tmpname(); os.remove(base)
   for _, run in ipairs({ "live", "fresh", "old", "dead", "blind" }) do core.mkdir_p(base .. "/" .. run .. "/node") end
-  local me = ("%s:%d:%s"):format(core.hostname(), core.pid(), core.proc_start(core.pid()))
+  local me = session.owner_id()
   core.write_file(base .. "/live/owner", me .. "\n")
   core.write_file(base .. "/dead/owner", core.hostname() .. ":999999999:1\n")
   core.write_file(base .. "/blind/owner", "otherhost:1:1\n")
-  os.execute("touch -d '2 minutes ago' " .. base .. "/old")
+  core.run { "touch", "-d", "2 minutes ago", base .. "/old" }
   session.reap_ctl_dirs(false, base)
   t.ok(core.stat(base .. "/live/node") ~= nil, "reap_ctl_dirs: a live owner's run stays")
   t.ok(core.stat(base .. "/fresh/node") ~= nil,
